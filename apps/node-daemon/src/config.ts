@@ -1,0 +1,64 @@
+import { hostname } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { DEFAULT_REDIS_PREFIX, HostId } from '@fleettrace/contracts';
+
+export interface DaemonConfig {
+  hostId: string;
+  name: string;
+  labels: Record<string, string>;
+  /** Absolute cgroup-v2 path whose subtree alone this daemon traces; null traces the whole machine. */
+  cgroupPath: string | null;
+  redisUrl: string;
+  redisPrefix: string;
+  /** Runs executed at once on this host; each is its own runner process. */
+  concurrency: number;
+}
+
+export class DaemonUsageError extends Error {}
+
+function parseLabels(text: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of text.split(',').filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new DaemonUsageError(`--labels must be k=v[,k=v...], got "${pair}"`);
+    labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return labels;
+}
+
+/**
+ * Flags win over environment variables (FLEETTRACE_HOST_ID, FLEETTRACE_REDIS_URL, ...), so a
+ * systemd unit can set the environment and a developer can still override one thing by hand.
+ */
+export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv, cgroup2Root: () => string): DaemonConfig {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) throw new DaemonUsageError(`unexpected argument "${arg}"`);
+    const eq = arg.indexOf('=');
+    if (eq > 0) flags.set(arg.slice(2, eq), arg.slice(eq + 1));
+    else {
+      const value = argv[++i];
+      if (value === undefined) throw new DaemonUsageError(`${arg} needs a value`);
+      flags.set(arg.slice(2), value);
+    }
+  }
+  const known = new Set(['id', 'name', 'labels', 'cgroup', 'redis-url', 'redis-prefix', 'concurrency']);
+  for (const flag of flags.keys()) if (!known.has(flag)) throw new DaemonUsageError(`unknown flag --${flag}`);
+
+  const hostId = flags.get('id') ?? env.FLEETTRACE_HOST_ID ?? hostname();
+  const parsedId = HostId.safeParse(hostId);
+  if (!parsedId.success) throw new DaemonUsageError(`--id: ${parsedId.error.issues[0].message}`);
+  const cgroup = flags.get('cgroup') ?? env.FLEETTRACE_CGROUP ?? null;
+  const concurrency = Number(flags.get('concurrency') ?? env.FLEETTRACE_CONCURRENCY ?? 4);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new DaemonUsageError('--concurrency must be a positive integer');
+  return {
+    hostId,
+    name: flags.get('name') ?? env.FLEETTRACE_HOST_NAME ?? hostId,
+    labels: parseLabels(flags.get('labels') ?? env.FLEETTRACE_LABELS ?? ''),
+    cgroupPath: cgroup === null ? null : isAbsolute(cgroup) ? cgroup : join(cgroup2Root(), cgroup),
+    redisUrl: flags.get('redis-url') ?? env.FLEETTRACE_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    redisPrefix: flags.get('redis-prefix') ?? env.FLEETTRACE_REDIS_PREFIX ?? DEFAULT_REDIS_PREFIX,
+    concurrency,
+  };
+}

@@ -1,0 +1,37 @@
+import { cgroup2Root } from '@fleettrace/infra';
+import { DaemonUsageError, parseDaemonArgs } from './config';
+import { Daemon } from './daemon';
+
+const log = (line: string): void => {
+  process.stderr.write(`${new Date().toISOString()} fleettrace-daemon ${line}\n`);
+};
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = parseDaemonArgs(process.argv.slice(2), process.env, cgroup2Root);
+  } catch (error) {
+    if (error instanceof DaemonUsageError) {
+      process.stderr.write(`fleettrace-daemon: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const daemon = new Daemon(config, log);
+  await daemon.start();
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  log('stopping');
+  await daemon.stop();
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    log(`fatal: ${error instanceof Error ? error.stack : String(error)}`);
+    process.exit(1);
+  },
+);

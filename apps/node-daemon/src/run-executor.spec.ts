@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import type { ResultMessage, RunDispatch } from '@fleettrace/contracts';
+import { RunExecutor, summarize, type RunnerLauncher } from './run-executor';
+import type { RunnerOutcome } from './runner-process';
+import type { RunnerMessage } from './runner/protocol';
+
+const dispatch: RunDispatch = {
+  runId: '5b0f8e55-4c66-4e0b-9d43-0d7d9e0a1c01',
+  jobId: '5b0f8e55-4c66-4e0b-9d43-0d7d9e0a1c02',
+  hostId: 'h1',
+  program: 'syscount',
+  params: {},
+  durationSeconds: 2,
+  startDeadline: 10_000,
+  limits: { graceSeconds: 5, maxEventsPerOutput: 100 },
+};
+const ok: RunnerOutcome = { exitCode: 0, signal: null, killedByWatchdog: false, stderrTail: '' };
+
+function fakeLauncher(script: RunnerMessage[], outcome: RunnerOutcome, seen: { killAfterMs?: number; cgroupId?: string | null }): RunnerLauncher {
+  return (start, killAfterMs, onMessage) => {
+    seen.killAfterMs = killAfterMs;
+    seen.cgroupId = start.cgroupId;
+    return {
+      pid: 4242,
+      stop: () => {},
+      outcome: (async () => {
+        for (const message of script) onMessage(message);
+        return outcome;
+      })(),
+    };
+  };
+}
+
+function recorder(): { messages: ResultMessage[]; publish: (m: ResultMessage) => Promise<void> } {
+  const messages: ResultMessage[] = [];
+  return { messages, publish: async (m) => void messages.push(m) };
+}
+
+describe('RunExecutor', () => {
+  it('reports dispatched, the runner states, numbered event batches, then the summary, in order', async () => {
+    const sink = recorder();
+    const seen: { killAfterMs?: number; cgroupId?: string | null } = {};
+    const script: RunnerMessage[] = [
+      { type: 'state', state: 'loading' },
+      { type: 'state', state: 'running' },
+      { type: 'events', output: 'exec', timeField: 't', records: [{ a: 1 }] },
+      { type: 'events', output: 'exec', timeField: 't', records: [{ a: 2 }] },
+      { type: 'state', state: 'draining' },
+      { type: 'done', outputs: [], events: [{ kind: 'events', name: 'exec', received: 2, dropped: 0 }], counters: { events: 2, lostEvents: 0, droppedEvents: 0 }, stoppedEarly: false },
+    ];
+    const executor = new RunExecutor(sink, fakeLauncher(script, ok, seen), 77n, () => {}, () => 1000);
+    expect(await executor.execute(dispatch)).toBe('succeeded');
+    expect(seen).toEqual({ killAfterMs: 7000, cgroupId: '77' });
+    expect(sink.messages.map((m) => (m.type === 'state' || m.type === 'summary' ? `${m.type}:${m.state}` : m.type === 'events' ? `events:${m.seq}` : m.type))).toEqual([
+      'state:dispatched',
+      'state:loading',
+      'state:running',
+      'events:0',
+      'events:1',
+      'state:draining',
+      'summary:succeeded',
+    ]);
+  });
+
+  it('marks a run missed, without starting a runner, when its start deadline has passed', async () => {
+    const sink = recorder();
+    const launcher: RunnerLauncher = () => {
+      throw new Error('must not launch');
+    };
+    const executor = new RunExecutor(sink, launcher, null, () => {}, () => 13_000);
+    expect(await executor.execute(dispatch)).toBe('missed');
+    expect(sink.messages).toEqual([expect.objectContaining({ type: 'summary', state: 'missed', error: 'start deadline passed 3 s before this host took the run' })]);
+  });
+
+  it('marks a program this daemon does not know unsupported', async () => {
+    const sink = recorder();
+    const executor = new RunExecutor(sink, fakeLauncher([], ok, {}), null, () => {}, () => 0);
+    expect(await executor.execute({ ...dispatch, program: 'nosuch' })).toBe('unsupported');
+  });
+});
+
+describe('summarize', () => {
+  const limits = { durationSeconds: 2, limits: dispatch.limits };
+  it.each([
+    [{ ...ok, exitCode: null, signal: 'SIGKILL' as const }, undefined, 'failed', 'runner was killed by SIGKILL before reporting results'],
+    [{ ...ok, exitCode: null, signal: 'SIGKILL' as const, killedByWatchdog: true }, undefined, 'timed_out', 'runner did not detach within duration + grace (7 s) and was killed'],
+    [{ ...ok, exitCode: 3, stderrTail: 'a\nb\nc\nboom' }, undefined, 'failed', 'runner exited with code 3 before reporting results: b | c | boom'],
+    [ok, { type: 'failed' as const, error: 'verifier rejected the program: R1 !read_ok', verifierLog: 'log' }, 'failed', 'verifier rejected the program: R1 !read_ok'],
+    [ok, { type: 'failed' as const, error: 'needs fentry', unsupported: true }, 'unsupported', 'needs fentry'],
+  ])('%j + %j → %s', (outcome, ending, state, error) => {
+    const summary = summarize('r', 1, outcome, ending, limits);
+    expect(summary.state).toBe(state);
+    expect(summary.error).toBe(error);
+  });
+
+  it('carries the verifier log of a rejected program', () => {
+    expect(summarize('r', 1, ok, { type: 'failed', error: 'x', verifierLog: 'the log' }, limits).verifierLog).toBe('the log');
+  });
+});

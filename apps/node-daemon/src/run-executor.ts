@@ -1,0 +1,132 @@
+import type { ResultMessage, RunCounters, RunDispatch, RunState, SummaryMessage } from '@fleettrace/contracts';
+import { getProgram } from '@fleettrace/programs';
+import type { RunnerHandle, RunnerOutcome } from './runner-process';
+import type { RunnerMessage, RunnerStart } from './runner/protocol';
+
+export interface ResultsSink {
+  publish(message: ResultMessage): Promise<void>;
+}
+
+export type RunnerLauncher = (start: RunnerStart, killAfterMs: number, onMessage: (message: RunnerMessage) => void) => RunnerHandle;
+
+const NO_COUNTERS: RunCounters = { events: 0, lostEvents: 0, droppedEvents: 0 };
+
+/**
+ * Carries one run from dispatch to its final summary on this host: the start deadline, the runner
+ * process and its watchdog, and the translation of however the runner ended into a run state.
+ */
+export class RunExecutor {
+  private readonly active = new Map<string, RunnerHandle>();
+
+  constructor(
+    private readonly results: ResultsSink,
+    private readonly launch: RunnerLauncher,
+    private readonly cgroupId: bigint | null,
+    private readonly log: (line: string) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Runner PIDs by run id, for shutdown and for tests that kill a runner mid-run. */
+  get runnerPids(): Map<string, number> {
+    return new Map([...this.active].map(([runId, handle]) => [runId, handle.pid]));
+  }
+
+  stopAll(): void {
+    for (const handle of this.active.values()) handle.stop();
+  }
+
+  async execute(dispatch: RunDispatch): Promise<RunState> {
+    const { runId } = dispatch;
+    if (this.now() > dispatch.startDeadline) {
+      const late = Math.round((this.now() - dispatch.startDeadline) / 1000);
+      return this.finish(runId, 'missed', `start deadline passed ${late} s before this host took the run`);
+    }
+    if (!getProgram(dispatch.program)) {
+      return this.finish(runId, 'unsupported', `program "${dispatch.program}" is not in this daemon's catalog`);
+    }
+    await this.publishState(runId, 'dispatched');
+
+    // Reports are published strictly in the order the runner sent them.
+    let chain = Promise.resolve();
+    let seq = 0;
+    let ending: Extract<RunnerMessage, { type: 'done' | 'failed' }> | undefined;
+    const onMessage = (message: RunnerMessage): void => {
+      if (message.type === 'done' || message.type === 'failed') {
+        ending = message;
+        return;
+      }
+      const report: ResultMessage =
+        message.type === 'state'
+          ? { type: 'state', runId, at: this.now(), state: message.state }
+          : { type: 'events', runId, seq: seq++, output: message.output, timeField: message.timeField, records: message.records };
+      chain = chain.then(() => this.results.publish(report)).catch((error) => this.log(`run ${runId}: report lost: ${String(error)}`));
+    };
+    const killAfterMs = (dispatch.durationSeconds + dispatch.limits.graceSeconds) * 1000;
+    const start: RunnerStart = {
+      type: 'start',
+      runId,
+      program: dispatch.program,
+      params: dispatch.params,
+      durationSeconds: dispatch.durationSeconds,
+      cgroupId: this.cgroupId === null ? null : this.cgroupId.toString(),
+      maxEventsPerOutput: dispatch.limits.maxEventsPerOutput,
+    };
+    const handle = this.launch(start, killAfterMs, onMessage);
+    this.active.set(runId, handle);
+    this.log(`run ${runId}: ${dispatch.program} for ${dispatch.durationSeconds} s in runner pid ${handle.pid}`);
+    const outcome = await handle.outcome.finally(() => this.active.delete(runId));
+    await chain;
+    const summary = summarize(runId, this.now(), outcome, ending, dispatch);
+    await this.results.publish(summary);
+    this.log(`run ${runId}: ${summary.state}${summary.error ? ` (${summary.error})` : ''}`);
+    return summary.state;
+  }
+
+  private publishState(runId: string, state: RunState): Promise<void> {
+    return this.results.publish({ type: 'state', runId, at: this.now(), state });
+  }
+
+  private async finish(runId: string, state: RunState, error: string): Promise<RunState> {
+    await this.results.publish({ type: 'summary', runId, at: this.now(), state, error, outputs: [], events: [], counters: NO_COUNTERS });
+    this.log(`run ${runId}: ${state} (${error})`);
+    return state;
+  }
+}
+
+/** The run's final state from how its runner ended: its own report first, then the way it died. */
+export function summarize(
+  runId: string,
+  at: number,
+  outcome: RunnerOutcome,
+  ending: Extract<RunnerMessage, { type: 'done' | 'failed' }> | undefined,
+  dispatch: Pick<RunDispatch, 'durationSeconds' | 'limits'>,
+): SummaryMessage {
+  const base = { type: 'summary' as const, runId, at, outputs: [], events: [], counters: NO_COUNTERS };
+  if (ending?.type === 'done' && outcome.exitCode === 0) {
+    return {
+      ...base,
+      state: ending.stoppedEarly ? 'cancelled' : 'succeeded',
+      ...(ending.stoppedEarly ? { error: 'stopped before its duration: the daemon is shutting down' } : {}),
+      outputs: ending.outputs,
+      events: ending.events,
+      counters: ending.counters,
+    };
+  }
+  if (ending?.type === 'failed') {
+    return {
+      ...base,
+      state: ending.unsupported ? 'unsupported' : 'failed',
+      error: ending.error,
+      ...(ending.verifierLog ? { verifierLog: ending.verifierLog } : {}),
+    };
+  }
+  if (outcome.killedByWatchdog) {
+    const limit = dispatch.durationSeconds + dispatch.limits.graceSeconds;
+    return { ...base, state: 'timed_out', error: `runner did not detach within duration + grace (${limit} s) and was killed` };
+  }
+  if (outcome.signal) {
+    return { ...base, state: 'failed', error: `runner was killed by ${outcome.signal} before reporting results` };
+  }
+  const tail = outcome.stderrTail ? `: ${outcome.stderrTail.split('\n').slice(-3).join(' | ')}` : '';
+  return { ...base, state: 'failed', error: `runner exited with code ${outcome.exitCode} before reporting results${tail}` };
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Makes this machine able to run fleettrace and its tests: Debian packages it lacks, and the
+# kernel filesystems BPF tracing needs. Idempotent; every step is skipped when already done.
+set -euo pipefail
+
+need_pkgs=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have clang || need_pkgs+=(clang)
+have bpftool || need_pkgs+=(bpftool)
+have bpftrace || need_pkgs+=(bpftrace)
+have redis-server || need_pkgs+=(redis-server)
+have sshd || [ -x /usr/sbin/sshd ] || need_pkgs+=(openssh-server)
+[ -f /usr/include/bpf/libbpf.h ] || need_pkgs+=(libbpf-dev)
+[ -f /usr/include/libelf.h ] || need_pkgs+=(libelf-dev)
+[ -f /usr/include/zlib.h ] || need_pkgs+=(zlib1g-dev)
+[ -x /usr/lib/postgresql/15/bin/postgres ] || need_pkgs+=(postgresql-15)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  echo "ensure-system: installing ${need_pkgs[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+# Debian's redis-server package starts a system instance; ours are project-local, so leave it be.
+
+mounted() { grep -qs " $1 " /proc/mounts; }
+if [ -d /sys/kernel/tracing ] && ! mounted /sys/kernel/tracing; then mount -t tracefs tracefs /sys/kernel/tracing; fi
+if ! mounted /sys/kernel/debug; then mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true; fi
+if ! mounted /sys/fs/bpf; then mount -t bpf bpf /sys/fs/bpf; fi

@@ -1,0 +1,75 @@
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { mkdirSync, readFileSync, rmdirSync, statSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+/** cgroup v2 mount: BPF's cgroup ids refer to this hierarchy (hybrid hosts mount it under unified/). */
+export function cgroup2Root(): string {
+  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
+    const [, mountPoint, fsType] = line.split(' ');
+    if (fsType === 'cgroup2') return mountPoint;
+  }
+  throw new Error('no cgroup2 filesystem is mounted: per-host cgroup scopes need cgroup v2');
+}
+
+/** The id BPF's bpf_get_current_cgroup_id() returns for tasks in this cgroup: its kernfs inode. */
+export function cgroupId(path: string): bigint {
+  return statSync(path, { bigint: true }).ino;
+}
+
+/** Creates (mkdir -p) a cgroup under the cgroup-v2 root and returns its absolute path. */
+export function createCgroup(relativePath: string): string {
+  const path = join(cgroup2Root(), relativePath);
+  mkdirSync(path, { recursive: true });
+  return path;
+}
+
+/** Moves a task into a cgroup. */
+export function moveToCgroup(path: string, pid: number): void {
+  writeFileSync(join(path, 'cgroup.procs'), String(pid));
+}
+
+/**
+ * Removes a cgroup subtree, deepest first, after moving any task left in it to the root:
+ * rmdir fails on a cgroup that still has tasks.
+ */
+export function removeCgroup(path: string): void {
+  if (!existsSync(path)) return;
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    if (entry.isDirectory()) removeCgroup(join(path, entry.name));
+  }
+  const root = cgroup2Root();
+  for (const pid of readFileSync(join(path, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+    try {
+      moveToCgroup(root, Number(pid));
+    } catch {
+      // the task exited meanwhile
+    }
+  }
+  rmdirSync(path);
+}
+
+/**
+ * Spawns a command whose process starts inside the cgroup: a shell joins the cgroup and then
+ * execs the command, so not one instruction of it runs outside.
+ */
+export function spawnInCgroup(path: string, command: string, args: string[], options: SpawnOptions = {}): ChildProcess {
+  const script = 'echo $$ > "$0/cgroup.procs" && exec "$@"';
+  return spawn('/bin/sh', ['-c', script, path, command, ...args], options);
+}
+
+/** Runs a command in a cgroup to completion; rejects on a non-zero exit. */
+export function runInCgroup(path: string, command: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawnInCgroup(path, command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code ?? signal}: ${stderr.trim()}`)),
+    );
+  });
+}
+
+export function cgroupLevel(path: string): number {
+  return relative(cgroup2Root(), path).split('/').filter(Boolean).length;
+}

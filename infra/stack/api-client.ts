@@ -1,0 +1,26 @@
+import type { HostView } from '@fleettrace/contracts';
+
+/** Minimal authenticated HTTP client for the stack's own readiness checks and the demo. */
+export class ApiClient {
+  constructor(readonly baseUrl: string, private readonly token: string) {}
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+  }
+
+  async get<T>(path: string): Promise<T> {
+    const { status, body } = await this.request<T>('GET', path);
+    if (status !== 200) throw new Error(`GET ${path} answered ${status}: ${JSON.stringify(body)}`);
+    return body;
+  }
+
+  hosts(): Promise<HostView[]> {
+    return this.get<HostView[]>('/v1/hosts');
+  }
+}

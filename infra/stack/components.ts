@@ -1,0 +1,84 @@
+import { join } from 'node:path';
+import { createCgroup } from '../src/cgroup';
+import { ApiClient } from './api-client';
+import { REPO_ROOT } from './repo-root';
+import { startDetached, waitFor } from './services/process';
+
+export interface ApiOptions {
+  databaseUrl: string;
+  redisUrl: string;
+  redisPrefix: string;
+  token: string;
+  port: number;
+  logFile: string;
+}
+
+export interface RunningApi {
+  pid: number;
+  url: string;
+  client: ApiClient;
+}
+
+function tsEntry(path: string): string[] {
+  return ['--import', 'tsx', join(REPO_ROOT, path)];
+}
+
+/** Starts the API (http + worker roles) as its own process and waits until it answers. */
+export async function startApi(options: ApiOptions): Promise<RunningApi> {
+  const { pid } = startDetached(process.execPath, tsEntry('apps/api/src/main.ts'), options.logFile, {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      FLEETTRACE_DATABASE_URL: options.databaseUrl,
+      FLEETTRACE_REDIS_URL: options.redisUrl,
+      FLEETTRACE_REDIS_PREFIX: options.redisPrefix,
+      FLEETTRACE_ADMIN_TOKEN: options.token,
+      FLEETTRACE_HTTP_PORT: String(options.port),
+      FLEETTRACE_HTTP_HOST: '127.0.0.1',
+    },
+  });
+  const url = `http://127.0.0.1:${options.port}`;
+  const client = new ApiClient(url, options.token);
+  await waitFor(`the API at ${url} (log: ${options.logFile})`, async () => (await client.request('GET', '/v1/hosts')).status === 200, 60_000, 200);
+  return { pid, url, client };
+}
+
+export interface DaemonOptions {
+  hostId: string;
+  labels: Record<string, string>;
+  /** cgroup-v2 path relative to the cgroup2 root; created if missing. */
+  cgroup: string;
+  redisUrl: string;
+  redisPrefix: string;
+  logFile: string;
+}
+
+export interface RunningDaemon {
+  pid: number;
+  hostId: string;
+  cgroupPath: string;
+}
+
+/** Starts one daemon acting as one host, scoped to its own cgroup so it sees only its own workload. */
+export function startDaemon(options: DaemonOptions): RunningDaemon {
+  const cgroupPath = createCgroup(options.cgroup);
+  const labels = Object.entries(options.labels).map(([k, v]) => `${k}=${v}`).join(',');
+  const args = [
+    ...tsEntry('apps/node-daemon/src/main.ts'),
+    '--id', options.hostId,
+    '--cgroup', cgroupPath,
+    '--redis-url', options.redisUrl,
+    '--redis-prefix', options.redisPrefix,
+    ...(labels ? ['--labels', labels] : []),
+  ];
+  const { pid } = startDetached(process.execPath, args, options.logFile, { cwd: REPO_ROOT });
+  return { pid, hostId: options.hostId, cgroupPath };
+}
+
+/** Waits until the API lists every one of these hosts as online. */
+export async function waitForHostsOnline(client: ApiClient, hostIds: string[], timeoutMs = 60_000): Promise<void> {
+  await waitFor(`hosts ${hostIds.join(', ')} online`, async () => {
+    const online = new Set((await client.hosts()).filter((h) => h.online).map((h) => h.id));
+    return hostIds.every((id) => online.has(id));
+  }, timeoutMs, 200);
+}

@@ -1,0 +1,6 @@
+export * from './components';
+export * from './api-client';
+export * from './services/process';
+export * from './services/ports';
+export * from './services/postgres';
+export * from './services/redis';

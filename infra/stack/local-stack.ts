@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { removeCgroup, cgroup2Root } from '../src/cgroup';
+import { startApi, startDaemon, waitForHostsOnline, type RunningDaemon } from './components';
+import { REPO_ROOT } from './repo-root';
+import { freePort } from './services/ports';
+import { createDatabase, startPostgres, stopPostgres } from './services/postgres';
+import { isAlive, stopPid } from './services/process';
+import { startRedis, stopRedis } from './services/redis';
+
+export const STATE_DIR = join(REPO_ROOT, '.fleettrace');
+const STATE_FILE = join(STATE_DIR, 'stack.json');
+export const LOCAL_ENV_FILE = join(STATE_DIR, 'local.env');
+/** All local hosts' cgroups live under this one, so `down` can remove whatever is left. */
+const CGROUP_PARENT = 'fleettrace-local';
+
+export interface StackState {
+  url: string;
+  token: string;
+  postgres: { pid: number; url: string };
+  redis: { pid: number; url: string };
+  api: { pid: number };
+  daemons: RunningDaemon[];
+  logDir: string;
+}
+
+export function readStackState(): StackState | undefined {
+  return existsSync(STATE_FILE) ? (JSON.parse(readFileSync(STATE_FILE, 'utf8')) as StackState) : undefined;
+}
+
+/** Labels alternate web/db so label selectors have something to select on a small local fleet. */
+function hostLabels(index: number): Record<string, string> {
+  return { tier: index % 2 === 1 ? 'web' : 'db', stack: 'local' };
+}
+
+export async function stackUp(hosts: number, log: (line: string) => void): Promise<StackState> {
+  const existing = readStackState();
+  if (existing && isAlive(existing.api.pid)) throw new Error(`a local stack is already up at ${existing.url} (npm run stack -- down first)`);
+  const logDir = join(STATE_DIR, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const token = existing?.token ?? `ft_${randomBytes(24).toString('hex')}`;
+  const state: Partial<StackState> & { daemons: RunningDaemon[] } = { token, daemons: [], logDir };
+  const save = (): void => writeFileSync(STATE_FILE, JSON.stringify(state, null, 2));
+  try {
+    log('starting PostgreSQL');
+    const pg = await startPostgres({ baseDir: join(STATE_DIR, 'postgres'), port: await freePort(), durable: true });
+    state.postgres = { pid: pg.pid, url: pg.url };
+    save();
+    log('starting Redis');
+    const redis = await startRedis({ baseDir: join(STATE_DIR, 'redis'), port: await freePort() });
+    state.redis = { pid: redis.pid, url: redis.url };
+    save();
+    log('starting the API');
+    const api = await startApi({
+      databaseUrl: createDatabase(pg.url, 'fleettrace'),
+      redisUrl: redis.url,
+      redisPrefix: 'ft',
+      token,
+      port: await freePort(),
+      logFile: join(logDir, 'api.log'),
+    });
+    state.api = { pid: api.pid };
+    state.url = api.url;
+    save();
+    for (let i = 1; i <= hosts; i++) {
+      const hostId = `host-${i}`;
+      log(`starting daemon ${hostId}`);
+      state.daemons.push(
+        startDaemon({
+          hostId,
+          labels: hostLabels(i),
+          cgroup: `${CGROUP_PARENT}/${hostId}`,
+          redisUrl: redis.url,
+          redisPrefix: 'ft',
+          logFile: join(logDir, `${hostId}.log`),
+        }),
+      );
+      save();
+    }
+    await waitForHostsOnline(api.client, state.daemons.map((d) => d.hostId));
+    writeFileSync(LOCAL_ENV_FILE, `FLEETTRACE_URL=${api.url}\nFLEETTRACE_TOKEN=${token}\n`);
+    return state as StackState;
+  } catch (error) {
+    log(`start-up failed, stopping what was started: ${error instanceof Error ? error.message : String(error)}`);
+    await stackDown(log);
+    throw error;
+  }
+}
+
+/** Stops everything `up` started, by PID, daemons first so their runs report before the API goes. */
+export async function stackDown(log: (line: string) => void): Promise<void> {
+  const state = readStackState() as Partial<StackState> | undefined;
+  if (state) {
+    for (const daemon of state.daemons ?? []) {
+      log(`stopping daemon ${daemon.hostId} (pid ${daemon.pid})`);
+      await stopPid(daemon.pid);
+    }
+    if (state.api) {
+      log(`stopping the API (pid ${state.api.pid})`);
+      await stopPid(state.api.pid);
+    }
+    if (state.redis) {
+      log(`stopping Redis (pid ${state.redis.pid})`);
+      await stopRedis(state.redis.pid);
+    }
+    if (state.postgres) {
+      log(`stopping PostgreSQL (pid ${state.postgres.pid})`);
+      await stopPostgres(state.postgres.pid);
+    }
+  }
+  removeCgroup(join(cgroup2Root(), CGROUP_PARENT));
+  rmSync(STATE_FILE, { force: true });
+  rmSync(LOCAL_ENV_FILE, { force: true });
+}

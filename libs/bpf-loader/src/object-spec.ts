@@ -1,0 +1,138 @@
+// The spec side: what a BPF object contains, and the parameters to load it with. Plain data —
+// the ELF bytes and the chosen global values; every load() opens a fresh libbpf object from them.
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { native } from './binding';
+import { ClosedError, NotFoundError } from './errors';
+import { LoadedObject } from './loaded-object';
+import type { NativeGlobalWrite, NativeMaxEntries } from './native';
+import { requireBytes, requireInteger, requireString } from './validate';
+
+export interface ProgramSpec {
+  readonly name: string;
+  /** The ELF section, i.e. the SEC() string: "tracepoint/syscalls/sys_enter_getppid". */
+  readonly section: string;
+  /** libbpf's program type name: "tracepoint", "raw_tracepoint", "tracing", "kprobe", ... */
+  readonly type: string;
+  /** Whether attachAll() considers it (libbpf's autoattach flag). */
+  readonly autoAttach: boolean;
+}
+
+export interface MapSpec {
+  /** The map's name; for the maps behind data sections the section: ".rodata", ".bss". */
+  readonly name: string;
+  readonly kernelName: string;
+  /** libbpf's map type name: "hash", "array", "percpu_array", "ringbuf", ... */
+  readonly type: string;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  /** Backs a data section (.rodata/.data/.bss) rather than being declared in SEC(".maps"). */
+  readonly internal: boolean;
+}
+
+/** A global variable of .rodata/.data/.bss, located through the object's BTF DATASEC. */
+export interface GlobalSpec {
+  readonly name: string;
+  readonly section: string;
+  readonly offset: number;
+  readonly size: number;
+}
+
+export interface OpenOptions {
+  /** Object name libbpf prefixes data-section maps with; defaults to the file name. */
+  readonly name?: string;
+}
+
+export interface LoadOptions {
+  /** Overrides of max_entries per map name (e.g. a run's ring-buffer size). */
+  readonly maxEntries?: Readonly<Record<string, number>>;
+}
+
+const PAGE_SIZE = 4096;
+
+export function openObject(source: string | Uint8Array, opts: OpenOptions = {}): ObjectSpec {
+  const elf = typeof source === 'string' ? readFileSync(requireString(source, 'path')) : Buffer.from(requireBytes(source, 'object bytes'));
+  const name =
+    opts.name !== undefined
+      ? requireString(opts.name, 'name')
+      : typeof source === 'string'
+        ? basename(source).replace(/(\.bpf)?\.o$/, '')
+        : 'bpf_object';
+  return new ObjectSpec(name, elf);
+}
+
+export class ObjectSpec {
+  readonly name: string;
+  readonly programs: readonly ProgramSpec[];
+  readonly maps: readonly MapSpec[];
+  readonly globals: readonly GlobalSpec[];
+  #elf: Buffer | undefined;
+  readonly #globalValues = new Map<string, Buffer>();
+
+  constructor(name: string, elf: Buffer) {
+    const info = native().inspect(elf, name);
+    this.name = name;
+    this.#elf = elf;
+    this.programs = Object.freeze(info.programs.map((p) => Object.freeze(p)));
+    this.maps = Object.freeze(info.maps.map((m) => Object.freeze(m)));
+    this.globals = Object.freeze(info.globals.map((g) => Object.freeze(g)));
+  }
+
+  global(name: string): GlobalSpec {
+    const found = this.globals.find((g) => g.name === name);
+    if (!found) throw new NotFoundError('global', name, this.name, this.globals.map((g) => g.name));
+    return found;
+  }
+
+  /** Sets a global's initial value for the next load(). `value` must be exactly the variable's size. */
+  setGlobal(name: string, value: Uint8Array): void {
+    this.#requireOpen();
+    requireString(name, 'global name');
+    const bytes = requireBytes(value, `value of global '${name}'`);
+    const g = this.global(name);
+    if (bytes.length !== g.size) {
+      throw new RangeError(`global '${name}' (${g.section}) is ${g.size} bytes; got a value of ${bytes.length} bytes`);
+    }
+    this.#globalValues.set(name, Buffer.from(bytes));
+  }
+
+  load(opts: LoadOptions = {}): LoadedObject {
+    const elf = this.#requireOpen();
+    const maxEntries = this.#maxEntries(opts.maxEntries ?? {});
+    const globals: NativeGlobalWrite[] = [...this.#globalValues].map(([name, value]) => {
+      const g = this.global(name);
+      return { section: g.section, offset: g.offset, value };
+    });
+    const handle = native().load(elf, this.name, globals, maxEntries);
+    return new LoadedObject(handle, this);
+  }
+
+  close(): void {
+    this.#elf = undefined;
+    this.#globalValues.clear();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #requireOpen(): Buffer {
+    if (!this.#elf) throw new ClosedError(`object spec '${this.name}'`);
+    return this.#elf;
+  }
+
+  #maxEntries(requested: Readonly<Record<string, number>>): NativeMaxEntries[] {
+    return Object.entries(requested).map(([map, n]) => {
+      const spec = this.maps.find((m) => m.name === map);
+      if (!spec) throw new NotFoundError('map', map, this.name, this.maps.map((m) => m.name));
+      if (spec.internal) throw new TypeError(`map '${map}' backs a data section; its size is fixed`);
+      requireInteger(n, `maxEntries of map '${map}'`, 1, 0xffffffff);
+      // The kernel wants ring buffers sized as a power-of-two number of pages.
+      if (spec.type === 'ringbuf' && (n % PAGE_SIZE !== 0 || (n & (n - 1)) !== 0)) {
+        throw new RangeError(`ring buffer '${map}' size must be a power of 2 and a multiple of ${PAGE_SIZE}, got ${n}`);
+      }
+      return { map, maxEntries: n };
+    });
+  }
+}

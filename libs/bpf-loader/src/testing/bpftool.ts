@@ -1,0 +1,32 @@
+// The kernel's own view of BPF objects, through bpftool, for tests that check nothing is left
+// behind. Reports only ids the caller names, so objects of concurrent users never interfere.
+import { execFileSync, spawnSync } from 'node:child_process';
+
+/** Whether the kernel still has a program with this id. */
+export function programExists(id: number): boolean {
+  return spawnSync('bpftool', ['prog', 'show', 'id', String(id)], { stdio: 'ignore' }).status === 0;
+}
+
+interface BpftoolLink {
+  id: number;
+  prog_id: number;
+}
+
+/** Ids of the links attaching any of these programs. */
+export function linksOfPrograms(programIds: readonly number[]): number[] {
+  const wanted = new Set(programIds);
+  const links = JSON.parse(execFileSync('bpftool', ['link', 'list', '--json'], { encoding: 'utf8' }) || '[]') as BpftoolLink[];
+  return links.filter((l) => wanted.has(l.prog_id)).map((l) => l.id);
+}
+
+interface BpftoolProg {
+  id: number;
+  name?: string;
+}
+
+/** Ids of loaded programs with one of these names (the kernel keeps the first 15 characters). */
+export function programIdsByName(names: readonly string[]): number[] {
+  const wanted = new Set(names.map((n) => n.slice(0, 15)));
+  const progs = JSON.parse(execFileSync('bpftool', ['prog', 'show', '--json'], { encoding: 'utf8' }) || '[]') as BpftoolProg[];
+  return progs.filter((p) => p.name !== undefined && wanted.has(p.name)).map((p) => p.id);
+}

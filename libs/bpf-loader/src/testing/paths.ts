@@ -1,0 +1,26 @@
+// Artifacts of this package's build (scripts/build-fixtures.sh) that tests and benches run.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const buildDir = fileURLToPath(new URL('../../build/', import.meta.url));
+
+function built(relative: string): string {
+  const path = buildDir + relative;
+  if (!existsSync(path)) {
+    throw new Error(`${path} is missing: run \`npm run build -w @fleettrace/bpf-loader\``);
+  }
+  return path;
+}
+
+/** A compiled test fixture: test/fixtures/<name>.bpf.c → build/fixtures/<name>.bpf.o */
+export function fixturePath(name: string): string {
+  return built(`fixtures/${name}.bpf.o`);
+}
+
+export function gatePath(): string {
+  return built('gate');
+}
+
+export function refConsumerPath(): string {
+  return built('ref-consumer');
+}

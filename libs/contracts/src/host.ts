@@ -1,0 +1,21 @@
+import { z } from 'zod';
+
+export const HostId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'host id must be 1-128 of [A-Za-z0-9_.-]');
+
+export const HostInfo = z.object({
+  id: HostId,
+  name: z.string(),
+  labels: z.record(z.string(), z.string()),
+  kernelRelease: z.string(),
+  arch: z.string(),
+  btf: z.boolean(),
+  daemonVersion: z.string(),
+  /** The cgroup-v2 subtree this daemon traces, when it is one of several "hosts" on a machine. */
+  cgroup: z.string().nullable(),
+  tools: z.object({ clang: z.boolean(), bpftrace: z.boolean() }),
+});
+export type HostInfo = z.infer<typeof HostInfo>;
+
+/** A host counts as online while its last heartbeat is younger than this. */
+export const HOST_ONLINE_WINDOW_MS = 15_000;
+export const HEARTBEAT_INTERVAL_MS = 3_000;

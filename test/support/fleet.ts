@@ -1,0 +1,70 @@
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { cgroup2Root, removeCgroup } from '../../infra/src/cgroup';
+import { startApi, startDaemon, waitForHostsOnline, type RunningApi, type RunningDaemon } from '../../infra/stack/components';
+import { freePort } from '../../infra/stack/services/ports';
+import { stopPid } from '../../infra/stack/services/process';
+import { freshDatabaseUrl, freshRedisPrefix } from './database';
+
+export interface Fleet {
+  api: RunningApi;
+  hosts: RunningDaemon[];
+  logDir: string;
+  /** Every log line of the API and daemons, for a failing test's message. */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real fleet on this machine: the API process and one daemon process per host, each host scoped
+ * to its own cgroup, on a fresh database and Redis prefix of the test services.
+ */
+export async function startFleet(label: string, hostCount: number): Promise<Fleet> {
+  const logDir = mkdtempSync(join(tmpdir(), `fleettrace-${label}-`));
+  const redisPrefix = freshRedisPrefix(label);
+  const redisUrl = inject('redisUrl');
+  const cgroupParent = `fleettrace-test/${redisPrefix}`;
+  const hosts: RunningDaemon[] = [];
+  let api: RunningApi | undefined;
+  const stop = async (): Promise<void> => {
+    for (const host of hosts) await stopPid(host.pid);
+    if (api) await stopPid(api.pid);
+    removeCgroup(join(cgroup2Root(), cgroupParent));
+  };
+  try {
+    api = await startApi({
+      databaseUrl: freshDatabaseUrl(inject('postgresUrl'), label),
+      redisUrl,
+      redisPrefix,
+      token: `test-token-${redisPrefix}`,
+      port: await freePort(),
+      logFile: join(logDir, 'api.log'),
+    });
+    for (let i = 0; i < hostCount; i++) {
+      const hostId = `${label}-${String.fromCharCode(97 + i)}`;
+      hosts.push(
+        startDaemon({
+          hostId,
+          labels: { tier: i === 0 ? 'web' : 'db' },
+          cgroup: `${cgroupParent}/${hostId}`,
+          redisUrl,
+          redisPrefix,
+          logFile: join(logDir, `${hostId}.log`),
+        }),
+      );
+    }
+    await waitForHostsOnline(api.client, hosts.map((h) => h.hostId));
+  } catch (error) {
+    await stop();
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${readLogs(logDir)}`);
+  }
+  return { api, hosts, logDir, logs: () => readLogs(logDir), stop };
+}
+
+function readLogs(logDir: string): string {
+  return readdirSync(logDir)
+    .map((file) => `--- ${file}\n${readFileSync(join(logDir, file), 'utf8').slice(-4000)}`)
+    .join('\n');
+}
