@@ -1,6 +1,9 @@
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
+const TESTING_ONLY = { group: ['@fleettrace/testing', '@fleettrace/testing/*'], message: 'the test harness is for tests only' };
+const NO_NEST_IN_LIBS = { group: ['@nestjs/*'], message: 'no @nestjs/* import inside libs' };
+
 export default [
   { ignores: ['**/node_modules/**', '**/build/**', '**/dist/**', '.nx/**', '.fleettrace/**', 'bench/results/**'] },
   ...tseslint.configs.recommended,
@@ -14,22 +17,33 @@ export default [
         {
           enforceBuildableLibDependency: false,
           allow: [],
+          // Direct dependencies only (Nx's notDependOn... is transitive and counts test-file imports).
           depConstraints: [
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:contracts', 'type:util'] },
             { sourceTag: 'type:native', onlyDependOnLibsWithTags: ['type:contracts', 'type:util'] },
-            { sourceTag: 'scope:api', notDependOnLibsWithTags: ['type:native'] },
-            { sourceTag: 'scope:shared', notDependOnLibsWithTags: ['type:native', 'scope:api', 'scope:daemon'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:native', 'type:data-access', 'type:feature'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:native', 'type:testing'] },
+            // Only the daemon (and later the CLI's local mode) may load the native loader.
+            { sourceTag: 'scope:api', onlyDependOnLibsWithTags: ['scope:shared', 'scope:testing'] },
+            { sourceTag: 'scope:daemon', onlyDependOnLibsWithTags: ['scope:shared', 'scope:daemon', 'scope:testing'] },
+            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+            // The shared test harness starts real services and fleets: it may use anything.
+            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['*'] },
           ],
         },
       ],
     },
   },
   {
+    // The test harness never ships: only tests import it.
+    files: ['apps/*/src/**/*.ts', 'infra/**/*.ts'],
+    ignores: ['**/*.spec.ts', '**/*.test.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [TESTING_ONLY] }] },
+  },
+  {
     // Libraries are framework-free: NestJS stays in the API.
     files: ['libs/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['@nestjs/*'], message: 'no @nestjs/* import inside libs' }] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_NEST_IN_LIBS, TESTING_ONLY] }] },
   },
   {
     // Kernel tests of the catalog load programs with the native loader; shipped catalog code never may.

@@ -4,3 +4,4 @@ export * from './services/process';
 export * from './services/ports';
 export * from './services/postgres';
 export * from './services/redis';
+export * from './repo-root';

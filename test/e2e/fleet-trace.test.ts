@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CountsOutput, EventsView, HistOutput, JobResultsView, OutputView } from '@fleettrace/contracts';
-import { runInCgroup } from '../../infra/src/cgroup';
-import { REPO_ROOT } from '../../infra/stack/repo-root';
+import { runInCgroup } from '@fleettrace/infra';
+import { REPO_ROOT } from '@fleettrace/infra/stack';
 import { startFleet, type Fleet } from '../support/fleet';
 import { getResults, submitJob, waitForJobDone, waitForRuns } from '../support/jobs';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_GRACE_SECONDS } from '@fleettrace/contracts';
-import { isAlive, waitFor } from '../../infra/stack/services/process';
+import { isAlive, waitFor } from '@fleettrace/infra/stack';
 import { bpfObjectsOfPid, runnerPid, stillLoaded } from '../support/bpf-objects';
 import { startFleet, type Fleet } from '../support/fleet';
 import { submitJob, waitForJobDone, waitForRuns } from '../support/jobs';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createDatabase } from '../../infra/stack/services/postgres';
+import { createDatabase } from '@fleettrace/infra/stack';
 
 /** A fresh, empty database on the test cluster for one suite, so suites never see each other's rows. */
 export function freshDatabaseUrl(postgresUrl: string, label: string): string {

@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
-import { cgroup2Root, removeCgroup } from '../../infra/src/cgroup';
-import { startApi, startDaemon, waitForHostsOnline, type RunningApi, type RunningDaemon } from '../../infra/stack/components';
-import { freePort } from '../../infra/stack/services/ports';
-import { stopPid } from '../../infra/stack/services/process';
+import { cgroup2Root, removeCgroup } from '@fleettrace/infra';
+import { startApi, startDaemon, waitForHostsOnline, type RunningApi, type RunningDaemon } from '@fleettrace/infra/stack';
+import { freePort } from '@fleettrace/infra/stack';
+import { stopPid } from '@fleettrace/infra/stack';
 import { freshDatabaseUrl, freshRedisPrefix } from './database';
 
 export interface Fleet {

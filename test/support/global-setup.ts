@@ -2,9 +2,9 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { freePort } from '../../infra/stack/services/ports';
-import { startPostgres, stopPostgres } from '../../infra/stack/services/postgres';
-import { startRedis, stopRedis } from '../../infra/stack/services/redis';
+import { freePort } from '@fleettrace/infra/stack';
+import { startPostgres, stopPostgres } from '@fleettrace/infra/stack';
+import { startRedis, stopRedis } from '@fleettrace/infra/stack';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -1,6 +1,6 @@
 import { isTerminalRunState, type CreateJobRequest, type JobResultsView, type JobView, type RunState } from '@fleettrace/contracts';
-import type { ApiClient } from '../../infra/stack/api-client';
-import { waitFor } from '../../infra/stack/services/process';
+import type { ApiClient } from '@fleettrace/infra/stack';
+import { StopWaiting, waitFor } from '@fleettrace/infra/stack';
 
 export async function submitJob(client: ApiClient, request: Partial<CreateJobRequest>): Promise<JobView> {
   const { status, body } = await client.request<JobView>('POST', '/v1/jobs', request);
@@ -13,6 +13,8 @@ export async function waitForRuns(client: ApiClient, jobId: string, states: RunS
   let job: JobView | undefined;
   await waitFor(`job ${jobId} runs in ${states.join('/')}`, async () => {
     job = await client.get<JobView>(`/v1/jobs/${jobId}`);
+    const ended = job.runs.find((run) => isTerminalRunState(run.state) && !states.includes(run.state));
+    if (ended) throw new StopWaiting(`run on ${ended.hostId} already ended ${ended.state}: ${ended.error ?? ''}`);
     return job.runs.every((run) => states.includes(run.state));
   }, timeoutMs, 100);
   return job!;

@@ -50,6 +50,9 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Thrown from a wait's check when what it waits for can no longer happen: the wait ends at once. */
+export class StopWaiting extends Error {}
+
 /** Polls until check() resolves true, or fails with what was being waited for. */
 export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000, intervalMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -58,6 +61,7 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
     try {
       if (await check()) return;
     } catch (error) {
+      if (error instanceof StopWaiting) throw error;
       lastError = error;
     }
     await sleep(intervalMs);

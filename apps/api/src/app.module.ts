@@ -1,0 +1,76 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
+import { getProgram, programNames } from '@fleettrace/programs';
+import type { ApiConfig } from './config';
+import { API_CONFIG, PROGRAM_CATALOG } from './tokens';
+import type { ProgramCatalog } from './services/program-catalog';
+import { JobController } from './controllers/job.controller';
+import { ResultsController } from './controllers/results.controller';
+import { HostController } from './controllers/host.controller';
+import { AuthGuard } from './middleware/auth.guard';
+import { ErrorFilter } from './middleware/error.filter';
+import { ApiTokenRepository } from './repositories/api-token.repository';
+import { AuditRepository } from './repositories/audit.repository';
+import { DatabaseRepository } from './repositories/database.repository';
+import { HostRepository } from './repositories/host.repository';
+import { JobRepository } from './repositories/job.repository';
+import { MigrationRepository } from './repositories/migration.repository';
+import { QueueRepository } from './repositories/queue.repository';
+import { ResultRepository } from './repositories/result.repository';
+import { ResultsStreamRepository } from './repositories/results-stream.repository';
+import { RunRepository } from './repositories/run.repository';
+import { AuthService } from './services/auth.service';
+import { FinalizeService } from './services/finalize.service';
+import { HostService } from './services/host.service';
+import { IngestService } from './services/ingest.service';
+import { JobHandlerRegistry } from './services/job-handler.registry';
+import { JobService } from './services/job.service';
+import { LifecycleService } from './services/lifecycle.service';
+import { ReaperService } from './services/reaper.service';
+import { ResultsService } from './services/results.service';
+
+const programCatalog: ProgramCatalog = { get: getProgram, names: programNames };
+
+const repositories = [
+  ApiTokenRepository,
+  AuditRepository,
+  DatabaseRepository,
+  HostRepository,
+  JobRepository,
+  MigrationRepository,
+  QueueRepository,
+  ResultRepository,
+  ResultsStreamRepository,
+  RunRepository,
+];
+
+const services = [
+  AuthService,
+  FinalizeService,
+  HostService,
+  IngestService,
+  JobHandlerRegistry,
+  JobService,
+  LifecycleService,
+  ReaperService,
+  ResultsService,
+];
+
+@Module({})
+export class AppModule {
+  static forRoot(config: ApiConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [DiscoveryModule],
+      controllers: [JobController, ResultsController, HostController],
+      providers: [
+        { provide: API_CONFIG, useValue: config },
+        { provide: PROGRAM_CATALOG, useValue: programCatalog },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ErrorFilter },
+        ...repositories,
+        ...services,
+      ],
+    };
+  }
+}

@@ -1,0 +1,56 @@
+import 'reflect-metadata';
+import { BadRequestException, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { ApiConfig } from './config';
+import { AppModule } from './app.module';
+import { StderrLogger } from './utils/stderr-logger';
+
+export interface RunningApi {
+  app: NestFastifyApplication;
+  /** Base URL of the HTTP server; undefined when the process runs without the http role. */
+  url: string | undefined;
+  /** Graceful: stops consumers, lets in-flight requests finish, then closes queues and the pool. */
+  close(): Promise<void>;
+}
+
+export interface BootstrapOptions {
+  /** Nest log levels; false silences Nest's logger (tests). */
+  logLevels?: LogLevel[] | false;
+}
+
+const BODY_LIMIT_BYTES = 1024 * 1024;
+
+export async function bootstrap(config: ApiConfig, options: BootstrapOptions = {}): Promise<RunningApi> {
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config),
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES }),
+    {
+      logger: options.logLevels === false ? false : new StderrLogger({ logLevels: options.logLevels ?? ['log', 'warn', 'error'] }),
+      abortOnError: false,
+    },
+  );
+  // Fastify's own message for bad JSON names parser internals; ours says what is wrong.
+  const defaultJsonParser = app.getHttpAdapter().getInstance().getDefaultJsonParser('error', 'error');
+  app.useBodyParser('application/json', { bodyLimit: BODY_LIMIT_BYTES }, (request, body, done) => {
+    defaultJsonParser(request as Parameters<typeof defaultJsonParser>[0], body.toString(), (error, parsed) => {
+      if (error) done(new BadRequestException('request body is not valid JSON'), undefined);
+      else done(null, parsed);
+    });
+  });
+
+  try {
+    if (!config.roles.has('http')) {
+      await app.init();
+      return { app, url: undefined, close: () => app.close() };
+    }
+    await app.listen(config.httpPort, config.httpHost);
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    throw error;
+  }
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.httpPort;
+  const host = config.httpHost.includes(':') ? `[${config.httpHost}]` : config.httpHost;
+  return { app, url: `http://${host}:${port}`, close: () => app.close() };
+}

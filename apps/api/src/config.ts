@@ -1,0 +1,93 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { DEFAULT_REDIS_PREFIX, DEFAULT_START_DEADLINE_SECONDS, MAX_DURATION_SECONDS } from '@fleettrace/contracts';
+
+export const ROLES = ['http', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Everything the API reads from its environment, resolved once at start. */
+export interface ApiConfig {
+  databaseUrl: string;
+  redisUrl: string;
+  /** BullMQ key prefix and the prefix of the results stream. */
+  redisPrefix: string;
+  adminToken: string;
+  httpPort: number;
+  httpHost: string;
+  roles: ReadonlySet<Role>;
+  /** Server policy: jobs may not run longer than this (never above the wire format's ceiling). */
+  maxDurationSeconds: number;
+  /** Seconds a host gets to start a run before it is marked missed. */
+  startDeadlineSeconds: number;
+  /** Name of this process in the ingest consumer group; stable across restarts so its pending entries come back. */
+  ingestConsumer: string;
+  /** How often the reaper looks for runs no host started or no host finishes. */
+  reaperIntervalMs: number;
+  /** Slack past a start deadline before a queued run counts as missed (a host's clock and the queue may lag). */
+  missedSlackSeconds: number;
+  /** Slack past duration + grace before a silent run counts as timed out. */
+  silenceSlackSeconds: number;
+}
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+const EnvSchema = z.object({
+  FLEETTRACE_DATABASE_URL: z.string({ error: 'FLEETTRACE_DATABASE_URL is required' }).min(1, 'FLEETTRACE_DATABASE_URL is required'),
+  FLEETTRACE_REDIS_URL: z.string({ error: 'FLEETTRACE_REDIS_URL is required' }).min(1, 'FLEETTRACE_REDIS_URL is required'),
+  FLEETTRACE_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'FLEETTRACE_REDIS_PREFIX must be made of [A-Za-z0-9_.-]')
+    .default(DEFAULT_REDIS_PREFIX),
+  FLEETTRACE_ADMIN_TOKEN: z
+    .string({ error: 'FLEETTRACE_ADMIN_TOKEN is required' })
+    .min(1, 'FLEETTRACE_ADMIN_TOKEN is required'),
+  FLEETTRACE_HTTP_PORT: port.default(8080),
+  FLEETTRACE_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  FLEETTRACE_ROLES: z.string().default('http,worker'),
+  FLEETTRACE_MAX_DURATION_SECONDS: positiveInt
+    .max(MAX_DURATION_SECONDS, `FLEETTRACE_MAX_DURATION_SECONDS must be at most ${MAX_DURATION_SECONDS}`)
+    .default(MAX_DURATION_SECONDS),
+  FLEETTRACE_START_DEADLINE_SECONDS: positiveInt.default(DEFAULT_START_DEADLINE_SECONDS),
+  FLEETTRACE_INGEST_CONSUMER: z.string().min(1).optional(),
+});
+
+export function parseRoles(text: string): ReadonlySet<Role> {
+  const roles = new Set<Role>();
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    if (!(ROLES as readonly string[]).includes(part)) {
+      throw new Error(`FLEETTRACE_ROLES: unknown role "${part}" (known: ${ROLES.join(', ')})`);
+    }
+    roles.add(part as Role);
+  }
+  if (roles.size === 0) throw new Error('FLEETTRACE_ROLES must name at least one role');
+  return roles;
+}
+
+/** Defaults for the knobs that only tests and operators tuning the reaper change. */
+export const DEFAULT_TIMINGS = {
+  reaperIntervalMs: 1000,
+  missedSlackSeconds: 5,
+  silenceSlackSeconds: 30,
+} as const;
+
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`invalid configuration: ${parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join('; ')}`);
+  }
+  const e = parsed.data;
+  return {
+    databaseUrl: e.FLEETTRACE_DATABASE_URL,
+    redisUrl: e.FLEETTRACE_REDIS_URL,
+    redisPrefix: e.FLEETTRACE_REDIS_PREFIX,
+    adminToken: e.FLEETTRACE_ADMIN_TOKEN,
+    httpPort: e.FLEETTRACE_HTTP_PORT,
+    httpHost: e.FLEETTRACE_HTTP_HOST,
+    roles: parseRoles(e.FLEETTRACE_ROLES),
+    maxDurationSeconds: e.FLEETTRACE_MAX_DURATION_SECONDS,
+    startDeadlineSeconds: e.FLEETTRACE_START_DEADLINE_SECONDS,
+    ingestConsumer: e.FLEETTRACE_INGEST_CONSUMER ?? hostname(),
+    ...DEFAULT_TIMINGS,
+  };
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { parseResultMessage } from './result-message.dto';
+
+const runId = '3f2a1b0c-4d5e-4f60-8a7b-9c0d1e2f3a4b';
+
+describe('parseResultMessage', () => {
+  it('accepts a valid message', () => {
+    const message = { type: 'state', runId, at: 1, state: 'running' };
+    expect(parseResultMessage(JSON.stringify(message))).toEqual({ ok: true, message });
+  });
+
+  it.each([
+    [undefined, 'entry has no "m" field'],
+    ['{', 'not JSON'],
+    [JSON.stringify({ type: 'state', runId: 'r1', at: 1, state: 'running' }), 'runId "r1" is not a UUID'],
+    [JSON.stringify({ type: 'state', runId, at: 1, state: 'sleeping' }), 'state: Invalid option: expected one of'],
+    [JSON.stringify({ type: 'state', runId, at: 1e20, state: 'running' }), 'at 100000000000000000000 is not a time'],
+    [JSON.stringify({ type: 'events', runId, seq: 2 ** 31, output: 'o', timeField: 't', records: [] }), 'seq 2147483648 is too large'],
+  ])('rejects %s', (raw, reason) => {
+    const parsed = parseResultMessage(raw);
+    expect(parsed.ok).toBe(false);
+    expect(parsed.ok ? '' : parsed.reason).toContain(reason);
+  });
+
+  it('removes NUL characters, which jsonb cannot store', () => {
+    const raw = JSON.stringify({ type: 'events', runId, seq: 0, output: 'o', timeField: 't', records: [{ 'c\u0000': 'a\u0000b', t: 1 }] });
+    const parsed = parseResultMessage(raw);
+    expect(parsed.ok && parsed.message.type === 'events' && parsed.message.records).toEqual([{ c: 'ab', t: 1 }]);
+  });
+});

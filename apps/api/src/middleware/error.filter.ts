@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+import { Catch, HttpException, HttpStatus, Inject, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { ErrorBody } from '@fleettrace/contracts';
+
+/**
+ * Every error leaves as an ErrorBody. Expected ones (HttpException) say what was wrong; anything else
+ * is a bug or an outage: logged with a correlation id that the 500 body repeats, details kept inside.
+ */
+@Catch()
+export class ErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  constructor(@Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const body = this.toBody(exception);
+    this.adapterHost.httpAdapter.reply(host.switchToHttp().getResponse(), body, body.statusCode);
+  }
+
+  private toBody(exception: unknown): ErrorBody {
+    if (exception instanceof HttpException) {
+      const statusCode = exception.getStatus();
+      const response = exception.getResponse();
+      const details = typeof response === 'object' && response !== null ? (response as Record<string, unknown>) : {};
+      const message = Array.isArray(details.message) ? details.message.join('; ') : String(details.message ?? response);
+      const body: ErrorBody = { statusCode, error: String(details.error ?? statusText(statusCode)), message };
+      if (typeof details.verifierLog === 'string') body.verifierLog = details.verifierLog;
+      return body;
+    }
+    const correlationId = randomUUID();
+    this.logger.error(`unhandled error ${correlationId}: ${(exception as Error)?.stack ?? String(exception)}`);
+    return {
+      statusCode: HttpStatus.INTERNAL_SERVER_ERROR,
+      error: 'Internal Server Error',
+      message: `internal error (correlation id ${correlationId})`,
+      correlationId,
+    };
+  }
+}
+
+function statusText(status: number): string {
+  const name = HttpStatus[status];
+  return name ? name.toLowerCase().split('_').map((w) => w[0].toUpperCase() + w.slice(1)).join(' ') : 'Error';
+}

@@ -1,0 +1,229 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
+import pg from 'pg';
+import { FINALIZE_QUEUE, RUN_JOB_NAME, RunDispatch, hostQueueName, type ErrorBody, type HostView, type JobView } from '@fleettrace/contracts';
+import { hostInfo, registerHosts, startApi, type TestApi } from './support/api';
+import { HostRepository } from '../src/repositories/host.repository';
+
+let t: TestApi;
+const queues: Queue[] = [];
+
+function queue(name: string): Queue {
+  const q = new Queue(name, { connection: { url: t.config.redisUrl }, prefix: t.config.redisPrefix });
+  queues.push(q);
+  return q;
+}
+
+beforeAll(async () => {
+  // A policy below the wire format's ceiling, so both limits can be seen at work.
+  t = await startApi('jobs', { maxDurationSeconds: 600 });
+  await registerHosts(t, [hostInfo('web-1', { role: 'web', zone: 'a' }), hostInfo('db-1', { role: 'db', zone: 'a' })]);
+  await registerHosts(t, [hostInfo('gone-1', { role: 'web' })], Date.now() - 60_000);
+});
+
+afterAll(async () => {
+  await Promise.all(queues.map((q) => q.close()));
+  await t?.close();
+});
+
+const job = (overrides: Record<string, unknown> = {}) => ({ program: 'execsnoop', durationSeconds: 5, ...overrides });
+
+describe('authentication', () => {
+  it.each([
+    ['no Authorization header', null, 'missing bearer token'],
+    ['another scheme', 'Basic dXNlcjpwYXNz', 'missing bearer token'],
+    ['an empty bearer', 'Bearer ', 'missing bearer token'],
+    ['a wrong token', 'Bearer not-the-token', 'invalid bearer token'],
+  ])('rejects %s with 401', async (_, authorization, message) => {
+    for (const [method, path, body] of [
+      ['GET', '/v1/hosts', undefined],
+      ['POST', '/v1/jobs', job()],
+      ['GET', '/v1/jobs/7f1e7a52-54a0-4b8a-9a43-0c1fbd2f7f10', undefined],
+      ['GET', '/v1/jobs/7f1e7a52-54a0-4b8a-9a43-0c1fbd2f7f10/results', undefined],
+    ] as const) {
+      const response = await t.request(method, path, { authorization, body });
+      expect(response.status, `${method} ${path}`).toBe(401);
+      expect(response.body).toEqual({ statusCode: 401, error: 'Unauthorized', message });
+    }
+  });
+});
+
+describe('POST /v1/jobs rejects bad input with an exact message', () => {
+  it.each([
+    ['duration above the wire ceiling', job({ durationSeconds: 3601 }), 'durationSeconds must be at most 3600 s'],
+    ['duration above the server policy', job({ durationSeconds: 601 }), 'durationSeconds must be at most 600 s'],
+    ['zero duration', job({ durationSeconds: 0 }), 'durationSeconds must be at least 1 s'],
+    ['fractional duration', job({ durationSeconds: 1.5 }), 'durationSeconds must be a whole number of seconds'],
+    ['duration as a string', job({ durationSeconds: '5' }), 'durationSeconds must be a number'],
+    ['missing duration', { program: 'execsnoop' }, 'durationSeconds is required'],
+    ['missing program', { durationSeconds: 5 }, 'program is required'],
+    ['malformed program name', job({ program: 'Exec Snoop' }), 'program must be a catalog name like "execsnoop"'],
+    ['unknown program', job({ program: 'foo' }), 'unknown program "foo" (known: execsnoop, runqlat, syscount)'],
+    ['a parameter of the wrong type', job({ params: { failedOnly: 'yes' } }), 'params.failedOnly must be a boolean'],
+    ['a parameter out of range', job({ params: { pid: 0 } }), 'params.pid must be at least 1'],
+    ['an unknown parameter', job({ params: { bogus: 1 } }), 'params has unknown field "bogus"'],
+    ['params not an object', job({ params: [1] }), 'params must be an object'],
+    ['an unknown top-level field', job({ priority: 'high' }), 'unknown field "priority"'],
+    ['a malformed target selector', job({ targets: { hosts: ['web-1'] } }), 'targets must be {"all":true}, {"hostIds":[...]} or {"labels":{...}}'],
+    ['an empty host list', job({ targets: { hostIds: [] } }), 'targets.hostIds must name at least one host'],
+    ['unknown host ids', job({ targets: { hostIds: ['a', 'web-1', 'b'] } }), 'unknown host ids: a, b'],
+    ['labels no online host has', job({ targets: { labels: { role: 'cache' } } }), 'targets match no online host'],
+    ['labels only an offline host has', job({ targets: { labels: { role: 'web', zone: 'b' } } }), 'targets match no online host'],
+    ['a JSON array body', [job()], 'request body must be a JSON object'],
+  ])('%s', async (_, body, message) => {
+    const response = await t.request('POST', '/v1/jobs', { body });
+    expect(response.body).toEqual({ statusCode: 400, error: 'Bad Request', message });
+  });
+
+  it('malformed JSON', async () => {
+    for (const rawBody of ['{"program": "execsnoop",', '', 'nope']) {
+      const response = await t.request('POST', '/v1/jobs', { rawBody });
+      expect(response.body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'request body is not valid JSON' });
+    }
+  });
+});
+
+describe('GET /v1/jobs/:id', () => {
+  it('400 for an id that is not a UUID', async () => {
+    for (const path of ['/v1/jobs/123', '/v1/jobs/123/results']) {
+      const response = await t.request('GET', path);
+      expect(response.body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'job id must be a UUID' });
+    }
+  });
+
+  it('404 for a job that does not exist', async () => {
+    const id = '0b8e1c43-2f5a-4c55-9f0e-3c9f1b8f4d21';
+    for (const path of [`/v1/jobs/${id}`, `/v1/jobs/${id}/results`]) {
+      const response = await t.request('GET', path);
+      expect(response.body).toEqual({ statusCode: 404, error: 'Not Found', message: `job ${id} not found` });
+    }
+  });
+
+  it('400 for a bad eventsLimit', async () => {
+    const { body: created } = await t.request<JobView>('POST', '/v1/jobs', { body: job() });
+    for (const limit of ['abc', '-1', '10001', '1.5']) {
+      const response = await t.request('GET', `/v1/jobs/${created.id}/results?eventsLimit=${limit}`);
+      expect(response.body).toEqual({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: 'eventsLimit must be a whole number from 0 to 10000',
+      });
+    }
+  });
+});
+
+describe('GET /v1/hosts', () => {
+  it('lists registered hosts with whether they are online', async () => {
+    const { status, body } = await t.request<HostView[]>('GET', '/v1/hosts');
+    expect(status).toBe(200);
+    expect(body.map((h) => [h.id, h.online])).toEqual([
+      ['db-1', true],
+      ['gone-1', false],
+      ['web-1', true],
+    ]);
+    expect(body[2]).toMatchObject({ ...hostInfo('web-1', { role: 'web', zone: 'a' }) });
+    expect(Date.parse(body[2].registeredAt)).toBeLessThanOrEqual(Date.parse(body[2].lastHeartbeatAt));
+  });
+});
+
+describe('creating a job', () => {
+  it('stores one queued run per online host and hands each to its host queue', async () => {
+    const before = Date.now();
+    const { status, body } = await t.request<JobView>('POST', '/v1/jobs', { body: job({ params: { comm: 'bash' } }) });
+    expect(status).toBe(201);
+    expect(body).toMatchObject({
+      program: 'execsnoop',
+      params: { comm: 'bash', commMatch: 'exact', failedOnly: false },
+      targets: { all: true },
+      durationSeconds: 5,
+      state: 'running',
+      finishedAt: null,
+    });
+    expect(body.runs.map((r) => [r.hostId, r.state])).toEqual([
+      ['db-1', 'queued'],
+      ['web-1', 'queued'],
+    ]);
+
+    for (const run of body.runs) {
+      const queued = await queue(hostQueueName(run.hostId)).getJob(run.id);
+      expect(queued?.id).toBe(run.id);
+      expect(queued?.name).toBe(RUN_JOB_NAME);
+      const dispatch = RunDispatch.parse(queued?.data);
+      expect(dispatch).toMatchObject({
+        runId: run.id,
+        jobId: body.id,
+        hostId: run.hostId,
+        program: 'execsnoop',
+        params: { comm: 'bash', commMatch: 'exact', failedOnly: false },
+        durationSeconds: 5,
+        limits: { graceSeconds: 5, maxEventsPerOutput: 10_000 },
+      });
+      expect(dispatch.startDeadline).toBeGreaterThanOrEqual(before + 30_000);
+      expect(dispatch.startDeadline).toBeLessThanOrEqual(Date.now() + 30_000);
+      expect(await queued?.getState()).toBe('waiting');
+    }
+    const finalize = await queue(FINALIZE_QUEUE).getJob(`finalize-${body.id}`);
+    expect(finalize?.data).toEqual({ jobId: body.id });
+    expect(await finalize?.getState()).toBe('waiting-children');
+
+    const { body: fetched } = await t.request<JobView>('GET', `/v1/jobs/${body.id}`);
+    expect(fetched).toEqual(body);
+
+    const db = new pg.Client(t.config.databaseUrl);
+    await db.connect();
+    try {
+      const { rows } = await db.query('SELECT actor, action, subject, detail FROM audit WHERE subject = $1', [body.id]);
+      expect(rows).toEqual([
+        {
+          actor: 'admin',
+          action: 'job.create',
+          subject: body.id,
+          detail: { program: 'execsnoop', hostIds: ['db-1', 'web-1'], durationSeconds: 5 },
+        },
+      ]);
+    } finally {
+      await db.end();
+    }
+  });
+
+  it('labels pick the online hosts carrying all of them', async () => {
+    const { status, body } = await t.request<JobView>('POST', '/v1/jobs', { body: job({ targets: { labels: { role: 'web' } } }) });
+    expect(status).toBe(201);
+    expect(body.runs.map((r) => r.hostId)).toEqual(['web-1']);
+  });
+
+  it('hosts named explicitly get a run even when offline', async () => {
+    const { status, body } = await t.request<JobView>('POST', '/v1/jobs', {
+      body: job({ targets: { hostIds: ['gone-1', 'web-1'] } }),
+    });
+    expect(status).toBe(201);
+    expect(body.runs.map((r) => [r.hostId, r.state])).toEqual([
+      ['gone-1', 'queued'],
+      ['web-1', 'queued'],
+    ]);
+    expect(await queue(hostQueueName('gone-1')).getJob(body.runs[0].id)).toBeDefined();
+  });
+});
+
+describe('an unexpected error', () => {
+  it('becomes a 500 carrying a correlation id and no internals', async () => {
+    const hosts = t.api.app.get(HostRepository);
+    const list = hosts.list;
+    hosts.list = async () => {
+      throw new Error('disk on fire');
+    };
+    try {
+      const { status, body } = await t.request<ErrorBody>('GET', '/v1/hosts');
+      expect(status).toBe(500);
+      expect(body).toEqual({
+        statusCode: 500,
+        error: 'Internal Server Error',
+        message: `internal error (correlation id ${body.correlationId})`,
+        correlationId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      });
+      expect(JSON.stringify(body)).not.toContain('disk on fire');
+    } finally {
+      hosts.list = list;
+    }
+  });
+});

@@ -1,0 +1,57 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
+import { afterEach, expect, inject, it } from 'vitest';
+import { freshDatabaseUrl, freshRedisPrefix } from '@fleettrace/testing/database';
+import { ADMIN_TOKEN } from './support/api';
+
+const repoRoot = resolve(import.meta.dirname, '../../..');
+let child: ChildProcess | undefined;
+
+afterEach(() => {
+  if (child?.exitCode === null) child.kill('SIGKILL');
+});
+
+function start(env: Record<string, string | undefined>): { child: ChildProcess; stdout: () => string; stderr: () => string } {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'apps/api/src/main.ts'], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child = proc;
+  let out = '';
+  let err = '';
+  proc.stdout?.on('data', (chunk) => (out += chunk));
+  proc.stderr?.on('data', (chunk) => (err += chunk));
+  return { child: proc, stdout: () => out, stderr: () => err };
+}
+
+it('prints where it listens, serves, and exits 0 on SIGTERM', async () => {
+  const api = start({
+    FLEETTRACE_DATABASE_URL: freshDatabaseUrl(inject('postgresUrl'), 'main'),
+    FLEETTRACE_REDIS_URL: inject('redisUrl'),
+    FLEETTRACE_REDIS_PREFIX: freshRedisPrefix('main'),
+    FLEETTRACE_ADMIN_TOKEN: ADMIN_TOKEN,
+    FLEETTRACE_HTTP_PORT: '0',
+  });
+  const deadline = Date.now() + 30_000;
+  let match: RegExpMatchArray | null = null;
+  while (!(match = api.stdout().match(/^fleettrace-api listening on (http:\/\/127\.0\.0\.1:\d+)\n/m))) {
+    if (Date.now() > deadline || api.child.exitCode !== null) throw new Error(`no listening line; stderr: ${api.stderr()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const response = await fetch(`${match[1]}/v1/hosts`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  expect(response.status).toBe(200);
+  expect(api.stdout().trim().split('\n')).toEqual([`fleettrace-api listening on ${match[1]}`]);
+
+  api.child.kill('SIGTERM');
+  const [code] = await once(api.child, 'exit');
+  expect(code).toBe(0);
+});
+
+it('refuses to start without an admin token, saying so', async () => {
+  const api = start({ FLEETTRACE_DATABASE_URL: 'postgres://x', FLEETTRACE_REDIS_URL: 'redis://x' });
+  const [code] = await once(api.child, 'exit');
+  expect(code).toBe(1);
+  expect(api.stderr()).toContain('FLEETTRACE_ADMIN_TOKEN is required');
+});

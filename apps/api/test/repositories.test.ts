@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { freshDatabaseUrl } from '@fleettrace/testing/database';
+import { DEFAULT_TIMINGS, type ApiConfig } from '../src/config';
+import { DatabaseRepository } from '../src/repositories/database.repository';
+import { MigrationRepository } from '../src/repositories/migration.repository';
+import { HostRepository } from '../src/repositories/host.repository';
+import { JobRepository } from '../src/repositories/job.repository';
+import { RunRepository } from '../src/repositories/run.repository';
+import { ResultRepository } from '../src/repositories/result.repository';
+import { ApiTokenRepository } from '../src/repositories/api-token.repository';
+import { hostInfo } from './support/api';
+
+let database: DatabaseRepository;
+let hosts: HostRepository;
+let jobs: JobRepository;
+let runs: RunRepository;
+let results: ResultRepository;
+const opened: DatabaseRepository[] = [];
+
+function open(databaseUrl: string): DatabaseRepository {
+  const config = { databaseUrl, ...DEFAULT_TIMINGS } as ApiConfig;
+  const repository = new DatabaseRepository(config);
+  opened.push(repository);
+  return repository;
+}
+
+beforeAll(async () => {
+  Logger.overrideLogger(false);
+  database = open(freshDatabaseUrl(inject('postgresUrl'), 'repos'));
+  await new MigrationRepository(database).migrate();
+  hosts = new HostRepository(database);
+  jobs = new JobRepository(database);
+  runs = new RunRepository(database);
+  results = new ResultRepository(database);
+  await hosts.upsert(database.pool, { host: hostInfo('h1'), at: new Date() });
+  await hosts.upsert(database.pool, { host: hostInfo('h2'), at: new Date() });
+});
+
+afterAll(async () => {
+  for (const repository of opened) await repository.onApplicationShutdown();
+});
+
+/** A running job with one queued run per host; returns the run ids in host order. */
+async function seedJob(hostIds: string[], options: { startDeadline?: Date; durationSeconds?: number } = {}) {
+  const jobId = randomUUID();
+  const now = new Date();
+  await database.transaction(async (tx) => {
+    await jobs.insert(tx, {
+      id: jobId,
+      program: 'execsnoop',
+      params: {},
+      targets: { hostIds },
+      durationSeconds: options.durationSeconds ?? 10,
+      state: 'running',
+      createdBy: 'admin',
+      createdAt: now,
+      finishedAt: null,
+    });
+    await runs.insertMany(
+      tx,
+      hostIds.map((hostId) => ({ id: randomUUID(), jobId, hostId, startDeadline: options.startDeadline ?? new Date(Date.now() + 30_000), queuedAt: now })),
+    );
+  });
+  const list = await runs.listByJob(jobId);
+  return { jobId, runIds: list.map((r) => r.id) };
+}
+
+describe('MigrationRepository', () => {
+  it('applies each migration once, even when several processes start at the same time', async () => {
+    const url = freshDatabaseUrl(inject('postgresUrl'), 'migrate');
+    const applied = await Promise.all([open(url), open(url), open(url)].map((db) => new MigrationRepository(db).migrate()));
+    expect(applied.flat()).toEqual(['0001-initial']);
+    expect(await new MigrationRepository(open(url)).migrate()).toEqual([]);
+  });
+});
+
+describe('HostRepository', () => {
+  it('keeps the first registration time and never moves the heartbeat back', async () => {
+    const first = new Date('2030-01-01T00:00:00Z');
+    await hosts.upsert(database.pool, { host: hostInfo('h-time'), at: first });
+    await hosts.upsert(database.pool, { host: { ...hostInfo('h-time'), daemonVersion: '0.2.0' }, at: new Date('2030-01-01T00:01:00Z') });
+    await hosts.upsert(database.pool, { host: hostInfo('h-time'), at: new Date('2030-01-01T00:00:30Z') });
+    const host = (await hosts.list()).find((h) => h.id === 'h-time');
+    expect(host?.registeredAt).toEqual(first);
+    expect(host?.lastHeartbeatAt).toEqual(new Date('2030-01-01T00:01:00Z'));
+    expect(host?.daemonVersion).toBe('0.1.0');
+  });
+});
+
+describe('RunRepository', () => {
+  it('applies a state only when it moves the run forward, and sets each time once', async () => {
+    const { jobId, runIds } = await seedJob(['h1']);
+    const [runId] = runIds;
+    const at = (s: number) => new Date(Date.UTC(2030, 0, 1, 0, 0, s));
+    expect(await runs.advance(database.pool, { runId, state: 'running', at: at(2) })).toBeDefined();
+    expect(await runs.advance(database.pool, { runId, state: 'dispatched', at: at(1) })).toBeUndefined();
+    expect(await runs.advance(database.pool, { runId, state: 'draining', at: at(3) })).toBeDefined();
+    expect(await runs.advance(database.pool, { runId, state: 'succeeded', at: at(4) })).toBeDefined();
+    expect(await runs.advance(database.pool, { runId, state: 'failed', at: at(5), error: 'late' })).toBeUndefined();
+    const [run] = await runs.listByJob(jobId);
+    expect(run).toMatchObject({ state: 'succeeded', error: null, dispatchedAt: at(2), startedAt: at(2), finishedAt: at(4) });
+  });
+
+  it('marks queued runs past the cutoff missed, and only those', async () => {
+    const past = await seedJob(['h1'], { startDeadline: new Date(Date.now() - 10_000) });
+    const future = await seedJob(['h1']);
+    const started = await seedJob(['h2'], { startDeadline: new Date(Date.now() - 10_000) });
+    await runs.advance(database.pool, { runId: started.runIds[0], state: 'dispatched', at: new Date() });
+    const missed = await runs.markMissed(new Date());
+    expect(missed.map((r) => r.id)).toContain(past.runIds[0]);
+    expect(missed.map((r) => r.id)).not.toContain(future.runIds[0]);
+    expect(missed.map((r) => r.id)).not.toContain(started.runIds[0]);
+    const [run] = await runs.listByJob(past.jobId);
+    expect(run).toMatchObject({ state: 'missed', error: 'host h1 did not start the run before its start deadline' });
+  });
+
+  it('times out started runs only past start deadline + duration + grace + slack', async () => {
+    const deadline = new Date(Date.now() - 20_000);
+    const { jobId, runIds } = await seedJob(['h1'], { startDeadline: deadline, durationSeconds: 10 });
+    await runs.advance(database.pool, { runId: runIds[0], state: 'running', at: new Date() });
+    // deadline + 10 s + 5 s grace + 10 s slack is still 5 s ahead
+    expect((await runs.markSilent(new Date(), 5, 10)).map((r) => r.id)).not.toContain(runIds[0]);
+    expect((await runs.markSilent(new Date(), 5, 0)).map((r) => r.id)).toContain(runIds[0]);
+    expect((await runs.listByJob(jobId))[0]).toMatchObject({ state: 'timed_out', error: 'host h1 stopped reporting' });
+  });
+});
+
+describe('JobRepository.completeIfFinished', () => {
+  it('completes a job only once all its runs are terminal', async () => {
+    const { jobId, runIds } = await seedJob(['h1', 'h2']);
+    await runs.advance(database.pool, { runId: runIds[0], state: 'succeeded', at: new Date() });
+    expect(await database.transaction((tx) => jobs.completeIfFinished(tx, [jobId]))).toEqual([]);
+    await runs.advance(database.pool, { runId: runIds[1], state: 'missed', at: new Date() });
+    expect(await database.transaction((tx) => jobs.completeIfFinished(tx, [jobId]))).toEqual([jobId]);
+    expect((await jobs.findById(jobId))?.state).toBe('completed');
+  });
+
+  it('completes the job when two transactions end its last two runs at the same time', async () => {
+    const { jobId, runIds } = await seedJob(['h1', 'h2']);
+    const first = await database.pool.connect();
+    const second = await database.pool.connect();
+    try {
+      await first.query('BEGIN');
+      await second.query('BEGIN');
+      await runs.advance(first, { runId: runIds[0], state: 'succeeded', at: new Date() });
+      await runs.advance(second, { runId: runIds[1], state: 'succeeded', at: new Date() });
+      expect(await jobs.completeIfFinished(first, [jobId])).toEqual([]);
+      // Waits on the job row the first transaction locked, then sees what it committed.
+      const secondDone = jobs.completeIfFinished(second, [jobId]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await first.query('COMMIT');
+      expect(await secondDone).toEqual([jobId]);
+      await second.query('COMMIT');
+    } finally {
+      first.release();
+      second.release();
+    }
+    expect((await jobs.findById(jobId))?.state).toBe('completed');
+  });
+});
+
+describe('ResultRepository', () => {
+  it('stores each event once, skips unknown runs, and reads the earliest per output exactly', async () => {
+    const { runIds } = await seedJob(['h1']);
+    const [runId] = runIds;
+    const rows = ['9007199254740993', '9007199254740992', '1'].map((ts, idx) => ({
+      runId,
+      seq: 0,
+      idx,
+      output: 'execs',
+      ts,
+      data: { ts, idx },
+    }));
+    const stranger = { ...rows[0], runId: randomUUID() };
+    expect(await results.insertEvents(database.pool, [...rows, stranger])).toBe(3);
+    expect(await results.insertEvents(database.pool, rows)).toBe(0);
+    const firstTwo = await results.eventsOf([runId], 2);
+    expect(firstTwo.map((e) => e.ts)).toEqual(['1', '9007199254740992']);
+    expect(await results.eventCountsOf([runId])).toEqual([{ runId, output: 'execs', stored: 3 }]);
+  });
+});
+
+describe('ApiTokenRepository', () => {
+  it('finds a token by hash, and a new hash for the same name replaces the old', async () => {
+    const tokens = new ApiTokenRepository(database);
+    await tokens.upsert('ci', 'hash-1');
+    expect(await tokens.findNameByHash('hash-1')).toBe('ci');
+    await tokens.upsert('ci', 'hash-2');
+    expect(await tokens.findNameByHash('hash-1')).toBeUndefined();
+    expect(await tokens.findNameByHash('hash-2')).toBe('ci');
+  });
+});

@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue, Worker } from 'bullmq';
+import {
+  FINALIZE_QUEUE,
+  hostQueueName,
+  type CountsOutput,
+  type EventsView,
+  type HistOutput,
+  type JobResultsView,
+  type JobView,
+  type ResultMessage,
+} from '@fleettrace/contracts';
+import { hostInfo, registerHosts, startApi, waitFor, type TestApi } from './support/api';
+
+// The whole API, worker role included; a tiny fake daemon per host drives the runs.
+let t: TestApi;
+const closers: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  t = await startApi('results');
+  await registerHosts(t, [hostInfo('alpha'), hostInfo('beta')]);
+});
+
+afterAll(async () => {
+  for (const close of closers) await close();
+  await t?.close();
+});
+
+const hist = (buckets: Array<[number, number, number]>): HistOutput => ({
+  kind: 'hist',
+  name: 'latency',
+  unit: 'us',
+  buckets: buckets.map(([low, high, count]) => ({ low, high, count })),
+});
+const counts = (entries: Array<[string, number]>): CountsOutput => ({
+  kind: 'counts',
+  name: 'by_comm',
+  unit: 'events',
+  keyFields: ['comm'],
+  entries: entries.map(([comm, value]) => ({ key: { comm }, value })),
+});
+
+/** What the daemon on one host reports for a run, minus the summary. */
+async function runReports(runId: string, times: string[]): Promise<void> {
+  const report = (m: ResultMessage) => t.report(m);
+  await report({ type: 'state', runId, at: Date.now(), state: 'dispatched' });
+  await report({ type: 'state', runId, at: Date.now(), state: 'running' });
+  await report({
+    type: 'events',
+    runId,
+    seq: 0,
+    output: 'execs',
+    timeField: 'time_ns',
+    records: times.map((time_ns) => ({ time_ns, comm: 'sh' })),
+  });
+}
+
+function summaryOf(runId: string, output: { hist: HistOutput; counts: CountsOutput; received: number; dropped: number }): ResultMessage {
+  return {
+    type: 'summary',
+    runId,
+    at: Date.now(),
+    state: 'succeeded',
+    outputs: [output.hist, output.counts],
+    events: [{ kind: 'events', name: 'execs', received: output.received, dropped: output.dropped }],
+    counters: { events: output.received, lostEvents: 0, droppedEvents: output.dropped },
+  };
+}
+
+describe('a job driven to completion by fake daemons', () => {
+  it('is finalized and its results come back per host and merged', async () => {
+    const { body: job } = await t.request<JobView>('POST', '/v1/jobs', { body: { program: 'execsnoop', durationSeconds: 1 } });
+    const runOf = (host: string) => job.runs.find((r) => r.hostId === host)!.id;
+
+    // Each daemon takes its run from its queue and finishes the BullMQ job at once, before its summary
+    // reaches ingest: finalize then has to wait for Postgres to catch up.
+    for (const host of ['alpha', 'beta']) {
+      const worker = new Worker(hostQueueName(host), async () => 'done', {
+        connection: { url: t.config.redisUrl },
+        prefix: t.config.redisPrefix,
+      });
+      closers.push(() => worker.close());
+    }
+    const finalizeQueue = new Queue(FINALIZE_QUEUE, { connection: { url: t.config.redisUrl }, prefix: t.config.redisPrefix });
+    closers.push(() => finalizeQueue.close());
+    const finalizeState = async () => (await finalizeQueue.getJob(`finalize-${job.id}`))?.getState();
+    await waitFor('finalize to wait for the runs to end', async () => (await finalizeState()) === 'delayed');
+
+    // Epoch nanoseconds are past 2^53, so they travel as decimal strings and must order exactly.
+    await runReports(runOf('alpha'), ['2000000000000000010', '2000000000000000030']);
+    await runReports(runOf('beta'), ['2000000000000000020', '2000000000000000005']);
+    await t.report(
+      summaryOf(runOf('alpha'), {
+        hist: hist([
+          [1, 2, 4],
+          [4, 8, 1],
+        ]),
+        counts: counts([
+          ['sh', 2],
+          ['cat', 7],
+        ]),
+        received: 2,
+        dropped: 0,
+      }),
+    );
+    await t.report(
+      summaryOf(runOf('beta'), {
+        hist: hist([
+          [4, 8, 2],
+          [8, 16, 3],
+        ]),
+        counts: counts([['sh', 9]]),
+        received: 5,
+        dropped: 3,
+      }),
+    );
+
+    const done = await waitFor('the job to complete', async () => {
+      const { body } = await t.request<JobView>('GET', `/v1/jobs/${job.id}`);
+      return body.state === 'completed' && body;
+    });
+    expect(done.runs.map((r) => [r.hostId, r.state])).toEqual([
+      ['alpha', 'succeeded'],
+      ['beta', 'succeeded'],
+    ]);
+    expect(done.finishedAt).not.toBeNull();
+    await waitFor('finalize to finish', async () => (await finalizeState()) === 'completed', 10_000);
+
+    const { status, body } = await t.request<JobResultsView>('GET', `/v1/jobs/${job.id}/results?eventsLimit=3`);
+    expect(status).toBe(200);
+    expect(body.state).toBe('completed');
+    expect(body.hosts.map((h) => [h.hostId, h.state, h.outputs.map((o) => o.name)])).toEqual([
+      ['alpha', 'succeeded', ['by_comm', 'latency', 'execs']],
+      ['beta', 'succeeded', ['by_comm', 'latency', 'execs']],
+    ]);
+    const betaEvents = body.hosts[1].outputs.find((o) => o.kind === 'events') as EventsView;
+    expect(betaEvents.records.map((r) => [r.host, r.time_ns])).toEqual([
+      ['beta', '2000000000000000005'],
+      ['beta', '2000000000000000020'],
+    ]);
+    expect(betaEvents).toMatchObject({ received: 5, dropped: 3 });
+
+    const merged = Object.fromEntries(body.merged.map((o) => [o.kind, o]));
+    expect(merged.hist).toEqual(
+      hist([
+        [1, 2, 4],
+        [4, 8, 3],
+        [8, 16, 3],
+      ]),
+    );
+    expect((merged.counts as CountsOutput).entries).toEqual([
+      { key: { comm: 'sh' }, value: 11 },
+      { key: { comm: 'cat' }, value: 7 },
+    ]);
+    const events = merged.events as EventsView;
+    expect(events.records.map((r) => [r.host, r.time_ns])).toEqual([
+      ['beta', '2000000000000000005'],
+      ['alpha', '2000000000000000010'],
+      ['beta', '2000000000000000020'],
+    ]);
+    expect(events).toMatchObject({ kind: 'events', name: 'execs', received: 7, dropped: 3 });
+  });
+});

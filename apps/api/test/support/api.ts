@@ -1,0 +1,109 @@
+import { inject } from 'vitest';
+import { Redis } from 'ioredis';
+import { resultsStreamKey, type HostInfo, type ResultMessage } from '@fleettrace/contracts';
+import { freshDatabaseUrl, freshRedisPrefix } from '@fleettrace/testing/database';
+import { bootstrap, type RunningApi } from '../../src/bootstrap';
+import { DEFAULT_TIMINGS, type ApiConfig } from '../../src/config';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface TestApi {
+  api: RunningApi;
+  config: ApiConfig;
+  url: string;
+  redis: Redis;
+  request<T = unknown>(method: string, path: string, options?: RequestOptions): Promise<{ status: number; body: T }>;
+  /** What a daemon does: one entry with field `m` on the results stream. */
+  report(message: ResultMessage | string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Sent as is, for malformed-JSON cases. */
+  rawBody?: string;
+  /** Authorization header; defaults to the admin token, null sends none. */
+  authorization?: string | null;
+}
+
+/** A real API on a fresh database and Redis prefix, listening on a free port. */
+export async function startApi(label: string, overrides: Partial<ApiConfig> = {}): Promise<TestApi> {
+  const config: ApiConfig = {
+    databaseUrl: freshDatabaseUrl(inject('postgresUrl'), label),
+    redisUrl: inject('redisUrl'),
+    redisPrefix: freshRedisPrefix(label),
+    adminToken: ADMIN_TOKEN,
+    httpPort: 0,
+    httpHost: '127.0.0.1',
+    roles: new Set(['http', 'worker']),
+    maxDurationSeconds: 3600,
+    startDeadlineSeconds: 30,
+    ingestConsumer: `test-${label}`,
+    ...DEFAULT_TIMINGS,
+    ...overrides,
+  };
+  const api = await bootstrap(config, { logLevels: process.env.FLEETTRACE_TEST_API_LOGS ? undefined : false });
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const url = api.url ?? '';
+  return {
+    api,
+    config,
+    url,
+    redis,
+    async request(method, path, options = {}) {
+      const headers: Record<string, string> = {};
+      const authorization = options.authorization === undefined ? `Bearer ${ADMIN_TOKEN}` : options.authorization;
+      if (authorization !== null) headers.authorization = authorization;
+      let body: string | undefined;
+      if (options.rawBody !== undefined || options.body !== undefined) {
+        headers['content-type'] = 'application/json';
+        body = options.rawBody ?? JSON.stringify(options.body);
+      }
+      const response = await fetch(`${url}${path}`, { method, headers, body });
+      const text = await response.text();
+      return { status: response.status, body: (text ? JSON.parse(text) : undefined) as never };
+    },
+    async report(message) {
+      const m = typeof message === 'string' ? message : JSON.stringify(message);
+      return (await redis.xadd(resultsStreamKey(config.redisPrefix), '*', 'm', m)) as string;
+    },
+    async close() {
+      await api.close();
+      await redis.quit();
+    },
+  };
+}
+
+export function hostInfo(id: string, labels: Record<string, string> = {}): HostInfo {
+  return {
+    id,
+    name: id,
+    labels,
+    kernelRelease: '6.1.0-test',
+    arch: 'x86_64',
+    btf: true,
+    daemonVersion: '0.1.0',
+    cgroup: null,
+    tools: { clang: true, bpftrace: false },
+  };
+}
+
+/** Polls until `check` returns something other than undefined/false, or fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Registers hosts through the results stream, as their daemons would, and waits until the API lists them. */
+export async function registerHosts(t: TestApi, hosts: HostInfo[], at = Date.now()): Promise<void> {
+  for (const host of hosts) await t.report({ type: 'host', at, host });
+  await waitFor('hosts to register', async () => {
+    const { body } = await t.request<Array<{ id: string }>>('GET', '/v1/hosts');
+    return hosts.every((h) => body.some((b) => b.id === h.id));
+  });
+}
