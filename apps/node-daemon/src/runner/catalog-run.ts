@@ -5,7 +5,7 @@ import {
   createRecordDecoder,
   encodeGlobal,
   getProgram,
-  histFromSlots,
+  histFromEntries,
   type CatalogProgram,
   type EventsOutputSpec,
   type OutputSpec,
@@ -87,11 +87,7 @@ function streamEvents(
 }
 
 function readAggregate(loaded: LoadedObject, output: OutputSpec): AggregateOutput[] {
-  if (output.kind === 'hist') {
-    const slots = new Map<number, bigint>();
-    for (const [key, value] of loaded.map(output.map).entries()) slots.set(key.readUInt32LE(0), value.readBigUInt64LE(0));
-    return [histFromSlots(output, slots)];
-  }
+  if (output.kind === 'hist') return [histFromEntries(output, loaded.map(output.map).entries())];
   if (output.kind === 'counts') return [countsFromEntries(output, loaded.map(output.map).entries())];
   return [];
 }

@@ -1,0 +1,85 @@
+import { existsSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { catalog, getProgram, programNames } from './catalog';
+import { fieldSize } from './decode';
+import { encodeGlobal } from './encode';
+import type { RecordLayout } from './layout';
+
+const BUILD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../build');
+const SRC_DIR = dirname(fileURLToPath(import.meta.url));
+
+function expectNoOverlap(layout: RecordLayout): void {
+  const ranges = layout.fields.map((f) => [f.offset, f.offset + fieldSize(f)]).sort((a, b) => a[0] - b[0]);
+  expect(ranges.at(-1)![1]).toBeLessThanOrEqual(layout.size);
+  for (let i = 1; i < ranges.length; i++) expect(ranges[i][0]).toBeGreaterThanOrEqual(ranges[i - 1][1]);
+}
+
+describe('catalog', () => {
+  it('names each program after its directory and object', () => {
+    expect(programNames()).toEqual(['execsnoop', 'syscount', 'runqlat']);
+    for (const [name, program] of Object.entries(catalog)) {
+      expect(program.name).toBe(name);
+      expect(existsSync(resolve(SRC_DIR, name, `${name}.bpf.c`))).toBe(true);
+      expect(program.objectPath).toBe(resolve(BUILD_DIR, `${name}.bpf.o`));
+      expect(basename(program.objectPath)).toBe(`${name}.bpf.o`);
+    }
+  });
+
+  it('finds programs by name only', () => {
+    expect(getProgram('runqlat')).toBe(catalog.runqlat);
+    expect(getProgram('nope')).toBeUndefined();
+    expect(getProgram('toString')).toBeUndefined();
+  });
+
+  it('declares outputs whose layouts decode and whose key fields exist', () => {
+    for (const program of Object.values(catalog)) {
+      expect(new Set(program.outputs.map((o) => o.name)).size).toBe(program.outputs.length);
+      for (const output of program.outputs) {
+        if (output.kind === 'events') {
+          expectNoOverlap(output.layout);
+          expect(output.layout.fields.map((f) => f.name)).toContain(output.timeField);
+        }
+        if (output.kind === 'counts') {
+          expectNoOverlap(output.keyLayout);
+          const names = output.keyLayout.fields.map((f) => f.name);
+          for (const field of output.keyFields) expect(names).toContain(field);
+        }
+      }
+    }
+  });
+
+  it('accepts empty params with defaults and turns them into encodable globals', () => {
+    for (const program of Object.values(catalog)) {
+      const params = program.params.parse({});
+      const globals = program.globals(params, { cgroupId: 1234n });
+      expect(globals.filter_cgroup_id).toEqual({ type: 'u64', value: 1234n });
+      for (const value of Object.values(globals)) expect(() => encodeGlobal(value)).not.toThrow();
+    }
+  });
+
+  it('rejects unknown params', () => {
+    for (const program of Object.values(catalog)) {
+      const result = program.params.safeParse({ pidd: 1 });
+      expect(result.success).toBe(false);
+    }
+  });
+});
+
+describe('execsnoop params', () => {
+  const program = catalog.execsnoop;
+
+  it('default to every exec, failed or not', () => {
+    expect(program.params.parse({})).toEqual({ commMatch: 'exact', failedOnly: false });
+    const globals = program.globals(program.params.parse({ failedOnly: true, comm: 'curl', pid: 5 }), { cgroupId: null });
+    expect(globals.failed_only).toEqual({ type: 'bool', value: true });
+    expect(globals.filter_tgid).toEqual({ type: 'u32', value: 5 });
+    expect(globals.filter_comm).toEqual({ type: { char: 16 }, value: 'curl' });
+  });
+
+  it('rejects a non-boolean failedOnly', () => {
+    const result = program.params.safeParse({ failedOnly: 'yes' });
+    expect(result.success ? undefined : result.error.issues[0].message).toBe('failedOnly must be a boolean');
+  });
+});

@@ -1,0 +1,58 @@
+import type { z } from 'zod';
+import type { RecordLayout, ScalarType } from './layout';
+
+/** A `const volatile` global of the program, set in .rodata before load. */
+export type GlobalValue =
+  | { type: ScalarType; value: number | bigint }
+  | { type: 'bool'; value: boolean }
+  | { type: { char: number }; value: string };
+
+/** What the daemon knows about where it runs, applied as kernel-side filters by every program. */
+export interface FilterContext {
+  /** cgroup-v2 id (inode of the directory) whose subtree alone is traced; null traces the whole host. */
+  cgroupId: bigint | null;
+}
+
+export interface EventsOutputSpec {
+  kind: 'events';
+  name: string;
+  /** BPF_MAP_TYPE_RINGBUF map the records arrive through. */
+  ringBuffer: string;
+  layout: RecordLayout;
+  /** Field holding the record's time (ns since boot); events are ordered by it. */
+  timeField: string;
+}
+
+export interface HistOutputSpec {
+  kind: 'hist';
+  name: string;
+  unit: string;
+  /** Array (or per-CPU array) map: index i counts values in [2^i, 2^(i+1)) (index 0 also holds 0), u64 values. */
+  map: string;
+}
+
+export interface CountsOutputSpec {
+  kind: 'counts';
+  name: string;
+  unit: string;
+  /** Hash (or per-CPU hash) map from a key struct to a u64 count. */
+  map: string;
+  keyLayout: RecordLayout;
+  /** Key fields shown, in order; a subset of keyLayout's fields. */
+  keyFields: string[];
+}
+
+export type OutputSpec = EventsOutputSpec | HistOutputSpec | CountsOutputSpec;
+
+export interface CatalogProgram<P = Record<string, unknown>> {
+  name: string;
+  summary: string;
+  /** Validates and defaults user parameters; the API rejects a job whose params fail it. */
+  params: z.ZodType<P>;
+  /** Absolute path of the compiled CO-RE object (libs/programs/build/<name>.bpf.o). */
+  objectPath: string;
+  /** Values for the object's `const volatile` globals; parameters never need a recompile. */
+  globals(params: P, filter: FilterContext): Record<string, GlobalValue>;
+  outputs: OutputSpec[];
+  requires: { attachTypes: string[] };
+}

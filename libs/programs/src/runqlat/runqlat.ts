@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { filterGlobals, filterParamsShape } from '../common/filter';
+import { objectPath } from '../common/object-path';
+import type { CatalogProgram } from '../manifest';
+
+const params = z.strictObject({ ...filterParamsShape });
+export type RunqlatParams = z.infer<typeof params>;
+
+export const runqlat: CatalogProgram<RunqlatParams> = {
+  name: 'runqlat',
+  summary:
+    'Run-queue latency: time from wakeup (or preemption) until a task runs, as a log2 histogram in µs. ' +
+    'pid, comm and the host scope select the waiting task.',
+  params,
+  objectPath: objectPath('runqlat'),
+  globals: (p, filter) => filterGlobals(p, filter),
+  outputs: [{ kind: 'hist', name: 'latency', unit: 'us', map: 'hist' }],
+  requires: { attachTypes: ['tp_btf'] },
+};
