@@ -2,7 +2,8 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { freePort } from '@fleettrace/infra/stack';
+import { freePort, sleep } from '@fleettrace/infra/stack';
+import { bpfBaseline, bpfCreatedSince } from './bpf-leak-check';
 import { startPostgres, stopPostgres } from '@fleettrace/infra/stack';
 import { startRedis, stopRedis } from '@fleettrace/infra/stack';
 
@@ -21,6 +22,7 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const stops: Array<() => Promise<void>> = [];
+  const bpf = bpfBaseline();
   const baseDir = mkdtempSync(join(tmpdir(), 'fleettrace-test-'));
   // mkdtemp makes it 0700; the postgres user must be able to reach its own directory inside.
   chmodSync(baseDir, 0o755);
@@ -41,5 +43,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     for (const stop of stops.reverse()) await stop();
     rmSync(baseDir, { recursive: true, force: true });
+    // No BPF program, link or map created during the run may outlive it. The kernel frees them
+    // after an RCU grace period, so a leak is whatever is still there a moment later.
+    let leaked = bpfCreatedSince(bpf);
+    for (let i = 0; i < 50 && leaked.length > 0; i++) {
+      await sleep(100);
+      leaked = bpfCreatedSince(bpf);
+    }
+    if (leaked.length > 0) {
+      // Vitest reports a teardown error but keeps its exit code: set it, so a leak fails the run.
+      process.exitCode = 1;
+      throw new Error(`BPF objects created by the tests outlived them: ${leaked.join(', ')}`);
+    }
   };
 }
