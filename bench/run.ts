@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { renderTable, type Suite } from './suite';
 
 const suites: Record<string, () => Promise<Suite>> = {
-  loader: () => import('../libs/bpf-loader/bench/loader.bench'),
+  loader: () => import('./loader/index'),
 };
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -1,14 +1,26 @@
 // What a benchmark suite returns, and how results are shown and stored. Suites live beside the
 // code they measure (e.g. libs/bpf-loader/bench/loader.bench.ts) and register in bench/run.ts.
 
+/** Min and max over the repetitions a median was taken from, and every repetition in order. */
+export interface Spread {
+  min: number;
+  max: number;
+  samples: number[];
+}
+
 export interface Metric {
   name: string;
+  /** The median over repetitions unless the name says otherwise. */
   value: number;
   unit: string;
   /** The same quantity measured for a baseline (e.g. a C implementation) in the same run. */
-  reference?: { name: string; value: number };
+  reference?: { name: string; value: number; spread?: Spread };
   /** value / reference.value (1 when both are 0; null when only the reference is 0). */
   ratio?: number | null;
+  spread?: Spread;
+  /** The acceptance target on the ratio. Printed with whether it was met; never asserted. */
+  target?: { op: '>=' | '<='; ratio: number };
+  note?: string;
 }
 
 export interface SuiteResult {
@@ -27,19 +39,33 @@ export function ratioOf(value: number, reference: number): number | null {
 function format(n: number | null | undefined): string {
   if (n === null || n === undefined) return '-';
   if (Number.isInteger(n)) return n.toLocaleString('en-US');
-  return n.toLocaleString('en-US', { maximumFractionDigits: 3 });
+  const digits = Math.abs(n) >= 100 ? 0 : Math.abs(n) >= 1 ? 1 : 3;
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits });
 }
 
+function formatSpread(s: Spread | undefined): string {
+  return s && s.samples.length > 1 ? ` [${format(s.min)}..${format(s.max)}]` : '';
+}
+
+function targetOf(m: Metric): [string, string] {
+  if (!m.target) return ['', ''];
+  const met = m.ratio === null || m.ratio === undefined ? '?' : (m.target.op === '>=' ? m.ratio >= m.target.ratio : m.ratio <= m.target.ratio) ? 'yes' : 'NO';
+  return [`${m.target.op} ${m.target.ratio}`, met];
+}
+
+/** One row per metric: medians with [min..max] over repetitions, the ratio, the target and whether it was met. */
 export function renderTable(result: SuiteResult): string {
   const rows = [
-    ['metric', 'ours', 'reference', 'ratio'],
+    ['metric', 'ours [min..max]', 'reference [min..max]', 'ratio', 'target', 'met', 'note'],
     ...result.metrics.map((m) => [
       `${m.name} (${m.unit})`,
-      format(m.value),
-      m.reference ? `${format(m.reference.value)} (${m.reference.name})` : '-',
-      format(m.ratio),
+      `${format(m.value)}${formatSpread(m.spread)}`,
+      m.reference ? `${format(m.reference.value)}${formatSpread(m.reference.spread)} (${m.reference.name})` : '-',
+      m.ratio === null || m.ratio === undefined ? '-' : m.ratio.toFixed(3),
+      ...targetOf(m),
+      m.note ?? '',
     ]),
   ];
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
-  return rows.map((r) => r.map((cell, col) => cell.padEnd(widths[col]!)).join('  ')).join('\n');
+  return rows.map((r) => r.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd()).join('\n');
 }

@@ -12,7 +12,8 @@
         "native/link.c",
         "native/map.c",
         "native/probe.c",
-        "native/ringbuf.c"
+        "native/ringbuf.c",
+        "native/prog_stats.c"
       ],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror"],
       "defines": ["NAPI_VERSION=8"],

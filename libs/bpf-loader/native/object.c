@@ -233,14 +233,75 @@ static bool for_each(napi_env env, struct object_handle *h, napi_value array,
   return true;
 }
 
-// load(elf, objectName, globals: {section, offset, value}[], maxEntries: {map, maxEntries}[]) → handle
+// { program, target }: the kernel function (or BPF program) an fentry/fexit program attaches to.
+static bool apply_attach_target(napi_env env, struct object_handle *h, napi_value item) {
+  napi_value program, target;
+  if (napi_get_named_property(env, item, "program", &program) != napi_ok ||
+      napi_get_named_property(env, item, "target", &target) != napi_ok)
+    return false;
+  char *name = get_string(env, program);
+  char *fn = name ? get_string(env, target) : NULL;
+  bool ok = false;
+  if (fn) {
+    struct bpf_program *p = bpf_object__find_program_by_name(h->obj, name);
+    int err = p ? bpf_program__set_attach_target(p, 0, fn) : -ENOENT;
+    if (err) throw_bpf_error(env, "set attach target", -err, name, NULL);
+    ok = err == 0;
+  }
+  free(name);
+  free(fn);
+  return ok;
+}
+
+// A ring buffer replaced by a one-entry array: on the perf-buffer path the programs' ring-buffer
+// code is dead (a const volatile switch the verifier resolves), but the map must still exist, and
+// a kernel without ring buffers cannot create one.
+static bool apply_placeholder(napi_env env, struct object_handle *h, napi_value name) {
+  struct bpf_map *m = get_map(env, h, name);
+  if (!m) return false;
+  int err = bpf_map__set_type(m, BPF_MAP_TYPE_ARRAY);
+  if (!err) err = bpf_map__set_key_size(m, 4);
+  if (!err) err = bpf_map__set_value_size(m, 4);
+  if (!err) err = bpf_map__set_max_entries(m, 1);
+  if (err) throw_bpf_error(env, "replace ring buffer", -err, bpf_map__name(m), NULL);
+  return err == 0;
+}
+
+// Only the named programs are loaded (null: all).
+static bool select_programs(napi_env env, struct object_handle *h, napi_value names) {
+  napi_valuetype t;
+  uint32_t n = 0;
+  if (napi_typeof(env, names, &t) != napi_ok) return false;
+  if (t == napi_null || t == napi_undefined) return true;
+  if (napi_get_array_length(env, names, &n) != napi_ok) return false;
+  struct bpf_program *p;
+  bpf_object__for_each_program(p, h->obj) {
+    bool wanted = false;
+    for (uint32_t i = 0; i < n && !wanted; i++) {
+      napi_value item;
+      if (napi_get_element(env, names, i, &item) != napi_ok) return false;
+      char *name = get_string(env, item);
+      if (!name) return false;
+      wanted = strcmp(name, bpf_program__name(p)) == 0;
+      free(name);
+    }
+    bpf_program__set_autoload(p, wanted);
+  }
+  return true;
+}
+
+// load(elf, objectName, globals: {section, offset, value}[], maxEntries: {map, maxEntries}[],
+//      programs: string[] | null, attachTargets: {program, target}[], placeholderMaps: string[]) → handle
 // All-or-nothing: on any failure everything libbpf created is closed before the error is thrown.
 napi_value object_load(napi_env env, napi_callback_info info) {
-  napi_value argv[4], handle;
-  if (!get_args(env, info, 4, argv)) return NULL;
+  napi_value argv[7], handle;
+  if (!get_args(env, info, 7, argv)) return NULL;
   struct object_handle *h = open_object(env, argv[0], argv[1]);
   if (!h) return NULL;
-  if (!for_each(env, h, argv[2], apply_global) || !for_each(env, h, argv[3], apply_max_entries)) goto fail;
+  if (!for_each(env, h, argv[2], apply_global) || !for_each(env, h, argv[3], apply_max_entries) ||
+      !select_programs(env, h, argv[4]) || !for_each(env, h, argv[5], apply_attach_target) ||
+      !for_each(env, h, argv[6], apply_placeholder))
+    goto fail;
 
   struct strbuf out = {0};
   libbpf_log_begin(&out);

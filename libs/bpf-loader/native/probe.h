@@ -6,5 +6,9 @@
 
 napi_value probe_program_type(napi_env env, napi_callback_info info);
 napi_value probe_map_type(napi_env env, napi_callback_info info);
+napi_value probe_program_type_names(napi_env env, napi_callback_info info);
+napi_value probe_map_type_names(napi_env env, napi_callback_info info);
+napi_value probe_helper(napi_env env, napi_callback_info info);
+napi_value probe_fire_targets(napi_env env, napi_callback_info info);
 
 #endif

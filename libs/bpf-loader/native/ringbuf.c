@@ -28,11 +28,16 @@ struct batch {
   size_t len, cap;
   uint32_t count;
   size_t payload; // record bytes without headers and padding
+  uint64_t lost;  // perf buffer: records the kernel dropped since the previous batch
   bool end; // the last item a consumer delivers: JS learns the final drain is complete
 };
 
+// One consumer drains either a BPF ring buffer or, on kernels without one (or when asked), a
+// perf buffer (one ring per CPU of a PERF_EVENT_ARRAY map). JS sees the same batches either way.
 struct consumer {
   struct ring_buffer *rb;
+  struct perf_buffer *pb;
+  uint64_t lost; // thread-owned: perf-buffer drops not yet reported
   napi_threadsafe_function tsfn;
   pthread_t thread;
   bool thread_started;
@@ -90,6 +95,19 @@ static int on_sample(void *ctx, void *data, size_t size) {
   return b->len >= c->max_batch_bytes ? BATCH_FULL : 0;
 }
 
+// Perf-buffer records arrive padded by the kernel so that (size + 4) is a multiple of 8: up to 7
+// trailing bytes beyond what the program wrote. A record that does not fit in memory is dropped
+// and counted as lost, like a record the kernel could not store.
+static void on_perf_sample(void *ctx, int cpu, void *data, __u32 size) {
+  struct consumer *c = ctx;
+  if (on_sample(ctx, data, size) == -ENOMEM) c->lost++;
+}
+
+static void on_perf_lost(void *ctx, int cpu, __u64 count) {
+  struct consumer *c = ctx;
+  c->lost += count;
+}
+
 // Blocks while the tsfn queue is full: a slow JS consumer backs up into the ring buffer, where
 // the BPF side counts what it cannot reserve, instead of into unbounded native memory.
 static void deliver(struct consumer *c, struct batch *b) {
@@ -99,14 +117,44 @@ static void deliver(struct consumer *c, struct batch *b) {
   }
 }
 
-static void drain(struct consumer *c) {
-  for (;;) {
-    int n = ring_buffer__consume(c->rb);
-    if (c->current && c->current->count) {
-      if (c->current->cap > c->next_cap) c->next_cap = c->current->cap;
+static void deliver_current(struct consumer *c) {
+  if (c->current && c->current->count) {
+    if (c->current->cap > c->next_cap) c->next_cap = c->current->cap;
+    c->current->lost = c->lost;
+    c->lost = 0;
+    deliver(c, c->current);
+    c->current = NULL;
+  }
+}
+
+static void drain_perf(struct consumer *c) {
+  size_t n = perf_buffer__buffer_cnt(c->pb);
+  for (size_t i = 0; i < n && !c->env_closing; i++) {
+    perf_buffer__consume_buffer(c->pb, i);
+    if (c->current && c->current->len >= c->max_batch_bytes) deliver_current(c);
+  }
+  if (c->lost && !c->current && !c->env_closing) {
+    // Drops with no record to carry them: an empty batch reports them.
+    c->current = calloc(1, sizeof(*c->current));
+    if (c->current) {
+      c->current->lost = c->lost;
+      c->lost = 0;
       deliver(c, c->current);
       c->current = NULL;
     }
+    return;
+  }
+  deliver_current(c);
+}
+
+static void drain(struct consumer *c) {
+  if (c->pb) {
+    drain_perf(c);
+    return;
+  }
+  for (;;) {
+    int n = ring_buffer__consume(c->rb);
+    deliver_current(c);
     if (n != BATCH_FULL || c->env_closing) return;
   }
 }
@@ -134,6 +182,10 @@ static void *consumer_thread(void *arg) {
   }
   batch_free(c->current);
   c->current = NULL;
+  // Freed here, before JS learns the drain is over (and may close the object): perf_buffer__free
+  // deletes its entries from the map by fd number, which must still be this object's map.
+  if (c->pb) perf_buffer__free(c->pb);
+  c->pb = NULL;
   if (!c->env_closing) {
     struct batch *end = calloc(1, sizeof(*end));
     if (end) {
@@ -155,7 +207,7 @@ static void call_js(napi_env env, napi_value js_deliver, void *context, void *da
     batch_free(b);
     return;
   }
-  napi_value argv[3], undefined;
+  napi_value argv[4], undefined;
   napi_status st = napi_ok;
   if (b->end) {
     st = napi_get_null(env, &argv[0]);
@@ -170,10 +222,11 @@ static void call_js(napi_env env, napi_value js_deliver, void *context, void *da
   }
   argv[1] = make_u32(env, b->count);
   napi_create_double(env, (double)b->payload, &argv[2]);
+  napi_create_double(env, (double)b->lost, &argv[3]);
   batch_free(b);
   if (st != napi_ok) return;
   napi_get_undefined(env, &undefined);
-  if (napi_call_function(env, undefined, js_deliver, 3, argv, NULL) == napi_pending_exception) {
+  if (napi_call_function(env, undefined, js_deliver, 4, argv, NULL) == napi_pending_exception) {
     // The TS dispatcher catches onBatch's exceptions itself; anything escaping it is a bug that
     // must surface as an uncaught exception, not vanish inside a native callback.
     napi_value err;
@@ -194,22 +247,28 @@ static void finalize_tsfn(napi_env env, void *data, void *hint) {
     pthread_join(c->thread, NULL);
   }
   if (c->rb) ring_buffer__free(c->rb);
+  if (c->pb) perf_buffer__free(c->pb);
   c->rb = NULL;
+  c->pb = NULL;
   consumer_unref(c);
 }
 
 static void finalize_handle(napi_env env, void *data, void *hint) { consumer_unref(data); }
 
-// ringBufferStart(objectHandle, mapName, deliver(batch: Buffer | null, count, payloadBytes), intervalMs,
-//   maxBatchBytes) → consumer handle. deliver(null, 0, 0) arrives exactly once, after the final batch.
+// ringBufferStart(objectHandle, mapName, deliver(batch: Buffer | null, count, payloadBytes, lost),
+//   intervalMs, maxBatchBytes, perfPagesPerCpu) → consumer handle. deliver(null, ...) arrives exactly
+//   once, after the final batch. A PERF_EVENT_ARRAY map is read as a perf buffer of perfPagesPerCpu
+//   pages per CPU (a power of 2).
 napi_value ringbuf_start(napi_env env, napi_callback_info info) {
-  napi_value argv[5], handle, name;
-  uint32_t interval_ms, max_batch;
-  if (!get_args(env, info, 5, argv)) return NULL;
+  napi_value argv[6], handle, name;
+  uint32_t interval_ms, max_batch, perf_pages;
+  if (!get_args(env, info, 6, argv)) return NULL;
   struct object_handle *h = get_object(env, argv[0]);
   struct bpf_map *m = h ? get_map(env, h, argv[1]) : NULL;
-  if (!m || !get_u32(env, argv[3], &interval_ms) || !get_u32(env, argv[4], &max_batch)) return NULL;
-  if (bpf_map__type(m) != BPF_MAP_TYPE_RINGBUF) return throw_bpf_error(env, "ring buffer", EINVAL, bpf_map__name(m), NULL);
+  if (!m || !get_u32(env, argv[3], &interval_ms) || !get_u32(env, argv[4], &max_batch) || !get_u32(env, argv[5], &perf_pages))
+    return NULL;
+  bool perf = bpf_map__type(m) == BPF_MAP_TYPE_PERF_EVENT_ARRAY;
+  if (!perf && bpf_map__type(m) != BPF_MAP_TYPE_RINGBUF) return throw_bpf_error(env, "ring buffer", EINVAL, bpf_map__name(m), NULL);
 
   struct consumer *c = calloc(1, sizeof(*c));
   if (!c) return throw_bpf_error(env, "ring buffer", ENOMEM, bpf_map__name(m), NULL);
@@ -227,10 +286,13 @@ napi_value ringbuf_start(napi_env env, napi_callback_info info) {
 
   struct strbuf out = {0};
   libbpf_log_begin(&out);
-  c->rb = ring_buffer__new(bpf_map__fd(m), on_sample, c, NULL);
-  int err = c->rb ? 0 : errno;
+  if (perf)
+    c->pb = perf_buffer__new(bpf_map__fd(m), perf_pages, on_perf_sample, on_perf_lost, c, NULL);
+  else
+    c->rb = ring_buffer__new(bpf_map__fd(m), on_sample, c, NULL);
+  int err = c->rb || c->pb ? 0 : errno;
   libbpf_log_end();
-  if (!c->rb) {
+  if (!c->rb && !c->pb) {
     throw_bpf_error(env, "ring buffer", err, bpf_map__name(m), out.data);
     strbuf_free(&out);
     c->refs = 1;
@@ -242,7 +304,8 @@ napi_value ringbuf_start(napi_env env, napi_callback_info info) {
   if (napi_create_string_utf8(env, "fleettrace.ringbuf", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_threadsafe_function(env, argv[2], NULL, name, 8, 1, c, finalize_tsfn, c, call_js, &c->tsfn) !=
           napi_ok) {
-    ring_buffer__free(c->rb);
+    if (c->rb) ring_buffer__free(c->rb);
+    if (c->pb) perf_buffer__free(c->pb);
     c->refs = 1;
     consumer_unref(c);
     return napi_throw_last(env, "ring buffer tsfn");

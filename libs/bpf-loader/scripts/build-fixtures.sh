@@ -9,6 +9,9 @@ out="$pkg/build"
 mkdir -p "$out/fixtures"
 
 bash "$repo/infra/scripts/gen-vmlinux.sh" "$out/vmlinux.h"
+# The loader's own BPF objects too: node-gyp rebuild empties build/, and fixtures are always
+# rebuilt after it.
+bash "$pkg/scripts/build-bpf.sh"
 
 for src in "$pkg"/test/fixtures/*.bpf.c; do
   name=$(basename "$src" .c)
@@ -18,4 +21,7 @@ for src in "$pkg"/test/fixtures/*.bpf.c; do
 done
 
 cc -O2 -Wall -Werror -o "$out/gate" "$pkg/test/support/gate.c"
+# uprobe / USDT target (sys/sdt.h: Debian's systemtap-sdt-dev)
+cc -O2 -g -Wall -Werror -o "$out/probe-target" "$pkg/test/support/probe-target.c"
 cc -O2 -Wall -Werror -I"$pkg/test/fixtures" -o "$out/ref-consumer" "$pkg/bench/ref-consumer.c" -lbpf -lelf -lz
+cc -g -O0 -fno-omit-frame-pointer -Wall -Werror -o "$out/stack-chain" "$pkg/test/fixtures/stack_chain.c"

@@ -11,6 +11,13 @@ const candidates = ['Release', 'Debug'].map((config) =>
 );
 
 let binding: NativeBinding | undefined;
+let bindingPath: string | undefined;
+
+/** The file the addon was loaded from (the capability probe attaches user-space probes to it). */
+export function nativeAddonPath(): string {
+  native();
+  return bindingPath!;
+}
 
 export function native(): NativeBinding {
   if (binding) return binding;
@@ -20,6 +27,7 @@ export function native(): NativeBinding {
       const loaded = require(path) as NativeBinding;
       loaded.init({ BpfError, VerifierError, NotSupportedError });
       binding = loaded;
+      bindingPath = path;
       return loaded;
     } catch (err) {
       failures.push(`  ${path}: ${(err as Error).message.split('\n')[0]}`);

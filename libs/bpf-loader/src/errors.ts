@@ -99,15 +99,19 @@ export class NotSupportedError extends Error {
   }
 }
 
-/** A program, map or global name the object does not have. */
+/** A program, map or global name the object does not have; or a binary or interface the host does not have. */
 export class NotFoundError extends Error {
-  readonly kind: 'program' | 'map' | 'global';
+  readonly kind: 'program' | 'map' | 'global' | 'binary' | 'interface';
   readonly key: string;
 
-  constructor(kind: 'program' | 'map' | 'global', key: string, objectName: string, known: readonly string[]) {
+  /** `where`: the BPF object's name, or for binaries and interfaces where they were looked for. */
+  constructor(kind: NotFoundError['kind'], key: string, where: string, known: readonly string[]) {
+    const bpfKind = kind === 'program' || kind === 'map' || kind === 'global';
     super(
-      `${kind} '${key}' not found in BPF object '${objectName}'` +
-        (known.length ? ` (it has: ${known.join(', ')})` : ` (it has no ${kind}s)`),
+      bpfKind
+        ? `${kind} '${key}' not found in BPF object '${where}'` +
+            (known.length ? ` (it has: ${known.join(', ')})` : ` (it has no ${kind}s)`)
+        : `${kind} '${key}' not found in ${where}` + (known.length ? ` (there are: ${known.join(', ')})` : ''),
     );
     this.name = 'NotFoundError';
     this.kind = kind;

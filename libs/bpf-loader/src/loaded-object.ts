@@ -1,13 +1,49 @@
 // The live side: programs and maps in the kernel, the links and ring-buffer consumers made from
 // them. close() releases all of it, in the order that loses no event: detach, drain, close fds.
+import { type AttachKind, attachFailure, requireKprobes } from './attach-support';
+import {
+  interfaceIndex,
+  type KprobeTarget,
+  onlineCpus,
+  type PerfEventTarget,
+  type TcTarget,
+  type UprobeTarget,
+  type UsdtTarget,
+  type XdpTarget,
+} from './attach-targets';
 import { native } from './binding';
 import { ClosedError, NotFoundError, NotSupportedError } from './errors';
+import type { EventTransport, TransportPlan } from './event-transport';
 import { Link } from './link';
 import { MapHandle } from './map-handle';
-import type { LinkHandle, ObjectHandle } from './native';
+import type { NativeAttached, ObjectHandle } from './native';
 import type { GlobalSpec, MapSpec, ObjectSpec, ProgramSpec } from './object-spec';
+import { type ProgramStats, readProgramStats } from './prog-stats';
 import { type BatchHandler, RingBufferConsumer, type RingBufferOptions } from './ring-buffer';
-import { requireString } from './validate';
+import { resolveBinary } from './uprobe/binary-path';
+import { resolveFunctionOffset } from './uprobe/elf-functions';
+import { requireInteger, requireString } from './validate';
+
+// libbpf program type each attach kind needs, so a mismatch is a clear TypeError, not an EINVAL.
+const PROGRAM_TYPES: Record<AttachKind, readonly string[]> = {
+  tracepoint: ['tracepoint'],
+  raw_tp: ['raw_tracepoint', 'raw_tracepoint_writable'],
+  tp_btf: ['tracing'],
+  kprobe: ['kprobe'],
+  kretprobe: ['kprobe'],
+  fentry: ['tracing'],
+  fexit: ['tracing'],
+  lsm: ['lsm'],
+  uprobe: ['kprobe'],
+  uretprobe: ['kprobe'],
+  usdt: ['kprobe'],
+  perf_event: ['perf_event'],
+  xdp: ['xdp'],
+  tc: ['sched_cls'],
+};
+
+const NAME = /^[A-Za-z0-9_]+$/;
+const MAX_PID = 0x3fffffff;
 
 export interface ProgramInfo extends ProgramSpec {
   /** Kernel program id (what `bpftool prog show id <id>` takes). */
@@ -23,10 +59,15 @@ export class LoadedObject {
   readonly #links = new Set<Link>();
   readonly #consumers = new Set<RingBufferConsumer>();
   #closing: Promise<void> | undefined;
+  readonly #perfMapOf: ReadonlyMap<string, string>;
+  /** How ringBuffer() consumers get events: BPF ring buffers, or the object's perf-buffer fallback. */
+  readonly eventTransport: EventTransport;
 
   /** @internal created by ObjectSpec.load */
-  constructor(handle: ObjectHandle, spec: ObjectSpec) {
+  constructor(handle: ObjectHandle, spec: ObjectSpec, transport?: TransportPlan) {
     this.#handle = handle;
+    this.eventTransport = transport?.transport ?? 'ringbuf';
+    this.#perfMapOf = transport?.perfMapOf ?? new Map();
     this.name = spec.name;
     this.programs = spec.programs;
     this.maps = spec.maps;
@@ -47,11 +88,16 @@ export class LoadedObject {
     return this.programs.filter((p) => ids.has(p.name)).map((p) => ({ ...p, id: ids.get(p.name)! }));
   }
 
+  /** run_time_ns / run_cnt of each loaded program; they only grow while stats are enabled (enableProgramStats()). */
+  programStats(): ProgramStats[] {
+    return readProgramStats(this.#live());
+  }
+
   /** Attaches one program by its SEC() definition. */
   attach(programName: string): Link {
     const program = this.#program(programName);
     const attached = native().attach(this.#live(), program.name, false)!;
-    return this.#track(program.name, attached);
+    return this.#track(program.name, 'auto', attached);
   }
 
   /**
@@ -65,13 +111,109 @@ export class LoadedObject {
       for (const program of this.programs) {
         if (!program.autoAttach) continue;
         const attached = native().attach(handle, program.name, true);
-        if (attached) links.push(this.#track(program.name, attached));
+        if (attached) links.push(this.#track(program.name, 'auto', attached));
       }
     } catch (err) {
       for (const link of links) link.close();
       throw err;
     }
     return links;
+  }
+
+  /** A static kernel tracepoint: attachTracepoint('prog', 'syscalls', 'sys_enter_openat'). */
+  attachTracepoint(programName: string, category: string, name: string): Link {
+    requireName(category, 'tracepoint category');
+    requireName(name, 'tracepoint name');
+    return this.#attachAs('tracepoint', programName, (h, p) => native().attachTracepoint(h, p, category, name));
+  }
+
+  /** A raw tracepoint by name ("sys_enter", "sched_switch"). */
+  attachRawTracepoint(programName: string, name: string): Link {
+    requireName(name, 'raw tracepoint name');
+    return this.#attachAs('raw_tp', programName, (h, p) => native().attachRawTracepoint(h, p, name));
+  }
+
+  /** A BTF-typed tracepoint (SEC("tp_btf/<name>"): the target is fixed when the object loads). */
+  attachTpBtf(programName: string): Link {
+    return this.#attachAs('tp_btf', programName, (h, p) => native().attachTrace(h, p, false));
+  }
+
+  /** fentry: the target comes from SEC("fentry/<fn>") or ObjectSpec.setAttachTarget before load. */
+  attachFentry(programName: string): Link {
+    return this.#attachAs('fentry', programName, (h, p) => native().attachTrace(h, p, false));
+  }
+
+  attachFexit(programName: string): Link {
+    return this.#attachAs('fexit', programName, (h, p) => native().attachTrace(h, p, false));
+  }
+
+  /** A BPF LSM hook (SEC("lsm/<hook>")). */
+  attachLsm(programName: string): Link {
+    return this.#attachAs('lsm', programName, (h, p) => native().attachTrace(h, p, true));
+  }
+
+  attachKprobe(programName: string, fn: string, target: KprobeTarget = {}): Link {
+    return this.#kprobe('kprobe', programName, fn, target.offset ?? 0);
+  }
+
+  attachKretprobe(programName: string, fn: string): Link {
+    return this.#kprobe('kretprobe', programName, fn, 0);
+  }
+
+  /**
+   * A uprobe (or with `retprobe` a uretprobe) on a function of an executable or shared library,
+   * by symbol (from .symtab or .dynsym, versions allowed) or by file offset.
+   */
+  attachUprobe(programName: string, target: UprobeTarget): Link {
+    const kind = target.retprobe ? 'uretprobe' : 'uprobe';
+    requireString(target.binary, 'binary');
+    const pid = target.pid === undefined ? -1 : requireInteger(target.pid, 'pid', 1, MAX_PID);
+    if (target.symbol === undefined && target.offset === undefined) throw new TypeError('uprobe target needs a symbol or an offset');
+    const offset = target.offset === undefined ? 0 : requireInteger(target.offset, 'offset', 0, Number.MAX_SAFE_INTEGER);
+    const path = resolveBinary(target.binary, target.pid);
+    const fileOffset = target.symbol === undefined ? offset : resolveFunctionOffset(path, requireString(target.symbol, 'symbol')).fileOffset + offset;
+    return this.#attachAs(kind, programName, (h, p) => native().attachUprobe(h, p, path, fileOffset, pid, Boolean(target.retprobe)));
+  }
+
+  /** A USDT probe (SEC("usdt"), BPF side using <bpf/usdt.bpf.h>) of a binary or shared library. */
+  attachUsdt(programName: string, target: UsdtTarget): Link {
+    requireString(target.binary, 'binary');
+    requireName(target.provider, 'USDT provider');
+    requireName(target.name, 'USDT name');
+    const pid = target.pid === undefined ? -1 : requireInteger(target.pid, 'pid', 1, MAX_PID);
+    const path = resolveBinary(target.binary, target.pid);
+    return this.#attachAs('usdt', programName, (h, p) => native().attachUsdt(h, p, path, target.provider, target.name, pid));
+  }
+
+  /** CPU-clock sampling at `frequency` Hz on every (or the listed) CPU; one Link for all of them. */
+  attachPerfEvent(programName: string, target: PerfEventTarget): Link {
+    const frequency = requireInteger(target.frequency, 'frequency', 1, 100_000);
+    const cpus =
+      target.cpus === undefined || target.cpus === 'all'
+        ? onlineCpus()
+        : target.cpus.map((c) => requireInteger(c, 'cpu', 0, 65_535));
+    if (cpus.length === 0) throw new RangeError('perf_event target needs at least one CPU');
+    return this.#attachAs('perf_event', programName, (h, p) => native().attachPerfEvent(h, p, frequency, cpus));
+  }
+
+  /** XDP on an interface of this process's network namespace. Tracing programs must return XDP_PASS. */
+  attachXdp(programName: string, target: XdpTarget): Link {
+    const ifindex = interfaceIndex(target.interface);
+    return this.#attachAs('xdp', programName, (h, p) => native().attachXdp(h, p, ifindex));
+  }
+
+  /**
+   * tc ingress or egress on an interface. Tracing programs must return TC_ACT_OK. close() removes
+   * the filter, and the clsact qdisc only if this process created it and no filter of ours uses it.
+   */
+  attachTc(programName: string, target: TcTarget): Link {
+    const ifindex = interfaceIndex(target.interface);
+    if (target.direction !== 'ingress' && target.direction !== 'egress') {
+      throw new TypeError(`tc direction must be 'ingress' or 'egress', got ${JSON.stringify(target.direction)}`);
+    }
+    const mechanism = ({ auto: 0, tcx: 1, netlink: 2 } as const)[target.mechanism ?? 'auto'];
+    if (mechanism === undefined) throw new TypeError(`tc mechanism must be 'auto', 'tcx' or 'netlink'`);
+    return this.#attachAs('tc', programName, (h, p) => native().attachTc(h, p, ifindex, target.direction === 'egress', mechanism));
   }
 
   map(name: string): MapHandle {
@@ -89,9 +231,15 @@ export class LoadedObject {
     return Buffer.from(section.subarray(g.offset, g.offset + g.size));
   }
 
+  /**
+   * Consumes a ring buffer (or a PERF_EVENT_ARRAY map, read as a perf buffer). On the perf-buffer
+   * path (eventTransport 'perfbuf') a ring buffer's name reads its perf-buffer replacement.
+   */
   ringBuffer(mapName: string, onBatch: BatchHandler, opts: RingBufferOptions = {}): RingBufferConsumer {
-    const spec = this.#mapSpec(mapName);
-    if (spec.type !== 'ringbuf') throw new TypeError(`map '${mapName}' is a ${spec.type}, not a ringbuf`);
+    const spec = this.#mapSpec(this.#perfMapOf.get(requireString(mapName, 'map name')) ?? mapName);
+    if (spec.type !== 'ringbuf' && spec.type !== 'perf_event_array') {
+      throw new TypeError(`map '${mapName}' is a ${spec.type}, not a ringbuf or perf_event_array`);
+    }
     // Two consumers of one ring would race on its single consumer position.
     if ([...this.#consumers].some((c) => c.mapName === spec.name && !c.stopped)) {
       throw new Error(`ring buffer '${mapName}' already has a running consumer; stop() it first`);
@@ -135,8 +283,37 @@ export class LoadedObject {
     if (errors.length > 1) throw new AggregateError(errors, `closing BPF object '${this.name}' failed ${errors.length} ways`);
   }
 
-  #track(program: string, attached: { handle: LinkHandle; id: number }): Link {
-    const link = new Link(program, attached.id, attached.handle, (l) => this.#links.delete(l));
+  #kprobe(kind: 'kprobe' | 'kretprobe', programName: string, fn: string, offset: number): Link {
+    requireString(fn, 'kernel function');
+    if (!/^[A-Za-z0-9_.]+$/.test(fn)) throw new TypeError(`kernel function must be a symbol name, got ${JSON.stringify(fn)}`);
+    requireInteger(offset, 'offset', 0, 0xffffffff);
+    const program = this.#programOfKind(kind, programName);
+    requireKprobes(kind);
+    return this.#attachAs(kind, program.name, (h, p) => native().attachKprobe(h, p, fn, offset, kind === 'kretprobe'));
+  }
+
+  #attachAs(kind: AttachKind, programName: string, attach: (handle: ObjectHandle, program: string) => NativeAttached): Link {
+    const program = this.#programOfKind(kind, programName);
+    const handle = this.#live();
+    let attached: NativeAttached;
+    try {
+      attached = attach(handle, program.name);
+    } catch (err) {
+      throw attachFailure(kind, err);
+    }
+    return this.#track(program.name, kind, attached);
+  }
+
+  #programOfKind(kind: AttachKind, name: string): ProgramSpec {
+    const program = this.#program(name);
+    if (!PROGRAM_TYPES[kind].includes(program.type)) {
+      throw new TypeError(`program '${program.name}' is a ${program.type} program (SEC("${program.section}")); ${kind} needs ${PROGRAM_TYPES[kind].join(' or ')}`);
+    }
+    return program;
+  }
+
+  #track(program: string, kind: string, attached: NativeAttached): Link {
+    const link = new Link(program, kind, attached.ids, attached.handle, (l) => this.#links.delete(l));
     this.#links.add(link);
     return link;
   }
@@ -159,4 +336,10 @@ export class LoadedObject {
     if (!m) throw new NotFoundError('map', name, this.name, this.maps.map((x) => x.name));
     return m;
   }
+}
+
+function requireName(value: unknown, what: string): string {
+  requireString(value, what);
+  if (!NAME.test(value as string)) throw new TypeError(`${what} must be an identifier ([A-Za-z0-9_]+), got ${JSON.stringify(value)}`);
+  return value as string;
 }

@@ -4,6 +4,8 @@ import { native } from './binding';
 import type { MapSpec } from './object-spec';
 import type { ObjectHandle } from './native';
 import { requireBytes } from './validate';
+import type { DecodedValue, Decoder } from './btf/index';
+import { btfOfHandle } from './btf/registry';
 
 const PER_CPU_TYPES = new Set(['percpu_hash', 'percpu_array', 'lru_percpu_hash', 'percpu_cgroup_storage']);
 const NOT_READABLE = new Set(['ringbuf', 'user_ringbuf', 'perf_event_array', 'prog_array']);
@@ -52,6 +54,33 @@ export class MapHandle {
       const raw = values.subarray(i * vs, (i + 1) * vs);
       yield [key, this.perCpu ? this.#sum(raw) : raw];
     }
+  }
+
+  /**
+   * Every [key, value] decoded through the object's BTF (the map definition's `key`/`value`
+   * types; a data section's variables by name). Keys without a BTF type decode as u32 when 4 bytes.
+   */
+  *entriesDecoded<K = DecodedValue, V = DecodedValue>(): IterableIterator<[K, V]> {
+    const { key, value } = this.#decoders();
+    for (const [k, v] of this.entries()) yield [key(k, 0) as K, value(v, 0) as V];
+  }
+
+  /** The value for `key` decoded through the object's BTF, or undefined if absent. */
+  lookupDecoded<V = DecodedValue>(key: Uint8Array | number): V | undefined {
+    const raw = this.lookup(key);
+    return raw && (this.#decoders().value(raw, 0) as V);
+  }
+
+  #decoders(): { key: Decoder; value: Decoder } {
+    const btf = btfOfHandle(this.#handle());
+    const types = btf.mapTypes(this.spec.name);
+    const name = this.spec.name;
+    if (!types?.value) throw new TypeError(`map '${name}' has no BTF value type (declare it with __type(value, ...))`);
+    let key: Decoder;
+    if (types.key) key = btf.decoderFor(types.key);
+    else if (this.spec.keySize === 4) key = (buf) => buf.readUInt32LE(0);
+    else throw new TypeError(`map '${name}' has no BTF key type (declare it with __type(key, ...))`);
+    return { key, value: btf.decoderFor(types.value) };
   }
 
   #key(key: Uint8Array | number): Buffer {

@@ -8,6 +8,8 @@ declare const consumerHandleBrand: unique symbol;
 export type ObjectHandle = { readonly [objectHandleBrand]: true };
 export type LinkHandle = { readonly [linkHandleBrand]: true };
 export type ConsumerHandle = { readonly [consumerHandleBrand]: true };
+declare const statsHandleBrand: unique symbol;
+export type StatsHandle = { readonly [statsHandleBrand]: true };
 
 export interface NativeProgramInfo {
   name: string;
@@ -54,6 +56,17 @@ export interface NativeMaxEntries {
   maxEntries: number;
 }
 
+export interface NativeAttachTarget {
+  program: string;
+  target: string;
+}
+
+/** An attachment: one handle, and the kernel ids of the BPF links behind it (none for netlink tc). */
+export interface NativeAttached {
+  handle: LinkHandle;
+  ids: number[];
+}
+
 export interface NativeErrorClasses {
   BpfError: new (op: string, errno: number, subject: string, libbpfOutput: string) => Error;
   VerifierError: new (program: string, errno: number, log: string, libbpfOutput: string) => Error;
@@ -63,11 +76,34 @@ export interface NativeErrorClasses {
 export interface NativeBinding {
   init(classes: NativeErrorClasses): void;
   inspect(elf: Buffer, objectName: string): NativeObjectInfo;
-  load(elf: Buffer, objectName: string, globals: NativeGlobalWrite[], maxEntries: NativeMaxEntries[]): ObjectHandle;
+  /** programs: only these are loaded (null: all). */
+  load(
+    elf: Buffer,
+    objectName: string,
+    globals: NativeGlobalWrite[],
+    maxEntries: NativeMaxEntries[],
+    programs: string[] | null,
+    attachTargets: NativeAttachTarget[],
+    /** Ring buffers to create as one-entry arrays instead (perf-buffer path). */
+    placeholderMaps: string[],
+  ): ObjectHandle;
   closeObject(handle: ObjectHandle): void;
   programIds(handle: ObjectHandle): { name: string; id: number }[];
   /** undefined only when `optional` and the program's section names no attach target. */
-  attach(handle: ObjectHandle, program: string, optional: boolean): { handle: LinkHandle; id: number } | undefined;
+  attach(handle: ObjectHandle, program: string, optional: boolean): NativeAttached | undefined;
+  attachTracepoint(handle: ObjectHandle, program: string, category: string, name: string): NativeAttached;
+  attachRawTracepoint(handle: ObjectHandle, program: string, name: string): NativeAttached;
+  /** tp_btf / fentry / fexit / fmod_ret (target fixed at load), or with lsm=true an LSM hook. */
+  attachTrace(handle: ObjectHandle, program: string, lsm: boolean): NativeAttached;
+  attachKprobe(handle: ObjectHandle, program: string, fn: string, offset: number, retprobe: boolean): NativeAttached;
+  /** pid -1: every process. offset: file offset of the instruction. */
+  attachUprobe(handle: ObjectHandle, program: string, path: string, offset: number, pid: number, retprobe: boolean): NativeAttached;
+  attachUsdt(handle: ObjectHandle, program: string, path: string, provider: string, name: string, pid: number): NativeAttached;
+  /** CPU-clock sampling at frequencyHz on each listed CPU (offline ones skipped). */
+  attachPerfEvent(handle: ObjectHandle, program: string, frequencyHz: number, cpus: number[]): NativeAttached;
+  attachXdp(handle: ObjectHandle, program: string, ifindex: number): NativeAttached;
+  /** mechanism: 0 tcx link else netlink, 1 tcx only, 2 netlink only. */
+  attachTc(handle: ObjectHandle, program: string, ifindex: number, egress: boolean, mechanism: 0 | 1 | 2): NativeAttached;
   destroyLink(link: LinkHandle): void;
   /** Raw value: for per-CPU maps one 8-byte-aligned slot per possible CPU. null: no such key. */
   mapLookup(handle: ObjectHandle, map: string, key: Buffer): Buffer | null;
@@ -76,13 +112,28 @@ export interface NativeBinding {
   /** true/false, or null when libbpf cannot probe the type. Throws TypeError for unknown names. */
   probeProgramType(type: string): boolean | null;
   probeMapType(type: string): boolean | null;
-  /** deliver(null, 0, 0) is called exactly once, after the last batch. */
+  /** libbpf's names of every program / map type it knows, in enum order. */
+  programTypeNames(): string[];
+  mapTypeNames(): string[];
+  /** helper: the uapi name without "bpf_" ("ringbuf_output"). null: libbpf cannot probe that program type. */
+  probeHelper(programType: string, helper: string): boolean | null;
+  /** Calls the addon's fleettrace_uprobe_target (which hits USDT fleettrace:capability_probe) n times. */
+  fireProbeTargets(n: number): void;
+  /** deliver(null, ...) is called exactly once, after the last batch. ringbuf or perf_event_array maps. */
   ringBufferStart(
     handle: ObjectHandle,
     map: string,
-    deliver: (batch: Buffer | null, count: number, payloadBytes: number) => void,
+    deliver: (batch: Buffer | null, count: number, payloadBytes: number, lost: number) => void,
     intervalMs: number,
     maxBatchBytes: number,
+    /** Pages per CPU when the map is a PERF_EVENT_ARRAY (read as a perf buffer). */
+    perfPagesPerCpu: number,
   ): ConsumerHandle;
   ringBufferStop(consumer: ConsumerHandle): void;
+  /** BPF_ENABLE_STATS(BPF_STATS_RUN_TIME): stats are collected while the handle's fd is open. */
+  enableStats(): StatsHandle;
+  /** Closes the fd (idempotent); the kernel restores its previous stats state. */
+  disableStats(handle: StatsHandle): void;
+  /** run_time_ns / run_cnt of each loaded program (bpf_prog_get_info_by_fd). */
+  programStats(handle: ObjectHandle): { name: string; id: number; runTimeNs: number; runCount: number; recursionMisses: number }[];
 }

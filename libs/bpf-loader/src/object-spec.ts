@@ -2,11 +2,16 @@
 // the ELF bytes and the chosen global values; every load() opens a fresh libbpf object from them.
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { loadFailure } from './attach-support';
 import { native } from './binding';
+import { planTransport } from './event-transport';
 import { ClosedError, NotFoundError } from './errors';
 import { LoadedObject } from './loaded-object';
+import { estimateObjectMemory, MapMemoryLimitError, type ObjectMemoryEstimate } from './memory-estimate';
 import type { NativeGlobalWrite, NativeMaxEntries } from './native';
 import { requireBytes, requireInteger, requireString } from './validate';
+import { type Btf, btfFromElf } from './btf/index';
+import { lazy, registerBtf } from './btf/registry';
 
 export interface ProgramSpec {
   readonly name: string;
@@ -47,6 +52,21 @@ export interface OpenOptions {
 export interface LoadOptions {
   /** Overrides of max_entries per map name (e.g. a run's ring-buffer size). */
   readonly maxEntries?: Readonly<Record<string, number>>;
+  /**
+   * Load only these programs (default: all). Lets one object carry alternatives (an fentry and a
+   * kprobe version of a probe) and load the one the kernel supports.
+   */
+  readonly programs?: readonly string[];
+  /**
+   * How ring-buffer events reach us: 'auto' (default) uses BPF ring buffers where the kernel has
+   * them, else the object's perf-buffer fallback (see event-transport.ts); 'perfbuf' forces it.
+   */
+  readonly eventTransport?: 'auto' | 'ringbuf' | 'perfbuf';
+  /**
+   * Refuse to load (MapMemoryLimitError, before anything reaches the kernel) when the maps'
+   * estimated memory (estimateMapMemory(), with these maxEntries) exceeds this many bytes.
+   */
+  readonly mapMemoryLimitBytes?: number;
 }
 
 const PAGE_SIZE = 4096;
@@ -69,6 +89,9 @@ export class ObjectSpec {
   readonly globals: readonly GlobalSpec[];
   #elf: Buffer | undefined;
   readonly #globalValues = new Map<string, Buffer>();
+  readonly #attachTargets = new Map<string, string>();
+  // Parsed on first use; kept (with the ELF bytes it needs) even after close().
+  readonly #btf: () => Btf;
 
   constructor(name: string, elf: Buffer) {
     const info = native().inspect(elf, name);
@@ -77,6 +100,12 @@ export class ObjectSpec {
     this.programs = Object.freeze(info.programs.map((p) => Object.freeze(p)));
     this.maps = Object.freeze(info.maps.map((m) => Object.freeze(m)));
     this.globals = Object.freeze(info.globals.map((g) => Object.freeze(g)));
+    this.#btf = lazy(() => btfFromElf(elf, name));
+  }
+
+  /** The object's BTF (types, map key/value types, decoders). NotSupportedError if it has none. */
+  get btf(): Btf {
+    return this.#btf();
   }
 
   global(name: string): GlobalSpec {
@@ -97,15 +126,65 @@ export class ObjectSpec {
     this.#globalValues.set(name, Buffer.from(bytes));
   }
 
+  /**
+   * Sets the kernel function an fentry/fexit/fmod_ret program attaches to, for the next load()
+   * (the kernel checks it at load). Overrides the one in its SEC("fentry/<fn>").
+   */
+  setAttachTarget(programName: string, target: string): void {
+    this.#requireOpen();
+    const program = this.#program(programName);
+    if (program.type !== 'tracing') {
+      throw new TypeError(`program '${program.name}' is a ${program.type} program; only fentry/fexit/fmod_ret programs take an attach target`);
+    }
+    if (typeof target !== 'string' || !/^[A-Za-z0-9_.]+$/.test(target)) {
+      throw new TypeError(`attach target must be a kernel function name, got ${JSON.stringify(target)}`);
+    }
+    this.#attachTargets.set(program.name, target);
+  }
+
+  /**
+   * Loads into the kernel. Throws VerifierError for a rejected program, and NotSupportedError
+   * naming the feature when the kernel refuses a program kind it checks at load (fentry, LSM).
+   */
   load(opts: LoadOptions = {}): LoadedObject {
     const elf = this.#requireOpen();
     const maxEntries = this.#maxEntries(opts.maxEntries ?? {});
+    if (opts.mapMemoryLimitBytes !== undefined) {
+      const limit = requireInteger(opts.mapMemoryLimitBytes, 'mapMemoryLimitBytes', 0, Number.MAX_SAFE_INTEGER);
+      const estimate = this.estimateMapMemory({ maxEntries: opts.maxEntries });
+      if (estimate.totalBytes > limit) throw new MapMemoryLimitError(this.name, limit, estimate);
+    }
     const globals: NativeGlobalWrite[] = [...this.#globalValues].map(([name, value]) => {
       const g = this.global(name);
       return { section: g.section, offset: g.offset, value };
     });
-    const handle = native().load(elf, this.name, globals, maxEntries);
-    return new LoadedObject(handle, this);
+    const requested = opts.eventTransport ?? 'auto';
+    if (!['auto', 'ringbuf', 'perfbuf'].includes(requested)) throw new TypeError(`eventTransport must be 'auto', 'ringbuf' or 'perfbuf'`);
+    const plan = planTransport(this.name, this.maps, this.globals, requested);
+    if (plan.perfSwitch) {
+      const value = Buffer.alloc(plan.perfSwitch.size);
+      value[0] = 1;
+      globals.push({ section: plan.perfSwitch.section, offset: plan.perfSwitch.offset, value });
+    }
+    const programs = opts.programs === undefined ? null : opts.programs.map((name) => this.#program(name).name);
+    const attachTargets = [...this.#attachTargets]
+      .filter(([program]) => programs === null || programs.includes(program))
+      .map(([program, target]) => ({ program, target }));
+    let handle;
+    try {
+      handle = native().load(elf, this.name, globals, maxEntries, programs, attachTargets, [...plan.placeholders]);
+    } catch (err) {
+      throw loadFailure(err, (name) => this.programs.find((p) => p.name === name)?.section);
+    }
+    registerBtf(handle, this.#btf);
+    return new LoadedObject(handle, this, plan);
+  }
+
+  /** Kernel memory the maps will take once loaded, estimated from their definitions (see memory-estimate.ts). */
+  estimateMapMemory(opts: Pick<LoadOptions, 'maxEntries'> = {}): ObjectMemoryEstimate {
+    const sized = new Map(this.#maxEntries(opts.maxEntries ?? {}).map((m) => [m.map, m.maxEntries]));
+    const maps = this.maps.map((m) => (sized.has(m.name) ? { ...m, maxEntries: sized.get(m.name)! } : m));
+    return estimateObjectMemory(maps, native().possibleCpus());
   }
 
   close(): void {
@@ -115,6 +194,13 @@ export class ObjectSpec {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  #program(name: string): ProgramSpec {
+    requireString(name, 'program name');
+    const found = this.programs.find((p) => p.name === name);
+    if (!found) throw new NotFoundError('program', name, this.name, this.programs.map((p) => p.name));
+    return found;
   }
 
   #requireOpen(): Buffer {

@@ -12,10 +12,22 @@ interface BpftoolLink {
   prog_id: number;
 }
 
+// bpftool walks ids then opens each; a link or program freed in between (by a concurrent test)
+// makes the walk fail. Retry: the set it races with is shrinking.
+function bpftoolJson<T>(args: string[]): T[] {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return JSON.parse(execFileSync('bpftool', [...args, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || '[]') as T[];
+    } catch (err) {
+      if (attempt >= 5) throw err;
+    }
+  }
+}
+
 /** Ids of the links attaching any of these programs. */
 export function linksOfPrograms(programIds: readonly number[]): number[] {
   const wanted = new Set(programIds);
-  const links = JSON.parse(execFileSync('bpftool', ['link', 'list', '--json'], { encoding: 'utf8' }) || '[]') as BpftoolLink[];
+  const links = bpftoolJson<BpftoolLink>(['link', 'list']);
   return links.filter((l) => wanted.has(l.prog_id)).map((l) => l.id);
 }
 
@@ -27,6 +39,6 @@ interface BpftoolProg {
 /** Ids of loaded programs with one of these names (the kernel keeps the first 15 characters). */
 export function programIdsByName(names: readonly string[]): number[] {
   const wanted = new Set(names.map((n) => n.slice(0, 15)));
-  const progs = JSON.parse(execFileSync('bpftool', ['prog', 'show', '--json'], { encoding: 'utf8' }) || '[]') as BpftoolProg[];
+  const progs = bpftoolJson<BpftoolProg>(['prog', 'show']);
   return progs.filter((p) => p.name !== undefined && wanted.has(p.name)).map((p) => p.id);
 }

@@ -1,7 +1,8 @@
 // Test support for code that loads BPF objects: fixtures, gated generators, and bpftool checks
 // that nothing is left in the kernel. Not part of the runtime entry point.
-export { fixturePath, gatePath, refConsumerPath } from './paths';
+export { fixturePath, gatePath, probeTargetPath, refConsumerPath } from './paths';
 export { spawnGated, type GatedOptions, type GatedProcess } from './gated-process';
 export { linksOfPrograms, programExists, programIdsByName } from './bpftool';
 export { bpfObjectsHeldBy, type HeldBpfObjects } from './held-objects';
 export { workloadPath } from './workload';
+export { bpfStatsHolders, bpfStatsSysctl } from './bpf-stats';

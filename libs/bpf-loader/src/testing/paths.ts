@@ -24,3 +24,8 @@ export function gatePath(): string {
 export function refConsumerPath(): string {
   return built('ref-consumer');
 }
+
+/** test/support/probe-target.c: calls ft_probe_target (USDT fleettrace:tick inside) or libc realpath N times. */
+export function probeTargetPath(): string {
+  return built('probe-target');
+}

@@ -1,0 +1,18 @@
+// `npm run bench -- loader`: everything the loader is measured by, in one run. (a) and (b) need
+// only the loader (libs/bpf-loader/bench); (c) and (d) also need the catalog and the daemon's
+// runner, which a library may not import, so they live here.
+// Extra args: --programs syscount,execsnoop for (c); --runner-seconds S (4) for (d);
+// --only a,b,c,d to run some parts.
+import { listOption, option, parts, run as runLoaderBench } from '../../libs/bpf-loader/bench/loader.bench';
+import type { SuiteResult } from '../suite';
+import { measureRunnerRss } from './runner-rss';
+import { measureStartup } from './startup';
+
+export async function run(args: readonly string[]): Promise<SuiteResult> {
+  const only = parts(args);
+  const reps = option(args, 'reps', 5);
+  const { metrics } = await runLoaderBench(args);
+  if (only.has('c')) metrics.push(...(await measureStartup(listOption(args, 'programs', ['syscount', 'execsnoop']), reps)));
+  if (only.has('d')) metrics.push(...(await measureRunnerRss('syscount', option(args, 'runner-seconds', 4), Math.min(reps, 3))));
+  return { metrics };
+}
