@@ -1,6 +1,13 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { DEFAULT_REDIS_PREFIX, DEFAULT_START_DEADLINE_SECONDS, MAX_DURATION_SECONDS } from '@fleettrace/contracts';
+import {
+  DEFAULT_REDIS_PREFIX,
+  DEFAULT_START_DEADLINE_SECONDS,
+  MAX_DURATION_SECONDS,
+  MAX_EVENTS_PER_SECOND,
+  MAX_MAP_MEMORY_BYTES,
+  MAX_OVERHEAD_BUDGET_PERCENT,
+} from '@fleettrace/contracts';
 
 export const ROLES = ['http', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -17,6 +24,11 @@ export interface ApiConfig {
   roles: ReadonlySet<Role>;
   /** Server policy: jobs may not run longer than this (never above the wire format's ceiling). */
   maxDurationSeconds: number;
+  /**
+   * Server policy for a job's `limits` overrides: the highest each may ask for (never above the
+   * wire format's ceilings). Unset: the ceilings of libs/contracts limits.ts.
+   */
+  limitsPolicy?: Partial<LimitsPolicy>;
   /** Seconds a host gets to start a run before it is marked missed. */
   startDeadlineSeconds: number;
   /** Name of this process in the ingest consumer group; stable across restarts so its pending entries come back. */
@@ -27,6 +39,12 @@ export interface ApiConfig {
   missedSlackSeconds: number;
   /** Slack past duration + grace before a silent run counts as timed out. */
   silenceSlackSeconds: number;
+}
+
+export interface LimitsPolicy {
+  maxMapMemoryBytes: number;
+  maxEventsPerSecond: number;
+  maxOverheadBudgetPercent: number;
 }
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -49,6 +67,17 @@ const EnvSchema = z.object({
     .max(MAX_DURATION_SECONDS, `FLEETTRACE_MAX_DURATION_SECONDS must be at most ${MAX_DURATION_SECONDS}`)
     .default(MAX_DURATION_SECONDS),
   FLEETTRACE_START_DEADLINE_SECONDS: positiveInt.default(DEFAULT_START_DEADLINE_SECONDS),
+  FLEETTRACE_MAX_MAP_MEMORY_BYTES: positiveInt
+    .max(MAX_MAP_MEMORY_BYTES, `FLEETTRACE_MAX_MAP_MEMORY_BYTES must be at most ${MAX_MAP_MEMORY_BYTES}`)
+    .default(MAX_MAP_MEMORY_BYTES),
+  FLEETTRACE_MAX_EVENTS_PER_SECOND: positiveInt
+    .max(MAX_EVENTS_PER_SECOND, `FLEETTRACE_MAX_EVENTS_PER_SECOND must be at most ${MAX_EVENTS_PER_SECOND}`)
+    .default(MAX_EVENTS_PER_SECOND),
+  FLEETTRACE_MAX_OVERHEAD_BUDGET_PERCENT: z.coerce
+    .number()
+    .positive()
+    .max(MAX_OVERHEAD_BUDGET_PERCENT, `FLEETTRACE_MAX_OVERHEAD_BUDGET_PERCENT must be at most ${MAX_OVERHEAD_BUDGET_PERCENT}`)
+    .default(MAX_OVERHEAD_BUDGET_PERCENT),
   FLEETTRACE_INGEST_CONSUMER: z.string().min(1).optional(),
 });
 
@@ -87,6 +116,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     roles: parseRoles(e.FLEETTRACE_ROLES),
     maxDurationSeconds: e.FLEETTRACE_MAX_DURATION_SECONDS,
     startDeadlineSeconds: e.FLEETTRACE_START_DEADLINE_SECONDS,
+    limitsPolicy: {
+      maxMapMemoryBytes: e.FLEETTRACE_MAX_MAP_MEMORY_BYTES,
+      maxEventsPerSecond: e.FLEETTRACE_MAX_EVENTS_PER_SECOND,
+      maxOverheadBudgetPercent: e.FLEETTRACE_MAX_OVERHEAD_BUDGET_PERCENT,
+    },
     ingestConsumer: e.FLEETTRACE_INGEST_CONSUMER ?? hostname(),
     ...DEFAULT_TIMINGS,
   };

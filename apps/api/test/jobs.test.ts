@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import { FINALIZE_QUEUE, RUN_JOB_NAME, RunDispatch, hostQueueName, type ErrorBody, type HostView, type JobView } from '@fleettrace/contracts';
+import { programNames } from '@fleettrace/programs';
 import { hostInfo, registerHosts, startApi, type TestApi } from './support/api';
 import { HostRepository } from '../src/repositories/host.repository';
 
@@ -16,7 +17,7 @@ function queue(name: string): Queue {
 
 beforeAll(async () => {
   // A policy below the wire format's ceiling, so both limits can be seen at work.
-  t = await startApi('jobs', { maxDurationSeconds: 600 });
+  t = await startApi('jobs', { maxDurationSeconds: 600, limitsPolicy: { maxMapMemoryBytes: 256 * 1024 * 1024, maxOverheadBudgetPercent: 10 } });
   await registerHosts(t, [hostInfo('web-1', { role: 'web', zone: 'a' }), hostInfo('db-1', { role: 'db', zone: 'a' })]);
   await registerHosts(t, [hostInfo('gone-1', { role: 'web' })], Date.now() - 60_000);
 });
@@ -58,7 +59,7 @@ describe('POST /v1/jobs rejects bad input with an exact message', () => {
     ['missing duration', { program: 'execsnoop' }, 'durationSeconds is required'],
     ['missing program', { durationSeconds: 5 }, 'program is required'],
     ['malformed program name', job({ program: 'Exec Snoop' }), 'program must be a catalog name like "execsnoop"'],
-    ['unknown program', job({ program: 'foo' }), 'unknown program "foo" (known: execsnoop, runqlat, syscount)'],
+    ['unknown program', job({ program: 'foo' }), `unknown program "foo" (known: ${[...programNames()].sort().join(', ')})`],
     ['a parameter of the wrong type', job({ params: { failedOnly: 'yes' } }), 'params.failedOnly must be a boolean'],
     ['a parameter out of range', job({ params: { pid: 0 } }), 'params.pid must be at least 1'],
     ['an unknown parameter', job({ params: { bogus: 1 } }), 'params has unknown field "bogus"'],
@@ -70,6 +71,15 @@ describe('POST /v1/jobs rejects bad input with an exact message', () => {
     ['labels no online host has', job({ targets: { labels: { role: 'cache' } } }), 'targets match no online host'],
     ['labels only an offline host has', job({ targets: { labels: { role: 'web', zone: 'b' } } }), 'targets match no online host'],
     ['a JSON array body', [job()], 'request body must be a JSON object'],
+    ['map memory below the floor', job({ limits: { mapMemoryBytes: 100 } }), 'limits.mapMemoryBytes must be a whole number of bytes from 4096 to 1073741824'],
+    ['map memory above the wire ceiling', job({ limits: { mapMemoryBytes: 2 ** 31 } }), 'limits.mapMemoryBytes must be a whole number of bytes from 4096 to 1073741824'],
+    ['map memory above the server policy', job({ limits: { mapMemoryBytes: 512 * 1024 * 1024 } }), 'limits.mapMemoryBytes must be at most 268435456 bytes'],
+    ['fractional events per second', job({ limits: { eventsPerSecond: 1.5 } }), 'limits.eventsPerSecond must be a whole number from 1 to 1000000'],
+    ['events per second as a string', job({ limits: { eventsPerSecond: '100' } }), 'limits.eventsPerSecond must be a whole number from 1 to 1000000'],
+    ['a zero overhead budget', job({ limits: { overheadBudgetPercent: 0 } }), 'limits.overheadBudgetPercent must be a number above 0 and at most 100'],
+    ['an overhead budget above the server policy', job({ limits: { overheadBudgetPercent: 25 } }), 'limits.overheadBudgetPercent must be at most 10'],
+    ['an unknown limit', job({ limits: { cpu: 1 } }), 'limits has unknown field "cpu"'],
+    ['limits not an object', job({ limits: 5 }), 'limits must be an object'],
   ])('%s', async (_, body, message) => {
     const response = await t.request('POST', '/v1/jobs', { body });
     expect(response.body).toEqual({ statusCode: 400, error: 'Bad Request', message });
@@ -127,6 +137,16 @@ describe('GET /v1/hosts', () => {
 });
 
 describe('creating a job', () => {
+  it('hands a job\'s limit overrides to every host, the rest at their defaults', async () => {
+    const limits = { mapMemoryBytes: 8 * 1024 * 1024, eventsPerSecond: 500, overheadBudgetPercent: 5 };
+    const { status, body } = await t.request<JobView>('POST', '/v1/jobs', { body: job({ limits }) });
+    expect(status).toBe(201);
+    for (const run of body.runs) {
+      const dispatch = RunDispatch.parse((await queue(hostQueueName(run.hostId)).getJob(run.id))?.data);
+      expect(dispatch.limits).toEqual({ graceSeconds: 5, maxEventsPerOutput: 10_000, overheadWindowMs: 1000, ...limits });
+    }
+  });
+
   it('stores one queued run per online host and hands each to its host queue', async () => {
     const before = Date.now();
     const { status, body } = await t.request<JobView>('POST', '/v1/jobs', { body: job({ params: { comm: 'bash' } }) });
@@ -156,7 +176,14 @@ describe('creating a job', () => {
         program: 'execsnoop',
         params: { comm: 'bash', commMatch: 'exact', failedOnly: false },
         durationSeconds: 5,
-        limits: { graceSeconds: 5, maxEventsPerOutput: 10_000 },
+        limits: {
+          graceSeconds: 5,
+          maxEventsPerOutput: 10_000,
+          mapMemoryBytes: 64 * 1024 * 1024,
+          eventsPerSecond: 10_000,
+          overheadBudgetPercent: 2,
+          overheadWindowMs: 1000,
+        },
       });
       expect(dispatch.startDeadline).toBeGreaterThanOrEqual(before + 30_000);
       expect(dispatch.startDeadline).toBeLessThanOrEqual(Date.now() + 30_000);
@@ -202,6 +229,17 @@ describe('creating a job', () => {
       ['web-1', 'queued'],
     ]);
     expect(await queue(hostQueueName('gone-1')).getJob(body.runs[0].id)).toBeDefined();
+  });
+
+  it('answers unsupported at once, and enqueues nothing, on a host that reported it cannot run the program', async () => {
+    const script = 'tracepoint:syscalls:sys_enter_getppid { @ = count(); }';
+    const { status, body } = await t.request<JobView>('POST', '/v1/jobs', {
+      body: job({ program: { kind: 'bpftrace', script }, targets: { hostIds: ['web-1'] } }),
+    });
+    expect(status).toBe(201);
+    expect(body.runs).toEqual([expect.objectContaining({ hostId: 'web-1', state: 'unsupported', error: 'host web-1 has no bpftrace' })]);
+    expect(body.state).toBe('completed');
+    expect(await queue(hostQueueName('web-1')).getJob(body.runs[0].id)).toBeUndefined();
   });
 });
 

@@ -6,6 +6,8 @@ import { freshDatabaseUrl } from '@fleettrace/testing/database';
 import { DEFAULT_TIMINGS, type ApiConfig } from '../src/config';
 import { DatabaseRepository } from '../src/repositories/database.repository';
 import { MigrationRepository } from '../src/repositories/migration.repository';
+import { MIGRATIONS } from '../src/migrations';
+import { runStateRank, type HostInfo } from '@fleettrace/contracts';
 import { HostRepository } from '../src/repositories/host.repository';
 import { JobRepository } from '../src/repositories/job.repository';
 import { RunRepository } from '../src/repositories/run.repository';
@@ -72,10 +74,50 @@ describe('MigrationRepository', () => {
   it('applies each migration once, even when several processes start at the same time', async () => {
     const url = freshDatabaseUrl(inject('postgresUrl'), 'migrate');
     const applied = await Promise.all([open(url), open(url), open(url)].map((db) => new MigrationRepository(db).migrate()));
-    expect(applied.flat()).toEqual(['0001-initial']);
+    expect(applied.flat()).toEqual(MIGRATIONS.map((m) => m.name));
     expect(await new MigrationRepository(open(url)).migrate()).toEqual([]);
   });
+
+  it('0002 moves terminal runs written before it to the new terminal rank, so they still never move back', async () => {
+    const url = freshDatabaseUrl(inject('postgresUrl'), 'migrate-ranks');
+    const db = open(url);
+    await new MigrationRepository(db).migrate(MIGRATIONS.slice(0, 1));
+    const jobId = randomUUID();
+    await db.pool.query(
+      `INSERT INTO hosts (id, name, kernel_release, arch, btf, daemon_version, tools, registered_at, last_heartbeat_at)
+       VALUES ('h1', 'h1', '6.1', 'x86_64', true, '0.1.0', '{}', now(), now())`,
+    );
+    await db.pool.query(
+      `INSERT INTO jobs (id, program, params, targets, duration_seconds, state, created_by, created_at)
+       VALUES ($1, 'execsnoop', '{}', '{"all":true}', 5, 'running', 'admin', now())`,
+      [jobId],
+    );
+    // As 0001-era code wrote them: terminal rank 12, running rank 4.
+    const [done, live] = [randomUUID(), randomUUID()];
+    await db.pool.query(
+      `INSERT INTO runs (id, job_id, host_id, state, state_rank, start_deadline, queued_at, updated_at)
+       VALUES ($1, $3, 'h1', 'succeeded', 12, now(), now(), now()), ($2, $4, 'h1', 'running', 4, now(), now(), now())`,
+      [done, live, jobId, await secondJob(db)],
+    );
+    expect(await new MigrationRepository(db).migrate(MIGRATIONS.slice(0, 2))).toEqual(['0002-run-limits']);
+    const ranks = await db.pool.query<{ id: string; state_rank: number }>('SELECT id, state_rank FROM runs');
+    expect(Object.fromEntries(ranks.rows.map((r) => [r.id, r.state_rank]))).toEqual({ [done]: runStateRank('succeeded'), [live]: 4 });
+    const repo = new RunRepository(db);
+    expect(await repo.advance(db.pool, { runId: done, state: 'budget_exceeded', at: new Date() })).toBeUndefined();
+    expect(await repo.advance(db.pool, { runId: live, state: 'budget_exceeded', at: new Date(), error: 'over budget' })).toBeDefined();
+    expect(await repo.advance(db.pool, { runId: live, state: 'succeeded', at: new Date() })).toBeUndefined();
+  });
 });
+
+async function secondJob(db: DatabaseRepository): Promise<string> {
+  const id = randomUUID();
+  await db.pool.query(
+    `INSERT INTO jobs (id, program, params, targets, duration_seconds, state, created_by, created_at)
+     VALUES ($1, 'execsnoop', '{}', '{"all":true}', 5, 'running', 'admin', now())`,
+    [id],
+  );
+  return id;
+}
 
 describe('HostRepository', () => {
   it('keeps the first registration time and never moves the heartbeat back', async () => {
@@ -87,6 +129,15 @@ describe('HostRepository', () => {
     expect(host?.registeredAt).toEqual(first);
     expect(host?.lastHeartbeatAt).toEqual(new Date('2030-01-01T00:01:00Z'));
     expect(host?.daemonVersion).toBe('0.1.0');
+  });
+
+  it('keeps the last capability report when a heartbeat carries none', async () => {
+    const capabilities = { kernelRelease: '6.1.0', probeDurationMs: 12 } as unknown as NonNullable<HostInfo['capabilities']>;
+    await hosts.upsert(database.pool, { host: { ...hostInfo('h-caps'), capabilities }, at: new Date() });
+    await hosts.upsert(database.pool, { host: hostInfo('h-caps'), at: new Date() });
+    expect((await hosts.list()).find((h) => h.id === 'h-caps')?.capabilities).toEqual(capabilities);
+    await hosts.upsert(database.pool, { host: hostInfo('h-none'), at: new Date() });
+    expect((await hosts.list()).find((h) => h.id === 'h-none')?.capabilities).toBeUndefined();
   });
 });
 
@@ -125,6 +176,15 @@ describe('RunRepository', () => {
     expect((await runs.markSilent(new Date(), 5, 10)).map((r) => r.id)).not.toContain(runIds[0]);
     expect((await runs.markSilent(new Date(), 5, 0)).map((r) => r.id)).toContain(runIds[0]);
     expect((await runs.listByJob(jobId))[0]).toMatchObject({ state: 'timed_out', error: 'host h1 stopped reporting' });
+  });
+
+  it('stores the limits and overhead of a summary, keeping earlier ones when a summary has none', async () => {
+    const { jobId, runIds } = await seedJob(['h1']);
+    const limits = { mapMemoryBytes: 1 << 26, mapMemoryEstimateBytes: 300_000, eventsPerSecond: 10_000, overheadBudgetPercent: 2, overheadWindowMs: 1000, maxEventsPerOutput: 10_000 };
+    const overhead = { measured: true, peakCpuPercent: 39.3, meanCpuPercent: 39.2, bpfRunTimeNs: 4e8, bpfRunCount: 2017, windowMs: 1000, samples: 6, budgetExceeded: true };
+    await runs.recordSummary(database.pool, runIds[0], { counters: { events: 0, lostEvents: 0, droppedEvents: 0, droppedByRate: 0 }, limits, overhead });
+    await runs.recordSummary(database.pool, runIds[0], { counters: { events: 0, lostEvents: 0, droppedEvents: 0 } });
+    expect((await runs.listByJob(jobId))[0]).toMatchObject({ limits, overhead });
   });
 });
 

@@ -2,7 +2,9 @@ import type { HostInfo } from './host';
 import type { AggregateOutput, EventRecord } from './outputs';
 import type { JobState, RunState } from './run-state';
 import type { RunCounters } from './queue';
+import type { RunLimitsReport, RunOverhead } from './run-limits';
 import type { TargetSelector } from './job';
+import type { ProgramSpec } from './program';
 
 /** Response bodies of the REST API, shared with the CLI and tests. */
 export interface HostView extends HostInfo {
@@ -18,6 +20,9 @@ export interface RunView {
   error: string | null;
   verifierLog: string | null;
   counters: RunCounters | null;
+  /** The limits that applied and the measured BPF overhead, from the run's summary (null before it). */
+  limits: RunLimitsReport | null;
+  overhead: RunOverhead | null;
   queuedAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -25,7 +30,8 @@ export interface RunView {
 
 export interface JobView {
   id: string;
-  program: string;
+  /** A catalog name, or the inline bpftrace / C program as submitted. */
+  program: ProgramSpec;
   params: Record<string, unknown>;
   targets: TargetSelector;
   durationSeconds: number;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CapabilityReport } from './capabilities';
 
 export const HostId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'host id must be 1-128 of [A-Za-z0-9_.-]');
 
@@ -13,9 +14,15 @@ export const HostInfo = z.object({
   /** The cgroup-v2 subtree this daemon traces, when it is one of several "hosts" on a machine. */
   cgroup: z.string().nullable(),
   tools: z.object({ clang: z.boolean(), bpftrace: z.boolean() }),
+  /**
+   * What this host's kernel can do, probed at daemon start. Sent with the first heartbeat and then
+   * only every CAPABILITIES_RESEND_MS: it is several KB, and the API keeps the last one it got.
+   */
+  capabilities: CapabilityReport.optional(),
 });
 export type HostInfo = z.infer<typeof HostInfo>;
 
 /** A host counts as online while its last heartbeat is younger than this. */
 export const HOST_ONLINE_WINDOW_MS = 15_000;
 export const HEARTBEAT_INTERVAL_MS = 3_000;
+export const CAPABILITIES_RESEND_MS = 10 * 60_000;

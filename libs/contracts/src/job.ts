@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { MAX_DURATION_SECONDS, MAX_TARGET_HOST_IDS } from './limits';
+import { JobLimits } from './run-limits';
+import { ProgramField } from './program';
 
 export const ProgramName = z
   .string({ error: 'program must be a string' })
@@ -36,10 +38,13 @@ export const ProgramParams = z.record(z.string(), z.unknown(), { error: 'params 
 
 export const CreateJobRequest = z
   .object({
-    program: ProgramName,
+    /** A catalog name, or `{ kind: 'bpftrace', script }`, or `{ kind: 'c', source, outputs }`. */
+    program: ProgramField,
     params: ProgramParams.default({}),
     targets: TargetSelector.default({ all: true }),
     durationSeconds: DurationSeconds,
+    /** Overrides of the per-run limits (map memory, events/s, overhead budget), within server policy. */
+    limits: JobLimits.optional(),
   })
   .strict();
 export type CreateJobRequest = z.infer<typeof CreateJobRequest>;

@@ -7,3 +7,20 @@ export const DEFAULT_MAX_EVENTS_PER_RUN = 10_000;
 export const DEFAULT_GRACE_SECONDS = 5;
 /** Seconds a host may take to start a run before it is marked missed rather than run late. */
 export const DEFAULT_START_DEADLINE_SECONDS = 30;
+
+/**
+ * Resource limits of one run (ARCHITECTURE "Time limits, in layers", 5). A job may lower or raise
+ * them within the server's policy (`CreateJobRequest.limits`); the run summary reports the values
+ * that applied and what they did.
+ */
+/** Kernel memory the object's maps may take, estimated from their definitions before load. */
+export const DEFAULT_MAP_MEMORY_BYTES = 64 * 1024 * 1024;
+export const MIN_MAP_MEMORY_BYTES = 4096;
+export const MAX_MAP_MEMORY_BYTES = 1024 * 1024 * 1024;
+/** Events per second a run's programs may emit (counted in the kernel, before the ring buffer); the excess is dropped and counted. */
+export const DEFAULT_EVENTS_PER_SECOND = 10_000;
+export const MAX_EVENTS_PER_SECOND = 1_000_000;
+/** BPF CPU time a run may cost, in percent of one CPU over a window; past it the run detaches and ends `budget_exceeded`. */
+export const DEFAULT_OVERHEAD_BUDGET_PERCENT = 2;
+export const MAX_OVERHEAD_BUDGET_PERCENT = 100;
+export const DEFAULT_OVERHEAD_WINDOW_MS = 1000;

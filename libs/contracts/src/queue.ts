@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { HostInfo } from './host';
 import { AggregateOutput, EventRecord, EventsSummary, Record as RecordSchema } from './outputs';
 import { RunState } from './run-state';
+import { InlineProgram } from './program';
+import { RunLimitsReport, RunOverhead } from './run-limits';
 
 /** BullMQ queue a host's daemon consumes; one per host so a slow host never delays another. */
 export function hostQueueName(hostId: string): string {
@@ -23,7 +25,8 @@ export const RunDispatch = z.object({
   runId: z.string().uuid(),
   jobId: z.string().uuid(),
   hostId: z.string(),
-  program: z.string(),
+  /** A catalog name, or an inline bpftrace script / C source (validated by the API). */
+  program: z.union([z.string(), InlineProgram]),
   params: z.record(z.string(), z.unknown()),
   durationSeconds: z.number().int().positive(),
   /** Epoch ms after which the host must not start the run; it reports `missed` instead. */
@@ -31,6 +34,11 @@ export const RunDispatch = z.object({
   limits: z.object({
     graceSeconds: z.number().positive(),
     maxEventsPerOutput: z.number().int().positive(),
+    // Optional so dispatches of an older API stay valid; the daemon applies the defaults of limits.ts.
+    mapMemoryBytes: z.number().int().positive().optional(),
+    eventsPerSecond: z.number().int().positive().optional(),
+    overheadBudgetPercent: z.number().positive().optional(),
+    overheadWindowMs: z.number().int().positive().optional(),
   }),
 });
 export type RunDispatch = z.infer<typeof RunDispatch>;
@@ -38,7 +46,10 @@ export type RunDispatch = z.infer<typeof RunDispatch>;
 export const RunCounters = z.object({
   events: z.number(),
   lostEvents: z.number(),
+  /** Events dropped past the run's events-per-output cap (maxEventsPerOutput). */
   droppedEvents: z.number(),
+  /** Events the kernel dropped past the run's events-per-second cap. */
+  droppedByRate: z.number().optional(),
 });
 export type RunCounters = z.infer<typeof RunCounters>;
 
@@ -73,6 +84,10 @@ export const SummaryMessage = z.object({
   outputs: z.array(AggregateOutput),
   events: z.array(EventsSummary),
   counters: RunCounters,
+  /** The limits that applied to the run; absent from daemons that predate them. */
+  limits: RunLimitsReport.optional(),
+  /** What its BPF programs cost. */
+  overhead: RunOverhead.optional(),
 });
 export const ResultMessage = z.discriminatedUnion('type', [HostMessage, StateMessage, EventsMessage, SummaryMessage]);
 export type ResultMessage = z.infer<typeof ResultMessage>;

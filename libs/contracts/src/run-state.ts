@@ -13,6 +13,7 @@ export const RUN_STATES = [
   'timed_out',
   'missed',
   'unsupported',
+  'budget_exceeded',
 ] as const;
 export const RunState = z.enum(RUN_STATES);
 export type RunState = z.infer<typeof RunState>;
@@ -24,6 +25,7 @@ export const TERMINAL_RUN_STATES: ReadonlySet<RunState> = new Set([
   'timed_out',
   'missed',
   'unsupported',
+  'budget_exceeded',
 ]);
 
 export function isTerminalRunState(state: RunState): boolean {

@@ -28,6 +28,8 @@ export function mapRun(run: RunRecord): RunView {
     error: run.error,
     verifierLog: run.verifierLog,
     counters: run.counters,
+    limits: run.limits,
+    overhead: run.overhead,
     queuedAt: run.queuedAt.toISOString(),
     startedAt: iso(run.startedAt),
     finishedAt: iso(run.finishedAt),

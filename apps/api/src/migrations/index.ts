@@ -1,4 +1,6 @@
 import { initial } from './0001-initial';
+import { runLimits } from './0002-run-limits';
+import { hostCapabilities } from './0003-host-capabilities';
 
 export interface Migration {
   /** Applied in this order; a name, once released, never changes. */
@@ -6,4 +8,8 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [{ name: '0001-initial', sql: initial }];
+export const MIGRATIONS: readonly Migration[] = [
+  { name: '0001-initial', sql: initial },
+  { name: '0002-run-limits', sql: runLimits },
+  { name: '0003-host-capabilities', sql: hostCapabilities },
+];

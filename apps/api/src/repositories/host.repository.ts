@@ -22,6 +22,7 @@ interface HostRow {
   daemon_version: string;
   cgroup: string | null;
   tools: HostInfo['tools'];
+  capabilities: HostInfo['capabilities'] | null;
   registered_at: Date;
   last_heartbeat_at: Date;
 }
@@ -37,6 +38,7 @@ function toRecord(row: HostRow): HostRecord {
     daemonVersion: row.daemon_version,
     cgroup: row.cgroup,
     tools: row.tools,
+    ...(row.capabilities ? { capabilities: row.capabilities } : {}),
     registeredAt: row.registered_at,
     lastHeartbeatAt: row.last_heartbeat_at,
   };
@@ -48,16 +50,18 @@ export class HostRepository {
 
   /**
    * Registers or refreshes hosts. registered_at is kept from the first report, and the heartbeat only
-   * moves forward, so a late or redelivered message never makes a host look older than it is.
+   * moves forward, so a late or redelivered message never makes a host look older than it is. A
+   * heartbeat without a capability report keeps the one stored.
    */
   async upsert(db: Db, heartbeat: Heartbeat): Promise<void> {
     const { host, at } = heartbeat;
     await db.query(
-      `INSERT INTO hosts (id, name, labels, kernel_release, arch, btf, daemon_version, cgroup, tools, registered_at, last_heartbeat_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+      `INSERT INTO hosts (id, name, labels, kernel_release, arch, btf, daemon_version, cgroup, tools, capabilities, registered_at, last_heartbeat_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $10, $10)
        ON CONFLICT (id) DO UPDATE SET
          name = excluded.name, labels = excluded.labels, kernel_release = excluded.kernel_release, arch = excluded.arch,
          btf = excluded.btf, daemon_version = excluded.daemon_version, cgroup = excluded.cgroup, tools = excluded.tools,
+         capabilities = coalesce(excluded.capabilities, hosts.capabilities),
          last_heartbeat_at = greatest(hosts.last_heartbeat_at, excluded.last_heartbeat_at)`,
       [
         host.id,
@@ -70,6 +74,7 @@ export class HostRepository {
         host.cgroup,
         JSON.stringify(host.tools),
         at,
+        host.capabilities ? JSON.stringify(host.capabilities) : null,
       ],
     );
   }

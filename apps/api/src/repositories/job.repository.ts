@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { runStateRank, type JobState, type TargetSelector } from '@fleettrace/contracts';
+import { runStateRank, type JobState, type ProgramSpec, type TargetSelector } from '@fleettrace/contracts';
 import { DatabaseRepository, type Db } from './database.repository';
 
 export interface JobRecord {
   id: string;
-  program: string;
+  program: ProgramSpec;
   params: Record<string, unknown>;
   targets: TargetSelector;
   durationSeconds: number;
@@ -38,7 +38,7 @@ export class JobRepository {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
       [
         job.id,
-        job.program,
+        encodeProgram(job.program),
         JSON.stringify(job.params),
         JSON.stringify(job.targets),
         job.durationSeconds,
@@ -55,7 +55,7 @@ export class JobRepository {
     const row = rows[0];
     return row && {
       id: row.id,
-      program: row.program,
+      program: decodeProgram(row.program),
       params: row.params,
       targets: row.targets,
       durationSeconds: row.duration_seconds,
@@ -96,4 +96,16 @@ export class JobRepository {
     );
     return rows.map((r) => r.id);
   }
+}
+
+/**
+ * jobs.program holds a catalog name as is, or an inline bpftrace / C program as its JSON text
+ * (catalog names never start with "{"), so the column stays text and existing rows stay valid.
+ */
+export function encodeProgram(program: ProgramSpec): string {
+  return typeof program === 'string' ? program : JSON.stringify(program);
+}
+
+export function decodeProgram(stored: string): ProgramSpec {
+  return stored.startsWith('{') ? (JSON.parse(stored) as ProgramSpec) : stored;
 }

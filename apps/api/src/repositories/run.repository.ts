@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { runStateRank, type RunCounters, type RunState } from '@fleettrace/contracts';
+import { runStateRank, type RunCounters, type RunLimitsReport, type RunOverhead, type RunState } from '@fleettrace/contracts';
 import { DatabaseRepository, type Db } from './database.repository';
 
 export interface RunRecord {
@@ -10,6 +10,8 @@ export interface RunRecord {
   error: string | null;
   verifierLog: string | null;
   counters: RunCounters | null;
+  limits: RunLimitsReport | null;
+  overhead: RunOverhead | null;
   startDeadline: Date;
   queuedAt: Date;
   dispatchedAt: Date | null;
@@ -47,6 +49,8 @@ interface RunRow {
   error: string | null;
   verifier_log: string | null;
   counters: RunCounters | null;
+  limits: RunLimitsReport | null;
+  overhead: RunOverhead | null;
   start_deadline: Date;
   queued_at: Date;
   dispatched_at: Date | null;
@@ -68,6 +72,8 @@ function toRecord(row: RunRow): RunRecord {
     error: row.error,
     verifierLog: row.verifier_log,
     counters: row.counters,
+    limits: row.limits,
+    overhead: row.overhead,
     startDeadline: row.start_deadline,
     queuedAt: row.queued_at,
     dispatchedAt: row.dispatched_at,
@@ -129,10 +135,21 @@ export class RunRepository {
   }
 
   /** What a run's summary says besides its state; stored even when the state itself came too late to apply. */
-  async recordSummary(db: Db, runId: string, summary: { counters: RunCounters; verifierLog?: string }): Promise<void> {
+  async recordSummary(
+    db: Db,
+    runId: string,
+    summary: { counters: RunCounters; verifierLog?: string; limits?: RunLimitsReport; overhead?: RunOverhead },
+  ): Promise<void> {
     await db.query(
-      `UPDATE runs SET counters = $2, verifier_log = coalesce($3, verifier_log), updated_at = now() WHERE id = $1`,
-      [runId, JSON.stringify(summary.counters), summary.verifierLog ?? null],
+      `UPDATE runs SET counters = $2, verifier_log = coalesce($3, verifier_log), limits = coalesce($4, limits),
+         overhead = coalesce($5, overhead), updated_at = now() WHERE id = $1`,
+      [
+        runId,
+        JSON.stringify(summary.counters),
+        summary.verifierLog ?? null,
+        summary.limits ? JSON.stringify(summary.limits) : null,
+        summary.overhead ? JSON.stringify(summary.overhead) : null,
+      ],
     );
   }
 

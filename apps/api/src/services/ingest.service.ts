@@ -112,7 +112,12 @@ export class IngestService {
           const moved = await this.runs.advance(tx, { runId: message.runId, state: message.state, at: new Date(message.at), error: message.error });
           if (moved && isTerminalRunState(message.state)) finishedJobs.add(moved.jobId);
           // The outputs are real even if the state came too late to apply (the reaper got there first).
-          await this.runs.recordSummary(tx, message.runId, { counters: message.counters, verifierLog: message.verifierLog });
+          await this.runs.recordSummary(tx, message.runId, {
+            counters: message.counters,
+            verifierLog: message.verifierLog,
+            limits: message.limits,
+            overhead: message.overhead,
+          });
           await this.results.upsertOutputs(tx, message.runId, message.outputs);
           await this.results.upsertEventSummaries(tx, message.runId, message.events);
           break;

@@ -18,8 +18,8 @@ beforeAll(() => Logger.overrideLogger(false));
 const catalog: ProgramCatalog = {
   get: (name) =>
     ({
-      syscount: { name: 'syscount', params: z.strictObject({ top: z.number({ error: 'top must be a number' }).default(10) }) },
-      execsnoop: { name: 'execsnoop', params: z.strictObject({}) },
+      syscount: { name: 'syscount', params: z.strictObject({ top: z.number({ error: 'top must be a number' }).default(10) }), requires: { attachTypes: ['tracepoint'] } },
+      execsnoop: { name: 'execsnoop', params: z.strictObject({}), requires: { attachTypes: ['tracepoint'] } },
     })[name],
   names: () => ['syscount', 'execsnoop'],
 };
@@ -53,7 +53,7 @@ function setup(dispatch: (jobId: string, runs: RunDispatch[]) => Promise<void> =
   const runs = {
     insertMany: async (_: unknown, newRuns: NewRun[]) => {
       for (const r of newRuns) {
-        state.runs.push({ ...r, state: 'queued', error: null, verifierLog: null, counters: null, dispatchedAt: null, startedAt: null, finishedAt: null });
+        state.runs.push({ ...r, state: 'queued', error: null, verifierLog: null, counters: null, limits: null, overhead: null, dispatchedAt: null, startedAt: null, finishedAt: null });
       }
     },
     listByJob: async (jobId: string) => state.runs.filter((r) => r.jobId === jobId),
@@ -115,6 +115,7 @@ describe('JobService.create', () => {
     [{ params: { top: 'x' } }, 'params.top must be a number'],
     [{ params: { bottom: 1 } }, 'params has unknown field "bottom"'],
     [{ targets: { hostIds: ['h3'] } }, 'unknown host ids: h3'],
+    [{ program: { kind: 'bpftrace' as const, script: 'BEGIN {}' }, params: { pid: 1 } }, 'params apply to catalog programs only; a bpftrace program takes none'],
   ])('rejects %j: %s', async (change, message) => {
     const { service, state } = setup();
     await expect(service.create(auth, { ...request, ...change })).rejects.toThrow(new BadRequestException(message));

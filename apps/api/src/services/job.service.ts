@@ -1,8 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { BadRequestException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import {
+  DEFAULT_EVENTS_PER_SECOND,
   DEFAULT_GRACE_SECONDS,
+  DEFAULT_MAP_MEMORY_BYTES,
   DEFAULT_MAX_EVENTS_PER_RUN,
+  DEFAULT_OVERHEAD_BUDGET_PERCENT,
+  DEFAULT_OVERHEAD_WINDOW_MS,
+  MAX_EVENTS_PER_SECOND,
+  MAX_MAP_MEMORY_BYTES,
+  MAX_OVERHEAD_BUDGET_PERCENT,
+  programLabel,
   type CreateJobRequest,
   type JobView,
   type RunDispatch,
@@ -12,6 +20,7 @@ import type { ApiConfig } from '../config';
 import type { ProgramCatalog } from './program-catalog';
 import type { AuthContext } from './auth.service';
 import { planTargets } from './target-planner';
+import { unsupportedReason, type ProgramRequirements } from './capability-check';
 import { mapJob } from '../dtos/job.dto';
 import { describeIssue } from '../utils/describe-issue';
 import { DatabaseRepository } from '../repositories/database.repository';
@@ -46,9 +55,18 @@ export class JobService {
       throw new BadRequestException(`durationSeconds must be at most ${this.config.maxDurationSeconds} s`);
     }
     const params = this.validateProgram(request);
+    const limits = this.runLimits(request);
     const now = Date.now();
-    const plan = planTargets(request.targets, await this.hosts.list(), now);
+    const hosts = await this.hosts.list();
+    const plan = planTargets(request.targets, hosts, now);
     if ('error' in plan) throw new BadRequestException(plan.error);
+    const needs = this.requirements(request);
+    const unsupported = new Map(
+      hosts.flatMap((host) => {
+        const reason = plan.hostIds.includes(host.id) ? unsupportedReason(host, needs) : undefined;
+        return reason ? [[host.id, reason] as const] : [];
+      }),
+    );
 
     const jobId = randomUUID();
     const startDeadline = now + this.config.startDeadlineSeconds * 1000;
@@ -76,11 +94,22 @@ export class JobService {
         actor: auth.tokenName,
         action: 'job.create',
         subject: jobId,
-        detail: { program: request.program, hostIds: plan.hostIds, durationSeconds: request.durationSeconds },
+        detail: {
+          program: programLabel(request.program),
+          hostIds: plan.hostIds,
+          durationSeconds: request.durationSeconds,
+          ...(request.limits ? { limits: request.limits } : {}),
+        },
       });
+      // Hosts that reported they cannot run the program answer at once instead of failing late.
+      for (const run of runs) {
+        const error = unsupported.get(run.hostId);
+        if (error) await this.runs.advance(tx, { runId: run.id, state: 'unsupported', at: new Date(now), error });
+      }
+      if (unsupported.size === runs.length) await this.jobs.completeIfFinished(tx, [jobId]);
     });
 
-    const dispatches: RunDispatch[] = runs.map((run) => ({
+    const dispatches: RunDispatch[] = runs.filter((run) => !unsupported.has(run.hostId)).map((run) => ({
       runId: run.id,
       jobId,
       hostId: run.hostId,
@@ -88,15 +117,15 @@ export class JobService {
       params,
       durationSeconds: request.durationSeconds,
       startDeadline,
-      limits: { graceSeconds: DEFAULT_GRACE_SECONDS, maxEventsPerOutput: DEFAULT_MAX_EVENTS_PER_RUN },
+      limits,
     }));
     try {
-      await this.queues.dispatch(jobId, dispatches);
+      if (dispatches.length > 0) await this.queues.dispatch(jobId, dispatches);
     } catch (error) {
       const reason = `could not enqueue the run: ${(error as Error).message}`;
       this.logger.error(`job ${jobId}: ${reason}`);
       await this.runs.failQueued(
-        runs.map((r) => r.id),
+        dispatches.map((d) => d.runId),
         reason,
       );
       await this.database.transaction((tx) => this.jobs.completeIfFinished(tx, [jobId]));
@@ -110,8 +139,54 @@ export class JobService {
     return mapJob(job, await this.runs.listByJob(jobId));
   }
 
+  /** The run limits every host applies: the job's overrides (capped by server policy) over the defaults. */
+  private runLimits(request: CreateJobRequest): RunDispatch['limits'] {
+    const policy = {
+      maxMapMemoryBytes: MAX_MAP_MEMORY_BYTES,
+      maxEventsPerSecond: MAX_EVENTS_PER_SECOND,
+      maxOverheadBudgetPercent: MAX_OVERHEAD_BUDGET_PERCENT,
+      ...this.config.limitsPolicy,
+    };
+    const asked = request.limits ?? {};
+    if (asked.mapMemoryBytes !== undefined && asked.mapMemoryBytes > policy.maxMapMemoryBytes) {
+      throw new BadRequestException(`limits.mapMemoryBytes must be at most ${policy.maxMapMemoryBytes} bytes`);
+    }
+    if (asked.eventsPerSecond !== undefined && asked.eventsPerSecond > policy.maxEventsPerSecond) {
+      throw new BadRequestException(`limits.eventsPerSecond must be at most ${policy.maxEventsPerSecond}`);
+    }
+    if (asked.overheadBudgetPercent !== undefined && asked.overheadBudgetPercent > policy.maxOverheadBudgetPercent) {
+      throw new BadRequestException(`limits.overheadBudgetPercent must be at most ${policy.maxOverheadBudgetPercent}`);
+    }
+    // Defaults never exceed the policy either: an operator's lower ceiling lowers them too.
+    return {
+      graceSeconds: DEFAULT_GRACE_SECONDS,
+      maxEventsPerOutput: DEFAULT_MAX_EVENTS_PER_RUN,
+      mapMemoryBytes: asked.mapMemoryBytes ?? Math.min(DEFAULT_MAP_MEMORY_BYTES, policy.maxMapMemoryBytes),
+      eventsPerSecond: asked.eventsPerSecond ?? Math.min(DEFAULT_EVENTS_PER_SECOND, policy.maxEventsPerSecond),
+      overheadBudgetPercent: asked.overheadBudgetPercent ?? Math.min(DEFAULT_OVERHEAD_BUDGET_PERCENT, policy.maxOverheadBudgetPercent),
+      overheadWindowMs: DEFAULT_OVERHEAD_WINDOW_MS,
+    };
+  }
+
   /** The program must be in the catalog and its parameters must pass its schema; returns them with defaults. */
+  /** What a host must have to run the job's program, by program kind. */
+  private requirements(request: CreateJobRequest): ProgramRequirements {
+    if (typeof request.program === 'string') {
+      return { attachTypes: this.catalog.get(request.program)?.requires.attachTypes ?? [], tools: [], btf: false };
+    }
+    return request.program.kind === 'bpftrace'
+      ? { attachTypes: [], tools: ['bpftrace'], btf: false }
+      : { attachTypes: [], tools: ['clang'], btf: true };
+  }
+
   private validateProgram(request: CreateJobRequest): Record<string, unknown> {
+    // bpftrace scripts and C sources were checked by the request schema; parameters are a catalog notion.
+    if (typeof request.program !== 'string') {
+      if (Object.keys(request.params).length > 0) {
+        throw new BadRequestException(`params apply to catalog programs only; a ${request.program.kind} program takes none`);
+      }
+      return {};
+    }
     const program = this.catalog.get(request.program);
     if (!program) {
       const known = [...this.catalog.names()].sort().join(', ');

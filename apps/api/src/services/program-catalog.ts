@@ -7,6 +7,8 @@ import type { z } from 'zod';
 export interface CatalogEntry {
   name: string;
   params: z.ZodType;
+  /** Attach types the program needs; hosts whose kernel refused one get an `unsupported` run. */
+  requires: { attachTypes: readonly string[] };
 }
 
 export interface ProgramCatalog {

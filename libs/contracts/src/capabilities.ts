@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+/** Attach types a host is probed for (by loading and attaching a tiny program of each kind). */
+export const ATTACH_KINDS = [
+  'tracepoint',
+  'raw_tp',
+  'tp_btf',
+  'kprobe',
+  'kretprobe',
+  'fentry',
+  'fexit',
+  'lsm',
+  'uprobe',
+  'uretprobe',
+  'usdt',
+  'perf_event',
+  'xdp',
+  'tc',
+] as const;
+export const AttachKind = z.enum(ATTACH_KINDS);
+export type AttachKind = z.infer<typeof AttachKind>;
+
+export const AttachProbe = z.object({
+  supported: z.boolean(),
+  /** Why not (the error the kernel gave), when unsupported. */
+  reason: z.string().optional(),
+});
+export type AttachProbe = z.infer<typeof AttachProbe>;
+
+/** What a host's kernel can do with BPF, as the daemon reports it with its heartbeat. */
+export const CapabilityReport = z.object({
+  kernelRelease: z.string(),
+  arch: z.string(),
+  /** /sys/kernel/btf/vmlinux present: CO-RE objects load here. */
+  btf: z.boolean(),
+  /** libbpf's program type name → loadable; null where a type-level probe cannot tell. */
+  programTypes: z.record(z.string(), z.boolean().nullable()),
+  mapTypes: z.record(z.string(), z.boolean().nullable()),
+  attachTypes: z.object(Object.fromEntries(ATTACH_KINDS.map((k) => [k, AttachProbe])) as Record<AttachKind, typeof AttachProbe>),
+  /** program type → helper name (without "bpf_") → available; null where libbpf cannot tell. */
+  helpers: z.record(z.string(), z.record(z.string(), z.boolean().nullable())),
+  /** How events reach user space: BPF ring buffer where the kernel has it, else perf buffer. */
+  eventTransport: z.enum(['ringbuf', 'perfbuf']),
+  ringBuffer: z.boolean(),
+  perfBuffer: z.boolean(),
+  /** kernel.bpf_stats_enabled exists (per-program run time and count can be measured), and its value. */
+  bpfStats: z.object({ available: z.boolean(), enabled: z.boolean() }),
+  probedAt: z.string(),
+  probeDurationMs: z.number().nonnegative(),
+});
+export type CapabilityReport = z.infer<typeof CapabilityReport>;
