@@ -1,4 +1,6 @@
 import { Redis } from 'ioredis';
+import { probeCapabilities } from '@fleettrace/bpf-loader';
+import type { CapabilityReport } from '@fleettrace/contracts';
 import { cgroupId } from '@fleettrace/infra';
 import type { DaemonConfig } from './config';
 import { Heartbeat } from './heartbeat';
@@ -11,29 +13,43 @@ import { launchRunner } from './runner-process';
 /** One host's agent: registers, heartbeats, and executes the runs queued for this host. */
 export class Daemon {
   private readonly redis: Redis;
-  private readonly heartbeat: Heartbeat;
+  private heartbeat: Heartbeat | undefined;
+  private readonly results: ResultsRepository;
   private readonly queue: RunQueueRepository;
   readonly executor: RunExecutor;
 
   constructor(private readonly config: DaemonConfig, private readonly log: (line: string) => void) {
     this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-    const results = new ResultsRepository(this.redis, config.redisPrefix);
+    this.results = new ResultsRepository(this.redis, config.redisPrefix);
     const scope = config.cgroupPath === null ? null : cgroupId(config.cgroupPath);
-    this.executor = new RunExecutor(results, launchRunner, scope, log);
-    this.heartbeat = new Heartbeat(results, collectHostInfo(config), log);
+    this.executor = new RunExecutor(this.results, launchRunner, scope, log);
     this.queue = new RunQueueRepository(config.redisUrl, config.redisPrefix, config.hostId, config.concurrency, log);
   }
 
   async start(): Promise<void> {
+    this.heartbeat = new Heartbeat(this.results, collectHostInfo(this.config, await this.probe()), this.log);
     await this.heartbeat.start();
     this.queue.start((dispatch) => this.executor.execute(dispatch));
     const scope = this.config.cgroupPath ? ` tracing cgroup ${this.config.cgroupPath}` : '';
     this.log(`host ${this.config.hostId} ready${scope}`);
   }
 
+  /** A host whose probe fails still registers: it just cannot be planned by capability. */
+  private async probe(): Promise<CapabilityReport | undefined> {
+    try {
+      const report = await probeCapabilities();
+      const supported = Object.entries(report.attachTypes).filter(([, p]) => p.supported).map(([kind]) => kind);
+      this.log(`capabilities probed in ${Math.round(report.probeDurationMs)} ms: attach ${supported.join(', ')}`);
+      return report;
+    } catch (error) {
+      this.log(`capability probe failed: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    }
+  }
+
   /** Runners detach and report (as cancelled) before the queue connection closes. */
   async stop(): Promise<void> {
-    this.heartbeat.stop();
+    this.heartbeat?.stop();
     this.executor.stopAll();
     await this.queue.close();
     this.redis.disconnect();

@@ -1,11 +1,20 @@
-import { HEARTBEAT_INTERVAL_MS, type HostInfo } from '@fleettrace/contracts';
+import { CAPABILITIES_RESEND_MS, HEARTBEAT_INTERVAL_MS, type HostInfo } from '@fleettrace/contracts';
 import type { ResultsRepository } from './repositories/results.repository';
 
-/** Registers the host and keeps it online in the API's eyes; a missed beat is logged, not fatal. */
+/**
+ * Registers the host and keeps it online in the API's eyes; a missed beat is logged, not fatal.
+ * The capability report rides along only now and then: it is large and rarely changes.
+ */
 export class Heartbeat {
   private timer: NodeJS.Timeout | undefined;
+  private capabilitiesSentAt = -Infinity;
 
-  constructor(private readonly results: ResultsRepository, private readonly host: HostInfo, private readonly log: (line: string) => void) {}
+  constructor(
+    private readonly results: Pick<ResultsRepository, 'publish'>,
+    private readonly host: HostInfo,
+    private readonly log: (line: string) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async start(): Promise<void> {
     await this.beat();
@@ -16,7 +25,11 @@ export class Heartbeat {
     clearInterval(this.timer);
   }
 
-  private beat(): Promise<void> {
-    return this.results.publish({ type: 'host', at: Date.now(), host: this.host });
+  async beat(): Promise<void> {
+    const at = this.now();
+    const withCapabilities = at - this.capabilitiesSentAt >= CAPABILITIES_RESEND_MS;
+    const { capabilities, ...host } = this.host;
+    await this.results.publish({ type: 'host', at, host: withCapabilities && capabilities ? { ...host, capabilities } : host });
+    if (withCapabilities) this.capabilitiesSentAt = at;
   }
 }

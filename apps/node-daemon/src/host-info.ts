@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { arch, release } from 'node:os';
-import type { HostInfo } from '@fleettrace/contracts';
+import type { CapabilityReport, HostInfo } from '@fleettrace/contracts';
 import type { DaemonConfig } from './config';
 
 export const DAEMON_VERSION = '0.1.0';
@@ -16,7 +16,7 @@ function hasTool(name: string): boolean {
 }
 
 /** What the API needs to plan runs onto this host; probed once at start. */
-export function collectHostInfo(config: DaemonConfig): HostInfo {
+export function collectHostInfo(config: DaemonConfig, capabilities: CapabilityReport | undefined): HostInfo {
   return {
     id: config.hostId,
     name: config.name,
@@ -27,5 +27,6 @@ export function collectHostInfo(config: DaemonConfig): HostInfo {
     daemonVersion: DAEMON_VERSION,
     cgroup: config.cgroupPath,
     tools: { clang: hasTool('clang'), bpftrace: hasTool('bpftrace') },
+    ...(capabilities ? { capabilities } : {}),
   };
 }

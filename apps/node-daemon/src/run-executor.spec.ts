@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ResultMessage, RunDispatch } from '@fleettrace/contracts';
 import { RunExecutor, summarize, type RunnerLauncher } from './run-executor';
 import type { RunnerOutcome } from './runner-process';
-import type { RunnerMessage } from './runner/protocol';
+import type { RunnerMessage, RunnerStart } from './runner/protocol';
 
 const dispatch: RunDispatch = {
   runId: '5b0f8e55-4c66-4e0b-9d43-0d7d9e0a1c01',
@@ -72,6 +72,17 @@ describe('RunExecutor', () => {
     expect(sink.messages).toEqual([expect.objectContaining({ type: 'summary', state: 'missed', error: 'start deadline passed 3 s before this host took the run' })]);
   });
 
+  it('passes the dispatch\'s limits to the runner, leaving unset ones to its defaults', async () => {
+    let seen: RunnerStart | undefined;
+    const launcher: RunnerLauncher = (start, _kill, _onMessage) => {
+      seen = start;
+      return { pid: 1, stop: () => {}, outcome: Promise.resolve(ok) };
+    };
+    const executor = new RunExecutor(recorder(), launcher, null, () => {}, () => 0);
+    await executor.execute({ ...dispatch, limits: { ...dispatch.limits, eventsPerSecond: 50, overheadBudgetPercent: 5 } });
+    expect(seen?.limits).toEqual({ eventsPerSecond: 50, overheadBudgetPercent: 5 });
+  });
+
   it('marks a program this daemon does not know unsupported', async () => {
     const sink = recorder();
     const executor = new RunExecutor(sink, fakeLauncher([], ok, {}), null, () => {}, () => 0);
@@ -91,6 +102,41 @@ describe('summarize', () => {
     const summary = summarize('r', 1, outcome, ending, limits);
     expect(summary.state).toBe(state);
     expect(summary.error).toBe(error);
+  });
+
+  it('ends a run that exceeded its overhead budget budget_exceeded, with its results, limits and measured overhead', () => {
+    const limitsReport = { mapMemoryBytes: 1 << 26, mapMemoryEstimateBytes: 8192, eventsPerSecond: 10_000, overheadBudgetPercent: 2, overheadWindowMs: 1000, maxEventsPerOutput: 100 };
+    const overhead = { measured: true, peakCpuPercent: 12.5, meanCpuPercent: 11, bpfRunTimeNs: 1.1e8, bpfRunCount: 900, windowMs: 1000, samples: 5, budgetExceeded: true };
+    const ending: RunnerMessage = {
+      type: 'done',
+      outputs: [],
+      events: [],
+      counters: { events: 3, lostEvents: 0, droppedEvents: 0, droppedByRate: 7 },
+      stoppedEarly: false,
+      limits: limitsReport,
+      overhead,
+      budgetExceeded: 'BPF programs used 12.5 % of one CPU over 1 s, over the run\'s overhead budget of 2 %; the runner detached after 1.0 s',
+    };
+    expect(summarize('r', 1, ok, ending, limits)).toEqual({
+      type: 'summary',
+      runId: 'r',
+      at: 1,
+      state: 'budget_exceeded',
+      error: ending.budgetExceeded,
+      outputs: [],
+      events: [],
+      counters: { events: 3, lostEvents: 0, droppedEvents: 0, droppedByRate: 7 },
+      limits: limitsReport,
+      overhead,
+    });
+    const within = summarize('r', 1, ok, { ...ending, budgetExceeded: undefined, overhead: { ...overhead, budgetExceeded: false } }, limits);
+    expect(within).toMatchObject({ state: 'succeeded', overhead: { budgetExceeded: false }, limits: limitsReport });
+    expect(within.error).toBeUndefined();
+  });
+
+  it('reports the limits of a run that failed on them', () => {
+    const limitsReport = { mapMemoryBytes: 4096, mapMemoryEstimateBytes: 1 << 20, eventsPerSecond: 10, overheadBudgetPercent: 2, overheadWindowMs: 1000, maxEventsPerOutput: 100 };
+    expect(summarize('r', 1, ok, { type: 'failed', error: 'maps of ...', limits: limitsReport }, limits)).toMatchObject({ state: 'failed', limits: limitsReport });
   });
 
   it('carries the verifier log of a rejected program', () => {

@@ -1,6 +1,8 @@
 import type { ResultMessage, RunCounters, RunDispatch, RunState, SummaryMessage } from '@fleettrace/contracts';
 import { getProgram } from '@fleettrace/programs';
+import { programLabel } from '@fleettrace/contracts';
 import type { RunnerHandle, RunnerOutcome } from './runner-process';
+import { C_COMPILE_TIMEOUT_MS } from './runner/c-compile';
 import type { RunnerMessage, RunnerStart } from './runner/protocol';
 
 export interface ResultsSink {
@@ -41,7 +43,7 @@ export class RunExecutor {
       const late = Math.round((this.now() - dispatch.startDeadline) / 1000);
       return this.finish(runId, 'missed', `start deadline passed ${late} s before this host took the run`);
     }
-    if (!getProgram(dispatch.program)) {
+    if (typeof dispatch.program === 'string' && !getProgram(dispatch.program)) {
       return this.finish(runId, 'unsupported', `program "${dispatch.program}" is not in this daemon's catalog`);
     }
     await this.publishState(runId, 'dispatched');
@@ -61,7 +63,9 @@ export class RunExecutor {
           : { type: 'events', runId, seq: seq++, output: message.output, timeField: message.timeField, records: message.records };
       chain = chain.then(() => this.results.publish(report)).catch((error) => this.log(`run ${runId}: report lost: ${String(error)}`));
     };
-    const killAfterMs = (dispatch.durationSeconds + dispatch.limits.graceSeconds) * 1000;
+    // A C program compiles on the host first, under its own time limit, before its duration starts.
+    const compileMs = typeof dispatch.program === 'object' && dispatch.program.kind === 'c' ? C_COMPILE_TIMEOUT_MS : 0;
+    const killAfterMs = (dispatch.durationSeconds + dispatch.limits.graceSeconds) * 1000 + compileMs;
     const start: RunnerStart = {
       type: 'start',
       runId,
@@ -70,10 +74,17 @@ export class RunExecutor {
       durationSeconds: dispatch.durationSeconds,
       cgroupId: this.cgroupId === null ? null : this.cgroupId.toString(),
       maxEventsPerOutput: dispatch.limits.maxEventsPerOutput,
+      killAt: this.now() + killAfterMs,
+      limits: {
+        ...(dispatch.limits.mapMemoryBytes !== undefined ? { mapMemoryBytes: dispatch.limits.mapMemoryBytes } : {}),
+        ...(dispatch.limits.eventsPerSecond !== undefined ? { eventsPerSecond: dispatch.limits.eventsPerSecond } : {}),
+        ...(dispatch.limits.overheadBudgetPercent !== undefined ? { overheadBudgetPercent: dispatch.limits.overheadBudgetPercent } : {}),
+        ...(dispatch.limits.overheadWindowMs !== undefined ? { overheadWindowMs: dispatch.limits.overheadWindowMs } : {}),
+      },
     };
     const handle = this.launch(start, killAfterMs, onMessage);
     this.active.set(runId, handle);
-    this.log(`run ${runId}: ${dispatch.program} for ${dispatch.durationSeconds} s in runner pid ${handle.pid}`);
+    this.log(`run ${runId}: ${programLabel(dispatch.program)} for ${dispatch.durationSeconds} s in runner pid ${handle.pid}`);
     const outcome = await handle.outcome.finally(() => this.active.delete(runId));
     await chain;
     const summary = summarize(runId, this.now(), outcome, ending, dispatch);
@@ -103,13 +114,14 @@ export function summarize(
 ): SummaryMessage {
   const base = { type: 'summary' as const, runId, at, outputs: [], events: [], counters: NO_COUNTERS };
   if (ending?.type === 'done' && outcome.exitCode === 0) {
+    const measured = { ...(ending.limits ? { limits: ending.limits } : {}), ...(ending.overhead ? { overhead: ending.overhead } : {}) };
+    const results = { outputs: ending.outputs, events: ending.events, counters: ending.counters, ...measured };
+    if (ending.budgetExceeded) return { ...base, state: 'budget_exceeded', error: ending.budgetExceeded, ...results };
     return {
       ...base,
       state: ending.stoppedEarly ? 'cancelled' : 'succeeded',
       ...(ending.stoppedEarly ? { error: 'stopped before its duration: the daemon is shutting down' } : {}),
-      outputs: ending.outputs,
-      events: ending.events,
-      counters: ending.counters,
+      ...results,
     };
   }
   if (ending?.type === 'failed') {
@@ -118,6 +130,7 @@ export function summarize(
       state: ending.unsupported ? 'unsupported' : 'failed',
       error: ending.error,
       ...(ending.verifierLog ? { verifierLog: ending.verifierLog } : {}),
+      ...(ending.limits ? { limits: ending.limits } : {}),
     };
   }
   if (outcome.killedByWatchdog) {

@@ -25,8 +25,14 @@ export interface RunnerHandle {
  * the process ends, whichever way it ends. The watchdog is the outer time limit: the runner
  * detaches itself at the duration; if it is still alive at `killAfterMs` it is SIGKILLed.
  */
-export function launchRunner(start: RunnerStart, killAfterMs: number, onMessage: (message: RunnerMessage) => void): RunnerHandle {
-  const child = fork(RUNNER_MAIN, ['--run-id', start.runId], {
+export function launchRunner(
+  start: RunnerStart,
+  killAfterMs: number,
+  onMessage: (message: RunnerMessage) => void,
+  /** The runner's entry module; tests pass one that also knows their fixture programs. */
+  runnerMain: string = RUNNER_MAIN,
+): RunnerHandle {
+  const child = fork(runnerMain, ['--run-id', start.runId], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });

@@ -1,6 +1,9 @@
-import { openObject, type LoadedObject, type RingBufferConsumer } from '@fleettrace/bpf-loader';
-import type { AggregateOutput, EventsSummary } from '@fleettrace/contracts';
+import { MapMemoryLimitError, openObject, type LoadedObject, type ObjectSpec, type RingBufferConsumer } from '@fleettrace/bpf-loader';
+import type { AggregateOutput, EventsSummary, RunLimitsReport } from '@fleettrace/contracts';
 import {
+  RATE_DROPPED_GLOBAL,
+  RATE_LIMIT_GLOBAL,
+  rateLimitGlobals,
   countsFromEntries,
   createRecordDecoder,
   encodeGlobal,
@@ -10,39 +13,78 @@ import {
   type EventsOutputSpec,
   type OutputSpec,
 } from '@fleettrace/programs';
+import { attachPlanned } from './attach-plan';
 import { monotonicToEpochNs } from './boot-clock';
 import { EventBuffer } from './event-buffer';
+import { OverheadGuard } from './overhead-guard';
 import type { RunnerMessage, RunnerStart } from './protocol';
+import { limitsReport, resolveRunnerLimits } from './run-limits';
 
 /** Records per IPC message: large enough to amortise, small enough to stream while the run goes on. */
 const EVENTS_FLUSH_AT = 500;
 
 export class UnsupportedProgramError extends Error {}
 
+/** A run that failed before load because of its limits (map memory); the summary reports them. */
+export class RunLimitError extends Error {
+  constructor(
+    message: string,
+    readonly limits: RunLimitsReport,
+  ) {
+    super(message);
+  }
+}
+
+/** Finds the program a run names; the daemon's is the catalog, tests add their own fixtures. */
+export type ProgramResolver = (name: string) => CatalogProgram | undefined;
+
 /**
  * Runs one catalog program for the run's duration (or until `stop` resolves): set its rodata,
  * load, stream events, attach, wait, then drain, read the aggregate maps and detach everything.
  */
-export async function runCatalogProgram(start: RunnerStart, send: (message: RunnerMessage) => void, stop: Promise<void>): Promise<void> {
-  const program = getProgram(start.program) as CatalogProgram | undefined;
+export async function runCatalogProgram(
+  start: RunnerStart,
+  send: (message: RunnerMessage) => void,
+  stop: Promise<void>,
+  resolveProgram: ProgramResolver = (name) => getProgram(name) as CatalogProgram | undefined,
+): Promise<void> {
+  if (typeof start.program !== 'string') throw new UnsupportedProgramError(`a ${start.program.kind} program is not a catalog program`);
+  const program = resolveProgram(start.program);
   if (!program) throw new UnsupportedProgramError(`program "${start.program}" is not in this runner's catalog`);
   const params = program.params.parse(start.params);
   const filter = { cgroupId: start.cgroupId === null ? null : BigInt(start.cgroupId) };
+  const limits = resolveRunnerLimits(start.limits);
 
   send({ type: 'state', state: 'loading' });
   const spec = openObject(program.objectPath);
   let loaded: LoadedObject | undefined;
   try {
-    for (const [name, value] of Object.entries(program.globals(params, filter))) spec.setGlobal(name, encodeGlobal(value));
-    loaded = spec.load();
+    const globals = { ...program.globals(params, filter), ...(hasGlobal(spec, RATE_LIMIT_GLOBAL) ? rateLimitGlobals(limits.eventsPerSecond) : {}) };
+    for (const [name, value] of Object.entries(globals)) spec.setGlobal(name, encodeGlobal(value));
+    const report = limitsReport(start, limits, spec.estimateMapMemory().totalBytes);
+    try {
+      // Refused before anything reaches the kernel, naming the largest map and the numbers.
+      loaded = spec.load({ mapMemoryLimitBytes: limits.mapMemoryBytes });
+    } catch (error) {
+      if (error instanceof MapMemoryLimitError) throw new RunLimitError(error.message, report);
+      throw error;
+    }
     const buffers = program.outputs
       .filter((output): output is EventsOutputSpec => output.kind === 'events')
       .map((output) => streamEvents(loaded!, output, start.maxEventsPerOutput, send));
-    loaded.attachAll();
+
+    let overBudget: () => void = () => {};
+    const budget = new Promise<void>((resolve) => (overBudget = resolve));
+    const live = loaded;
+    const guard = new OverheadGuard(() => live.programStats(), limits.overheadBudgetPercent, limits.overheadWindowMs, () => overBudget());
+    guard.start();
+    attachPlanned(loaded, program, params);
     send({ type: 'state', state: 'running' });
 
-    const stoppedEarly = await waitForDurationOrStop(start.durationSeconds * 1000, stop);
+    const ended = await waitForDurationOrStop(start.durationSeconds * 1000, stop, budget);
 
+    // Last reading before detaching: what the programs cost while attached.
+    const overhead = guard.stop();
     send({ type: 'state', state: 'draining' });
     // Detach first so nothing new arrives, then each consumer's last drain takes what was submitted.
     for (const link of loaded.links) link.close();
@@ -54,11 +96,25 @@ export async function runCatalogProgram(start: RunnerStart, send: (message: Runn
     const events: EventsSummary[] = buffers.map(({ buffer }) => buffer.summary());
     const received = events.reduce((sum, e) => sum + e.received, 0);
     const dropped = events.reduce((sum, e) => sum + e.dropped, 0);
-    send({ type: 'done', outputs, events, counters: { events: received, lostEvents: 0, droppedEvents: dropped }, stoppedEarly });
+    const droppedByRate = hasGlobal(spec, RATE_DROPPED_GLOBAL) ? Number(loaded.readGlobal(RATE_DROPPED_GLOBAL).readBigUInt64LE(0)) : 0;
+    send({
+      type: 'done',
+      outputs,
+      events,
+      counters: { events: received, lostEvents: 0, droppedEvents: dropped, droppedByRate },
+      stoppedEarly: ended === 'stopped',
+      limits: report,
+      overhead,
+      ...(guard.exceeded ? { budgetExceeded: guard.exceeded } : {}),
+    });
   } finally {
     if (loaded) await loaded.close();
     spec.close();
   }
+}
+
+function hasGlobal(spec: ObjectSpec, name: string): boolean {
+  return spec.globals.some((g) => g.name === name);
 }
 
 function streamEvents(
@@ -92,13 +148,15 @@ function readAggregate(loaded: LoadedObject, output: OutputSpec): AggregateOutpu
   return [];
 }
 
-/** Resolves false when the duration elapses, true when stopped first; never leaves its timer behind. */
-function waitForDurationOrStop(durationMs: number, stop: Promise<void>): Promise<boolean> {
+/** How the wait ended: the duration elapsed, a stop was requested, or the overhead budget was exceeded. Never leaves its timer behind. */
+function waitForDurationOrStop(durationMs: number, stop: Promise<void>, budget: Promise<void>): Promise<'elapsed' | 'stopped' | 'budget'> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), durationMs);
-    void stop.then(() => {
+    const timer = setTimeout(() => resolve('elapsed'), durationMs);
+    const end = (how: 'stopped' | 'budget') => () => {
       clearTimeout(timer);
-      resolve(true);
-    });
+      resolve(how);
+    };
+    void stop.then(end('stopped'));
+    void budget.then(end('budget'));
   });
 }

@@ -1,20 +1,47 @@
-import type { AggregateOutput, EventRecord, EventsSummary, RunCounters } from '@fleettrace/contracts';
+import type { InlineProgram, AggregateOutput, EventRecord, EventsSummary, RunCounters, RunLimitsReport, RunOverhead } from '@fleettrace/contracts';
 
 /** What the daemon tells a fresh runner process to do (sent once over IPC). */
 export interface RunnerStart {
   type: 'start';
   runId: string;
-  program: string;
+  /** A catalog name, or an inline bpftrace script / C source. */
+  program: string | InlineProgram;
   params: Record<string, unknown>;
   durationSeconds: number;
   /** Decimal cgroup id (a u64) whose subtree alone is traced; null for the whole host. */
   cgroupId: string | null;
   maxEventsPerOutput: number;
+  /** Resource limits of the run; unset ones take the defaults of contracts' limits.ts. */
+  limits?: Partial<RunnerLimits>;
+  /** Epoch ms at which the daemon's watchdog SIGKILLs this runner: whatever it reports must be sent before. */
+  killAt?: number;
+}
+
+export interface RunnerLimits {
+  /** Estimated map memory the object may need; over it the run fails before load. */
+  mapMemoryBytes: number;
+  /** Events per second the kernel lets through to the ring buffers (objects with the common rate limiter). */
+  eventsPerSecond: number;
+  /** BPF CPU time, in percent of one CPU over `overheadWindowMs`, past which the runner detaches. */
+  overheadBudgetPercent: number;
+  overheadWindowMs: number;
 }
 
 /** What a runner reports back, in order; exactly one `done` or `failed` ends it. */
 export type RunnerMessage =
-  | { type: 'state'; state: 'loading' | 'running' | 'draining' }
+  | { type: 'state'; state: 'compiling' | 'loading' | 'running' | 'draining' }
   | { type: 'events'; output: string; timeField: string; records: EventRecord[] }
-  | { type: 'done'; outputs: AggregateOutput[]; events: EventsSummary[]; counters: RunCounters; stoppedEarly: boolean }
-  | { type: 'failed'; error: string; verifierLog?: string; unsupported?: boolean };
+  | {
+      type: 'done';
+      outputs: AggregateOutput[];
+      events: EventsSummary[];
+      counters: RunCounters;
+      stoppedEarly: boolean;
+      /** What the programs saw: the daemon's cgroup only, or the whole host (C programs without the filter contract). */
+      scope?: 'cgroup' | 'host';
+      limits?: RunLimitsReport;
+      overhead?: RunOverhead;
+      /** Set when the runner detached because the overhead budget was exceeded: why, in a sentence. */
+      budgetExceeded?: string;
+    }
+  | { type: 'failed'; error: string; verifierLog?: string; unsupported?: boolean; limits?: RunLimitsReport };

@@ -1,0 +1,163 @@
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { BpftraceProgram } from '@fleettrace/contracts';
+import { monotonicToEpochNs } from './boot-clock';
+import { BpftraceOutputParser, bpftraceErrors, PRINTF_OUTPUT } from './bpftrace-output';
+import { scopeScriptToCgroup } from './bpftrace-scope';
+import { UnsupportedProgramError } from './catalog-run';
+import { EventBuffer } from './event-buffer';
+import type { RunnerMessage, RunnerStart } from './protocol';
+
+const EVENTS_FLUSH_AT = 500;
+/** bpftrace compiles with LLVM before attaching; time to attach counts against the run's grace, at most this much. */
+const STARTUP_ALLOWANCE_MS = 2_000;
+/** After SIGINT bpftrace prints its maps and exits; without a known watchdog deadline it gets this long. */
+const PRINT_GRACE_MS = 2_000;
+/** Kept back from the watchdog's deadline for reporting after bpftrace has printed. */
+const REPORT_MARGIN_MS = 500;
+
+/**
+ * How long bpftrace may take to print its maps after SIGINT: all that is left before the daemon's
+ * watchdog, less time to report. On a loaded host printing takes seconds, and a SIGKILL loses every map.
+ */
+export function printGraceMs(killAt: number | undefined, now: number): number {
+  return killAt === undefined ? PRINT_GRACE_MS : Math.max(REPORT_MARGIN_MS, killAt - now - REPORT_MARGIN_MS);
+}
+export const PRINTF_TIME_FIELD = 'time_ns';
+
+export class BpftraceFailedError extends Error {}
+
+/** The host's bpftrace: $FLEETTRACE_BPFTRACE, else the first `bpftrace` on PATH; undefined if none. */
+export function findBpftrace(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const candidates = env.FLEETTRACE_BPFTRACE
+    ? [env.FLEETTRACE_BPFTRACE]
+    : (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter).map((dir) => join(dir, 'bpftrace'));
+  return candidates.find((path) => {
+    try {
+      accessSync(path, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function findSetpriv(): string | undefined {
+  return ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => {
+    try {
+      accessSync(path, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Runs a bpftrace script as a child of the runner for the run's duration: its probe blocks are
+ * confined to the run's cgroup (see bpftrace-scope.ts), printf lines stream as events, and at the
+ * duration SIGINT makes bpftrace print its maps, which become hist / counts outputs.
+ * bpftrace dies with the runner (parent-death signal), so a watchdog SIGKILL of the runner leaves
+ * no bpftrace and hence no BPF program behind.
+ */
+export async function runBpftraceProgram(
+  start: RunnerStart,
+  program: BpftraceProgram,
+  send: (message: RunnerMessage) => void,
+  stop: Promise<void>,
+): Promise<void> {
+  const bpftrace = findBpftrace();
+  if (!bpftrace) throw new UnsupportedProgramError('bpftrace is not installed on this host');
+  const scoped = start.cgroupId === null ? undefined : scopeScriptToCgroup(program.script, start.cgroupId);
+  const script = scoped?.script ?? program.script;
+
+  send({ type: 'state', state: 'loading' });
+  const toEpoch = monotonicToEpochNs();
+  const events = new EventBuffer(PRINTF_OUTPUT, start.maxEventsPerOutput, EVENTS_FLUSH_AT, (records) =>
+    send({ type: 'events', output: PRINTF_OUTPUT, timeField: PRINTF_TIME_FIELD, records }),
+  );
+  const parser = new BpftraceOutputParser((line) => events.add({ line, [PRINTF_TIME_FIELD]: toEpoch(process.hrtime.bigint().toString()) }));
+
+  const setpriv = findSetpriv();
+  const argv = ['-f', 'json', '-e', script];
+  const child = setpriv
+    ? spawn(setpriv, ['--pdeathsig', 'KILL', '--', bpftrace, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(bpftrace, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-16_384);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+
+  let markAttached: () => void = () => {};
+  const attached = new Promise<void>((resolve) => (markAttached = resolve));
+  const lines = createInterface({ input: child.stdout! });
+  const linesRead = new Promise<void>((resolve) => lines.once('close', () => resolve()));
+  lines.on('line', (line) => {
+    parser.feed(line);
+    if (parser.attachedProbes !== undefined) markAttached();
+  });
+
+  const timers: NodeJS.Timeout[] = [];
+  const after = (ms: number): Promise<void> => new Promise((resolve) => timers.push(setTimeout(resolve, ms)));
+  const durationMs = start.durationSeconds * 1000;
+  let ended: 'elapsed' | 'stopped' | 'exited' = 'exited';
+  try {
+    // Until attached: bpftrace may fail to compile (it exits), or be slow to start (capped).
+    const first = await Promise.race([
+      attached.then(() => 'attached' as const),
+      exited.then(() => 'exited' as const),
+      stop.then(() => 'stopped' as const),
+      after(durationMs + STARTUP_ALLOWANCE_MS).then(() => 'elapsed' as const),
+    ]);
+    if (first === 'attached') {
+      send({ type: 'state', state: 'running' });
+      ended = await Promise.race([
+        exited.then(() => 'exited' as const),
+        stop.then(() => 'stopped' as const),
+        after(durationMs).then(() => 'elapsed' as const),
+      ]);
+    } else if (first !== 'exited') ended = first;
+
+    if (ended !== 'exited') {
+      send({ type: 'state', state: 'draining' });
+      child.kill('SIGINT');
+      const printed = await Promise.race([exited.then(() => true), after(printGraceMs(start.killAt, Date.now())).then(() => false)]);
+      if (!printed) child.kill('SIGKILL');
+    }
+    const exit = await exited;
+    await linesRead;
+    events.flush();
+
+    if (parser.attachedProbes === undefined) {
+      const errors = bpftraceErrors(stderr) || parser.otherLines.join('\n');
+      if (ended === 'stopped') throw new BpftraceFailedError('stopped before bpftrace attached its probes');
+      if (ended === 'elapsed') throw new BpftraceFailedError(`bpftrace did not attach its probes within the run's duration${errors ? `: ${errors}` : ''}`);
+      throw new BpftraceFailedError(`bpftrace rejected the script: ${errors || `exit code ${exit.code}`}`);
+    }
+    const errors = bpftraceErrors(stderr);
+    if (exit.code !== 0 && exit.signal === null && ended === 'exited' && errors) {
+      throw new BpftraceFailedError(`bpftrace failed: ${errors}`);
+    }
+    const summary = events.summary();
+    send({
+      type: 'done',
+      outputs: parser.outputs(),
+      events: [summary],
+      counters: { events: summary.received, lostEvents: parser.lostEvents, droppedEvents: summary.dropped },
+      stoppedEarly: ended === 'stopped',
+      scope: scoped ? 'cgroup' : 'host',
+    });
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited.catch(() => undefined);
+    }
+  }
+}

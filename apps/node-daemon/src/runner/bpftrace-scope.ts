@@ -1,0 +1,105 @@
+/**
+ * Confines a bpftrace script to one cgroup: every probe block whose probes run in a task's context
+ * gets `if (cgroup != ID) { return; }` as its first statement, so the user's own predicate and
+ * statements never see another cgroup's tasks. The guard goes on the line of the block's `{`, so
+ * line numbers in bpftrace's errors stay the user's (columns on that line shift).
+ *
+ * `cgroup` is the current task's cgroup v2 id: exactly that cgroup, not its descendants.
+ * BEGIN, END and interval probes are not task context (they run in bpftrace itself or on a timer
+ * over whatever task is current) and are left as written; a block listing them together with
+ * other probes is guarded as a whole.
+ */
+export interface ScopedScript {
+  script: string;
+  /** Probe blocks given the cgroup guard. */
+  guarded: number;
+  /** Probe blocks left host-level (BEGIN, END, interval). */
+  unguarded: number;
+}
+
+const HOST_LEVEL_PROBE = /^(BEGIN|END|interval:|i:)/;
+
+export function scopeScriptToCgroup(script: string, cgroupId: string): ScopedScript {
+  if (!/^\d+$/.test(cgroupId)) throw new Error(`cgroup id must be decimal, got "${cgroupId}"`);
+  const guard = ` if (cgroup != ${cgroupId}) { return; }`;
+  let out = '';
+  let depth = 0;
+  let header = '';
+  let typeDefinition = false;
+  let guarded = 0;
+  let unguarded = 0;
+  let i = 0;
+  const copyUntil = (end: number): string => {
+    const text = script.slice(i, end);
+    out += text;
+    i = end;
+    return text;
+  };
+  while (i < script.length) {
+    const c = script[i];
+    const next = script[i + 1];
+    let text: string;
+    if (c === '/' && next === '/') {
+      const end = script.indexOf('\n', i);
+      copyUntil(end === -1 ? script.length : end);
+      continue;
+    }
+    if (c === '/' && next === '*') {
+      const end = script.indexOf('*/', i + 2);
+      copyUntil(end === -1 ? script.length : end + 2);
+      continue;
+    }
+    if (c === '"') {
+      let j = i + 1;
+      while (j < script.length && script[j] !== '"') j += script[j] === '\\' ? 2 : 1;
+      text = copyUntil(Math.min(j + 1, script.length));
+      if (depth === 0) header += text;
+      continue;
+    }
+    if (depth === 0 && c === '#' && /(^|\n)[ \t]*$/.test(script.slice(0, i))) {
+      const end = script.indexOf('\n', i);
+      copyUntil(end === -1 ? script.length : end);
+      continue;
+    }
+    if (c === '{') {
+      copyUntil(i + 1);
+      if (depth === 0) {
+        const isTypeDefinition: boolean = typeDefinition || /\b(struct|union|enum)\s+\w*\s*$/.test(header);
+        if (!isTypeDefinition) {
+          if (probesOf(header).every((p) => HOST_LEVEL_PROBE.test(p))) unguarded++;
+          else {
+            out += guard;
+            guarded++;
+          }
+        }
+        typeDefinition = isTypeDefinition;
+        header = '';
+      }
+      depth++;
+      continue;
+    }
+    if (c === '}') {
+      copyUntil(i + 1);
+      depth = Math.max(0, depth - 1);
+      if (depth === 0) {
+        typeDefinition = false;
+        header = '';
+      }
+      continue;
+    }
+    text = copyUntil(i + 1);
+    if (depth === 0) header += text;
+  }
+  return { script: out, guarded, unguarded };
+}
+
+/** The probe specs of a block header (`kprobe:a, kprobe:b /pred/`): the comma-separated words before any predicate. */
+function probesOf(header: string): string[] {
+  const trimmed = header.replace(/;/g, ' ').trim();
+  const predicate = trimmed.search(/\s\/|\/\s*$/);
+  const probes = predicate === -1 ? trimmed : trimmed.slice(0, predicate);
+  return probes
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+}

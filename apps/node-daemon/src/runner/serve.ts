@@ -1,0 +1,46 @@
+import { VerifierError } from '@fleettrace/bpf-loader';
+import { runCatalogProgram, RunLimitError, UnsupportedProgramError, type ProgramResolver } from './catalog-run';
+import type { RunnerMessage, RunnerStart } from './protocol';
+import { BpftraceFailedError, runBpftraceProgram } from './bpftrace-run';
+import { CCompileError, runCProgram } from './c-run';
+
+/**
+ * The runner process: one run, then exit. Everything it loaded into the kernel is tied to its
+ * file descriptors, so even a SIGKILL leaves no program, link or map behind (and the kernel turns
+ * off the BPF stats its BPF_ENABLE_STATS fd kept on).
+ */
+export function serveRunner(resolveProgram?: ProgramResolver): void {
+  const send = (message: RunnerMessage): Promise<void> => new Promise((resolve) => process.send!(message, () => resolve()));
+
+  let requestStop: () => void = () => {};
+  const stop = new Promise<void>((resolve) => (requestStop = resolve));
+  process.on('SIGTERM', () => requestStop());
+  process.on('SIGINT', () => requestStop());
+
+  process.once('message', async (start: RunnerStart) => {
+    let pending = Promise.resolve();
+    const queue = (message: RunnerMessage): void => {
+      pending = pending.then(() => send(message));
+    };
+    try {
+      // One kind of program per run: catalog name, bpftrace script or C source.
+      if (typeof start.program === 'string') await runCatalogProgram(start, queue, stop, resolveProgram);
+      else if (start.program.kind === 'bpftrace') await runBpftraceProgram(start, start.program, queue, stop);
+      else await runCProgram(start, start.program, queue, stop);
+    } catch (error) {
+      queue(describeFailure(error));
+    }
+    await pending;
+    process.disconnect();
+    // Nothing of the run may keep this process alive once it has reported.
+    process.exit(0);
+  });
+}
+
+export function describeFailure(error: unknown): RunnerMessage {
+  if (error instanceof VerifierError) return { type: 'failed', error: `verifier rejected the program: ${error.message}`, verifierLog: error.log };
+  if (error instanceof UnsupportedProgramError) return { type: 'failed', error: error.message, unsupported: true };
+  if (error instanceof BpftraceFailedError || error instanceof CCompileError) return { type: 'failed', error: error.message };
+  if (error instanceof RunLimitError) return { type: 'failed', error: error.message, limits: error.limits };
+  return { type: 'failed', error: error instanceof Error ? error.message : String(error) };
+}

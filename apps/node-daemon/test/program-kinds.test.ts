@@ -1,0 +1,247 @@
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CountsOutput, HistOutput, InlineProgram } from '@fleettrace/contracts';
+import { bpfObjectsHeldBy, programExists, workloadPath } from '@fleettrace/bpf-loader/testing';
+import { cgroupId, createCgroup, removeCgroup, runInCgroup } from '@fleettrace/infra';
+import { waitFor } from '@fleettrace/infra/stack';
+import { launchRunner, type RunnerHandle } from '../src/runner-process';
+import type { RunnerMessage, RunnerStart } from '../src/runner/protocol';
+
+type Done = Extract<RunnerMessage, { type: 'done' }>;
+type Failed = Extract<RunnerMessage, { type: 'failed' }>;
+
+function start(program: InlineProgram, durationSeconds: number, cgroupPath: string): RunnerStart {
+  return { type: 'start', runId: randomUUID(), program, params: {}, durationSeconds, cgroupId: cgroupId(cgroupPath).toString(), maxEventsPerOutput: 10_000 };
+}
+
+function untilRunning(messages: RunnerMessage[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + 40_000;
+    const poll = (): void => {
+      if (messages.some((m) => m.type === 'state' && m.state === 'running')) resolve();
+      else if (messages.some((m) => m.type === 'failed')) reject(new Error(JSON.stringify(messages)));
+      else if (Date.now() > deadline) reject(new Error('runner never reached running'));
+      else setTimeout(poll, 20);
+    };
+    poll();
+  });
+}
+
+describe('bpftrace and C program kinds in a real runner (real kernel, real bpftrace and clang)', () => {
+  let cgroupPath: string;
+  const launched: RunnerHandle[] = [];
+  const launch = (s: RunnerStart, killAfterMs: number, messages: RunnerMessage[]): RunnerHandle => {
+    const handle = launchRunner(s, killAfterMs, (m) => messages.push(m));
+    launched.push(handle);
+    return handle;
+  };
+
+  beforeAll(() => {
+    cgroupPath = createCgroup(`fleettrace-test/kinds-${process.pid}`);
+  });
+  afterAll(async () => {
+    for (const handle of launched) {
+      handle.stop();
+      await handle.outcome;
+    }
+    removeCgroup(join(cgroupPath, '..'));
+  });
+
+  it('runs a bpftrace script scoped to the cgroup: counts, hist and printf events from its maps and output', async () => {
+    const script =
+      'tracepoint:syscalls:sys_enter_getpriority { @[comm] = count(); @h = hist(args->who); printf("hi %d\\n", pid); }';
+    const messages: RunnerMessage[] = [];
+    const handle = launch(start({ kind: 'bpftrace', script }, 3, cgroupPath), 15_000, messages);
+    await untilRunning(messages);
+    const bpftracePids = bpftraceChildren(handle.pid);
+    expect(bpftracePids).toHaveLength(1);
+    await runInCgroup(cgroupPath, workloadPath(), ['getpriority', '500']);
+    // Outside the cgroup: must not be counted.
+    await runInCgroup(join(cgroupPath, '..'), workloadPath(), ['getpriority', '300']);
+    const outcome = await handle.outcome;
+    expect(outcome).toMatchObject({ exitCode: 0, killedByWatchdog: false });
+    const done = messages.at(-1) as Done;
+    expect(done.type, JSON.stringify(done)).toBe('done');
+    expect(done.scope).toBe('cgroup');
+    const counts = done.outputs.find((o) => o.name === 'map') as CountsOutput;
+    expect(counts, JSON.stringify(done)).toBeDefined();
+    const workload = counts.entries.find((e) => e.key.key === 'workload');
+    expect(workload?.value).toBe(500);
+    const hist = done.outputs.find((o) => o.name === 'h') as HistOutput;
+    expect(hist.buckets.reduce((sum, b) => sum + b.count, 0)).toBeGreaterThanOrEqual(500);
+    const events = messages.filter((m): m is Extract<RunnerMessage, { type: 'events' }> => m.type === 'events').flatMap((m) => m.records);
+    expect(events.length).toBe(500);
+    expect(events[0].line).toMatch(/^hi \d+$/);
+    expect(BigInt(events[0].time_ns as string)).toBeGreaterThan(BigInt(Date.now() - 60_000) * 1_000_000n);
+    expect(done.events).toEqual([{ kind: 'events', name: 'printf', received: 500, dropped: 0 }]);
+    // bpftrace is gone with the run.
+    for (const pid of bpftracePids) expect(processAlive(pid)).toBe(false);
+  });
+
+  it('fails a bpftrace script that does not compile, with bpftrace\'s line:column error', async () => {
+    const messages: RunnerMessage[] = [];
+    const handle = launch(start({ kind: 'bpftrace', script: 'BEGIN {\n  printf("x %d\\n", );\n}' }, 2, cgroupPath), 15_000, messages);
+    await handle.outcome;
+    const failed = messages.at(-1) as Failed;
+    expect(failed.type).toBe('failed');
+    expect(failed.error).toMatch(/^bpftrace rejected the script: stdin:2:\d+-\d+: ERROR: syntax error/);
+  });
+
+  describe('c kind', () => {
+    let cacheDir: string;
+    let clangLog: string;
+    const saved = { cache: process.env.FLEETTRACE_CACHE_DIR, clang: process.env.FLEETTRACE_CLANG };
+    beforeAll(() => {
+      cacheDir = mkdtempSync(join(tmpdir(), 'fleettrace-c-cache-'));
+      // A clang that notes each compile it does, so a cache hit is seen as "clang never ran".
+      clangLog = join(cacheDir, 'clang-compiles.log');
+      const wrapper = join(cacheDir, 'clang-counting');
+      writeFileSync(wrapper, `#!/bin/sh\ncase " $* " in *" -c "*) echo compile >> '${clangLog}';; esac\nexec clang "$@"\n`);
+      chmodSync(wrapper, 0o755);
+      // Runners inherit the environment they are forked with.
+      process.env.FLEETTRACE_CACHE_DIR = cacheDir;
+      process.env.FLEETTRACE_CLANG = wrapper;
+    });
+    afterAll(() => {
+      for (const [key, value] of [['FLEETTRACE_CACHE_DIR', saved.cache], ['FLEETTRACE_CLANG', saved.clang]] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+      rmSync(cacheDir, { recursive: true, force: true });
+    });
+    const compiles = (): number => {
+      try {
+        return readFileSync(clangLog, 'utf8').split('\n').filter(Boolean).length;
+      } catch {
+        return 0;
+      }
+    };
+
+    it('compiles, loads and reads a C program: counts with BTF-decoded struct keys, events by record type, scoped by filter_cgroup_id; the second run is a cache hit', async () => {
+      const program: InlineProgram = {
+        kind: 'c',
+        source: COUNTING_SOURCE,
+        outputs: [
+          { kind: 'counts', map: 'counts', unit: 'calls', name: 'getpriority_calls' },
+          { kind: 'events', ringBuffer: 'events', recordType: 'struct event', timeField: 'ts' },
+        ],
+      };
+      for (const round of [1, 2]) {
+        const messages: RunnerMessage[] = [];
+        const handle = launch(start(program, 2, cgroupPath), 60_000, messages);
+        await untilRunning(messages);
+        const held = bpfObjectsHeldBy(handle.pid);
+        await runInCgroup(cgroupPath, workloadPath(), ['getpriority', '500']);
+        await runInCgroup(join(cgroupPath, '..'), workloadPath(), ['getpriority', '300']);
+        expect((await handle.outcome).exitCode, `round ${round}`).toBe(0);
+        await waitFor('the runner\'s programs freed', async () => held.progs.filter(programExists).length === 0, 5_000, 20);
+        expect(messages.map((m) => (m.type === 'state' ? m.state : m.type)).filter((s) => s !== 'events')).toEqual(['compiling', 'loading', 'running', 'draining', 'done']);
+        const done = messages.at(-1) as Done;
+        expect(done.scope).toBe('cgroup');
+        const counts = done.outputs.find((o) => o.name === 'getpriority_calls') as CountsOutput;
+        expect(counts).toMatchObject({ unit: 'calls', keyFields: ['pid', 'comm'] });
+        expect(counts.entries).toHaveLength(1);
+        expect(counts.entries[0]).toMatchObject({ key: { comm: 'workload' }, value: 500 });
+        expect(counts.entries[0].key.pid).toEqual(expect.any(Number));
+        const events = messages.filter((m): m is Extract<RunnerMessage, { type: 'events' }> => m.type === 'events');
+        expect(events.every((m) => m.output === 'events' && m.timeField === 'ts')).toBe(true);
+        const records = events.flatMap((m) => m.records);
+        expect(records).toHaveLength(500);
+        expect(records[0]).toMatchObject({ pid: counts.entries[0].key.pid, comm: 'workload' });
+        expect(BigInt(records[0].ts as string)).toBeGreaterThan(BigInt(Date.now() - 60_000) * 1_000_000n);
+        // clang ran for the first round only.
+        expect(compiles()).toBe(1);
+      }
+    });
+
+    it('fails a source with a syntax error, naming program.c and the line', async () => {
+      const messages: RunnerMessage[] = [];
+      const source = COUNTING_SOURCE.replace('k.pid = bpf_get_current_pid_tgid() >> 32;', 'k.pid = bpf_get_current_pid_tgid() >> 32');
+      const line = source.split('\n').findIndex((l) => l.includes('>> 32')) + 1;
+      const handle = launch(start({ kind: 'c', source, outputs: [{ kind: 'counts', map: 'counts', unit: 'calls' }] }, 2, cgroupPath), 60_000, messages);
+      await handle.outcome;
+      const failed = messages.at(-1) as Failed;
+      expect(failed.type).toBe('failed');
+      expect(failed.error).toMatch(new RegExp(`^compile failed: program\\.c:(${line}|${line + 1}):\\d+: error: expected ';'`));
+    });
+
+    it('fails a verifier-rejected source with the summary and the whole log', async () => {
+      const messages: RunnerMessage[] = [];
+      // The map lookup may return NULL: dereferencing it unchecked is what the verifier refuses.
+      const source = COUNTING_SOURCE.replace('if (v) __sync_fetch_and_add(v, 1);\n  else bpf_map_update_elem(&counts, &k, &one, BPF_NOEXIST);', '__sync_fetch_and_add(v, one);');
+      const handle = launch(start({ kind: 'c', source, outputs: [{ kind: 'counts', map: 'counts', unit: 'calls' }] }, 2, cgroupPath), 60_000, messages);
+      await handle.outcome;
+      const failed = messages.at(-1) as Failed;
+      expect(failed.type, JSON.stringify(failed)).toBe('failed');
+      expect(failed.error).toMatch(/^verifier rejected the program: .*map_value_or_null/s);
+      expect(failed.verifierLog).toMatch(/R\d+ invalid mem access 'map_value_or_null'/);
+    });
+  });
+});
+
+const COUNTING_SOURCE = `#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+struct pid_key { __u32 pid; char comm[16]; };
+struct event { __u64 ts; __u32 pid; char comm[16]; };
+/* Puts struct event in the object's BTF, so the runner can decode records by its name. */
+struct event *unused_event __attribute__((unused));
+
+const volatile __u64 filter_cgroup_id = 0;
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1024);
+  __type(key, struct pid_key);
+  __type(value, __u64);
+} counts SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+SEC("tracepoint/syscalls/sys_enter_getpriority")
+int count_getpriority(void *ctx)
+{
+  if (filter_cgroup_id && bpf_get_current_cgroup_id() != filter_cgroup_id)
+    return 0;
+  struct pid_key k = {};
+  k.pid = bpf_get_current_pid_tgid() >> 32;
+  bpf_get_current_comm(k.comm, sizeof(k.comm));
+  __u64 one = 1, *v = bpf_map_lookup_elem(&counts, &k);
+  if (v) __sync_fetch_and_add(v, 1);
+  else bpf_map_update_elem(&counts, &k, &one, BPF_NOEXIST);
+  struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e)
+    return 0;
+  e->ts = bpf_ktime_get_ns();
+  e->pid = k.pid;
+  __builtin_memcpy(e->comm, k.comm, sizeof(e->comm));
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+`;
+
+function bpftraceChildren(runnerPid: number): number[] {
+  const out = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,comm='], { encoding: 'utf8' });
+  const rows = out.split('\n').map((l) => l.trim().split(/\s+/)).filter((r) => r.length >= 3);
+  return rows.filter((r) => Number(r[1]) === runnerPid && r[2] === 'bpftrace').map((r) => Number(r[0]));
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+
