@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { catalog, getProgram, programNames } from './catalog';
 import { fieldSize } from './decode';
 import { encodeGlobal } from './encode';
 import type { RecordLayout } from './layout';
+import { minimalParams } from '../test/support/required-params';
 
 const BUILD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../build');
 const SRC_DIR = dirname(fileURLToPath(import.meta.url));
@@ -17,8 +18,10 @@ function expectNoOverlap(layout: RecordLayout): void {
 }
 
 describe('catalog', () => {
-  it('names each program after its directory and object', () => {
-    expect(programNames()).toEqual(['execsnoop', 'syscount', 'runqlat']);
+  it('registers every program directory, and names each program after its directory and object', () => {
+    const directories = readdirSync(SRC_DIR).filter((name) => existsSync(resolve(SRC_DIR, name, `${name}.bpf.c`)));
+    expect([...programNames()].sort()).toEqual(directories.sort());
+    expect(programNames()).toEqual(expect.arrayContaining(['execsnoop', 'syscount', 'runqlat']));
     for (const [name, program] of Object.entries(catalog)) {
       expect(program.name).toBe(name);
       expect(existsSync(resolve(SRC_DIR, name, `${name}.bpf.c`))).toBe(true);
@@ -50,11 +53,12 @@ describe('catalog', () => {
     }
   });
 
-  it('accepts empty params with defaults and turns them into encodable globals', () => {
-    for (const program of Object.values(catalog)) {
-      const params = program.params.parse({});
+  it('accepts empty params (or just the required ones) with defaults and turns them into encodable globals', () => {
+    for (const [name, program] of Object.entries(catalog)) {
+      const params = program.params.parse(minimalParams(name));
       const globals = program.globals(params, { cgroupId: 1234n });
-      expect(globals.filter_cgroup_id).toEqual({ type: 'u64', value: 1234n });
+      // Packets belong to no task: xdpcount has no task filter to scope.
+      if (name !== 'xdpcount') expect(globals.filter_cgroup_id).toEqual({ type: 'u64', value: 1234n });
       for (const value of Object.values(globals)) expect(() => encodeGlobal(value)).not.toThrow();
     }
   });
@@ -64,6 +68,31 @@ describe('catalog', () => {
       const result = program.params.safeParse({ pidd: 1 });
       expect(result.success).toBe(false);
     }
+  });
+});
+
+describe('attach plans', () => {
+  it('name only programs the object has, with params deciding where', () => {
+    expect(catalog.profile.attach!(catalog.profile.params.parse({}))).toEqual([{ program: 'do_sample', kind: 'perf_event', frequency: 49 }]);
+    expect(catalog.xdpcount.attach!(catalog.xdpcount.params.parse({ interface: 'veth0' }))).toEqual([
+      { program: 'xdp_count', kind: 'xdp', interface: 'veth0' },
+    ]);
+    expect(catalog.funclatency.attach!(catalog.funclatency.params.parse({ binary: '/bin/x', function: 'f', pid: 7 }))).toEqual([
+      { program: 'func_entry', kind: 'uprobe', binary: '/bin/x', symbol: 'f', pid: 7 },
+      { program: 'func_exit', kind: 'uprobe', binary: '/bin/x', symbol: 'f', pid: 7, retprobe: true },
+    ]);
+  });
+
+  it('require the params that say where to attach', () => {
+    const message = (name: string, params: unknown) => {
+      const result = catalog[name].params.safeParse(params);
+      return result.success ? undefined : result.error.issues[0].message;
+    };
+    expect(message('xdpcount', {})).toBe('interface must be a network interface name');
+    expect(message('xdpcount', { interface: 'a/b' })).toMatch(/^interface must be a network interface name of/);
+    expect(message('funccount', { function: 'f' })).toMatch(/^binary must be a string/);
+    expect(message('funccount', { binary: '/bin/x', function: '' })).toBe('function must not be empty');
+    expect(message('profile', { frequency: 0 })).toBe('frequency must be at least 1');
   });
 });
 

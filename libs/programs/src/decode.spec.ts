@@ -107,3 +107,47 @@ describe('decodeRecord', () => {
     expect(decoderFor({ ...LAYOUT })).not.toBe(decoderFor(LAYOUT));
   });
 });
+
+describe('address and TCP state formats', () => {
+  const ADDRS: RecordLayout = {
+    size: 34,
+    fields: [
+      { name: 'a6', offset: 0, type: { array: 'u8', length: 16 }, format: 'ip6' },
+      { name: 'a', offset: 16, type: { array: 'u8', length: 16 }, format: 'ip' },
+      { name: 'state', offset: 32, type: 'u16', format: 'tcp_state' },
+    ],
+  };
+
+  function decodeAddrs(a6: string, a: string, state: number): Record<string, unknown> {
+    const buf = Buffer.alloc(34);
+    ipv6Bytes(a6).copy(buf, 0);
+    ipv6Bytes(a).copy(buf, 16);
+    buf.writeUInt16LE(state, 32);
+    return decodeRecord(ADDRS, buf);
+  }
+
+  /** The 16 bytes of an IPv6 address, from its full 8-group form. */
+  function ipv6Bytes(full: string): Buffer {
+    const buf = Buffer.alloc(16);
+    full.split(':').forEach((group, i) => buf.writeUInt16BE(parseInt(group, 16), i * 2));
+    return buf;
+  }
+
+  it('shows an ip6 field as one RFC 5952 address, the longest zero run as ::', () => {
+    expect(decodeAddrs('2001:db8:0:0:1:0:0:1', '0:0:0:0:0:0:0:1', 1)).toEqual({ a6: '2001:db8::1:0:0:1', a: '::1', state: 'ESTABLISHED' });
+    expect(decodeAddrs('0:0:0:0:0:0:0:0', 'fe80:0:0:0:0:0:0:0', 7)).toEqual({ a6: '::', a: 'fe80::', state: 'CLOSE' });
+    // A single zero group stays a 0; of two equal runs the first is compressed.
+    expect(decodeAddrs('2001:db8:0:1:1:1:1:1', '1:0:0:2:0:0:3:4', 99)).toEqual({ a6: '2001:db8:0:1:1:1:1:1', a: '1::2:0:0:3:4', state: 99 });
+  });
+
+  it('shows IPv4-mapped addresses as mixed notation under ip6 and as plain IPv4 under ip', () => {
+    expect(decodeAddrs('0:0:0:0:0:ffff:7f00:1', '0:0:0:0:0:ffff:a00:2', 2)).toEqual({ a6: '::ffff:127.0.0.1', a: '10.0.0.2', state: 'SYN_SENT' });
+  });
+
+  it('rejects an address format on anything but a 16-byte u8 array', () => {
+    const bad = (type: RecordLayout['fields'][0]['type']): RecordLayout => ({ size: 32, fields: [{ name: 'x', offset: 0, type, format: 'ip6' }] });
+    expect(() => createRecordDecoder(bad({ char: 16 }))).toThrow('layout: field x has format ip6, which needs a 16-byte u8 array');
+    expect(() => createRecordDecoder(bad({ array: 'u8', length: 4 }))).toThrow('needs a 16-byte u8 array');
+    expect(() => createRecordDecoder(bad('u64'))).toThrow('needs a 16-byte u8 array');
+  });
+});

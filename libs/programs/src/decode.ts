@@ -1,6 +1,6 @@
 import type { EventRecord, FieldValue } from '@fleettrace/contracts';
-import { FORMATTERS } from './formats';
-import type { FieldLayout, RecordLayout, ScalarType } from './layout';
+import { BYTES_FORMAT_SIZE, BYTES_FORMATTERS, FORMATTERS } from './formats';
+import type { BytesFormat, FieldFormat, FieldLayout, RecordLayout, ScalarFormat, ScalarType } from './layout';
 
 export type RecordDecoder = (buf: Buffer, offset: number) => EventRecord;
 
@@ -39,9 +39,14 @@ function charReader(length: number): Reader {
   };
 }
 
+function isBytesFormat(format: FieldFormat): format is BytesFormat {
+  return Object.hasOwn(BYTES_FORMATTERS, format);
+}
+
 function formatted(reader: Reader, field: FieldLayout): Reader {
   if (!field.format) return reader;
-  const format = FORMATTERS[field.format];
+  // steps() has taken the bytes formats: what is left formats a number.
+  const format = FORMATTERS[field.format as ScalarFormat];
   // u64 values past 2^53 arrive as strings and are shown as they are.
   return (buf, at) => {
     const value = reader(buf, at);
@@ -63,9 +68,24 @@ export function fieldSize(field: FieldLayout): number {
   return SCALAR_SIZES[type.array] * type.length;
 }
 
-/** One step per decoded value: an array field becomes `name[0]`, `name[1]`, ... (records hold scalars). */
+/** A u8 array shown as one value (an address), read whole. */
+function bytesStep(field: FieldLayout, format: BytesFormat): Step {
+  const { type } = field;
+  const size = BYTES_FORMAT_SIZE[format];
+  if (typeof type === 'string' || !('array' in type) || type.array !== 'u8' || type.length !== size) {
+    throw new Error(`layout: field ${field.name} has format ${format}, which needs a ${size}-byte u8 array`);
+  }
+  const show = BYTES_FORMATTERS[format];
+  return { name: field.name, offset: field.offset, read: (buf, at) => show(buf.subarray(at, at + size)) };
+}
+
+/**
+ * One step per decoded value: an array field becomes `name[0]`, `name[1]`, ... (records hold
+ * scalars), except a u8 array with a bytes format (an address), which is one value.
+ */
 function steps(field: FieldLayout): Step[] {
   const { type } = field;
+  if (field.format && isBytesFormat(field.format)) return [bytesStep(field, field.format)];
   if (typeof type === 'string') return [{ name: field.name, offset: field.offset, read: formatted(SCALAR_READERS[type], field) }];
   if ('char' in type) {
     if (field.format) throw new Error(`layout: field ${field.name} is char[] and cannot have format ${field.format}`);

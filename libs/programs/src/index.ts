@@ -1,5 +1,6 @@
-export type { FieldFormat, FieldLayout, FieldType, RecordLayout, ScalarType } from './layout';
+export type { BytesFormat, FieldFormat, FieldLayout, FieldType, RecordLayout, ScalarFormat, ScalarType } from './layout';
 export type {
+  AttachStep,
   CatalogProgram,
   CountsOutputSpec,
   EventsOutputSpec,
@@ -7,9 +8,11 @@ export type {
   GlobalValue,
   HistOutputSpec,
   OutputSpec,
+  StackKeySpec,
 } from './manifest';
 export { catalog, getProgram, programNames } from './catalog';
 export { createRecordDecoder, decodeRecord, decoderFor, type RecordDecoder } from './decode';
 export { encodeGlobal } from './encode';
 export { countsFromEntries, histFromEntries, histFromSlots, sumU64s } from './aggregate';
 export { syscallName } from './syscalls';
+export { RATE_DROPPED_GLOBAL, RATE_LIMIT_GLOBAL, rateLimitGlobals } from './common/rate-limit';

@@ -40,9 +40,36 @@ export interface CountsOutputSpec {
   keyLayout: RecordLayout;
   /** Key fields shown, in order; a subset of keyLayout's fields. */
   keyFields: string[];
+  /** Set when key fields are stack ids: where the stacks are, so the runner can symbolize them. */
+  stacks?: StackKeySpec;
+}
+
+/**
+ * Stack ids in a counts key: ids into a BPF_MAP_TYPE_STACK_TRACE map (negative when the stack
+ * could not be taken), user stacks symbolized against the process named by pidField.
+ */
+export interface StackKeySpec {
+  /** The BPF_MAP_TYPE_STACK_TRACE map the ids index. */
+  map: string;
+  userStackField: string;
+  kernelStackField: string;
+  /** The process (tgid) whose mappings symbolize the user stack. */
+  pidField: string;
 }
 
 export type OutputSpec = EventsOutputSpec | HistOutputSpec | CountsOutputSpec;
+
+/**
+ * One attachment of a plan: which program of the object, and where. Plain data, so the catalog
+ * never depends on the loader; the daemon's runner carries it out.
+ */
+export type AttachStep =
+  /** By the program's SEC() definition, as attachAll() does. */
+  | { program: string; kind: 'auto' }
+  /** CPU-clock sampling at `frequency` Hz on every online CPU. */
+  | { program: string; kind: 'perf_event'; frequency: number }
+  | { program: string; kind: 'uprobe'; binary: string; symbol: string; retprobe?: boolean; pid?: number }
+  | { program: string; kind: 'xdp'; interface: string };
 
 export interface CatalogProgram<P = Record<string, unknown>> {
   name: string;
@@ -55,4 +82,6 @@ export interface CatalogProgram<P = Record<string, unknown>> {
   globals(params: P, filter: FilterContext): Record<string, GlobalValue>;
   outputs: OutputSpec[];
   requires: { attachTypes: string[] };
+  /** Where each program attaches, for targets that depend on params; without it every program attaches by its SEC(). */
+  attach?(params: P): AttachStep[];
 }

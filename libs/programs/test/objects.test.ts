@@ -6,6 +6,7 @@ import type { FieldType, RecordLayout } from '../src/layout';
 import { PROCESS_KEY, SYSCALL_KEY } from '../src/syscount/syscount';
 import { buildPrograms } from './support/build';
 import { ObjectBtf } from './support/btf';
+import { minimalParams } from './support/required-params';
 
 /** The TypeScript half of each shared <tool>.h struct, against the C half as compiled. */
 const SHARED_STRUCTS: Array<{ program: string; struct: string; layout: RecordLayout }> = [
@@ -36,7 +37,7 @@ describe('compiled objects', () => {
     const maps = btf.sectionVars('.maps');
     for (const output of program.outputs) expect(maps.has(output.kind === 'events' ? output.ringBuffer : output.map)).toBe(true);
     const rodata = btf.sectionVars('.rodata');
-    const globals = program.globals(program.params.parse({}), { cgroupId: null });
+    const globals = program.globals(program.params.parse(minimalParams(program.name)), { cgroupId: null });
     for (const [name, value] of Object.entries(globals)) {
       expect(rodata.get(name), name).toBe(encodeGlobal(value).length);
     }

@@ -6,6 +6,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include "common/filter.bpf.h"
+#include "common/rate_limit.bpf.h"
 #include "execsnoop/execsnoop.h"
 
 /* Emit only execs that failed. */
@@ -122,6 +123,8 @@ static __always_inline int exit_exec(long ret)
 	e->retval = ret;
 	bpf_get_current_comm(&e->comm, sizeof(e->comm));
 	if (!ft_comm_matches(e->comm))
+		goto cleanup;
+	if (!ft_rate_allow())
 		goto cleanup;
 	bpf_ringbuf_output(&events, e, sizeof(*e), BPF_RB_NO_WAKEUP);
 cleanup:

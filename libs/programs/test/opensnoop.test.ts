@@ -1,0 +1,92 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EventRecord } from '@fleettrace/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRecordDecoder, fieldSize } from '../src/decode';
+import { OPENSNOOP_EVENT, opensnoop } from '../src/opensnoop/opensnoop';
+import { buildPrograms } from './support/build';
+import { ObjectBtf } from './support/btf';
+import { createScope, loadProgram, trackKernelObjects, type TestScope } from './support/kernel';
+
+const O_WRONLY = 0o1;
+const O_CREAT = 0o100;
+const O_TRUNC = 0o1000;
+
+const track = trackKernelObjects();
+let scope: TestScope;
+let dir: string;
+
+beforeAll(() => {
+  buildPrograms();
+  scope = createScope('opensnoop');
+  dir = mkdtempSync(join(tmpdir(), 'ft-opensnoop-'));
+}, 120_000);
+
+afterAll(() => {
+  scope?.remove();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function uniquePath(): string {
+  return join(dir, `f-${Math.random().toString(36).slice(2, 12)}`);
+}
+
+async function snoop(params: unknown, workload: () => Promise<void>): Promise<EventRecord[]> {
+  const decode = createRecordDecoder(OPENSNOOP_EVENT);
+  const events: EventRecord[] = [];
+  const obj = track(loadProgram(opensnoop, params, scope.filter));
+  try {
+    obj.ringBuffer('events', (batch) => batch.forEach((buf, offset) => events.push(decode(buf, offset))));
+    obj.attachAll();
+    await workload();
+  } finally {
+    await obj.close();
+  }
+  return events;
+}
+
+describe('opensnoop in the kernel', () => {
+  it('lays out opensnoop_event as the compiled object does', () => {
+    const btf = new ObjectBtf(opensnoop.objectPath).struct('opensnoop_event');
+    expect(OPENSNOOP_EVENT.size).toBe(btf.size);
+    expect(OPENSNOOP_EVENT.fields.map((f) => [f.name, f.offset, fieldSize(f)])).toEqual(btf.members.map((m) => [m.name, m.offset, m.size]));
+  });
+
+  it('sees the unique path opened inside the scope, with flags and result, and not the same open outside', async () => {
+    const existing = uniquePath();
+    writeFileSync(existing, 'hello\n');
+    const created = uniquePath();
+    const missing = uniquePath();
+    const events = await snoop({}, async () => {
+      await scope.runInside('/bin/cat', [existing]);
+      await scope.runInside('/bin/sh', ['-c', `echo hi > ${created}`]);
+      await expect(scope.runInside('/bin/cat', [missing])).rejects.toThrow();
+      await scope.runOutside('/bin/cat', [existing]);
+      await scope.runOutside('/bin/cat', [created]);
+    });
+
+    const reads = events.filter((e) => e.path === existing);
+    expect(reads).toHaveLength(1);
+    expect(reads[0]).toMatchObject({ comm: 'cat', syscall: 'openat', dirfd: -100, flags: 0, uid: process.getuid!() });
+    expect(reads[0].ret).toBeGreaterThanOrEqual(0);
+    const writes = events.filter((e) => e.path === created);
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toMatchObject({ comm: 'sh', flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o666 });
+    expect(writes[0].ret).toBeGreaterThanOrEqual(0);
+    expect(events.filter((e) => e.path === missing)).toEqual([expect.objectContaining({ comm: 'cat', ret: 'ENOENT' })]);
+  });
+
+  it('keeps only failed opens with failedOnly', async () => {
+    const existing = uniquePath();
+    writeFileSync(existing, 'x');
+    const missing = uniquePath();
+    const events = await snoop({ failedOnly: true, comm: 'cat' }, async () => {
+      await scope.runInside('/bin/cat', [existing]);
+      await expect(scope.runInside('/bin/cat', [missing])).rejects.toThrow();
+    });
+    expect(events.filter((e) => e.path === existing)).toEqual([]);
+    expect(events.filter((e) => e.path === missing)).toHaveLength(1);
+    expect(events.every((e) => e.comm === 'cat' && typeof e.ret === 'string')).toBe(true);
+  });
+});
