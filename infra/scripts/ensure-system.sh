@@ -13,6 +13,16 @@ have sshd || [ -x /usr/sbin/sshd ] || need_pkgs+=(openssh-server)
 [ -f /usr/include/bpf/libbpf.h ] || need_pkgs+=(libbpf-dev)
 [ -f /usr/include/libelf.h ] || need_pkgs+=(libelf-dev)
 [ -f /usr/include/zlib.h ] || need_pkgs+=(zlib1g-dev)
+[ -f /usr/include/x86_64-linux-gnu/sys/sdt.h ] || [ -f /usr/include/sys/sdt.h ] || need_pkgs+=(systemtap-sdt-dev)
+have ping || need_pkgs+=(iputils-ping)
+have nft || [ -x /usr/sbin/nft ] || need_pkgs+=(nftables)
+have ip || [ -x /usr/sbin/ip ] || need_pkgs+=(iproute2)
+have losetup || [ -x /usr/sbin/losetup ] || need_pkgs+=(mount)
+# guest kernels in QEMU (infra/guest): emulator, initramfs tools, kernel-image unpacking
+have qemu-system-x86_64 || need_pkgs+=(qemu-system-x86)
+have busybox || need_pkgs+=(busybox-static)
+have cpio || need_pkgs+=(cpio)
+have xz || need_pkgs+=(xz-utils)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need_pkgs+=(postgresql-15)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "ensure-system: installing ${need_pkgs[*]}" >&2

@@ -10,6 +10,11 @@ import { startFleet, type Fleet } from '../support/fleet';
 import { getResults, submitJob, waitForJobDone, waitForRuns } from '../support/jobs';
 
 const WORKLOAD = join(REPO_ROOT, 'infra/build/workload');
+// syscount and runqlat run on every syscall / context switch of the machine (the host's cgroup is
+// filtered inside the program): a neighbour's syscall storm on a shared test machine can push them
+// past the default 2 % overhead budget. These tests are about results, not the budget
+// (test/e2e/run-limits.test.ts is), so they allow a whole CPU.
+const UNBUDGETED = { overheadBudgetPercent: 100 };
 
 function output<K extends OutputView['kind']>(outputs: OutputView[], kind: K, name?: string): Extract<OutputView, { kind: K }> {
   const found = outputs.find((o) => o.kind === kind && (name === undefined || o.name === name));
@@ -73,7 +78,7 @@ describe('a fleet trace end to end: REST → BullMQ → daemon → eBPF → Post
 
   it('syscount: K getpriority calls in host A count ≥ K on A and 0 on B and C', async () => {
     const K = 777;
-    const job = await submitJob(fleet.api.client, { program: 'syscount', durationSeconds: 3 });
+    const job = await submitJob(fleet.api.client, { program: 'syscount', durationSeconds: 3, limits: UNBUDGETED });
     await waitForRuns(fleet.api.client, job.id, ['running']);
     await runInCgroup(fleet.hosts[0].cgroupPath, WORKLOAD, ['getpriority', String(K)]);
     await waitForJobDone(fleet.api.client, job.id);
@@ -90,7 +95,7 @@ describe('a fleet trace end to end: REST → BullMQ → daemon → eBPF → Post
 
   it('runqlat: N sleeps in host A give A ≥ N samples; merged buckets are the per-host buckets summed', async () => {
     const N = 200;
-    const job = await submitJob(fleet.api.client, { program: 'runqlat', durationSeconds: 3 });
+    const job = await submitJob(fleet.api.client, { program: 'runqlat', durationSeconds: 3, limits: UNBUDGETED });
     await waitForRuns(fleet.api.client, job.id, ['running']);
     await runInCgroup(fleet.hosts[0].cgroupPath, WORKLOAD, ['sleep', String(N), '2000']);
     await waitForJobDone(fleet.api.client, job.id);
@@ -109,7 +114,7 @@ describe('a fleet trace end to end: REST → BullMQ → daemon → eBPF → Post
   });
 
   it('labels select hosts: tier=web targets only host A', async () => {
-    const job = await submitJob(fleet.api.client, { program: 'syscount', durationSeconds: 1, targets: { labels: { tier: 'web' } } });
+    const job = await submitJob(fleet.api.client, { program: 'syscount', durationSeconds: 1, targets: { labels: { tier: 'web' } }, limits: UNBUDGETED });
     expect(job.runs.map((r) => r.hostId)).toEqual([fleet.hosts[0].hostId]);
     const done = await waitForJobDone(fleet.api.client, job.id);
     expect(done.runs[0].state).toBe('succeeded');

@@ -8,8 +8,18 @@ interface BpftoolEntry {
   name?: string;
 }
 
+/**
+ * bpftool walks the ids one by one; an object freed mid-walk makes it fail with EAGAIN now and then
+ * while other processes load and close programs, so a listing is retried a few times.
+ */
 function ids(kind: Kind): BpftoolEntry[] {
-  return JSON.parse(execFileSync('bpftool', ['-j', kind, 'list']).toString() || '[]') as BpftoolEntry[];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return JSON.parse(execFileSync('bpftool', ['-j', kind, 'list'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString() || '[]') as BpftoolEntry[];
+    } catch (error) {
+      if (attempt >= 5) throw error;
+    }
+  }
 }
 
 export interface BpfBaseline {

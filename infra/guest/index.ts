@@ -1,0 +1,5 @@
+// Guest kernels in QEMU, for kernel features this host lacks. See infra/guest/prepare.sh.
+export { guestUnavailableReason, GuestUnavailableError, prepareGuestKernel } from './prepare';
+export type { GuestKernel } from './prepare';
+export { commandScript, GuestRunError, lsmArgs, runInGuest } from './run-in-guest';
+export type { GuestRunOptions, GuestRunResult, GuestTimings } from './run-in-guest';
