@@ -26,3 +26,4 @@ export { enableProgramStats, OverheadMeter, ProgramStatsSwitch, sampleCost } fro
 export type { CostSample, OverheadReport, ProgramStats } from './prog-stats';
 export { estimateMapBytes, estimateObjectMemory, formatBytes, MapMemoryLimitError } from './memory-estimate';
 export type { MapMemoryEstimate, ObjectMemoryEstimate } from './memory-estimate';
+export { attachPlan, type PlanTarget } from './attach-plan';

@@ -8,3 +8,4 @@ export * from './host';
 export * from './queue';
 export * from './api';
 export * from './capabilities';
+export * from './attach-plan';

@@ -1,3 +1,4 @@
+import type { AttachStep } from '@fleettrace/contracts';
 import type { z } from 'zod';
 import type { RecordLayout, ScalarType } from './layout';
 
@@ -59,17 +60,7 @@ export interface StackKeySpec {
 
 export type OutputSpec = EventsOutputSpec | HistOutputSpec | CountsOutputSpec;
 
-/**
- * One attachment of a plan: which program of the object, and where. Plain data, so the catalog
- * never depends on the loader; the daemon's runner carries it out.
- */
-export type AttachStep =
-  /** By the program's SEC() definition, as attachAll() does. */
-  | { program: string; kind: 'auto' }
-  /** CPU-clock sampling at `frequency` Hz on every online CPU. */
-  | { program: string; kind: 'perf_event'; frequency: number }
-  | { program: string; kind: 'uprobe'; binary: string; symbol: string; retprobe?: boolean; pid?: number }
-  | { program: string; kind: 'xdp'; interface: string };
+export type { AttachStep };
 
 export interface CatalogProgram<P = Record<string, unknown>> {
   name: string;
