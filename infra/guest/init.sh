@@ -34,7 +34,19 @@ mount -o bind /sys /host/sys
 mount -o bind /dev /host/dev
 mount -t devpts devpts /host/dev/pts 2>/dev/null
 mount -t tmpfs tmpfs /host/dev/shm 2>/dev/null
+# The guest needs a writable /tmp, but the command's checkout may live under the host's /tmp (CI's
+# clone can): fleettrace.keeptmp=<entry> binds that one host entry back, read-only like the host root.
+mkdir -p /hosttmp
+mount -o bind /host/tmp /hosttmp
 mount -t tmpfs tmpfs /host/tmp
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in
+    fleettrace.keeptmp=*)
+      keep="${arg#fleettrace.keeptmp=}"
+      mkdir -p "/host/tmp/$keep" && mount -o bind "/hosttmp/$keep" "/host/tmp/$keep"
+      ;;
+  esac
+done
 mount -t tmpfs tmpfs /host/run
 mount -t bpf bpf /host/sys/fs/bpf
 mount -t tracefs tracefs /host/sys/kernel/tracing

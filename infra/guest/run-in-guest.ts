@@ -82,7 +82,16 @@ export async function runInGuest(options: GuestRunOptions): Promise<GuestRunResu
   try {
     writeFileSync(join(share, 'command.sh'), commandScript(options));
     const guestTimeoutS = Math.max(1, Math.floor((options.timeoutMs - GUEST_TIMEOUT_MARGIN_MS) / 1000));
-    const append = ['console=ttyS0', 'quiet', 'panic=-1', `fleettrace.timeout=${guestTimeoutS}`, ...lsmArgs(kernel, options.appendArgs ?? []), ...(options.appendArgs ?? [])];
+    const keepTmp = hostTmpEntryToKeep(options.cwd ?? process.cwd());
+    const append = [
+      'console=ttyS0',
+      'quiet',
+      'panic=-1',
+      `fleettrace.timeout=${guestTimeoutS}`,
+      ...(keepTmp ? [`fleettrace.keeptmp=${keepTmp}`] : []),
+      ...lsmArgs(kernel, options.appendArgs ?? []),
+      ...(options.appendArgs ?? []),
+    ];
     const args = qemuArgs(kernel, options.memoryMb ?? DEFAULT_MEMORY_MB, options.cpus ?? 1, share, consolePath, append.join(' '));
     const started = Date.now();
     const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -159,6 +168,15 @@ function qemuArgs(kernel: GuestKernel, memoryMb: number, cpus: number, share: st
  * BPF LSM programs run only when "bpf" is in the kernel's active LSM list: the config default
  * (CONFIG_LSM) unless the command line sets lsm=. Adds it when missing, keeping the default's order.
  */
+/**
+ * The guest mounts its own tmpfs over /tmp. When the command's working directory (a checkout, as
+ * CI's clone can be) lives under the host's /tmp, the top-level entry holding it is bound back.
+ */
+export function hostTmpEntryToKeep(cwd: string): string | undefined {
+  const match = /^\/tmp\/([^/\s]+)/.exec(cwd);
+  return match ? match[1] : undefined;
+}
+
 export function lsmArgs(kernel: Pick<GuestKernel, 'defaultLsm'>, appendArgs: readonly string[]): string[] {
   if (appendArgs.some((a) => a.startsWith('lsm='))) return [];
   const lsms = kernel.defaultLsm.split(',').filter(Boolean);

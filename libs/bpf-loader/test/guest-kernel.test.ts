@@ -47,7 +47,7 @@ beforeAll(async () => {
   fixturePath('guest_attach'); // built? (says how to build it if not)
   // tsx transpiles the loader's sources on first import: ~40 s at the guest's speed, ~1 s here.
   // Import once on this host into a cache directory the guest copies into its /tmp.
-  // (Not under /tmp: the guest mounts its own /tmp over this host's.)
+  // (Not under /tmp: the guest mounts its own /tmp over the host's, binding back only directories.)
   mkdirSync(join(REPO, '.fleettrace/guest'), { recursive: true });
   warm = mkdtempSync(join(REPO, '.fleettrace/guest/tsx-warm-'));
   execFileSync(process.execPath, ['--import', 'tsx', SCRIPT, '--warm'], { cwd: REPO, env: { ...process.env, TMPDIR: warm }, stdio: 'pipe' });
