@@ -10,6 +10,7 @@ import { cgroupId, createCgroup, removeCgroup, runInCgroup } from '@fleettrace/i
 import { waitFor } from '@fleettrace/infra/stack';
 import { launchRunner, type RunnerHandle } from '../src/runner-process';
 import type { RunnerMessage, RunnerStart } from '../src/runner/protocol';
+import { untilRunning } from './support/until-running';
 
 /** Calls ft_plan_target argv[1] times; what funccount is pointed at. */
 const TARGET_C = String.raw`
@@ -41,19 +42,6 @@ function start(params: Record<string, unknown>, durationSeconds: number, cgroupP
     cgroupId: cgroupId(cgroupPath).toString(),
     maxEventsPerOutput: 1000,
   };
-}
-
-function untilRunning(messages: RunnerMessage[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 20_000;
-    const poll = (): void => {
-      if (messages.some((m) => m.type === 'state' && m.state === 'running')) resolve();
-      else if (messages.some((m) => m.type === 'failed')) reject(new Error(JSON.stringify(messages)));
-      else if (Date.now() > deadline) reject(new Error('runner never reached running'));
-      else setTimeout(poll, 20);
-    };
-    poll();
-  });
 }
 
 describe('attach plans in the runner (real kernel, no API)', () => {

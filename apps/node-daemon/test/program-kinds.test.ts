@@ -10,25 +10,13 @@ import { cgroupId, createCgroup, removeCgroup, runInCgroup } from '@fleettrace/i
 import { waitFor } from '@fleettrace/infra/stack';
 import { launchRunner, type RunnerHandle } from '../src/runner-process';
 import type { RunnerMessage, RunnerStart } from '../src/runner/protocol';
+import { untilRunning } from './support/until-running';
 
 type Done = Extract<RunnerMessage, { type: 'done' }>;
 type Failed = Extract<RunnerMessage, { type: 'failed' }>;
 
 function start(program: InlineProgram, durationSeconds: number, cgroupPath: string): RunnerStart {
   return { type: 'start', runId: randomUUID(), program, params: {}, durationSeconds, cgroupId: cgroupId(cgroupPath).toString(), maxEventsPerOutput: 10_000 };
-}
-
-function untilRunning(messages: RunnerMessage[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 40_000;
-    const poll = (): void => {
-      if (messages.some((m) => m.type === 'state' && m.state === 'running')) resolve();
-      else if (messages.some((m) => m.type === 'failed')) reject(new Error(JSON.stringify(messages)));
-      else if (Date.now() > deadline) reject(new Error('runner never reached running'));
-      else setTimeout(poll, 20);
-    };
-    poll();
-  });
 }
 
 describe('bpftrace and C program kinds in a real runner (real kernel, real bpftrace and clang)', () => {
@@ -56,7 +44,7 @@ describe('bpftrace and C program kinds in a real runner (real kernel, real bpftr
       'tracepoint:syscalls:sys_enter_getpriority { @[comm] = count(); @h = hist(args->who); printf("hi %d\\n", pid); }';
     const messages: RunnerMessage[] = [];
     const handle = launch(start({ kind: 'bpftrace', script }, 3, cgroupPath), 15_000, messages);
-    await untilRunning(messages);
+    await untilRunning(messages, 40_000);
     const bpftracePids = bpftraceChildren(handle.pid);
     expect(bpftracePids).toHaveLength(1);
     await runInCgroup(cgroupPath, workloadPath(), ['getpriority', '500']);
@@ -133,7 +121,7 @@ describe('bpftrace and C program kinds in a real runner (real kernel, real bpftr
       for (const round of [1, 2]) {
         const messages: RunnerMessage[] = [];
         const handle = launch(start(program, 2, cgroupPath), 60_000, messages);
-        await untilRunning(messages);
+        await untilRunning(messages, 40_000);
         const held = bpfObjectsHeldBy(handle.pid);
         await runInCgroup(cgroupPath, workloadPath(), ['getpriority', '500']);
         await runInCgroup(join(cgroupPath, '..'), workloadPath(), ['getpriority', '300']);

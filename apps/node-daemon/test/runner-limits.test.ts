@@ -8,6 +8,7 @@ import { summarize } from '../src/run-executor';
 import { launchRunner, type RunnerHandle } from '../src/runner-process';
 import type { RunnerLimits, RunnerMessage, RunnerStart } from '../src/runner/protocol';
 import { ensureTestPrograms, TEST_RUNNER_MAIN } from './support/test-programs';
+import { untilRunning } from './support/until-running';
 
 type Done = Extract<RunnerMessage, { type: 'done' }>;
 
@@ -22,14 +23,6 @@ function start(program: string, durationSeconds: number, cgroupPath: string, ext
     maxEventsPerOutput: 100_000,
     ...extra,
   };
-}
-
-function untilRunning(messages: RunnerMessage[]): Promise<void> {
-  return waitFor('the runner running', async () => {
-    const failed = messages.find((m) => m.type === 'failed');
-    if (failed) throw new Error(JSON.stringify(failed));
-    return messages.some((m) => m.type === 'state' && m.state === 'running');
-  }, 20_000, 20);
 }
 
 describe('run limits in the runner (real kernel)', () => {

@@ -7,6 +7,7 @@ import { cgroupId, createCgroup, removeCgroup, runInCgroup } from '@fleettrace/i
 import { waitFor } from '@fleettrace/infra/stack';
 import { launchRunner, type RunnerHandle } from '../src/runner-process';
 import type { RunnerMessage, RunnerStart } from '../src/runner/protocol';
+import { untilRunning } from './support/until-running';
 
 function start(program: string, durationSeconds: number, cgroupPath: string, params: Record<string, unknown> = {}): RunnerStart {
   return {
@@ -18,20 +19,6 @@ function start(program: string, durationSeconds: number, cgroupPath: string, par
     cgroupId: cgroupId(cgroupPath).toString(),
     maxEventsPerOutput: 1000,
   };
-}
-
-/** Waits until the runner says `running`: from then on the programs are attached. */
-function untilRunning(messages: RunnerMessage[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 20_000;
-    const poll = (): void => {
-      if (messages.some((m) => m.type === 'state' && m.state === 'running')) resolve();
-      else if (messages.some((m) => m.type === 'failed')) reject(new Error(JSON.stringify(messages)));
-      else if (Date.now() > deadline) reject(new Error('runner never reached running'));
-      else setTimeout(poll, 20);
-    };
-    poll();
-  });
 }
 
 describe('runner process (real kernel, no API)', () => {
