@@ -1,11 +1,11 @@
 import type { EventRecord } from '@fleettrace/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIOSNOOP_EVENT, biosnoop } from '../src/biosnoop/biosnoop';
-import { createRecordDecoder, fieldSize } from '../src/decode';
+import { fieldSize } from '../src/decode';
 import { createLoopDevice, WRITE_SIZE, type LoopDevice } from './block-workload';
 import { buildPrograms } from './support/build';
 import { ObjectBtf } from './support/btf';
-import { createScope, loadProgram, trackKernelObjects, type TestScope } from './support/kernel';
+import { createScope, trackKernelObjects, type TestScope, collectEvents } from './support/kernel';
 
 const WRITES = 64;
 const SECTOR_SIZE = 512;
@@ -27,18 +27,8 @@ afterAll(() => {
   scope?.remove();
 });
 
-async function snoop(params: unknown, workload: () => Promise<void>): Promise<EventRecord[]> {
-  const decode = createRecordDecoder(BIOSNOOP_EVENT);
-  const events: EventRecord[] = [];
-  const obj = track(loadProgram(biosnoop, params, scope.filter));
-  try {
-    obj.ringBuffer('events', (batch) => batch.forEach((buf, offset) => events.push(decode(buf, offset))));
-    obj.attachAll();
-    await workload();
-  } finally {
-    await obj.close();
-  }
-  return events;
+function snoop(params: unknown, workload: () => Promise<void>): Promise<EventRecord[]> {
+  return collectEvents(track, biosnoop, params, scope.filter, workload);
 }
 
 describe('biosnoop in the kernel', () => {

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import type { EventRecord } from '@fleettrace/contracts';
 import { spawnInCgroup } from '@fleettrace/infra';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRecordDecoder, fieldSize } from '../src/decode';
+import { fieldSize } from '../src/decode';
 import { EXITSNOOP_EVENT, exitsnoop } from '../src/exitsnoop/exitsnoop';
 import { buildPrograms } from './support/build';
 import { ObjectBtf } from './support/btf';
-import { createScope, loadProgram, trackKernelObjects, type TestScope } from './support/kernel';
+import { createScope, trackKernelObjects, type TestScope, collectEvents } from './support/kernel';
 
 const track = trackKernelObjects();
 let scope: TestScope;
@@ -43,18 +43,8 @@ function runScript(cgroup: string, shell: string, script: string, signalAfterMs?
   });
 }
 
-async function snoop(params: unknown, workload: () => Promise<void>): Promise<EventRecord[]> {
-  const decode = createRecordDecoder(EXITSNOOP_EVENT);
-  const events: EventRecord[] = [];
-  const obj = track(loadProgram(exitsnoop, params, scope.filter));
-  try {
-    obj.ringBuffer('events', (batch) => batch.forEach((buf, offset) => events.push(decode(buf, offset))));
-    obj.attachAll();
-    await workload();
-  } finally {
-    await obj.close();
-  }
-  return events;
+function snoop(params: unknown, workload: () => Promise<void>): Promise<EventRecord[]> {
+  return collectEvents(track, exitsnoop, params, scope.filter, workload);
 }
 
 describe('exitsnoop in the kernel', () => {

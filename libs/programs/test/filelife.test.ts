@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventRecord } from '@fleettrace/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRecordDecoder, fieldSize } from '../src/decode';
+import { fieldSize } from '../src/decode';
 import { FILELIFE_EVENT, filelife } from '../src/filelife/filelife';
 import { buildPrograms } from './support/build';
 import { ObjectBtf } from './support/btf';
-import { createScope, loadProgram, trackKernelObjects, type TestScope } from './support/kernel';
+import { createScope, trackKernelObjects, type TestScope, collectEvents } from './support/kernel';
 
 const track = trackKernelObjects();
 let scope: TestScope;
@@ -28,18 +28,8 @@ function uniquePath(): string {
   return join(dir, `f-${Math.random().toString(36).slice(2, 12)}`);
 }
 
-async function snoop(params: unknown, workload: () => Promise<void>): Promise<EventRecord[]> {
-  const decode = createRecordDecoder(FILELIFE_EVENT);
-  const events: EventRecord[] = [];
-  const obj = track(loadProgram(filelife, params, scope.filter));
-  try {
-    obj.ringBuffer('events', (batch) => batch.forEach((buf, offset) => events.push(decode(buf, offset))));
-    obj.attachAll();
-    await workload();
-  } finally {
-    await obj.close();
-  }
-  return events;
+function snoop(params: unknown, workload: () => Promise<void>): Promise<EventRecord[]> {
+  return collectEvents(track, filelife, params, scope.filter, workload);
 }
 
 describe('filelife in the kernel', () => {

@@ -3,11 +3,11 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import type { EventRecord } from '@fleettrace/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRecordDecoder, fieldSize } from '../src/decode';
+import { fieldSize } from '../src/decode';
 import { OOMKILL_EVENT, oomkill } from '../src/oomkill/oomkill';
 import { buildPrograms } from './support/build';
 import { ObjectBtf } from './support/btf';
-import { createScope, loadProgram, trackKernelObjects, type TestScope } from './support/kernel';
+import { createScope, trackKernelObjects, type TestScope, collectEvents } from './support/kernel';
 
 /** On this host the memory controller is mounted in the v1 hierarchy, beside the v2 one. */
 const MEMORY_V1 = '/sys/fs/cgroup/memory';
@@ -46,18 +46,8 @@ function spawnInBoth(v2: string, command: string, args: string[]) {
   return { pid: child.pid!, exited, kill: () => child.kill('SIGKILL') };
 }
 
-async function snoop(params: unknown, workload: () => Promise<void>): Promise<EventRecord[]> {
-  const decode = createRecordDecoder(OOMKILL_EVENT);
-  const events: EventRecord[] = [];
-  const obj = track(loadProgram(oomkill, params, scope.filter));
-  try {
-    obj.ringBuffer('events', (batch) => batch.forEach((buf, offset) => events.push(decode(buf, offset))));
-    obj.attachAll();
-    await workload();
-  } finally {
-    await obj.close();
-  }
-  return events;
+function snoop(params: unknown, workload: () => Promise<void>): Promise<EventRecord[]> {
+  return collectEvents(track, oomkill, params, scope.filter, workload);
 }
 
 describe('oomkill in the kernel', () => {

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventRecord } from '@fleettrace/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRecordDecoder, fieldSize } from '../src/decode';
+import { fieldSize } from '../src/decode';
 import { OPENSNOOP_EVENT, opensnoop } from '../src/opensnoop/opensnoop';
 import { buildPrograms } from './support/build';
 import { ObjectBtf } from './support/btf';
-import { createScope, loadProgram, trackKernelObjects, type TestScope } from './support/kernel';
+import { createScope, trackKernelObjects, type TestScope, collectEvents } from './support/kernel';
 
 const O_WRONLY = 0o1;
 const O_CREAT = 0o100;
@@ -32,18 +32,8 @@ function uniquePath(): string {
   return join(dir, `f-${Math.random().toString(36).slice(2, 12)}`);
 }
 
-async function snoop(params: unknown, workload: () => Promise<void>): Promise<EventRecord[]> {
-  const decode = createRecordDecoder(OPENSNOOP_EVENT);
-  const events: EventRecord[] = [];
-  const obj = track(loadProgram(opensnoop, params, scope.filter));
-  try {
-    obj.ringBuffer('events', (batch) => batch.forEach((buf, offset) => events.push(decode(buf, offset))));
-    obj.attachAll();
-    await workload();
-  } finally {
-    await obj.close();
-  }
-  return events;
+function snoop(params: unknown, workload: () => Promise<void>): Promise<EventRecord[]> {
+  return collectEvents(track, opensnoop, params, scope.filter, workload);
 }
 
 describe('opensnoop in the kernel', () => {

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import type { EventRecord } from '@fleettrace/contracts';
 import { runInCgroup, spawnInCgroup } from '@fleettrace/infra';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRecordDecoder, fieldSize } from '../src/decode';
+import { fieldSize } from '../src/decode';
 import { SIGSNOOP_EVENT, sigsnoop } from '../src/sigsnoop/sigsnoop';
 import { buildPrograms } from './support/build';
 import { ObjectBtf } from './support/btf';
-import { createScope, loadProgram, trackKernelObjects, type TestScope } from './support/kernel';
+import { createScope, trackKernelObjects, type TestScope, collectEvents } from './support/kernel';
 
 const track = trackKernelObjects();
 let scope: TestScope;
@@ -34,18 +34,8 @@ async function sleeper(cgroup: string): Promise<Sleeper> {
   return { pid, exited };
 }
 
-async function snoop(params: unknown, workload: () => Promise<void>): Promise<EventRecord[]> {
-  const decode = createRecordDecoder(SIGSNOOP_EVENT);
-  const events: EventRecord[] = [];
-  const obj = track(loadProgram(sigsnoop, params, scope.filter));
-  try {
-    obj.ringBuffer('events', (batch) => batch.forEach((buf, offset) => events.push(decode(buf, offset))));
-    obj.attachAll();
-    await workload();
-  } finally {
-    await obj.close();
-  }
-  return events;
+function snoop(params: unknown, workload: () => Promise<void>): Promise<EventRecord[]> {
+  return collectEvents(track, sigsnoop, params, scope.filter, workload);
 }
 
 describe('sigsnoop in the kernel', () => {

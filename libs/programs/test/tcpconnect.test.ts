@@ -1,12 +1,11 @@
 import { createServer, type Server } from 'node:net';
 import type { EventRecord } from '@fleettrace/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRecordDecoder } from '../src/decode';
 import type { FieldType } from '../src/layout';
 import { TCPCONNECT_EVENT, tcpconnect } from '../src/tcpconnect/tcpconnect';
 import { ObjectBtf } from './support/btf';
 import { buildPrograms } from './support/build';
-import { createScope, loadProgram, trackKernelObjects, type TestScope } from './support/kernel';
+import { createScope, trackKernelObjects, type TestScope, collectEvents } from './support/kernel';
 
 const track = trackKernelObjects();
 let scope: TestScope;
@@ -36,18 +35,8 @@ async function listen(host: string): Promise<number> {
 const CONNECT = `const s = require('net').connect(+process.argv[1], process.argv[2], () => s.end()); s.on('error', (e) => { console.error(e.message); process.exit(1); });`;
 const connectArgs = (host: string, port: number): string[] => ['-e', CONNECT, String(port), host];
 
-async function snoop(params: unknown, workload: () => Promise<void>): Promise<EventRecord[]> {
-  const decode = createRecordDecoder(TCPCONNECT_EVENT);
-  const events: EventRecord[] = [];
-  const obj = track(loadProgram(tcpconnect, params, scope.filter));
-  try {
-    obj.ringBuffer('events', (batch) => batch.forEach((buf, offset) => events.push(decode(buf, offset))));
-    obj.attachAll();
-    await workload();
-  } finally {
-    await obj.close();
-  }
-  return events;
+function snoop(params: unknown, workload: () => Promise<void>): Promise<EventRecord[]> {
+  return collectEvents(track, tcpconnect, params, scope.filter, workload);
 }
 
 function shapeOf(type: FieldType): string {

@@ -7,8 +7,10 @@ import { openObject, type LoadedObject } from '@fleettrace/bpf-loader';
 import { bpfObjectsHeldBy, linksOfPrograms, programExists } from '@fleettrace/bpf-loader/testing';
 import { cgroup2Root, cgroupId, createCgroup, removeCgroup, runInCgroup } from '@fleettrace/infra';
 import { afterAll, expect } from 'vitest';
+import type { EventRecord } from '@fleettrace/contracts';
+import { createRecordDecoder } from '../../src/decode';
 import { encodeGlobal } from '../../src/encode';
-import type { CatalogProgram, FilterContext } from '../../src/manifest';
+import type { CatalogProgram, EventsOutputSpec, FilterContext } from '../../src/manifest';
 
 export const WORKLOAD = fileURLToPath(new URL('../../../../infra/build/workload', import.meta.url));
 const WORKLOAD_BUILD = fileURLToPath(new URL('../../../../infra/workload/build.sh', import.meta.url));
@@ -85,4 +87,30 @@ export function loadProgram(program: CatalogProgram, params: unknown, filter: Fi
     spec.setGlobal(name, encodeGlobal(value));
   }
   return spec.load();
+}
+
+/**
+ * Runs an events program around `workload` and returns every record it emitted, decoded with the
+ * manifest's own layout. Records are returned after close(), which does the ring buffer's last drain.
+ */
+export async function collectEvents(
+  track: (obj: LoadedObject) => LoadedObject,
+  program: CatalogProgram,
+  params: unknown,
+  filter: FilterContext,
+  workload: () => Promise<void>,
+): Promise<EventRecord[]> {
+  const output = program.outputs.find((o): o is EventsOutputSpec => o.kind === 'events');
+  if (!output) throw new Error(`${program.name} has no events output`);
+  const decode = createRecordDecoder(output.layout);
+  const events: EventRecord[] = [];
+  const obj = track(loadProgram(program, params, filter));
+  try {
+    obj.ringBuffer(output.ringBuffer, (batch) => batch.forEach((buf, offset) => events.push(decode(buf, offset))));
+    obj.attachAll();
+    await workload();
+  } finally {
+    await obj.close();
+  }
+  return events;
 }
