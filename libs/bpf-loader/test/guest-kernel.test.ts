@@ -10,14 +10,14 @@ import { fileURLToPath } from 'node:url';
 import { type GuestRunResult, guestUnavailableReason, runInGuest } from '@fleettrace/infra/guest';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { fixturePath } from '../src/testing/index';
+import { CYCLES, RSS_GROWTH_LIMIT } from './support/cycles';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const SCRIPT = 'libs/bpf-loader/test/guest/attach-in-guest.ts';
 const PROVOCATIONS = 50;
-// Load + attach all five + close, repeated: 0.5-1 s each in the guest (libbpf parses the kernel's
-// BTF per load), so 10 here; the 100-cycle leak checks of the other kinds run on the host.
-const CYCLES = 10;
-const GUEST_TIMEOUT_MS = 170_000;
+// Load + attach all five + close, repeated as often as the host's kinds are (support/cycles.ts):
+// ~0.85 s a cycle in the guest, so the guest gets more time than its boot and probes need.
+const GUEST_TIMEOUT_MS = 330_000;
 const KINDS = ['kprobe', 'kretprobe', 'fentry', 'fexit', 'lsm'] as const;
 type Kind = (typeof KINDS)[number];
 
@@ -32,6 +32,7 @@ interface GuestReport {
   programsUnchanged: boolean;
   linksUnchanged: boolean;
   rssGrowthKb: number;
+  rssSecondHalfGrowthKb: number;
   timingsMs: Record<string, number>;
 }
 
@@ -53,7 +54,7 @@ beforeAll(async () => {
   execFileSync(process.execPath, ['--import', 'tsx', SCRIPT, '--warm'], { cwd: REPO, env: { ...process.env, TMPDIR: warm }, stdio: 'pipe' });
   const started = Date.now();
   run = await runInGuest({
-    command: ['sh', '-c', 'cp -R "$1"/. /tmp/ && shift && exec "$@"', 'sh', warm, process.execPath, '--import', 'tsx', SCRIPT, String(PROVOCATIONS), String(CYCLES)],
+    command: ['sh', '-c', 'cp -R "$1"/. /tmp/ && shift && exec "$@"', 'sh', warm, process.execPath, '--expose-gc', '--import', 'tsx', SCRIPT, String(PROVOCATIONS), String(CYCLES)],
     cwd: REPO,
     timeoutMs: GUEST_TIMEOUT_MS,
   });
@@ -110,5 +111,8 @@ describe.runIf(process.arch === 'x64')('guest kernel (Debian 6.1 in QEMU)', () =
     expect(report.leftLinks).toEqual([]);
     expect(report.programsUnchanged).toBe(true);
     expect(report.linksUnchanged).toBe(true);
+    expect(report.rssGrowthKb * 1024, `RSS grew ${report.rssGrowthKb} KiB over ${CYCLES} cycles`).toBeLessThan(RSS_GROWTH_LIMIT);
+    // Stable, not just bounded: a leak of even 100 KiB a cycle would add 5 MiB in the second half.
+    expect(report.rssSecondHalfGrowthKb, `RSS grew ${report.rssSecondHalfGrowthKb} KiB over the last ${CYCLES / 2} cycles`).toBeLessThan(4096);
   });
 });

@@ -1,6 +1,6 @@
 // A small reader of 64-bit little-endian ELF files: sections, program headers, symbols and the
-// GNU build id. Enough for BTF (a BPF object's .BTF and its DATASEC fix-up) and for symbolizing
-// user stacks (executables and shared libraries). Addresses are numbers: user-space and BPF
+// GNU build id. Enough for BTF (a BPF object's .BTF and its DATASEC fix-up), for symbolizing
+// user stacks (executables and shared libraries) and for finding uprobe offsets. Addresses are numbers: user-space and BPF
 // object addresses stay far below 2^53.
 const ELF_MAGIC = 0x464c457f; // "\x7fELF" read little-endian
 const ELFCLASS64 = 2;
@@ -26,6 +26,8 @@ export interface ElfSection {
   readonly offset: number;
   readonly size: number;
   readonly link: number;
+  /** Section-type specific: e.g. the number of entries of .gnu.version_d. */
+  readonly info: number;
   readonly entsize: number;
 }
 
@@ -168,6 +170,7 @@ export class ElfFile {
         offset: Number(b.readBigUInt64LE(o + 24)),
         size: Number(b.readBigUInt64LE(o + 32)),
         link: b.readUInt32LE(o + 40),
+        info: b.readUInt32LE(o + 44),
         entsize: Number(b.readBigUInt64LE(o + 56)),
       };
     });

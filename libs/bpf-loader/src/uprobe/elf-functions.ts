@@ -1,14 +1,11 @@
 // Function symbols of an ELF file and the file offsets uprobes attach at. Reads .symtab and
-// .dynsym, with GNU symbol versions (`malloc@@GLIBC_2.2.5`: default version, `name@VER`: any
-// definition of that version). ELF64 little-endian only (x86_64, arm64).
+// .dynsym through the shared ELF reader (../elf/elf-file), adding GNU symbol versions
+// (`malloc@@GLIBC_2.2.5`: default version, `name@VER`: any definition of that version).
 import { readFileSync, statSync } from 'node:fs';
+import { ElfFile, PT_LOAD, SHT_DYNSYM, SHT_SYMTAB, STT_FUNC } from '../elf/elf-file';
 
-const SHT_SYMTAB = 2;
-const SHT_DYNSYM = 11;
 const SHT_GNU_VERDEF = 0x6ffffffd;
 const SHT_GNU_VERSYM = 0x6fffffff;
-const PT_LOAD = 1;
-const STT_FUNC = 2;
 const STT_GNU_IFUNC = 10;
 const SHN_UNDEF = 0;
 const VERSYM_HIDDEN = 0x8000;
@@ -28,122 +25,58 @@ export interface ElfFunction {
   readonly table: '.symtab' | '.dynsym';
 }
 
-interface Section {
-  name: number;
-  type: number;
-  addr: bigint;
-  offset: number;
-  size: number;
-  link: number;
-  info: number;
-  entsize: number;
+/** Maps a function's address to where its code is in the file: what a uprobe attaches with. */
+function fileOffsetOf(elf: ElfFile, address: number, shndx: number): number | undefined {
+  // Segments map addresses to the file for loaded code; relocatable or odd files fall back to
+  // the symbol's section.
+  for (const s of elf.segments) {
+    if (s.type === PT_LOAD && address >= s.vaddr && address < s.vaddr + s.filesz) return address - s.vaddr + s.offset;
+  }
+  const sec = elf.sections[shndx];
+  if (sec && address >= sec.addr && address < sec.addr + sec.size) return address - sec.addr + sec.offset;
+  return undefined;
 }
 
-interface Segment {
-  type: number;
-  offset: number;
-  vaddr: bigint;
-  filesz: bigint;
+/** Version names by version index, from .gnu.version_d (definitions only: we look up what a file defines). */
+function versionDefinitions(elf: ElfFile): Map<number, string> {
+  const names = new Map<number, string>();
+  const verdef = elf.sections.find((s) => s.type === SHT_GNU_VERDEF);
+  const strtab = verdef && elf.sections[verdef.link];
+  if (!verdef || !strtab) return names;
+  const data = elf.contents(verdef);
+  const strings = elf.contents(strtab);
+  let o = 0;
+  for (let n = 0; n < verdef.info && o + 20 <= data.length; n++) {
+    const index = data.readUInt16LE(o + 4);
+    const aux = data.readUInt32LE(o + 12);
+    const next = data.readUInt32LE(o + 16);
+    if (o + aux + 4 <= data.length) names.set(index, cString(strings, data.readUInt32LE(o + aux)));
+    if (next === 0) break;
+    o += next;
+  }
+  return names;
 }
 
-export class ElfFormatError extends Error {
-  constructor(path: string, why: string) {
-    super(`${path}: not a usable ELF file (${why})`);
-    this.name = 'ElfFormatError';
-  }
-}
-
-function cString(buf: Buffer, offset: number): string {
-  const end = buf.indexOf(0, offset);
-  return buf.toString('latin1', offset, end < 0 ? buf.length : end);
-}
-
-function parseFunctions(path: string, buf: Buffer): ElfFunction[] {
-  if (buf.length < 64 || buf.readUInt32BE(0) !== 0x7f454c46) throw new ElfFormatError(path, 'bad magic');
-  if (buf[4] !== 2 || buf[5] !== 1) throw new ElfFormatError(path, 'only 64-bit little-endian ELF is supported');
-  const phoff = Number(buf.readBigUInt64LE(0x20));
-  const shoff = Number(buf.readBigUInt64LE(0x28));
-  const phentsize = buf.readUInt16LE(0x36);
-  const phnum = buf.readUInt16LE(0x38);
-  const shentsize = buf.readUInt16LE(0x3a);
-  const shnum = buf.readUInt16LE(0x3c);
-  if (shoff + shnum * shentsize > buf.length || phoff + phnum * phentsize > buf.length) {
-    throw new ElfFormatError(path, 'truncated headers');
-  }
-
-  const segments: Segment[] = [];
-  for (let i = 0; i < phnum; i++) {
-    const o = phoff + i * phentsize;
-    segments.push({
-      type: buf.readUInt32LE(o),
-      offset: Number(buf.readBigUInt64LE(o + 8)),
-      vaddr: buf.readBigUInt64LE(o + 16),
-      filesz: buf.readBigUInt64LE(o + 32),
-    });
-  }
-  const sections: Section[] = [];
-  for (let i = 0; i < shnum; i++) {
-    const o = shoff + i * shentsize;
-    sections.push({
-      name: buf.readUInt32LE(o),
-      type: buf.readUInt32LE(o + 4),
-      addr: buf.readBigUInt64LE(o + 16),
-      offset: Number(buf.readBigUInt64LE(o + 24)),
-      size: Number(buf.readBigUInt64LE(o + 32)),
-      link: buf.readUInt32LE(o + 40),
-      info: buf.readUInt32LE(o + 44),
-      entsize: Number(buf.readBigUInt64LE(o + 56)),
-    });
-  }
-
-  const toFileOffset = (addr: bigint, shndx: number): number | undefined => {
-    // Segments map addresses to the file for loaded code; relocatable or odd files fall back to
-    // the symbol's section.
-    for (const s of segments) {
-      if (s.type === PT_LOAD && addr >= s.vaddr && addr < s.vaddr + s.filesz) return Number(addr - s.vaddr) + s.offset;
-    }
-    const sec = sections[shndx];
-    if (sec && addr >= sec.addr && addr < sec.addr + BigInt(sec.size)) return Number(addr - sec.addr) + sec.offset;
-    return undefined;
-  };
-
-  // Version names by version index, from .gnu.version_d (definitions only: we look up what a file defines).
-  const versionNames = new Map<number, string>();
-  const verdef = sections.find((s) => s.type === SHT_GNU_VERDEF);
-  if (verdef) {
-    const strtab = sections[verdef.link]!;
-    let o = verdef.offset;
-    for (let n = 0; n < verdef.info && o + 20 <= buf.length; n++) {
-      const index = buf.readUInt16LE(o + 4);
-      const aux = buf.readUInt32LE(o + 12);
-      const next = buf.readUInt32LE(o + 16);
-      versionNames.set(index, cString(buf, strtab.offset + buf.readUInt32LE(o + aux)));
-      if (next === 0) break;
-      o += next;
-    }
-  }
-  const versym = sections.find((s) => s.type === SHT_GNU_VERSYM);
+function parseFunctions(path: string, bytes: Buffer): ElfFunction[] {
+  const elf = new ElfFile(bytes, path);
+  const versionNames = versionDefinitions(elf);
+  const dynsym = elf.sections.find((s) => s.type === SHT_DYNSYM);
+  const versym = elf.sections.find((s) => s.type === SHT_GNU_VERSYM && s.link === dynsym?.index);
+  const versions = versym ? elf.contents(versym) : undefined;
 
   const out: ElfFunction[] = [];
-  for (const [index, table] of sections.entries()) {
-    if (table.type !== SHT_SYMTAB && table.type !== SHT_DYNSYM) continue;
-    const strtab = sections[table.link];
-    if (!strtab || table.entsize < 24) continue;
-    const isDyn = table.type === SHT_DYNSYM;
-    const count = Math.floor(table.size / table.entsize);
-    for (let i = 1; i < count; i++) {
-      const o = table.offset + i * table.entsize;
-      const type = buf[o + 4]! & 0xf;
-      const shndx = buf.readUInt16LE(o + 6);
-      if ((type !== STT_FUNC && type !== STT_GNU_IFUNC) || shndx === SHN_UNDEF) continue;
-      const address = buf.readBigUInt64LE(o + 8);
-      const fileOffset = toFileOffset(address, shndx);
-      if (fileOffset === undefined) continue;
-      let name = cString(buf, strtab.offset + buf.readUInt32LE(o));
+  for (const table of [SHT_SYMTAB, SHT_DYNSYM] as const) {
+    const isDyn = table === SHT_DYNSYM;
+    // symbols() skips the null symbol 0: entry i is symbol index i + 1.
+    elf.symbols(table).forEach((symbol, i) => {
+      if ((symbol.type !== STT_FUNC && symbol.type !== STT_GNU_IFUNC) || symbol.shndx === SHN_UNDEF) return;
+      const fileOffset = fileOffsetOf(elf, symbol.value, symbol.shndx);
+      if (fileOffset === undefined) return;
+      let name = symbol.name;
       let version: string | undefined;
       let isDefault = true;
-      if (isDyn && versym && versym.link === index) {
-        const v = buf.readUInt16LE(versym.offset + i * 2);
+      if (isDyn && versions && (i + 1) * 2 + 2 <= versions.length) {
+        const v = versions.readUInt16LE((i + 1) * 2);
         version = versionNames.get(v & ~VERSYM_HIDDEN);
         // Index 1 is the file's own base version: an unversioned-looking global.
         if (version !== undefined && (v & ~VERSYM_HIDDEN) <= 1) version = undefined;
@@ -160,15 +93,21 @@ function parseFunctions(path: string, buf: Buffer): ElfFunction[] {
         name,
         version,
         isDefault,
-        address,
+        address: BigInt(symbol.value),
         fileOffset,
-        size: Number(buf.readBigUInt64LE(o + 16)),
-        ifunc: type === STT_GNU_IFUNC,
+        size: symbol.size,
+        ifunc: symbol.type === STT_GNU_IFUNC,
         table: isDyn ? '.dynsym' : '.symtab',
       });
-    }
+    });
   }
   return out;
+}
+
+function cString(strings: Buffer, offset: number): string {
+  if (offset >= strings.length) return '';
+  const end = strings.indexOf(0, offset);
+  return strings.toString('latin1', offset, end < 0 ? strings.length : end);
 }
 
 interface CacheEntry {
