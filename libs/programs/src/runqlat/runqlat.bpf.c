@@ -6,6 +6,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "common/log2_hist.bpf.h"
 #include "common/filter.bpf.h"
 #include "runqlat/runqlat.h"
 
@@ -40,20 +41,6 @@ static __always_inline long task_state(struct task_struct *task)
 	if (bpf_core_field_exists(task->__state))
 		return BPF_CORE_READ(task, __state);
 	return BPF_CORE_READ(old, state);
-}
-
-static __always_inline __u32 log2_slot(__u64 v)
-{
-	__u32 slot = 0;
-
-	/* Binary search for the highest set bit: 6 steps, no loop for the verifier to walk. */
-	if (v >> 32) { v >>= 32; slot += 32; }
-	if (v >> 16) { v >>= 16; slot += 16; }
-	if (v >> 8) { v >>= 8; slot += 8; }
-	if (v >> 4) { v >>= 4; slot += 4; }
-	if (v >> 2) { v >>= 2; slot += 2; }
-	if (v >> 1) slot += 1;
-	return slot;
 }
 
 static __always_inline void enqueue(struct task_struct *task)
