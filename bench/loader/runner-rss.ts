@@ -8,7 +8,7 @@ import type { RunnerMessage } from '../../apps/node-daemon/src/runner/protocol';
 import { generatorPath } from '../../libs/bpf-loader/bench/artifacts';
 import { startBpftrace } from '../../libs/bpf-loader/bench/bpftrace';
 import { alternate, log, type Metric, metricOf } from '../../libs/bpf-loader/bench/stats';
-import { EQUIVALENTS } from './startup';
+import { EQUIVALENTS } from './equivalents';
 
 const POLL_MS = 20;
 const LOAD_RATE = 500_000;
@@ -100,10 +100,10 @@ export async function measureRunnerRss(program: string, seconds: number, reps: n
   const attached = (s: Sample): number => s.attachedMs;
   return [
     metricOf(`(d) runner peak RSS, ${program} ${seconds}s under ${LOAD_RATE / 1000}k getppid/s`, 'MiB VmHWM', runner(peak), 'bpftrace', bpftrace(peak), {
-      note: 'context: the whole runner process (node + tsx + loader) vs bpftrace (LLVM)',
+      note: 'context: the whole runner process (node + loader, as the daemon launches it) vs bpftrace (LLVM)',
     }),
-    metricOf(`(d) runner process spawn to attached, ${program}`, 'ms', runner(attached), 'bpftrace', bpftrace(attached), {
-      note: 'context: cold process incl. node + tsx start; bpftrace to "Attaching"',
+    metricOf(`(d) runner process spawn to attached, ${program}, under load`, 'ms', runner(attached), 'bpftrace', bpftrace(attached), {
+      note: 'context: cold process as the daemon launches it; bpftrace to "Attaching"',
     }),
   ];
 }

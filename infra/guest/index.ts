@@ -3,3 +3,4 @@ export { guestUnavailableReason, GuestUnavailableError, prepareGuestKernel } fro
 export type { GuestKernel } from './prepare';
 export { commandScript, GuestRunError, lsmArgs, runInGuest } from './run-in-guest';
 export type { GuestRunOptions, GuestRunResult, GuestTimings } from './run-in-guest';
+export { runScriptInGuest, type GuestScriptRun } from './run-script-in-guest';

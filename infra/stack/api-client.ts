@@ -11,7 +11,9 @@ export class ApiClient {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
-    return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+    // JSON bodies parsed; text ones (folded stacks are text/plain) as they are.
+    const json = (response.headers.get('content-type') ?? '').includes('json');
+    return { status: response.status, body: (json ? (text ? JSON.parse(text) : undefined) : text) as T };
   }
 
   async get<T>(path: string): Promise<T> {

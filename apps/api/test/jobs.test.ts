@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import pg from 'pg';
-import { FINALIZE_QUEUE, RUN_JOB_NAME, RunDispatch, hostQueueName, type ErrorBody, type HostView, type JobView } from '@fleettrace/contracts';
+import {
+  ATTACH_KINDS,
+  FINALIZE_QUEUE,
+  RUN_JOB_NAME,
+  RunDispatch,
+  hostQueueName,
+  type CapabilityReport,
+  type ErrorBody,
+  type HostView,
+  type JobView,
+} from '@fleettrace/contracts';
 import { programNames } from '@fleettrace/programs';
 import { hostInfo, registerHosts, startApi, type TestApi } from './support/api';
 import { HostRepository } from '../src/repositories/host.repository';
@@ -263,5 +273,65 @@ describe('an unexpected error', () => {
     } finally {
       hosts.list = list;
     }
+  });
+});
+
+/** A full capability report, as a daemon sends it, of a host with everything but what `overrides` take away. */
+function capabilityReport(overrides: Partial<CapabilityReport>): CapabilityReport {
+  return {
+    kernelRelease: '6.18.0',
+    arch: 'x64',
+    btf: true,
+    programTypes: { tracepoint: true, tracing: null },
+    mapTypes: { array: true, hash: true, percpu_array: true, ringbuf: true },
+    attachTypes: Object.fromEntries(ATTACH_KINDS.map((kind) => [kind, { supported: true }])) as CapabilityReport['attachTypes'],
+    helpers: {},
+    eventTransport: 'ringbuf',
+    ringBuffer: true,
+    perfBuffer: true,
+    bpfStats: { available: true, enabled: false },
+    probedAt: new Date().toISOString(),
+    probeDurationMs: 300,
+    ...overrides,
+  };
+}
+
+describe('planning against the hosts\' capability reports', () => {
+  beforeAll(async () => {
+    await registerHosts(t, [
+      { ...hostInfo('old-kernel-1', { role: 'capabilities' }), capabilities: capabilityReport({ kernelRelease: '6.1.0-13-amd64' }) },
+      {
+        ...hostInfo('no-ringbuf-1', { role: 'capabilities' }),
+        capabilities: capabilityReport({ mapTypes: { array: true, hash: true, percpu_array: true, ringbuf: false } }),
+      },
+      {
+        ...hostInfo('no-tracepoint-1', { role: 'capabilities' }),
+        capabilities: capabilityReport({
+          programs: { biosnoop: { supported: false, reason: 'has no raw tracepoint block_io_start (no btf_trace_block_io_start in its BTF)' } },
+        }),
+      },
+      { ...hostInfo('capable-1', { role: 'capabilities' }), capabilities: capabilityReport({ programs: { biosnoop: { supported: true } } }) },
+    ]);
+  });
+
+  it('marks unsupported at once the hosts that cannot run the program, each saying why, and enqueues only the rest', async () => {
+    const { status, body } = await t.request<JobView>('POST', '/v1/jobs', {
+      body: job({ program: 'biosnoop', targets: { labels: { role: 'capabilities' } } }),
+    });
+    expect(status).toBe(201);
+    expect(body.runs.map((r) => [r.hostId, r.state, r.error])).toEqual([
+      ['capable-1', 'queued', null],
+      ['no-ringbuf-1', 'unsupported', 'host no-ringbuf-1 cannot create BPF map type ringbuf'],
+      ['no-tracepoint-1', 'unsupported', 'host no-tracepoint-1 has no raw tracepoint block_io_start (no btf_trace_block_io_start in its BTF)'],
+      ['old-kernel-1', 'unsupported', 'host old-kernel-1 has kernel 6.1.0-13-amd64 < 6.5 required'],
+    ]);
+    for (const run of body.runs) {
+      expect(await queue(hostQueueName(run.hostId)).getJob(run.id), run.hostId).toEqual(run.state === 'queued' ? expect.anything() : undefined);
+    }
+  });
+
+  it('runs a program whose requirements an old kernel meets there', async () => {
+    const { body } = await t.request<JobView>('POST', '/v1/jobs', { body: job({ program: 'runqlat', targets: { hostIds: ['old-kernel-1'] } }) });
+    expect(body.runs.map((r) => [r.hostId, r.state])).toEqual([['old-kernel-1', 'queued']]);
   });
 });

@@ -4,11 +4,13 @@ import {
   FINALIZE_QUEUE,
   hostQueueName,
   type CountsOutput,
+  type ErrorBody,
   type EventsView,
   type HistOutput,
   type JobResultsView,
   type JobView,
   type ResultMessage,
+  type StacksOutput,
 } from '@fleettrace/contracts';
 import { hostInfo, registerHosts, startApi, waitFor, type TestApi } from './support/api';
 
@@ -159,5 +161,82 @@ describe('a job driven to completion by fake daemons', () => {
       ['beta', '2000000000000000020'],
     ]);
     expect(events).toMatchObject({ kind: 'events', name: 'execs', received: 7, dropped: 3 });
+  });
+});
+
+describe('stacks outputs', () => {
+  const stacks = (entries: Array<[string, number]>, unsymbolized = 0, lost = 0): StacksOutput => ({
+    kind: 'stacks',
+    name: 'samples',
+    unit: 'samples',
+    entries: entries.map(([stack, value]) => ({ stack, value })),
+    unsymbolized,
+    lost,
+  });
+  const summary = (runId: string, outputs: Array<StacksOutput | CountsOutput>): ResultMessage => ({
+    type: 'summary',
+    runId,
+    at: Date.now(),
+    state: 'succeeded',
+    outputs,
+    events: [],
+    counters: { events: 0, lostEvents: 0, droppedEvents: 0 },
+  });
+
+  it('are stored per host, merged by folded stack, and served as folded text; bad names and hosts are refused', async () => {
+    const { body: job } = await t.request<JobView>('POST', '/v1/jobs', { body: { program: 'execsnoop', durationSeconds: 1 } });
+    const runOf = (host: string) => job.runs.find((r) => r.hostId === host)!.id;
+    const alpha = stacks(
+      [
+        ['app;main;work;schedule_[k]', 30],
+        ['app;main;idle', 5],
+        ['app;[unknown]', 2],
+      ],
+      2,
+      1,
+    );
+    const beta = stacks([
+      ['app;main;idle', 25],
+      ['app;main;work;schedule_[k]', 12],
+      ['db;main;query', 5],
+    ]);
+    // Delivered twice, as after an ingest crash between commit and ack: stored once.
+    await t.report(summary(runOf('alpha'), [alpha, counts([['sh', 1]])]));
+    await t.report(summary(runOf('alpha'), [alpha, counts([['sh', 1]])]));
+    await t.report(summary(runOf('beta'), [beta]));
+
+    const results = await waitFor('both hosts\' stacks', async () => {
+      const { body } = await t.request<JobResultsView>('GET', `/v1/jobs/${job.id}/results`);
+      return body.hosts.every((h) => h.outputs.some((o) => o.kind === 'stacks')) && body;
+    });
+    const hostStacks = (host: string) => results.hosts.find((h) => h.hostId === host)!.outputs.find((o) => o.kind === 'stacks');
+    expect(hostStacks('alpha')).toEqual(alpha);
+    expect(hostStacks('beta')).toEqual(beta);
+    const merged = results.merged.find((o) => o.kind === 'stacks');
+    expect(merged).toEqual(
+      stacks(
+        [
+          ['app;main;work;schedule_[k]', 42],
+          ['app;main;idle', 30],
+          ['db;main;query', 5],
+          ['app;[unknown]', 2],
+        ],
+        2,
+        1,
+      ),
+    );
+
+    const folded = await t.request<string>('GET', `/v1/jobs/${job.id}/results/folded?output=samples`);
+    expect(folded.status).toBe(200);
+    expect(folded.contentType).toMatch(/^text\/plain/);
+    expect(folded.body).toBe('app;main;work;schedule_[k] 42\napp;main;idle 30\ndb;main;query 5\napp;[unknown] 2\n');
+    const betaOnly = await t.request<string>('GET', `/v1/jobs/${job.id}/results/folded?output=samples&host=beta`);
+    expect(betaOnly.body).toBe('app;main;idle 25\napp;main;work;schedule_[k] 12\ndb;main;query 5\n');
+
+    const refused = async (query: string) => (await t.request<ErrorBody>('GET', `/v1/jobs/${job.id}/results/folded${query}`)).body;
+    expect(await refused('?output=nope')).toMatchObject({ statusCode: 400, message: `job ${job.id} has no output "nope"; its stacks outputs: "samples"` });
+    expect(await refused('?output=by_comm')).toMatchObject({ statusCode: 400, message: `output "by_comm" of job ${job.id} is counts, not stacks; its stacks outputs: "samples"` });
+    expect(await refused('?output=samples&host=gamma')).toMatchObject({ statusCode: 404, message: `host "gamma" has no run in job ${job.id}` });
+    expect(await refused('')).toMatchObject({ statusCode: 400, message: 'output is required' });
   });
 });

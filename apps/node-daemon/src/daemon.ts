@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
-import { probeCapabilities } from '@fleettrace/bpf-loader';
 import type { CapabilityReport } from '@fleettrace/contracts';
 import { cgroupId } from '@fleettrace/infra';
+import { probeHostCapabilities } from './capability-report';
 import type { DaemonConfig } from './config';
 import { Heartbeat } from './heartbeat';
 import { collectHostInfo } from './host-info';
@@ -21,7 +21,7 @@ export class Daemon {
   constructor(private readonly config: DaemonConfig, private readonly log: (line: string) => void) {
     this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
     this.results = new ResultsRepository(this.redis, config.redisPrefix);
-    const scope = config.cgroupPath === null ? null : cgroupId(config.cgroupPath);
+    const scope = config.cgroupPath === null ? null : { id: cgroupId(config.cgroupPath), path: config.cgroupPath };
     this.executor = new RunExecutor(this.results, launchRunner, scope, log);
     this.queue = new RunQueueRepository(config.redisUrl, config.redisPrefix, config.hostId, config.concurrency, log);
   }
@@ -37,9 +37,12 @@ export class Daemon {
   /** A host whose probe fails still registers: it just cannot be planned by capability. */
   private async probe(): Promise<CapabilityReport | undefined> {
     try {
-      const report = await probeCapabilities();
+      const report = await probeHostCapabilities();
       const supported = Object.entries(report.attachTypes).filter(([, p]) => p.supported).map(([kind]) => kind);
       this.log(`capabilities probed in ${Math.round(report.probeDurationMs)} ms: attach ${supported.join(', ')}`);
+      for (const [program, verdict] of Object.entries(report.programs ?? {})) {
+        if (!verdict.supported) this.log(`catalog program ${program} cannot run here: ${verdict.reason}`);
+      }
       return report;
     } catch (error) {
       this.log(`capability probe failed: ${error instanceof Error ? error.message : String(error)}`);

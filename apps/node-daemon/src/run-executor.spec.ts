@@ -16,10 +16,11 @@ const dispatch: RunDispatch = {
 };
 const ok: RunnerOutcome = { exitCode: 0, signal: null, killedByWatchdog: false, stderrTail: '' };
 
-function fakeLauncher(script: RunnerMessage[], outcome: RunnerOutcome, seen: { killAfterMs?: number; cgroupId?: string | null }): RunnerLauncher {
+function fakeLauncher(script: RunnerMessage[], outcome: RunnerOutcome, seen: { killAfterMs?: number; cgroupId?: string | null; cgroupPath?: string }): RunnerLauncher {
   return (start, killAfterMs, onMessage) => {
     seen.killAfterMs = killAfterMs;
     seen.cgroupId = start.cgroupId;
+    seen.cgroupPath = start.cgroupPath;
     return {
       pid: 4242,
       stop: () => {},
@@ -39,7 +40,7 @@ function recorder(): { messages: ResultMessage[]; publish: (m: ResultMessage) =>
 describe('RunExecutor', () => {
   it('reports dispatched, the runner states, numbered event batches, then the summary, in order', async () => {
     const sink = recorder();
-    const seen: { killAfterMs?: number; cgroupId?: string | null } = {};
+    const seen: { killAfterMs?: number; cgroupId?: string | null; cgroupPath?: string } = {};
     const script: RunnerMessage[] = [
       { type: 'state', state: 'loading' },
       { type: 'state', state: 'running' },
@@ -48,9 +49,9 @@ describe('RunExecutor', () => {
       { type: 'state', state: 'draining' },
       { type: 'done', outputs: [], events: [{ kind: 'events', name: 'exec', received: 2, dropped: 0 }], counters: { events: 2, lostEvents: 0, droppedEvents: 0 }, stoppedEarly: false },
     ];
-    const executor = new RunExecutor(sink, fakeLauncher(script, ok, seen), 77n, () => {}, () => 1000);
+    const executor = new RunExecutor(sink, fakeLauncher(script, ok, seen), { id: 77n, path: '/sys/fs/cgroup/unified/host-a' }, () => {}, () => 1000);
     expect(await executor.execute(dispatch)).toBe('succeeded');
-    expect(seen).toEqual({ killAfterMs: 7000, cgroupId: '77' });
+    expect(seen).toEqual({ killAfterMs: 7000, cgroupId: '77', cgroupPath: '/sys/fs/cgroup/unified/host-a' });
     expect(sink.messages.map((m) => (m.type === 'state' || m.type === 'summary' ? `${m.type}:${m.state}` : m.type === 'events' ? `events:${m.seq}` : m.type))).toEqual([
       'state:dispatched',
       'state:loading',

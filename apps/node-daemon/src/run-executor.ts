@@ -13,6 +13,12 @@ export type RunnerLauncher = (start: RunnerStart, killAfterMs: number, onMessage
 
 const NO_COUNTERS: RunCounters = { events: 0, lostEvents: 0, droppedEvents: 0 };
 
+/** The cgroup-v2 subtree a daemon traces: its id for the kernel-side filters, its path for listing it. */
+export interface CgroupScope {
+  id: bigint;
+  path: string;
+}
+
 /**
  * Carries one run from dispatch to its final summary on this host: the start deadline, the runner
  * process and its watchdog, and the translation of however the runner ended into a run state.
@@ -23,7 +29,7 @@ export class RunExecutor {
   constructor(
     private readonly results: ResultsSink,
     private readonly launch: RunnerLauncher,
-    private readonly cgroupId: bigint | null,
+    private readonly scope: CgroupScope | null,
     private readonly log: (line: string) => void,
     private readonly now: () => number = Date.now,
   ) {}
@@ -72,7 +78,8 @@ export class RunExecutor {
       program: dispatch.program,
       params: dispatch.params,
       durationSeconds: dispatch.durationSeconds,
-      cgroupId: this.cgroupId === null ? null : this.cgroupId.toString(),
+      cgroupId: this.scope === null ? null : this.scope.id.toString(),
+      ...(this.scope ? { cgroupPath: this.scope.path } : {}),
       maxEventsPerOutput: dispatch.limits.maxEventsPerOutput,
       killAt: this.now() + killAfterMs,
       limits: {

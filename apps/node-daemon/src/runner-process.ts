@@ -1,9 +1,35 @@
 import { fork } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { RunnerMessage, RunnerStart } from './runner/protocol';
 
 const RUNNER_MAIN = fileURLToPath(new URL('./runner/main.ts', import.meta.url));
+/** The runner as one plain-JS file, made by `npm run build` (scripts/bundle-runner.ts); not committed. */
+const RUNNER_BUNDLE = fileURLToPath(new URL('../dist/runner.mjs', import.meta.url));
 const STDERR_TAIL_BYTES = 4096;
+const TSX = ['--import', 'tsx'];
+
+export interface RunnerEntry {
+  module: string;
+  /** Node options the runner process starts with: tsx's loader for TypeScript, none for the bundle. */
+  execArgv: string[];
+}
+
+/**
+ * What a runner process runs: the bundle when it has been built and none of the sources it was
+ * made from (listed beside it) changed since, so plain node starts it (~0.3 s instead of ~1.5 s
+ * through tsx); else the TypeScript entry through tsx, as a checkout without a build has it.
+ */
+export function runnerEntry(bundle: string = RUNNER_BUNDLE): RunnerEntry {
+  try {
+    const built = statSync(bundle).mtimeMs;
+    const inputs = JSON.parse(readFileSync(bundle.replace(/\.mjs$/, '.inputs.json'), 'utf8')) as string[];
+    if (inputs.every((input) => statSync(input).mtimeMs <= built)) return { module: bundle, execArgv: [] };
+  } catch {
+    // Not built, or a source is gone: the sources are what there is.
+  }
+  return { module: RUNNER_MAIN, execArgv: TSX };
+}
 
 export interface RunnerOutcome {
   exitCode: number | null;
@@ -29,11 +55,12 @@ export function launchRunner(
   start: RunnerStart,
   killAfterMs: number,
   onMessage: (message: RunnerMessage) => void,
-  /** The runner's entry module; tests pass one that also knows their fixture programs. */
-  runnerMain: string = RUNNER_MAIN,
+  /** The runner's entry module (default runnerEntry()); tests pass a .ts one that also knows their fixture programs. */
+  runnerMain?: string,
 ): RunnerHandle {
-  const child = fork(runnerMain, ['--run-id', start.runId], {
-    execArgv: ['--import', 'tsx'],
+  const entry = runnerMain === undefined ? runnerEntry() : { module: runnerMain, execArgv: runnerMain.endsWith('.ts') ? TSX : [] };
+  const child = fork(entry.module, ['--run-id', start.runId], {
+    execArgv: entry.execArgv,
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
   if (child.pid === undefined) throw new Error('could not start the runner process');

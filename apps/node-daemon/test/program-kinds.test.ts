@@ -16,7 +16,7 @@ type Done = Extract<RunnerMessage, { type: 'done' }>;
 type Failed = Extract<RunnerMessage, { type: 'failed' }>;
 
 function start(program: InlineProgram, durationSeconds: number, cgroupPath: string): RunnerStart {
-  return { type: 'start', runId: randomUUID(), program, params: {}, durationSeconds, cgroupId: cgroupId(cgroupPath).toString(), maxEventsPerOutput: 10_000 };
+  return { type: 'start', runId: randomUUID(), program, params: {}, durationSeconds, cgroupId: cgroupId(cgroupPath).toString(), cgroupPath, maxEventsPerOutput: 10_000 };
 }
 
 describe('bpftrace and C program kinds in a real runner (real kernel, real bpftrace and clang)', () => {
@@ -29,7 +29,7 @@ describe('bpftrace and C program kinds in a real runner (real kernel, real bpftr
   };
 
   beforeAll(() => {
-    cgroupPath = createCgroup(`fleettrace-test/kinds-${process.pid}`);
+    cgroupPath = createCgroup(`fleettrace-test/kinds-${process.pid}/scope`);
   });
   afterAll(async () => {
     for (const handle of launched) {
@@ -39,7 +39,9 @@ describe('bpftrace and C program kinds in a real runner (real kernel, real bpftr
     removeCgroup(join(cgroupPath, '..'));
   });
 
-  it('runs a bpftrace script scoped to the cgroup: counts, hist and printf events from its maps and output', async () => {
+  it('runs a bpftrace script scoped to the cgroup subtree: counts, hist and printf events from its maps and output', async () => {
+    // A cgroup below the scope, there before the run: its tasks are in scope too.
+    const child = createCgroup(`fleettrace-test/kinds-${process.pid}/scope/child`);
     const script =
       'tracepoint:syscalls:sys_enter_getpriority { @[comm] = count(); @h = hist(args->who); printf("hi %d\\n", pid); }';
     const messages: RunnerMessage[] = [];
@@ -48,6 +50,7 @@ describe('bpftrace and C program kinds in a real runner (real kernel, real bpftr
     const bpftracePids = bpftraceChildren(handle.pid);
     expect(bpftracePids).toHaveLength(1);
     await runInCgroup(cgroupPath, workloadPath(), ['getpriority', '500']);
+    await runInCgroup(child, workloadPath(), ['getpriority', '200']);
     // Outside the cgroup: must not be counted.
     await runInCgroup(join(cgroupPath, '..'), workloadPath(), ['getpriority', '300']);
     const outcome = await handle.outcome;
@@ -58,14 +61,14 @@ describe('bpftrace and C program kinds in a real runner (real kernel, real bpftr
     const counts = done.outputs.find((o) => o.name === 'map') as CountsOutput;
     expect(counts, JSON.stringify(done)).toBeDefined();
     const workload = counts.entries.find((e) => e.key.key === 'workload');
-    expect(workload?.value).toBe(500);
+    expect(workload?.value).toBe(700);
     const hist = done.outputs.find((o) => o.name === 'h') as HistOutput;
-    expect(hist.buckets.reduce((sum, b) => sum + b.count, 0)).toBeGreaterThanOrEqual(500);
+    expect(hist.buckets.reduce((sum, b) => sum + b.count, 0)).toBeGreaterThanOrEqual(700);
     const events = messages.filter((m): m is Extract<RunnerMessage, { type: 'events' }> => m.type === 'events').flatMap((m) => m.records);
-    expect(events.length).toBe(500);
+    expect(events.length).toBe(700);
     expect(events[0].line).toMatch(/^hi \d+$/);
     expect(BigInt(events[0].time_ns as string)).toBeGreaterThan(BigInt(Date.now() - 60_000) * 1_000_000n);
-    expect(done.events).toEqual([{ kind: 'events', name: 'printf', received: 500, dropped: 0 }]);
+    expect(done.events).toEqual([{ kind: 'events', name: 'printf', received: 700, dropped: 0 }]);
     // bpftrace is gone with the run.
     for (const pid of bpftracePids) expect(processAlive(pid)).toBe(false);
   });

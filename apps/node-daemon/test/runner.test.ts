@@ -31,7 +31,7 @@ describe('runner process (real kernel, no API)', () => {
   };
 
   beforeAll(() => {
-    cgroupPath = createCgroup(`fleettrace-test/runner-${process.pid}`);
+    cgroupPath = createCgroup(`fleettrace-test/runner-${process.pid}/scope`);
   });
   afterAll(async () => {
     // A failed assertion must not leave a runner (and its programs) behind.

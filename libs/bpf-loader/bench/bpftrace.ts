@@ -21,6 +21,8 @@ export interface RunningBpftrace {
   readonly pid: number;
   /** Milliseconds from spawn until the awaited line appeared. */
   readonly started: Promise<number>;
+  /** Milliseconds from spawn until the first whole line after the awaited one (for printf scripts: the first event). */
+  readonly firstLine: Promise<number>;
   /** Lines printed so far after the awaited line. */
   linesAfterStart(): number;
   /** SIGINT, wait for exit (SIGKILL after `graceMs`); resolves with what it printed. */
@@ -55,8 +57,24 @@ export function startBpftrace(script: string, opts: BpftraceOptions = {}): Runni
   let linesAfterStart = 0;
   let startedAt: number | undefined;
   let stderr = '';
-  const wanted = (text: string): boolean =>
-    opts.until ? new RegExp(`^${opts.until}$`, 'm').test(text) : /^Attaching \d+ probes?\.\.\.$/m.test(text);
+  const awaited = opts.until ? new RegExp(`^${opts.until}$`, 'm') : /^Attaching \d+ probes?\.\.\.$/m;
+  const wanted = (text: string): boolean => awaited.test(text);
+  // Where the awaited line starts: a whole line after it is output after the start.
+  const awaitedLineStart = (text: string): number => awaited.exec(text)!.index;
+  let sawFirstLine = false;
+  let resolveFirstLine: (ms: number) => void = () => {};
+  const firstLine = new Promise<number>((resolve, reject) => {
+    resolveFirstLine = resolve;
+    child.once('close', () => {
+      if (!sawFirstLine) reject(new Error('bpftrace exited before printing a line after it attached'));
+    });
+  });
+  firstLine.catch(() => undefined);
+  const lineSeen = (): void => {
+    if (sawFirstLine) return;
+    sawFirstLine = true;
+    resolveFirstLine(performance.now() - t0);
+  };
   let resolveStarted: (ms: number) => void = () => {};
   const started = new Promise<number>((resolve, reject) => {
     resolveStarted = resolve;
@@ -71,8 +89,10 @@ export function startBpftrace(script: string, opts: BpftraceOptions = {}): Runni
       if (!wanted(head)) return;
       startedAt = performance.now() - t0;
       resolveStarted(startedAt);
+      if (/\n[^\n]*\n/.test(head.slice(awaitedLineStart(head)))) lineSeen();
       return;
     }
+    if (chunk.includes(NEWLINE)) lineSeen();
     for (let i = chunk.indexOf(NEWLINE); i >= 0; i = chunk.indexOf(NEWLINE, i + 1)) linesAfterStart++;
     tail = (tail + chunk.toString()).slice(-TAIL_BYTES);
   });
@@ -87,6 +107,7 @@ export function startBpftrace(script: string, opts: BpftraceOptions = {}): Runni
   return {
     pid: child.pid,
     started,
+    firstLine,
     linesAfterStart: () => linesAfterStart,
     stop: async (graceMs = 10_000) => {
       if (child.exitCode === null && child.signalCode === null) {

@@ -1,8 +1,9 @@
 // Reference for the startup bench: open + load + attach every program of an object with plain
 // libbpf, as fast as C can, then detach and close. Prints the milliseconds of open+load+attach.
-// Globals keep their compiled defaults (for the catalog: no filter, the whole host).
+// Globals keep their compiled defaults (for the catalog: no filter, the whole host). With CORE_BTF,
+// CO-RE relocations resolve against that BTF file instead of the kernel's (btf_custom_path).
 //
-// usage: ref-load OBJECT
+// usage: ref-load OBJECT [CORE_BTF]
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdio.h>
@@ -18,12 +19,13 @@ static double now_ms(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: ref-load OBJECT\n");
+  if (argc != 2 && argc != 3) {
+    fprintf(stderr, "usage: ref-load OBJECT [CORE_BTF]\n");
     return 2;
   }
+  LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = argc == 3 ? argv[2] : NULL);
   double t0 = now_ms();
-  struct bpf_object *obj = bpf_object__open_file(argv[1], NULL);
+  struct bpf_object *obj = bpf_object__open_file(argv[1], &opts);
   if (!obj) {
     fprintf(stderr, "ref-load: open: %s\n", strerror(errno));
     return 1;

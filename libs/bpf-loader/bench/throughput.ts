@@ -2,13 +2,28 @@
 // rates up to saturation, on the same fixture (test/fixtures/burst.bpf.c) and generator
 // (generator.c), alternating within one run. Both drain every INTERVAL ms without wakeups; ours
 // decodes one field of every record in JS.
-import { execFile } from 'node:child_process';
+//
+// On two or more CPUs the generator runs on CPU 0 and the consumer on CPU 1 (all of its threads:
+// ours has a native drain thread beside the JS one). Unpinned, the scheduler put a consumer thread
+// on the generator's CPU now and then, and at saturation — where the generator's one thread sets
+// the rate — that measured the scheduler, not the consumer: the ratio wandered 0.92-1.02 run to run.
+import { execFile, execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
 import { promisify } from 'node:util';
 import { openObject, u32 } from '../src/index';
 import { fixturePath, refConsumerPath, spawnGated } from '../src/testing/index';
 import { generatorPath } from './artifacts';
 import { alternate, log, type Metric, metricOf, ratioOf, spreadOf, sum } from './stats';
 
+
+const PINNED = cpus().length >= 2;
+const GENERATOR_CPU = 0;
+const CONSUMER_CPU = 1;
+
+/** Pins every thread of this process (new ones inherit it) to `cpuList`, as taskset does. */
+function pinSelf(cpuList: string): void {
+  execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', cpuList, String(process.pid)], { stdio: 'ignore' });
+}
 
 interface Sample {
   records: number;
@@ -29,7 +44,7 @@ export interface ThroughputOptions {
 
 /** Timed from releasing the generator to the end of the final drain after it exits, like the C side. */
 async function runOurs(rate: number, events: number, intervalMs: number): Promise<Sample> {
-  const generator = spawnGated(generatorPath(), [String(rate), String(events)]);
+  const generator = spawnGated(generatorPath(), [String(rate), String(events)], PINNED ? { cpu: GENERATOR_CPU } : {});
   const spec = openObject(fixturePath('burst'));
   try {
     spec.setGlobal('target_tgid', u32(generator.pid));
@@ -68,13 +83,11 @@ async function runOurs(rate: number, events: number, intervalMs: number): Promis
 }
 
 async function runReference(rate: number, events: number, intervalMs: number): Promise<Sample> {
-  const { stdout } = await promisify(execFile)(refConsumerPath(), [
-    fixturePath('burst'),
-    String(intervalMs),
-    generatorPath(),
-    String(rate),
-    String(events),
-  ]);
+  // ref-consumer execs its GENERATOR ARG... as given: taskset then pins the generator and execs it, same pid.
+  const generator = PINNED ? ['/usr/bin/taskset', '--cpu-list', String(GENERATOR_CPU), generatorPath()] : [generatorPath()];
+  const consumer = [refConsumerPath(), fixturePath('burst'), String(intervalMs), ...generator, String(rate), String(events)];
+  const argv = PINNED ? ['taskset', '--cpu-list', String(CONSUMER_CPU), ...consumer] : consumer;
+  const { stdout } = await promisify(execFile)(argv[0]!, argv.slice(1));
   const r = JSON.parse(stdout) as { records: number; foreign: number; seconds: number; submitted: number; reserveFailed: number; generatorStatus: number };
   if (r.generatorStatus !== 0) throw new Error(`reference generator failed: ${stdout}`);
   return { records: r.records, seconds: r.seconds, lost: r.reserveFailed + (r.submitted - r.records), foreign: r.foreign };
@@ -86,6 +99,15 @@ export function rateLabel(rate: number): string {
 }
 
 export async function measureThroughput(opts: ThroughputOptions): Promise<Metric[]> {
+  if (PINNED) pinSelf(String(CONSUMER_CPU));
+  try {
+    return await measureRates(opts);
+  } finally {
+    if (PINNED) pinSelf(`0-${cpus().length - 1}`);
+  }
+}
+
+async function measureRates(opts: ThroughputOptions): Promise<Metric[]> {
   const metrics: Metric[] = [];
   for (const rate of opts.rates) {
     const events = rate === 0 ? opts.unthrottledEvents : Math.round(rate * opts.seconds);
@@ -104,7 +126,7 @@ export async function measureThroughput(opts: ThroughputOptions): Promise<Metric
     metrics.push(
       metricOf(`(a) ring buffer @ ${label}`, 'events/s', rateOurs, 'libbpf C consumer', rateRef, {
         target: { op: '>=', ratio: 0.95 },
-        ...(rate === 0 ? { note: 'one producer thread: bound by the traced syscall rate' } : {}),
+        ...(rate === 0 ? { note: `one producer thread: bound by the traced syscall rate${PINNED ? '; generator on CPU 0, consumers on CPU 1' : ''}` } : {}),
       }),
       // Lost is summed over the repetitions, not a median: one lost event anywhere misses the target.
       {

@@ -45,7 +45,9 @@ struct bpf_map *get_map(napi_env env, struct object_handle *h, napi_value name) 
 }
 
 // Opens ELF bytes with captured libbpf output; on failure throws BpfError(op "open").
-static struct object_handle *open_object(napi_env env, napi_value elf_arg, napi_value name_arg) {
+// core_btf: a BTF file CO-RE relocations resolve against instead of the kernel's (NULL: the kernel's).
+static struct object_handle *open_object(napi_env env, napi_value elf_arg, napi_value name_arg,
+                                         const char *core_btf) {
   void *bytes;
   size_t len;
   if (!get_buffer(env, elf_arg, &bytes, &len)) return NULL;
@@ -60,7 +62,7 @@ static struct object_handle *open_object(napi_env env, napi_value elf_arg, napi_
     return NULL;
   }
   memcpy(h->elf, bytes, len);
-  LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name);
+  LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name, .btf_custom_path = core_btf);
   struct strbuf out = {0};
   libbpf_log_begin(&out);
   h->obj = bpf_object__open_mem(h->elf, len, &opts);
@@ -172,7 +174,7 @@ static napi_value describe_globals(napi_env env, struct bpf_object *obj) {
 napi_value object_inspect(napi_env env, napi_callback_info info) {
   napi_value argv[2], result = NULL, programs, maps, globals;
   if (!get_args(env, info, 2, argv)) return NULL;
-  struct object_handle *h = open_object(env, argv[0], argv[1]);
+  struct object_handle *h = open_object(env, argv[0], argv[1], NULL);
   if (!h) return NULL;
   if ((programs = describe_programs(env, h->obj)) && (maps = describe_maps(env, h->obj)) &&
       (globals = describe_globals(env, h->obj)) && napi_create_object(env, &result) == napi_ok) {
@@ -291,12 +293,18 @@ static bool select_programs(napi_env env, struct object_handle *h, napi_value na
 }
 
 // load(elf, objectName, globals: {section, offset, value}[], maxEntries: {map, maxEntries}[],
-//      programs: string[] | null, attachTargets: {program, target}[], placeholderMaps: string[]) → handle
+//      programs: string[] | null, attachTargets: {program, target}[], placeholderMaps: string[],
+//      coreBtf: string | null) → handle
 // All-or-nothing: on any failure everything libbpf created is closed before the error is thrown.
 napi_value object_load(napi_env env, napi_callback_info info) {
-  napi_value argv[7], handle;
-  if (!get_args(env, info, 7, argv)) return NULL;
-  struct object_handle *h = open_object(env, argv[0], argv[1]);
+  napi_value argv[8], handle;
+  napi_valuetype core_btf_type;
+  char *core_btf = NULL;
+  if (!get_args(env, info, 8, argv)) return NULL;
+  if (napi_typeof(env, argv[7], &core_btf_type) != napi_ok) return napi_throw_last(env, "load");
+  if (core_btf_type != napi_null && !(core_btf = get_string(env, argv[7]))) return NULL;
+  struct object_handle *h = open_object(env, argv[0], argv[1], core_btf);
+  free(core_btf); // libbpf keeps its own copy
   if (!h) return NULL;
   if (!for_each(env, h, argv[2], apply_global) || !for_each(env, h, argv[3], apply_max_entries) ||
       !select_programs(env, h, argv[4]) || !for_each(env, h, argv[5], apply_attach_target) ||

@@ -1,6 +1,8 @@
 // @fleettrace/bpf-loader: load, attach and read eBPF objects through libbpf.
 export { openObject, ObjectSpec } from './object-spec';
 export type { GlobalSpec, LoadOptions, MapSpec, OpenOptions, ProgramSpec } from './object-spec';
+export { CoreBtfCache, setDefaultCoreBtf } from './core-btf';
+export type { CoreBtfCacheOptions, CoreBtfSource } from './core-btf';
 export { LoadedObject } from './loaded-object';
 export type { ProgramInfo } from './loaded-object';
 export { Link } from './link';
@@ -20,7 +22,17 @@ export type { AttachKind } from './attach-support';
 export { resolveBinary } from './uprobe/binary-path';
 export { elfFunctions, resolveFunctionOffset, SymbolNotFoundError } from './uprobe/elf-functions';
 export type { ElfFunction } from './uprobe/elf-functions';
-export { KernelSymbolizer, ProcessGoneError, UserSymbolizer, foldStacks, frameName, readStackTrace, readStackTraces } from './symbols/index';
+export {
+  KernelSymbolizer,
+  ProcessGoneError,
+  UserSymbolizer,
+  foldStack,
+  foldStacks,
+  frameName,
+  kernelFunctionNames,
+  readStackTrace,
+  readStackTraces,
+} from './symbols/index';
 export type { FoldOptions, Frame, StackSample, StackTraces } from './symbols/index';
 export { enableProgramStats, OverheadMeter, ProgramStatsSwitch, sampleCost } from './prog-stats';
 export type { CostSample, OverheadReport, ProgramStats } from './prog-stats';

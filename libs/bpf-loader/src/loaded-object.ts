@@ -62,10 +62,13 @@ export class LoadedObject {
   readonly #perfMapOf: ReadonlyMap<string, string>;
   /** How ringBuffer() consumers get events: BPF ring buffers, or the object's perf-buffer fallback. */
   readonly eventTransport: EventTransport;
+  /** The BTF file its CO-RE relocations resolved against (LoadOptions.coreBtf); undefined: the kernel's. */
+  readonly coreBtf: string | undefined;
 
   /** @internal created by ObjectSpec.load */
-  constructor(handle: ObjectHandle, spec: ObjectSpec, transport?: TransportPlan) {
+  constructor(handle: ObjectHandle, spec: ObjectSpec, transport?: TransportPlan, coreBtf?: string) {
     this.#handle = handle;
+    this.coreBtf = coreBtf;
     this.eventTransport = transport?.transport ?? 'ringbuf';
     this.#perfMapOf = transport?.perfMapOf ?? new Map();
     this.name = spec.name;

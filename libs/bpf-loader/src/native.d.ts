@@ -86,6 +86,8 @@ export interface NativeBinding {
     attachTargets: NativeAttachTarget[],
     /** Ring buffers to create as one-entry arrays instead (perf-buffer path). */
     placeholderMaps: string[],
+    /** BTF file that CO-RE relocations resolve against (libbpf's btf_custom_path); null: the kernel's. */
+    coreBtf: string | null,
   ): ObjectHandle;
   closeObject(handle: ObjectHandle): void;
   programIds(handle: ObjectHandle): { name: string; id: number }[];

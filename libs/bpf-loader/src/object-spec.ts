@@ -4,8 +4,9 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { loadFailure } from './attach-support';
 import { native } from './binding';
+import { type CoreBtfSource, defaultCoreBtf, mayBeRelocationFailure } from './core-btf';
 import { planTransport } from './event-transport';
-import { ClosedError, NotFoundError } from './errors';
+import { BpfError, ClosedError, NotFoundError, VerifierError } from './errors';
 import { LoadedObject } from './loaded-object';
 import { estimateObjectMemory, MapMemoryLimitError, type ObjectMemoryEstimate } from './memory-estimate';
 import type { NativeGlobalWrite, NativeMaxEntries } from './native';
@@ -67,6 +68,13 @@ export interface LoadOptions {
    * estimated memory (estimateMapMemory(), with these maxEntries) exceeds this many bytes.
    */
   readonly mapMemoryLimitBytes?: number;
+  /**
+   * The BTF that CO-RE relocations resolve against: a CoreBtfSource (e.g. a CoreBtfCache of
+   * minimized BTF, much faster to load with), or null for the kernel's own. Default: the source
+   * set with setDefaultCoreBtf(), else the kernel's. A load that fails on a relocation with the
+   * source's file is retried with the kernel's BTF, so a source can make loads faster, never fail.
+   */
+  readonly coreBtf?: CoreBtfSource | null;
 }
 
 const PAGE_SIZE = 4096;
@@ -170,14 +178,25 @@ export class ObjectSpec {
     const attachTargets = [...this.#attachTargets]
       .filter(([program]) => programs === null || programs.includes(program))
       .map(([program, target]) => ({ program, target }));
+    const source = opts.coreBtf === undefined ? defaultCoreBtf() : opts.coreBtf;
+    let coreBtf = source?.pathFor(elf);
+    const loadWith = (btf: string | undefined) =>
+      native().load(elf, this.name, globals, maxEntries, programs, attachTargets, [...plan.placeholders], btf ?? null);
     let handle;
     try {
-      handle = native().load(elf, this.name, globals, maxEntries, programs, attachTargets, [...plan.placeholders]);
+      try {
+        handle = loadWith(coreBtf);
+      } catch (err) {
+        if (coreBtf === undefined || !(err instanceof BpfError)) throw err;
+        if (!mayBeRelocationFailure(`${err.libbpfOutput}\n${err instanceof VerifierError ? err.log : ''}`)) throw err;
+        coreBtf = undefined;
+        handle = loadWith(undefined);
+      }
     } catch (err) {
       throw loadFailure(err, (name) => this.programs.find((p) => p.name === name)?.section);
     }
     registerBtf(handle, this.#btf);
-    return new LoadedObject(handle, this, plan);
+    return new LoadedObject(handle, this, plan, coreBtf);
   }
 
   /** Kernel memory the maps will take once loaded, estimated from their definitions (see memory-estimate.ts). */

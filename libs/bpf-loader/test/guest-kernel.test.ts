@@ -3,12 +3,9 @@
 // attach-in-guest.ts runs in it through the chroot into this machine's root, with this host's
 // node and our loader, and prints one JSON report that the tests below check.
 // Skips only when no guest can be had here at all (no QEMU, no apt access to the kernel package).
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type GuestRunResult, guestUnavailableReason, runInGuest } from '@fleettrace/infra/guest';
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { type GuestRunResult, guestUnavailableReason, runScriptInGuest } from '@fleettrace/infra/guest';
+import { beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { fixturePath } from '../src/testing/index';
 import { CYCLES, RSS_GROWTH_LIMIT } from './support/cycles';
 
@@ -37,7 +34,6 @@ interface GuestReport {
 }
 
 let unavailable: string | undefined;
-let warm: string | undefined;
 let run: GuestRunResult;
 let report: GuestReport;
 
@@ -46,30 +42,20 @@ beforeAll(async () => {
   unavailable = process.arch === 'x64' ? await guestUnavailableReason() : 'the guest kernel is x86-64';
   if (unavailable) return;
   fixturePath('guest_attach'); // built? (says how to build it if not)
-  // tsx transpiles the loader's sources on first import: ~40 s at the guest's speed, ~1 s here.
-  // Import once on this host into a cache directory the guest copies into its /tmp.
-  // (Not under /tmp: the guest mounts its own /tmp over the host's, binding back only directories.)
-  mkdirSync(join(REPO, '.fleettrace/guest'), { recursive: true });
-  warm = mkdtempSync(join(REPO, '.fleettrace/guest/tsx-warm-'));
-  execFileSync(process.execPath, ['--import', 'tsx', SCRIPT, '--warm'], { cwd: REPO, env: { ...process.env, TMPDIR: warm }, stdio: 'pipe' });
   const started = Date.now();
-  run = await runInGuest({
-    command: ['sh', '-c', 'cp -R "$1"/. /tmp/ && shift && exec "$@"', 'sh', warm, process.execPath, '--expose-gc', '--import', 'tsx', SCRIPT, String(PROVOCATIONS), String(CYCLES)],
-    cwd: REPO,
+  ({ run, report } = await runScriptInGuest<GuestReport>({
+    repo: REPO,
+    script: SCRIPT,
+    args: [String(PROVOCATIONS), String(CYCLES)],
+    nodeFlags: ['--expose-gc'],
     timeoutMs: GUEST_TIMEOUT_MS,
-  });
-  if (run.exitCode !== 0) throw new Error(`the guest script exited ${run.exitCode}:\n${run.stderr.slice(-4000)}\n--- console ---\n${run.consoleLog.slice(-2000)}`);
-  report = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as GuestReport;
+  }));
   console.log(
     `guest-kernel: ${report.kernel}: boot ${run.timings.bootMs} ms, script ${run.timings.commandMs} ms (guest clock), ` +
       `qemu wall ${run.timings.wallMs} ms, total ${Date.now() - started} ms; in the script: ${JSON.stringify(report.timingsMs)}; ` +
       `typed ${JSON.stringify(report.typed.counts)}, attachAll ${JSON.stringify(report.attachAll.counts)}`,
   );
 }, GUEST_TIMEOUT_MS + 60_000);
-
-afterAll(() => {
-  if (warm) rmSync(warm, { recursive: true, force: true });
-});
 
 function needGuest(ctx: TestContext): void {
   if (unavailable) ctx.skip(`no guest kernel here: ${unavailable}`);

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LoadedObject, openObject, u32 } from '../src/index';
-import { elfSymbolsOf, foldStacks, type Frame, KernelSymbolizer, ProcessGoneError, readStackTraces, UserSymbolizer } from '../src/symbols/index';
+import { elfSymbolsOf, foldStack, foldStacks, type Frame, KernelSymbolizer, ProcessGoneError, readStackTraces, UserSymbolizer } from '../src/symbols/index';
 import { fixturePath, type GatedProcess, spawnGated } from '../src/testing/index';
 import { trackKernelObjects } from './support/kernel-leaks';
 
@@ -119,6 +119,17 @@ describe('stacks', () => {
     expect(table.lookup(0)).toBeUndefined();
   });
 
+  it('names the local functions of a stripped library from its detached debug file (libc6-dbg)', (ctx) => {
+    const libc = realpathSync('/lib/x86_64-linux-gnu/libc.so.6');
+    const id = /Build ID: ([0-9a-f]+)/.exec(execFileSync('readelf', ['-n', libc], { encoding: 'utf8' }))![1]!;
+    const debug = `/usr/lib/debug/.build-id/${id.slice(0, 2)}/${id.slice(2)}.debug`;
+    if (!existsSync(debug)) ctx.skip(`${debug} is missing: install libc6-dbg`);
+    const local = /^([0-9a-f]+) t __libc_start_call_main$/m.exec(execFileSync('nm', [debug], { encoding: 'utf8' }));
+    expect(local, 'the debug file names __libc_start_call_main').not.toBeNull();
+    expect(execFileSync('nm', ['-D', libc], { encoding: 'utf8' })).not.toContain('__libc_start_call_main');
+    expect(elfSymbolsOf(libc).lookup(parseInt(local![1]!, 16) + 3)).toEqual({ symbol: '__libc_start_call_main', offset: 3 });
+  });
+
   it('folds stacks outermost first, summing identical ones', () => {
     const lines = foldStacks(
       [
@@ -130,5 +141,7 @@ describe('stacks', () => {
       { kernelSuffix: '_[k]' },
     );
     expect(lines).toEqual(['app;[libc.so.6] 1', 'app;main;mid;leaf;entry_[k];do_sys_[k] 5', 'my_app;main;[0x1234] 1']);
+    expect(foldStack({ roots: ['@', 'k 1'], comm: 'app', user: ['leaf', 'main'], kernel: ['sys'] }, { kernelSuffix: '_[k]' })).toBe('@;k_1;app;main;leaf;sys_[k]');
+    expect(foldStack({ user: [], kernel: [] })).toBeUndefined();
   });
 });

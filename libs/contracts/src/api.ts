@@ -50,6 +50,7 @@ export interface EventsView {
   records: EventRecord[];
 }
 
+/** Every output kind a result lists: hist, counts, stacks (the aggregates) and events. */
 export type OutputView = AggregateOutput | EventsView;
 
 export interface HostResultView {
@@ -62,7 +63,7 @@ export interface HostResultView {
 export interface JobResultsView {
   jobId: string;
   state: JobState;
-  /** Bucket-wise sums, per-key sums and time-ordered events over every host that returned outputs. */
+  /** Bucket-wise sums, per-key sums, per-stack sums and time-ordered events over every host that returned outputs. */
   merged: OutputView[];
   hosts: HostResultView[];
 }

@@ -27,6 +27,14 @@ export const AttachProbe = z.object({
 });
 export type AttachProbe = z.infer<typeof AttachProbe>;
 
+/** Whether this host can run a catalog program, as its daemon judged from the program's requirements. */
+export const ProgramVerdict = z.object({
+  supported: z.boolean(),
+  /** Everything missing, phrased to follow "host <id> ": "has no tracepoint syscalls:sys_enter_open". */
+  reason: z.string().optional(),
+});
+export type ProgramVerdict = z.infer<typeof ProgramVerdict>;
+
 /** What a host's kernel can do with BPF, as the daemon reports it with its heartbeat. */
 export const CapabilityReport = z.object({
   kernelRelease: z.string(),
@@ -45,6 +53,11 @@ export const CapabilityReport = z.object({
   perfBuffer: z.boolean(),
   /** kernel.bpf_stats_enabled exists (per-program run time and count can be measured), and its value. */
   bpfStats: z.object({ available: z.boolean(), enabled: z.boolean() }),
+  /**
+   * Catalog program name → verdict, for the catalog the daemon ships with. Absent from daemons that
+   * predate it; the API then judges from the rest of the report alone.
+   */
+  programs: z.record(z.string(), ProgramVerdict).optional(),
   probedAt: z.string(),
   probeDurationMs: z.number().nonnegative(),
 });

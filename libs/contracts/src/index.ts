@@ -8,4 +8,6 @@ export * from './host';
 export * from './queue';
 export * from './api';
 export * from './capabilities';
+export * from './kernel-release';
+export * from './kernel-requirements';
 export * from './attach-plan';

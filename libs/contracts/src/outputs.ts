@@ -32,8 +32,29 @@ export const CountsOutput = z.object({
 });
 export type CountsOutput = z.infer<typeof CountsOutput>;
 
+/**
+ * One folded stack and what it weighs: frames outermost first, `;`-joined, as flamegraph.pl and
+ * speedscope read them ("comm;main;work;schedule_[k]": the root is the process name, kernel frames
+ * carry the suffix `_[k]`, a frame no symbol names is `[unknown]`).
+ */
+export const StackEntry = z.object({ stack: z.string().min(1), value: z.number() });
+export type StackEntry = z.infer<typeof StackEntry>;
+
+export const StacksOutput = z.object({
+  kind: z.literal('stacks'),
+  name: z.string(),
+  unit: z.string(),
+  /** One entry per distinct folded stack, largest first; merge sums equal stacks. */
+  entries: z.array(StackEntry),
+  /** Value of the entries holding a frame no symbol names: the process exited before its mappings were read, JIT code, stripped code. */
+  unsymbolized: z.number(),
+  /** Value whose stack the kernel could not keep (stack map full or a hash collision): shown as a `[lost]` frame. */
+  lost: z.number(),
+});
+export type StacksOutput = z.infer<typeof StacksOutput>;
+
 /** Aggregated outputs arrive whole in the run summary; events stream in batches. */
-export const AggregateOutput = z.discriminatedUnion('kind', [HistOutput, CountsOutput]);
+export const AggregateOutput = z.discriminatedUnion('kind', [HistOutput, CountsOutput, StacksOutput]);
 export type AggregateOutput = z.infer<typeof AggregateOutput>;
 
 export const EventsSummary = z.object({

@@ -81,6 +81,7 @@ export const SummaryMessage = z.object({
   state: RunState,
   error: z.string().optional(),
   verifierLog: z.string().optional(),
+  /** hist, counts and stacks outputs, read when the run ended (stacks already symbolized and folded on the host). */
   outputs: z.array(AggregateOutput),
   events: z.array(EventsSummary),
   counters: RunCounters,

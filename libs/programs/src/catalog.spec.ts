@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { parseKernelVersion } from '@fleettrace/contracts';
 import { catalog, getProgram, programNames } from './catalog';
 import { fieldSize } from './decode';
 import { encodeGlobal } from './encode';
@@ -68,6 +69,26 @@ describe('catalog', () => {
       const result = program.params.safeParse({ pidd: 1 });
       expect(result.success).toBe(false);
     }
+  });
+});
+
+describe('requirements', () => {
+  // libs/programs/test/objects.test.ts checks hooks, attach and map types against the compiled objects.
+  it.each(Object.values(catalog))('$name declares its minimum kernel, BTF, map types and fallbacks', (program) => {
+    const { minKernel, btf, mapTypes } = program.requires;
+    expect(minKernel && parseKernelVersion(minKernel), 'minKernel').toBeDefined();
+    // Every object is CO-RE: even xdpcount's packet headers are relocated against the kernel's types.
+    expect(btf).toBe(true);
+    expect(mapTypes?.length).toBeGreaterThan(0);
+    expect(program.fallbacks, 'fallbacks ([] for none)').toBeInstanceOf(Array);
+  });
+
+  it.each(Object.values(catalog))('$name names the hooks its attach types need, and only those', (program) => {
+    const { attachTypes, tracepoints = [], rawTracepoints = [] } = program.requires;
+    expect(tracepoints.length > 0).toBe(attachTypes.includes('tracepoint'));
+    expect(rawTracepoints.length > 0).toBe(attachTypes.includes('tp_btf') || attachTypes.includes('raw_tp'));
+    for (const id of tracepoints) expect(id).toMatch(/^[a-z0-9_]+:[a-z0-9_]+$/);
+    for (const name of rawTracepoints) expect(name).toMatch(/^[a-z0-9_]+$/);
   });
 });
 

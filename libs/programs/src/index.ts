@@ -7,12 +7,16 @@ export type {
   FilterContext,
   GlobalValue,
   HistOutputSpec,
+  KernelRequirements,
   OutputSpec,
+  ProgramFallback,
   StackKeySpec,
 } from './manifest';
+export { FOLDED_STACK_ATTRIBUTES, PROCESS_ATTRIBUTES, type OtelCounter, type OtelEvent, type OtelHistogram, type OtelSignal } from './telemetry';
 export { catalog, getProgram, programNames } from './catalog';
 export { createRecordDecoder, decodeRecord, decoderFor, type RecordDecoder } from './decode';
 export { encodeGlobal } from './encode';
 export { countsFromEntries, histFromEntries, histFromSlots, sumU64s } from './aggregate';
+export { stackRootFields } from './stacks';
 export { syscallName } from './syscalls';
 export { RATE_DROPPED_GLOBAL, RATE_LIMIT_GLOBAL, rateLimitGlobals } from './common/rate-limit';

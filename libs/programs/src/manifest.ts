@@ -1,6 +1,7 @@
-import type { AttachStep } from '@fleettrace/contracts';
+import type { AttachStep, KernelRequirements } from '@fleettrace/contracts';
 import type { z } from 'zod';
 import type { RecordLayout, ScalarType } from './layout';
+import type { OtelCounter, OtelEvent, OtelHistogram } from './telemetry';
 
 /** A `const volatile` global of the program, set in .rodata before load. */
 export type GlobalValue =
@@ -22,6 +23,8 @@ export interface EventsOutputSpec {
   layout: RecordLayout;
   /** Field holding the record's time (ns since boot); events are ordered by it. */
   timeField: string;
+  /** Every catalog output has one (telemetry.spec.ts checks); test fixtures may leave it out. */
+  otel?: OtelEvent;
 }
 
 export interface HistOutputSpec {
@@ -30,6 +33,7 @@ export interface HistOutputSpec {
   unit: string;
   /** Array (or per-CPU array) map: index i counts values in [2^i, 2^(i+1)) (index 0 also holds 0), u64 values. */
   map: string;
+  otel?: OtelHistogram;
 }
 
 export interface CountsOutputSpec {
@@ -43,6 +47,7 @@ export interface CountsOutputSpec {
   keyFields: string[];
   /** Set when key fields are stack ids: where the stacks are, so the runner can symbolize them. */
   stacks?: StackKeySpec;
+  otel?: OtelCounter;
 }
 
 /**
@@ -60,7 +65,15 @@ export interface StackKeySpec {
 
 export type OutputSpec = EventsOutputSpec | HistOutputSpec | CountsOutputSpec;
 
-export type { AttachStep };
+export type { AttachStep, KernelRequirements };
+
+/** What a program does on a kernel that lacks something it would rather use. */
+export interface ProgramFallback {
+  /** What is missing, and on which kernels: "task_struct.__state (kernels before 5.14)". */
+  lacking: string;
+  /** What the program does instead. */
+  instead: string;
+}
 
 export interface CatalogProgram<P = Record<string, unknown>> {
   name: string;
@@ -72,7 +85,13 @@ export interface CatalogProgram<P = Record<string, unknown>> {
   /** Values for the object's `const volatile` globals; parameters never need a recompile. */
   globals(params: P, filter: FilterContext): Record<string, GlobalValue>;
   outputs: OutputSpec[];
-  requires: { attachTypes: string[] };
+  /**
+   * What the host's kernel must offer. Catalog programs declare all of it (catalog.spec.ts checks;
+   * objects.test.ts checks it against the compiled object); planning marks hosts without it unsupported.
+   */
+  requires: KernelRequirements;
+  /** What the program does where its kernel lacks something; [] states it has no alternatives. */
+  fallbacks?: ProgramFallback[];
   /** Where each program attaches, for targets that depend on params; without it every program attaches by its SEC(). */
   attach?(params: P): AttachStep[];
 }

@@ -6,6 +6,7 @@ import type { FieldType, RecordLayout } from '../src/layout';
 import { PROCESS_KEY, SYSCALL_KEY } from '../src/syscount/syscount';
 import { buildPrograms } from './support/build';
 import { ObjectBtf } from './support/btf';
+import { objectRequirements } from './support/object-requirements';
 import { minimalParams } from './support/required-params';
 
 /** The TypeScript half of each shared <tool>.h struct, against the C half as compiled. */
@@ -41,5 +42,16 @@ describe('compiled objects', () => {
     for (const [name, value] of Object.entries(globals)) {
       expect(rodata.get(name), name).toBe(encodeGlobal(value).length);
     }
+  });
+
+  it.each(Object.values(catalog))('$name declares the attach types, hooks and map types its object uses', (program) => {
+    const sorted = (values: readonly string[] = []) => [...values].sort();
+    const { attachTypes, tracepoints, rawTracepoints, mapTypes } = program.requires;
+    expect({
+      attachTypes: sorted(attachTypes),
+      tracepoints: sorted(tracepoints),
+      rawTracepoints: sorted(rawTracepoints),
+      mapTypes: sorted(mapTypes),
+    }).toEqual(objectRequirements(program.objectPath));
   });
 });

@@ -1,8 +1,8 @@
-import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import { Controller, Get, Header, Inject, Param, Query } from '@nestjs/common';
 import type { JobResultsView } from '@fleettrace/contracts';
 import { ZodValidationPipe } from '../pipes/zod-validation.pipe';
 import { ResultsService } from '../services/results.service';
-import { JobIdParam, ResultsQuery } from '../dtos/job.dto';
+import { FoldedQuery, JobIdParam, ResultsQuery } from '../dtos/job.dto';
 
 @Controller('v1/jobs/:id/results')
 export class ResultsController {
@@ -15,5 +15,15 @@ export class ResultsController {
     @Query(new ZodValidationPipe(ResultsQuery, 'query')) query: ResultsQuery,
   ): Promise<JobResultsView> {
     return this.results.get(id, query);
+  }
+
+  /** A stacks output as folded text for flamegraph.pl or speedscope: merged over the fleet, or one host's with `host`. */
+  @Get('folded')
+  @Header('content-type', 'text/plain; charset=utf-8')
+  folded(
+    @Param('id', new ZodValidationPipe(JobIdParam, 'job id')) id: string,
+    @Query(new ZodValidationPipe(FoldedQuery, 'query')) query: FoldedQuery,
+  ): Promise<string> {
+    return this.results.folded(id, query);
   }
 }

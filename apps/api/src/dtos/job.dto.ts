@@ -18,6 +18,13 @@ export const ResultsQuery = z.object({
 });
 export type ResultsQuery = z.infer<typeof ResultsQuery>;
 
+/** `?output=NAME[&host=ID]`: one stacks output as folded text, merged over the fleet or of one host. */
+export const FoldedQuery = z.object({
+  output: z.string().min(1, 'output must name a stacks output'),
+  host: z.string().min(1, 'host must be a host id').optional(),
+});
+export type FoldedQuery = z.infer<typeof FoldedQuery>;
+
 const iso = (date: Date | null): string | null => date?.toISOString() ?? null;
 
 export function mapRun(run: RunRecord): RunView {

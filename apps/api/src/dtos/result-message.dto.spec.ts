@@ -22,6 +22,30 @@ describe('parseResultMessage', () => {
     expect(parsed.ok ? '' : parsed.reason).toContain(reason);
   });
 
+  it('accepts a summary with a stacks output, and an older daemon\'s summary with counts keyed by stack ids', () => {
+    const summary = (outputs: unknown[]) => ({
+      type: 'summary',
+      runId,
+      at: 1,
+      state: 'succeeded',
+      outputs,
+      events: [],
+      counters: { events: 0, lostEvents: 0, droppedEvents: 0 },
+    });
+    const stacks = { kind: 'stacks', name: 'samples', unit: 'samples', entries: [{ stack: 'app;main;work;schedule_[k]', value: 3 }], unsymbolized: 0, lost: 0 };
+    expect(parseResultMessage(JSON.stringify(summary([stacks])))).toEqual({ ok: true, message: summary([stacks]) });
+    const old = {
+      kind: 'counts',
+      name: 'samples',
+      unit: 'samples',
+      keyFields: ['pid', 'comm', 'user_stack_id', 'kernel_stack_id'],
+      entries: [{ key: { pid: 7, comm: 'app', user_stack_id: 12, kernel_stack_id: -14 }, value: 3 }],
+    };
+    expect(parseResultMessage(JSON.stringify(summary([old])))).toEqual({ ok: true, message: summary([old]) });
+    const parsed = parseResultMessage(JSON.stringify(summary([{ ...stacks, entries: [{ stack: '', value: 1 }] }])));
+    expect(parsed.ok ? '' : parsed.reason).toMatch(/^outputs\.0\.entries\.0\.stack: /);
+  });
+
   it('removes NUL characters, which jsonb cannot store', () => {
     const raw = JSON.stringify({ type: 'events', runId, seq: 0, output: 'o', timeField: 't', records: [{ 'c\u0000': 'a\u0000b', t: 1 }] });
     const parsed = parseResultMessage(raw);

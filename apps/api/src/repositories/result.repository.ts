@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AggregateOutput, EventRecord, EventsSummary } from '@fleettrace/contracts';
+import type { AggregateOutput, EventRecord, EventsSummary, StackEntry, StacksOutput } from '@fleettrace/contracts';
 import { DatabaseRepository, type Db } from './database.repository';
 
 /** One stored event record; (runId, seq, idx) identifies it, so a redelivered batch adds nothing. */
@@ -23,8 +23,15 @@ export interface EventSummaryRow extends EventsSummary {
   runId: string;
 }
 
+export interface OutputName {
+  runId: string;
+  name: string;
+  kind: AggregateOutput['kind'];
+}
+
 /** Multi-row inserts are chunked so one statement never carries an unbounded parameter array. */
 const EVENT_INSERT_CHUNK = 5000;
+const STACK_INSERT_CHUNK = 5000;
 
 @Injectable()
 export class ResultRepository {
@@ -55,15 +62,34 @@ export class ResultRepository {
     return inserted;
   }
 
+  /** A stacks output's entries go to run_stacks, a row per folded stack; its run_outputs row keeps the rest. */
   async upsertOutputs(db: Db, runId: string, outputs: readonly AggregateOutput[]): Promise<void> {
     if (outputs.length === 0) return;
+    const rows = outputs.map((o) => (o.kind === 'stacks' ? { ...o, entries: [] } : o));
     await db.query(
       `INSERT INTO run_outputs (run_id, name, kind, data)
        SELECT $1, u.name, u.kind, u.data FROM unnest($2::text[], $3::text[], $4::jsonb[]) AS u(name, kind, data)
        WHERE EXISTS (SELECT 1 FROM runs r WHERE r.id = $1)
        ON CONFLICT (run_id, name) DO UPDATE SET kind = excluded.kind, data = excluded.data`,
-      [runId, outputs.map((o) => o.name), outputs.map((o) => o.kind), outputs.map((o) => JSON.stringify(o))],
+      [runId, rows.map((o) => o.name), rows.map((o) => o.kind), rows.map((o) => JSON.stringify(o))],
     );
+    const stacks = outputs.filter((o): o is StacksOutput => o.kind === 'stacks');
+    if (stacks.length > 0) await this.replaceStacks(db, runId, stacks);
+  }
+
+  /** Replaces the run's rows of these outputs, so a summary delivered twice stores its stacks once. */
+  private async replaceStacks(db: Db, runId: string, outputs: readonly StacksOutput[]): Promise<void> {
+    await db.query('DELETE FROM run_stacks WHERE run_id = $1 AND output = ANY($2::text[])', [runId, outputs.map((o) => o.name)]);
+    const rows = outputs.flatMap((o) => o.entries.map((e) => ({ output: o.name, stack: e.stack, value: Math.round(e.value) })));
+    for (let start = 0; start < rows.length; start += STACK_INSERT_CHUNK) {
+      const chunk = rows.slice(start, start + STACK_INSERT_CHUNK);
+      await db.query(
+        `INSERT INTO run_stacks (run_id, output, stack, value)
+         SELECT $1, u.output, u.stack, u.value FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(output, stack, value)
+         WHERE EXISTS (SELECT 1 FROM runs r WHERE r.id = $1)`,
+        [runId, chunk.map((r) => r.output), chunk.map((r) => r.stack), chunk.map((r) => r.value)],
+      );
+    }
   }
 
   async upsertEventSummaries(db: Db, runId: string, summaries: readonly EventsSummary[]): Promise<void> {
@@ -82,9 +108,51 @@ export class ResultRepository {
       'SELECT run_id, data FROM run_outputs WHERE run_id = ANY($1::uuid[]) ORDER BY run_id, name',
       [runIds],
     );
+    const stacked = rows.filter((row) => row.data.kind === 'stacks');
+    const entries = stacked.length > 0 ? await this.stackEntriesOf([...new Set(stacked.map((row) => row.run_id))]) : new Map<string, StackEntry[]>();
     const byRun = new Map<string, AggregateOutput[]>();
-    for (const row of rows) byRun.set(row.run_id, [...(byRun.get(row.run_id) ?? []), row.data]);
+    for (const row of rows) {
+      const output = row.data.kind === 'stacks' ? { ...row.data, entries: entries.get(stackKey(row.run_id, row.data.name)) ?? [] } : row.data;
+      byRun.set(row.run_id, [...(byRun.get(row.run_id) ?? []), output]);
+    }
     return byRun;
+  }
+
+  /** One stacks output of each run that has it, entries included. */
+  async stacksOf(runIds: readonly string[], output: string): Promise<Map<string, StacksOutput>> {
+    const { rows } = await this.database.pool.query<{ run_id: string; data: StacksOutput }>(
+      `SELECT run_id, data FROM run_outputs WHERE run_id = ANY($1::uuid[]) AND name = $2 AND kind = 'stacks'`,
+      [runIds, output],
+    );
+    const entries = rows.length > 0 ? await this.stackEntriesOf(rows.map((r) => r.run_id), output) : new Map<string, StackEntry[]>();
+    return new Map(rows.map((r) => [r.run_id, { ...r.data, entries: entries.get(stackKey(r.run_id, output)) ?? [] }]));
+  }
+
+  /** Which outputs (name and kind) the runs returned. */
+  async outputNamesOf(runIds: readonly string[]): Promise<OutputName[]> {
+    const { rows } = await this.database.pool.query<{ run_id: string; name: string; kind: AggregateOutput['kind'] }>(
+      'SELECT run_id, name, kind FROM run_outputs WHERE run_id = ANY($1::uuid[]) ORDER BY run_id, name',
+      [runIds],
+    );
+    return rows.map((r) => ({ runId: r.run_id, name: r.name, kind: r.kind }));
+  }
+
+  /** Stack rows by run and output, largest first, ties in byte order of the stack (as the daemon sorts them). */
+  private async stackEntriesOf(runIds: readonly string[], output?: string): Promise<Map<string, StackEntry[]>> {
+    const { rows } = await this.database.pool.query<{ run_id: string; output: string; stack: string; value: number }>(
+      `SELECT run_id, output, stack, value::float8 AS value FROM run_stacks
+       WHERE run_id = ANY($1::uuid[]) AND ($2::text IS NULL OR output = $2)
+       ORDER BY run_id, output, value DESC, stack COLLATE "C"`,
+      [runIds, output ?? null],
+    );
+    const byOutput = new Map<string, StackEntry[]>();
+    for (const row of rows) {
+      const key = stackKey(row.run_id, row.output);
+      const list = byOutput.get(key);
+      if (list) list.push({ stack: row.stack, value: row.value });
+      else byOutput.set(key, [{ stack: row.stack, value: row.value }]);
+    }
+    return byOutput;
   }
 
   /** The first `limitPerOutput` records by time of each run and output. */
@@ -123,4 +191,8 @@ export class ResultRepository {
     );
     return rows.map((r) => ({ runId: r.run_id, kind: 'events', name: r.output, received: r.received, dropped: r.dropped }));
   }
+}
+
+function stackKey(runId: string, output: string): string {
+  return `${runId}\u0000${output}`;
 }

@@ -1,9 +1,9 @@
 import { BadRequestException, Logger, NotFoundException } from '@nestjs/common';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import type { RunDispatch } from '@fleettrace/contracts';
+import type { CapabilityReport, RunDispatch } from '@fleettrace/contracts';
 import { JobService } from './job.service';
-import type { ProgramCatalog } from './program-catalog';
+import type { CatalogEntry, ProgramCatalog } from './program-catalog';
 import type { ApiConfig } from '../config';
 import type { DatabaseRepository } from '../repositories/database.repository';
 import type { JobRecord, JobRepository } from '../repositories/job.repository';
@@ -15,16 +15,18 @@ import type { QueueRepository } from '../repositories/queue.repository';
 // The services log what they drop or retry; the assertions cover it, the output would be noise.
 beforeAll(() => Logger.overrideLogger(false));
 
-const catalog: ProgramCatalog = {
-  get: (name) =>
-    ({
-      syscount: { name: 'syscount', params: z.strictObject({ top: z.number({ error: 'top must be a number' }).default(10) }), requires: { attachTypes: ['tracepoint'] } },
-      execsnoop: { name: 'execsnoop', params: z.strictObject({}), requires: { attachTypes: ['tracepoint'] } },
-    })[name],
-  names: () => ['syscount', 'execsnoop'],
+const entries: Record<string, CatalogEntry> = {
+  syscount: { name: 'syscount', params: z.strictObject({ top: z.number({ error: 'top must be a number' }).default(10) }), requires: { attachTypes: ['tracepoint'] } },
+  execsnoop: {
+    name: 'execsnoop',
+    params: z.strictObject({}),
+    requires: { attachTypes: ['tracepoint'], minKernel: '5.8', mapTypes: ['ringbuf'], tracepoints: ['syscalls:sys_enter_execve'] },
+  },
 };
+const catalog: ProgramCatalog = { get: (name) => entries[name], names: () => Object.keys(entries) };
 
-const host = (id: string): HostRecord => ({
+const host = (id: string, capabilities?: Partial<CapabilityReport>): HostRecord => ({
+  ...(capabilities ? { capabilities: capabilities as CapabilityReport } : {}),
   id,
   name: id,
   labels: {},
@@ -39,7 +41,7 @@ const host = (id: string): HostRecord => ({
 });
 
 /** A JobService over in-memory repositories; `dispatch` decides what the queue does. */
-function setup(dispatch: (jobId: string, runs: RunDispatch[]) => Promise<void> = async () => undefined) {
+function setup(dispatch: (jobId: string, runs: RunDispatch[]) => Promise<void> = async () => undefined, hostList = [host('h1'), host('h2')]) {
   const state = { jobs: new Map<string, JobRecord>(), runs: [] as RunRecord[], audit: [] as unknown[], dispatched: [] as RunDispatch[][] };
   const database = { transaction: (work: (tx: unknown) => Promise<unknown>) => work({}) } as unknown as DatabaseRepository;
   const jobs = {
@@ -57,12 +59,15 @@ function setup(dispatch: (jobId: string, runs: RunDispatch[]) => Promise<void> =
       }
     },
     listByJob: async (jobId: string) => state.runs.filter((r) => r.jobId === jobId),
+    advance: async (_: unknown, change: { runId: string; state: RunRecord['state']; error: string }) => {
+      Object.assign(state.runs.find((r) => r.id === change.runId)!, { state: change.state, error: change.error });
+    },
     failQueued: vi.fn(async (ids: string[], error: string) => {
       for (const run of state.runs) if (ids.includes(run.id)) Object.assign(run, { state: 'failed', error });
       return [];
     }),
   } as unknown as RunRepository;
-  const hosts = { list: async () => [host('h1'), host('h2')] } as unknown as HostRepository;
+  const hosts = { list: async () => hostList } as unknown as HostRepository;
   const audit = { insert: async (_: unknown, entry: unknown) => void state.audit.push(entry) } as unknown as AuditRepository;
   const queues = {
     dispatch: async (jobId: string, dispatches: RunDispatch[]) => {
@@ -107,6 +112,19 @@ describe('JobService.create', () => {
     ]);
     expect(jobs.completeIfFinished).toHaveBeenCalledWith({}, [view.id]);
     expect(view.state).toBe('completed');
+  });
+
+  it('marks unsupported at once, naming why, the hosts whose capability report rules the program out', async () => {
+    const programs = { execsnoop: { supported: false, reason: 'has no tracepoint syscalls:sys_enter_execve' } };
+    const hostList = [host('old', { kernelRelease: '5.4.0-150-generic' }), host('lacking', { kernelRelease: '6.1.0-13-amd64', programs }), host('fine')];
+    const { service, state } = setup(undefined, hostList);
+    const view = await service.create(auth, { ...request, program: 'execsnoop' });
+    expect(view.runs.map((r) => [r.hostId, r.state, r.error])).toEqual([
+      ['old', 'unsupported', 'host old has kernel 5.4.0-150-generic < 5.8 required'],
+      ['lacking', 'unsupported', 'host lacking has no tracepoint syscalls:sys_enter_execve'],
+      ['fine', 'queued', null],
+    ]);
+    expect(state.dispatched.map((dispatches) => dispatches.map((d) => d.hostId))).toEqual([['fine']]);
   });
 
   it.each([

@@ -168,17 +168,19 @@ export class JobService {
     };
   }
 
-  /** The program must be in the catalog and its parameters must pass its schema; returns them with defaults. */
   /** What a host must have to run the job's program, by program kind. */
   private requirements(request: CreateJobRequest): ProgramRequirements {
     if (typeof request.program === 'string') {
-      return { attachTypes: this.catalog.get(request.program)?.requires.attachTypes ?? [], tools: [], btf: false };
+      const program = this.catalog.get(request.program);
+      return { catalogName: request.program, kernel: program?.requires ?? { attachTypes: [] }, tools: [] };
     }
     return request.program.kind === 'bpftrace'
-      ? { attachTypes: [], tools: ['bpftrace'], btf: false }
-      : { attachTypes: [], tools: ['clang'], btf: true };
+      ? { kernel: { attachTypes: [] }, tools: ['bpftrace'] }
+      : // A C source is compiled on the host and relocated (CO-RE) against its kernel's BTF.
+        { kernel: { attachTypes: [], btf: true }, tools: ['clang'] };
   }
 
+  /** The program must be in the catalog and its parameters must pass its schema; returns them with defaults. */
   private validateProgram(request: CreateJobRequest): Record<string, unknown> {
     // bpftrace scripts and C sources were checked by the request schema; parameters are a catalog notion.
     if (typeof request.program !== 'string') {

@@ -1,3 +1,4 @@
+import type { KernelRequirements } from '@fleettrace/contracts';
 import type { z } from 'zod';
 
 /**
@@ -7,8 +8,8 @@ import type { z } from 'zod';
 export interface CatalogEntry {
   name: string;
   params: z.ZodType;
-  /** Attach types the program needs; hosts whose kernel refused one get an `unsupported` run. */
-  requires: { attachTypes: readonly string[] };
+  /** What the program needs of a host's kernel; hosts that lack it get an `unsupported` run. */
+  requires: KernelRequirements;
 }
 
 export interface ProgramCatalog {

@@ -1,9 +1,10 @@
-import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { EventsView, HostResultView, JobResultsView, OutputView } from '@fleettrace/contracts';
 import { JobRepository } from '../repositories/job.repository';
 import { RunRepository } from '../repositories/run.repository';
 import { ResultRepository, type EventRow } from '../repositories/result.repository';
-import { mergeOutputs, type MergeableOutput, type TimedEventsOutput } from '../utils/merge';
+import { foldedText } from '../utils/folded';
+import { mergeOutputs, mergeStacks, type MergeableOutput, type TimedEventsOutput } from '../utils/merge';
 
 @Injectable()
 export class ResultsService {
@@ -72,6 +73,32 @@ export class ResultsService {
       ).map(toView),
       hosts,
     };
+  }
+
+  /**
+   * One stacks output as folded text ("stack value" lines, largest first): summed over every host,
+   * or one host's own. An empty text is a host, or a fleet, that sampled nothing.
+   */
+  async folded(jobId: string, query: { output: string; host?: string }): Promise<string> {
+    const job = await this.jobs.findById(jobId);
+    if (!job) throw new NotFoundException(`job ${jobId} not found`);
+    const runs = await this.runs.listByJob(jobId);
+    const outputs = await this.results.outputNamesOf(runs.map((r) => r.id));
+    // A stacks output of that name anywhere counts, even if an older daemon sent counts under it.
+    const named = outputs.find((o) => o.name === query.output && o.kind === 'stacks') ?? outputs.find((o) => o.name === query.output);
+    if (!named || named.kind !== 'stacks') {
+      const stackNames = [...new Set(outputs.filter((o) => o.kind === 'stacks').map((o) => `"${o.name}"`))].sort();
+      const what = named ? `output "${query.output}" of job ${jobId} is ${named.kind}, not stacks` : `job ${jobId} has no output "${query.output}"`;
+      throw new BadRequestException(`${what}; its stacks outputs: ${stackNames.length > 0 ? stackNames.join(', ') : 'none yet'}`);
+    }
+    let chosen = runs;
+    if (query.host !== undefined) {
+      chosen = runs.filter((r) => r.hostId === query.host);
+      if (chosen.length === 0) throw new NotFoundException(`host "${query.host}" has no run in job ${jobId}`);
+    }
+    const perHost = await this.results.stacksOf(chosen.map((r) => r.id), query.output);
+    if (perHost.size === 0) return '';
+    return foldedText(mergeStacks([...perHost.values()]));
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { CountsOutput, HistOutput } from '@fleettrace/contracts';
-import { mergeCounts, mergeEvents, mergeHist, mergeOutputs, type TimedEventsOutput } from './merge';
+import type { CountsOutput, HistOutput, StacksOutput } from '@fleettrace/contracts';
+import { mergeCounts, mergeEvents, mergeHist, mergeOutputs, mergeStacks, type TimedEventsOutput } from './merge';
 
 const hist = (buckets: Array<[number, number, number]>): HistOutput => ({
   kind: 'hist',
@@ -15,6 +15,15 @@ const counts = (entries: Array<[Record<string, string | number>, number]>): Coun
   unit: 'calls',
   keyFields: ['comm', 'syscall'],
   entries: entries.map(([key, value]) => ({ key, value })),
+});
+
+const stacks = (entries: Array<[string, number]>, unsymbolized = 0, lost = 0): StacksOutput => ({
+  kind: 'stacks',
+  name: 'samples',
+  unit: 'samples',
+  entries: entries.map(([stack, value]) => ({ stack, value })),
+  unsymbolized,
+  lost,
 });
 
 const events = (host: string, times: number[], received = times.length, dropped = 0): TimedEventsOutput => ({
@@ -80,6 +89,45 @@ describe('mergeCounts', () => {
   });
 });
 
+describe('mergeStacks', () => {
+  it('sums equal folded stacks, keeps the others, sorts by value descending (ties by stack) and adds up the counters', () => {
+    const merged = mergeStacks([
+      stacks(
+        [
+          ['app;main;work;schedule_[k]', 30],
+          ['app;main;idle', 5],
+          ['app;[unknown]', 2],
+        ],
+        2,
+        1,
+      ),
+      stacks([
+        ['app;main;idle', 25],
+        ['app;main;work;schedule_[k]', 12],
+        ['db;main;query', 5],
+      ]),
+      stacks([], 0, 4),
+    ]);
+    expect(merged).toEqual(
+      stacks(
+        [
+          ['app;main;work;schedule_[k]', 42],
+          ['app;main;idle', 30],
+          ['db;main;query', 5],
+          ['app;[unknown]', 2],
+        ],
+        2,
+        5,
+      ),
+    );
+  });
+
+  it('does not merge stacks that differ in one frame, nor a stack with its prefix', () => {
+    const merged = mergeStacks([stacks([['a;b;c', 1]]), stacks([['a;b', 1], ['a;b;c_[k]', 1]])]);
+    expect(merged.entries.map((e) => e.stack)).toEqual(['a;b', 'a;b;c', 'a;b;c_[k]']);
+  });
+});
+
 describe('mergeEvents', () => {
   it('orders records of all hosts by time, caps them, and adds up received and dropped', () => {
     const merged = mergeEvents([events('b', [5, 30], 10, 8), events('a', [10, 20, 40], 3, 0)], 4);
@@ -114,8 +162,8 @@ describe('mergeOutputs', () => {
   it('merges each output with the same name and kind across hosts', () => {
     const merged = mergeOutputs(
       [
-        [hist([[1, 2, 1]]), counts([[{ comm: 'x' }, 1]]), events('a', [2])],
-        [hist([[1, 2, 2]]), events('b', [1])],
+        [hist([[1, 2, 1]]), counts([[{ comm: 'x' }, 1]]), events('a', [2]), stacks([['x;f', 1]])],
+        [hist([[1, 2, 2]]), events('b', [1]), stacks([['x;f', 2]])],
         [],
       ],
       10,
@@ -123,8 +171,10 @@ describe('mergeOutputs', () => {
     expect(merged.map((o) => [o.kind, o.name])).toEqual([
       ['events', 'exec'],
       ['hist', 'latency'],
+      ['stacks', 'samples'],
       ['counts', 'syscalls'],
     ]);
+    expect((merged[2] as StacksOutput).entries).toEqual([{ stack: 'x;f', value: 3 }]);
     expect((merged[1] as HistOutput).buckets).toEqual([{ low: 1, high: 2, count: 3 }]);
     expect((merged[0] as TimedEventsOutput).records.map((r) => r.host)).toEqual(['b', 'a']);
   });

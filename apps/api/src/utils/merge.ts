@@ -1,4 +1,4 @@
-import type { AggregateOutput, CountEntry, CountsOutput, EventRecord, HistBucket, HistOutput } from '@fleettrace/contracts';
+import type { AggregateOutput, CountEntry, CountsOutput, EventRecord, HistBucket, HistOutput, StacksOutput } from '@fleettrace/contracts';
 
 /** An event record with the time it is ordered by, and the host it came from already set on it. */
 export interface TimedRecord {
@@ -56,6 +56,28 @@ export function mergeCounts(outputs: readonly CountsOutput[]): CountsOutput {
   return { kind: 'counts', name: outputs[0].name, unit: outputs[0].unit, keyFields: outputs[0].keyFields, entries: sorted };
 }
 
+/**
+ * Sum per folded stack: hosts fold alike (names, not addresses), so the same code path on two hosts
+ * is one stack. Largest first, ties in stack order, as each host sends them.
+ */
+export function mergeStacks(outputs: readonly StacksOutput[]): StacksOutput {
+  const totals = new Map<string, number>();
+  for (const output of outputs) {
+    for (const { stack, value } of output.entries) totals.set(stack, (totals.get(stack) ?? 0) + value);
+  }
+  const entries = [...totals]
+    .sort(([sa, a], [sb, b]) => b - a || (sa < sb ? -1 : sa > sb ? 1 : 0))
+    .map(([stack, value]) => ({ stack, value }));
+  return {
+    kind: 'stacks',
+    name: outputs[0].name,
+    unit: outputs[0].unit,
+    entries,
+    unsymbolized: outputs.reduce((sum, o) => sum + o.unsymbolized, 0),
+    lost: outputs.reduce((sum, o) => sum + o.lost, 0),
+  };
+}
+
 export function compareTimed(a: TimedRecord, b: TimedRecord): number {
   if (a.ts !== b.ts) return a.ts < b.ts ? -1 : 1;
   return a.host < b.host ? -1 : a.host > b.host ? 1 : 0;
@@ -94,6 +116,8 @@ export function mergeOutputs(perHost: ReadonlyArray<readonly MergeableOutput[]>,
           return mergeHist(group as HistOutput[]);
         case 'counts':
           return mergeCounts(group as CountsOutput[]);
+        case 'stacks':
+          return mergeStacks(group as StacksOutput[]);
         case 'events':
           return mergeEvents(group as TimedEventsOutput[], eventsLimit);
       }

@@ -12,7 +12,8 @@ export interface TestApi {
   config: ApiConfig;
   url: string;
   redis: Redis;
-  request<T = unknown>(method: string, path: string, options?: RequestOptions): Promise<{ status: number; body: T }>;
+  /** The body parsed when it is JSON, else its text (folded stacks are text/plain). */
+  request<T = unknown>(method: string, path: string, options?: RequestOptions): Promise<{ status: number; body: T; contentType: string }>;
   /** What a daemon does: one entry with field `m` on the results stream. */
   report(message: ResultMessage | string): Promise<string>;
   close(): Promise<void>;
@@ -61,7 +62,9 @@ export async function startApi(label: string, overrides: Partial<ApiConfig> = {}
       }
       const response = await fetch(`${url}${path}`, { method, headers, body });
       const text = await response.text();
-      return { status: response.status, body: (text ? JSON.parse(text) : undefined) as never };
+      const contentType = response.headers.get('content-type') ?? '';
+      const parsed = contentType.includes('json') ? (text ? JSON.parse(text) : undefined) : text;
+      return { status: response.status, body: parsed as never, contentType };
     },
     async report(message) {
       const m = typeof message === 'string' ? message : JSON.stringify(message);

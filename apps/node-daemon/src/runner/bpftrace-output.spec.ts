@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BpftraceOutputParser, bpftraceErrors, foldStack, splitKey } from './bpftrace-output';
+import { BpftraceOutputParser, bpftraceErrors, parseStack, splitKey } from './bpftrace-output';
 
 function parse(lines: string[]): { parser: BpftraceOutputParser; printed: string[] } {
   const printed: string[] = [];
@@ -65,23 +65,72 @@ describe('bpftrace -f json → typed outputs', () => {
     expect(parser.outputs()[0]).toMatchObject({ keyFields: ['key'], entries: [{ key: { key: 'a,b' } }, { key: { key: 'c' } }] });
   });
 
-  it('folds stack keys (alone or with other keys), outermost frame first', () => {
-    const { parser } = parse([
+  it('turns stack-keyed maps into stacks: other keys as roots, user then kernel frames outermost first, offsets dropped', () => {
+    const kernelNames = new Set(['perf_syscall_enter', '__traceiter_sys_enter', 'syscall_trace_enter', 'do_syscall_64', 'entry_SYSCALL_64_after_hwframe']);
+    const printed: string[] = [];
+    const parser = new BpftraceOutputParser((line) => printed.push(line), (name) => kernelNames.has(name));
+    for (const line of [
       '{"type": "map", "data": {"@k": {"\\n    perf_syscall_enter+397\\n    __traceiter_sys_enter+49\\n    syscall_trace_enter+384\\n": 5}}}',
-      '{"type": "map", "data": {"@u": {"\\n    0x7f848ce1a829\\n    main+12\\n,workload": 3}}}',
-    ]);
+      // The kernel stack first in the key, an empty one, an address bpftrace could not name, and the same
+      // stack at two offsets of busy_leaf: all fold as user frames before kernel frames, and merge.
+      '{"type": "map", "data": {"@u": {' +
+        '"\\n    do_syscall_64+113\\n    entry_SYSCALL_64_after_hwframe+118\\n,\\n    busy_leaf+39\\n    main+93\\n    0x7f848ce1a829\\n,stack-chain": 3, ' +
+        '"\\n    do_syscall_64+126\\n    entry_SYSCALL_64_after_hwframe+118\\n,\\n    busy_leaf+48\\n    main+93\\n    0x7f848ce1a000\\n,stack-chain": 4, ' +
+        '",\\n    busy_leaf+48\\n    main+93\\n    __libc_start_call_main+122\\n,stack-chain": 2}}}',
+    ]) {
+      parser.feed(line);
+    }
     expect(parser.outputs()).toEqual([
       {
-        kind: 'counts',
+        kind: 'stacks',
         name: 'k',
         unit: 'count',
-        keyFields: ['stack'],
-        entries: [{ key: { stack: 'syscall_trace_enter+384;__traceiter_sys_enter+49;perf_syscall_enter+397' }, value: 5 }],
+        entries: [{ stack: 'syscall_trace_enter_[k];__traceiter_sys_enter_[k];perf_syscall_enter_[k]', value: 5 }],
+        unsymbolized: 0,
+        lost: 0,
       },
-      { kind: 'counts', name: 'u', unit: 'count', keyFields: ['key0', 'key1'], entries: [{ key: { key0: 'main+12;0x7f848ce1a829', key1: 'workload' }, value: 3 }] },
+      {
+        kind: 'stacks',
+        name: 'u',
+        unit: 'count',
+        entries: [
+          { stack: 'stack-chain;[unknown];main;busy_leaf;entry_SYSCALL_64_after_hwframe_[k];do_syscall_64_[k]', value: 7 },
+          { stack: 'stack-chain;__libc_start_call_main;main;busy_leaf', value: 2 },
+        ],
+        unsymbolized: 7,
+        lost: 0,
+      },
     ]);
     expect(splitKey('workload,\n a\n b\n')).toEqual(['workload', '\n a\n b\n']);
-    expect(foldStack('\n a\n b\n')).toBe('b;a');
+    expect(splitKey('\n a\n,,comm')).toEqual(['\n a\n', '', 'comm']);
+  });
+
+  it('reads frames in bpftrace\'s default, perf and raw stack modes; unnamed kernel addresses are kernel frames', () => {
+    expect(parseStack('\n    busy_leaf+39\n    0x7f848ce1a829\n    ns::f(int, char)+7\n')).toEqual([
+      { symbol: 'busy_leaf' },
+      { address: 0x7f848ce1a829n },
+      { symbol: 'ns::f(int, char)' },
+    ]);
+    expect(parseStack('\n\t55d0c1a0113b busy_leaf+39 (/tmp/stack-chain)\n\t7f848ce1a829 [unknown] (/usr/lib/libc.so.6)\n\tffffffff81a0d2c4\n')).toEqual([
+      { symbol: 'busy_leaf', address: 0x55d0c1a0113bn, module: '/tmp/stack-chain' },
+      { address: 0x7f848ce1a829n, module: '/usr/lib/libc.so.6' },
+      { address: 0xffffffff81a0d2c4n },
+    ]);
+    const parser = new BpftraceOutputParser(() => undefined, () => false);
+    parser.feed('{"type": "map", "data": {"@": {"\\n\\tffffffff81a0d2c4\\n\\tffffffff81a0d000\\n": 1, "\\n\\t7f848ce1a829 [unknown] (/usr/lib/libc.so.6)\\n": 2}}}');
+    expect(parser.outputs()).toEqual([
+      {
+        kind: 'stacks',
+        name: 'map',
+        unit: 'count',
+        entries: [
+          { stack: '[libc.so.6]', value: 2 },
+          { stack: '[unknown]_[k]', value: 1 },
+        ],
+        unsymbolized: 3,
+        lost: 0,
+      },
+    ]);
   });
 
   it('hands printf lines on without their newline, and notes attach and lost events', () => {

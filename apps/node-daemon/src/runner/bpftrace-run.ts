@@ -6,6 +6,7 @@ import type { BpftraceProgram } from '@fleettrace/contracts';
 import { monotonicToEpochNs } from './boot-clock';
 import { BpftraceOutputParser, bpftraceErrors, PRINTF_OUTPUT } from './bpftrace-output';
 import { scopeScriptToCgroup } from './bpftrace-scope';
+import { cgroupSubtreeIds } from './cgroup-subtree';
 import { UnsupportedProgramError } from './catalog-run';
 import { EventBuffer } from './event-buffer';
 import type { RunnerMessage, RunnerStart } from './protocol';
@@ -70,7 +71,8 @@ export async function runBpftraceProgram(
 ): Promise<void> {
   const bpftrace = findBpftrace();
   if (!bpftrace) throw new UnsupportedProgramError('bpftrace is not installed on this host');
-  const scoped = start.cgroupId === null ? undefined : scopeScriptToCgroup(program.script, start.cgroupId);
+  const scope = start.cgroupId === null ? undefined : start.cgroupPath ? cgroupSubtreeIds(start.cgroupPath) : [start.cgroupId];
+  const scoped = scope && scopeScriptToCgroup(program.script, scope);
   const script = scoped?.script ?? program.script;
 
   send({ type: 'state', state: 'loading' });

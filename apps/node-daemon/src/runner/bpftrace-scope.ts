@@ -1,10 +1,11 @@
 /**
- * Confines a bpftrace script to one cgroup: every probe block whose probes run in a task's context
- * gets `if (cgroup != ID) { return; }` as its first statement, so the user's own predicate and
- * statements never see another cgroup's tasks. The guard goes on the line of the block's `{`, so
- * line numbers in bpftrace's errors stay the user's (columns on that line shift).
+ * Confines a bpftrace script to a cgroup subtree: every probe block whose probes run in a task's
+ * context gets `if (cgroup != A && cgroup != B ...) { return; }` as its first statement, so the
+ * user's own predicate and statements never see another cgroup's tasks. The guard goes on the line
+ * of the block's `{`, so line numbers in bpftrace's errors stay the user's (columns on that line shift).
  *
- * `cgroup` is the current task's cgroup v2 id: exactly that cgroup, not its descendants.
+ * `cgroup` is the current task's cgroup v2 id, one exact cgroup: the subtree is the list of its
+ * cgroups' ids, taken when the run starts (see cgroup-subtree.ts).
  * BEGIN, END and interval probes are not task context (they run in bpftrace itself or on a timer
  * over whatever task is current) and are left as written; a block listing them together with
  * other probes is guarded as a whole.
@@ -19,9 +20,10 @@ export interface ScopedScript {
 
 const HOST_LEVEL_PROBE = /^(BEGIN|END|interval:|i:)/;
 
-export function scopeScriptToCgroup(script: string, cgroupId: string): ScopedScript {
-  if (!/^\d+$/.test(cgroupId)) throw new Error(`cgroup id must be decimal, got "${cgroupId}"`);
-  const guard = ` if (cgroup != ${cgroupId}) { return; }`;
+export function scopeScriptToCgroup(script: string, cgroupIds: readonly string[]): ScopedScript {
+  if (cgroupIds.length === 0) throw new Error('a cgroup scope needs at least one cgroup id');
+  for (const id of cgroupIds) if (!/^\d+$/.test(id)) throw new Error(`cgroup id must be decimal, got "${id}"`);
+  const guard = ` if (${cgroupIds.map((id) => `cgroup != ${id}`).join(' && ')}) { return; }`;
   let out = '';
   let depth = 0;
   let header = '';

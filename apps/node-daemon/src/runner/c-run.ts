@@ -47,7 +47,9 @@ export async function runCProgram(start: RunnerStart, program: CProgram, send: (
     }
     const report = limitsReport(start, limits, spec.estimateMapMemory().totalBytes);
     try {
-      loaded = spec.load({ mapMemoryLimitBytes: limits.mapMemoryBytes });
+      // The kernel's BTF, not the runners' minimized-BTF cache: each new source is a new object,
+      // whose minimizing (a bpftool run) would cost more than it saves and grow the cache for good.
+      loaded = spec.load({ mapMemoryLimitBytes: limits.mapMemoryBytes, coreBtf: null });
     } catch (error) {
       if (error instanceof MapMemoryLimitError) throw new RunLimitError(error.message, report);
       throw error;

@@ -17,11 +17,17 @@ import { attachPlanned } from './attach-plan';
 import { monotonicToEpochNs } from './boot-clock';
 import { EventBuffer } from './event-buffer';
 import { OverheadGuard } from './overhead-guard';
+import { StackCollector, isStackCounts } from './stack-collector';
 import type { RunnerMessage, RunnerStart } from './protocol';
 import { limitsReport, resolveRunnerLimits } from './run-limits';
 
 /** Records per IPC message: large enough to amortise, small enough to stream while the run goes on. */
 const EVENTS_FLUSH_AT = 500;
+/**
+ * How often the processes in stack-keyed maps are looked for, to snapshot their mappings while they
+ * live: a process that starts and exits between two looks is left with [unknown] user frames.
+ */
+const STACK_SNAPSHOT_INTERVAL_MS = 500;
 
 export class UnsupportedProgramError extends Error {}
 
@@ -41,6 +47,7 @@ export type ProgramResolver = (name: string) => CatalogProgram | undefined;
 /**
  * Runs one catalog program for the run's duration (or until `stop` resolves): set its rodata,
  * load, stream events, attach, wait, then drain, read the aggregate maps and detach everything.
+ * Counts keyed by stack ids leave as `stacks` outputs, symbolized here: ids mean nothing off the host.
  */
 export async function runCatalogProgram(
   start: RunnerStart,
@@ -58,6 +65,7 @@ export async function runCatalogProgram(
   send({ type: 'state', state: 'loading' });
   const spec = openObject(program.objectPath);
   let loaded: LoadedObject | undefined;
+  let snapshots: NodeJS.Timeout | undefined;
   try {
     const globals = { ...program.globals(params, filter), ...(hasGlobal(spec, RATE_LIMIT_GLOBAL) ? rateLimitGlobals(limits.eventsPerSecond) : {}) };
     for (const [name, value] of Object.entries(globals)) spec.setGlobal(name, encodeGlobal(value));
@@ -73,6 +81,19 @@ export async function runCatalogProgram(
       .filter((output): output is EventsOutputSpec => output.kind === 'events')
       .map((output) => streamEvents(loaded!, output, start.maxEventsPerOutput, send));
 
+    const stackCollectors = new Map(program.outputs.filter(isStackCounts).map((output) => [output.name, new StackCollector(loaded!, output)]));
+    let snapshotFailure: unknown;
+    if (stackCollectors.size > 0) {
+      snapshots = setInterval(() => {
+        try {
+          for (const collector of stackCollectors.values()) collector.snapshotNew();
+        } catch (error) {
+          // Reported with the outputs rather than crashing the runner from a timer.
+          snapshotFailure ??= error;
+        }
+      }, STACK_SNAPSHOT_INTERVAL_MS);
+    }
+
     let overBudget: () => void = () => {};
     const budget = new Promise<void>((resolve) => (overBudget = resolve));
     const live = loaded;
@@ -82,6 +103,7 @@ export async function runCatalogProgram(
     send({ type: 'state', state: 'running' });
 
     const ended = await waitForDurationOrStop(start.durationSeconds * 1000, stop, budget);
+    clearInterval(snapshots);
 
     // Last reading before detaching: what the programs cost while attached.
     const overhead = guard.stop();
@@ -92,7 +114,11 @@ export async function runCatalogProgram(
       await consumer.stop();
       buffer.flush();
     }
-    const outputs = program.outputs.flatMap((output) => readAggregate(loaded!, output));
+    if (snapshotFailure !== undefined) throw snapshotFailure;
+    const outputs = program.outputs.flatMap((output) => {
+      const collector = stackCollectors.get(output.name);
+      return collector ? [collector.read()] : readAggregate(loaded!, output);
+    });
     const events: EventsSummary[] = buffers.map(({ buffer }) => buffer.summary());
     const received = events.reduce((sum, e) => sum + e.received, 0);
     const dropped = events.reduce((sum, e) => sum + e.dropped, 0);
@@ -108,6 +134,7 @@ export async function runCatalogProgram(
       ...(guard.exceeded ? { budgetExceeded: guard.exceeded } : {}),
     });
   } finally {
+    clearInterval(snapshots);
     if (loaded) await loaded.close();
     spec.close();
   }

@@ -10,6 +10,8 @@ export interface RunnerStart {
   durationSeconds: number;
   /** Decimal cgroup id (a u64) whose subtree alone is traced; null for the whole host. */
   cgroupId: string | null;
+  /** That cgroup's directory, where the runner lists its subtree (bpftrace's scope guard needs every id). */
+  cgroupPath?: string;
   maxEventsPerOutput: number;
   /** Resource limits of the run; unset ones take the defaults of contracts' limits.ts. */
   limits?: Partial<RunnerLimits>;

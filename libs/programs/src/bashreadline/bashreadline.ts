@@ -35,7 +35,23 @@ export const bashreadline: CatalogProgram<BashreadlineParams> = {
   params,
   objectPath: objectPath('bashreadline'),
   globals: (p, filter) => filterGlobals(p, filter),
-  outputs: [{ kind: 'events', name: 'lines', ringBuffer: 'events', layout: BASHREADLINE_EVENT, timeField: 'time_ns' }],
-  requires: { attachTypes: ['uretprobe'] },
+  outputs: [
+    {
+      kind: 'events',
+      name: 'lines',
+      ringBuffer: 'events',
+      layout: BASHREADLINE_EVENT,
+      timeField: 'time_ns',
+      otel: { instrument: 'event', name: 'fleettrace.bashreadline.line' },
+    },
+  ],
+  requires: {
+    attachTypes: ['uretprobe'],
+    // The BPF ring buffer arrived in 5.8.
+    minKernel: '5.8',
+    btf: true,
+    mapTypes: ['array', 'ringbuf'],
+  },
+  fallbacks: [],
   attach: (p) => [{ program: 'readline_return', kind: 'uprobe', binary: p.bash, symbol: 'readline', retprobe: true, pid: p.pid }],
 };

@@ -43,7 +43,7 @@ export const biosnoop: CatalogProgram<BiosnoopParams> = {
   summary:
     'Every block I/O request: disk (major:minor), sector, bytes, operation (REQ_OP: 0 read, 1 write, ...), issue-to-' +
     'completion latency and queueing time (ns), result, and the submitting pid/comm. pid, comm and the host scope ' +
-    'select the submitter, disk the device, minLatencyUs the slow ones. Kernel 6.5 or later (block_io_start).',
+    'select the submitter, disk the device, minLatencyUs the slow ones.',
   params,
   objectPath: objectPath('biosnoop'),
   globals: (p, filter) => ({
@@ -51,6 +51,23 @@ export const biosnoop: CatalogProgram<BiosnoopParams> = {
     ...diskGlobals(p.disk),
     min_latency_ns: { type: 'u64', value: BigInt(p.minLatencyUs) * 1000n },
   }),
-  outputs: [{ kind: 'events', name: 'requests', ringBuffer: 'events', layout: BIOSNOOP_EVENT, timeField: 'time_ns' }],
-  requires: { attachTypes: ['tp_btf'] },
+  outputs: [
+    {
+      kind: 'events',
+      name: 'requests',
+      ringBuffer: 'events',
+      layout: BIOSNOOP_EVENT,
+      timeField: 'time_ns',
+      otel: { instrument: 'event', name: 'fleettrace.biosnoop.request' },
+    },
+  ],
+  requires: {
+    attachTypes: ['tp_btf'],
+    // The block_io_start tracepoint arrived in 6.5.
+    minKernel: '6.5',
+    btf: true,
+    mapTypes: ['array', 'hash', 'ringbuf'],
+    rawTracepoints: ['block_io_start', 'block_rq_issue', 'block_rq_complete'],
+  },
+  fallbacks: [],
 };

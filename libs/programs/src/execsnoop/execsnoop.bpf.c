@@ -12,8 +12,19 @@
 /* Emit only execs that failed. */
 const volatile bool failed_only = false;
 
-/* Template that resets a pending event: the event is far larger than the 512-byte BPF stack. */
-static const struct execsnoop_event empty_event = {};
+/* An exec between its entry and its exit: the event being filled, and how many bytes of args the
+ * argument copy has used so far. That count lives here, in map memory, rather than in a local on
+ * purpose: a value loaded from a map is unknown to the verifier except for the bound each
+ * iteration checks, so every iteration of the copy starts from the same state. Kept in a register,
+ * its exact range would differ along each path through the previous arguments, and the verifier
+ * would walk them all (80k instructions and ~100 ms per program, against 3k and ~2 ms). */
+struct pending_exec {
+	struct execsnoop_event event;
+	__u32 args_len;
+};
+
+/* Template that resets a pending exec: it is far larger than the 512-byte BPF stack. */
+static const struct pending_exec empty_exec = {};
 
 /* Pending events keyed by tgid, not tid: a successful exec from a non-leader thread makes that
  * thread the leader, so only the tgid is the same on entry and exit. Execs in flight at once are
@@ -22,7 +33,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u32);
-	__type(value, struct execsnoop_event);
+	__type(value, struct pending_exec);
 } execs SEC(".maps");
 
 struct {
@@ -42,13 +53,16 @@ static __always_inline __u8 user_str_cut(const char *src, long copied, long size
 	return next != 0;
 }
 
-static __always_inline void read_args(struct execsnoop_event *e, const char *const *argv)
+static __always_inline void read_args(struct pending_exec *p, const char *const *argv)
 {
-	__u32 len = 0;
+	struct execsnoop_event *e = &p->event;
+	/* Read back from the map each iteration (see struct pending_exec). */
+	volatile __u32 *used = &p->args_len;
 	int i;
 
 	for (i = 0; i < EXECSNOOP_MAX_ARGS; i++) {
 		const char *arg = NULL;
+		__u32 len = *used;
 		long n;
 
 		bpf_probe_read_user(&arg, sizeof(arg), &argv[i]);
@@ -68,6 +82,7 @@ static __always_inline void read_args(struct execsnoop_event *e, const char *con
 		/* The argument's NUL becomes the separator before the next one. */
 		e->args[(len - 1) & (EXECSNOOP_ARGS_LEN - 1)] = ' ';
 		e->args_count++;
+		*used = len;
 	}
 	if (i == EXECSNOOP_MAX_ARGS) {
 		const char *more = NULL;
@@ -76,8 +91,8 @@ static __always_inline void read_args(struct execsnoop_event *e, const char *con
 		if (more)
 			e->args_truncated = 1;
 	}
-	if (len)
-		e->args[(len - 1) & (EXECSNOOP_ARGS_LEN - 1)] = '\0';
+	if (*used)
+		e->args[(*used - 1) & (EXECSNOOP_ARGS_LEN - 1)] = '\0';
 }
 
 static __always_inline int enter_exec(const char *filename, const char *const *argv)
@@ -85,6 +100,7 @@ static __always_inline int enter_exec(const char *filename, const char *const *a
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
 	struct execsnoop_event *e;
+	struct pending_exec *p;
 	struct task_struct *task;
 	long n;
 
@@ -92,11 +108,12 @@ static __always_inline int enter_exec(const char *filename, const char *const *a
 	if (!ft_tgid_matches(tgid) || !ft_current_in_scope())
 		return 0;
 	/* BPF_ANY: an entry still here is stale (its exit was never seen) and is replaced. */
-	if (bpf_map_update_elem(&execs, &tgid, &empty_event, BPF_ANY))
+	if (bpf_map_update_elem(&execs, &tgid, &empty_exec, BPF_ANY))
 		return 0;
-	e = bpf_map_lookup_elem(&execs, &tgid);
-	if (!e)
+	p = bpf_map_lookup_elem(&execs, &tgid);
+	if (!p)
 		return 0;
+	e = &p->event;
 
 	task = (struct task_struct *)bpf_get_current_task();
 	e->time_ns = bpf_ktime_get_ns();
@@ -106,18 +123,20 @@ static __always_inline int enter_exec(const char *filename, const char *const *a
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	n = bpf_probe_read_user_str(e->filename, sizeof(e->filename), filename);
 	e->filename_truncated = user_str_cut(filename, n, sizeof(e->filename));
-	read_args(e, argv);
+	read_args(p, argv);
 	return 0;
 }
 
 static __always_inline int exit_exec(long ret)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct pending_exec *p;
 	struct execsnoop_event *e;
 
-	e = bpf_map_lookup_elem(&execs, &tgid);
-	if (!e)
+	p = bpf_map_lookup_elem(&execs, &tgid);
+	if (!p)
 		return 0;
+	e = &p->event;
 	if (failed_only && ret >= 0)
 		goto cleanup;
 	e->retval = ret;

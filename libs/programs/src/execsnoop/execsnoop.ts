@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { filterGlobals, filterParamsShape } from '../common/filter';
 import { objectPath } from '../common/object-path';
+import { syscallTracepoints } from '../common/syscall-tracepoints';
 import type { RecordLayout } from '../layout';
 import type { CatalogProgram } from '../manifest';
 
@@ -40,6 +41,23 @@ export const execsnoop: CatalogProgram<ExecsnoopParams> = {
     ...filterGlobals(p, filter),
     failed_only: { type: 'bool', value: p.failedOnly },
   }),
-  outputs: [{ kind: 'events', name: 'execs', ringBuffer: 'events', layout: EXECSNOOP_EVENT, timeField: 'time_ns' }],
-  requires: { attachTypes: ['tracepoint'] },
+  outputs: [
+    {
+      kind: 'events',
+      name: 'execs',
+      ringBuffer: 'events',
+      layout: EXECSNOOP_EVENT,
+      timeField: 'time_ns',
+      otel: { instrument: 'event', name: 'fleettrace.execsnoop.exec' },
+    },
+  ],
+  requires: {
+    attachTypes: ['tracepoint'],
+    // The BPF ring buffer arrived in 5.8.
+    minKernel: '5.8',
+    btf: true,
+    mapTypes: ['array', 'hash', 'ringbuf'],
+    tracepoints: syscallTracepoints('execve', 'execveat'),
+  },
+  fallbacks: [],
 };

@@ -40,6 +40,23 @@ export const exitsnoop: CatalogProgram<ExitsnoopParams> = {
     trace_threads: { type: 'bool', value: p.threads },
     failed_only: { type: 'bool', value: p.failedOnly },
   }),
-  outputs: [{ kind: 'events', name: 'exits', ringBuffer: 'events', layout: EXITSNOOP_EVENT, timeField: 'time_ns' }],
-  requires: { attachTypes: ['tp_btf'] },
+  outputs: [
+    {
+      kind: 'events',
+      name: 'exits',
+      ringBuffer: 'events',
+      layout: EXITSNOOP_EVENT,
+      timeField: 'time_ns',
+      otel: { instrument: 'event', name: 'fleettrace.exitsnoop.exit' },
+    },
+  ],
+  requires: {
+    attachTypes: ['tracepoint'],
+    // The BPF ring buffer arrived in 5.8.
+    minKernel: '5.8',
+    btf: true,
+    mapTypes: ['array', 'ringbuf'],
+    tracepoints: ['sched:sched_process_exit'],
+  },
+  fallbacks: [],
 };

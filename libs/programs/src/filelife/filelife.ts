@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { filterGlobals, filterParamsShape } from '../common/filter';
 import { objectPath } from '../common/object-path';
+import { syscallTracepoints } from '../common/syscall-tracepoints';
 import type { RecordLayout } from '../layout';
 import type { CatalogProgram } from '../manifest';
 
@@ -33,6 +34,23 @@ export const filelife: CatalogProgram<FilelifeParams> = {
   params,
   objectPath: objectPath('filelife'),
   globals: (p, filter) => filterGlobals(p, filter),
-  outputs: [{ kind: 'events', name: 'deletions', ringBuffer: 'events', layout: FILELIFE_EVENT, timeField: 'time_ns' }],
-  requires: { attachTypes: ['tracepoint'] },
+  outputs: [
+    {
+      kind: 'events',
+      name: 'deletions',
+      ringBuffer: 'events',
+      layout: FILELIFE_EVENT,
+      timeField: 'time_ns',
+      otel: { instrument: 'event', name: 'fleettrace.filelife.deletion' },
+    },
+  ],
+  requires: {
+    attachTypes: ['tracepoint'],
+    // The BPF ring buffer arrived in 5.8. open, creat and unlink exist on x86_64, not arm64.
+    minKernel: '5.8',
+    btf: true,
+    mapTypes: ['array', 'hash', 'lru_hash', 'percpu_array', 'ringbuf'],
+    tracepoints: syscallTracepoints('open', 'openat', 'creat', 'unlink', 'unlinkat'),
+  },
+  fallbacks: [],
 };

@@ -4,6 +4,7 @@ import { objectPath } from '../common/object-path';
 import { uprobeTargetShape } from '../common/uprobe-target';
 import type { RecordLayout } from '../layout';
 import type { CatalogProgram } from '../manifest';
+import { PROCESS_ATTRIBUTES } from '../telemetry';
 
 /** struct funccount_key of funccount.h. */
 export const FUNCCOUNT_KEY: RecordLayout = {
@@ -25,7 +26,24 @@ export const funccount: CatalogProgram<FunccountParams> = {
   params,
   objectPath: objectPath('funccount'),
   globals: (p, filter) => filterGlobals(p, filter),
-  outputs: [{ kind: 'counts', name: 'calls', unit: 'calls', map: 'calls', keyLayout: FUNCCOUNT_KEY, keyFields: ['pid', 'comm'] }],
-  requires: { attachTypes: ['uprobe'] },
+  outputs: [
+    {
+      kind: 'counts',
+      name: 'calls',
+      unit: 'calls',
+      map: 'calls',
+      keyLayout: FUNCCOUNT_KEY,
+      keyFields: ['pid', 'comm'],
+      otel: { instrument: 'counter', name: 'fleettrace.funccount.calls', unit: '{call}', attributes: PROCESS_ATTRIBUTES },
+    },
+  ],
+  requires: {
+    attachTypes: ['uprobe'],
+    // The scope filter's CO-RE reads compile to bpf_probe_read_kernel, new in 5.5.
+    minKernel: '5.5',
+    btf: true,
+    mapTypes: ['array', 'hash'],
+  },
+  fallbacks: [],
   attach: (p) => [{ program: 'func_entry', kind: 'uprobe', binary: p.binary, symbol: p.function, pid: p.pid }],
 };

@@ -16,8 +16,23 @@ export const funclatency: CatalogProgram<FunclatencyParams> = {
   params,
   objectPath: objectPath('funclatency'),
   globals: (p, filter) => filterGlobals(p, filter),
-  outputs: [{ kind: 'hist', name: 'latency', unit: 'us', map: 'hist' }],
-  requires: { attachTypes: ['uprobe', 'uretprobe'] },
+  outputs: [
+    {
+      kind: 'hist',
+      name: 'latency',
+      unit: 'us',
+      map: 'hist',
+      otel: { instrument: 'histogram', name: 'fleettrace.funclatency.latency', unit: 'us' },
+    },
+  ],
+  requires: {
+    attachTypes: ['uprobe', 'uretprobe'],
+    // The scope filter's CO-RE reads compile to bpf_probe_read_kernel, new in 5.5.
+    minKernel: '5.5',
+    btf: true,
+    mapTypes: ['array', 'hash', 'percpu_array'],
+  },
+  fallbacks: [],
   attach: (p) => [
     { program: 'func_entry', kind: 'uprobe', binary: p.binary, symbol: p.function, pid: p.pid },
     { program: 'func_exit', kind: 'uprobe', binary: p.binary, symbol: p.function, pid: p.pid, retprobe: true },

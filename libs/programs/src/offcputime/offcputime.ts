@@ -3,6 +3,7 @@ import { filterGlobals, filterParamsShape } from '../common/filter';
 import { objectPath } from '../common/object-path';
 import type { RecordLayout } from '../layout';
 import type { CatalogProgram } from '../manifest';
+import { FOLDED_STACK_ATTRIBUTES } from '../telemetry';
 
 /** struct offcputime_key of offcputime.h. */
 export const OFFCPUTIME_KEY: RecordLayout = {
@@ -57,7 +58,21 @@ export const offcputime: CatalogProgram<OffcputimeParams> = {
       keyLayout: OFFCPUTIME_KEY,
       keyFields: ['pid', 'comm', 'user_stack_id', 'kernel_stack_id'],
       stacks: { map: 'stacks', userStackField: 'user_stack_id', kernelStackField: 'kernel_stack_id', pidField: 'pid' },
+      otel: {
+        instrument: 'counter',
+        name: 'fleettrace.offcputime.time',
+        unit: 'us',
+        attributes: FOLDED_STACK_ATTRIBUTES,
+      },
     },
   ],
-  requires: { attachTypes: ['tp_btf'] },
+  requires: {
+    attachTypes: ['tp_btf'],
+    // tp_btf programs, and bpf_get_stackid in them, arrived in 5.5.
+    minKernel: '5.5',
+    btf: true,
+    mapTypes: ['array', 'hash', 'stack_trace'],
+    rawTracepoints: ['sched_switch'],
+  },
+  fallbacks: [],
 };

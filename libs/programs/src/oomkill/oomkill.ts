@@ -31,11 +31,27 @@ export const oomkill: CatalogProgram<OomkillParams> = {
   name: 'oomkill',
   summary:
     'Every OOM kill, global or memory-cgroup: the victim (pid, comm, uid, oom_score_adj, total VM and anon/file/shmem ' +
-    'rss in pages) and the task whose allocation triggered it. pid, comm and the host scope select the victim. ' +
-    'Needs kernel 6.2 or later (percpu rss counters).',
+    'rss in pages) and the task whose allocation triggered it. pid, comm and the host scope select the victim.',
   params,
   objectPath: objectPath('oomkill'),
   globals: (p, filter) => filterGlobals(p, filter),
-  outputs: [{ kind: 'events', name: 'kills', ringBuffer: 'events', layout: OOMKILL_EVENT, timeField: 'time_ns' }],
-  requires: { attachTypes: ['tp_btf'] },
+  outputs: [
+    {
+      kind: 'events',
+      name: 'kills',
+      ringBuffer: 'events',
+      layout: OOMKILL_EVENT,
+      timeField: 'time_ns',
+      otel: { instrument: 'event', name: 'fleettrace.oomkill.kill' },
+    },
+  ],
+  requires: {
+    attachTypes: ['tp_btf'],
+    // mark_victim passes the victim task from 6.9 (a bare pid before); percpu rss counters from 6.2.
+    minKernel: '6.9',
+    btf: true,
+    mapTypes: ['array', 'ringbuf'],
+    rawTracepoints: ['mark_victim'],
+  },
+  fallbacks: [],
 };

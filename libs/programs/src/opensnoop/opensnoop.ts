@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { filterGlobals, filterParamsShape } from '../common/filter';
 import { objectPath } from '../common/object-path';
+import { syscallTracepoints } from '../common/syscall-tracepoints';
 import type { RecordLayout } from '../layout';
 import type { CatalogProgram } from '../manifest';
 
@@ -36,6 +37,23 @@ export const opensnoop: CatalogProgram<OpensnoopParams> = {
   params,
   objectPath: objectPath('opensnoop'),
   globals: (p, filter) => ({ ...filterGlobals(p, filter), failed_only: { type: 'bool', value: p.failedOnly } }),
-  outputs: [{ kind: 'events', name: 'opens', ringBuffer: 'events', layout: OPENSNOOP_EVENT, timeField: 'time_ns' }],
-  requires: { attachTypes: ['tracepoint'] },
+  outputs: [
+    {
+      kind: 'events',
+      name: 'opens',
+      ringBuffer: 'events',
+      layout: OPENSNOOP_EVENT,
+      timeField: 'time_ns',
+      otel: { instrument: 'event', name: 'fleettrace.opensnoop.open' },
+    },
+  ],
+  requires: {
+    attachTypes: ['tracepoint'],
+    // The BPF ring buffer arrived in 5.8 (openat2 in 5.6). There is no open syscall on arm64, so no sys_enter_open.
+    minKernel: '5.8',
+    btf: true,
+    mapTypes: ['array', 'hash', 'ringbuf'],
+    tracepoints: syscallTracepoints('open', 'openat', 'openat2'),
+  },
+  fallbacks: [],
 };

@@ -3,6 +3,7 @@ import { filterGlobals, filterParamsShape } from '../common/filter';
 import { objectPath } from '../common/object-path';
 import type { RecordLayout } from '../layout';
 import type { CatalogProgram } from '../manifest';
+import { FOLDED_STACK_ATTRIBUTES } from '../telemetry';
 
 /** struct profile_key of profile.h. */
 export const PROFILE_KEY: RecordLayout = {
@@ -50,8 +51,21 @@ export const profile: CatalogProgram<ProfileParams> = {
       keyLayout: PROFILE_KEY,
       keyFields: ['pid', 'comm', 'user_stack_id', 'kernel_stack_id'],
       stacks: { map: 'stacks', userStackField: 'user_stack_id', kernelStackField: 'kernel_stack_id', pidField: 'pid' },
+      otel: {
+        instrument: 'counter',
+        name: 'fleettrace.profile.samples',
+        unit: '{sample}',
+        attributes: FOLDED_STACK_ATTRIBUTES,
+      },
     },
   ],
-  requires: { attachTypes: ['perf_event'] },
+  requires: {
+    attachTypes: ['perf_event'],
+    // The scope filter's CO-RE reads compile to bpf_probe_read_kernel, new in 5.5.
+    minKernel: '5.5',
+    btf: true,
+    mapTypes: ['array', 'hash', 'stack_trace'],
+  },
+  fallbacks: [],
   attach: (p) => [{ program: 'do_sample', kind: 'perf_event', frequency: p.frequency }],
 };

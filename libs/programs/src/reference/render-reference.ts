@@ -1,5 +1,9 @@
 import { z } from 'zod';
 import type { CatalogProgram, OutputSpec } from '../manifest';
+import { stackRootFields } from '../stacks';
+import { cell } from './markdown';
+import { requirementsTable } from './render-requirements';
+import { otelCell } from './render-telemetry';
 
 interface JsonSchemaProperty {
   type?: string | string[];
@@ -9,10 +13,6 @@ interface JsonSchemaProperty {
   maximum?: number;
   minLength?: number;
   maxLength?: number;
-}
-
-function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
 function describeParam(property: JsonSchemaProperty): { type: string; constraints: string } {
@@ -41,15 +41,24 @@ function paramsTable(program: CatalogProgram): string[] {
   return ['| parameter | type | constraints | default |', '|---|---|---|---|', ...rows];
 }
 
-function outputRow(output: OutputSpec): string {
+function outputColumns(output: OutputSpec): string {
   switch (output.kind) {
     case 'events':
-      return `| \`${output.name}\` | events | — | ${output.layout.fields.map((f) => `\`${f.name}\``).join(', ')} |`;
+      return `events | — | ${output.layout.fields.map((f) => `\`${f.name}\``).join(', ')}`;
     case 'hist':
-      return `| \`${output.name}\` | hist (log2) | ${output.unit} | buckets [2^i, 2^(i+1)) |`;
+      return `hist (log2) | ${output.unit} | buckets [2^i, 2^(i+1))`;
     case 'counts':
-      return `| \`${output.name}\` | counts | ${output.unit} | keyed by ${output.keyFields.map((f) => `\`${f}\``).join(', ')} |`;
+      if (output.stacks) {
+        // The runner reports stack-keyed counts as folded stacks (ids mean nothing off the host).
+        const roots = stackRootFields(output).map((f) => `\`${f}\``);
+        return `stacks | ${output.unit} | folded: ${[...roots, 'user frames', 'kernel frames'].join(' ; ')}, outermost first, symbolized on the host`;
+      }
+      return `counts | ${output.unit} | keyed by ${output.keyFields.map((f) => `\`${f}\``).join(', ')}`;
   }
+}
+
+function outputRow(output: OutputSpec): string {
+  return `| \`${output.name}\` | ${outputColumns(output)} | ${cell(otelCell(output))} |`;
 }
 
 /** docs/programs.md: the catalog as a user reads it, generated from the manifests alone. */
@@ -62,15 +71,22 @@ export function renderCatalogReference(catalog: Readonly<Record<string, CatalogP
     '',
     `${names.length} programs. Every one filters in the kernel on the host's cgroup scope and takes the common \`pid\`/\`comm\` filters unless its parameters say otherwise.`,
     '',
-    '| program | attach types | summary |',
-    '|---|---|---|',
-    ...names.map((name) => `| [\`${name}\`](#${name}) | ${catalog[name].requires.attachTypes.join(', ')} | ${cell(catalog[name].summary.split('. ')[0].replace(/\.$/, ''))} |`),
+    "When a job is planned, each host is checked against the program's requirements: a host whose kernel is too " +
+      'old, refused an attach or map type, or lacks a tracepoint (its daemon looks each one up) gets an `unsupported` ' +
+      'run that names what is missing. Outputs carry the names they are exported under to OpenTelemetry by default.',
+    '',
+    '| program | attach types | min kernel | summary |',
+    '|---|---|---|---|',
+    ...names.map((name) => {
+      const { requires, summary } = catalog[name];
+      return `| [\`${name}\`](#${name}) | ${requires.attachTypes.join(', ')} | ${requires.minKernel ?? '—'} | ${cell(summary.split('. ')[0].replace(/\.$/, ''))} |`;
+    }),
   ];
   for (const name of names) {
     const program = catalog[name];
-    lines.push('', `## ${name}`, '', program.summary, '', `Requires: ${program.requires.attachTypes.join(', ')}.`, '', '### Parameters', '');
-    lines.push(...paramsTable(program));
-    lines.push('', '### Outputs', '', '| output | kind | unit | fields |', '|---|---|---|---|', ...program.outputs.map(outputRow));
+    lines.push('', `## ${name}`, '', program.summary, '', '### Requirements', '', ...requirementsTable(program));
+    lines.push('', '### Parameters', '', ...paramsTable(program));
+    lines.push('', '### Outputs', '', '| output | kind | unit | fields | OpenTelemetry |', '|---|---|---|---|---|', ...program.outputs.map(outputRow));
   }
   return `${lines.join('\n')}\n`;
 }

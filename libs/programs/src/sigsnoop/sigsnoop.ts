@@ -68,6 +68,23 @@ export const sigsnoop: CatalogProgram<SigsnoopParams> = {
     target_signal: { type: 'u32', value: p.signal ?? 0 },
     failed_only: { type: 'bool', value: p.failedOnly },
   }),
-  outputs: [{ kind: 'events', name: 'signals', ringBuffer: 'events', layout: SIGSNOOP_EVENT, timeField: 'time_ns' }],
-  requires: { attachTypes: ['tp_btf'] },
+  outputs: [
+    {
+      kind: 'events',
+      name: 'signals',
+      ringBuffer: 'events',
+      layout: SIGSNOOP_EVENT,
+      timeField: 'time_ns',
+      otel: { instrument: 'event', name: 'fleettrace.sigsnoop.signal' },
+    },
+  ],
+  requires: {
+    attachTypes: ['tp_btf'],
+    // The BPF ring buffer arrived in 5.8.
+    minKernel: '5.8',
+    btf: true,
+    mapTypes: ['array', 'ringbuf'],
+    rawTracepoints: ['signal_generate'],
+  },
+  fallbacks: [],
 };

@@ -3,6 +3,7 @@ import { filterGlobals, filterParamsShape } from '../common/filter';
 import { objectPath } from '../common/object-path';
 import type { RecordLayout } from '../layout';
 import type { CatalogProgram } from '../manifest';
+import { PROCESS_ATTRIBUTES } from '../telemetry';
 
 /** struct syscount_syscall_key of syscount.h. */
 export const SYSCALL_KEY: RecordLayout = {
@@ -29,8 +30,38 @@ export const syscount: CatalogProgram<SyscountParams> = {
   objectPath: objectPath('syscount'),
   globals: (p, filter) => filterGlobals(p, filter),
   outputs: [
-    { kind: 'counts', name: 'syscalls', unit: 'calls', map: 'syscalls', keyLayout: SYSCALL_KEY, keyFields: ['syscall'] },
-    { kind: 'counts', name: 'processes', unit: 'calls', map: 'processes', keyLayout: PROCESS_KEY, keyFields: ['pid', 'comm'] },
+    {
+      kind: 'counts',
+      name: 'syscalls',
+      unit: 'calls',
+      map: 'syscalls',
+      keyLayout: SYSCALL_KEY,
+      keyFields: ['syscall'],
+      otel: {
+        instrument: 'counter',
+        name: 'fleettrace.syscount.syscalls',
+        unit: '{call}',
+        // No semantic convention names a syscall.
+        attributes: { syscall: 'fleettrace.syscall.name' },
+      },
+    },
+    {
+      kind: 'counts',
+      name: 'processes',
+      unit: 'calls',
+      map: 'processes',
+      keyLayout: PROCESS_KEY,
+      keyFields: ['pid', 'comm'],
+      otel: { instrument: 'counter', name: 'fleettrace.syscount.process.syscalls', unit: '{call}', attributes: PROCESS_ATTRIBUTES },
+    },
   ],
-  requires: { attachTypes: ['tracepoint'] },
+  requires: {
+    attachTypes: ['tracepoint'],
+    // The scope filter's CO-RE reads compile to bpf_probe_read_kernel, new in 5.5.
+    minKernel: '5.5',
+    btf: true,
+    mapTypes: ['array', 'hash', 'percpu_hash'],
+    tracepoints: ['raw_syscalls:sys_enter'],
+  },
+  fallbacks: [],
 };

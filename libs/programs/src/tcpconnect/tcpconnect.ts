@@ -43,6 +43,23 @@ export const tcpconnect: CatalogProgram<TcpconnectParams> = {
     ...filterGlobals(p, filter),
     filter_dport: { type: 'u16', value: p.dport ?? 0 },
   }),
-  outputs: [{ kind: 'events', name: 'connects', ringBuffer: 'events', layout: TCPCONNECT_EVENT, timeField: 'time_ns' }],
-  requires: { attachTypes: ['tracepoint'] },
+  outputs: [
+    {
+      kind: 'events',
+      name: 'connects',
+      ringBuffer: 'events',
+      layout: TCPCONNECT_EVENT,
+      timeField: 'time_ns',
+      otel: { instrument: 'event', name: 'fleettrace.tcpconnect.connect' },
+    },
+  ],
+  requires: {
+    attachTypes: ['tracepoint'],
+    // The BPF ring buffer arrived in 5.8.
+    minKernel: '5.8',
+    btf: true,
+    mapTypes: ['array', 'ringbuf'],
+    tracepoints: ['sock:inet_sock_set_state'],
+  },
+  fallbacks: [],
 };

@@ -59,6 +59,23 @@ export const tcplife: CatalogProgram<TcplifeParams> = {
     filter_dport: { type: 'u16', value: p.dport ?? 0 },
     min_duration_ns: { type: 'u64', value: BigInt(Math.round(p.minDurationMs * 1_000_000)) },
   }),
-  outputs: [{ kind: 'events', name: 'sessions', ringBuffer: 'events', layout: TCPLIFE_EVENT, timeField: 'time_ns' }],
-  requires: { attachTypes: ['tracepoint'] },
+  outputs: [
+    {
+      kind: 'events',
+      name: 'sessions',
+      ringBuffer: 'events',
+      layout: TCPLIFE_EVENT,
+      timeField: 'time_ns',
+      otel: { instrument: 'event', name: 'fleettrace.tcplife.session' },
+    },
+  ],
+  requires: {
+    attachTypes: ['tracepoint'],
+    // The BPF ring buffer arrived in 5.8.
+    minKernel: '5.8',
+    btf: true,
+    mapTypes: ['array', 'hash', 'ringbuf'],
+    tracepoints: ['sock:inet_sock_set_state'],
+  },
+  fallbacks: [],
 };

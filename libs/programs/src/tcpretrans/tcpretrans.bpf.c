@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* tcpretrans: TCP retransmissions, after the manner of libbpf-tools' tcpretrans, from the
- * tcp:tcp_retransmit_skb tracepoint (no kprobes).
+ * tcp:tcp_retransmit_skb tracepoint (no kprobes), in either of its two layouts (before and from 6.17).
  *
  * Retransmissions run in timer or softirq context (RTO expiry, fast retransmit on incoming ACKs),
  * not in the sending task, so current says nothing about whose connection it is. The scope filter
@@ -33,14 +33,29 @@ static __always_inline struct cgroup *sock_cgroup(const struct sock *sk)
 	return BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
 }
 
-SEC("tracepoint/tcp/tcp_retransmit_skb")
-int tcp_retransmit_skb(struct trace_event_raw_tcp_retransmit_skb *ctx)
+/* Kernels before 6.17 define tcp_retransmit_skb in the tcp_event_sk_skb class: the same fields
+ * without err. Not in this vmlinux.h (the class is gone from 6.17), so declared here for CO-RE. */
+struct trace_event_raw_tcp_event_sk_skb {
+	struct trace_entry ent;
+	const void *skbaddr;
+	const void *skaddr;
+	int state;
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u8 saddr[4];
+	__u8 daddr[4];
+	__u8 saddr_v6[16];
+	__u8 daddr_v6[16];
+} __attribute__((preserve_access_index));
+
+static __always_inline int record(const struct sock *sk, __u16 sport, __u16 dport, __u16 family, int state, int err,
+				  const void *saddr_v6, const void *daddr_v6)
 {
-	const struct sock *sk = ctx->skaddr;
 	struct tcpretrans_event *e;
 	struct cgroup *cgrp;
 
-	if (filter_port && ctx->sport != filter_port && ctx->dport != filter_port)
+	if (filter_port && sport != filter_port && dport != filter_port)
 		return 0;
 	cgrp = sock_cgroup(sk);
 	/* A socket whose cgroup cannot be read is outside every scope but the whole host's. */
@@ -53,16 +68,32 @@ int tcp_retransmit_skb(struct trace_event_raw_tcp_retransmit_skb *ctx)
 	e->time_ns = bpf_ktime_get_ns();
 	e->cgroup_id = cgrp ? BPF_CORE_READ(cgrp, kn, id) : 0;
 	/* Through a helper: the verifier refuses loads at a computed offset into the context. */
-	bpf_probe_read_kernel(e->saddr, sizeof(e->saddr), ctx->saddr_v6);
-	bpf_probe_read_kernel(e->daddr, sizeof(e->daddr), ctx->daddr_v6);
-	e->family = ctx->family;
-	e->sport = ctx->sport;
-	e->dport = ctx->dport;
-	e->state = ctx->state;
-	e->err = bpf_core_field_exists(ctx->err) ? ctx->err : 0;
+	bpf_probe_read_kernel(e->saddr, sizeof(e->saddr), saddr_v6);
+	bpf_probe_read_kernel(e->daddr, sizeof(e->daddr), daddr_v6);
+	e->family = family;
+	e->sport = sport;
+	e->dport = dport;
+	e->state = state;
+	e->err = err;
 	e->total_retrans = BPF_CORE_READ((struct tcp_sock *)sk, total_retrans);
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int tcp_retransmit_skb(void *ctx)
+{
+	/* Resolved at load: the verifier drops the branch for the layout this kernel does not have. */
+	if (bpf_core_type_exists(struct trace_event_raw_tcp_retransmit_skb)) {
+		struct trace_event_raw_tcp_retransmit_skb *tp = ctx;
+
+		return record(tp->skaddr, tp->sport, tp->dport, tp->family, tp->state,
+			      bpf_core_field_exists(tp->err) ? tp->err : 0, tp->saddr_v6, tp->daddr_v6);
+	} else {
+		struct trace_event_raw_tcp_event_sk_skb *tp = ctx;
+
+		return record(tp->skaddr, tp->sport, tp->dport, tp->family, tp->state, 0, tp->saddr_v6, tp->daddr_v6);
+	}
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -49,6 +49,28 @@ export const tcpretrans: CatalogProgram<TcpretransParams> = {
     ...filterGlobals({ commMatch: 'exact' }, filter),
     filter_port: { type: 'u16', value: p.port ?? 0 },
   }),
-  outputs: [{ kind: 'events', name: 'retransmits', ringBuffer: 'events', layout: TCPRETRANS_EVENT, timeField: 'time_ns' }],
-  requires: { attachTypes: ['tracepoint'] },
+  outputs: [
+    {
+      kind: 'events',
+      name: 'retransmits',
+      ringBuffer: 'events',
+      layout: TCPRETRANS_EVENT,
+      timeField: 'time_ns',
+      otel: { instrument: 'event', name: 'fleettrace.tcpretrans.retransmit' },
+    },
+  ],
+  requires: {
+    attachTypes: ['tracepoint'],
+    // BPF ring buffer; both layouts of the tracepoint's context are read (see fallbacks).
+    minKernel: '5.8',
+    btf: true,
+    mapTypes: ['array', 'ringbuf'],
+    tracepoints: ['tcp:tcp_retransmit_skb'],
+  },
+  fallbacks: [
+    {
+      lacking: 'struct trace_event_raw_tcp_retransmit_skb (kernels before 6.17)',
+      instead: 'reads the same fields through the tcp_event_sk_skb layout the tracepoint had until then, with err 0',
+    },
+  ],
 };

@@ -17,6 +17,9 @@ export const XDPCOUNT_L3 = { other: 0, ipv4: 1, ipv6: 2, arp: 3 } as const;
 /** IP protocol numbers of the key's `l4` field worth naming. */
 export const IP_PROTOCOL = { none: 0, icmp: 1, tcp: 6, udp: 17, icmpv6: 58 } as const;
 
+// The conventions' network.type and network.transport take names ("ipv4", "tcp"); these are codes.
+const PROTOCOL_ATTRIBUTES = { l3: 'fleettrace.network.l3_protocol', l4: 'fleettrace.network.ip_protocol' };
+
 /** A Linux interface name: IFNAMSIZ - 1 bytes, no '/' or whitespace. */
 const params = z.strictObject({
   interface: z
@@ -35,9 +38,32 @@ export const xdpcount: CatalogProgram<XdpcountParams> = {
   objectPath: objectPath('xdpcount'),
   globals: () => ({}),
   outputs: [
-    { kind: 'counts', name: 'packets', unit: 'packets', map: 'packets', keyLayout: XDPCOUNT_KEY, keyFields: ['l3', 'l4'] },
-    { kind: 'counts', name: 'bytes', unit: 'bytes', map: 'bytes', keyLayout: XDPCOUNT_KEY, keyFields: ['l3', 'l4'] },
+    {
+      kind: 'counts',
+      name: 'packets',
+      unit: 'packets',
+      map: 'packets',
+      keyLayout: XDPCOUNT_KEY,
+      keyFields: ['l3', 'l4'],
+      otel: { instrument: 'counter', name: 'fleettrace.xdpcount.packets', unit: '{packet}', attributes: PROTOCOL_ATTRIBUTES },
+    },
+    {
+      kind: 'counts',
+      name: 'bytes',
+      unit: 'bytes',
+      map: 'bytes',
+      keyLayout: XDPCOUNT_KEY,
+      keyFields: ['l3', 'l4'],
+      otel: { instrument: 'counter', name: 'fleettrace.xdpcount.io', unit: 'By', attributes: PROTOCOL_ATTRIBUTES },
+    },
   ],
-  requires: { attachTypes: ['xdp'] },
+  requires: {
+    attachTypes: ['xdp'],
+    // XDP is attached through a BPF link, new in 5.9.
+    minKernel: '5.9',
+    btf: true,
+    mapTypes: ['percpu_hash'],
+  },
+  fallbacks: [],
   attach: (p) => [{ program: 'xdp_count', kind: 'xdp', interface: p.interface }],
 };

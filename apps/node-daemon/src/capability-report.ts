@@ -1,0 +1,21 @@
+import { probeCapabilities } from '@fleettrace/bpf-loader';
+import type { CapabilityReport, KernelRequirements } from '@fleettrace/contracts';
+import { catalog } from '@fleettrace/programs';
+import { kernelHooks } from './kernel-hooks';
+import { programVerdicts } from './program-verdicts';
+
+/**
+ * What this host's kernel can do, with a verdict on each program of the catalog the daemon ships:
+ * its requirements checked against the probed report and this kernel's own tracepoints and BTF, so
+ * the API can answer `unsupported` at planning, naming what is missing, instead of a run failing late.
+ */
+export async function probeHostCapabilities(
+  programs: Readonly<Record<string, { requires: KernelRequirements }>> = catalog,
+  hooks = kernelHooks(),
+): Promise<CapabilityReport> {
+  const report = await probeCapabilities();
+  const started = performance.now();
+  const verdicts = programVerdicts(programs, { ...report, ...hooks });
+  // Looking the hooks up (parsing the kernel's BTF) is part of the probe's cost.
+  return { ...report, programs: verdicts, probeDurationMs: Math.round(report.probeDurationMs + performance.now() - started) };
+}

@@ -1,0 +1,99 @@
+// (d) A cold runner: from spawning the daemon's runner process (launchRunner, as the daemon does)
+// until it reports the program attached, and until its first events reach the daemon; against
+// bpftrace from spawn to "Attaching" and to its first printed event. opensnoop, under a steady
+// open() load so that events come at once. The runner as the daemon starts it (the bundle `npm run
+// build` makes, when it is fresh) and, for context, the TypeScript entry through tsx.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { CoreBtfCache } from '@fleettrace/bpf-loader';
+import { getProgram, type CatalogProgram } from '@fleettrace/programs';
+import { launchRunner, runnerEntry } from '../../apps/node-daemon/src/runner-process';
+import type { RunnerMessage } from '../../apps/node-daemon/src/runner/protocol';
+import { coreBtfCacheDir } from '../../apps/node-daemon/src/runner/serve';
+import { startBpftrace } from '../../libs/bpf-loader/bench/bpftrace';
+import { alternate, log, metricOf } from '../../libs/bpf-loader/bench/stats';
+import type { Metric } from '../suite';
+import { EQUIVALENTS } from './equivalents';
+
+const PROGRAM = 'opensnoop';
+const RUNNER_TS = fileURLToPath(new URL('../../apps/node-daemon/src/runner/main.ts', import.meta.url));
+
+interface Sample {
+  attachedMs: number;
+  firstEventMs: number;
+}
+
+/** Runs `fn` while a shell opens /dev/null in a loop (an openat per iteration, no exec); kills it by pid after. */
+async function underOpenLoad<T>(fn: () => Promise<T>): Promise<T> {
+  const load = spawn('sh', ['-c', 'while :; do : </dev/null; done'], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => load.once('exit', resolve));
+  try {
+    return await fn();
+  } finally {
+    load.kill('SIGKILL');
+    await exited;
+  }
+}
+
+async function runnerOnce(runnerMain: string | undefined): Promise<Sample> {
+  return underOpenLoad(async () => {
+    let attachedMs = Number.NaN;
+    let firstEventMs = Number.NaN;
+    let failure: RunnerMessage | undefined;
+    const t0 = performance.now();
+    const runner = launchRunner(
+      { type: 'start', runId: `bench-${process.pid}`, program: PROGRAM, params: {}, durationSeconds: 1, cgroupId: null, maxEventsPerOutput: 1000 },
+      20_000,
+      (message) => {
+        if (message.type === 'state' && message.state === 'running') attachedMs = performance.now() - t0;
+        if (message.type === 'events' && Number.isNaN(firstEventMs)) firstEventMs = performance.now() - t0;
+        if (message.type === 'failed') failure = message;
+      },
+      runnerMain,
+    );
+    const outcome = await runner.outcome;
+    if (failure || Number.isNaN(firstEventMs)) throw new Error(`runner saw no event: ${JSON.stringify(failure ?? outcome)}`);
+    return { attachedMs, firstEventMs };
+  });
+}
+
+async function bpftraceOnce(): Promise<Sample> {
+  return underOpenLoad(async () => {
+    const bt = startBpftrace(EQUIVALENTS[PROGRAM]!);
+    try {
+      return { attachedMs: await bt.started, firstEventMs: await bt.firstLine };
+    } finally {
+      await bt.stop();
+    }
+  });
+}
+
+export async function measureRunnerStart(reps: number): Promise<Metric[]> {
+  // As after the program's first run on this host: its minimized BTF is in the runners' cache.
+  const cache = new CoreBtfCache({ dir: coreBtfCacheDir(process.env) });
+  if (!cache.pathFor(readFileSync((getProgram(PROGRAM) as CatalogProgram).objectPath))) log(`(d) no minimized BTF: ${cache.lastFailure}`);
+  const entry = runnerEntry();
+  const bundled = entry.module.endsWith('.mjs');
+  const samples = await alternate(reps, { runner: () => runnerOnce(undefined), runnerTsx: () => runnerOnce(RUNNER_TS), bpftrace: bpftraceOnce }, (side, rep, s) =>
+    log(`(d) ${PROGRAM} cold start rep ${rep + 1}/${reps} ${side.padEnd(9)} attached after ${s.attachedMs.toFixed(0)} ms, first event after ${s.firstEventMs.toFixed(0)} ms`),
+  );
+  const of = (side: Sample[], f: (s: Sample) => number): number[] => side.map(f);
+  const attached = (s: Sample): number => s.attachedMs;
+  const first = (s: Sample): number => s.firstEventMs;
+  const how = bundled ? 'plain node running the bundle' : 'NO fresh bundle (run `npm run build`): tsx';
+  return [
+    metricOf(`(d) runner spawn to attached, ${PROGRAM}`, 'ms', of(samples.runner, attached), 'bpftrace', of(samples.bpftrace, attached), {
+      note: `the daemon's runner as launched (${how}); bpftrace to "Attaching"`,
+    }),
+    metricOf(`(d) runner spawn to first event, ${PROGRAM} under an open() loop`, 'ms', of(samples.runner, first), 'bpftrace', of(samples.bpftrace, first), {
+      note: `${how}; first IPC batch (500 records) vs bpftrace's first printed line`,
+    }),
+    metricOf(`(d) runner spawn to attached, ${PROGRAM}, TypeScript through tsx`, 'ms', of(samples.runnerTsx, attached), 'bpftrace', of(samples.bpftrace, attached), {
+      note: 'context: the fallback when there is no fresh bundle',
+    }),
+    metricOf(`(d) runner spawn to first event, ${PROGRAM}, TypeScript through tsx`, 'ms', of(samples.runnerTsx, first), 'bpftrace', of(samples.bpftrace, first), {
+      note: 'context: the fallback when there is no fresh bundle',
+    }),
+  ];
+}
