@@ -4,9 +4,8 @@ import type { EventRecord } from '@fleettrace/contracts';
 import { spawnInCgroup } from '@fleettrace/infra';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASHREADLINE_EVENT, bashreadline } from '../src/bashreadline/bashreadline';
-import { createRecordDecoder, fieldSize } from '../src/decode';
+import { createRecordDecoder } from '../src/decode';
 import { attachAsPlanned } from './support/attach-plan';
-import { ObjectBtf } from './support/btf';
 import { buildPrograms } from './support/build';
 import { createScope, loadProgram, trackKernelObjects, type TestScope } from './support/kernel';
 
@@ -36,12 +35,6 @@ async function typeIntoBash(cgroup: string, lines: string[]): Promise<void> {
 }
 
 describe('bashreadline in the kernel', () => {
-  it('lays out bashreadline_event as the compiled object does', () => {
-    const btf = new ObjectBtf(bashreadline.objectPath).struct('bashreadline_event');
-    expect(BASHREADLINE_EVENT.size).toBe(btf.size);
-    expect(BASHREADLINE_EVENT.fields.map((f) => [f.name, f.offset, fieldSize(f)])).toEqual(btf.members.map((m) => [m.name, m.offset, m.size]));
-  });
-
   it("sees the lines typed into an interactive bash in the scope, and not one outside it", async () => {
     const marker = `ft-readline-${randomUUID()}`;
     const decode = createRecordDecoder(BASHREADLINE_EVENT);

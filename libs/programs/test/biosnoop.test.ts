@@ -1,10 +1,8 @@
 import type { EventRecord } from '@fleettrace/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIOSNOOP_EVENT, biosnoop } from '../src/biosnoop/biosnoop';
-import { fieldSize } from '../src/decode';
+import { biosnoop } from '../src/biosnoop/biosnoop';
 import { createLoopDevice, WRITE_SIZE, type LoopDevice } from './block-workload';
 import { buildPrograms } from './support/build';
-import { ObjectBtf } from './support/btf';
 import { createScope, trackKernelObjects, type TestScope, collectEvents } from './support/kernel';
 
 const WRITES = 64;
@@ -32,12 +30,6 @@ function snoop(params: unknown, workload: () => Promise<void>): Promise<EventRec
 }
 
 describe('biosnoop in the kernel', () => {
-  it('lays out biosnoop_event as the compiled object does', () => {
-    const btf = new ObjectBtf(biosnoop.objectPath).struct('biosnoop_event');
-    expect(BIOSNOOP_EVENT.size).toBe(btf.size);
-    expect(BIOSNOOP_EVENT.fields.map((f) => [f.name, f.offset, fieldSize(f)])).toEqual(btf.members.map((m) => [m.name, m.offset, m.size]));
-  });
-
   it('reports each O_DIRECT write submitted inside the scope with the loop device, size and submitter', async () => {
     const events = await snoop({}, async () => {
       await loop.writeDirect(scope.runOutside, WRITES);

@@ -4,10 +4,8 @@ import { join } from 'node:path';
 import type { EventRecord } from '@fleettrace/contracts';
 import { spawnInCgroup } from '@fleettrace/infra';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fieldSize } from '../src/decode';
-import { EXITSNOOP_EVENT, exitsnoop } from '../src/exitsnoop/exitsnoop';
+import { exitsnoop } from '../src/exitsnoop/exitsnoop';
 import { buildPrograms } from './support/build';
-import { ObjectBtf } from './support/btf';
 import { createScope, trackKernelObjects, type TestScope, collectEvents } from './support/kernel';
 
 const track = trackKernelObjects();
@@ -48,12 +46,6 @@ function snoop(params: unknown, workload: () => Promise<void>): Promise<EventRec
 }
 
 describe('exitsnoop in the kernel', () => {
-  it('lays out exitsnoop_event as the compiled object does', () => {
-    const btf = new ObjectBtf(exitsnoop.objectPath).struct('exitsnoop_event');
-    expect(EXITSNOOP_EVENT.size).toBe(btf.size);
-    expect(EXITSNOOP_EVENT.fields.map((f) => [f.name, f.offset, fieldSize(f)])).toEqual(btf.members.map((m) => [m.name, m.offset, m.size]));
-  });
-
   it('reports an exit code and lifetime inside the cgroup scope, and nothing outside it', async () => {
     const inside = uniqueShell();
     const outside = uniqueShell();

@@ -3,10 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventRecord } from '@fleettrace/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fieldSize } from '../src/decode';
-import { FILELIFE_EVENT, filelife } from '../src/filelife/filelife';
+import { filelife } from '../src/filelife/filelife';
 import { buildPrograms } from './support/build';
-import { ObjectBtf } from './support/btf';
 import { createScope, trackKernelObjects, type TestScope, collectEvents } from './support/kernel';
 
 const track = trackKernelObjects();
@@ -33,12 +31,6 @@ function snoop(params: unknown, workload: () => Promise<void>): Promise<EventRec
 }
 
 describe('filelife in the kernel', () => {
-  it('lays out filelife_event as the compiled object does', () => {
-    const btf = new ObjectBtf(filelife.objectPath).struct('filelife_event');
-    expect(FILELIFE_EVENT.size).toBe(btf.size);
-    expect(FILELIFE_EVENT.fields.map((f) => [f.name, f.offset, fieldSize(f)])).toEqual(btf.members.map((m) => [m.name, m.offset, m.size]));
-  });
-
   it('reports a file created and deleted inside the scope with its age, and no deletion outside it', async () => {
     const young = uniquePath();
     const old = uniquePath();

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countsFromEntries } from '../src/aggregate';
-import { FUNCCOUNT_KEY, funccount } from '../src/funccount/funccount';
+import { funccount } from '../src/funccount/funccount';
 import type { CountsOutputSpec } from '../src/manifest';
 import { attachAsPlanned } from './support/attach-plan';
-import { ObjectBtf } from './support/btf';
 import { buildPrograms } from './support/build';
 import { buildFuncWorkload, FUNC_WORKLOAD_COMM, SLEEP_FUNCTION, type FuncWorkload } from './support/func-workload';
 import { createScope, loadProgram, trackKernelObjects, type TestScope } from './support/kernel';
@@ -24,12 +23,6 @@ afterAll(() => {
 });
 
 describe('funccount in the kernel', () => {
-  it('has a key layout matching the compiled struct', () => {
-    const btf = new ObjectBtf(funccount.objectPath).struct('funccount_key');
-    expect(FUNCCOUNT_KEY.size).toBe(btf.size);
-    expect(FUNCCOUNT_KEY.fields.map((f) => [f.name, f.offset])).toEqual(btf.members.map((m) => [m.name, m.offset]));
-  });
-
   it('counts every call of the function made in the scope, through the attach plan, and none outside it', async () => {
     const calls = 25;
     const params = { binary: workload.binary, function: SLEEP_FUNCTION };

@@ -2,6 +2,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { catalog } from '../src/catalog';
 import { encodeGlobal } from '../src/encode';
 import { EXECSNOOP_EVENT } from '../src/execsnoop/execsnoop';
+import { BASHREADLINE_EVENT } from '../src/bashreadline/bashreadline';
+import { BIOSNOOP_EVENT } from '../src/biosnoop/biosnoop';
+import { EXITSNOOP_EVENT } from '../src/exitsnoop/exitsnoop';
+import { FILELIFE_EVENT } from '../src/filelife/filelife';
+import { OOMKILL_EVENT } from '../src/oomkill/oomkill';
+import { OPENSNOOP_EVENT } from '../src/opensnoop/opensnoop';
+import { SIGSNOOP_EVENT } from '../src/sigsnoop/sigsnoop';
+import { FUNCCOUNT_KEY } from '../src/funccount/funccount';
+import { PROFILE_KEY } from '../src/profile/profile';
 import type { FieldType, RecordLayout } from '../src/layout';
 import { PROCESS_KEY, SYSCALL_KEY } from '../src/syscount/syscount';
 import { buildPrograms } from './support/build';
@@ -14,6 +23,15 @@ const SHARED_STRUCTS: Array<{ program: string; struct: string; layout: RecordLay
   { program: 'execsnoop', struct: 'execsnoop_event', layout: EXECSNOOP_EVENT },
   { program: 'syscount', struct: 'syscount_syscall_key', layout: SYSCALL_KEY },
   { program: 'syscount', struct: 'syscount_process_key', layout: PROCESS_KEY },
+  { program: 'bashreadline', struct: 'bashreadline_event', layout: BASHREADLINE_EVENT },
+  { program: 'biosnoop', struct: 'biosnoop_event', layout: BIOSNOOP_EVENT },
+  { program: 'exitsnoop', struct: 'exitsnoop_event', layout: EXITSNOOP_EVENT },
+  { program: 'filelife', struct: 'filelife_event', layout: FILELIFE_EVENT },
+  { program: 'oomkill', struct: 'oomkill_event', layout: OOMKILL_EVENT },
+  { program: 'opensnoop', struct: 'opensnoop_event', layout: OPENSNOOP_EVENT },
+  { program: 'sigsnoop', struct: 'sigsnoop_event', layout: SIGSNOOP_EVENT },
+  { program: 'funccount', struct: 'funccount_key', layout: FUNCCOUNT_KEY },
+  { program: 'profile', struct: 'profile_key', layout: PROFILE_KEY },
 ];
 
 function shapeOf(type: FieldType): string {

@@ -3,10 +3,8 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import type { EventRecord } from '@fleettrace/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fieldSize } from '../src/decode';
-import { OOMKILL_EVENT, oomkill } from '../src/oomkill/oomkill';
+import { oomkill } from '../src/oomkill/oomkill';
 import { buildPrograms } from './support/build';
-import { ObjectBtf } from './support/btf';
 import { createScope, trackKernelObjects, type TestScope, collectEvents } from './support/kernel';
 
 /** On this host the memory controller is mounted in the v1 hierarchy, beside the v2 one. */
@@ -51,12 +49,6 @@ function snoop(params: unknown, workload: () => Promise<void>): Promise<EventRec
 }
 
 describe('oomkill in the kernel', () => {
-  it('lays out oomkill_event as the compiled object does', () => {
-    const btf = new ObjectBtf(oomkill.objectPath).struct('oomkill_event');
-    expect(OOMKILL_EVENT.size).toBe(btf.size);
-    expect(OOMKILL_EVENT.fields.map((f) => [f.name, f.offset, fieldSize(f)])).toEqual(btf.members.map((m) => [m.name, m.offset, m.size]));
-  });
-
   it('sees a process over its memory cgroup limit OOM-killed, with its memory', async () => {
     let pid = 0;
     const events = await snoop({}, async () => {

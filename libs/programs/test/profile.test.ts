@@ -8,9 +8,8 @@ import { spawnInCgroup } from '@fleettrace/infra';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countsFromEntries } from '../src/aggregate';
 import type { CountsOutputSpec } from '../src/manifest';
-import { PROFILE_KEY, profile } from '../src/profile/profile';
+import { profile } from '../src/profile/profile';
 import { attachAsPlanned } from './support/attach-plan';
-import { ObjectBtf } from './support/btf';
 import { buildPrograms } from './support/build';
 import { createScope, loadProgram, trackKernelObjects, type TestScope } from './support/kernel';
 
@@ -97,12 +96,6 @@ async function stopSpinner(child: ChildProcess): Promise<void> {
 }
 
 describe('profile in the kernel', () => {
-  it('has a key layout matching the compiled struct', () => {
-    const btf = new ObjectBtf(profile.objectPath).struct('profile_key');
-    expect(PROFILE_KEY.size).toBe(btf.size);
-    expect(PROFILE_KEY.fields.map((f) => [f.name, f.offset])).toEqual(btf.members.map((m) => [m.name, m.offset]));
-  });
-
   it('samples a busy function in the scope, with its name in the symbolized user stack, and nothing outside', async () => {
     const frequency = 199;
     const busyMs = 1000;

@@ -2,10 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { EventRecord } from '@fleettrace/contracts';
 import { runInCgroup, spawnInCgroup } from '@fleettrace/infra';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fieldSize } from '../src/decode';
-import { SIGSNOOP_EVENT, sigsnoop } from '../src/sigsnoop/sigsnoop';
+import { sigsnoop } from '../src/sigsnoop/sigsnoop';
 import { buildPrograms } from './support/build';
-import { ObjectBtf } from './support/btf';
 import { createScope, trackKernelObjects, type TestScope, collectEvents } from './support/kernel';
 
 const track = trackKernelObjects();
@@ -39,12 +37,6 @@ function snoop(params: unknown, workload: () => Promise<void>): Promise<EventRec
 }
 
 describe('sigsnoop in the kernel', () => {
-  it('lays out sigsnoop_event as the compiled object does', () => {
-    const btf = new ObjectBtf(sigsnoop.objectPath).struct('sigsnoop_event');
-    expect(SIGSNOOP_EVENT.size).toBe(btf.size);
-    expect(SIGSNOOP_EVENT.fields.map((f) => [f.name, f.offset, fieldSize(f)])).toEqual(btf.members.map((m) => [m.name, m.offset, m.size]));
-  });
-
   it('sees a kill to a task inside the scope and from a task inside it, and none that stays outside', async () => {
     const inside = await sleeper(scope.inside);
     const outside = await sleeper(scope.outside);
