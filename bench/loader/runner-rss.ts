@@ -6,7 +6,7 @@ import { spawnGated } from '@fleettrace/bpf-loader/testing';
 import { launchRunner } from '../../apps/node-daemon/src/runner-process';
 import type { RunnerMessage } from '../../apps/node-daemon/src/runner/protocol';
 import { generatorPath } from '../../libs/bpf-loader/bench/artifacts';
-import { startBpftrace } from '../../libs/bpf-loader/bench/bpftrace';
+import { READY, startBpftrace, withReadyMarker } from '../../libs/bpf-loader/bench/bpftrace';
 import { alternate, log, type Metric, metricOf } from '../../libs/bpf-loader/bench/stats';
 import { EQUIVALENTS } from './equivalents';
 
@@ -73,7 +73,7 @@ async function runnerPeak(program: string, seconds: number): Promise<Sample> {
 
 async function bpftracePeak(program: string, seconds: number): Promise<Sample> {
   return underLoad(seconds + 10, async () => {
-    const bt = startBpftrace(EQUIVALENTS[program]!);
+    const bt = startBpftrace(withReadyMarker(EQUIVALENTS[program]!), { until: READY });
     let stopped: Promise<unknown> | undefined;
     const life = (async () => {
       await bt.started;
@@ -103,7 +103,7 @@ export async function measureRunnerRss(program: string, seconds: number, reps: n
       note: 'context: the whole runner process (node + loader, as the daemon launches it) vs bpftrace (LLVM)',
     }),
     metricOf(`(d) runner process spawn to attached, ${program}, under load`, 'ms', runner(attached), 'bpftrace', bpftrace(attached), {
-      note: 'context: cold process as the daemon launches it; bpftrace to "Attaching"',
+      note: 'context: cold process as the daemon launches it; bpftrace until tracing (BEGIN marker)',
     }),
   ];
 }

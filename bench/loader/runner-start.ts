@@ -1,8 +1,8 @@
 // (d) A cold runner: from spawning the daemon's runner process (launchRunner, as the daemon does)
 // until it reports the program attached, and until its first events reach the daemon; against
-// bpftrace from spawn to "Attaching" and to its first printed event. opensnoop, under a steady
-// open() load so that events come at once. The runner as the daemon starts it (the bundle `npm run
-// build` makes, when it is fresh) and, for context, the TypeScript entry through tsx.
+// bpftrace from spawn until tracing (its BEGIN marker) and to its first printed event. opensnoop,
+// under a steady open() load so that events come at once. The runner as the daemon starts it (the
+// bundle `npm run build` makes, when it is fresh) and, for context, the TypeScript entry via tsx.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,7 @@ import { getProgram, type CatalogProgram } from '@fleettrace/programs';
 import { launchRunner, runnerEntry } from '../../apps/node-daemon/src/runner-process';
 import type { RunnerMessage } from '../../apps/node-daemon/src/runner/protocol';
 import { coreBtfCacheDir } from '../../apps/node-daemon/src/runner/serve';
-import { startBpftrace } from '../../libs/bpf-loader/bench/bpftrace';
+import { READY, startBpftrace, withReadyMarker } from '../../libs/bpf-loader/bench/bpftrace';
 import { alternate, log, metricOf } from '../../libs/bpf-loader/bench/stats';
 import type { Metric } from '../suite';
 import { EQUIVALENTS } from './equivalents';
@@ -60,7 +60,7 @@ async function runnerOnce(runnerMain: string | undefined): Promise<Sample> {
 
 async function bpftraceOnce(): Promise<Sample> {
   return underOpenLoad(async () => {
-    const bt = startBpftrace(EQUIVALENTS[PROGRAM]!);
+    const bt = startBpftrace(withReadyMarker(EQUIVALENTS[PROGRAM]!), { until: READY });
     try {
       return { attachedMs: await bt.started, firstEventMs: await bt.firstLine };
     } finally {
@@ -84,7 +84,7 @@ export async function measureRunnerStart(reps: number): Promise<Metric[]> {
   const how = bundled ? 'plain node running the bundle' : 'NO fresh bundle (run `npm run build`): tsx';
   return [
     metricOf(`(d) runner spawn to attached, ${PROGRAM}`, 'ms', of(samples.runner, attached), 'bpftrace', of(samples.bpftrace, attached), {
-      note: `the daemon's runner as launched (${how}); bpftrace to "Attaching"`,
+      note: `the daemon's runner as launched (${how}); bpftrace until tracing (BEGIN marker)`,
     }),
     metricOf(`(d) runner spawn to first event, ${PROGRAM} under an open() loop`, 'ms', of(samples.runner, first), 'bpftrace', of(samples.bpftrace, first), {
       note: `${how}; first IPC batch (500 records) vs bpftrace's first printed line`,

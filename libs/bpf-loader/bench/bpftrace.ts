@@ -5,6 +5,15 @@ import { type ChildProcess, spawn } from 'node:child_process';
 /** Printed by `BEGIN { printf("ready\n") }`, which bpftrace runs once every probe is attached. */
 export const READY = 'ready';
 
+/**
+ * The script plus a BEGIN probe that prints READY. bpftrace fires BEGIN after attaching every other
+ * probe, so that line is when it is tracing; its "Attaching N probes..." line comes before the
+ * attach. The marker costs bpftrace one probe more (BEGIN is a uprobe on its own binary).
+ */
+export const withReadyMarker = (script: string): string => `${script} BEGIN { printf("${READY}\\n"); }`;
+
+const ANNOUNCED = /^Attaching \d+ probes?\.\.\.$/m;
+
 export interface BpftraceOptions {
   /** Resolve `started` on this line; default the "Attaching N probes..." line. */
   until?: string;
@@ -21,6 +30,8 @@ export interface RunningBpftrace {
   readonly pid: number;
   /** Milliseconds from spawn until the awaited line appeared. */
   readonly started: Promise<number>;
+  /** Milliseconds from spawn until "Attaching N probes..." (undefined if it never printed it before the awaited line). */
+  readonly announced: Promise<number | undefined>;
   /** Milliseconds from spawn until the first whole line after the awaited one (for printf scripts: the first event). */
   readonly firstLine: Promise<number>;
   /** Lines printed so far after the awaited line. */
@@ -56,8 +67,9 @@ export function startBpftrace(script: string, opts: BpftraceOptions = {}): Runni
   let tail = '';
   let linesAfterStart = 0;
   let startedAt: number | undefined;
+  let announcedAt: number | undefined;
   let stderr = '';
-  const awaited = opts.until ? new RegExp(`^${opts.until}$`, 'm') : /^Attaching \d+ probes?\.\.\.$/m;
+  const awaited = opts.until ? new RegExp(`^${opts.until}$`, 'm') : ANNOUNCED;
   const wanted = (text: string): boolean => awaited.test(text);
   // Where the awaited line starts: a whole line after it is output after the start.
   const awaitedLineStart = (text: string): number => awaited.exec(text)!.index;
@@ -86,6 +98,7 @@ export function startBpftrace(script: string, opts: BpftraceOptions = {}): Runni
   child.stdout!.on('data', (chunk: Buffer) => {
     if (startedAt === undefined) {
       head += chunk.toString();
+      if (announcedAt === undefined && ANNOUNCED.test(head)) announcedAt = performance.now() - t0;
       if (!wanted(head)) return;
       startedAt = performance.now() - t0;
       resolveStarted(startedAt);
@@ -107,6 +120,7 @@ export function startBpftrace(script: string, opts: BpftraceOptions = {}): Runni
   return {
     pid: child.pid,
     started,
+    announced: started.then(() => announcedAt),
     firstLine,
     linesAfterStart: () => linesAfterStart,
     stop: async (graceMs = 10_000) => {

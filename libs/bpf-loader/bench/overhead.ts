@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { openObject, u32 } from '../src/index';
 import { fixturePath, spawnGated } from '../src/testing/index';
 import { benchFixturePath, generatorPath } from './artifacts';
-import { bpftraceLost, READY, startBpftrace } from './bpftrace';
+import { bpftraceLost, READY, startBpftrace, withReadyMarker } from './bpftrace';
 import { alternate, log, median, type Metric, metricOf, sum } from './stats';
 
 export interface OverheadOptions {
@@ -121,7 +121,7 @@ const oursCount: Tracer = async (pid) => {
 function bpftrace(action: 'printf' | 'count', events: number): Tracer {
   return async (pid) => {
     const body = action === 'printf' ? 'printf("%d %d\\n", pid, tid);' : '@[pid] = count();';
-    const script = `tracepoint:syscalls:sys_enter_getppid /pid == ${pid}/ { ${body} } BEGIN { printf("${READY}\\n"); }`;
+    const script = withReadyMarker(`tracepoint:syscalls:sys_enter_getppid /pid == ${pid}/ { ${body} }`);
     const bt = startBpftrace(script, { until: READY });
     try {
       await bt.started;
