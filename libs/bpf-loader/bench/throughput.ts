@@ -25,6 +25,14 @@ function pinSelf(cpuList: string): void {
   execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', cpuList, String(process.pid)], { stdio: 'ignore' });
 }
 
+/** This process's CPU affinity as a list ("0,1", "0-3"), to give back after pinning. */
+function ownAffinity(): string {
+  const out = execFileSync('taskset', ['--cpu-list', '--pid', String(process.pid)], { encoding: 'utf8' });
+  const list = /:\s*(\S+)\s*$/.exec(out)?.[1];
+  if (!list) throw new Error(`cannot read this process's CPU affinity from taskset: ${out.trim()}`);
+  return list;
+}
+
 interface Sample {
   records: number;
   seconds: number;
@@ -99,11 +107,12 @@ export function rateLabel(rate: number): string {
 }
 
 export async function measureThroughput(opts: ThroughputOptions): Promise<Metric[]> {
+  const before = PINNED ? ownAffinity() : undefined;
   if (PINNED) pinSelf(String(CONSUMER_CPU));
   try {
     return await measureRates(opts);
   } finally {
-    if (PINNED) pinSelf(`0-${cpus().length - 1}`);
+    if (before) pinSelf(before);
   }
 }
 
