@@ -12,6 +12,7 @@
         "native/link.c",
         "native/map.c",
         "native/probe.c",
+        "native/btf_names.c",
         "native/ringbuf.c",
         "native/prog_stats.c"
       ],

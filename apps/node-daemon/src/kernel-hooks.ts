@@ -1,8 +1,8 @@
 // The hooks this host's kernel offers: tracepoints tracefs lists, and raw tracepoints (tp_btf and
 // raw_tp targets) its BTF declares as btf_trace_<name>. Only the names asked about are looked up.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Btf } from '@fleettrace/bpf-loader';
+import { btfTypedefNames } from '@fleettrace/bpf-loader';
 import type { KernelFacts } from '@fleettrace/contracts';
 
 export interface KernelHookPaths {
@@ -23,7 +23,7 @@ const RAW_TRACEPOINT_PREFIX = 'btf_trace_';
  * Lookups for KernelFacts. A tracepoint exists when tracefs has its events/<category>/<name>
  * directory (where libbpf reads its id; no tracefs, no tracepoint attach). A raw tracepoint exists
  * when vmlinux BTF has its btf_trace_ typedef; module BTF is not searched, as no catalog program
- * traces a module. The BTF is parsed once, on the first raw tracepoint asked about.
+ * traces a module. The BTF is read once (by libbpf, in C), on the first raw tracepoint asked about.
  */
 export function kernelHooks(paths: KernelHookPaths = HOST_PATHS): Required<Pick<KernelFacts, 'hasTracepoint' | 'hasRawTracepoint'>> {
   const events = paths.tracefsRoots.map((root) => join(root, 'events')).find((dir) => existsSync(dir));
@@ -40,12 +40,7 @@ export function kernelHooks(paths: KernelHookPaths = HOST_PATHS): Required<Pick<
   };
 }
 
-/** Names of the raw tracepoints vmlinux BTF declares; null without BTF. Keeps the names, not the parsed BTF. */
+/** Names of the raw tracepoints vmlinux BTF declares; null without BTF. */
 function readRawTracepoints(vmlinuxBtf: string): ReadonlySet<string> | null {
-  if (!existsSync(vmlinuxBtf)) return null;
-  const names = new Set<string>();
-  for (const type of Btf.parse(readFileSync(vmlinuxBtf)).types) {
-    if (type.kind === 'typedef' && type.name.startsWith(RAW_TRACEPOINT_PREFIX)) names.add(type.name.slice(RAW_TRACEPOINT_PREFIX.length));
-  }
-  return names;
+  return existsSync(vmlinuxBtf) ? new Set(btfTypedefNames(vmlinuxBtf, RAW_TRACEPOINT_PREFIX)) : null;
 }

@@ -1,6 +1,7 @@
 // Module entry: the native surface of @fleettrace/bpf-loader. Typed by src/native.d.ts.
 #include <node_api.h>
 
+#include "btf_names.h"
 #include "errors.h"
 #include "libbpf_log.h"
 #include "link.h"
@@ -17,7 +18,6 @@ static napi_value init_module(napi_env env, napi_value exports) {
       {"inspect", NULL, object_inspect, NULL, NULL, NULL, napi_default, NULL},
       {"load", NULL, object_load, NULL, NULL, NULL, napi_default, NULL},
       {"closeObject", NULL, object_close, NULL, NULL, NULL, napi_default, NULL},
-      {"programIds", NULL, object_program_ids, NULL, NULL, NULL, napi_default, NULL},
       {"attach", NULL, link_attach, NULL, NULL, NULL, napi_default, NULL},
       {"attachTracepoint", NULL, link_attach_tracepoint, NULL, NULL, NULL, napi_default, NULL},
       {"attachRawTracepoint", NULL, link_attach_raw_tracepoint, NULL, NULL, NULL, napi_default, NULL},
@@ -37,6 +37,7 @@ static napi_value init_module(napi_env env, napi_value exports) {
       {"programTypeNames", NULL, probe_program_type_names, NULL, NULL, NULL, napi_default, NULL},
       {"mapTypeNames", NULL, probe_map_type_names, NULL, NULL, NULL, napi_default, NULL},
       {"probeHelper", NULL, probe_helper, NULL, NULL, NULL, napi_default, NULL},
+      {"btfTypedefNames", NULL, btf_typedef_names, NULL, NULL, NULL, napi_default, NULL},
       {"fireProbeTargets", NULL, probe_fire_targets, NULL, NULL, NULL, napi_default, NULL},
       {"ringBufferStart", NULL, ringbuf_start, NULL, NULL, NULL, napi_default, NULL},
       {"ringBufferStop", NULL, ringbuf_stop, NULL, NULL, NULL, napi_default, NULL},

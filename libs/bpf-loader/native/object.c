@@ -337,27 +337,3 @@ napi_value object_close(napi_env env, napi_callback_info info) {
   object_handle_free(h);
   return NULL;
 }
-
-// programIds(handle) → { name, id }[]: kernel ids, so callers can check the kernel's view.
-napi_value object_program_ids(napi_env env, napi_callback_info info) {
-  napi_value argv[1], list;
-  if (!get_args(env, info, 1, argv)) return NULL;
-  struct object_handle *h = get_object(env, argv[0]);
-  if (!h) return NULL;
-  NAPI_CALL(env, napi_create_array(env, &list));
-  uint32_t i = 0;
-  struct bpf_program *p;
-  bpf_object__for_each_program(p, h->obj) {
-    struct bpf_prog_info pi = {0};
-    uint32_t len = sizeof(pi);
-    int fd = bpf_program__fd(p);
-    if (fd < 0) continue; // autoload disabled: never loaded
-    if (bpf_obj_get_info_by_fd(fd, &pi, &len)) return throw_bpf_error(env, "prog info", errno, bpf_program__name(p), NULL);
-    napi_value o;
-    NAPI_CALL(env, napi_create_object(env, &o));
-    if (!set_prop(env, o, "name", make_string(env, bpf_program__name(p))) || !set_prop(env, o, "id", make_u32(env, pi.id)))
-      return napi_throw_last(env, "program ids");
-    NAPI_CALL(env, napi_set_element(env, list, i++, o));
-  }
-  return list;
-}

@@ -18,6 +18,5 @@ struct bpf_map *get_map(napi_env env, struct object_handle *h, napi_value name);
 napi_value object_inspect(napi_env env, napi_callback_info info);
 napi_value object_load(napi_env env, napi_callback_info info);
 napi_value object_close(napi_env env, napi_callback_info info);
-napi_value object_program_ids(napi_env env, napi_callback_info info);
 
 #endif

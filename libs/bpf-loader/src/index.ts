@@ -13,7 +13,7 @@ export { RecordBatch } from './record-batch';
 export { BpfError, ClosedError, NotFoundError, NotSupportedError, VerifierError, errnoName } from './errors';
 export { u32, u64 } from './bytes';
 export { requireMapType, requireProgramType, supportsMapType, supportsProgramType } from './features';
-export { Btf, BtfFormatError, BtfTypeNotFoundError, TypedRecordBatch, btfFromElf } from './btf/index';
+export { Btf, BtfFormatError, BtfTypeNotFoundError, TypedRecordBatch, btfFromElf, btfTypedefNames } from './btf/index';
 export type { BtfKind, BtfMember, BtfType, DecodedValue, Decoder, MapBtfTypes, TypeRef } from './btf/index';
 export { probeCapabilities } from './capabilities';
 export type { CapabilityReport } from './capabilities';

@@ -87,7 +87,8 @@ export class LoadedObject {
   }
 
   programInfo(): ProgramInfo[] {
-    const ids = new Map(native().programIds(this.#live()).map((p) => [p.name, p.id]));
+    // One kernel query gives ids and stats alike; the ids are what this wants.
+    const ids = new Map(readProgramStats(this.#live()).map((p) => [p.name, p.id]));
     return this.programs.filter((p) => ids.has(p.name)).map((p) => ({ ...p, id: ids.get(p.name)! }));
   }
 

@@ -90,7 +90,6 @@ export interface NativeBinding {
     coreBtf: string | null,
   ): ObjectHandle;
   closeObject(handle: ObjectHandle): void;
-  programIds(handle: ObjectHandle): { name: string; id: number }[];
   /** undefined only when `optional` and the program's section names no attach target. */
   attach(handle: ObjectHandle, program: string, optional: boolean): NativeAttached | undefined;
   attachTracepoint(handle: ObjectHandle, program: string, category: string, name: string): NativeAttached;
@@ -119,6 +118,8 @@ export interface NativeBinding {
   mapTypeNames(): string[];
   /** helper: the uapi name without "bpf_" ("ringbuf_output"). null: libbpf cannot probe that program type. */
   probeHelper(programType: string, helper: string): boolean | null;
+  /** Typedef names in a BTF file that start with `prefix`, the prefix removed; BpfError if it cannot be parsed. */
+  btfTypedefNames(path: string, prefix: string): string[];
   /** Calls the addon's fleettrace_uprobe_target (which hits USDT fleettrace:capability_probe) n times. */
   fireProbeTargets(n: number): void;
   /** deliver(null, ...) is called exactly once, after the last batch. ringbuf or perf_event_array maps. */
