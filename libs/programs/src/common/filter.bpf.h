@@ -87,4 +87,20 @@ static __always_inline bool ft_current_in_scope(void)
 	return ft_task_in_scope((struct task_struct *)bpf_get_current_task());
 }
 
+/* The whole filter for current, for programs that record what current does (opens, calls):
+ * pid first (free), comm only when filtered on, the cgroup walk last. */
+static __always_inline bool ft_filter_current(__u32 tgid)
+{
+	if (!ft_tgid_matches(tgid))
+		return false;
+	if (filter_comm_len) {
+		char comm[FT_COMM_LEN];
+
+		bpf_get_current_comm(&comm, sizeof(comm));
+		if (!ft_comm_matches(comm))
+			return false;
+	}
+	return ft_current_in_scope();
+}
+
 #endif

@@ -57,27 +57,13 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
-static __always_inline bool current_selected(__u32 tgid)
-{
-	if (!ft_tgid_matches(tgid))
-		return false;
-	if (filter_comm_len) {
-		char comm[FT_COMM_LEN];
-
-		bpf_get_current_comm(&comm, sizeof(comm));
-		if (!ft_comm_matches(comm))
-			return false;
-	}
-	return ft_current_in_scope();
-}
-
 static __always_inline int enter_call(struct trace_event_raw_sys_enter *ctx, __s32 dirfd, const char *path)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
 	struct pending_call call = {};
 
-	if (!current_selected(id >> 32))
+	if (!ft_filter_current(id >> 32))
 		return 0;
 	call.time_ns = bpf_ktime_get_ns();
 	call.path = path;

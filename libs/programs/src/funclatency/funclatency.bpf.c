@@ -32,16 +32,7 @@ int func_entry(struct pt_regs *ctx)
 	__u32 tid = (__u32)pid_tgid;
 	__u64 now;
 
-	if (!ft_tgid_matches(pid_tgid >> 32))
-		return 0;
-	if (filter_comm_len) {
-		char comm[FT_COMM_LEN];
-
-		bpf_get_current_comm(&comm, sizeof(comm));
-		if (!ft_comm_matches(comm))
-			return 0;
-	}
-	if (!ft_current_in_scope())
+	if (!ft_filter_current(pid_tgid >> 32))
 		return 0;
 	now = bpf_ktime_get_ns();
 	bpf_map_update_elem(&start, &tid, &now, BPF_ANY);

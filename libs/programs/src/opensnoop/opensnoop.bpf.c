@@ -45,16 +45,7 @@ static __always_inline int enter_open(struct trace_event_raw_sys_enter *ctx, __s
 	__u32 tid = (__u32)id;
 	struct pending_open open = {};
 
-	if (!ft_tgid_matches(id >> 32))
-		return 0;
-	if (filter_comm_len) {
-		char comm[FT_COMM_LEN];
-
-		bpf_get_current_comm(&comm, sizeof(comm));
-		if (!ft_comm_matches(comm))
-			return 0;
-	}
-	if (!ft_current_in_scope())
+	if (!ft_filter_current(id >> 32))
 		return 0;
 	open.time_ns = bpf_ktime_get_ns();
 	open.path = path;
