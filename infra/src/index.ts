@@ -1,2 +1,3 @@
 export * from './cgroup';
 export * from './scheduler-events';
+export * from './custom-program';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CountsOutput, EventsView, HistOutput, OutputView } from '@fleettrace/contracts';
-import { runInCgroup } from '@fleettrace/infra';
+import { countGetpriorityCSource, runInCgroup } from '@fleettrace/infra';
 import { REPO_ROOT } from '@fleettrace/infra/stack';
 import { startFleet, type Fleet } from '../support/fleet';
 import { getResults, submitJob, waitForJobDone, waitForRuns } from '../support/jobs';
@@ -15,35 +15,7 @@ function find<K extends OutputView['kind']>(outputs: OutputView[], kind: K, name
   return found as Extract<OutputView, { kind: K }>;
 }
 
-const C_SOURCE = `#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-
-struct pid_key { __u32 pid; char comm[16]; };
-const volatile __u64 filter_cgroup_id = 0;
-
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 1024);
-  __type(key, struct pid_key);
-  __type(value, __u64);
-} counts SEC(".maps");
-
-SEC("tracepoint/syscalls/sys_enter_getpriority")
-int count_getpriority(void *ctx)
-{
-  if (filter_cgroup_id && bpf_get_current_cgroup_id() != filter_cgroup_id)
-    return 0;
-  struct pid_key k = {};
-  k.pid = bpf_get_current_pid_tgid() >> 32;
-  bpf_get_current_comm(k.comm, sizeof(k.comm));
-  __u64 one = 1, *v = bpf_map_lookup_elem(&counts, &k);
-  if (v) __sync_fetch_and_add(v, 1);
-  else bpf_map_update_elem(&counts, &k, &one, BPF_NOEXIST);
-  return 0;
-}
-
-char LICENSE[] SEC("license") = "GPL";
-`;
+const C_SOURCE = countGetpriorityCSource();
 
 describe('bpftrace and custom C jobs through the REST API on a real fleet', () => {
   let fleet: Fleet;
@@ -93,6 +65,8 @@ describe('bpftrace and custom C jobs through the REST API on a real fleet', () =
 
   it('a C source with a syntax error fails its runs with program.c:LINE; a verifier-rejected one carries the log', async () => {
     const broken = C_SOURCE.replace('k.pid = bpf_get_current_pid_tgid() >> 32;', 'k.pid = bpf_get_current_pid_tgid() >> 32');
+    // clang names the line of the missing ';' or the next one.
+    const line = broken.split('\n').findIndex((l) => l.includes('>> 32')) + 1;
     const syntax = await submitJob(fleet.api.client, { program: { kind: 'c', source: broken, outputs: [{ kind: 'counts', map: 'counts', unit: 'calls' }] }, durationSeconds: 2 });
     const rejected = await submitJob(fleet.api.client, {
       program: { kind: 'c', source: C_SOURCE.replace('if (v) __sync_fetch_and_add(v, 1);\n  else bpf_map_update_elem(&counts, &k, &one, BPF_NOEXIST);', '__sync_fetch_and_add(v, one);'), outputs: [{ kind: 'counts', map: 'counts', unit: 'calls' }] },
@@ -101,7 +75,7 @@ describe('bpftrace and custom C jobs through the REST API on a real fleet', () =
     const failedSyntax = await waitForJobDone(fleet.api.client, syntax.id, 90_000);
     for (const run of failedSyntax.runs) {
       expect(run.state).toBe('failed');
-      expect(run.error).toMatch(/^compile failed: program\.c:2[01]:\d+: error: expected ';'/);
+      expect(run.error).toMatch(new RegExp(`^compile failed: program\\.c:(${line}|${line + 1}):\\d+: error: expected ';'`));
     }
     const failedVerifier = await waitForJobDone(fleet.api.client, rejected.id, 90_000);
     for (const run of failedVerifier.runs) {

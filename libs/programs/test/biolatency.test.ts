@@ -1,11 +1,9 @@
 import type { HistOutput } from '@fleettrace/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { histFromEntries } from '../src/aggregate';
 import { biolatency } from '../src/biolatency/biolatency';
-import type { HistOutputSpec } from '../src/manifest';
 import { createLoopDevice, type LoopDevice } from './block-workload';
 import { buildPrograms } from './support/build';
-import { createScope, loadProgram, trackKernelObjects, type TestScope } from './support/kernel';
+import { createScope, histogramsAfterEach, samples, trackKernelObjects, type TestScope } from './support/kernel';
 
 const WRITES = 200;
 
@@ -24,26 +22,9 @@ afterAll(() => {
   scope?.remove();
 });
 
-/** Loads biolatency with these params, then reads its histogram after each step. */
-async function measure(params: unknown, steps: Array<() => Promise<void>>): Promise<HistOutput[]> {
-  const obj = track(loadProgram(biolatency, params, scope.filter));
-  const spec = biolatency.outputs[0] as HistOutputSpec;
-  try {
-    obj.attachAll();
-    const hists: HistOutput[] = [];
-    for (const step of steps) {
-      await step();
-      hists.push(histFromEntries(spec, obj.map(spec.map).entries()));
-    }
-    return hists;
-  } finally {
-    await obj.close();
-  }
-}
-
-function samples(hist: HistOutput): number {
-  return hist.buckets.reduce((sum, b) => sum + b.count, 0);
-}
+/** Runs biolatency with these params and reads its histogram after each step. */
+const measure = (params: unknown, steps: Array<() => Promise<void>>): Promise<HistOutput[]> =>
+  histogramsAfterEach(track, biolatency, params, scope.filter, steps);
 
 describe('biolatency in the kernel', () => {
   it('measures the O_DIRECT writes submitted inside the scope, and none submitted outside it', async () => {

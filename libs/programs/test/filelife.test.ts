@@ -1,30 +1,21 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import type { EventRecord } from '@fleettrace/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filelife } from '../src/filelife/filelife';
 import { buildPrograms } from './support/build';
 import { createScope, trackKernelObjects, type TestScope, collectEvents } from './support/kernel';
+import { useTempDir } from './support/temp-dir';
 
 const track = trackKernelObjects();
 let scope: TestScope;
-let dir: string;
+const { uniquePath } = useTempDir('filelife');
 
 beforeAll(() => {
   buildPrograms();
   scope = createScope('filelife');
-  dir = mkdtempSync(join(tmpdir(), 'ft-filelife-'));
 }, 120_000);
 
-afterAll(() => {
-  scope?.remove();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-function uniquePath(): string {
-  return join(dir, `f-${Math.random().toString(36).slice(2, 12)}`);
-}
+afterAll(() => scope?.remove());
 
 function snoop(params: unknown, workload: () => Promise<void>): Promise<EventRecord[]> {
   return collectEvents(track, filelife, params, scope.filter, workload);

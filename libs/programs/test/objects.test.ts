@@ -11,6 +11,10 @@ import { OPENSNOOP_EVENT } from '../src/opensnoop/opensnoop';
 import { SIGSNOOP_EVENT } from '../src/sigsnoop/sigsnoop';
 import { FUNCCOUNT_KEY } from '../src/funccount/funccount';
 import { PROFILE_KEY } from '../src/profile/profile';
+import { OFFCPUTIME_KEY } from '../src/offcputime/offcputime';
+import { TCPCONNECT_EVENT } from '../src/tcpconnect/tcpconnect';
+import { TCPLIFE_EVENT } from '../src/tcplife/tcplife';
+import { TCPRETRANS_EVENT } from '../src/tcpretrans/tcpretrans';
 import type { FieldType, RecordLayout } from '../src/layout';
 import { PROCESS_KEY, SYSCALL_KEY } from '../src/syscount/syscount';
 import { buildPrograms } from './support/build';
@@ -32,6 +36,10 @@ const SHARED_STRUCTS: Array<{ program: string; struct: string; layout: RecordLay
   { program: 'sigsnoop', struct: 'sigsnoop_event', layout: SIGSNOOP_EVENT },
   { program: 'funccount', struct: 'funccount_key', layout: FUNCCOUNT_KEY },
   { program: 'profile', struct: 'profile_key', layout: PROFILE_KEY },
+  { program: 'offcputime', struct: 'offcputime_key', layout: OFFCPUTIME_KEY },
+  { program: 'tcpconnect', struct: 'tcpconnect_event', layout: TCPCONNECT_EVENT },
+  { program: 'tcplife', struct: 'tcplife_event', layout: TCPLIFE_EVENT },
+  { program: 'tcpretrans', struct: 'tcpretrans_event', layout: TCPRETRANS_EVENT },
 ];
 
 function shapeOf(type: FieldType): string {

@@ -7,10 +7,8 @@ import { foldStacks, frameName, KernelSymbolizer, readStackTraces, UserSymbolize
 import { spawnInCgroup } from '@fleettrace/infra';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countsFromEntries } from '../src/aggregate';
-import type { FieldType } from '../src/layout';
 import type { CountsOutputSpec } from '../src/manifest';
-import { OFFCPUTIME_KEY, offcputime } from '../src/offcputime/offcputime';
-import { ObjectBtf } from './support/btf';
+import { offcputime } from '../src/offcputime/offcputime';
 import { buildPrograms } from './support/build';
 import { createScope, loadProgram, trackKernelObjects, type TestScope } from './support/kernel';
 
@@ -87,21 +85,7 @@ async function stopSleeper(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-function shapeOf(type: FieldType): string {
-  if (typeof type === 'string') return type;
-  if ('char' in type) return `char[${type.char}]`;
-  return `${type.array}[${type.length}]`;
-}
-
 describe('offcputime in the kernel', () => {
-  it('has a key layout matching the compiled struct', () => {
-    const btf = new ObjectBtf(offcputime.objectPath).struct('offcputime_key');
-    expect(OFFCPUTIME_KEY.size).toBe(btf.size);
-    expect(OFFCPUTIME_KEY.fields.map((f) => ({ name: f.name, offset: f.offset, shape: shapeOf(f.type) }))).toEqual(
-      btf.members.map((m) => ({ name: m.name, offset: m.offset, shape: m.shape })),
-    );
-  });
-
   it('charges a sleeper in the scope its sleep time, with the sleeping user and kernel stacks, and not one outside', async () => {
     const count = 10;
     const usec = 20_000;

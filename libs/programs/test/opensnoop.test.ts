@@ -1,11 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import type { EventRecord } from '@fleettrace/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opensnoop } from '../src/opensnoop/opensnoop';
 import { buildPrograms } from './support/build';
 import { createScope, trackKernelObjects, type TestScope, collectEvents } from './support/kernel';
+import { useTempDir } from './support/temp-dir';
 
 const O_WRONLY = 0o1;
 const O_CREAT = 0o100;
@@ -13,22 +12,14 @@ const O_TRUNC = 0o1000;
 
 const track = trackKernelObjects();
 let scope: TestScope;
-let dir: string;
+const { uniquePath } = useTempDir('opensnoop');
 
 beforeAll(() => {
   buildPrograms();
   scope = createScope('opensnoop');
-  dir = mkdtempSync(join(tmpdir(), 'ft-opensnoop-'));
 }, 120_000);
 
-afterAll(() => {
-  scope?.remove();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-function uniquePath(): string {
-  return join(dir, `f-${Math.random().toString(36).slice(2, 12)}`);
-}
+afterAll(() => scope?.remove());
 
 function snoop(params: unknown, workload: () => Promise<void>): Promise<EventRecord[]> {
   return collectEvents(track, opensnoop, params, scope.filter, workload);

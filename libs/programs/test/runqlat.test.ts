@@ -1,11 +1,10 @@
 import type { HistOutput } from '@fleettrace/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { histFromEntries } from '../src/aggregate';
-import type { FilterContext, HistOutputSpec } from '../src/manifest';
+import type { FilterContext } from '../src/manifest';
 import { sleepsSurelySeen } from '@fleettrace/infra';
 import { runqlat } from '../src/runqlat/runqlat';
 import { buildPrograms } from './support/build';
-import { buildWorkload, createScope, loadProgram, trackKernelObjects, WORKLOAD, type TestScope } from './support/kernel';
+import { buildWorkload, createScope, histogramsAfterEach, samples, trackKernelObjects, WORKLOAD, type TestScope } from './support/kernel';
 
 const track = trackKernelObjects();
 let scope: TestScope;
@@ -18,26 +17,9 @@ beforeAll(() => {
 
 afterAll(() => scope?.remove());
 
-/** Loads runqlat with these params, then reads its histogram after each step of `steps`. */
-async function measure(params: unknown, steps: Array<() => Promise<void>>, filter: FilterContext = scope.filter): Promise<HistOutput[]> {
-  const obj = track(loadProgram(runqlat, params, filter));
-  const spec = runqlat.outputs[0] as HistOutputSpec;
-  try {
-    obj.attachAll();
-    const hists: HistOutput[] = [];
-    for (const step of steps) {
-      await step();
-      hists.push(histFromEntries(spec, obj.map(spec.map).entries()));
-    }
-    return hists;
-  } finally {
-    await obj.close();
-  }
-}
-
-function samples(hist: HistOutput): number {
-  return hist.buckets.reduce((sum, b) => sum + b.count, 0);
-}
+/** Runs runqlat with these params and reads its histogram after each step of `steps`. */
+const measure = (params: unknown, steps: Array<() => Promise<void>>, filter: FilterContext = scope.filter): Promise<HistOutput[]> =>
+  histogramsAfterEach(track, runqlat, params, filter, steps);
 
 describe('runqlat in the kernel', () => {
   it('measures one wait per wakeup of the tasks in the cgroup scope, and none outside it', async () => {

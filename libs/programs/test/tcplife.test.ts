@@ -2,11 +2,9 @@ import { createServer, type Server } from 'node:net';
 import type { EventRecord } from '@fleettrace/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRecordDecoder } from '../src/decode';
-import type { FieldType } from '../src/layout';
 import { TCPLIFE_EVENT, tcplife } from '../src/tcplife/tcplife';
-import { ObjectBtf } from './support/btf';
 import { buildPrograms } from './support/build';
-import { createScope, loadProgram, trackKernelObjects, type TestScope } from './support/kernel';
+import { collectEvents, createScope, loadProgram, trackKernelObjects, type TestScope } from './support/kernel';
 
 const track = trackKernelObjects();
 let scope: TestScope;
@@ -46,37 +44,15 @@ s.on('close', () => process.exit(0));
 s.on('error', (e) => { console.error(e.message); process.exit(1); });`;
 const clientArgs = (bytes: number, holdMs: number): string[] => ['-e', CLIENT, String(port), String(bytes), String(holdMs)];
 
-async function trace(params: unknown, workload: () => Promise<void>): Promise<EventRecord[]> {
-  const decode = createRecordDecoder(TCPLIFE_EVENT);
-  const events: EventRecord[] = [];
-  const obj = track(loadProgram(tcplife, params, scope.filter));
-  try {
-    obj.ringBuffer('events', (batch) => batch.forEach((buf, offset) => events.push(decode(buf, offset))));
-    obj.attachAll();
+function trace(params: unknown, workload: () => Promise<void>): Promise<EventRecord[]> {
+  return collectEvents(track, tcplife, params, scope.filter, async () => {
     await workload();
     // The server's half closes after the client has gone; give it a moment to reach CLOSE.
     await new Promise((resolve) => setTimeout(resolve, 100));
-  } finally {
-    await obj.close();
-  }
-  return events;
-}
-
-function shapeOf(type: FieldType): string {
-  if (typeof type === 'string') return type;
-  if ('char' in type) return `char[${type.char}]`;
-  return `${type.array}[${type.length}]`;
+  });
 }
 
 describe('tcplife in the kernel', () => {
-  it('has a record layout matching the compiled struct', () => {
-    const btf = new ObjectBtf(tcplife.objectPath).struct('tcplife_event');
-    expect(TCPLIFE_EVENT.size).toBe(btf.size);
-    expect(TCPLIFE_EVENT.fields.map((f) => ({ name: f.name, offset: f.offset, shape: shapeOf(f.type) }))).toEqual(
-      btf.members.map((m) => ({ name: m.name, offset: m.offset, shape: m.shape })),
-    );
-  });
-
   it("reports a session from the scope with its lifespan and bytes, charged to the connecting task", async () => {
     const sent = 100_000;
     const events = await trace({}, () => scope.runInside(process.execPath, clientArgs(sent, 200)));

@@ -2,13 +2,10 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import type { EventRecord } from '@fleettrace/contracts';
 import { cgroupId } from '@fleettrace/infra';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRecordDecoder } from '../src/decode';
-import type { FieldType } from '../src/layout';
 import type { FilterContext } from '../src/manifest';
-import { TCPRETRANS_EVENT, tcpretrans } from '../src/tcpretrans/tcpretrans';
-import { ObjectBtf } from './support/btf';
+import { tcpretrans } from '../src/tcpretrans/tcpretrans';
 import { buildPrograms } from './support/build';
-import { createScope, loadProgram, trackKernelObjects, type TestScope } from './support/kernel';
+import { collectEvents, createScope, trackKernelObjects, type TestScope } from './support/kernel';
 
 const track = trackKernelObjects();
 let scope: TestScope;
@@ -91,35 +88,11 @@ s.on('error', (e) => { console.error(e.message); process.exit(1); });`;
 const TRANSFER_BYTES = 2 * 1024 * 1024;
 const senderArgs = (): string[] => ['netns', 'exec', SENDER_NS, process.execPath, '-e', SENDER, RECEIVER_IP, String(receiverPort), String(TRANSFER_BYTES)];
 
-async function trace(params: unknown, filter: FilterContext, workload: () => Promise<void>): Promise<EventRecord[]> {
-  const decode = createRecordDecoder(TCPRETRANS_EVENT);
-  const events: EventRecord[] = [];
-  const obj = track(loadProgram(tcpretrans, params, filter));
-  try {
-    obj.ringBuffer('events', (batch) => batch.forEach((buf, offset) => events.push(decode(buf, offset))));
-    obj.attachAll();
-    await workload();
-  } finally {
-    await obj.close();
-  }
-  return events;
-}
-
-function shapeOf(type: FieldType): string {
-  if (typeof type === 'string') return type;
-  if ('char' in type) return `char[${type.char}]`;
-  return `${type.array}[${type.length}]`;
+function trace(params: unknown, filter: FilterContext, workload: () => Promise<void>): Promise<EventRecord[]> {
+  return collectEvents(track, tcpretrans, params, filter, workload);
 }
 
 describe('tcpretrans in the kernel', () => {
-  it('has a record layout matching the compiled struct', () => {
-    const btf = new ObjectBtf(tcpretrans.objectPath).struct('tcpretrans_event');
-    expect(TCPRETRANS_EVENT.size).toBe(btf.size);
-    expect(TCPRETRANS_EVENT.fields.map((f) => ({ name: f.name, offset: f.offset, shape: shapeOf(f.type) }))).toEqual(
-      btf.members.map((m) => ({ name: m.name, offset: m.offset, shape: m.shape })),
-    );
-  });
-
   it('sees the retransmissions of a lossy transfer, on the whole host, with the socket cgroup', async () => {
     const events = await trace({ port: receiverPort }, { cgroupId: null }, () => scope.runOutside('ip', senderArgs()));
     const sent = events.filter((e) => e.sport !== receiverPort);

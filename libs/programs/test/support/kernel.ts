@@ -7,10 +7,11 @@ import { openObject, type LoadedObject } from '@fleettrace/bpf-loader';
 import { bpfObjectsHeldBy, linksOfPrograms, programExists } from '@fleettrace/bpf-loader/testing';
 import { cgroup2Root, cgroupId, createCgroup, removeCgroup, runInCgroup } from '@fleettrace/infra';
 import { afterAll, expect } from 'vitest';
-import type { EventRecord } from '@fleettrace/contracts';
+import type { EventRecord, HistOutput } from '@fleettrace/contracts';
+import { histFromEntries } from '../../src/aggregate';
 import { createRecordDecoder } from '../../src/decode';
 import { encodeGlobal } from '../../src/encode';
-import type { CatalogProgram, EventsOutputSpec, FilterContext } from '../../src/manifest';
+import type { CatalogProgram, EventsOutputSpec, FilterContext, HistOutputSpec } from '../../src/manifest';
 
 export const WORKLOAD = fileURLToPath(new URL('../../../../infra/build/workload', import.meta.url));
 const WORKLOAD_BUILD = fileURLToPath(new URL('../../../../infra/workload/build.sh', import.meta.url));
@@ -113,4 +114,36 @@ export async function collectEvents(
     await obj.close();
   }
   return events;
+}
+
+/**
+ * Runs a histogram program and reads its histogram after each of `steps`, so a test can compare
+ * what one step (say, outside the scope) added with another's.
+ */
+export async function histogramsAfterEach(
+  track: (obj: LoadedObject) => LoadedObject,
+  program: CatalogProgram,
+  params: unknown,
+  filter: FilterContext,
+  steps: Array<() => Promise<void>>,
+): Promise<HistOutput[]> {
+  const spec = program.outputs.find((o): o is HistOutputSpec => o.kind === 'hist');
+  if (!spec) throw new Error(`${program.name} has no histogram output`);
+  const obj = track(loadProgram(program, params, filter));
+  try {
+    obj.attachAll();
+    const hists: HistOutput[] = [];
+    for (const step of steps) {
+      await step();
+      hists.push(histFromEntries(spec, obj.map(spec.map).entries()));
+    }
+    return hists;
+  } finally {
+    await obj.close();
+  }
+}
+
+/** How many samples a histogram holds. */
+export function samples(hist: HistOutput): number {
+  return hist.buckets.reduce((sum, b) => sum + b.count, 0);
 }
