@@ -19,4 +19,5 @@ export { encodeGlobal } from './encode';
 export { countsFromEntries, histFromEntries, histFromSlots, sumU64s } from './aggregate';
 export { stackRootFields } from './stacks';
 export { syscallName } from './syscalls';
+export { LOST_EVENTS_GLOBAL } from './common/events';
 export { RATE_DROPPED_GLOBAL, RATE_LIMIT_GLOBAL, rateLimitGlobals } from './common/rate-limit';

@@ -1,6 +1,7 @@
 import { MapMemoryLimitError, openObject, type LoadedObject, type ObjectSpec, type RingBufferConsumer } from '@fleettrace/bpf-loader';
 import type { AggregateOutput, EventsSummary, RunLimitsReport } from '@fleettrace/contracts';
 import {
+  LOST_EVENTS_GLOBAL,
   RATE_DROPPED_GLOBAL,
   RATE_LIMIT_GLOBAL,
   rateLimitGlobals,
@@ -122,12 +123,14 @@ export async function runCatalogProgram(
     const events: EventsSummary[] = buffers.map(({ buffer }) => buffer.summary());
     const received = events.reduce((sum, e) => sum + e.received, 0);
     const dropped = events.reduce((sum, e) => sum + e.dropped, 0);
-    const droppedByRate = hasGlobal(spec, RATE_DROPPED_GLOBAL) ? Number(loaded.readGlobal(RATE_DROPPED_GLOBAL).readBigUInt64LE(0)) : 0;
+    const droppedByRate = counterGlobal(loaded, spec, RATE_DROPPED_GLOBAL);
+    // Read after the links closed: nothing can add to it any more.
+    const lostEvents = counterGlobal(loaded, spec, LOST_EVENTS_GLOBAL);
     send({
       type: 'done',
       outputs,
       events,
-      counters: { events: received, lostEvents: 0, droppedEvents: dropped, droppedByRate },
+      counters: { events: received, lostEvents, droppedEvents: dropped, droppedByRate },
       stoppedEarly: ended === 'stopped',
       limits: report,
       overhead,
@@ -138,6 +141,11 @@ export async function runCatalogProgram(
     if (loaded) await loaded.close();
     spec.close();
   }
+}
+
+/** A u64 counter in the object's .bss (common/*.bpf.h); 0 for an object without it. */
+function counterGlobal(loaded: LoadedObject, spec: ObjectSpec, name: string): number {
+  return hasGlobal(spec, name) ? Number(loaded.readGlobal(name).readBigUInt64LE(0)) : 0;
 }
 
 function hasGlobal(spec: ObjectSpec, name: string): boolean {

@@ -5,6 +5,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "common/events.bpf.h"
 #include "common/filter.bpf.h"
 #include "common/rate_limit.bpf.h"
 #include "bashreadline/bashreadline.h"
@@ -32,7 +33,7 @@ int readline_return(struct pt_regs *ctx)
 	bpf_get_current_comm(&comm, sizeof(comm));
 	if (!ft_comm_matches(comm) || !ft_current_in_scope() || !ft_rate_allow())
 		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = ft_event_reserve(&events, sizeof(*e));
 	if (!e)
 		return 0;
 	e->time_ns = bpf_ktime_get_ns();

@@ -7,6 +7,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "common/block_request.bpf.h"
+#include "common/events.bpf.h"
 #include "biosnoop/biosnoop.h"
 
 /* Emit only requests at least this slow, issue to completion. */
@@ -64,7 +65,7 @@ int BPF_PROG(block_rq_complete, struct request *rq, blk_status_t error, unsigned
 	latency = now - req->issue_ns;
 	if (latency < min_latency_ns)
 		goto done;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = ft_event_reserve(&events, sizeof(*e));
 	if (!e)
 		goto done;
 	e->time_ns = now;

@@ -5,6 +5,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
+#include "common/events.bpf.h"
 #include "common/filter.bpf.h"
 #include "common/rate_limit.bpf.h"
 #include "execsnoop/execsnoop.h"
@@ -145,7 +146,7 @@ static __always_inline int exit_exec(long ret)
 		goto cleanup;
 	if (!ft_rate_allow())
 		goto cleanup;
-	bpf_ringbuf_output(&events, e, sizeof(*e), BPF_RB_NO_WAKEUP);
+	ft_event_output(&events, e, sizeof(*e), BPF_RB_NO_WAKEUP);
 cleanup:
 	bpf_map_delete_elem(&execs, &tgid);
 	return 0;

@@ -10,6 +10,7 @@
  * other syscalls (openat2, mknod, rename, link) or by a task outside the filter, get age 0. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "common/events.bpf.h"
 #include "common/filter.bpf.h"
 #include "filelife/filelife.h"
 
@@ -121,7 +122,7 @@ static __always_inline int exit_unlink(long ret)
 	key = path_key(call->path);
 	if (!key)
 		goto cleanup;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = ft_event_reserve(&events, sizeof(*e));
 	if (!e)
 		goto cleanup;
 	e->time_ns = call->time_ns;

@@ -7,6 +7,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "common/events.bpf.h"
 #include "common/filter.bpf.h"
 #include "oomkill/oomkill.h"
 
@@ -41,7 +42,7 @@ int BPF_PROG(mark_victim, struct task_struct *task, uid_t uid)
 
 	if (!ft_filter_task(task))
 		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = ft_event_reserve(&events, sizeof(*e));
 	if (!e)
 		return 0;
 	e->time_ns = bpf_ktime_get_ns();

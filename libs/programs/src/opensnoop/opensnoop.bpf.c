@@ -4,6 +4,7 @@
  * filter selects); exit adds the result, reads the path (still the caller's memory) and emits. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "common/events.bpf.h"
 #include "common/filter.bpf.h"
 #include "opensnoop/opensnoop.h"
 
@@ -69,7 +70,7 @@ static __always_inline int exit_open(long ret)
 		return 0;
 	if (failed_only && ret >= 0)
 		goto cleanup;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = ft_event_reserve(&events, sizeof(*e));
 	if (!e)
 		goto cleanup;
 	e->time_ns = open->time_ns;

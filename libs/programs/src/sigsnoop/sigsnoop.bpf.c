@@ -7,6 +7,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "common/events.bpf.h"
 #include "common/filter.bpf.h"
 #include "sigsnoop/sigsnoop.h"
 
@@ -64,7 +65,7 @@ int BPF_PROG(signal_generate, int sig, struct kernel_siginfo *info, struct task_
 	if (!ft_current_in_scope() && !(filter_cgroup_id && ft_task_in_scope(task)))
 		return 0;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = ft_event_reserve(&events, sizeof(*e));
 	if (!e)
 		return 0;
 	e->time_ns = bpf_ktime_get_ns();

@@ -6,6 +6,7 @@
  * chosen yet at that point (inet_hash_connect runs after), so it is not recorded. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "common/events.bpf.h"
 #include "common/filter.bpf.h"
 #include "tcpconnect/tcpconnect.h"
 
@@ -41,7 +42,7 @@ int inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	if (!ft_comm_matches(comm) || !ft_current_in_scope())
 		return 0;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = ft_event_reserve(&events, sizeof(*e));
 	if (!e)
 		return 0;
 	e->time_ns = bpf_ktime_get_ns();

@@ -17,6 +17,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
+#include "common/events.bpf.h"
 #include "common/filter.bpf.h"
 #include "tcplife/tcplife.h"
 
@@ -132,7 +133,7 @@ int inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	if (duration_ns < min_duration_ns)
 		return 0;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = ft_event_reserve(&events, sizeof(*e));
 	if (!e)
 		return 0;
 	e->time_ns = bpf_ktime_get_ns();

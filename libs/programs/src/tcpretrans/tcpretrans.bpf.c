@@ -10,6 +10,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
+#include "common/events.bpf.h"
 #include "common/filter.bpf.h"
 #include "tcpretrans/tcpretrans.h"
 
@@ -62,7 +63,7 @@ static __always_inline int record(const struct sock *sk, __u16 sport, __u16 dpor
 	if (filter_cgroup_id && !ft_cgroup_in_subtree(cgrp))
 		return 0;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = ft_event_reserve(&events, sizeof(*e));
 	if (!e)
 		return 0;
 	e->time_ns = bpf_ktime_get_ns();

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openObject, type LoadedObject } from '@fleettrace/bpf-loader';
+import { type LoadedObject, type LoadOptions, openObject } from '@fleettrace/bpf-loader';
 import { bpfObjectsHeldBy, linksOfPrograms, programExists } from '@fleettrace/bpf-loader/testing';
 import { cgroup2Root, cgroupId, createCgroup, removeCgroup, runInCgroup } from '@fleettrace/infra';
 import { afterAll, expect } from 'vitest';
@@ -82,12 +82,12 @@ export function trackKernelObjects(): (obj: LoadedObject) => LoadedObject {
 }
 
 /** Loads a catalog program with its params and the scope's filter, as the daemon's runner does. */
-export function loadProgram(program: CatalogProgram, params: unknown, filter: FilterContext): LoadedObject {
+export function loadProgram(program: CatalogProgram, params: unknown, filter: FilterContext, options: LoadOptions = {}): LoadedObject {
   const spec = openObject(program.objectPath);
   for (const [name, value] of Object.entries(program.globals(program.params.parse(params), filter))) {
     spec.setGlobal(name, encodeGlobal(value));
   }
-  return spec.load();
+  return spec.load(options);
 }
 
 /**
