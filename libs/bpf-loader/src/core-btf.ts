@@ -89,12 +89,23 @@ export class CoreBtfCache implements CoreBtfSource {
     let hash = exists(memo) ? readFileSync(memo, 'utf8').trim() : '';
     if (!/^[0-9a-f]{64}$/.test(hash)) {
       hash = sha256(readFileSync(this.#vmlinuxBtf));
-      // Earlier boots' hashes are of no more use.
-      for (const name of readdirSync(this.dir)) if (/^vmlinux-.*\.sha256$/.test(name)) rmSync(join(this.dir, name), { force: true });
+      this.#forgetOtherKernels(hash);
       writeAtomically(memo, `${hash}\n`);
     }
     this.#vmlinuxHash = hash;
     return hash;
+  }
+
+  /**
+   * On a boot's first use: earlier boots' hashes, and the files made for any other kernel BTF
+   * (a kernel since upgraded), are of no more use. Files of this kernel stay, whichever boot made them.
+   */
+  #forgetOtherKernels(hash: string): void {
+    const kernel = hash.slice(0, 32);
+    for (const name of readdirSync(this.dir)) {
+      const made = CACHED_BTF.exec(name);
+      if (/^vmlinux-.*\.sha256$/.test(name) || (made && made[1] !== kernel)) rmSync(join(this.dir, name), { force: true });
+    }
   }
 
   #generate(elf: Uint8Array, path: string): void {
@@ -119,6 +130,9 @@ export class CoreBtfCache implements CoreBtfSource {
     }
   }
 }
+
+/** `<object sha256 prefix>-<kernel BTF sha256 prefix>.btf`, as pathFor names them. */
+const CACHED_BTF = /^[0-9a-f]{32}-([0-9a-f]{32})\.btf$/;
 
 function exists(path: string): boolean {
   try {

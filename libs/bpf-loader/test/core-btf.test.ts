@@ -3,7 +3,7 @@
 // trouble making or using it falls back to the kernel's BTF, never to a failed load.
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CoreBtfCache, type CoreBtfSource, type LoadOptions, openObject, setDefaultCoreBtf, u32 } from '../src/index';
@@ -102,6 +102,24 @@ describe('CO-RE against minimized BTF', () => {
     writeFileSync(bootId, 'boot-b\n');
     expect(cache().pathFor(elf)).toBe(path);
     expect(readdirSync(join(dir, 'cache')).filter((f) => f.startsWith('vmlinux-'))).toEqual(['vmlinux-boot-b.sha256']);
+  });
+
+  it('drops the files made for another kernel at the first use after a boot, and keeps this kernel\'s', () => {
+    const dir = tempDir();
+    const bootId = join(dir, 'boot_id');
+    writeFileSync(bootId, 'boot-a\n');
+    const cache = (): CoreBtfCache => new CoreBtfCache({ dir: join(dir, 'cache'), bootId });
+    const elf = readFileSync(fixturePath('core_read'));
+    const path = cache().pathFor(elf)!;
+    const otherKernel = join(dir, 'cache', `${'a'.repeat(32)}-${'b'.repeat(32)}.btf`);
+    const notOurs = join(dir, 'cache', 'notes.txt');
+    writeFileSync(otherKernel, 'from the kernel before the upgrade');
+    writeFileSync(notOurs, 'not a cache file');
+    expect(cache().pathFor(elf)).toBe(path); // same boot: nothing is looked at
+    expect(readdirSync(join(dir, 'cache'))).toContain(basename(otherKernel));
+    writeFileSync(bootId, 'boot-b\n');
+    expect(cache().pathFor(elf)).toBe(path);
+    expect(readdirSync(join(dir, 'cache')).sort()).toEqual([basename(path), 'notes.txt', 'vmlinux-boot-b.sha256'].sort());
   });
 
   it('setDefaultCoreBtf applies to every load that does not say otherwise', async () => {
