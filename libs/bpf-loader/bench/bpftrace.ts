@@ -8,7 +8,8 @@ export const READY = 'ready';
 /**
  * The script plus a BEGIN probe that prints READY. bpftrace fires BEGIN after attaching every other
  * probe, so that line is when it is tracing; its "Attaching N probes..." line comes before the
- * attach. The marker costs bpftrace one probe more (BEGIN is a uprobe on its own binary).
+ * attach (strace shows both). The marker costs bpftrace one small program more, which it loads
+ * and runs once (BPF_PROG_TEST_RUN): no kernel hook is attached for it.
  */
 export const withReadyMarker = (script: string): string => `${script} BEGIN { printf("${READY}\\n"); }`;
 
