@@ -73,7 +73,10 @@ describe('stacks outputs of a real runner (real kernel, real bpftrace)', () => {
     // Folded and merged: each stack once, largest first.
     expect(new Set(samples.entries.map((e) => e.stack)).size).toBe(samples.entries.length);
     expect(samples.entries.map((e) => e.value)).toEqual(samples.entries.map((e) => e.value).sort((a, b) => b - a));
-    expect(samples.lost).toBe(0);
+    // The kernel's stack map keeps one stack per hash bucket and refuses (-EEXIST) a different stack
+    // that hashes to a taken bucket, rather than overwrite one that earlier samples point at: a few
+    // samples of a run may lose a stack that way, and are counted, not misattributed.
+    expect(samples.lost).toBeLessThan(total(samples.entries) * 0.05);
     console.log(`[stacks] profile: ${samples.entries.length} stacks, ${total(chain)} of ${total(samples.entries)} samples in the chain; heaviest:\n  ${chain[0].stack} ${chain[0].value}`);
   }, 60_000);
 

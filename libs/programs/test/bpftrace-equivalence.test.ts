@@ -36,27 +36,43 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs a bpftrace script whose one map `@` is a count; resolves the count once bpftrace has exited. */
+/** How long bpftrace may take to start tracing, and to print its map and exit after SIGINT. */
+const BPFTRACE_START_MS = 30_000;
+const BPFTRACE_EXIT_MS = 10_000;
+
+/**
+ * Runs a bpftrace script whose one map `@` is a count; resolves the count once bpftrace has exited.
+ * `during` starts only once bpftrace is tracing: a BEGIN probe's printf, which bpftrace fires after
+ * attaching every other probe (its "attached_probes" message comes before the attach). bpftrace
+ * that does not start, or does not exit on SIGINT, is killed and the test fails saying which.
+ */
 async function bpftraceCount(script: string, during: () => Promise<void>): Promise<number> {
-  const child = spawn('bpftrace', ['-f', 'json', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bpftrace', ['-f', 'json', '-e', `${script} BEGIN { printf("ready\\n"); }`], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
   let count = 0;
-  let attached: () => void = () => {};
-  const ready = new Promise<void>((resolve) => (attached = resolve));
+  let tracing: () => void = () => {};
+  const ready = new Promise<void>((resolve) => (tracing = resolve));
   createInterface({ input: child.stdout }).on('line', (line) => {
     if (!line.trim()) return; // bpftrace separates its JSON documents with blank lines
-    const message = JSON.parse(line) as { type: string; data: Record<string, unknown> };
-    if (message.type === 'attached_probes') attached();
-    if (message.type === 'map' && typeof message.data['@'] === 'number') count = message.data['@'];
+    const message = JSON.parse(line) as { type: string; data: unknown };
+    if (message.type === 'printf' && message.data === 'ready\n') tracing();
+    const map = message.data as Record<string, unknown>;
+    if (message.type === 'map' && typeof map['@'] === 'number') count = map['@'];
   });
+  const within = (ms: number, what: string): Promise<never> =>
+    new Promise((_, reject) => setTimeout(() => reject(new Error(`bpftrace ${what} within ${ms} ms: ${stderr.trim()}`)), ms).unref());
   try {
-    await Promise.race([ready, exited.then(() => Promise.reject(new Error(`bpftrace exited: ${stderr}`)))]);
+    await Promise.race([ready, exited.then(() => Promise.reject(new Error(`bpftrace exited: ${stderr}`))), within(BPFTRACE_START_MS, 'did not start tracing')]);
     await during();
-  } finally {
     child.kill('SIGINT');
-    await exited;
+    await Promise.race([exited, within(BPFTRACE_EXIT_MS, 'did not exit on SIGINT')]);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
   }
   return count;
 }
