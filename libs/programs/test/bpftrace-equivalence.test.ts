@@ -36,7 +36,7 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** How long bpftrace may take to start tracing, and to print its map and exit after SIGINT. */
+/** How long bpftrace may take to start tracing (and the workload to run), and to exit after SIGINT. */
 const BPFTRACE_START_MS = 30_000;
 const BPFTRACE_EXIT_MS = 10_000;
 
@@ -65,7 +65,8 @@ async function bpftraceCount(script: string, during: () => Promise<void>): Promi
     new Promise((_, reject) => setTimeout(() => reject(new Error(`bpftrace ${what} within ${ms} ms: ${stderr.trim()}`)), ms).unref());
   try {
     await Promise.race([ready, exited.then(() => Promise.reject(new Error(`bpftrace exited: ${stderr}`))), within(BPFTRACE_START_MS, 'did not start tracing')]);
-    await during();
+    // Bounded too, so that a stuck workload fails here and the finally below still stops bpftrace.
+    await Promise.race([during(), within(BPFTRACE_START_MS, 'saw a workload that did not finish')]);
     child.kill('SIGINT');
     await Promise.race([exited, within(BPFTRACE_EXIT_MS, 'did not exit on SIGINT')]);
   } finally {
