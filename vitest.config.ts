@@ -1,14 +1,49 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Three projects, by what a test needs:
+ * - unit: pure logic (`*.spec.ts` beside the code): no kernel, no services; seconds.
+ * - kernel: the real kernel's BPF, bpftrace and QEMU guests (`libs/*\/test`, the daemon's tests).
+ * - e2e: PostgreSQL and Redis too, and the API and daemons as processes (`apps/api/test`, `test/`).
+ * `npm run test:unit` runs the first alone; `npm test` runs them all.
+ */
+const KERNEL_GUARD = 'test/support/kernel-guard.ts';
+const SERVICES = 'test/support/services.ts';
+
 export default defineConfig({
   test: {
-    include: ['apps/*/{src,test}/**/*.{spec,test}.ts', 'libs/*/{src,test}/**/*.{spec,test}.ts', 'infra/**/*.{spec,test}.ts', 'test/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
-    // Kernel tests count BPF objects and e2e tests count processes: files run one at a time so
-    // one file's programs never show up in another's checks.
+    // Kernel tests count BPF objects and e2e tests count processes: files run one at a time, across
+    // projects too, so one file's programs never show up in another's checks.
     fileParallelism: false,
+    maxWorkers: 1,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['apps/*/src/**/*.spec.ts', 'libs/*/src/**/*.spec.ts', 'infra/**/*.spec.ts', 'bench/**/*.spec.ts'],
+          testTimeout: 10_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'kernel',
+          include: ['libs/*/test/**/*.test.ts', 'apps/node-daemon/test/**/*.test.ts'],
+          globalSetup: [KERNEL_GUARD],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['apps/api/test/**/*.test.ts', 'apps/cli/test/**/*.test.ts', 'test/**/*.test.ts'],
+          globalSetup: [KERNEL_GUARD, SERVICES],
+        },
+      },
+    ],
   },
 });

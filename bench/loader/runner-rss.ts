@@ -1,12 +1,12 @@
-// (d) Peak memory of a real daemon runner process (apps/node-daemon's launchRunner) running a
+// (d) Peak memory of a real daemon runner process (libs/runner's launchRunner) running a
 // catalog program for a few seconds under a getppid load, read from /proc/<pid>/status VmHWM until
 // it exits; bpftrace running the equivalent script under the same load is the reference.
 import { readFileSync } from 'node:fs';
 import { spawnGated } from '@fleettrace/bpf-loader/testing';
-import { launchRunner } from '../../apps/node-daemon/src/runner-process';
-import type { RunnerMessage } from '../../apps/node-daemon/src/runner/protocol';
+import { launchRunner } from '@fleettrace/runner';
+import type { RunnerMessage } from '@fleettrace/runner';
 import { generatorPath } from '../../libs/bpf-loader/bench/artifacts';
-import { READY, startBpftrace, withReadyMarker } from '../../libs/bpf-loader/bench/bpftrace';
+import { READY, startBpftrace, withReadyMarker } from './bpftrace';
 import { alternate, log, type Metric, metricOf } from '../../libs/bpf-loader/bench/stats';
 import { EQUIVALENTS } from './equivalents';
 

@@ -5,19 +5,18 @@
 // bundle `npm run build` makes, when it is fresh) and, for context, the TypeScript entry via tsx.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { CoreBtfCache } from '@fleettrace/bpf-loader';
 import { getProgram, type CatalogProgram } from '@fleettrace/programs';
-import { launchRunner, runnerEntry } from '../../apps/node-daemon/src/runner-process';
-import type { RunnerMessage } from '../../apps/node-daemon/src/runner/protocol';
-import { coreBtfCacheDir } from '../../apps/node-daemon/src/runner/serve';
-import { READY, startBpftrace, withReadyMarker } from '../../libs/bpf-loader/bench/bpftrace';
+import { launchRunner, runnerEntry, RUNNER_MAIN } from '@fleettrace/runner';
+import type { RunnerMessage } from '@fleettrace/runner';
+import { coreBtfCacheDir } from '@fleettrace/runner';
+import { READY, startBpftrace, withReadyMarker } from './bpftrace';
 import { alternate, log, metricOf } from '../../libs/bpf-loader/bench/stats';
 import type { Metric } from '../suite';
 import { EQUIVALENTS } from './equivalents';
 
 const PROGRAM = 'opensnoop';
-const RUNNER_TS = fileURLToPath(new URL('../../apps/node-daemon/src/runner/main.ts', import.meta.url));
+const RUNNER_TS = RUNNER_MAIN;
 
 interface Sample {
   attachedMs: number;

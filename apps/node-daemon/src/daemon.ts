@@ -7,8 +7,8 @@ import { Heartbeat } from './heartbeat';
 import { collectHostInfo } from './host-info';
 import { ResultsRepository } from './repositories/results.repository';
 import { RunQueueRepository } from './repositories/run-queue.repository';
-import { RunExecutor } from './run-executor';
-import { launchRunner } from './runner-process';
+import { RunExecutor } from '@fleettrace/runner';
+import { launchRunner } from '@fleettrace/runner';
 
 /** One host's agent: registers, heartbeats, and executes the runs queued for this host. */
 export class Daemon {

@@ -1,10 +1,9 @@
-// The loader's benchmarks that need nothing but the loader: (a) ring-buffer throughput against a C
-// libbpf consumer at several rates up to saturation (throughput.ts) and (b) the cost each traced
-// call adds against bpftrace (overhead.ts). bench/loader/ adds what needs the catalog and the
-// daemon — (c) startup, (d) runner RSS — and runs them all as `npm run bench -- loader`.
+// The loader's benchmark that needs nothing but the loader: (a) ring-buffer throughput against a C
+// libbpf consumer at several rates up to saturation (throughput.ts). bench/loader/ adds what runs
+// bpftrace through the shared stop probe or needs the catalog and the runner — (b) per-call cost,
+// (c) startup, (d) runner RSS — and runs them all as `npm run bench -- loader`.
 // Args: --reps R (5), --interval MS (2), --rates 100000,500000,1000000,0 (0 = unthrottled),
 // --seconds S per throttled run (2), --events N per unthrottled / overhead run (2000000 / 1000000).
-import { measureOverhead } from './overhead';
 import type { Metric } from './stats';
 import { measureThroughput } from './throughput';
 
@@ -44,9 +43,6 @@ export async function run(args: readonly string[]): Promise<{ metrics: Metric[] 
     });
     const seconds = option(args, 'seconds', 2);
     metrics.push(...(await measureThroughput({ rates, seconds, unthrottledEvents: option(args, 'events', 2_000_000), reps, intervalMs })));
-  }
-  if (only.has('b')) {
-    metrics.push(...(await measureOverhead({ events: option(args, 'overhead-events', 1_000_000), reps, intervalMs })));
   }
   return { metrics };
 }

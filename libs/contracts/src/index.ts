@@ -11,3 +11,4 @@ export * from './capabilities';
 export * from './kernel-release';
 export * from './kernel-requirements';
 export * from './attach-plan';
+export * from './bpftrace-stop';

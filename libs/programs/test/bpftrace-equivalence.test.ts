@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cgroupId } from '@fleettrace/infra';
+import { withExitOnInterrupt } from '@fleettrace/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countsFromEntries } from '../src/aggregate';
 import type { CatalogProgram, CountsOutputSpec, EventsOutputSpec } from '../src/manifest';
@@ -43,11 +44,12 @@ const BPFTRACE_EXIT_MS = 10_000;
 /**
  * Runs a bpftrace script whose one map `@` is a count; resolves the count once bpftrace has exited.
  * `during` starts only once bpftrace is tracing: a BEGIN probe's printf, which bpftrace fires after
- * attaching every other probe (its "attached_probes" message comes before the attach). bpftrace
+ * attaching every other probe (its "attached_probes" message comes before the attach). It is stopped
+ * as the runner stops it (withExitOnInterrupt: a lone SIGINT can be lost by bpftrace 0.17). bpftrace
  * that does not start, or does not exit on SIGINT, is killed and the test fails saying which.
  */
 async function bpftraceCount(script: string, during: () => Promise<void>): Promise<number> {
-  const child = spawn('bpftrace', ['-f', 'json', '-e', `${script} BEGIN { printf("ready\\n"); }`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bpftrace', ['-f', 'json', '-e', withExitOnInterrupt(`${script} BEGIN { printf("ready\\n"); }`, process.pid)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));

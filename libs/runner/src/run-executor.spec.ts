@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ResultMessage, RunDispatch } from '@fleettrace/contracts';
 import { RunExecutor, summarize, type RunnerLauncher } from './run-executor';
 import type { RunnerOutcome } from './runner-process';
-import type { RunnerMessage, RunnerStart } from './runner/protocol';
+import type { RunnerMessage, RunnerStart } from './protocol';
 
 const dispatch: RunDispatch = {
   runId: '5b0f8e55-4c66-4e0b-9d43-0d7d9e0a1c01',

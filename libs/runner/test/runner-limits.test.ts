@@ -6,7 +6,7 @@ import { cgroupId, createCgroup, removeCgroup, runInCgroup } from '@fleettrace/i
 import { waitFor } from '@fleettrace/infra/stack';
 import { summarize } from '../src/run-executor';
 import { launchRunner, type RunnerHandle } from '../src/runner-process';
-import type { RunnerLimits, RunnerMessage, RunnerStart } from '../src/runner/protocol';
+import type { RunnerLimits, RunnerMessage, RunnerStart } from '../src/protocol';
 import { ensureTestPrograms, TEST_RUNNER_MAIN } from './support/test-programs';
 import { untilRunning } from './support/until-running';
 

@@ -7,11 +7,11 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openObject, u32 } from '../src/index';
-import { fixturePath, spawnGated } from '../src/testing/index';
-import { benchFixturePath, generatorPath } from './artifacts';
+import { openObject, u32 } from '@fleettrace/bpf-loader';
+import { fixturePath, spawnGated } from '@fleettrace/bpf-loader/testing';
+import { benchFixturePath, generatorPath } from '../../libs/bpf-loader/bench/artifacts';
+import { alternate, log, median, type Metric, metricOf, sum } from '../../libs/bpf-loader/bench/stats';
 import { bpftraceLost, READY, startBpftrace, withReadyMarker } from './bpftrace';
-import { alternate, log, median, type Metric, metricOf, sum } from './stats';
 
 export interface OverheadOptions {
   events: number;

@@ -1,4 +1,4 @@
-// Bundles the runner entry (src/runner/main.ts) and everything it imports into one plain-JS file,
+// Bundles the runner entry (src/main.ts) and everything it imports into one plain-JS file,
 // dist/runner.mjs, so the daemon starts each run's process with plain `node` instead of
 // transpiling the TypeScript of the catalog, the loader and the contracts through tsx every
 // time (~1 s of each cold start). dist/runner.inputs.json lists the sources it was made from:
@@ -13,7 +13,7 @@ import { relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const appDir = fileURLToPath(new URL('../', import.meta.url));
-const entry = `${appDir}src/runner/main.ts`;
+const entry = `${appDir}src/main.ts`;
 const outfile = `${appDir}dist/runner.mjs`;
 
 const ownImportMetaUrl: Plugin = {

@@ -6,6 +6,7 @@ import type { BpftraceProgram } from '@fleettrace/contracts';
 import { monotonicToEpochNs } from './boot-clock';
 import { BpftraceOutputParser, bpftraceErrors, PRINTF_OUTPUT } from './bpftrace-output';
 import { scopeScriptToCgroup } from './bpftrace-scope';
+import { withExitOnInterrupt } from '@fleettrace/contracts';
 import { cgroupSubtreeIds } from './cgroup-subtree';
 import { UnsupportedProgramError } from './catalog-run';
 import { EventBuffer } from './event-buffer';
@@ -83,7 +84,8 @@ export async function runBpftraceProgram(
   const parser = new BpftraceOutputParser((line) => events.add({ line, [PRINTF_TIME_FIELD]: toEpoch(process.hrtime.bigint().toString()) }));
 
   const setpriv = findSetpriv();
-  const argv = ['-f', 'json', '-e', script];
+  // Added after scoping: the stop probe fires in this process, which is in no traced cgroup.
+  const argv = ['-f', 'json', '-e', withExitOnInterrupt(script, process.pid)];
   const child = setpriv
     ? spawn(setpriv, ['--pdeathsig', 'KILL', '--', bpftrace, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(bpftrace, argv, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -9,7 +9,7 @@ import { bpfObjectsHeldBy, linksOfPrograms, programExists } from '@fleettrace/bp
 import { cgroupId, createCgroup, removeCgroup, runInCgroup } from '@fleettrace/infra';
 import { waitFor } from '@fleettrace/infra/stack';
 import { launchRunner, type RunnerHandle } from '../src/runner-process';
-import type { RunnerMessage, RunnerStart } from '../src/runner/protocol';
+import type { RunnerMessage, RunnerStart } from '../src/protocol';
 import { untilRunning } from './support/until-running';
 
 /** Calls ft_plan_target argv[1] times; what funccount is pointed at. */

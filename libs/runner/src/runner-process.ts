@@ -1,9 +1,9 @@
 import { fork } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { RunnerMessage, RunnerStart } from './runner/protocol';
+import type { RunnerMessage, RunnerStart } from './protocol';
 
-const RUNNER_MAIN = fileURLToPath(new URL('./runner/main.ts', import.meta.url));
+export const RUNNER_MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 /** The runner as one plain-JS file, made by `npm run build` (scripts/bundle-runner.ts); not committed. */
 const RUNNER_BUNDLE = fileURLToPath(new URL('../dist/runner.mjs', import.meta.url));
 const STDERR_TAIL_BYTES = 4096;

@@ -9,7 +9,7 @@ import { bpfObjectsHeldBy, programExists, workloadPath } from '@fleettrace/bpf-l
 import { cgroupId, countGetpriorityCSource, createCgroup, removeCgroup, runInCgroup } from '@fleettrace/infra';
 import { waitFor } from '@fleettrace/infra/stack';
 import { launchRunner, type RunnerHandle } from '../src/runner-process';
-import type { RunnerMessage, RunnerStart } from '../src/runner/protocol';
+import type { RunnerMessage, RunnerStart } from '../src/protocol';
 import { untilRunning } from './support/until-running';
 
 const COUNTING_SOURCE = countGetpriorityCSource();

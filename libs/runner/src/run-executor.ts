@@ -2,8 +2,8 @@ import type { ResultMessage, RunCounters, RunDispatch, RunState, SummaryMessage 
 import { getProgram } from '@fleettrace/programs';
 import { programLabel } from '@fleettrace/contracts';
 import type { RunnerHandle, RunnerOutcome } from './runner-process';
-import { C_COMPILE_TIMEOUT_MS } from './runner/c-compile';
-import type { RunnerMessage, RunnerStart } from './runner/protocol';
+import { C_COMPILE_TIMEOUT_MS } from './c-compile';
+import type { RunnerMessage, RunnerStart } from './protocol';
 
 export interface ResultsSink {
   publish(message: ResultMessage): Promise<void>;

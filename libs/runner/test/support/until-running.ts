@@ -1,5 +1,5 @@
 import { StopWaiting, waitFor } from '@fleettrace/infra/stack';
-import type { RunnerMessage } from '../../src/runner/protocol';
+import type { RunnerMessage } from '../../src/protocol';
 
 /** Waits until a runner reports `running` (its programs are attached); fails at once if it reports `failed`. */
 export function untilRunning(messages: readonly RunnerMessage[], timeoutMs = 20_000): Promise<void> {

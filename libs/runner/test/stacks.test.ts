@@ -8,7 +8,7 @@ import { bpfObjectsHeldBy, programExists, stackChainPath } from '@fleettrace/bpf
 import { cgroupId, createCgroup, removeCgroup, runInCgroup, spawnInCgroup } from '@fleettrace/infra';
 import { waitFor } from '@fleettrace/infra/stack';
 import { launchRunner, type RunnerHandle } from '../src/runner-process';
-import type { RunnerMessage, RunnerStart } from '../src/runner/protocol';
+import type { RunnerMessage, RunnerStart } from '../src/protocol';
 import { untilRunning } from './support/until-running';
 
 type Done = Extract<RunnerMessage, { type: 'done' }>;

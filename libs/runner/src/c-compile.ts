@@ -1,9 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, release } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 /** Compile has its own time limit, on top of the run's duration (the daemon's watchdog adds it). */
@@ -11,7 +10,7 @@ export const C_COMPILE_TIMEOUT_MS = 30_000;
 /** The name a user's source has in compile errors. */
 export const SOURCE_NAME = 'program.c';
 
-const GEN_VMLINUX = fileURLToPath(new URL('../../../../infra/scripts/gen-vmlinux.sh', import.meta.url));
+const KERNEL_BTF = '/sys/kernel/btf/vmlinux';
 const ARCH: Record<string, { target: string; multiarch: string }> = {
   x64: { target: 'x86', multiarch: 'x86_64-linux-gnu' },
   arm64: { target: 'arm64', multiarch: 'aarch64-linux-gnu' },
@@ -87,15 +86,31 @@ async function ensureVmlinuxHeader(btfDir: string, timeoutMs: number): Promise<v
   mkdirSync(btfDir, { recursive: true });
   const work = mkdtempSync(join(btfDir, 'gen-'));
   try {
-    await promisify(execFile)('bash', [GEN_VMLINUX, join(work, 'vmlinux.h')], { timeout: timeoutMs });
+    if (!existsSync(KERNEL_BTF)) throw new Error(`${KERNEL_BTF} is missing: this kernel has no BTF`);
+    await dumpBtfAsC(join(work, 'vmlinux.h'), timeoutMs);
+    writeFileSync(join(work, 'vmlinux.h.kernel'), `${release()}\n`);
     renameSync(join(work, 'vmlinux.h'), header);
     renameSync(join(work, 'vmlinux.h.kernel'), stamp);
   } catch (error) {
-    const stderr = (error as { stderr?: string }).stderr?.trim();
-    throw new CCompileError(`could not generate vmlinux.h from this host's BTF${stderr ? `: ${stderr}` : ''}`);
+    throw new CCompileError(`could not generate vmlinux.h from this host's BTF: ${(error as Error).message}`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** `bpftool btf dump file <kernel BTF> format c` into `out`; several MB, so straight into the file. */
+function dumpBtfAsC(out: string, timeoutMs: number): Promise<void> {
+  const fd = openSync(out, 'w');
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn('bpftool', ['btf', 'dump', 'file', KERNEL_BTF, 'format', 'c'], { stdio: ['ignore', fd, 'pipe'], timeout: timeoutMs });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2048)));
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new Error(stderr.trim() || `bpftool exited with ${signal ?? `code ${code}`}`));
+    });
+  }).finally(() => closeSync(fd));
 }
 
 /**

@@ -1,6 +1,7 @@
 // bpftrace as a reference tracer: started with a script, watched until it has attached, stopped
 // by pid (SIGINT, so it prints its maps and exits as a user's Ctrl-C would), never left running.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { withExitOnInterrupt } from '@fleettrace/contracts';
 
 /** Printed by `BEGIN { printf("ready\n") }`, which bpftrace runs once every probe is attached. */
 export const READY = 'ready';
@@ -61,7 +62,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 export function startBpftrace(script: string, opts: BpftraceOptions = {}): RunningBpftrace {
   const t0 = performance.now();
-  const child: ChildProcess = spawn('bpftrace', ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Stopped by SIGINT as the runner stops it: with the exit probe, which one more tracepoint attach costs.
+  const child: ChildProcess = spawn('bpftrace', ['-e', withExitOnInterrupt(script, process.pid)], { stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error('cannot spawn bpftrace');
   live.add(child);
   let head = '';

@@ -6,7 +6,7 @@ import { bpfObjectsHeldBy, linksOfPrograms, programExists, workloadPath } from '
 import { cgroupId, createCgroup, removeCgroup, runInCgroup, sleepsSurelySeen } from '@fleettrace/infra';
 import { waitFor } from '@fleettrace/infra/stack';
 import { launchRunner, type RunnerHandle } from '../src/runner-process';
-import type { RunnerMessage, RunnerStart } from '../src/runner/protocol';
+import type { RunnerMessage, RunnerStart } from '../src/protocol';
 import { untilRunning } from './support/until-running';
 
 function start(program: string, durationSeconds: number, cgroupPath: string, params: Record<string, unknown> = {}): RunnerStart {

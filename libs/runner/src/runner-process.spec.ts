@@ -34,7 +34,7 @@ describe('runnerEntry', () => {
   it('runs the TypeScript through tsx when a source is newer than the bundle', () => {
     const { bundle, sources } = bundleFrom(1000, 2000);
     utimesSync(sources[1]!, 3000, 3000);
-    expect(runnerEntry(bundle)).toEqual({ module: expect.stringMatching(/src\/runner\/main\.ts$/), execArgv: ['--import', 'tsx'] });
+    expect(runnerEntry(bundle)).toEqual({ module: expect.stringMatching(/libs\/runner\/src\/main\.ts$/), execArgv: ['--import', 'tsx'] });
   });
 
   it('runs the TypeScript through tsx when there is no bundle, or a source is gone', () => {

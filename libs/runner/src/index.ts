@@ -1,0 +1,9 @@
+// The run of one program on one host, for every program kind: the runner process and what starts it.
+// The daemon, the CLI's local mode and the SSH gateway all run programs through this library; it is
+// the only one that loads the native loader (libs/bpf-loader).
+export * from './protocol';
+export { launchRunner, runnerEntry, RUNNER_MAIN, type RunnerEntry, type RunnerHandle, type RunnerOutcome } from './runner-process';
+export { serveRunner, coreBtfCacheDir, describeFailure } from './serve';
+export { C_COMPILE_TIMEOUT_MS } from './c-compile';
+export { attachPlanned } from './attach-plan';
+export { RunExecutor, summarize, type CgroupScope, type ResultsSink, type RunnerLauncher } from './run-executor';
