@@ -11,3 +11,5 @@ export * from './capabilities';
 export * from './kernel-release';
 export * from './kernel-requirements';
 export * from './attach-plan';
+export * from './selector';
+export * from './host-sample';
