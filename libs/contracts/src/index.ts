@@ -12,3 +12,5 @@ export * from './kernel-release';
 export * from './kernel-requirements';
 export * from './attach-plan';
 export * from './bpftrace-stop';
+export * from './selector';
+export * from './host-sample';

@@ -1,6 +1,9 @@
 /** Hard ceilings of the wire format. Server policy may set lower ones, never higher. */
 export const MAX_DURATION_SECONDS = 3600;
 export const MAX_TARGET_HOST_IDS = 1000;
+/** Characters of a target selector's text: generous for hand-written ones, a bound on parsing work. */
+export const MAX_SELECTOR_LENGTH = 4096;
+export const MAX_SAMPLE_SEED_LENGTH = 128;
 /** Events kept per run and output; the rest are dropped and counted, so a chatty host cannot flood Postgres. */
 export const DEFAULT_MAX_EVENTS_PER_RUN = 10_000;
 /** Seconds past the duration before the daemon SIGKILLs a runner that did not detach itself. */
