@@ -1,10 +1,9 @@
 import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { EventsView, HostResultView, JobResultsView, OutputView } from '@fleettrace/contracts';
+import { foldedText, mergeOutputs, mergeStacks, type MergeableOutput, type TimedEventsOutput } from '@fleettrace/results';
 import { JobRepository } from '../repositories/job.repository';
 import { RunRepository } from '../repositories/run.repository';
 import { ResultRepository, type EventRow } from '../repositories/result.repository';
-import { foldedText } from '../utils/folded';
-import { mergeOutputs, mergeStacks, type MergeableOutput, type TimedEventsOutput } from '../utils/merge';
 
 @Injectable()
 export class ResultsService {

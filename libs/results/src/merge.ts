@@ -36,8 +36,19 @@ export function mergeHist(outputs: readonly HistOutput[]): HistOutput {
 }
 
 /** Key objects compare by content: the same fields in any order are the same key. */
-function keyOf(key: EventRecord): string {
+export function countKey(key: EventRecord): string {
   return JSON.stringify(Object.keys(key).sort().map((field) => [field, key[field]]));
+}
+
+/**
+ * Largest first, ties in key order, so an answer does not depend on host order. Each key is made
+ * once, not once per comparison.
+ */
+export function sortCountEntries<T extends CountEntry>(entries: Iterable<T>): T[] {
+  return [...entries]
+    .map((entry): [string, T] => [countKey(entry.key), entry])
+    .sort(([ka, a], [kb, b]) => b.value - a.value || (ka < kb ? -1 : ka > kb ? 1 : 0))
+    .map(([, entry]) => entry);
 }
 
 /** Sum per key, largest first; ties in key order so the answer does not depend on host order. */
@@ -45,15 +56,12 @@ export function mergeCounts(outputs: readonly CountsOutput[]): CountsOutput {
   const entries = new Map<string, CountEntry>();
   for (const output of outputs) {
     for (const entry of output.entries) {
-      const key = keyOf(entry.key);
+      const key = countKey(entry.key);
       const seen = entries.get(key);
       entries.set(key, seen ? { key: seen.key, value: seen.value + entry.value } : { key: entry.key, value: entry.value });
     }
   }
-  const sorted = [...entries.entries()]
-    .sort(([ka, a], [kb, b]) => b.value - a.value || (ka < kb ? -1 : ka > kb ? 1 : 0))
-    .map(([, entry]) => entry);
-  return { kind: 'counts', name: outputs[0].name, unit: outputs[0].unit, keyFields: outputs[0].keyFields, entries: sorted };
+  return { kind: 'counts', name: outputs[0].name, unit: outputs[0].unit, keyFields: outputs[0].keyFields, entries: sortCountEntries(entries.values()) };
 }
 
 /**
