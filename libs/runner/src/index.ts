@@ -3,7 +3,7 @@
 // the only one that loads the native loader (libs/bpf-loader).
 export * from './protocol';
 export { launchRunner, runnerEntry, RUNNER_MAIN, type RunnerEntry, type RunnerHandle, type RunnerOutcome } from './runner-process';
-export { serveRunner, coreBtfCacheDir, describeFailure } from './serve';
+export { serveRunner, executeRun, useCoreBtfCache, coreBtfCacheDir, describeFailure } from './serve';
 export { C_COMPILE_TIMEOUT_MS } from './c-compile';
 export { attachPlanned } from './attach-plan';
 export { RunExecutor, summarize, type CgroupScope, type ResultsSink, type RunnerLauncher } from './run-executor';

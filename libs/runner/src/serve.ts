@@ -13,7 +13,7 @@ import { CCompileError, runCProgram } from './c-run';
 export function serveRunner(resolveProgram?: ProgramResolver): void {
   // Catalog objects load against their minimized BTF, made at a program's first run on this
   // kernel and kept for the next runs: ~20 ms less per load than parsing the kernel's BTF.
-  setDefaultCoreBtf(new CoreBtfCache({ dir: coreBtfCacheDir(process.env) }));
+  useCoreBtfCache();
   const send = (message: RunnerMessage): Promise<void> => new Promise((resolve) => process.send!(message, () => resolve()));
 
   let requestStop: () => void = () => {};
@@ -26,19 +26,32 @@ export function serveRunner(resolveProgram?: ProgramResolver): void {
     const queue = (message: RunnerMessage): void => {
       pending = pending.then(() => send(message));
     };
-    try {
-      // One kind of program per run: catalog name, bpftrace script or C source.
-      if (typeof start.program === 'string') await runCatalogProgram(start, queue, stop, resolveProgram);
-      else if (start.program.kind === 'bpftrace') await runBpftraceProgram(start, start.program, queue, stop);
-      else await runCProgram(start, start.program, queue, stop);
-    } catch (error) {
-      queue(describeFailure(error));
-    }
+    await executeRun(start, queue, stop, resolveProgram);
     await pending;
     process.disconnect();
     // Nothing of the run may keep this process alive once it has reported.
     process.exit(0);
   });
+}
+
+/**
+ * One run in this process, whatever its kind (catalog name, bpftrace script or C source): reports
+ * through `send` in order and ends with exactly one `done` or `failed`; never throws. The runner
+ * process serves it to the daemon; the CLI's local mode calls it directly.
+ */
+export async function executeRun(start: RunnerStart, send: (message: RunnerMessage) => void, stop: Promise<void>, resolveProgram?: ProgramResolver): Promise<void> {
+  try {
+    if (typeof start.program === 'string') await runCatalogProgram(start, send, stop, resolveProgram);
+    else if (start.program.kind === 'bpftrace') await runBpftraceProgram(start, start.program, send, stop);
+    else await runCProgram(start, start.program, send, stop);
+  } catch (error) {
+    send(describeFailure(error));
+  }
+}
+
+/** Minimized BTF for catalog loads, kept between runs (see serveRunner); a local run uses it too. */
+export function useCoreBtfCache(env: NodeJS.ProcessEnv = process.env): void {
+  setDefaultCoreBtf(new CoreBtfCache({ dir: coreBtfCacheDir(env) }));
 }
 
 export function describeFailure(error: unknown): RunnerMessage {
