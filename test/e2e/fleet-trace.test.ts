@@ -46,7 +46,7 @@ describe('a fleet trace end to end: REST → BullMQ → daemon → eBPF → Post
   });
 
   it('execsnoop: each host sees the exec in its own cgroup and only that; the merged view has all three', async () => {
-    const job = await submitJob(fleet.api.client, { program: 'execsnoop', durationSeconds: 4, targets: { all: true } });
+    const job = await submitJob(fleet.api.client, { program: 'execsnoop', durationSeconds: 4, targets: {} });
     expect(job.runs.map((r) => r.hostId).sort()).toEqual(fleet.hosts.map((h) => h.hostId).sort());
     await waitForRuns(fleet.api.client, job.id, ['running']);
     for (const host of fleet.hosts) {
@@ -114,7 +114,7 @@ describe('a fleet trace end to end: REST → BullMQ → daemon → eBPF → Post
   });
 
   it('labels select hosts: tier=web targets only host A', async () => {
-    const job = await submitJob(fleet.api.client, { program: 'syscount', durationSeconds: 1, targets: { labels: { tier: 'web' } }, limits: UNBUDGETED });
+    const job = await submitJob(fleet.api.client, { program: 'syscount', durationSeconds: 1, targets: { selector: 'tier=web' }, limits: UNBUDGETED });
     expect(job.runs.map((r) => r.hostId)).toEqual([fleet.hosts[0].hostId]);
     const done = await waitForJobDone(fleet.api.client, job.id);
     expect(done.runs[0].state).toBe('succeeded');

@@ -1,8 +1,8 @@
-import { isTerminalRunState, type CreateJobRequest, type JobResultsView, type JobView, type RunState } from '@fleettrace/contracts';
+import { isTerminalRunState, type CreateJobInput, type JobResultsView, type JobView, type RunState } from '@fleettrace/contracts';
 import type { ApiClient } from '@fleettrace/infra/stack';
 import { StopWaiting, waitFor } from '@fleettrace/infra/stack';
 
-export async function submitJob(client: ApiClient, request: Partial<CreateJobRequest>): Promise<JobView> {
+export async function submitJob(client: ApiClient, request: Partial<CreateJobInput>): Promise<JobView> {
   const { status, body } = await client.request<JobView>('POST', '/v1/jobs', request);
   if (status !== 201) throw new Error(`POST /v1/jobs answered ${status}: ${JSON.stringify(body)}`);
   return body;

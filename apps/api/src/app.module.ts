@@ -7,6 +7,7 @@ import type { ProgramCatalog } from './services/program-catalog';
 import { JobController } from './controllers/job.controller';
 import { ResultsController } from './controllers/results.controller';
 import { HostController } from './controllers/host.controller';
+import { ScheduleController } from './controllers/schedule.controller';
 import { AuthGuard } from './middleware/auth.guard';
 import { ErrorFilter } from './middleware/error.filter';
 import { ApiTokenRepository } from './repositories/api-token.repository';
@@ -19,8 +20,8 @@ import { QueueRepository } from './repositories/queue.repository';
 import { ResultRepository } from './repositories/result.repository';
 import { ResultsStreamRepository } from './repositories/results-stream.repository';
 import { RunRepository } from './repositories/run.repository';
+import { ScheduleRepository } from './repositories/schedule.repository';
 import { AuthService } from './services/auth.service';
-import { FinalizeService } from './services/finalize.service';
 import { HostService } from './services/host.service';
 import { IngestService } from './services/ingest.service';
 import { JobHandlerRegistry } from './services/job-handler.registry';
@@ -28,6 +29,9 @@ import { JobService } from './services/job.service';
 import { LifecycleService } from './services/lifecycle.service';
 import { ReaperService } from './services/reaper.service';
 import { ResultsService } from './services/results.service';
+import { RolloutService } from './services/rollout.service';
+import { RunLifecycleService } from './services/run-lifecycle.service';
+import { ScheduleService } from './services/schedule.service';
 
 const programCatalog: ProgramCatalog = { get: getProgram, names: programNames };
 
@@ -42,11 +46,11 @@ const repositories = [
   ResultRepository,
   ResultsStreamRepository,
   RunRepository,
+  ScheduleRepository,
 ];
 
 const services = [
   AuthService,
-  FinalizeService,
   HostService,
   IngestService,
   JobHandlerRegistry,
@@ -54,6 +58,9 @@ const services = [
   LifecycleService,
   ReaperService,
   ResultsService,
+  RolloutService,
+  RunLifecycleService,
+  ScheduleService,
 ];
 
 @Module({})
@@ -62,7 +69,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [DiscoveryModule],
-      controllers: [JobController, ResultsController, HostController],
+      controllers: [JobController, ResultsController, HostController, ScheduleController],
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: PROGRAM_CATALOG, useValue: programCatalog },

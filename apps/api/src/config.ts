@@ -37,8 +37,10 @@ export interface ApiConfig {
   reaperIntervalMs: number;
   /** Slack past a start deadline before a queued run counts as missed (a host's clock and the queue may lag). */
   missedSlackSeconds: number;
-  /** Slack past duration + grace before a silent run counts as timed out. */
+  /** Slack past a run's end deadline before a silent run counts as timed out. */
   silenceSlackSeconds: number;
+  /** A schedule firing delivered later than this after its due time was missed (no API process was up): recorded skipped. */
+  scheduleLateSeconds: number;
 }
 
 export interface LimitsPolicy {
@@ -79,6 +81,7 @@ const EnvSchema = z.object({
     .max(MAX_OVERHEAD_BUDGET_PERCENT, `FLEETTRACE_MAX_OVERHEAD_BUDGET_PERCENT must be at most ${MAX_OVERHEAD_BUDGET_PERCENT}`)
     .default(MAX_OVERHEAD_BUDGET_PERCENT),
   FLEETTRACE_INGEST_CONSUMER: z.string().min(1).optional(),
+  FLEETTRACE_SCHEDULE_LATE_SECONDS: positiveInt.default(30),
 });
 
 export function parseRoles(text: string): ReadonlySet<Role> {
@@ -98,6 +101,7 @@ export const DEFAULT_TIMINGS = {
   reaperIntervalMs: 1000,
   missedSlackSeconds: 5,
   silenceSlackSeconds: 30,
+  scheduleLateSeconds: 30,
 } as const;
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
@@ -123,5 +127,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     },
     ingestConsumer: e.FLEETTRACE_INGEST_CONSUMER ?? hostname(),
     ...DEFAULT_TIMINGS,
+    scheduleLateSeconds: e.FLEETTRACE_SCHEDULE_LATE_SECONDS,
   };
 }

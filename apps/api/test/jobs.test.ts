@@ -3,7 +3,6 @@ import { Queue } from 'bullmq';
 import pg from 'pg';
 import {
   ATTACH_KINDS,
-  FINALIZE_QUEUE,
   RUN_JOB_NAME,
   RunDispatch,
   hostQueueName,
@@ -75,11 +74,20 @@ describe('POST /v1/jobs rejects bad input with an exact message', () => {
     ['an unknown parameter', job({ params: { bogus: 1 } }), 'params has unknown field "bogus"'],
     ['params not an object', job({ params: [1] }), 'params must be an object'],
     ['an unknown top-level field', job({ priority: 'high' }), 'unknown field "priority"'],
-    ['a malformed target selector', job({ targets: { hosts: ['web-1'] } }), 'targets must be {"all":true}, {"hostIds":[...]} or {"labels":{...}}'],
-    ['an empty host list', job({ targets: { hostIds: [] } }), 'targets.hostIds must name at least one host'],
-    ['unknown host ids', job({ targets: { hostIds: ['a', 'web-1', 'b'] } }), 'unknown host ids: a, b'],
-    ['labels no online host has', job({ targets: { labels: { role: 'cache' } } }), 'targets match no online host'],
-    ['labels only an offline host has', job({ targets: { labels: { role: 'web', zone: 'b' } } }), 'targets match no online host'],
+    ['hosts that are no list', job({ targets: { hosts: 'web-1' } }), 'targets.hosts must be an array of host ids or names'],
+    ['an unknown targets field', job({ targets: { tier: 'web' } }), 'targets has unknown field "tier"'],
+    ['a selector with a syntax error', job({ targets: { selector: 'zone in a,b' } }), 'targets.selector: expected "(" after "in", found "a" at position 8'],
+    ['a kernel range that is no version', job({ targets: { selector: 'kernel>=six' } }), expect.stringMatching(/^targets\.selector: .*"six".* at position 8$/)],
+    ['a bad sample', job({ targets: { sample: '120%' } }), 'targets.sample must be a count like 5 or a percent like "10%"'],
+    ['an empty legacy host list', job({ targets: { hostIds: [] } }), 'targets.hostIds must name at least one host'],
+    ['unknown hosts', job({ targets: { hosts: ['a', 'web-1', 'b'] } }), 'targets.hosts: unknown hosts a, b'],
+    ['unknown legacy host ids', job({ targets: { hostIds: ['a', 'web-1'] } }), 'targets.hosts: unknown host a'],
+    ['a selector no online host matches', job({ targets: { selector: 'role=cache' } }), 'targets match no online host'],
+    ['a selector only an offline host matches', job({ targets: { selector: 'role=web,!zone' } }), 'targets match no online host (1 matching host is offline)'],
+    ['a rollout with an unknown field', job({ rollout: { canaries: 1 } }), 'rollout has unknown field "canaries"'],
+    ['a rollout canary of zero', job({ rollout: { canary: 0 } }), 'rollout.canary must be a whole number of hosts, at least 1'],
+    ['a rollout failure limit that is no count or percent', job({ rollout: { maxFailures: 'some' } }), 'rollout.maxFailures must be a count like 3 or a percent like "10%"'],
+    ['snapshots more often than every second', job({ snapshotSeconds: 0 }), 'snapshotSeconds must be a whole number of seconds, at least 1'],
     ['a JSON array body', [job()], 'request body must be a JSON object'],
     ['map memory below the floor', job({ limits: { mapMemoryBytes: 100 } }), 'limits.mapMemoryBytes must be a whole number of bytes from 4096 to 1073741824'],
     ['map memory above the wire ceiling', job({ limits: { mapMemoryBytes: 2 ** 31 } }), 'limits.mapMemoryBytes must be a whole number of bytes from 4096 to 1073741824'],
@@ -157,18 +165,26 @@ describe('creating a job', () => {
     }
   });
 
-  it('stores one queued run per online host and hands each to its host queue', async () => {
+  it('stores one queued run per online host, hands each to its host queue, and records it in the job timeline', async () => {
     const before = Date.now();
     const { status, body } = await t.request<JobView>('POST', '/v1/jobs', { body: job({ params: { comm: 'bash' } }) });
     expect(status).toBe(201);
     expect(body).toMatchObject({
       program: 'execsnoop',
       params: { comm: 'bash', commMatch: 'exact', failedOnly: false },
-      targets: { all: true },
+      targets: {},
       durationSeconds: 5,
+      rollout: null,
       state: 'running',
+      createdBy: 'admin',
       finishedAt: null,
+      cancelled: null,
+      runStates: { queued: 2 },
     });
+    expect(body.events.map((e) => [e.kind, e.message])).toEqual([
+      ['created', 'created by admin: execsnoop for 5 s; 2 hosts to run it, 1 matching offline, left out'],
+      ['stage_released', expect.stringMatching(/^dispatched the only batch to 2 hosts: (db-1, web-1|web-1, db-1)$/)],
+    ]);
     expect(body.runs.map((r) => [r.hostId, r.state])).toEqual([
       ['db-1', 'queued'],
       ['web-1', 'queued'],
@@ -197,11 +213,11 @@ describe('creating a job', () => {
       });
       expect(dispatch.startDeadline).toBeGreaterThanOrEqual(before + 30_000);
       expect(dispatch.startDeadline).toBeLessThanOrEqual(Date.now() + 30_000);
+      // The run's end deadline, stored once: start deadline + duration + grace.
+      expect(dispatch.endDeadline).toBe(dispatch.startDeadline + 10_000);
+      expect(Date.parse(run.endDeadline!)).toBe(dispatch.endDeadline);
       expect(await queued?.getState()).toBe('waiting');
     }
-    const finalize = await queue(FINALIZE_QUEUE).getJob(`finalize-${body.id}`);
-    expect(finalize?.data).toEqual({ jobId: body.id });
-    expect(await finalize?.getState()).toBe('waiting-children');
 
     const { body: fetched } = await t.request<JobView>('GET', `/v1/jobs/${body.id}`);
     expect(fetched).toEqual(body);
@@ -223,15 +239,17 @@ describe('creating a job', () => {
     }
   });
 
-  it('labels pick the online hosts carrying all of them', async () => {
-    const { status, body } = await t.request<JobView>('POST', '/v1/jobs', { body: job({ targets: { labels: { role: 'web' } } }) });
-    expect(status).toBe(201);
-    expect(body.runs.map((r) => r.hostId)).toEqual(['web-1']);
+  it('labels and selectors pick the online hosts they match', async () => {
+    for (const targets of [{ labels: { role: 'web' } }, { selector: 'role=web' }, { selector: 'role notin (db),zone=a' }]) {
+      const { status, body } = await t.request<JobView>('POST', '/v1/jobs', { body: job({ targets }) });
+      expect(status, JSON.stringify(body)).toBe(201);
+      expect(body.runs.map((r) => r.hostId)).toEqual(['web-1']);
+    }
   });
 
   it('hosts named explicitly get a run even when offline', async () => {
     const { status, body } = await t.request<JobView>('POST', '/v1/jobs', {
-      body: job({ targets: { hostIds: ['gone-1', 'web-1'] } }),
+      body: job({ targets: { hosts: ['gone-1', 'web-1'] } }),
     });
     expect(status).toBe(201);
     expect(body.runs.map((r) => [r.hostId, r.state])).toEqual([

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
-import { FINALIZE_QUEUE, hostQueueName, type JobView } from '@fleettrace/contracts';
+import { cancelledRunKey, hostQueueName, type JobView } from '@fleettrace/contracts';
 import { hostInfo, registerHosts, startApi, waitFor, type TestApi } from './support/api';
 
 // Short deadlines so runs nobody takes are given up on within seconds.
@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 const createJob = async (hostIds: string[]) =>
-  (await t.request<JobView>('POST', '/v1/jobs', { body: { program: 'execsnoop', durationSeconds: 1, targets: { hostIds } } })).body;
+  (await t.request<JobView>('POST', '/v1/jobs', { body: { program: 'execsnoop', durationSeconds: 1, targets: { hosts: hostIds } } })).body;
 
 const jobWhen = (id: string, done: (job: JobView) => boolean, timeoutMs = 15_000) =>
   waitFor(
@@ -48,10 +48,9 @@ describe('the reaper', () => {
     });
     expect(done.runs[0].finishedAt).not.toBeNull();
     expect(await queue(hostQueueName('idle-1')).getJob(runId)).toBeUndefined();
-    // With its only child gone, the finalize parent runs and completes.
-    await waitFor('finalize to complete', async () => {
-      return (await (await queue(FINALIZE_QUEUE).getJob(`finalize-${job.id}`))?.getState()) === 'completed';
-    });
+    // A daemon that took it meanwhile finds it given up on, and does not start it.
+    expect(await t.redis.get(cancelledRunKey(t.config.redisPrefix, runId))).toBe('the API gave up on this run');
+    expect(done.events.map((e) => e.kind)).toEqual(['created', 'stage_released', 'completed']);
   });
 
   it('times out a run whose host stops reporting', async () => {
@@ -61,7 +60,8 @@ describe('the reaper', () => {
     await t.report({ type: 'state', runId, at: Date.now(), state: 'running' });
     await jobWhen(job.id, (j) => j.runs[0].state === 'running', 5_000);
 
-    // start deadline (1 s) + duration (1 s) + grace (5 s) + slack (0 s)
+    // The run's end deadline: start deadline (1 s) + duration (1 s) + grace (5 s); slack 0 s.
+    expect(Date.parse(job.runs[0].endDeadline!) - Date.parse(job.runs[0].startDeadline!)).toBe(6_000);
     const done = await jobWhen(job.id, (j) => j.state === 'completed', 20_000);
     expect(done.runs[0]).toMatchObject({ state: 'timed_out', error: 'host quiet-1 stopped reporting' });
   });

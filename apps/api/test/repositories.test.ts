@@ -7,13 +7,13 @@ import { DEFAULT_TIMINGS, type ApiConfig } from '../src/config';
 import { DatabaseRepository } from '../src/repositories/database.repository';
 import { MigrationRepository } from '../src/repositories/migration.repository';
 import { MIGRATIONS } from '../src/migrations';
-import { runStateRank, type HostInfo } from '@fleettrace/contracts';
+import { runStateTransitionPairs, type HostInfo, type RunState } from '@fleettrace/contracts';
 import { HostRepository } from '../src/repositories/host.repository';
 import { JobRepository } from '../src/repositories/job.repository';
 import { RunRepository } from '../src/repositories/run.repository';
 import { ResultRepository } from '../src/repositories/result.repository';
 import { ApiTokenRepository } from '../src/repositories/api-token.repository';
-import { hostInfo } from './support/api';
+import { hostInfo, waitFor } from './support/api';
 
 let database: DatabaseRepository;
 let hosts: HostRepository;
@@ -49,22 +49,31 @@ afterAll(async () => {
 async function seedJob(hostIds: string[], options: { startDeadline?: Date; durationSeconds?: number } = {}) {
   const jobId = randomUUID();
   const now = new Date();
+  const startDeadline = options.startDeadline ?? new Date(Date.now() + 30_000);
+  const durationSeconds = options.durationSeconds ?? 10;
   await database.transaction(async (tx) => {
     await jobs.insert(tx, {
       id: jobId,
       program: 'execsnoop',
+      programLabel: 'execsnoop',
       params: {},
-      targets: { hostIds },
-      durationSeconds: options.durationSeconds ?? 10,
+      targets: { hosts: hostIds },
+      durationSeconds,
+      limits: { graceSeconds: 5, maxEventsPerOutput: 100 },
+      rollout: null,
+      snapshotSeconds: null,
       state: 'running',
       createdBy: 'admin',
       createdAt: now,
       finishedAt: null,
+      scheduleId: null,
+      cancelledAt: null,
+      cancelledBy: null,
+      cancelReason: null,
     });
-    await runs.insertMany(
-      tx,
-      hostIds.map((hostId) => ({ id: randomUUID(), jobId, hostId, startDeadline: options.startDeadline ?? new Date(Date.now() + 30_000), queuedAt: now })),
-    );
+    const ids = hostIds.map(() => randomUUID());
+    await runs.insertMany(tx, hostIds.map((hostId, i) => ({ id: ids[i]!, jobId, hostId, stage: 0, queuedAt: now })));
+    await runs.release(tx, ids, { startDeadline, endDeadline: new Date(startDeadline.getTime() + (durationSeconds + 5) * 1000) });
   });
   const list = await runs.listByJob(jobId);
   return { jobId, runIds: list.map((r) => r.id) };
@@ -78,10 +87,24 @@ describe('MigrationRepository', () => {
     expect(await new MigrationRepository(open(url)).migrate()).toEqual([]);
   });
 
-  it('0002 moves terminal runs written before it to the new terminal rank, so they still never move back', async () => {
+  it('writes the run state machine of libs/contracts into the database, whose trigger refuses any other change', async () => {
+    const { rows } = await database.pool.query<{ from_state: string; to_state: string }>('SELECT from_state, to_state FROM run_state_transitions');
+    const stored = rows.map((r) => `${r.from_state}>${r.to_state}`).sort();
+    expect(stored).toEqual(runStateTransitionPairs().map(([from, to]) => `${from}>${to}`).sort());
+    const { runIds } = await seedJob(['h1']);
+    await database.pool.query(`UPDATE runs SET state = 'succeeded' WHERE id = $1`, [runIds[0]]);
+    await expect(database.pool.query(`UPDATE runs SET state = 'running' WHERE id = $1`, [runIds[0]])).rejects.toThrow(
+      `run ${runIds[0]} may not go from succeeded to running`,
+    );
+    const { rows: ended } = await database.pool.query<{ finished_at: Date | null }>('SELECT finished_at FROM runs WHERE id = $1', [runIds[0]]);
+    expect(ended[0]!.finished_at).toBeInstanceOf(Date);
+  });
+
+  it('0006 keeps runs written with a rank: their states stay, finished ones stay finished', async () => {
     const url = freshDatabaseUrl(inject('postgresUrl'), 'migrate-ranks');
     const db = open(url);
-    await new MigrationRepository(db).migrate(MIGRATIONS.slice(0, 1));
+    const before = MIGRATIONS.filter((m) => m.name < '0006');
+    await new MigrationRepository(db).migrate(before);
     const jobId = randomUUID();
     await db.pool.query(
       `INSERT INTO hosts (id, name, kernel_release, arch, btf, daemon_version, tools, registered_at, last_heartbeat_at)
@@ -92,20 +115,20 @@ describe('MigrationRepository', () => {
        VALUES ($1, 'execsnoop', '{}', '{"all":true}', 5, 'running', 'admin', now())`,
       [jobId],
     );
-    // As 0001-era code wrote them: terminal rank 12, running rank 4.
+    // As pre-0006 code wrote them: terminal rank 13, running rank 4.
     const [done, live] = [randomUUID(), randomUUID()];
     await db.pool.query(
-      `INSERT INTO runs (id, job_id, host_id, state, state_rank, start_deadline, queued_at, updated_at)
-       VALUES ($1, $3, 'h1', 'succeeded', 12, now(), now(), now()), ($2, $4, 'h1', 'running', 4, now(), now(), now())`,
+      `INSERT INTO runs (id, job_id, host_id, state, state_rank, start_deadline, queued_at, updated_at, finished_at)
+       VALUES ($1, $3, 'h1', 'succeeded', 13, now(), now(), now(), now()), ($2, $4, 'h1', 'running', 4, now(), now(), now(), NULL)`,
       [done, live, jobId, await secondJob(db)],
     );
-    expect(await new MigrationRepository(db).migrate(MIGRATIONS.slice(0, 2))).toEqual(['0002-run-limits']);
-    const ranks = await db.pool.query<{ id: string; state_rank: number }>('SELECT id, state_rank FROM runs');
-    expect(Object.fromEntries(ranks.rows.map((r) => [r.id, r.state_rank]))).toEqual({ [done]: runStateRank('succeeded'), [live]: 4 });
+    expect(await new MigrationRepository(db).migrate()).toEqual(MIGRATIONS.filter((m) => m.name >= '0006').map((m) => m.name));
     const repo = new RunRepository(db);
-    expect(await repo.advance(db.pool, { runId: done, state: 'budget_exceeded', at: new Date() })).toBeUndefined();
-    expect(await repo.advance(db.pool, { runId: live, state: 'budget_exceeded', at: new Date(), error: 'over budget' })).toBeDefined();
-    expect(await repo.advance(db.pool, { runId: live, state: 'succeeded', at: new Date() })).toBeUndefined();
+    expect(await repo.advance(db.pool, [{ runId: done, state: 'budget_exceeded', at: new Date() }])).toEqual([]);
+    expect(await repo.advance(db.pool, [{ runId: live, state: 'budget_exceeded', at: new Date(), error: 'over budget' }])).toHaveLength(1);
+    expect(await repo.advance(db.pool, [{ runId: live, state: 'succeeded', at: new Date() }])).toEqual([]);
+    const { rows } = await db.pool.query<{ program_label: string }>('SELECT program_label FROM jobs WHERE id = $1', [jobId]);
+    expect(rows[0]!.program_label).toBe('execsnoop');
   });
 });
 
@@ -142,40 +165,38 @@ describe('HostRepository', () => {
 });
 
 describe('RunRepository', () => {
-  it('applies a state only when it moves the run forward, and sets each time once', async () => {
+  it('applies a state only where the state machine allows it, and sets each time once', async () => {
     const { jobId, runIds } = await seedJob(['h1']);
-    const [runId] = runIds;
+    const runId = runIds[0]!;
     const at = (s: number) => new Date(Date.UTC(2030, 0, 1, 0, 0, s));
-    expect(await runs.advance(database.pool, { runId, state: 'running', at: at(2) })).toBeDefined();
-    expect(await runs.advance(database.pool, { runId, state: 'dispatched', at: at(1) })).toBeUndefined();
-    expect(await runs.advance(database.pool, { runId, state: 'draining', at: at(3) })).toBeDefined();
-    expect(await runs.advance(database.pool, { runId, state: 'succeeded', at: at(4) })).toBeDefined();
-    expect(await runs.advance(database.pool, { runId, state: 'failed', at: at(5), error: 'late' })).toBeUndefined();
+    const advance = async (state: RunState, s: number, error?: string) => (await runs.advance(database.pool, [{ runId, state, at: at(s), error }])).length;
+    expect(await advance('running', 2)).toBe(1);
+    expect(await advance('dispatched', 1)).toBe(0);
+    expect(await advance('draining', 3)).toBe(1);
+    expect(await advance('succeeded', 4)).toBe(1);
+    expect(await advance('failed', 5, 'late')).toBe(0);
     const [run] = await runs.listByJob(jobId);
     expect(run).toMatchObject({ state: 'succeeded', error: null, dispatchedAt: at(2), startedAt: at(2), finishedAt: at(4) });
   });
 
-  it('marks queued runs past the cutoff missed, and only those', async () => {
+  it('finds queued runs past their start deadline, and only those', async () => {
     const past = await seedJob(['h1'], { startDeadline: new Date(Date.now() - 10_000) });
     const future = await seedJob(['h1']);
     const started = await seedJob(['h2'], { startDeadline: new Date(Date.now() - 10_000) });
-    await runs.advance(database.pool, { runId: started.runIds[0], state: 'dispatched', at: new Date() });
-    const missed = await runs.markMissed(new Date());
-    expect(missed.map((r) => r.id)).toContain(past.runIds[0]);
-    expect(missed.map((r) => r.id)).not.toContain(future.runIds[0]);
-    expect(missed.map((r) => r.id)).not.toContain(started.runIds[0]);
-    const [run] = await runs.listByJob(past.jobId);
-    expect(run).toMatchObject({ state: 'missed', error: 'host h1 did not start the run before its start deadline' });
+    await runs.advance(database.pool, [{ runId: started.runIds[0]!, state: 'dispatched', at: new Date() }]);
+    const missed = (await runs.queuedPastStartDeadline(new Date())).map((r) => r.id);
+    expect(missed).toContain(past.runIds[0]);
+    expect(missed).not.toContain(future.runIds[0]);
+    expect(missed).not.toContain(started.runIds[0]);
   });
 
-  it('times out started runs only past start deadline + duration + grace + slack', async () => {
+  it('finds taken runs only past their stored end deadline', async () => {
     const deadline = new Date(Date.now() - 20_000);
-    const { jobId, runIds } = await seedJob(['h1'], { startDeadline: deadline, durationSeconds: 10 });
-    await runs.advance(database.pool, { runId: runIds[0], state: 'running', at: new Date() });
-    // deadline + 10 s + 5 s grace + 10 s slack is still 5 s ahead
-    expect((await runs.markSilent(new Date(), 5, 10)).map((r) => r.id)).not.toContain(runIds[0]);
-    expect((await runs.markSilent(new Date(), 5, 0)).map((r) => r.id)).toContain(runIds[0]);
-    expect((await runs.listByJob(jobId))[0]).toMatchObject({ state: 'timed_out', error: 'host h1 stopped reporting' });
+    const { runIds } = await seedJob(['h1'], { startDeadline: deadline, durationSeconds: 10 });
+    await runs.advance(database.pool, [{ runId: runIds[0]!, state: 'running', at: new Date() }]);
+    // The end deadline is start deadline + 10 s + 5 s grace: 5 s ago.
+    expect((await runs.takenPastEndDeadline(new Date(Date.now() - 10_000))).map((r) => r.id)).not.toContain(runIds[0]);
+    expect((await runs.takenPastEndDeadline(new Date())).map((r) => r.id)).toContain(runIds[0]);
   });
 
   it('stores the limits and overhead of a summary, keeping earlier ones when a summary has none', async () => {
@@ -189,11 +210,11 @@ describe('RunRepository', () => {
 });
 
 describe('JobRepository.completeIfFinished', () => {
-  it('completes a job only once all its runs are terminal', async () => {
+  it('completes a job only once all its runs have ended', async () => {
     const { jobId, runIds } = await seedJob(['h1', 'h2']);
-    await runs.advance(database.pool, { runId: runIds[0], state: 'succeeded', at: new Date() });
+    await runs.advance(database.pool, [{ runId: runIds[0]!, state: 'succeeded', at: new Date() }]);
     expect(await database.transaction((tx) => jobs.completeIfFinished(tx, [jobId]))).toEqual([]);
-    await runs.advance(database.pool, { runId: runIds[1], state: 'missed', at: new Date() });
+    await runs.advance(database.pool, [{ runId: runIds[1]!, state: 'missed', at: new Date() }]);
     expect(await database.transaction((tx) => jobs.completeIfFinished(tx, [jobId]))).toEqual([jobId]);
     expect((await jobs.findById(jobId))?.state).toBe('completed');
   });
@@ -205,12 +226,16 @@ describe('JobRepository.completeIfFinished', () => {
     try {
       await first.query('BEGIN');
       await second.query('BEGIN');
-      await runs.advance(first, { runId: runIds[0], state: 'succeeded', at: new Date() });
-      await runs.advance(second, { runId: runIds[1], state: 'succeeded', at: new Date() });
+      await runs.advance(first, [{ runId: runIds[0]!, state: 'succeeded', at: new Date() }]);
+      await runs.advance(second, [{ runId: runIds[1]!, state: 'succeeded', at: new Date() }]);
       expect(await jobs.completeIfFinished(first, [jobId])).toEqual([]);
       // Waits on the job row the first transaction locked, then sees what it committed.
+      const { rows } = await second.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
       const secondDone = jobs.completeIfFinished(second, [jobId]);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await waitFor('the second transaction to wait for the job row', async () => {
+        const { rows: waiting } = await database.pool.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'`, [rows[0]!.pid]);
+        return waiting.length > 0;
+      });
       await first.query('COMMIT');
       expect(await secondDone).toEqual([jobId]);
       await second.query('COMMIT');

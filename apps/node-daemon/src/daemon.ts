@@ -5,6 +5,7 @@ import { probeHostCapabilities } from './capability-report';
 import type { DaemonConfig } from './config';
 import { Heartbeat } from './heartbeat';
 import { collectHostInfo } from './host-info';
+import { ControlRepository } from './repositories/control.repository';
 import { ResultsRepository } from './repositories/results.repository';
 import { RunQueueRepository } from './repositories/run-queue.repository';
 import { RunExecutor } from '@fleettrace/runner';
@@ -16,19 +17,23 @@ export class Daemon {
   private heartbeat: Heartbeat | undefined;
   private readonly results: ResultsRepository;
   private readonly queue: RunQueueRepository;
+  private readonly control: ControlRepository;
   readonly executor: RunExecutor;
 
   constructor(private readonly config: DaemonConfig, private readonly log: (line: string) => void) {
     this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
     this.results = new ResultsRepository(this.redis, config.redisPrefix);
     const scope = config.cgroupPath === null ? null : { id: cgroupId(config.cgroupPath), path: config.cgroupPath };
-    this.executor = new RunExecutor(this.results, launchRunner, scope, log);
+    this.control = new ControlRepository(config.redisUrl, this.redis, config.redisPrefix, config.hostId, log);
+    this.executor = new RunExecutor(this.results, launchRunner, scope, log, Date.now, this.control);
     this.queue = new RunQueueRepository(config.redisUrl, config.redisPrefix, config.hostId, config.concurrency, log);
   }
 
   async start(): Promise<void> {
     this.heartbeat = new Heartbeat(this.results, collectHostInfo(this.config, await this.probe()), this.log);
     await this.heartbeat.start();
+    // Listening before taking runs: a cancel for a run is never sent before the run is queued.
+    await this.control.start((runId, reason) => this.executor.cancel(runId, reason));
     this.queue.start((dispatch) => this.executor.execute(dispatch));
     const scope = this.config.cgroupPath ? ` tracing cgroup ${this.config.cgroupPath}` : '';
     this.log(`host ${this.config.hostId} ready${scope}`);
@@ -55,6 +60,7 @@ export class Daemon {
     this.heartbeat?.stop();
     this.executor.stopAll();
     await this.queue.close();
+    await this.control.close();
     this.redis.disconnect();
   }
 }

@@ -76,13 +76,17 @@ export function selectHosts(candidateIds: readonly string[], options: HostSelect
   if (maxHosts !== undefined && !(Number.isSafeInteger(maxHosts) && maxHosts >= 1)) {
     throw new RangeError('maxHosts must be a whole number of at least 1');
   }
-  const ordered = sampleOrder([...new Set(candidateIds)], options.seed ?? DEFAULT_SAMPLE_SEED);
+  const ordered = seededOrder([...new Set(candidateIds)], options.seed);
   const sampled = options.sample === undefined ? ordered.length : sampleCount(parseSample(options.sample), ordered.length);
   const kept = Math.min(sampled, maxHosts ?? sampled);
   return ordered.slice(0, kept).sort();
 }
 
-function sampleOrder(ids: readonly string[], seed: string): string[] {
+/**
+ * The ids in their seeded place order (the order sampling takes them in): stable for a seed, and a
+ * host's place does not depend on the others. A rollout takes its canaries and batches in it.
+ */
+export function seededOrder(ids: readonly string[], seed: string = DEFAULT_SAMPLE_SEED): string[] {
   return ids
     .map((id) => ({ id, place: createHash('sha256').update(`${seed}\u0000${id}`).digest('hex') }))
     .sort((a, b) => compareText(a.place, b.place) || compareText(a.id, b.id))

@@ -14,3 +14,5 @@ export * from './attach-plan';
 export * from './bpftrace-stop';
 export * from './selector';
 export * from './host-sample';
+export * from './rollout';
+export * from './schedule';

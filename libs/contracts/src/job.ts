@@ -3,6 +3,7 @@ import { SAMPLE_SYNTAX_MESSAGE, parseSample } from './host-sample';
 import { MAX_DURATION_SECONDS, MAX_SAMPLE_SEED_LENGTH, MAX_SELECTOR_LENGTH, MAX_TARGET_HOST_IDS } from './limits';
 import { JobLimits } from './run-limits';
 import { ProgramField } from './program';
+import { RolloutSpec } from './rollout';
 import { SelectorSyntaxError, formatSelector, isLabelKey, isLabelValue, parseSelector, type SelectorTerm } from './selector';
 
 export const ProgramName = z
@@ -148,15 +149,25 @@ export const DurationSeconds = z
 
 export const ProgramParams = z.record(z.string(), z.unknown(), { error: 'params must be an object' });
 
+const SNAPSHOT_MESSAGE = 'snapshotSeconds must be a whole number of seconds, at least 1';
+
 export const CreateJobRequest = z
   .object({
     /** A catalog name, or `{ kind: 'bpftrace', script }`, or `{ kind: 'c', source, outputs }`. */
     program: ProgramField,
     params: ProgramParams.default({}),
-    targets: TargetSelector.default({ all: true }),
+    /** Which hosts (TargetsV2; the legacy forms are read too). Unset: every online host. */
+    targets: TargetsField.default({}),
     durationSeconds: DurationSeconds,
     /** Overrides of the per-run limits (map memory, events/s, overhead budget), within server policy. */
     limits: JobLimits.optional(),
+    /** Canary hosts first, then batches, stopped by a failure limit. */
+    rollout: RolloutSpec.optional(),
+    /** Each host sends its hist / counts / stacks maps every S seconds while the run goes on. */
+    snapshotSeconds: z.number({ error: SNAPSHOT_MESSAGE }).int(SNAPSHOT_MESSAGE).min(1, SNAPSHOT_MESSAGE).optional(),
   })
   .strict();
+/** The request as sent (targets in any accepted form). */
+export type CreateJobInput = z.input<typeof CreateJobRequest>;
+/** The request as validated (targets normalized to TargetsV2). */
 export type CreateJobRequest = z.infer<typeof CreateJobRequest>;

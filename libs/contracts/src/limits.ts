@@ -10,6 +10,8 @@ export const DEFAULT_MAX_EVENTS_PER_RUN = 10_000;
 export const DEFAULT_GRACE_SECONDS = 5;
 /** Seconds a host may take to start a run before it is marked missed rather than run late. */
 export const DEFAULT_START_DEADLINE_SECONDS = 30;
+/** Seconds a C program may take to compile on its host, before its duration starts. */
+export const C_COMPILE_ALLOWANCE_SECONDS = 30;
 
 /**
  * Resource limits of one run (ARCHITECTURE "Time limits, in layers", 5). A job may lower or raise

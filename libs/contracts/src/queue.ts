@@ -9,9 +9,12 @@ import { RunLimitsReport, RunOverhead } from './run-limits';
 export function hostQueueName(hostId: string): string {
   return `host.${hostId}`;
 }
-export const FINALIZE_QUEUE = 'finalize';
 export const RUN_JOB_NAME = 'run';
-export const FINALIZE_JOB_NAME = 'finalize';
+/** The API's own queues: a job's rollout steps, and schedule firings (BullMQ job schedulers). */
+export const ROLLOUT_QUEUE = 'rollout';
+export const ROLLOUT_STEP_JOB_NAME = 'step';
+export const SCHEDULES_QUEUE = 'schedules';
+export const SCHEDULE_FIRE_JOB_NAME = 'fire';
 /** Every fleettrace key in Redis (BullMQ's too) lives under a prefix; tests use one each. */
 export const DEFAULT_REDIS_PREFIX = 'ft';
 /** Redis stream through which daemons report hosts, run states and results to the API's ingest. */
@@ -19,6 +22,23 @@ export function resultsStreamKey(prefix: string): string {
   return `${prefix}:results`;
 }
 export const INGEST_CONSUMER_GROUP = 'ingest';
+
+/**
+ * Pub/sub channel on which the API tells one host's daemon to act now (cancel a run). A message
+ * can be missed while the daemon reconnects, so a cancel is also written under cancelledRunKey,
+ * which the daemon reads before it starts any run.
+ */
+export function hostControlChannel(prefix: string, hostId: string): string {
+  return `${prefix}:control:${hostId}`;
+}
+/** Present while a run is cancelled (its value is the reason): a daemon that takes it ends it at once. */
+export function cancelledRunKey(prefix: string, runId: string): string {
+  return `${prefix}:cancelled:${runId}`;
+}
+/** Long enough for any run to have been taken or given up on. */
+export const CANCELLED_RUN_KEY_TTL_SECONDS = 2 * 24 * 3600;
+export const HostControlMessage = z.object({ type: z.literal('cancel'), runId: z.string(), reason: z.string() });
+export type HostControlMessage = z.infer<typeof HostControlMessage>;
 
 /** The BullMQ job a host's daemon takes; its job id is the run id, so a retry never duplicates it. */
 export const RunDispatch = z.object({
@@ -31,6 +51,14 @@ export const RunDispatch = z.object({
   durationSeconds: z.number().int().positive(),
   /** Epoch ms after which the host must not start the run; it reports `missed` instead. */
   startDeadline: z.number(),
+  /**
+   * Epoch ms by which the run must have ended whatever happens (start deadline + compile allowance
+   * + duration + grace, stored on the run): the daemon's watchdog kills the runner by then, and the
+   * API's reaper gives up on the run after it. Absent from an older API's dispatches.
+   */
+  endDeadline: z.number().optional(),
+  /** Each host sends its hist / counts / stacks maps every S seconds while the run goes on. */
+  snapshotSeconds: z.number().int().positive().optional(),
   limits: z.object({
     graceSeconds: z.number().positive(),
     maxEventsPerOutput: z.number().int().positive(),

@@ -3,10 +3,11 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, release } from 'node:os';
 import { join } from 'node:path';
+import { C_COMPILE_ALLOWANCE_SECONDS } from '@fleettrace/contracts';
 import { promisify } from 'node:util';
 
-/** Compile has its own time limit, on top of the run's duration (the daemon's watchdog adds it). */
-export const C_COMPILE_TIMEOUT_MS = 30_000;
+/** Compile has its own time limit, on top of the run's duration (the run's end deadline includes it). */
+export const C_COMPILE_TIMEOUT_MS = C_COMPILE_ALLOWANCE_SECONDS * 1000;
 /** The name a user's source has in compile errors. */
 export const SOURCE_NAME = 'program.c';
 

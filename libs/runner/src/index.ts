@@ -6,4 +6,4 @@ export { launchRunner, runnerEntry, RUNNER_MAIN, type RunnerEntry, type RunnerHa
 export { serveRunner, executeRun, useCoreBtfCache, coreBtfCacheDir, describeFailure } from './serve';
 export { C_COMPILE_TIMEOUT_MS } from './c-compile';
 export { attachPlanned } from './attach-plan';
-export { RunExecutor, summarize, type CgroupScope, type ResultsSink, type RunnerLauncher } from './run-executor';
+export { RunExecutor, summarize, type CancelledRuns, type CgroupScope, type ResultsSink, type RunnerLauncher } from './run-executor';

@@ -9,8 +9,16 @@ export interface ResultsSink {
   publish(message: ResultMessage): Promise<void>;
 }
 
+/** Where a host learns that the API cancelled a run it has not started yet (cancels may beat the run to the host). */
+export interface CancelledRuns {
+  /** The reason the run was cancelled, or undefined if it was not. */
+  reasonFor(runId: string): Promise<string | undefined>;
+}
+
 export type RunnerLauncher = (start: RunnerStart, killAfterMs: number, onMessage: (message: RunnerMessage) => void) => RunnerHandle;
 
+/** Long past any run's start: a cancel for a run this host never took is dropped then. */
+const FORGET_CANCELS_AFTER_MS = 3600_000;
 const NO_COUNTERS: RunCounters = { events: 0, lostEvents: 0, droppedEvents: 0 };
 
 /** The cgroup-v2 subtree a daemon traces: its id for the kernel-side filters, its path for listing it. */
@@ -25,6 +33,9 @@ export interface CgroupScope {
  */
 export class RunExecutor {
   private readonly active = new Map<string, RunnerHandle>();
+  /** Why each run was cancelled while this host had it, so its summary says so. */
+  private readonly cancelled = new Map<string, string>();
+  private readonly cancelledAt = new Map<string, number>();
 
   constructor(
     private readonly results: ResultsSink,
@@ -32,6 +43,7 @@ export class RunExecutor {
     private readonly scope: CgroupScope | null,
     private readonly log: (line: string) => void,
     private readonly now: () => number = Date.now,
+    private readonly cancels: CancelledRuns = { reasonFor: async () => undefined },
   ) {}
 
   /** Runner PIDs by run id, for shutdown and for tests that kill a runner mid-run. */
@@ -43,6 +55,27 @@ export class RunExecutor {
     for (const handle of this.active.values()) handle.stop();
   }
 
+  /**
+   * Stops a run: at once if its runner is up (it detaches and reports `cancelled` with what it saw),
+   * else as soon as it starts. A cancel for a run this host never starts is forgotten after a while.
+   */
+  cancel(runId: string, reason: string): void {
+    if (this.cancelled.has(runId)) return;
+    for (const [id, at] of this.cancelledAt) if (this.now() - at > FORGET_CANCELS_AFTER_MS && !this.active.has(id)) this.forget(id);
+    this.cancelled.set(runId, reason);
+    this.cancelledAt.set(runId, this.now());
+    const handle = this.active.get(runId);
+    if (handle) {
+      this.log(`run ${runId}: cancelling (${reason})`);
+      handle.stop();
+    }
+  }
+
+  private forget(runId: string): void {
+    this.cancelled.delete(runId);
+    this.cancelledAt.delete(runId);
+  }
+
   async execute(dispatch: RunDispatch): Promise<RunState> {
     const { runId } = dispatch;
     if (this.now() > dispatch.startDeadline) {
@@ -52,6 +85,8 @@ export class RunExecutor {
     if (typeof dispatch.program === 'string' && !getProgram(dispatch.program)) {
       return this.finish(runId, 'unsupported', `program "${dispatch.program}" is not in this daemon's catalog`);
     }
+    const cancelledBefore = await this.cancels.reasonFor(runId);
+    if (cancelledBefore !== undefined) return this.finish(runId, 'cancelled', cancelledBefore);
     await this.publishState(runId, 'dispatched');
 
     // Reports are published strictly in the order the runner sent them.
@@ -71,7 +106,9 @@ export class RunExecutor {
     };
     // A C program compiles on the host first, under its own time limit, before its duration starts.
     const compileMs = typeof dispatch.program === 'object' && dispatch.program.kind === 'c' ? C_COMPILE_TIMEOUT_MS : 0;
-    const killAfterMs = (dispatch.durationSeconds + dispatch.limits.graceSeconds) * 1000 + compileMs;
+    // Never past the run's end deadline, the one the API's reaper gives up on the run at.
+    const allowanceMs = (dispatch.durationSeconds + dispatch.limits.graceSeconds) * 1000 + compileMs;
+    const killAfterMs = dispatch.endDeadline === undefined ? allowanceMs : Math.max(0, Math.min(allowanceMs, dispatch.endDeadline - this.now()));
     const start: RunnerStart = {
       type: 'start',
       runId,
@@ -91,10 +128,14 @@ export class RunExecutor {
     };
     const handle = this.launch(start, killAfterMs, onMessage);
     this.active.set(runId, handle);
+    // A cancel that came while the runner was being started.
+    if (this.cancelled.has(runId)) handle.stop();
     this.log(`run ${runId}: ${programLabel(dispatch.program)} for ${dispatch.durationSeconds} s in runner pid ${handle.pid}`);
     const outcome = await handle.outcome.finally(() => this.active.delete(runId));
     await chain;
-    const summary = summarize(runId, this.now(), outcome, ending, dispatch);
+    const cancelReason = this.cancelled.get(runId);
+    this.forget(runId);
+    const summary = summarize(runId, this.now(), outcome, ending, dispatch, cancelReason);
     await this.results.publish(summary);
     this.log(`run ${runId}: ${summary.state}${summary.error ? ` (${summary.error})` : ''}`);
     return summary.state;
@@ -118,6 +159,8 @@ export function summarize(
   outcome: RunnerOutcome,
   ending: Extract<RunnerMessage, { type: 'done' | 'failed' }> | undefined,
   dispatch: Pick<RunDispatch, 'durationSeconds' | 'limits'>,
+  /** Set when the API cancelled the run and this host stopped it for that. */
+  cancelReason?: string,
 ): SummaryMessage {
   const base = { type: 'summary' as const, runId, at, outputs: [], events: [], counters: NO_COUNTERS };
   if (ending?.type === 'done' && outcome.exitCode === 0) {
@@ -127,7 +170,7 @@ export function summarize(
     return {
       ...base,
       state: ending.stoppedEarly ? 'cancelled' : 'succeeded',
-      ...(ending.stoppedEarly ? { error: 'stopped before its duration: the daemon is shutting down' } : {}),
+      ...(ending.stoppedEarly ? { error: cancelReason ?? 'stopped before its duration: the daemon is shutting down' } : {}),
       ...results,
     };
   }

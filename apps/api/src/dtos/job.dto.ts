@@ -1,6 +1,17 @@
+import { BadRequestException } from '@nestjs/common';
 import { z } from 'zod';
-import { DEFAULT_MAX_EVENTS_PER_RUN, type JobView, type RunView } from '@fleettrace/contracts';
-import type { JobRecord } from '../repositories/job.repository';
+import {
+  DEFAULT_MAX_EVENTS_PER_RUN,
+  JOB_STATES,
+  normalizeTargets,
+  type JobListItem,
+  type JobView,
+  type RunState,
+  type RunView,
+  type TargetSelector,
+  type TargetsV2,
+} from '@fleettrace/contracts';
+import type { JobEvent, JobListPosition, JobRecord } from '../repositories/job.repository';
 import type { RunRecord } from '../repositories/run.repository';
 
 export const JobIdParam = z.guid({ error: 'job id must be a UUID' });
@@ -25,12 +36,74 @@ export const FoldedQuery = z.object({
 });
 export type FoldedQuery = z.infer<typeof FoldedQuery>;
 
+/** `?dryRun=true` on POST /v1/jobs: the plan, nothing created. */
+export const CreateJobQuery = z
+  .object({ dryRun: z.enum(['true', 'false'], { error: 'dryRun must be true or false' }).optional() }, { error: 'query must be an object' })
+  .strict()
+  .transform((q) => ({ dryRun: q.dryRun === 'true' }));
+
+export const CancelJobRequest = z
+  .object({ reason: z.string({ error: 'reason must be a string' }).max(500, 'reason must be at most 500 characters').optional() }, { error: 'request body must be a JSON object' })
+  .strict()
+  .optional()
+  .transform((body) => body ?? {});
+
+export const MAX_JOBS_PAGE = 200;
+const DEFAULT_JOBS_PAGE = 50;
+const LIMIT_MESSAGE = `limit must be a whole number from 1 to ${MAX_JOBS_PAGE}`;
+const time = (field: string) =>
+  z
+    .string({ error: `${field} must be a time like 2026-12-04T10:00:00Z` })
+    .refine((text) => !Number.isNaN(Date.parse(text)), `${field} must be a time like 2026-12-04T10:00:00Z`)
+    .transform((text) => new Date(text));
+
+/** The filters of GET /v1/jobs; an unknown parameter is an error, not silently ignored. */
+export const JobListQuery = z
+  .object(
+    {
+      state: z.enum(JOB_STATES, { error: `state must be one of ${JOB_STATES.join(', ')}` }).optional(),
+      program: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'program must be a catalog name, "bpftrace" or "c"').optional(),
+      createdBy: z.string().min(1, 'createdBy must name a token').max(128, 'createdBy must be at most 128 characters').optional(),
+      scheduleId: z.guid({ error: 'scheduleId must be a UUID' }).optional(),
+      since: time('since').optional(),
+      until: time('until').optional(),
+      limit: z
+        .string({ error: LIMIT_MESSAGE })
+        .regex(/^\d{1,3}$/, LIMIT_MESSAGE)
+        .transform(Number)
+        .pipe(z.number().min(1, LIMIT_MESSAGE).max(MAX_JOBS_PAGE, LIMIT_MESSAGE))
+        .default(DEFAULT_JOBS_PAGE),
+      cursor: z.string().min(1, 'cursor must be a nextCursor from a previous page').optional(),
+    },
+    { error: 'query must be an object' },
+  )
+  .strict();
+export type JobListQuery = z.infer<typeof JobListQuery>;
+
+/** The list position a page ends at, opaque to clients: base64url of its (created_at, id). */
+export function encodeCursor(position: JobListPosition): string {
+  return Buffer.from(JSON.stringify([position.createdAt.toISOString(), position.id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): JobListPosition {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
+    if (typeof createdAt === 'string' && !Number.isNaN(Date.parse(createdAt)) && typeof id === 'string' && z.guid().safeParse(id).success) {
+      return { createdAt: new Date(createdAt), id };
+    }
+  } catch {
+    // falls through to the error below
+  }
+  throw new BadRequestException('cursor must be a nextCursor from a previous page');
+}
+
 const iso = (date: Date | null): string | null => date?.toISOString() ?? null;
 
 export function mapRun(run: RunRecord): RunView {
   return {
     id: run.id,
     hostId: run.hostId,
+    hostName: run.hostName,
     state: run.state,
     error: run.error,
     verifierLog: run.verifierLog,
@@ -38,21 +111,56 @@ export function mapRun(run: RunRecord): RunView {
     limits: run.limits,
     overhead: run.overhead,
     queuedAt: run.queuedAt.toISOString(),
+    startDeadline: iso(run.startDeadline),
+    endDeadline: iso(run.endDeadline),
     startedAt: iso(run.startedAt),
     finishedAt: iso(run.finishedAt),
   };
 }
 
-export function mapJob(job: JobRecord, runs: readonly RunRecord[]): JobView {
+function runStates(runs: readonly RunRecord[]): Partial<Record<RunState, number>> {
+  const counts: Partial<Record<RunState, number>> = {};
+  for (const run of runs) counts[run.state] = (counts[run.state] ?? 0) + 1;
+  return counts;
+}
+
+/** Jobs stored before targets had a V2 form keep their legacy JSON; clients see V2 alike. */
+function targetsOf(job: JobRecord): TargetsV2 {
+  return normalizeTargets(job.targets as TargetsV2 | TargetSelector);
+}
+
+export function mapJob(job: JobRecord, runs: readonly RunRecord[], events: readonly JobEvent[]): JobView {
   return {
     id: job.id,
     program: job.program,
     params: job.params,
-    targets: job.targets,
+    targets: targetsOf(job),
     durationSeconds: job.durationSeconds,
+    rollout: job.rollout,
+    snapshotSeconds: job.snapshotSeconds,
     state: job.state,
+    createdBy: job.createdBy,
     createdAt: job.createdAt.toISOString(),
     finishedAt: iso(job.finishedAt),
+    scheduleId: job.scheduleId,
+    cancelled: job.cancelledAt ? { at: job.cancelledAt.toISOString(), by: job.cancelledBy ?? '', reason: job.cancelReason ?? '' } : null,
+    runStates: runStates(runs),
     runs: runs.map(mapRun),
+    events: events.map((e) => ({ at: e.at.toISOString(), kind: e.kind, message: e.message, detail: e.detail })),
+  };
+}
+
+export function mapJobListItem(job: JobRecord, counts: Partial<Record<RunState, number>>): JobListItem {
+  return {
+    id: job.id,
+    program: job.programLabel,
+    state: job.state,
+    durationSeconds: job.durationSeconds,
+    createdBy: job.createdBy,
+    createdAt: job.createdAt.toISOString(),
+    finishedAt: iso(job.finishedAt),
+    scheduleId: job.scheduleId,
+    hosts: Object.values(counts).reduce((sum, n) => sum + (n ?? 0), 0),
+    runStates: counts,
   };
 }

@@ -2,10 +2,16 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nes
 import { DelayedError, FlowProducer, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
-  FINALIZE_JOB_NAME,
-  FINALIZE_QUEUE,
+  CANCELLED_RUN_KEY_TTL_SECONDS,
+  ROLLOUT_QUEUE,
+  ROLLOUT_STEP_JOB_NAME,
   RUN_JOB_NAME,
+  SCHEDULES_QUEUE,
+  SCHEDULE_FIRE_JOB_NAME,
+  cancelledRunKey,
+  hostControlChannel,
   hostQueueName,
+  type HostControlMessage,
   type RunDispatch,
 } from '@fleettrace/contracts';
 import { API_CONFIG } from '../tokens';
@@ -17,17 +23,25 @@ export interface QueuedJob {
   id: string;
   name: string;
   data: unknown;
+  /** For a job a scheduler created: when it was due (epoch ms). */
+  dueAt?: number;
 }
 
 export type QueuedJobHandler = (job: QueuedJob) => Promise<void>;
+
+export interface RunOnHost {
+  runId: string;
+  hostId: string;
+}
+
+/** How a schedule repeats, in BullMQ job-scheduler terms. */
+export type Repeat = { cron: string; timezone?: string } | { everyMs: number };
 
 /** Fail the request rather than hang it when Redis is unreachable. */
 const ENQUEUE_TIMEOUT_MS = 10_000;
 const DAY_SECONDS = 24 * 3600;
 
-export function finalizeJobId(jobId: string): string {
-  return `finalize-${jobId}`;
-}
+export class EnqueueError extends Error {}
 
 @Injectable()
 export class QueueRepository implements BeforeApplicationShutdown {
@@ -47,52 +61,95 @@ export class QueueRepository implements BeforeApplicationShutdown {
   }
 
   /**
-   * One flow per job: a `finalize` parent and a child per run in its host's queue. Children may fail
-   * or be removed (a missed run) without holding the parent back forever. The whole flow is added
-   * atomically: either every host gets its run or none does.
+   * Puts each run in its host's queue, all in one Redis transaction: every host gets its run or
+   * none does. The job id is the run id, so adding a run twice adds it once. If Redis does not
+   * answer in time, whatever may have been added is taken out again and marked cancelled for the
+   * daemons, so that no run the API gave up on can start later.
    */
-  async dispatch(jobId: string, runs: readonly RunDispatch[]): Promise<void> {
-    const added = this.flows.add({
-      name: FINALIZE_JOB_NAME,
-      queueName: FINALIZE_QUEUE,
-      data: { jobId },
-      opts: {
-        jobId: finalizeJobId(jobId),
-        attempts: 5,
-        backoff: { type: 'exponential', delay: 1000 },
-        removeOnComplete: { age: DAY_SECONDS },
-        removeOnFail: { age: 7 * DAY_SECONDS },
-      },
-      children: runs.map((run) => ({
+  async dispatch(runs: readonly RunDispatch[]): Promise<void> {
+    if (runs.length === 0) return;
+    const added = this.flows.addBulk(
+      runs.map((run) => ({
         name: RUN_JOB_NAME,
         queueName: hostQueueName(run.hostId),
         data: run,
-        opts: {
-          jobId: run.runId,
-          attempts: 1,
-          ignoreDependencyOnFailure: true,
-          removeOnComplete: { age: DAY_SECONDS },
-          removeOnFail: { age: 7 * DAY_SECONDS },
-        },
+        opts: { jobId: run.runId, attempts: 1, removeOnComplete: { age: DAY_SECONDS }, removeOnFail: { age: 7 * DAY_SECONDS } },
       })),
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`redis did not accept the job within ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
-    });
+    );
     try {
-      await Promise.race([added, timeout]);
-    } finally {
-      clearTimeout(timer);
+      await withTimeout(added, ENQUEUE_TIMEOUT_MS, `redis did not accept the runs within ${ENQUEUE_TIMEOUT_MS} ms`);
+    } catch (error) {
+      added.catch(() => undefined);
+      await this.withdraw(
+        runs.map((r) => ({ runId: r.runId, hostId: r.hostId })),
+        'the API gave up enqueueing this run',
+      ).catch((withdrawError: Error) => this.logger.warn(`could not withdraw runs after a failed enqueue: ${withdrawError.message}`));
+      throw new EnqueueError((error as Error).message);
     }
+  }
+
+  /** Takes runs out of their queues and marks them cancelled for any daemon that took one meanwhile. */
+  async withdraw(runs: readonly RunOnHost[], reason: string): Promise<void> {
+    await this.cancelRuns(runs, reason);
+    for (const run of runs) await this.removeWaitingRun(run.hostId, run.runId);
   }
 
   /**
    * Takes a run no host picked up out of its host's queue, so a daemon coming back later does not
-   * start it and the job's finalize parent is no longer waiting on it. False if a daemon holds it.
+   * start it. False if a daemon holds it.
    */
   async removeWaitingRun(hostId: string, runId: string): Promise<boolean> {
     return (await this.queue(hostQueueName(hostId)).remove(runId)) === 1;
+  }
+
+  /**
+   * Tells the hosts to stop these runs now: a key per run, which a daemon checks before starting
+   * any run, and a message on each host's control channel for the runs it already runs.
+   */
+  async cancelRuns(runs: readonly RunOnHost[], reason: string): Promise<void> {
+    if (runs.length === 0) return;
+    const multi = this.producerClient.multi();
+    for (const run of runs) {
+      multi.set(cancelledRunKey(this.config.redisPrefix, run.runId), reason, 'EX', CANCELLED_RUN_KEY_TTL_SECONDS);
+      const message: HostControlMessage = { type: 'cancel', runId: run.runId, reason };
+      multi.publish(hostControlChannel(this.config.redisPrefix, run.hostId), JSON.stringify(message));
+    }
+    await withTimeout(multi.exec(), ENQUEUE_TIMEOUT_MS, `redis did not accept the cancel within ${ENQUEUE_TIMEOUT_MS} ms`);
+  }
+
+  /** A rollout step for the job, now or after `delayMs`; `key` makes repeated requests for one moment one step. */
+  async requestRolloutStep(jobId: string, delayMs = 0, key?: string): Promise<void> {
+    await this.queue(ROLLOUT_QUEUE).add(
+      ROLLOUT_STEP_JOB_NAME,
+      { jobId },
+      {
+        ...(key ? { jobId: `${jobId}.${key}` } : { deduplication: { id: `step.${jobId}`, keepLastIfActive: true } }),
+        delay: delayMs,
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 500 },
+        removeOnComplete: true,
+        removeOnFail: { age: DAY_SECONDS },
+      },
+    );
+  }
+
+  /** Creates or replaces the BullMQ job scheduler that fires a schedule. */
+  async upsertScheduler(scheduleId: string, repeat: Repeat): Promise<void> {
+    await this.queue(SCHEDULES_QUEUE).upsertJobScheduler(
+      scheduleId,
+      'cron' in repeat ? { pattern: repeat.cron, ...(repeat.timezone ? { tz: repeat.timezone } : {}) } : { every: repeat.everyMs },
+      { name: SCHEDULE_FIRE_JOB_NAME, data: { scheduleId }, opts: { removeOnComplete: true, removeOnFail: { age: DAY_SECONDS } } },
+    );
+  }
+
+  async removeScheduler(scheduleId: string): Promise<void> {
+    await this.queue(SCHEDULES_QUEUE).removeJobScheduler(scheduleId);
+  }
+
+  /** When the scheduler fires next (epoch ms), or undefined when it has none. */
+  async nextFiring(scheduleId: string): Promise<number | undefined> {
+    const scheduler = await this.queue(SCHEDULES_QUEUE).getJobScheduler(scheduleId);
+    return scheduler?.next ?? undefined;
   }
 
   /** Starts consuming a queue; each job goes to `handler`, which may ask for a later retry. */
@@ -103,7 +160,7 @@ export class QueueRepository implements BeforeApplicationShutdown {
       queueName,
       async (job: Job, token?: string) => {
         try {
-          await handler({ id: job.id ?? '', name: job.name, data: job.data });
+          await handler({ id: job.id ?? '', name: job.name, data: job.data, ...(job.opts.prevMillis ? { dueAt: job.opts.prevMillis } : {}) });
         } catch (error) {
           if (!(error instanceof RetryLater)) throw error;
           await job.moveToDelayed(Date.now() + error.delayMs, token);
@@ -139,5 +196,17 @@ export class QueueRepository implements BeforeApplicationShutdown {
       this.queues.set(name, queue);
     }
     return queue;
+  }
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

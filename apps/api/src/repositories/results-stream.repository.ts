@@ -76,6 +76,20 @@ export class ResultsStreamRepository implements OnApplicationShutdown {
     return reply[1].map(([id, fields]) => ({ id, message: fieldValue(fields, 'm') }));
   }
 
+  /**
+   * How far ingest is behind the stream, in ms: the age of the oldest entry written but not yet
+   * acked (delivered and pending, or not delivered at all). 0 when ingest is caught up.
+   */
+  async ingestLagMs(now: number): Promise<number> {
+    const pending = (await this.writer.call('XPENDING', [this.key, INGEST_CONSUMER_GROUP])) as [number, string | null, ...unknown[]];
+    const groups = (await this.writer.call('XINFO', ['GROUPS', this.key])) as unknown[];
+    const ours = groups.map(fieldsOf).find((g) => g.name === INGEST_CONSUMER_GROUP);
+    const lastDelivered = typeof ours?.['last-delivered-id'] === 'string' ? ours['last-delivered-id'] : '0-0';
+    const next = (await this.writer.call('XRANGE', [this.key, `(${lastDelivered}`, '+', 'COUNT', '1'])) as Array<[string, unknown]>;
+    const oldest = [pending[1], next[0]?.[0]].filter((id): id is string => typeof id === 'string').map(entryTime);
+    return oldest.length === 0 ? 0 : Math.max(0, now - Math.min(...oldest));
+  }
+
   async ack(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
     await this.writer.call('XACK', [this.key, INGEST_CONSUMER_GROUP, ...ids]);
@@ -84,6 +98,21 @@ export class ResultsStreamRepository implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await Promise.all([this.reader, this.writer].map((c) => c.quit().catch(() => c.disconnect())));
   }
+}
+
+/** A stream entry id is "<ms>-<seq>": when it was written. */
+function entryTime(id: string): number {
+  return Number(id.slice(0, id.indexOf('-')));
+}
+
+/** One XINFO record, as a flat [k, v, ...] array (RESP2) or an object (RESP3 maps), as an object. */
+function fieldsOf(record: unknown): Record<string, unknown> {
+  if (Array.isArray(record)) {
+    const fields: Record<string, unknown> = {};
+    for (let i = 0; i + 1 < record.length; i += 2) fields[String(record[i])] = record[i + 1];
+    return fields;
+  }
+  return record instanceof Map ? Object.fromEntries(record) : ((record ?? {}) as Record<string, unknown>);
 }
 
 function fieldValue(fields: string[] | null, name: string): string | undefined {

@@ -1,18 +1,31 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { runStateRank, type RunCounters, type RunLimitsReport, type RunOverhead, type RunState } from '@fleettrace/contracts';
+import {
+  ACTIVE_RUN_STATES,
+  RUN_STATES,
+  TAKEN_RUN_STATES,
+  statesBefore,
+  type RunCounters,
+  type RunLimitsReport,
+  type RunOverhead,
+  type RunState,
+} from '@fleettrace/contracts';
 import { DatabaseRepository, type Db } from './database.repository';
 
 export interface RunRecord {
   id: string;
   jobId: string;
   hostId: string;
+  hostName: string;
   state: RunState;
+  /** Rollout stage: 0 runs first (canaries, or everything without a rollout), then 1, 2... */
+  stage: number;
   error: string | null;
   verifierLog: string | null;
   counters: RunCounters | null;
   limits: RunLimitsReport | null;
   overhead: RunOverhead | null;
-  startDeadline: Date;
+  startDeadline: Date | null;
+  endDeadline: Date | null;
   queuedAt: Date;
   dispatchedAt: Date | null;
   startedAt: Date | null;
@@ -23,11 +36,11 @@ export interface NewRun {
   id: string;
   jobId: string;
   hostId: string;
-  startDeadline: Date;
+  stage: number;
   queuedAt: Date;
 }
 
-/** A state a run reports; applied only if it moves the run forward. */
+/** A state a run reports or is given; applied only if the state machine allows it from where the run is. */
 export interface RunStateChange {
   runId: string;
   state: RunState;
@@ -41,40 +54,54 @@ export interface RunRef {
   hostId: string;
 }
 
+/** A run as the state machine moved it: where it came from and where it is now. */
+export interface AppliedChange extends RunRef {
+  from: RunState;
+  state: RunState;
+  error: string | null;
+}
+
+/** When a released run must start, and by when it must have ended whatever happens. */
+export interface RunDeadlines {
+  startDeadline: Date;
+  endDeadline: Date;
+}
+
 interface RunRow {
   id: string;
   job_id: string;
   host_id: string;
+  host_name: string | null;
   state: RunState;
+  stage: number;
   error: string | null;
   verifier_log: string | null;
   counters: RunCounters | null;
   limits: RunLimitsReport | null;
   overhead: RunOverhead | null;
-  start_deadline: Date;
+  start_deadline: Date | null;
+  end_deadline: Date | null;
   queued_at: Date;
   dispatched_at: Date | null;
   started_at: Date | null;
   finished_at: Date | null;
 }
 
-const QUEUED_RANK = runStateRank('queued');
-const DISPATCHED_RANK = runStateRank('dispatched');
-const DRAINING_RANK = runStateRank('draining');
-const TERMINAL_RANK = runStateRank('succeeded');
-
 function toRecord(row: RunRow): RunRecord {
   return {
     id: row.id,
     jobId: row.job_id,
     hostId: row.host_id,
+    hostName: row.host_name ?? row.host_id,
     state: row.state,
+    stage: row.stage,
     error: row.error,
     verifierLog: row.verifier_log,
     counters: row.counters,
     limits: row.limits,
     overhead: row.overhead,
     startDeadline: row.start_deadline,
+    endDeadline: row.end_deadline,
     queuedAt: row.queued_at,
     dispatchedAt: row.dispatched_at,
     startedAt: row.started_at,
@@ -86,52 +113,91 @@ function toRefs(rows: Array<{ id: string; job_id: string; host_id: string }>): R
   return rows.map((r) => ({ id: r.id, jobId: r.job_id, hostId: r.host_id }));
 }
 
+const RUN_COLUMNS = `r.*, h.name AS host_name`;
+
+/**
+ * Runs and their states. Every state change is one UPDATE guarded by the state machine
+ * (libs/contracts run-state.ts): the run must be in a state the new one may follow. The database's
+ * trigger checks the same table, so a change this class lets through the trigger lets through too.
+ */
 @Injectable()
 export class RunRepository {
   constructor(@Inject(DatabaseRepository) private readonly database: DatabaseRepository) {}
 
+  /** Inserts runs `pending`; release() puts them in their queues. */
   async insertMany(db: Db, runs: readonly NewRun[]): Promise<void> {
     await db.query(
-      `INSERT INTO runs (id, job_id, host_id, state, state_rank, start_deadline, queued_at, updated_at)
-       SELECT u.id, u.job_id, u.host_id, 'queued', $6, u.start_deadline, u.queued_at, u.queued_at
-       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::timestamptz[])
-         AS u(id, job_id, host_id, start_deadline, queued_at)`,
-      [
-        runs.map((r) => r.id),
-        runs.map((r) => r.jobId),
-        runs.map((r) => r.hostId),
-        runs.map((r) => r.startDeadline),
-        runs.map((r) => r.queuedAt),
-        QUEUED_RANK,
-      ],
+      `INSERT INTO runs (id, job_id, host_id, state, stage, queued_at, updated_at)
+       SELECT u.id, u.job_id, u.host_id, 'pending', u.stage, u.queued_at, u.queued_at
+       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::timestamptz[]) AS u(id, job_id, host_id, stage, queued_at)`,
+      [runs.map((r) => r.id), runs.map((r) => r.jobId), runs.map((r) => r.hostId), runs.map((r) => r.stage), runs.map((r) => r.queuedAt)],
     );
   }
 
-  async listByJob(jobId: string): Promise<RunRecord[]> {
-    const { rows } = await this.database.pool.query<RunRow>('SELECT * FROM runs WHERE job_id = $1 ORDER BY host_id', [jobId]);
+  async listByJob(jobId: string, db: Db = this.database.pool): Promise<RunRecord[]> {
+    const { rows } = await db.query<RunRow>(
+      `SELECT ${RUN_COLUMNS} FROM runs r LEFT JOIN hosts h ON h.id = r.host_id WHERE r.job_id = $1 ORDER BY r.stage, r.host_id`,
+      [jobId],
+    );
     return rows.map(toRecord);
   }
 
-  /**
-   * Moves a run to a reported state if that is a step forward; returns the run's job when it did.
-   * Each timestamp is set once, by the first state that implies it.
-   */
-  async advance(db: Db, change: RunStateChange): Promise<{ jobId: string } | undefined> {
-    const rank = runStateRank(change.state);
-    const { rows } = await db.query<{ job_id: string }>(
-      `UPDATE runs SET
-         state = $2,
-         state_rank = $3,
-         error = coalesce($4, error),
-         dispatched_at = CASE WHEN $3 >= $6 THEN coalesce(dispatched_at, $5) ELSE dispatched_at END,
-         started_at = CASE WHEN $2 IN ('running', 'draining') THEN coalesce(started_at, $5) ELSE started_at END,
-         finished_at = CASE WHEN $3 >= $7 THEN $5 ELSE finished_at END,
-         updated_at = now()
-       WHERE id = $1 AND state_rank < $3
-       RETURNING job_id`,
-      [change.runId, change.state, rank, change.error ?? null, change.at, DISPATCHED_RANK, TERMINAL_RANK],
+  async findById(runId: string): Promise<RunRecord | undefined> {
+    const { rows } = await this.database.pool.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs r LEFT JOIN hosts h ON h.id = r.host_id WHERE r.id = $1`, [runId]);
+    return rows[0] && toRecord(rows[0]);
+  }
+
+  /** How many runs of each job are in each state. */
+  async stateCounts(jobIds: readonly string[], db: Db = this.database.pool): Promise<Map<string, Partial<Record<RunState, number>>>> {
+    const counts = new Map<string, Partial<Record<RunState, number>>>(jobIds.map((id) => [id, {}]));
+    if (jobIds.length === 0) return counts;
+    const { rows } = await db.query<{ job_id: string; state: RunState; n: number }>(
+      'SELECT job_id, state, count(*)::int AS n FROM runs WHERE job_id = ANY($1::uuid[]) GROUP BY job_id, state',
+      [jobIds],
     );
-    return rows[0] && { jobId: rows[0].job_id };
+    for (const row of rows) counts.get(row.job_id)![row.state] = row.n;
+    return counts;
+  }
+
+  /**
+   * Applies the changes the state machine allows, each only from a state it may follow; returns
+   * the ones applied. Timestamps are set once, by the first state that implies them.
+   */
+  async advance(db: Db, changes: readonly RunStateChange[]): Promise<AppliedChange[]> {
+    const applied: AppliedChange[] = [];
+    for (const change of changes) {
+      const { rows } = await db.query<{ id: string; job_id: string; host_id: string; from: RunState; error: string | null }>(
+        `UPDATE runs r SET
+           state = $2,
+           error = coalesce($4, r.error),
+           dispatched_at = CASE WHEN $2 = ANY($6::text[]) THEN coalesce(r.dispatched_at, $3) ELSE r.dispatched_at END,
+           started_at = CASE WHEN $2 IN ('running', 'draining') THEN coalesce(r.started_at, $3) ELSE r.started_at END,
+           finished_at = CASE WHEN $2 = ANY($7::text[]) THEN r.finished_at ELSE $3 END,
+           updated_at = now()
+         FROM (SELECT id, state AS from_state FROM runs WHERE id = $1 FOR UPDATE) old
+         WHERE r.id = old.id AND r.state = ANY($5::text[])
+         RETURNING r.id, r.job_id, r.host_id, old.from_state AS from, r.error`,
+        [change.runId, change.state, change.at, change.error ?? null, statesBefore(change.state), TAKEN_RUN_STATES, ACTIVE_RUN_STATES],
+      );
+      const row = rows[0];
+      if (row) applied.push({ id: row.id, jobId: row.job_id, hostId: row.host_id, from: row.from, state: change.state, error: row.error });
+    }
+    return applied;
+  }
+
+  /**
+   * Puts pending runs in their queues' state with their deadlines; returns those it released
+   * (a run cancelled meanwhile is not).
+   */
+  async release(db: Db, runIds: readonly string[], deadlines: RunDeadlines): Promise<RunRef[]> {
+    if (runIds.length === 0) return [];
+    const { rows } = await db.query(
+      `UPDATE runs SET state = 'queued', start_deadline = $2, end_deadline = $3, updated_at = now()
+       WHERE id = ANY($1::uuid[]) AND state = 'pending'
+       RETURNING id, job_id, host_id`,
+      [runIds, deadlines.startDeadline, deadlines.endDeadline],
+    );
+    return toRefs(rows);
   }
 
   /** What a run's summary says besides its state; stored even when the state itself came too late to apply. */
@@ -153,45 +219,40 @@ export class RunRepository {
     );
   }
 
-  /** Ends runs that never reached any host (the enqueue failed) with the reason; returns the ones it ended. */
-  async failQueued(runIds: readonly string[], error: string): Promise<RunRef[]> {
+  /** Queued runs whose start deadline passed before `cutoff`: no host took them in time. */
+  async queuedPastStartDeadline(cutoff: Date): Promise<RunRef[]> {
     const { rows } = await this.database.pool.query(
-      `UPDATE runs SET state = 'failed', state_rank = $2, error = $3, finished_at = now(), updated_at = now()
-       WHERE id = ANY($1::uuid[]) AND state_rank < $2
-       RETURNING id, job_id, host_id`,
-      [runIds, TERMINAL_RANK, error],
+      `SELECT id, job_id, host_id FROM runs WHERE finished_at IS NULL AND state = 'queued' AND start_deadline < $1`,
+      [cutoff],
     );
     return toRefs(rows);
   }
 
-  /** Runs still queued whose start deadline passed before `cutoff`: no host took them in time. */
-  async markMissed(cutoff: Date): Promise<RunRef[]> {
+  /** Runs a host took whose end deadline passed before `cutoff`: nobody is coming back for them. */
+  async takenPastEndDeadline(cutoff: Date): Promise<RunRef[]> {
     const { rows } = await this.database.pool.query(
-      `UPDATE runs SET state = 'missed', state_rank = $2,
-         error = 'host ' || host_id || ' did not start the run before its start deadline',
-         finished_at = now(), updated_at = now()
-       WHERE state_rank = $3 AND start_deadline < $1
-       RETURNING id, job_id, host_id`,
-      [cutoff, TERMINAL_RANK, QUEUED_RANK],
+      `SELECT id, job_id, host_id FROM runs WHERE finished_at IS NULL AND state = ANY($2::text[]) AND end_deadline < $1`,
+      [cutoff, TAKEN_RUN_STATES],
     );
     return toRefs(rows);
   }
 
-  /**
-   * Runs a host took but stopped reporting on: the latest a run may end is its start deadline plus
-   * duration plus the daemon's grace; past that plus `slackSeconds`, nobody is coming back for it.
-   */
-  async markSilent(now: Date, graceSeconds: number, slackSeconds: number): Promise<RunRef[]> {
+  /** Active runs of cancelled jobs whose host has not confirmed the cancel since `cutoff`. */
+  async unconfirmedCancels(cutoff: Date): Promise<RunRef[]> {
     const { rows } = await this.database.pool.query(
-      `UPDATE runs r SET state = 'timed_out', state_rank = $2,
-         error = 'host ' || r.host_id || ' stopped reporting',
-         finished_at = now(), updated_at = now()
-       FROM jobs j
-       WHERE j.id = r.job_id AND r.state_rank BETWEEN $3 AND $4
-         AND r.start_deadline + make_interval(secs => j.duration_seconds + $5 + $6) < $1
-       RETURNING r.id, r.job_id, r.host_id`,
-      [now, TERMINAL_RANK, DISPATCHED_RANK, DRAINING_RANK, graceSeconds, slackSeconds],
+      `SELECT r.id, r.job_id, r.host_id FROM runs r JOIN jobs j ON j.id = r.job_id
+       WHERE r.finished_at IS NULL AND j.cancelled_at IS NOT NULL AND j.cancelled_at < $1`,
+      [cutoff],
     );
     return toRefs(rows);
+  }
+
+  /** Whether every run of the job has ended. */
+  async allEnded(db: Db, jobId: string): Promise<boolean> {
+    const { rows } = await db.query<{ active: boolean }>('SELECT EXISTS (SELECT 1 FROM runs WHERE job_id = $1 AND finished_at IS NULL) AS active', [jobId]);
+    return !rows[0]!.active;
   }
 }
+
+/** Every state a run may be in, for the API's query validation. */
+export const KNOWN_RUN_STATES: readonly RunState[] = RUN_STATES;

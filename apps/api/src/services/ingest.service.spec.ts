@@ -3,10 +3,10 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ResultMessage } from '@fleettrace/contracts';
 import { IngestService, toTimestamp } from './ingest.service';
 import type { ApiConfig } from '../config';
-import type { DatabaseRepository } from '../repositories/database.repository';
 import type { HostRepository } from '../repositories/host.repository';
-import type { RunRepository } from '../repositories/run.repository';
-import type { JobRepository } from '../repositories/job.repository';
+import type { Db } from '../repositories/database.repository';
+import type { RunRepository, RunStateChange } from '../repositories/run.repository';
+import type { RunLifecycleService, RunTransitions } from './run-lifecycle.service';
 import type { EventRow, ResultRepository } from '../repositories/result.repository';
 import type { ResultsStreamRepository, StreamEntry } from '../repositories/results-stream.repository';
 
@@ -14,33 +14,29 @@ import type { ResultsStreamRepository, StreamEntry } from '../repositories/resul
 beforeAll(() => Logger.overrideLogger(false));
 
 const runId = '7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d';
-const jobId = '1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
 
 function setup(options: { failWrite?: boolean } = {}) {
   const calls: string[] = [];
   const events: EventRow[] = [];
-  const database = {
-    transaction: async (work: (tx: unknown) => Promise<unknown>) => {
+  const applied: RunStateChange[] = [];
+  const lifecycle = {
+    transaction: async (work: (transitions: RunTransitions) => Promise<unknown>) => {
       calls.push('begin');
-      await work({});
+      await work({ tx: {} as Db, apply: async (changes) => (applied.push(...changes), []), release: async () => [], record: async () => undefined });
       if (options.failWrite) throw new Error('database went away');
       calls.push('commit');
     },
-  } as unknown as DatabaseRepository;
+  } as unknown as RunLifecycleService;
   const hosts = { upsert: vi.fn(async () => undefined) } as unknown as HostRepository;
-  const runs = {
-    advance: vi.fn(async () => ({ jobId })),
-    recordSummary: vi.fn(async () => undefined),
-  } as unknown as RunRepository;
-  const jobs = { completeIfFinished: vi.fn(async () => []) } as unknown as JobRepository;
+  const runs = { recordSummary: vi.fn(async () => undefined) } as unknown as RunRepository;
   const results = {
     insertEvents: vi.fn(async (_: unknown, rows: EventRow[]) => events.push(...rows)),
     upsertOutputs: vi.fn(async () => undefined),
     upsertEventSummaries: vi.fn(async () => undefined),
   } as unknown as ResultRepository;
   const stream = { ack: vi.fn(async (ids: string[]) => void calls.push(`ack ${ids.join(',')}`)) } as unknown as ResultsStreamRepository;
-  const service = new IngestService({ ingestConsumer: 'c' } as ApiConfig, database, hosts, runs, jobs, results, stream);
-  return { service, calls, events, runs, jobs, stream };
+  const service = new IngestService({ ingestConsumer: 'c' } as ApiConfig, hosts, runs, results, stream, lifecycle);
+  return { service, calls, events, runs, applied, stream };
 }
 
 const entry = (id: string, message: ResultMessage | string | undefined): StreamEntry => ({
@@ -71,13 +67,16 @@ describe('IngestService.processBatch', () => {
     expect(calls).toEqual(['begin']);
   });
 
-  it('checks job completion only for runs a terminal state actually moved', async () => {
-    const { service, jobs } = setup();
+  it('hands every state a host reports to the run lifecycle, in order, with its time and error', async () => {
+    const { service, applied } = setup();
     await service.processBatch([
       entry('3-0', { type: 'state', runId, at: 1, state: 'running' }),
-      entry('3-1', { type: 'state', runId, at: 2, state: 'succeeded' }),
+      entry('3-1', { type: 'summary', runId, at: 2, state: 'failed', error: 'boom', outputs: [], events: [], counters: { events: 0, lostEvents: 0, droppedEvents: 0 } }),
     ]);
-    expect(jobs.completeIfFinished).toHaveBeenCalledWith({}, [jobId]);
+    expect(applied).toEqual([
+      { runId, state: 'running', at: new Date(1), error: undefined },
+      { runId, state: 'failed', at: new Date(2), error: 'boom' },
+    ]);
   });
 
   it('skips the database entirely for a batch of only malformed entries', async () => {

@@ -1,14 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { isTerminalRunState, type EventsMessage, type FieldValue, type ResultMessage } from '@fleettrace/contracts';
+import type { EventsMessage, FieldValue, ResultMessage } from '@fleettrace/contracts';
 import { API_CONFIG } from '../tokens';
 import type { ApiConfig } from '../config';
 import { parseResultMessage } from '../dtos/result-message.dto';
-import { DatabaseRepository, type Db } from '../repositories/database.repository';
 import { HostRepository } from '../repositories/host.repository';
 import { RunRepository } from '../repositories/run.repository';
-import { JobRepository } from '../repositories/job.repository';
 import { ResultRepository, type EventRow } from '../repositories/result.repository';
 import { ResultsStreamRepository, type StreamEntry } from '../repositories/results-stream.repository';
+import { RunLifecycleService, type RunTransitions } from './run-lifecycle.service';
 
 export const INGEST_BATCH_SIZE = 500;
 const BLOCK_MS = 1000;
@@ -30,12 +29,11 @@ export class IngestService {
 
   constructor(
     @Inject(API_CONFIG) private readonly config: ApiConfig,
-    @Inject(DatabaseRepository) private readonly database: DatabaseRepository,
     @Inject(HostRepository) private readonly hosts: HostRepository,
     @Inject(RunRepository) private readonly runs: RunRepository,
-    @Inject(JobRepository) private readonly jobs: JobRepository,
     @Inject(ResultRepository) private readonly results: ResultRepository,
     @Inject(ResultsStreamRepository) private readonly stream: ResultsStreamRepository,
+    @Inject(RunLifecycleService) private readonly lifecycle: RunLifecycleService,
   ) {}
 
   start(): void {
@@ -87,12 +85,12 @@ export class IngestService {
       if (parsed.ok) messages.push(parsed.message);
       else this.logger.warn(`dropping malformed results entry ${entry.id}: ${parsed.reason}`);
     }
-    if (messages.length > 0) await this.database.transaction((tx) => this.write(tx, messages));
+    if (messages.length > 0) await this.lifecycle.transaction((transitions) => this.write(transitions, messages));
     await this.stream.ack(entries.map((e) => e.id));
   }
 
-  private async write(tx: Db, messages: readonly ResultMessage[]): Promise<void> {
-    const finishedJobs = new Set<string>();
+  private async write(transitions: RunTransitions, messages: readonly ResultMessage[]): Promise<void> {
+    const tx = transitions.tx;
     const events: EventRow[] = [];
     for (const message of messages) {
       switch (message.type) {
@@ -100,17 +98,14 @@ export class IngestService {
           // A daemon's clock running ahead must not keep its host "online" after it stops.
           await this.hosts.upsert(tx, { host: message.host, at: new Date(Math.min(message.at, Date.now())) });
           break;
-        case 'state': {
-          const moved = await this.runs.advance(tx, { runId: message.runId, state: message.state, at: new Date(message.at), error: message.error });
-          if (moved && isTerminalRunState(message.state)) finishedJobs.add(moved.jobId);
+        case 'state':
+          await transitions.apply([{ runId: message.runId, state: message.state, at: new Date(message.at), error: message.error }]);
           break;
-        }
         case 'events':
           events.push(...eventRows(message));
           break;
         case 'summary': {
-          const moved = await this.runs.advance(tx, { runId: message.runId, state: message.state, at: new Date(message.at), error: message.error });
-          if (moved && isTerminalRunState(message.state)) finishedJobs.add(moved.jobId);
+          await transitions.apply([{ runId: message.runId, state: message.state, at: new Date(message.at), error: message.error }]);
           // The outputs are real even if the state came too late to apply (the reaper got there first).
           await this.runs.recordSummary(tx, message.runId, {
             counters: message.counters,
@@ -125,7 +120,6 @@ export class IngestService {
       }
     }
     await this.results.insertEvents(tx, events);
-    await this.jobs.completeIfFinished(tx, [...finishedJobs]);
   }
 }
 

@@ -1,10 +1,14 @@
-import { FINALIZE_JOB_NAME, FINALIZE_QUEUE } from '@fleettrace/contracts';
+import { ROLLOUT_QUEUE, ROLLOUT_STEP_JOB_NAME, SCHEDULES_QUEUE, SCHEDULE_FIRE_JOB_NAME } from '@fleettrace/contracts';
 import { jobHandlersOf, type JobDeclaration } from '../decorators/on-job.decorator';
 
 /** Every job the API's worker role consumes. Each needs exactly one @OnJob handler. */
-export const API_JOBS: readonly JobDeclaration[] = [{ queue: FINALIZE_QUEUE, name: FINALIZE_JOB_NAME }];
+export const API_JOBS: readonly JobDeclaration[] = [
+  { queue: ROLLOUT_QUEUE, name: ROLLOUT_STEP_JOB_NAME },
+  { queue: SCHEDULES_QUEUE, name: SCHEDULE_FIRE_JOB_NAME },
+];
 
-export type JobHandler = (data: unknown) => Promise<void>;
+/** A handler gets the job's data and, for a job a scheduler made, when it was due (epoch ms). */
+export type JobHandler = (data: unknown, dueAt?: number) => Promise<void>;
 
 /** queue → job name → handler. */
 export type JobHandlerTable = Map<string, Map<string, JobHandler>>;
@@ -22,7 +26,7 @@ export function buildJobHandlerTable(declared: readonly JobDeclaration[], instan
       const method = (instance as Record<string, unknown>)[meta.method];
       if (typeof method !== 'function') throw new Error(`@OnJob on ${instance.constructor.name}.${meta.method}, which is not a method`);
       const list = found.get(key(meta)) ?? [];
-      list.push({ owner: `${instance.constructor.name}.${meta.method}`, handler: (data) => method.call(instance, data) });
+      list.push({ owner: `${instance.constructor.name}.${meta.method}`, handler: (data, dueAt) => method.call(instance, data, dueAt) });
       found.set(key(meta), list);
     }
   }

@@ -1,16 +1,18 @@
-import { BadRequestException, Logger, NotFoundException } from '@nestjs/common';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { BadRequestException, ConflictException, Logger, NotFoundException } from '@nestjs/common';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { CapabilityReport, RunDispatch } from '@fleettrace/contracts';
+import type { CapabilityReport } from '@fleettrace/contracts';
 import { JobService } from './job.service';
 import type { CatalogEntry, ProgramCatalog } from './program-catalog';
 import type { ApiConfig } from '../config';
-import type { DatabaseRepository } from '../repositories/database.repository';
-import type { JobRecord, JobRepository } from '../repositories/job.repository';
+import type { JobEvent, JobRecord, JobRepository } from '../repositories/job.repository';
+import type { Db } from '../repositories/database.repository';
 import type { NewRun, RunRecord, RunRepository } from '../repositories/run.repository';
 import type { HostRecord, HostRepository } from '../repositories/host.repository';
 import type { AuditRepository } from '../repositories/audit.repository';
 import type { QueueRepository } from '../repositories/queue.repository';
+import type { RunLifecycleService, RunTransitions } from './run-lifecycle.service';
+import type { RolloutService } from './rollout.service';
 
 // The services log what they drop or retry; the assertions cover it, the output would be noise.
 beforeAll(() => Logger.overrideLogger(false));
@@ -40,91 +42,87 @@ const host = (id: string, capabilities?: Partial<CapabilityReport>): HostRecord 
   lastHeartbeatAt: new Date(),
 });
 
-/** A JobService over in-memory repositories; `dispatch` decides what the queue does. */
-function setup(dispatch: (jobId: string, runs: RunDispatch[]) => Promise<void> = async () => undefined, hostList = [host('h1'), host('h2')]) {
-  const state = { jobs: new Map<string, JobRecord>(), runs: [] as RunRecord[], audit: [] as unknown[], dispatched: [] as RunDispatch[][] };
-  const database = { transaction: (work: (tx: unknown) => Promise<unknown>) => work({}) } as unknown as DatabaseRepository;
+/** A JobService over in-memory repositories; the lifecycle applies changes to them directly. */
+function setup(hostList = [host('h1'), host('h2')]) {
+  const state = { jobs: new Map<string, JobRecord>(), runs: [] as RunRecord[], audit: [] as unknown[], events: [] as JobEvent[], stepped: [] as string[], withdrawn: [] as unknown[] };
   const jobs = {
     insert: async (_: unknown, job: JobRecord) => void state.jobs.set(job.id, job),
     findById: async (id: string) => state.jobs.get(id),
-    completeIfFinished: vi.fn(async (_: unknown, ids: string[]) => {
-      for (const id of ids) state.jobs.set(id, { ...state.jobs.get(id)!, state: 'completed', finishedAt: new Date() });
-      return ids;
-    }),
+    lock: async (_: unknown, id: string) => state.jobs.get(id),
+    markCancelled: async (_: unknown, id: string, cancel: { at: Date; by: string; reason: string }) => {
+      const job = state.jobs.get(id)!;
+      if (job.cancelledAt) return false;
+      state.jobs.set(id, { ...job, cancelledAt: cancel.at, cancelledBy: cancel.by, cancelReason: cancel.reason });
+      return true;
+    },
+    eventsOf: async () => state.events,
   } as unknown as JobRepository;
   const runs = {
     insertMany: async (_: unknown, newRuns: NewRun[]) => {
       for (const r of newRuns) {
-        state.runs.push({ ...r, state: 'queued', error: null, verifierLog: null, counters: null, limits: null, overhead: null, dispatchedAt: null, startedAt: null, finishedAt: null });
+        state.runs.push({ ...r, hostName: r.hostId, state: 'pending', error: null, verifierLog: null, counters: null, limits: null, overhead: null, startDeadline: null, endDeadline: null, dispatchedAt: null, startedAt: null, finishedAt: null });
       }
     },
-    listByJob: async (jobId: string) => state.runs.filter((r) => r.jobId === jobId),
-    advance: async (_: unknown, change: { runId: string; state: RunRecord['state']; error: string }) => {
-      Object.assign(state.runs.find((r) => r.id === change.runId)!, { state: change.state, error: change.error });
-    },
-    failQueued: vi.fn(async (ids: string[], error: string) => {
-      for (const run of state.runs) if (ids.includes(run.id)) Object.assign(run, { state: 'failed', error });
-      return [];
-    }),
+    listByJob: async (jobId: string) => state.runs.filter((r) => r.jobId === jobId).map((r) => ({ ...r })),
   } as unknown as RunRepository;
+  const lifecycle = {
+    transaction: async (work: (transitions: RunTransitions) => Promise<unknown>) =>
+      work({
+        tx: {} as Db,
+        apply: async (changes) => {
+          for (const change of changes) Object.assign(state.runs.find((r) => r.id === change.runId)!, { state: change.state, error: change.error ?? null });
+          return [];
+        },
+        release: async () => [],
+        record: async (_jobId, events) => void state.events.push(...events),
+      }),
+  } as unknown as RunLifecycleService;
+  const rollout = { step: async (jobId: string) => void state.stepped.push(jobId) } as unknown as RolloutService;
   const hosts = { list: async () => hostList } as unknown as HostRepository;
   const audit = { insert: async (_: unknown, entry: unknown) => void state.audit.push(entry) } as unknown as AuditRepository;
-  const queues = {
-    dispatch: async (jobId: string, dispatches: RunDispatch[]) => {
-      state.dispatched.push(dispatches);
-      await dispatch(jobId, dispatches);
-    },
-  } as unknown as QueueRepository;
+  const queues = { withdraw: async (runs: unknown) => void state.withdrawn.push(runs) } as unknown as QueueRepository;
   const config = { maxDurationSeconds: 60, startDeadlineSeconds: 30 } as ApiConfig;
-  const service = new JobService(config, catalog, database, jobs, runs, hosts, audit, queues);
-  return { service, state, jobs, runs };
+  const service = new JobService(config, catalog, jobs, runs, hosts, audit, queues, lifecycle, rollout);
+  return { service, state };
 }
 
 const auth = { tokenName: 'ci' };
-const request = { program: 'syscount', params: {}, targets: { all: true as const }, durationSeconds: 5 };
+const request = { program: 'syscount', params: {}, targets: {}, durationSeconds: 5 };
 
 describe('JobService.create', () => {
-  it('stores a queued run per host, audits, then dispatches with the program defaults applied', async () => {
+  it('stores a pending run per host with the program defaults, audits, records the plan, then lets the rollout release it', async () => {
     const { service, state } = setup();
-    const before = Date.now();
     const view = await service.create(auth, request);
     expect(view.params).toEqual({ top: 10 });
     expect(view.runs.map((r) => [r.hostId, r.state])).toEqual([
-      ['h1', 'queued'],
-      ['h2', 'queued'],
+      ['h1', 'pending'],
+      ['h2', 'pending'],
     ]);
-    expect(state.audit).toEqual([{ actor: 'ci', action: 'job.create', subject: view.id, detail: { program: 'syscount', hostIds: ['h1', 'h2'], durationSeconds: 5 } }]);
-    const [dispatches] = state.dispatched;
-    expect(dispatches.map((d) => [d.runId, d.hostId])).toEqual(view.runs.map((r) => [r.id, r.hostId]));
-    expect(dispatches[0].startDeadline).toBeGreaterThanOrEqual(before + 30_000);
-    expect(dispatches[0].params).toEqual({ top: 10 });
-  });
-
-  it('marks the runs failed with the reason and completes the job when the enqueue fails', async () => {
-    const { service, runs, jobs } = setup(async () => {
-      throw new Error('redis is down');
-    });
-    const view = await service.create(auth, request);
-    expect(runs.failQueued).toHaveBeenCalledOnce();
-    expect(view.runs.map((r) => [r.state, r.error])).toEqual([
-      ['failed', 'could not enqueue the run: redis is down'],
-      ['failed', 'could not enqueue the run: redis is down'],
-    ]);
-    expect(jobs.completeIfFinished).toHaveBeenCalledWith({}, [view.id]);
-    expect(view.state).toBe('completed');
+    expect(state.audit).toEqual([{ actor: 'ci', action: 'job.create', subject: view.id, detail: { program: 'syscount', hostIds: expect.arrayContaining(['h1', 'h2']), durationSeconds: 5 } }]);
+    expect(state.events[0]).toMatchObject({ kind: 'created', message: 'created by ci: syscount for 5 s; 2 hosts to run it' });
+    expect(state.stepped).toEqual([view.id]);
+    expect(state.jobs.get(view.id)!.limits).toMatchObject({ graceSeconds: 5, maxEventsPerOutput: 10_000 });
   });
 
   it('marks unsupported at once, naming why, the hosts whose capability report rules the program out', async () => {
     const programs = { execsnoop: { supported: false, reason: 'has no tracepoint syscalls:sys_enter_execve' } };
     const hostList = [host('old', { kernelRelease: '5.4.0-150-generic' }), host('lacking', { kernelRelease: '6.1.0-13-amd64', programs }), host('fine')];
-    const { service, state } = setup(undefined, hostList);
+    const { service } = setup(hostList);
     const view = await service.create(auth, { ...request, program: 'execsnoop' });
-    expect(view.runs.map((r) => [r.hostId, r.state, r.error])).toEqual([
-      ['old', 'unsupported', 'host old has kernel 5.4.0-150-generic < 5.8 required'],
-      ['lacking', 'unsupported', 'host lacking has no tracepoint syscalls:sys_enter_execve'],
-      ['fine', 'queued', null],
-    ]);
-    expect(state.dispatched.map((dispatches) => dispatches.map((d) => d.hostId))).toEqual([['fine']]);
+    expect(Object.fromEntries(view.runs.map((r) => [r.hostId, [r.state, r.error]]))).toEqual({
+      old: ['unsupported', 'host old has kernel 5.4.0-150-generic < 5.8 required'],
+      lacking: ['unsupported', 'host lacking has no tracepoint syscalls:sys_enter_execve'],
+      fine: ['pending', null],
+    });
+  });
+
+  it('puts the canaries in stage 0 and the others in batches after them', async () => {
+    const hostList = ['a', 'b', 'c', 'd', 'e'].map((id) => host(id));
+    const { service } = setup(hostList);
+    const view = await service.create(auth, { ...request, rollout: { canary: 1, batchSize: 2 } });
+    const stages = (await service.dryRun({ ...request, rollout: { canary: 1, batchSize: 2 } })).stages!;
+    expect(stages.map((s) => s.length)).toEqual([1, 2, 2]);
+    expect(view.runs).toHaveLength(5);
   });
 
   it.each([
@@ -132,13 +130,53 @@ describe('JobService.create', () => {
     [{ program: 'nope' }, 'unknown program "nope" (known: execsnoop, syscount)'],
     [{ params: { top: 'x' } }, 'params.top must be a number'],
     [{ params: { bottom: 1 } }, 'params has unknown field "bottom"'],
-    [{ targets: { hostIds: ['h3'] } }, 'unknown host ids: h3'],
+    [{ targets: { hosts: ['h3'] } }, 'targets.hosts: unknown host h3'],
+    [{ targets: { selector: 'tier=cache' } }, 'targets match no online host'],
     [{ program: { kind: 'bpftrace' as const, script: 'BEGIN {}' }, params: { pid: 1 } }, 'params apply to catalog programs only; a bpftrace program takes none'],
   ])('rejects %j: %s', async (change, message) => {
     const { service, state } = setup();
     await expect(service.create(auth, { ...request, ...change })).rejects.toThrow(new BadRequestException(message));
     expect(state.jobs.size).toBe(0);
-    expect(state.dispatched).toEqual([]);
+    expect(state.stepped).toEqual([]);
+  });
+});
+
+describe('JobService.dryRun', () => {
+  it('answers the plan, offline and unsupported hosts apart, and creates nothing', async () => {
+    const stale = { ...host('gone'), lastHeartbeatAt: new Date(Date.now() - 3600_000) };
+    const { service, state } = setup([host('h1'), host('old', { kernelRelease: '5.4.0' }), stale]);
+    const plan = await service.dryRun({ ...request, program: 'execsnoop' });
+    expect(plan).toEqual({
+      dryRun: true,
+      hosts: [{ id: 'h1', name: 'h1' }],
+      unsupported: [{ id: 'old', name: 'old', reason: 'host old has kernel 5.4.0 < 5.8 required' }],
+      offline: [{ id: 'gone', name: 'gone' }],
+      sampledOut: 0,
+      stages: null,
+    });
+    expect(state.jobs.size).toBe(0);
+  });
+});
+
+describe('JobService.cancel', () => {
+  it('ends pending and queued runs at once, tells hosts to stop taken ones, and is harmless twice', async () => {
+    const { service, state } = setup();
+    const view = await service.create(auth, request);
+    state.runs[0]!.state = 'running';
+    const cancelled = await service.cancel({ tokenName: 'ops' }, view.id, 'wrong fleet');
+    expect(cancelled.cancelled).toMatchObject({ by: 'ops', reason: 'cancelled by ops: wrong fleet' });
+    expect(cancelled.runs.map((r) => r.state).sort()).toEqual(['cancelled', 'running']);
+    expect(state.withdrawn).toEqual([[{ runId: state.runs[0]!.id, hostId: state.runs[0]!.hostId }]]);
+    expect(state.audit.at(-1)).toEqual({ actor: 'ops', action: 'job.cancel', subject: view.id, detail: { reason: 'wrong fleet' } });
+    await service.cancel({ tokenName: 'ops' }, view.id);
+    expect(state.withdrawn).toHaveLength(1);
+  });
+
+  it('refuses a completed job with 409', async () => {
+    const { service, state } = setup();
+    const view = await service.create(auth, request);
+    state.jobs.set(view.id, { ...state.jobs.get(view.id)!, state: 'completed' });
+    await expect(service.cancel(auth, view.id)).rejects.toThrow(new ConflictException(`job ${view.id} already completed`));
   });
 });
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BadRequestException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import {
   DEFAULT_EVENTS_PER_SECOND,
   DEFAULT_GRACE_SECONDS,
@@ -12,6 +12,8 @@ import {
   MAX_OVERHEAD_BUDGET_PERCENT,
   programLabel,
   type CreateJobRequest,
+  type JobPage,
+  type JobPlanView,
   type JobView,
   type RunDispatch,
 } from '@fleettrace/contracts';
@@ -19,124 +21,207 @@ import { API_CONFIG, PROGRAM_CATALOG } from '../tokens';
 import type { ApiConfig } from '../config';
 import type { ProgramCatalog } from './program-catalog';
 import type { AuthContext } from './auth.service';
-import { planTargets } from './target-planner';
+import { planTargets, type TargetPlan } from './target-planner';
 import { unsupportedReason, type ProgramRequirements } from './capability-check';
-import { mapJob } from '../dtos/job.dto';
+import { decodeCursor, encodeCursor, mapJob, mapJobListItem, type JobListQuery } from '../dtos/job.dto';
 import { describeIssue } from '../utils/describe-issue';
-import { DatabaseRepository } from '../repositories/database.repository';
+import { rolloutStages } from '../utils/rollout-plan';
 import { JobRepository } from '../repositories/job.repository';
 import { RunRepository, type NewRun } from '../repositories/run.repository';
-import { HostRepository } from '../repositories/host.repository';
+import { HostRepository, type HostRecord } from '../repositories/host.repository';
 import { AuditRepository } from '../repositories/audit.repository';
 import { QueueRepository } from '../repositories/queue.repository';
+import { RunLifecycleService } from './run-lifecycle.service';
+import { RolloutService } from './rollout.service';
+
+/** Who made a job: a person's token, or a schedule's firing on behalf of its owner. */
+export interface JobOrigin {
+  scheduleId?: string;
+}
+
+interface Plan {
+  request: CreateJobRequest;
+  params: Record<string, unknown>;
+  limits: RunDispatch['limits'];
+  targets: TargetPlan<HostRecord>;
+  /** The chosen hosts that cannot run the program, with why. */
+  unsupported: Map<string, string>;
+  /** The chosen hosts that can, in release order, by stage. */
+  stages: HostRecord[][];
+}
 
 @Injectable()
 export class JobService {
-  private readonly logger = new Logger('Jobs');
-
   constructor(
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(PROGRAM_CATALOG) private readonly catalog: ProgramCatalog,
-    @Inject(DatabaseRepository) private readonly database: DatabaseRepository,
     @Inject(JobRepository) private readonly jobs: JobRepository,
     @Inject(RunRepository) private readonly runs: RunRepository,
     @Inject(HostRepository) private readonly hosts: HostRepository,
     @Inject(AuditRepository) private readonly audit: AuditRepository,
     @Inject(QueueRepository) private readonly queues: QueueRepository,
+    @Inject(RunLifecycleService) private readonly lifecycle: RunLifecycleService,
+    @Inject(RolloutService) private readonly rollout: RolloutService,
   ) {}
 
-  /**
-   * Validates against policy and the catalog, plans the hosts, stores the job with one queued run per
-   * host, and only then hands the runs to the hosts' queues: a daemon can never take a run the
-   * database does not know. If the hand-off fails, the runs end `failed` with the reason.
-   */
-  async create(auth: AuthContext, request: CreateJobRequest): Promise<JobView> {
-    if (request.durationSeconds > this.config.maxDurationSeconds) {
-      throw new BadRequestException(`durationSeconds must be at most ${this.config.maxDurationSeconds} s`);
-    }
-    const params = this.validateProgram(request);
-    const limits = this.runLimits(request);
-    const now = Date.now();
-    const hosts = await this.hosts.list();
-    const plan = planTargets(request.targets, hosts, now);
-    if ('error' in plan) throw new BadRequestException(plan.error);
-    const needs = this.requirements(request);
-    const unsupported = new Map(
-      hosts.flatMap((host) => {
-        const reason = plan.hostIds.includes(host.id) ? unsupportedReason(host, needs) : undefined;
-        return reason ? [[host.id, reason] as const] : [];
-      }),
-    );
+  /** What the job would do: hosts that would run it, unsupported and offline ones. Creates nothing. */
+  async dryRun(request: CreateJobRequest): Promise<JobPlanView> {
+    const plan = await this.plan(request, Date.now(), { allowEmpty: true });
+    const named = (h: HostRecord) => ({ id: h.id, name: h.name });
+    return {
+      dryRun: true,
+      hosts: plan.stages.flat().map(named),
+      unsupported: plan.targets.chosen.filter((h) => plan.unsupported.has(h.id)).map((h) => ({ ...named(h), reason: plan.unsupported.get(h.id)! })),
+      offline: plan.targets.offline.map(named),
+      sampledOut: plan.targets.sampledOut,
+      stages: request.rollout ? plan.stages.map((stage) => stage.map(named)) : null,
+    };
+  }
 
+  /**
+   * Validates against policy and the catalog, plans the hosts, and stores the job with one run per
+   * host (pending; `unsupported` at once where the host said it cannot run the program), then lets
+   * the rollout release the first stage into the hosts' queues: a daemon can never take a run the
+   * database does not know.
+   */
+  async create(auth: AuthContext, request: CreateJobRequest, origin: JobOrigin = {}): Promise<JobView> {
+    const now = Date.now();
+    const plan = await this.plan(request, now, { allowEmpty: false });
     const jobId = randomUUID();
-    const startDeadline = now + this.config.startDeadlineSeconds * 1000;
-    const runs: NewRun[] = plan.hostIds.map((hostId) => ({
-      id: randomUUID(),
-      jobId,
-      hostId,
-      startDeadline: new Date(startDeadline),
-      queuedAt: new Date(now),
-    }));
-    await this.database.transaction(async (tx) => {
-      await this.jobs.insert(tx, {
+    const stageOf = new Map(plan.stages.flatMap((stage, i) => stage.map((h) => [h.id, i] as const)));
+    const runs: NewRun[] = plan.targets.chosen.map((host) => ({ id: randomUUID(), jobId, hostId: host.id, stage: stageOf.get(host.id) ?? 0, queuedAt: new Date(now) }));
+    await this.lifecycle.transaction(async (transitions) => {
+      await this.jobs.insert(transitions.tx, {
         id: jobId,
         program: request.program,
-        params,
+        programLabel: programLabel(request.program),
+        params: plan.params,
         targets: request.targets,
         durationSeconds: request.durationSeconds,
+        limits: plan.limits,
+        rollout: request.rollout ?? null,
+        snapshotSeconds: request.snapshotSeconds ?? null,
         state: 'running',
         createdBy: auth.tokenName,
         createdAt: new Date(now),
         finishedAt: null,
+        scheduleId: origin.scheduleId ?? null,
+        cancelledAt: null,
+        cancelledBy: null,
+        cancelReason: null,
       });
-      await this.runs.insertMany(tx, runs);
-      await this.audit.insert(tx, {
+      await this.runs.insertMany(transitions.tx, runs);
+      await this.audit.insert(transitions.tx, {
         actor: auth.tokenName,
         action: 'job.create',
         subject: jobId,
         detail: {
           program: programLabel(request.program),
-          hostIds: plan.hostIds,
+          hostIds: plan.targets.chosen.map((h) => h.id).sort(),
           durationSeconds: request.durationSeconds,
+          ...(origin.scheduleId ? { scheduleId: origin.scheduleId } : {}),
           ...(request.limits ? { limits: request.limits } : {}),
+          ...(request.rollout ? { rollout: request.rollout } : {}),
         },
       });
+      await transitions.record(jobId, [
+        {
+          at: new Date(now),
+          kind: 'created',
+          message: createdMessage(auth.tokenName, request, plan, origin),
+          detail: { offline: plan.targets.offline.map((h) => h.id), sampledOut: plan.targets.sampledOut },
+        },
+      ]);
       // Hosts that reported they cannot run the program answer at once instead of failing late.
-      for (const run of runs) {
-        const error = unsupported.get(run.hostId);
-        if (error) await this.runs.advance(tx, { runId: run.id, state: 'unsupported', at: new Date(now), error });
-      }
-      if (unsupported.size === runs.length) await this.jobs.completeIfFinished(tx, [jobId]);
-    });
-
-    const dispatches: RunDispatch[] = runs.filter((run) => !unsupported.has(run.hostId)).map((run) => ({
-      runId: run.id,
-      jobId,
-      hostId: run.hostId,
-      program: request.program,
-      params,
-      durationSeconds: request.durationSeconds,
-      startDeadline,
-      limits,
-    }));
-    try {
-      if (dispatches.length > 0) await this.queues.dispatch(jobId, dispatches);
-    } catch (error) {
-      const reason = `could not enqueue the run: ${(error as Error).message}`;
-      this.logger.error(`job ${jobId}: ${reason}`);
-      await this.runs.failQueued(
-        dispatches.map((d) => d.runId),
-        reason,
+      await transitions.apply(
+        runs.filter((r) => plan.unsupported.has(r.hostId)).map((r) => ({ runId: r.id, state: 'unsupported', at: new Date(now), error: plan.unsupported.get(r.hostId)! })),
       );
-      await this.database.transaction((tx) => this.jobs.completeIfFinished(tx, [jobId]));
-    }
+    });
+    await this.rollout.step(jobId, now);
     return this.get(jobId);
   }
 
   async get(jobId: string): Promise<JobView> {
     const job = await this.jobs.findById(jobId);
     if (!job) throw new NotFoundException(`job ${jobId} not found`);
-    return mapJob(job, await this.runs.listByJob(jobId));
+    const [runs, events] = await Promise.all([this.runs.listByJob(jobId), this.jobs.eventsOf(jobId)]);
+    return mapJob(job, runs, events);
+  }
+
+  async list(query: JobListQuery): Promise<JobPage> {
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const page = await this.jobs.list(
+      { state: query.state, program: query.program, createdBy: query.createdBy, scheduleId: query.scheduleId, since: query.since, until: query.until },
+      query.limit + 1,
+      after,
+    );
+    const items = page.slice(0, query.limit);
+    const counts = await this.runs.stateCounts(items.map((j) => j.id));
+    const last = items[items.length - 1];
+    return {
+      items: items.map((job) => mapJobListItem(job, counts.get(job.id) ?? {})),
+      nextCursor: page.length > query.limit && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
+    };
+  }
+
+  /**
+   * Stops the job: runs not yet taken by a host end `cancelled` at once and leave their queues;
+   * hosts running one are told to detach now, and report it `cancelled` with what it saw so far.
+   * Cancelling twice changes nothing; a completed job cannot be cancelled.
+   */
+  async cancel(auth: AuthContext, jobId: string, reason?: string): Promise<JobView> {
+    const now = new Date();
+    const why = reason ? `cancelled by ${auth.tokenName}: ${reason}` : `cancelled by ${auth.tokenName}`;
+    const toStop = await this.lifecycle.transaction(async (transitions) => {
+      const job = await this.jobs.lock(transitions.tx, jobId);
+      if (!job) throw new NotFoundException(`job ${jobId} not found`);
+      if (job.state === 'completed') throw new ConflictException(`job ${jobId} already completed`);
+      if (!(await this.jobs.markCancelled(transitions.tx, jobId, { at: now, by: auth.tokenName, reason: why }))) return [];
+      await this.audit.insert(transitions.tx, { actor: auth.tokenName, action: 'job.cancel', subject: jobId, detail: reason ? { reason } : {} });
+      await transitions.record(jobId, [{ at: now, kind: 'cancel_requested', message: why, detail: { by: auth.tokenName } }]);
+      const runs = await this.runs.listByJob(jobId, transitions.tx);
+      await transitions.apply(
+        runs.filter((r) => r.state === 'pending' || r.state === 'queued').map((r) => ({ runId: r.id, state: 'cancelled', at: now, error: why })),
+      );
+      return runs.filter((r) => r.state !== 'pending' && r.finishedAt === null).map((r) => ({ runId: r.id, hostId: r.hostId }));
+    });
+    // After the commit: a daemon that takes a run from here on finds it cancelled.
+    if (toStop.length > 0) await this.queues.withdraw(toStop, why);
+    return this.get(jobId);
+  }
+
+  /**
+   * Checks what does not depend on the fleet (duration and limits within policy, a known program
+   * with valid parameters); a schedule's job template is checked so when it is saved. Returns the
+   * parameters with their defaults and the resolved run limits.
+   */
+  check(request: CreateJobRequest): { params: Record<string, unknown>; limits: RunDispatch['limits'] } {
+    if (request.durationSeconds > this.config.maxDurationSeconds) {
+      throw new BadRequestException(`durationSeconds must be at most ${this.config.maxDurationSeconds} s`);
+    }
+    return { params: this.validateProgram(request), limits: this.runLimits(request) };
+  }
+
+  private async plan(request: CreateJobRequest, now: number, options: { allowEmpty: boolean }): Promise<Plan> {
+    const { params, limits } = this.check(request);
+    const planned = planTargets(request.targets, await this.hosts.list(), now);
+    if ('error' in planned) throw new BadRequestException(planned.error);
+    const targets = planned.plan;
+    if (!options.allowEmpty && targets.chosen.length === 0) {
+      const offline = targets.offline.length > 0 ? ` (${targets.offline.length} matching ${targets.offline.length === 1 ? 'host is' : 'hosts are'} offline)` : '';
+      throw new BadRequestException(`targets match no online host${offline}`);
+    }
+    const needs = this.requirements(request);
+    const unsupported = new Map<string, string>();
+    for (const host of targets.chosen) {
+      const reason = unsupportedReason(host, needs);
+      if (reason) unsupported.set(host.id, reason);
+    }
+    const stages = rolloutStages(
+      targets.chosen.filter((h) => !unsupported.has(h.id)),
+      request.rollout,
+    );
+    return { request, params, limits, targets, unsupported, stages };
   }
 
   /** The run limits every host applies: the job's overrides (capped by server policy) over the defaults. */
@@ -200,4 +285,14 @@ export class JobService {
     }
     return parsed.data as Record<string, unknown>;
   }
+}
+
+function createdMessage(actor: string, request: CreateJobRequest, plan: Plan, origin: JobOrigin): string {
+  const runnable = plan.stages.flat().length;
+  const parts = [`${runnable} ${runnable === 1 ? 'host' : 'hosts'} to run it`];
+  if (plan.unsupported.size > 0) parts.push(`${plan.unsupported.size} unsupported`);
+  if (plan.targets.offline.length > 0) parts.push(`${plan.targets.offline.length} matching offline, left out`);
+  if (plan.targets.sampledOut > 0) parts.push(`${plan.targets.sampledOut} left out by sample or maxHosts`);
+  const by = origin.scheduleId ? `schedule ${origin.scheduleId} (owner ${actor})` : actor;
+  return `created by ${by}: ${programLabel(request.program)} for ${request.durationSeconds} s; ${parts.join(', ')}`;
 }

@@ -8,7 +8,8 @@ import { IngestService } from './ingest.service';
 import { ReaperService } from './reaper.service';
 import { JobHandlerRegistry } from './job-handler.registry';
 
-const FINALIZE_CONCURRENCY = 4;
+/** Jobs of one API queue handled at once per process (rollout steps and schedule firings are short). */
+const API_QUEUE_CONCURRENCY = 4;
 
 /**
  * Start-up and shutdown order in one place: schema first, then the admin token, then the job
@@ -40,9 +41,9 @@ export class LifecycleService implements OnApplicationBootstrap, OnModuleDestroy
         async (job) => {
           const handler = byName.get(job.name);
           if (!handler) throw new Error(`no handler for job "${job.name}" in queue ${queue}`);
-          await handler(job.data);
+          await handler(job.data, job.dueAt);
         },
-        FINALIZE_CONCURRENCY,
+        API_QUEUE_CONCURRENCY,
       );
     }
     this.ingest.start();

@@ -2,9 +2,11 @@ import { Logger } from '@nestjs/common';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ReaperService } from './reaper.service';
 import type { ApiConfig } from '../config';
-import type { JobRepository } from '../repositories/job.repository';
-import type { RunRef, RunRepository } from '../repositories/run.repository';
+import type { RunRef, RunRepository, RunStateChange } from '../repositories/run.repository';
+import type { Db } from '../repositories/database.repository';
 import type { QueueRepository } from '../repositories/queue.repository';
+import type { ResultsStreamRepository } from '../repositories/results-stream.repository';
+import type { RunLifecycleService, RunTransitions } from './run-lifecycle.service';
 
 // The services log what they drop or retry; the assertions cover it, the output would be noise.
 beforeAll(() => Logger.overrideLogger(false));
@@ -14,40 +16,58 @@ const missed: RunRef[] = [
   { id: 'r2', jobId: 'j1', hostId: 'h2' },
 ];
 const silent: RunRef[] = [{ id: 'r3', jobId: 'j2', hostId: 'h3' }];
+const unconfirmed: RunRef[] = [{ id: 'r4', jobId: 'j3', hostId: 'h4' }];
 
-function setup() {
+function setup(lagMs = 0) {
   const runs = {
-    markMissed: vi.fn(async () => missed),
-    markSilent: vi.fn(async () => silent),
+    queuedPastStartDeadline: vi.fn(async () => missed),
+    takenPastEndDeadline: vi.fn(async () => silent),
+    unconfirmedCancels: vi.fn(async () => unconfirmed),
   } as unknown as RunRepository;
-  const jobs = { completeAllFinished: vi.fn(async () => ['j1', 'j2']) } as unknown as JobRepository;
-  const queues = {
-    removeWaitingRun: vi.fn(async (hostId: string) => {
-      if (hostId === 'h1') throw new Error('redis hiccup');
-      return true;
-    }),
-  } as unknown as QueueRepository;
+  const applied: RunStateChange[] = [];
+  const lifecycle = {
+    transaction: async (work: (transitions: RunTransitions) => Promise<unknown>) =>
+      work({
+        tx: {} as Db,
+        // r2 was started meanwhile: the state machine does not let the reaper end it.
+        apply: async (changes) => {
+          applied.push(...changes);
+          return changes.filter((c) => c.runId !== 'r2').map((c) => ({ id: c.runId, jobId: 'j', hostId: 'h', from: 'queued', state: c.state, error: c.error ?? null }));
+        },
+        release: async () => [],
+        record: async () => undefined,
+      }),
+    completeStragglers: vi.fn(async () => ['j9']),
+  } as unknown as RunLifecycleService;
+  const queues = { withdraw: vi.fn(async () => undefined) } as unknown as QueueRepository;
+  const stream = { ingestLagMs: vi.fn(async () => lagMs) } as unknown as ResultsStreamRepository;
   const config = { missedSlackSeconds: 5, silenceSlackSeconds: 30, reaperIntervalMs: 1000 } as ApiConfig;
-  return { service: new ReaperService(config, jobs, runs, queues), runs, queues };
+  return { service: new ReaperService(config, runs, queues, stream, lifecycle), runs, queues, applied };
 }
 
 describe('ReaperService.sweep', () => {
-  it('applies the slack to the start deadline and the grace to silent runs', async () => {
-    const { service, runs } = setup();
-    const now = new Date('2030-01-01T00:00:10Z');
+  it('gives each deadline its slack, pushed back by how far ingest lags behind the stream', async () => {
+    const { service, runs } = setup(2000);
+    const now = new Date('2030-01-01T00:01:00Z');
     await service.sweep(now);
-    expect(runs.markMissed).toHaveBeenCalledWith(new Date('2030-01-01T00:00:05Z'));
-    expect(runs.markSilent).toHaveBeenCalledWith(now, 5, 30);
+    expect(runs.queuedPastStartDeadline).toHaveBeenCalledWith(new Date('2030-01-01T00:00:53Z'));
+    expect(runs.takenPastEndDeadline).toHaveBeenCalledWith(new Date('2030-01-01T00:00:28Z'));
+    expect(runs.unconfirmedCancels).toHaveBeenCalledWith(new Date('2030-01-01T00:00:23Z'));
   });
 
-  it('takes every ended run off its host queue, carrying on past a failed removal, then completes jobs', async () => {
-    const { service, queues } = setup();
+  it('ends each run with its reason, withdraws the ones it ended from their queues, then completes stragglers', async () => {
+    const { service, queues, applied } = setup();
     const result = await service.sweep();
-    expect(vi.mocked(queues.removeWaitingRun).mock.calls).toEqual([
-      ['h1', 'r1'],
-      ['h2', 'r2'],
-      ['h3', 'r3'],
+    expect(applied.map((c) => [c.runId, c.state, c.error])).toEqual([
+      ['r1', 'missed', 'host h1 did not start the run before its start deadline'],
+      ['r2', 'missed', 'host h2 did not start the run before its start deadline'],
+      ['r3', 'timed_out', 'host h3 stopped reporting'],
+      ['r4', 'cancelled', 'host h4 did not confirm the cancel'],
     ]);
-    expect(result.completedJobs).toEqual(['j1', 'j2']);
+    expect(vi.mocked(queues.withdraw).mock.calls[0]![0]).toEqual([
+      { runId: 'r1', hostId: 'h1' },
+      { runId: 'r3', hostId: 'h3' },
+    ]);
+    expect(result.completedJobs).toEqual(['j9']);
   });
 });

@@ -2,20 +2,24 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DEFAULT_GRACE_SECONDS } from '@fleettrace/contracts';
 import { API_CONFIG } from '../tokens';
 import type { ApiConfig } from '../config';
-import { JobRepository } from '../repositories/job.repository';
 import { RunRepository, type RunRef } from '../repositories/run.repository';
 import { QueueRepository } from '../repositories/queue.repository';
+import { ResultsStreamRepository } from '../repositories/results-stream.repository';
+import { RunLifecycleService } from './run-lifecycle.service';
 
 export interface SweepResult {
   missed: RunRef[];
   silent: RunRef[];
+  unconfirmedCancels: RunRef[];
   completedJobs: string[];
 }
 
 /**
- * Ends runs no daemon will ever end: those no host started before their deadline (`missed`) and
- * those whose host went quiet past any time the run could still be going (`timed_out`). Without it,
- * a dead host would keep its jobs running forever.
+ * Ends runs no daemon will ever end: those no host started before their start deadline (`missed`),
+ * those whose host went quiet past their end deadline (`timed_out`), and those of a cancelled job
+ * whose host never confirmed the cancel. Without it, a dead host would keep its jobs running
+ * forever. Every deadline is pushed back by how far ingest lags behind the results stream: a
+ * report that is written but not read yet is not a host's silence.
  */
 @Injectable()
 export class ReaperService {
@@ -25,9 +29,10 @@ export class ReaperService {
 
   constructor(
     @Inject(API_CONFIG) private readonly config: ApiConfig,
-    @Inject(JobRepository) private readonly jobs: JobRepository,
     @Inject(RunRepository) private readonly runs: RunRepository,
     @Inject(QueueRepository) private readonly queues: QueueRepository,
+    @Inject(ResultsStreamRepository) private readonly stream: ResultsStreamRepository,
+    @Inject(RunLifecycleService) private readonly lifecycle: RunLifecycleService,
   ) {}
 
   start(): void {
@@ -52,19 +57,33 @@ export class ReaperService {
   }
 
   async sweep(now = new Date()): Promise<SweepResult> {
-    const missed = await this.runs.markMissed(new Date(now.getTime() - this.config.missedSlackSeconds * 1000));
-    const silent = await this.runs.markSilent(now, DEFAULT_GRACE_SECONDS, this.config.silenceSlackSeconds);
-    // Out of the host queues with them, so a daemon coming back does not start a run already given
-    // up on, and the job's finalize parent stops waiting for it. A run a dead daemon still holds
-    // cannot be removed; its job is completed here all the same.
-    for (const run of [...missed, ...silent]) {
+    const lagMs = await this.stream.ingestLagMs(now.getTime());
+    const before = (seconds: number) => new Date(now.getTime() - seconds * 1000 - lagMs);
+    const missed = await this.runs.queuedPastStartDeadline(before(this.config.missedSlackSeconds));
+    const silent = await this.runs.takenPastEndDeadline(before(this.config.silenceSlackSeconds));
+    // A host told to cancel detaches within a second; past its grace and the slack, it is not listening.
+    const unconfirmedCancels = await this.runs.unconfirmedCancels(before(DEFAULT_GRACE_SECONDS + this.config.silenceSlackSeconds));
+    const ended = await this.lifecycle.transaction((transitions) =>
+      transitions.apply([
+        ...missed.map((r) => ({ runId: r.id, state: 'missed' as const, at: now, error: `host ${r.hostId} did not start the run before its start deadline` })),
+        ...silent.map((r) => ({ runId: r.id, state: 'timed_out' as const, at: now, error: `host ${r.hostId} stopped reporting` })),
+        ...unconfirmedCancels.map((r) => ({ runId: r.id, state: 'cancelled' as const, at: now, error: `host ${r.hostId} did not confirm the cancel` })),
+      ]),
+    );
+    const endedIds = new Set(ended.map((c) => c.id));
+    // Out of the host queues with them, so a daemon coming back does not start a run given up on.
+    const withdrawn = [...missed, ...silent].filter((r) => endedIds.has(r.id));
+    if (withdrawn.length > 0) {
       await this.queues
-        .removeWaitingRun(run.hostId, run.id)
-        .catch((error: Error) => this.logger.warn(`could not remove run ${run.id} from host ${run.hostId}'s queue: ${error.message}`));
+        .withdraw(
+          withdrawn.map((r) => ({ runId: r.id, hostId: r.hostId })),
+          'the API gave up on this run',
+        )
+        .catch((error: Error) => this.logger.warn(`could not withdraw ${withdrawn.length} runs from their queues: ${error.message}`));
     }
-    for (const run of missed) this.logger.warn(`run ${run.id}: host ${run.hostId} did not start it before its deadline`);
-    for (const run of silent) this.logger.warn(`run ${run.id}: host ${run.hostId} stopped reporting`);
-    const completedJobs = await this.jobs.completeAllFinished();
-    return { missed, silent, completedJobs };
+    for (const run of missed) if (endedIds.has(run.id)) this.logger.warn(`run ${run.id}: host ${run.hostId} did not start it before its deadline`);
+    for (const run of silent) if (endedIds.has(run.id)) this.logger.warn(`run ${run.id}: host ${run.hostId} stopped reporting`);
+    const completedJobs = await this.lifecycle.completeStragglers();
+    return { missed, silent, unconfirmedCancels, completedJobs };
   }
 }

@@ -1,32 +1,63 @@
-import type { TargetSelector } from '@fleettrace/contracts';
+import { matchesSelector, parseSelector, seededOrder, selectHosts, type SelectableHost, type TargetsV2 } from '@fleettrace/contracts';
 import { isHostOnline } from '../utils/host-online';
 
-export interface PlannableHost {
-  id: string;
-  labels: Record<string, string>;
+export interface PlannableHost extends SelectableHost {
   lastHeartbeatAt: Date;
 }
 
-export type TargetPlan = { hostIds: string[] } | { error: string };
+export interface TargetPlan<H extends PlannableHost> {
+  /** Hosts that get a run, in the seeded order a rollout takes them in. */
+  chosen: H[];
+  /** Hosts the targets match that are offline, left out (named hosts are never left out: see planTargets). */
+  offline: H[];
+  /** Online matching hosts that `sample` or `maxHosts` left out. */
+  sampledOut: number;
+}
+
+export type TargetPlanResult<H extends PlannableHost> = { plan: TargetPlan<H> } | { error: string };
 
 /**
- * Which hosts a job runs on. `all` and `labels` pick online hosts only: an offline host would just
- * miss its run. Naming hosts is explicit, so known-but-offline ones still get a run (it ends `missed`
- * if they do not come back in time), while unknown ids are a mistake worth rejecting.
+ * Which hosts a job runs on: the named `hosts` (by id or name) if any, else every host; narrowed by
+ * the `selector`; online ones only, except that named hosts are kept offline (naming a host is
+ * explicit: it may come back before the start deadline, else its run ends `missed`); then a seeded
+ * `sample`, then `maxHosts`. Unknown or ambiguous names are a mistake worth rejecting.
  */
-export function planTargets(selector: TargetSelector, hosts: readonly PlannableHost[], now: number): TargetPlan {
-  if ('hostIds' in selector) {
-    const known = new Set(hosts.map((h) => h.id));
-    const wanted = [...new Set(selector.hostIds)];
-    const unknown = wanted.filter((id) => !known.has(id));
-    if (unknown.length > 0) return { error: `unknown host ids: ${unknown.join(', ')}` };
-    return { hostIds: wanted };
+export function planTargets<H extends PlannableHost>(targets: TargetsV2, hosts: readonly H[], now: number): TargetPlanResult<H> {
+  let candidates: H[];
+  const named = targets.hosts !== undefined;
+  if (targets.hosts) {
+    const resolved = resolveNames(targets.hosts, hosts);
+    if ('error' in resolved) return resolved;
+    candidates = resolved.hosts;
+  } else {
+    candidates = [...hosts];
   }
-  const online = hosts.filter((h) => isHostOnline(h.lastHeartbeatAt, now));
-  const chosen =
-    'labels' in selector
-      ? online.filter((h) => Object.entries(selector.labels).every(([name, value]) => h.labels[name] === value))
-      : online;
-  if (chosen.length === 0) return { error: 'targets match no online host' };
-  return { hostIds: chosen.map((h) => h.id) };
+  if (targets.selector !== undefined) {
+    const selector = parseSelector(targets.selector);
+    candidates = candidates.filter((host) => matchesSelector(selector, host));
+  }
+  const offline = named ? [] : candidates.filter((host) => !isHostOnline(host.lastHeartbeatAt, now));
+  const eligible = named ? candidates : candidates.filter((host) => isHostOnline(host.lastHeartbeatAt, now));
+  const kept = new Set(selectHosts(eligible.map((h) => h.id), { sample: targets.sample, seed: targets.seed, maxHosts: targets.maxHosts }));
+  const byId = new Map(eligible.map((h) => [h.id, h]));
+  const chosen = seededOrder([...kept], targets.seed).map((id) => byId.get(id)!);
+  return { plan: { chosen, offline, sampledOut: eligible.length - chosen.length } };
+}
+
+/** Each name is a host id, else a host name that only one host has. */
+function resolveNames<H extends PlannableHost>(names: readonly string[], hosts: readonly H[]): { hosts: H[] } | { error: string } {
+  const byId = new Map(hosts.map((h) => [h.id, h]));
+  const byName = new Map<string, H[]>();
+  for (const host of hosts) byName.set(host.name, [...(byName.get(host.name) ?? []), host]);
+  const found = new Map<string, H>();
+  const unknown: string[] = [];
+  for (const name of names) {
+    const host = byId.get(name) ?? (byName.get(name)?.length === 1 ? byName.get(name)![0] : undefined);
+    if (host) found.set(host.id, host);
+    else if ((byName.get(name)?.length ?? 0) > 1) {
+      return { error: `targets.hosts: name "${name}" is shared by hosts ${byName.get(name)!.map((h) => h.id).join(', ')}; name one by its id` };
+    } else unknown.push(name);
+  }
+  if (unknown.length > 0) return { error: `targets.hosts: unknown ${unknown.length === 1 ? 'host' : 'hosts'} ${unknown.join(', ')}` };
+  return { hosts: [...found.values()] };
 }
