@@ -16,6 +16,6 @@ export function stillLoaded(kind: 'prog' | 'link' | 'map', ids: number[]): numbe
 /** PID of the runner process executing a run: the bundled runner or its TypeScript entry, with the run id in its argv. */
 export function runnerPid(runId: string): number | undefined {
   const out = execFileSync('ps', ['-eo', 'pid=,args=']).toString();
-  const line = out.split('\n').find((l) => l.includes(`--run-id ${runId}`) && /runner\/main\.ts|dist\/runner\.mjs/.test(l));
+  const line = out.split('\n').find((l) => l.includes(`--run-id ${runId}`) && /libs\/runner\/src\/main\.ts|dist\/runner\.mjs/.test(l));
   return line ? Number(line.trim().split(/\s+/)[0]) : undefined;
 }

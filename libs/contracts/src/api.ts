@@ -19,6 +19,8 @@ export interface RunView {
   hostId: string;
   /** The host's name when it registered (its id if it has none). */
   hostName: string;
+  /** Rollout stage: 0 runs first (the canaries, or every host without a rollout), then 1, 2... */
+  stage: number;
   state: RunState;
   error: string | null;
   verifierLog: string | null;

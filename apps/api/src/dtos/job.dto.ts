@@ -104,6 +104,7 @@ export function mapRun(run: RunRecord): RunView {
     id: run.id,
     hostId: run.hostId,
     hostName: run.hostName,
+    stage: run.stage,
     state: run.state,
     error: run.error,
     verifierLog: run.verifierLog,

@@ -160,7 +160,8 @@ export class QueueRepository implements BeforeApplicationShutdown {
       queueName,
       async (job: Job, token?: string) => {
         try {
-          await handler({ id: job.id ?? '', name: job.name, data: job.data, ...(job.opts.prevMillis ? { dueAt: job.opts.prevMillis } : {}) });
+          const dueAt = schedulerDueAt(job.id);
+          await handler({ id: job.id ?? '', name: job.name, data: job.data, ...(dueAt !== undefined ? { dueAt } : {}) });
         } catch (error) {
           if (!(error instanceof RetryLater)) throw error;
           await job.moveToDelayed(Date.now() + error.delayMs, token);
@@ -197,6 +198,12 @@ export class QueueRepository implements BeforeApplicationShutdown {
     }
     return queue;
   }
+}
+
+/** A job a BullMQ job scheduler made is "repeat:<scheduler id>:<due epoch ms>": when it was due. */
+export function schedulerDueAt(jobId: string | undefined): number | undefined {
+  const match = /^repeat:.+:(\d+)$/.exec(jobId ?? '');
+  return match ? Number(match[1]) : undefined;
 }
 
 async function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {

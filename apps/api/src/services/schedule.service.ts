@@ -173,10 +173,11 @@ export class ScheduleService {
       const job = await this.jobService.create({ tokenName: schedule.createdBy }, schedule.job, { scheduleId });
       settled = { scheduleId, dueAt, outcome: 'started', jobId: job.id, reason: null };
     } catch (error) {
-      // The fleet said no (no online host matches, say): this firing is skipped, the schedule goes on.
-      if (!(error instanceof HttpException)) throw error;
-      settled = { scheduleId, dueAt, outcome: 'skipped', jobId: null, reason: error.message };
-      this.logger.warn(`schedule ${scheduleId}: firing due ${dueAt.toISOString()} skipped: ${error.message}`);
+      // The fleet said no (no online host matches, say), or the job could not be stored: this
+      // firing is skipped with why, and the schedule goes on.
+      const reason = error instanceof HttpException ? error.message : `could not start the job: ${(error as Error).message}`;
+      settled = { scheduleId, dueAt, outcome: 'skipped', jobId: null, reason };
+      this.logger.warn(`schedule ${scheduleId}: firing due ${dueAt.toISOString()} skipped: ${reason}`);
     }
     await this.schedules.settleFiring(this.database.pool, settled);
   }

@@ -17,7 +17,8 @@ export function describeIssue(
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys.map((k) => `"${k}"`).join(', ');
     const noun = issue.keys.length === 1 ? 'field' : 'fields';
-    return path ? `${path} has unknown ${noun} ${keys}` : `unknown ${noun} ${keys}`;
+    if (path) return `${path} has unknown ${noun} ${keys}`;
+    return subject === 'query' ? `unknown query ${issue.keys.length === 1 ? 'parameter' : 'parameters'} ${keys}` : `unknown ${noun} ${keys}`;
   }
   if (issue.code === 'invalid_type' && !path) {
     return `${subject} must be ${issue.expected === 'object' ? 'a JSON object' : `a ${issue.expected}`}`;
