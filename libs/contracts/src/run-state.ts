@@ -50,7 +50,7 @@ export const RUN_STATE_MEANINGS: Readonly<Record<RunState, string>> = {
   draining: 'detached; the host reads the last events and maps',
   succeeded: 'ran for its whole duration and reported its results',
   failed: 'did not run to the end: compile, load or verifier error, a crashed runner, or a lost report',
-  cancelled: 'stopped before its duration, by a user, a failed canary or a rollout failure limit; partial results are kept',
+  cancelled: 'stopped before its duration by a user, a failed canary or a rollout failure limit; partial results are kept',
   timed_out: 'the host stopped reporting, or its runner did not detach by duration + grace and was killed',
   missed: 'no host started it before its start deadline',
   unsupported: 'the host cannot run this program (kernel, tool or capability missing)',
