@@ -16,6 +16,8 @@ export interface ApiOptions {
 export interface RunningApi {
   pid: number;
   url: string;
+  /** The admin token it was started with, for clients other than `client` (an SSE client, the CLI). */
+  token: string;
   client: ApiClient;
 }
 
@@ -40,7 +42,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   const url = `http://127.0.0.1:${options.port}`;
   const client = new ApiClient(url, options.token);
   await waitFor(`the API at ${url} (log: ${options.logFile})`, async () => (await client.request('GET', '/v1/hosts')).status === 200, 60_000, 200);
-  return { pid, url, client };
+  return { pid, url, token: options.token, client };
 }
 
 export interface DaemonOptions {

@@ -20,6 +20,7 @@ import { QueueRepository } from './repositories/queue.repository';
 import { ResultRepository } from './repositories/result.repository';
 import { ResultsStreamRepository } from './repositories/results-stream.repository';
 import { RunRepository } from './repositories/run.repository';
+import { JobNotificationRepository } from './repositories/job-notification.repository';
 import { ScheduleRepository } from './repositories/schedule.repository';
 import { AuthService } from './services/auth.service';
 import { HostService } from './services/host.service';
@@ -32,6 +33,7 @@ import { ResultsService } from './services/results.service';
 import { RolloutService } from './services/rollout.service';
 import { RunLifecycleService } from './services/run-lifecycle.service';
 import { ScheduleService } from './services/schedule.service';
+import { StreamService } from './services/stream.service';
 
 const programCatalog: ProgramCatalog = { get: getProgram, names: programNames };
 
@@ -47,6 +49,7 @@ const repositories = [
   ResultsStreamRepository,
   RunRepository,
   ScheduleRepository,
+  JobNotificationRepository,
 ];
 
 const services = [
@@ -61,6 +64,7 @@ const services = [
   RolloutService,
   RunLifecycleService,
   ScheduleService,
+  StreamService,
 ];
 
 @Module({})

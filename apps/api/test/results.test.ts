@@ -137,17 +137,21 @@ describe('a job driven to completion by fake daemons', () => {
     expect(betaEvents).toMatchObject({ received: 5, dropped: 3 });
 
     const merged = Object.fromEntries(body.merged.map((o) => [o.kind, o]));
-    expect(merged.hist).toEqual(
+    expect(merged.hist).toMatchObject(
       hist([
         [1, 2, 4],
         [4, 8, 3],
         [8, 16, 3],
       ]),
     );
-    expect((merged.counts as CountsOutput).entries).toEqual([
-      { key: { comm: 'sh' }, value: 11 },
-      { key: { comm: 'cat' }, value: 7 },
-    ]);
+    expect(merged.counts).toMatchObject({
+      total: 18,
+      entries: [
+        { key: { comm: 'sh' }, value: 11, byHost: { alpha: 2, beta: 9 } },
+        { key: { comm: 'cat' }, value: 7, byHost: { alpha: 7 } },
+      ],
+      other: { value: 0, keys: 0 },
+    });
     const events = merged.events as EventsView;
     expect(events.records.map((r) => [r.host, r.time_ns])).toEqual([
       ['beta', '2000000000000000005'],
@@ -207,7 +211,7 @@ describe('stacks outputs', () => {
     expect(hostStacks('alpha')).toEqual(alpha);
     expect(hostStacks('beta')).toEqual(beta);
     const merged = results.merged.find((o) => o.kind === 'stacks');
-    expect(merged).toEqual(
+    expect(merged).toMatchObject(
       stacks(
         [
           ['app;main;work;schedule_[k]', 42],

@@ -1,11 +1,12 @@
 import type { HostInfo } from './host';
-import type { AggregateOutput, EventRecord } from './outputs';
+import type { EventRecord } from './outputs';
 import type { JobState, RunState } from './run-state';
 import type { RunCounters } from './queue';
 import type { RunLimitsReport, RunOverhead } from './run-limits';
 import type { CreateJobRequest, TargetsV2 } from './job';
 import type { ProgramSpec } from './program';
 import type { RolloutSpec } from './rollout';
+import type { CountsView, HistView, JobSummary, Percentile, StacksView } from './results-views';
 
 /** Response bodies of the REST API, shared with the CLI and tests. */
 export interface HostView extends HostInfo {
@@ -71,6 +72,8 @@ export interface JobView {
   cancelled: JobCancellation | null;
   /** How many runs are in each state. */
   runStates: Partial<Record<RunState, number>>;
+  /** Why the runs that did not succeed ended, equal causes grouped. */
+  summary: JobSummary;
   runs: RunView[];
   events: JobEventView[];
 }
@@ -155,11 +158,15 @@ export interface EventsView {
   records: EventRecord[];
 }
 
-/** Every output kind a result lists: hist, counts, stacks (the aggregates) and events. */
-export type OutputView = AggregateOutput | EventsView;
+/**
+ * Every output kind a result lists: histograms with their percentiles, the top counts with the rest
+ * summed as `other`, folded stacks (merged: with their heaviest functions), and events.
+ */
+export type OutputView = HistView | CountsView | StacksView | EventsView;
 
 export interface HostResultView {
   hostId: string;
+  hostName: string;
   state: RunState;
   error: string | null;
   outputs: OutputView[];
@@ -173,6 +180,21 @@ export interface JobResultsView {
   hosts: HostResultView[];
 }
 
+/** One event record of a job, with where it came from and its place in the job's time order. */
+export interface EventItem {
+  /** Epoch ns as a decimal string (past 2^53). */
+  time: string;
+  hostId: string;
+  output: string;
+  record: EventRecord;
+}
+
+export interface EventPage {
+  items: EventItem[];
+  /** Pass as `cursor` for the next page; null on the last. */
+  nextCursor: string | null;
+}
+
 export interface ErrorBody {
   statusCode: number;
   error: string;
@@ -180,3 +202,76 @@ export interface ErrorBody {
   correlationId?: string;
   verifierLog?: string;
 }
+
+/** One output of two jobs compared (GET /v1/jobs/:a/compare/:b). */
+export type OutputComparison =
+  | { kind: 'hist'; name: string; hist: HistComparisonView }
+  | { kind: 'counts'; name: string; counts: CountsComparisonView }
+  /** "stack valueA valueB" lines, as flamegraph's difffolded.pl writes them. */
+  | { kind: 'stacks'; name: string; diffFolded: string };
+
+export interface PercentileShiftView {
+  a: Percentile | null;
+  b: Percentile | null;
+  /** b's estimate over a's; null when either side is empty. */
+  ratio: number | null;
+}
+
+export interface HistShiftView {
+  count: { a: number; b: number };
+  p50: PercentileShiftView;
+  p90: PercentileShiftView;
+  p99: PercentileShiftView;
+}
+
+export interface HistComparisonView {
+  name: string;
+  unit: string;
+  merged: HistShiftView;
+  /** Hosts that ran in both jobs. */
+  perHost: Record<string, HistShiftView>;
+}
+
+export interface CountDeltaView {
+  key: EventRecord;
+  a: number;
+  b: number;
+  delta: number;
+  relative: number | null;
+}
+
+export interface CountsComparisonView {
+  name: string;
+  unit: string;
+  keyFields: string[];
+  deltas: CountDeltaView[];
+  movers: CountDeltaView[];
+  onlyInB: Array<{ key: EventRecord; value: number }>;
+  onlyInA: Array<{ key: EventRecord; value: number }>;
+}
+
+export interface JobComparisonView {
+  a: string;
+  b: string;
+  program: string;
+  outputs: OutputComparison[];
+  /** Output names only one of the jobs returned. */
+  onlyInA: string[];
+  onlyInB: string[];
+}
+
+/**
+ * What `GET /v1/jobs/:id/stream` sends, as server-sent events named by `event`. Every message's SSE
+ * id is where the stream stands; a client reconnecting with it as Last-Event-ID goes on from there.
+ */
+export type JobStreamMessage =
+  /** First, unless resuming: the job as it stands. */
+  | { event: 'job'; data: { state: JobState; runStates: Partial<Record<RunState, number>>; runs: Array<{ runId: string; hostId: string; state: RunState }> } }
+  /** A run's state change, in the order they happened. */
+  | { event: 'state'; data: { runId: string; hostId: string; from: RunState; state: RunState; error: string | null; at: string } }
+  /** Events as they arrive, in time order, filtered as the events endpoint filters them. */
+  | { event: 'events'; data: { items: EventItem[] } }
+  /** The latest snapshot of each host's aggregate maps, merged (jobs with `snapshotSeconds`). */
+  | { event: 'snapshot'; data: { at: string; hosts: number; merged: OutputView[] } }
+  /** The job completed; the stream ends. */
+  | { event: 'end'; data: { state: JobState; runStates: Partial<Record<RunState, number>> } };

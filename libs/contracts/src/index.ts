@@ -16,3 +16,4 @@ export * from './selector';
 export * from './host-sample';
 export * from './rollout';
 export * from './schedule';
+export * from './results-views';

@@ -118,10 +118,23 @@ export const SummaryMessage = z.object({
   /** What its BPF programs cost. */
   overhead: RunOverhead.optional(),
 });
-export const ResultMessage = z.discriminatedUnion('type', [HostMessage, StateMessage, EventsMessage, SummaryMessage]);
+/**
+ * A run's aggregate maps read while it goes on (every `snapshotSeconds`): hist, counts and stacks
+ * as they stand, replaced by the next one and in the end by the summary's outputs.
+ */
+export const SnapshotMessage = z.object({
+  type: z.literal('snapshot'),
+  runId: z.string(),
+  at: z.number(),
+  /** Snapshot number within the run, from 0: a late one never replaces a newer one. */
+  seq: z.number().int().nonnegative(),
+  outputs: z.array(AggregateOutput),
+});
+export const ResultMessage = z.discriminatedUnion('type', [HostMessage, StateMessage, EventsMessage, SummaryMessage, SnapshotMessage]);
 export type ResultMessage = z.infer<typeof ResultMessage>;
 export type HostMessage = z.infer<typeof HostMessage>;
 export type StateMessage = z.infer<typeof StateMessage>;
 export type EventsMessage = z.infer<typeof EventsMessage>;
 export type SummaryMessage = z.infer<typeof SummaryMessage>;
+export type SnapshotMessage = z.infer<typeof SnapshotMessage>;
 export type { EventRecord };

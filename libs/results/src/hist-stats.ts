@@ -1,32 +1,8 @@
-import type { HistBucket, HistOutput } from '@fleettrace/contracts';
+import type { BucketBounds, HistBucket, HistOutput, HistStats, Percentile } from '@fleettrace/contracts';
+
+export type { BucketBounds, HistStats, Percentile };
 import { ResultsQueryError } from './errors';
 import { byCodeUnits } from './order';
-
-/** The [low, high) range of one histogram bucket. */
-export interface BucketBounds {
-  low: number;
-  high: number;
-}
-
-/** Where a percentile falls: exactly the bucket that holds its rank, and a guess inside it. */
-export interface Percentile extends BucketBounds {
-  /**
-   * An estimate, not a measurement: the histogram only knows the bucket. The bucket's values are
-   * taken as spread evenly over [low, high), each at the middle of its own equal slice, so the
-   * estimate is always inside the bucket and never 0 (ratios of estimates stay finite).
-   */
-  estimate: number;
-}
-
-export interface HistStats {
-  count: number;
-  /** null when the histogram is empty, as are the others. */
-  p50: Percentile | null;
-  p90: Percentile | null;
-  p99: Percentile | null;
-  /** The highest non-empty bucket; its estimate is the middle of the top slice. */
-  max: Percentile | null;
-}
 
 /** A host whose p99 sits far above the fleet's. */
 export interface HistOutlier {

@@ -1,23 +1,8 @@
-import type { StacksOutput } from '@fleettrace/contracts';
+import type { FunctionWeight, StacksOutput, TopFunctions } from '@fleettrace/contracts';
+
+export type { FunctionWeight, TopFunctions };
 import { topLimit } from './limit';
 import { byCodeUnits } from './order';
-
-export interface FunctionWeight {
-  /** The frame as folded, kernel frames with their `_[k]` suffix. */
-  name: string;
-  value: number;
-  /** value as a percentage of the output's total value. */
-  percent: number;
-}
-
-export interface TopFunctions {
-  /** Sum of every stack's value. */
-  total: number;
-  /** Where the time or samples were spent: the value of the stacks a function is the leaf of. */
-  bySelf: FunctionWeight[];
-  /** What a function and all it calls weigh: the value of the stacks it is anywhere in, once per stack however deep it recurses. */
-  byTotal: FunctionWeight[];
-}
 
 function top(values: ReadonlyMap<string, number>, total: number, limit: number): FunctionWeight[] {
   return [...values]

@@ -7,6 +7,7 @@ import { RunLimitError } from './catalog-run';
 import { EventBuffer } from './event-buffer';
 import type { RunnerMessage, RunnerStart } from './protocol';
 import { limitsReport, resolveRunnerLimits } from './run-limits';
+import { sendLiveSnapshots } from './live-snapshots';
 
 export { CCompileError } from './c-compile';
 
@@ -60,6 +61,8 @@ export async function runCProgram(start: RunnerStart, program: CProgram, send: (
       .map((o) => streamEvents(live, o, start.maxEventsPerOutput, send));
     live.attachAll();
     send({ type: 'state', state: 'running' });
+    const readOutputs = () => program.outputs.flatMap((o) => readAggregate(live, o));
+    const stopLiveSnapshots = sendLiveSnapshots(start.snapshotSeconds, readOutputs, send);
 
     const stopped = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), start.durationSeconds * 1000);
@@ -69,13 +72,14 @@ export async function runCProgram(start: RunnerStart, program: CProgram, send: (
       });
     });
 
+    stopLiveSnapshots();
     send({ type: 'state', state: 'draining' });
     for (const link of live.links) link.close();
     for (const { consumer, buffer } of streams) {
       await consumer.stop();
       buffer.flush();
     }
-    const outputs = program.outputs.flatMap((o) => readAggregate(live, o));
+    const outputs = readOutputs();
     const events = streams.map(({ buffer }) => buffer.summary());
     send({
       type: 'done',

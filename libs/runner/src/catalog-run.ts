@@ -21,6 +21,7 @@ import { OverheadGuard } from './overhead-guard';
 import { StackCollector, isStackCounts } from './stack-collector';
 import type { RunnerMessage, RunnerStart } from './protocol';
 import { limitsReport, resolveRunnerLimits } from './run-limits';
+import { sendLiveSnapshots } from './live-snapshots';
 
 /** Records per IPC message: large enough to amortise, small enough to stream while the run goes on. */
 const EVENTS_FLUSH_AT = 500;
@@ -102,8 +103,15 @@ export async function runCatalogProgram(
     guard.start();
     attachPlanned(loaded, program, params);
     send({ type: 'state', state: 'running' });
+    const readOutputs = (): AggregateOutput[] =>
+      program.outputs.flatMap((output) => {
+        const collector = stackCollectors.get(output.name);
+        return collector ? [collector.read()] : readAggregate(live, output);
+      });
+    const stopLiveSnapshots = sendLiveSnapshots(start.snapshotSeconds, readOutputs, send);
 
     const ended = await waitForDurationOrStop(start.durationSeconds * 1000, stop, budget);
+    stopLiveSnapshots();
     clearInterval(snapshots);
 
     // Last reading before detaching: what the programs cost while attached.
@@ -116,10 +124,7 @@ export async function runCatalogProgram(
       buffer.flush();
     }
     if (snapshotFailure !== undefined) throw snapshotFailure;
-    const outputs = program.outputs.flatMap((output) => {
-      const collector = stackCollectors.get(output.name);
-      return collector ? [collector.read()] : readAggregate(loaded!, output);
-    });
+    const outputs = readOutputs();
     const events: EventsSummary[] = buffers.map(({ buffer }) => buffer.summary());
     const received = events.reduce((sum, e) => sum + e.received, 0);
     const dropped = events.reduce((sum, e) => sum + e.dropped, 0);

@@ -17,6 +17,8 @@ export interface RunnerStart {
   limits?: Partial<RunnerLimits>;
   /** Epoch ms at which the daemon's watchdog SIGKILLs this runner: whatever it reports must be sent before. */
   killAt?: number;
+  /** Read the aggregate maps and send them as a `snapshot` every this many seconds while running. */
+  snapshotSeconds?: number;
 }
 
 export interface RunnerLimits {
@@ -33,6 +35,8 @@ export interface RunnerLimits {
 export type RunnerMessage =
   | { type: 'state'; state: 'compiling' | 'loading' | 'running' | 'draining' }
   | { type: 'events'; output: string; timeField: string; records: EventRecord[] }
+  /** The aggregate outputs as they stand while the run goes on. */
+  | { type: 'snapshot'; outputs: AggregateOutput[] }
   | {
       type: 'done';
       outputs: AggregateOutput[];

@@ -92,6 +92,7 @@ export class RunExecutor {
     // Reports are published strictly in the order the runner sent them.
     let chain = Promise.resolve();
     let seq = 0;
+    let snapshots = 0;
     let ending: Extract<RunnerMessage, { type: 'done' | 'failed' }> | undefined;
     const onMessage = (message: RunnerMessage): void => {
       if (message.type === 'done' || message.type === 'failed') {
@@ -101,7 +102,9 @@ export class RunExecutor {
       const report: ResultMessage =
         message.type === 'state'
           ? { type: 'state', runId, at: this.now(), state: message.state }
-          : { type: 'events', runId, seq: seq++, output: message.output, timeField: message.timeField, records: message.records };
+          : message.type === 'snapshot'
+            ? { type: 'snapshot', runId, at: this.now(), seq: snapshots++, outputs: message.outputs }
+            : { type: 'events', runId, seq: seq++, output: message.output, timeField: message.timeField, records: message.records };
       chain = chain.then(() => this.results.publish(report)).catch((error) => this.log(`run ${runId}: report lost: ${String(error)}`));
     };
     // A C program compiles on the host first, under its own time limit, before its duration starts.
@@ -119,6 +122,7 @@ export class RunExecutor {
       ...(this.scope ? { cgroupPath: this.scope.path } : {}),
       maxEventsPerOutput: dispatch.limits.maxEventsPerOutput,
       killAt: this.now() + killAfterMs,
+      ...(dispatch.snapshotSeconds ? { snapshotSeconds: dispatch.snapshotSeconds } : {}),
       limits: {
         ...(dispatch.limits.mapMemoryBytes !== undefined ? { mapMemoryBytes: dispatch.limits.mapMemoryBytes } : {}),
         ...(dispatch.limits.eventsPerSecond !== undefined ? { eventsPerSecond: dispatch.limits.eventsPerSecond } : {}),

@@ -1,29 +1,90 @@
-import { Controller, Get, Header, Inject, Param, Query } from '@nestjs/common';
-import type { JobResultsView } from '@fleettrace/contracts';
+import { Readable } from 'node:stream';
+import { Controller, Get, Header, Inject, Param, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { EventPage, JobComparisonView, JobResultsView } from '@fleettrace/contracts';
 import { ZodValidationPipe } from '../pipes/zod-validation.pipe';
 import { ResultsService } from '../services/results.service';
-import { FoldedQuery, JobIdParam, ResultsQuery } from '../dtos/job.dto';
+import { StreamService } from '../services/stream.service';
+import { JobIdParam } from '../dtos/job.dto';
+import { CompareQuery, EventsQuery, ResultsQuery, StacksQuery, StreamQuery } from '../dtos/results.dto';
 
-@Controller('v1/jobs/:id/results')
+const jobId = (name = 'id') => Param(name, new ZodValidationPipe(JobIdParam, 'job id'));
+
+@Controller('v1/jobs/:id')
 export class ResultsController {
-  constructor(@Inject(ResultsService) private readonly results: ResultsService) {}
+  constructor(
+    @Inject(ResultsService) private readonly results: ResultsService,
+    @Inject(StreamService) private readonly streams: StreamService,
+  ) {}
 
-  /** Per-host outputs and their fleet-wide merge. */
-  @Get()
-  get(
-    @Param('id', new ZodValidationPipe(JobIdParam, 'job id')) id: string,
-    @Query(new ZodValidationPipe(ResultsQuery, 'query')) query: ResultsQuery,
-  ): Promise<JobResultsView> {
+  /** Per-host outputs and their fleet-wide merge, with percentiles, top counts and heaviest functions. */
+  @Get('results')
+  get(@jobId() id: string, @Query(new ZodValidationPipe(ResultsQuery, 'query')) query: ResultsQuery): Promise<JobResultsView> {
     return this.results.get(id, query);
   }
 
   /** A stacks output as folded text for flamegraph.pl or speedscope: merged over the fleet, or one host's with `host`. */
-  @Get('folded')
+  @Get('results/folded')
   @Header('content-type', 'text/plain; charset=utf-8')
-  folded(
-    @Param('id', new ZodValidationPipe(JobIdParam, 'job id')) id: string,
-    @Query(new ZodValidationPipe(FoldedQuery, 'query')) query: FoldedQuery,
-  ): Promise<string> {
+  folded(@jobId() id: string, @Query(new ZodValidationPipe(StacksQuery, 'query')) query: StacksQuery): Promise<string> {
     return this.results.folded(id, query);
+  }
+
+  /** A stacks output as a gzipped pprof profile (go tool pprof, Pyroscope, speedscope read it). */
+  @Get('results/pprof')
+  async pprof(@jobId() id: string, @Query(new ZodValidationPipe(StacksQuery, 'query')) query: StacksQuery, @Res() reply: FastifyReply): Promise<void> {
+    const profile = await this.results.pprof(id, query);
+    const name = `${id}-${query.output}${query.host ? `-${query.host}` : ''}.pb.gz`.replace(/[^A-Za-z0-9_.-]/g, '_');
+    await reply.type('application/octet-stream').header('content-disposition', `attachment; filename="${name}"`).send(profile);
+  }
+
+  /** A page of the job's events in time order, filtered by host, output, field value or text. */
+  @Get('events')
+  events(@jobId() id: string, @Query(new ZodValidationPipe(EventsQuery, 'query')) query: EventsQuery): Promise<EventPage> {
+    return this.results.events(id, query);
+  }
+
+  /** Every event of the job, one JSON object a line, streamed from the database. */
+  @Get('events.ndjson')
+  async eventsNdjson(@jobId() id: string, @Query(new ZodValidationPipe(EventsQuery, 'query')) query: EventsQuery, @Res() reply: FastifyReply): Promise<void> {
+    const lines = await this.results.eventLines(id, query);
+    await reply.type('application/x-ndjson').send(Readable.from(lines));
+  }
+
+  /**
+   * Server-sent events until the job completes: run state changes in order, events as they arrive
+   * (filtered like /events; `events=false` for none), and the merged latest snapshot of every host.
+   * Resumable: reconnect with the last message's id as Last-Event-ID.
+   */
+  @Get('stream')
+  async stream(
+    @jobId() id: string,
+    @Query(new ZodValidationPipe(StreamQuery, 'query')) query: StreamQuery,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const closed = new AbortController();
+    const lastEventId = request.headers['last-event-id'];
+    const messages = await this.streams.open(id, {
+      events: query.events,
+      filter: { hostId: query.host, output: query.output, contains: query.contains, fields: query.fields },
+      ...(typeof lastEventId === 'string' && lastEventId !== '' ? { resumeFrom: lastEventId } : {}),
+      signal: closed.signal,
+    });
+    reply.hijack();
+    const raw = reply.raw;
+    raw.on('close', () => closed.abort());
+    raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    for await (const { id: position, message } of messages) {
+      if (closed.signal.aborted) break;
+      raw.write(message.event === 'keepalive' ? ': keepalive\n\n' : `id: ${position}\nevent: ${message.event}\ndata: ${JSON.stringify(message.data)}\n\n`);
+    }
+    raw.end();
+  }
+
+  /** This job against another of the same program: percentile shifts, count deltas, differential stacks. */
+  @Get('compare/:other')
+  compare(@jobId() id: string, @jobId('other') other: string, @Query(new ZodValidationPipe(CompareQuery, 'query')) query: { top?: number }): Promise<JobComparisonView> {
+    return this.results.compare(id, other, query);
   }
 }

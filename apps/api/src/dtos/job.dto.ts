@@ -1,7 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import { z } from 'zod';
 import {
-  DEFAULT_MAX_EVENTS_PER_RUN,
   JOB_STATES,
   normalizeTargets,
   type JobListItem,
@@ -13,28 +12,9 @@ import {
 } from '@fleettrace/contracts';
 import type { JobEvent, JobListPosition, JobRecord } from '../repositories/job.repository';
 import type { RunRecord } from '../repositories/run.repository';
+import { summarizeRuns } from '../utils/failure-summary';
 
 export const JobIdParam = z.guid({ error: 'job id must be a UUID' });
-
-const EVENTS_LIMIT_MESSAGE = `eventsLimit must be a whole number from 0 to ${DEFAULT_MAX_EVENTS_PER_RUN}`;
-export const DEFAULT_EVENTS_LIMIT = 1000;
-
-export const ResultsQuery = z.object({
-  eventsLimit: z
-    .string({ error: EVENTS_LIMIT_MESSAGE })
-    .regex(/^\d{1,9}$/, EVENTS_LIMIT_MESSAGE)
-    .transform(Number)
-    .pipe(z.number().max(DEFAULT_MAX_EVENTS_PER_RUN, EVENTS_LIMIT_MESSAGE))
-    .default(DEFAULT_EVENTS_LIMIT),
-});
-export type ResultsQuery = z.infer<typeof ResultsQuery>;
-
-/** `?output=NAME[&host=ID]`: one stacks output as folded text, merged over the fleet or of one host. */
-export const FoldedQuery = z.object({
-  output: z.string().min(1, 'output must name a stacks output'),
-  host: z.string().min(1, 'host must be a host id').optional(),
-});
-export type FoldedQuery = z.infer<typeof FoldedQuery>;
 
 /** `?dryRun=true` on POST /v1/jobs: the plan, nothing created. */
 export const CreateJobQuery = z
@@ -146,6 +126,7 @@ export function mapJob(job: JobRecord, runs: readonly RunRecord[], events: reado
     scheduleId: job.scheduleId,
     cancelled: job.cancelledAt ? { at: job.cancelledAt.toISOString(), by: job.cancelledBy ?? '', reason: job.cancelReason ?? '' } : null,
     runStates: runStates(runs),
+    summary: summarizeRuns(runs),
     runs: runs.map(mapRun),
     events: events.map((e) => ({ at: e.at.toISOString(), kind: e.kind, message: e.message, detail: e.detail })),
   };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Catch, HttpException, HttpStatus, Inject, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { ErrorBody } from '@fleettrace/contracts';
+import { ResultsQueryError } from '@fleettrace/results';
 
 /**
  * Every error leaves as an ErrorBody. Expected ones (HttpException) say what was wrong; anything else
@@ -19,6 +20,8 @@ export class ErrorFilter implements ExceptionFilter {
   }
 
   private toBody(exception: unknown): ErrorBody {
+    // A question the results math cannot answer as asked (a filter on a field no key has): the caller's to fix.
+    if (exception instanceof ResultsQueryError) return { statusCode: HttpStatus.BAD_REQUEST, error: 'Bad Request', message: exception.message };
     if (exception instanceof HttpException) {
       const statusCode = exception.getStatus();
       const response = exception.getResponse();

@@ -121,9 +121,9 @@ export class JobRepository {
     return rows[0] && toRecord(rows[0]);
   }
 
-  /** The job, locked until the transaction ends: rollout steps and cancels of one job take turns. */
+  /** The job, locked until the transaction ends: rollout steps and cancels of one job take turns (NO KEY UPDATE: see completeIfFinished). */
   async lock(db: Db, id: string): Promise<JobRecord | undefined> {
-    const { rows } = await db.query<JobRow>('SELECT * FROM jobs WHERE id = $1 FOR UPDATE', [id]);
+    const { rows } = await db.query<JobRow>('SELECT * FROM jobs WHERE id = $1 FOR NO KEY UPDATE', [id]);
     return rows[0] && toRecord(rows[0]);
   }
 
@@ -159,11 +159,13 @@ export class JobRepository {
    * The job rows are locked first, in a statement of their own: two transactions each ending the
    * last-but-one run would otherwise both see the other's run unfinished and neither complete the
    * job. After the lock, the next statement's snapshot sees what the other transaction committed.
+   * NO KEY UPDATE, not UPDATE: rows inserted meanwhile that reference the job (a run's state change,
+   * a snapshot) hold KEY SHARE on it, which UPDATE would wait for, and they for us: a deadlock.
    */
   async completeIfFinished(db: Db, jobIds: readonly string[]): Promise<string[]> {
     if (jobIds.length === 0) return [];
     const ids = [...new Set(jobIds)].sort();
-    await db.query(`SELECT id FROM jobs WHERE id = ANY($1::uuid[]) AND state = 'running' ORDER BY id FOR UPDATE`, [ids]);
+    await db.query(`SELECT id FROM jobs WHERE id = ANY($1::uuid[]) AND state = 'running' ORDER BY id FOR NO KEY UPDATE`, [ids]);
     const { rows } = await db.query<{ id: string }>(
       `UPDATE jobs j SET state = 'completed', finished_at = now()
        WHERE j.id = ANY($1::uuid[]) AND j.state = 'running'

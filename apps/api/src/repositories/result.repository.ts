@@ -19,6 +19,27 @@ export interface EventCount {
   stored: number;
 }
 
+/** Which of a job's events to read: all of them unless narrowed. */
+export interface EventFilter {
+  hostId?: string;
+  output?: string;
+  /** Text any field's value contains, case-insensitive. */
+  contains?: string;
+  /** Field name → the exact value its text must have. */
+  fields: Record<string, string>;
+}
+
+/** A place in a job's event order: (time, host, batch, index). */
+export interface EventPosition {
+  ts: string;
+  hostId: string;
+  seq: number;
+  idx: number;
+}
+
+/** Rows per FETCH when streaming a job's events through a cursor. */
+const STREAM_FETCH = 2000;
+
 export interface EventSummaryRow extends EventsSummary {
   runId: string;
 }
@@ -90,6 +111,26 @@ export class ResultRepository {
         [runId, chunk.map((r) => r.output), chunk.map((r) => r.stack), chunk.map((r) => r.value)],
       );
     }
+  }
+
+  /** Keeps a run's newest snapshot only: one delivered late or twice never replaces a newer one. */
+  async upsertSnapshot(db: Db, snapshot: { runId: string; seq: number; at: Date; outputs: readonly AggregateOutput[] }): Promise<void> {
+    await db.query(
+      `INSERT INTO run_snapshots (run_id, job_id, seq, at, outputs)
+       SELECT r.id, r.job_id, $2, $3, $4 FROM runs r WHERE r.id = $1
+       ON CONFLICT (run_id) DO UPDATE SET seq = excluded.seq, at = excluded.at, outputs = excluded.outputs
+       WHERE run_snapshots.seq < excluded.seq`,
+      [snapshot.runId, snapshot.seq, snapshot.at, JSON.stringify(snapshot.outputs)],
+    );
+  }
+
+  /** The newest snapshot of each run of the job, with when it was taken. */
+  async snapshotsOf(jobId: string): Promise<Array<{ runId: string; at: Date; outputs: AggregateOutput[] }>> {
+    const { rows } = await this.database.pool.query<{ run_id: string; at: Date; outputs: AggregateOutput[] }>(
+      'SELECT run_id, at, outputs FROM run_snapshots WHERE job_id = $1',
+      [jobId],
+    );
+    return rows.map((r) => ({ runId: r.run_id, at: r.at, outputs: r.outputs }));
   }
 
   async upsertEventSummaries(db: Db, runId: string, summaries: readonly EventsSummary[]): Promise<void> {
@@ -176,6 +217,37 @@ export class ResultRepository {
     return rows.map((r) => ({ runId: r.run_id, seq: r.seq, idx: r.idx, output: r.output, ts: r.ts, data: r.data }));
   }
 
+  /** The job's events in (time, host, seq, idx) order, after `after`, at most `limit`, filtered. */
+  async eventPage(jobId: string, filter: EventFilter, limit: number, after?: EventPosition): Promise<Array<EventRow & { hostId: string }>> {
+    const { sql, values } = eventQuery(jobId, filter, after);
+    values.push(limit);
+    const { rows } = await this.database.pool.query<EventQueryRow>(`${sql} LIMIT $${values.length}`, values);
+    return rows.map(toEventRow);
+  }
+
+  /**
+   * Every event of the job in order, in chunks, through a server-side cursor on a connection of its
+   * own: the job may hold millions of rows, and neither side ever holds more than one chunk.
+   */
+  async *streamEvents(jobId: string, filter: EventFilter): AsyncGenerator<Array<EventRow & { hostId: string }>> {
+    const { sql, values } = eventQuery(jobId, filter);
+    const client = await this.database.pool.connect();
+    try {
+      await client.query('BEGIN READ ONLY');
+      await client.query(`DECLARE job_events NO SCROLL CURSOR FOR ${sql}`, values);
+      for (;;) {
+        const { rows } = await client.query<EventQueryRow>(`FETCH ${STREAM_FETCH} FROM job_events`);
+        if (rows.length === 0) break;
+        yield rows.map(toEventRow);
+      }
+      await client.query('COMMIT');
+    } finally {
+      // A client that went away mid-stream leaves the transaction open: end it before the pool reuses the connection.
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release();
+    }
+  }
+
   async eventCountsOf(runIds: readonly string[]): Promise<EventCount[]> {
     const { rows } = await this.database.pool.query<{ run_id: string; output: string; stored: number }>(
       'SELECT run_id, output, count(*) AS stored FROM run_events WHERE run_id = ANY($1::uuid[]) GROUP BY run_id, output',
@@ -195,4 +267,45 @@ export class ResultRepository {
 
 function stackKey(runId: string, output: string): string {
   return `${runId}\u0000${output}`;
+}
+
+interface EventQueryRow {
+  run_id: string;
+  host_id: string;
+  seq: number;
+  idx: number;
+  output: string;
+  ts: string;
+  data: EventRecord;
+}
+
+function toEventRow(row: EventQueryRow): EventRow & { hostId: string } {
+  return { runId: row.run_id, hostId: row.host_id, seq: row.seq, idx: row.idx, output: row.output, ts: row.ts, data: row.data };
+}
+
+/** LIKE pattern of a literal text: its own % and _ match themselves. */
+function likeLiteral(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** The SELECT of a job's events in order, filtered; values are its parameters. */
+function eventQuery(jobId: string, filter: EventFilter, after?: EventPosition): { sql: string; values: unknown[] } {
+  const values: unknown[] = [jobId];
+  const where = ['r.job_id = $1'];
+  const param = (value: unknown): string => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  if (filter.hostId !== undefined) where.push(`r.host_id = ${param(filter.hostId)}`);
+  if (filter.output !== undefined) where.push(`e.output = ${param(filter.output)}`);
+  for (const [field, value] of Object.entries(filter.fields)) where.push(`e.data ->> ${param(field)} = ${param(value)}`);
+  if (filter.contains !== undefined) {
+    where.push(`EXISTS (SELECT 1 FROM jsonb_each_text(e.data) kv WHERE kv.value ILIKE ${param(likeLiteral(filter.contains))})`);
+  }
+  if (after) where.push(`(e.ts, r.host_id, e.seq, e.idx) > (${param(after.ts)}::bigint, ${param(after.hostId)}, ${param(after.seq)}, ${param(after.idx)})`);
+  return {
+    sql: `SELECT e.run_id, r.host_id, e.seq, e.idx, e.output, e.ts::text AS ts, e.data FROM run_events e JOIN runs r ON r.id = e.run_id
+      WHERE ${where.join(' AND ')} ORDER BY e.ts, r.host_id, e.seq, e.idx`,
+    values,
+  };
 }

@@ -16,6 +16,8 @@ export interface RunRecord {
   jobId: string;
   hostId: string;
   hostName: string;
+  /** The host's kernel release as it last reported it ('' for a host never seen). */
+  hostKernel: string;
   state: RunState;
   /** Rollout stage: 0 runs first (canaries, or everything without a rollout), then 1, 2... */
   stage: number;
@@ -72,6 +74,7 @@ interface RunRow {
   job_id: string;
   host_id: string;
   host_name: string | null;
+  host_kernel: string | null;
   state: RunState;
   stage: number;
   error: string | null;
@@ -93,6 +96,7 @@ function toRecord(row: RunRow): RunRecord {
     jobId: row.job_id,
     hostId: row.host_id,
     hostName: row.host_name ?? row.host_id,
+    hostKernel: row.host_kernel ?? '',
     state: row.state,
     stage: row.stage,
     error: row.error,
@@ -113,7 +117,7 @@ function toRefs(rows: Array<{ id: string; job_id: string; host_id: string }>): R
   return rows.map((r) => ({ id: r.id, jobId: r.job_id, hostId: r.host_id }));
 }
 
-const RUN_COLUMNS = `r.*, h.name AS host_name`;
+const RUN_COLUMNS = `r.*, h.name AS host_name, h.kernel_release AS host_kernel`;
 
 /**
  * Runs and their states. Every state change is one UPDATE guarded by the state machine
@@ -174,7 +178,7 @@ export class RunRepository {
            started_at = CASE WHEN $2 IN ('running', 'draining') THEN coalesce(r.started_at, $3) ELSE r.started_at END,
            finished_at = CASE WHEN $2 = ANY($7::text[]) THEN r.finished_at ELSE $3 END,
            updated_at = now()
-         FROM (SELECT id, state AS from_state FROM runs WHERE id = $1 FOR UPDATE) old
+         FROM (SELECT id, state AS from_state FROM runs WHERE id = $1 FOR NO KEY UPDATE) old
          WHERE r.id = old.id AND r.state = ANY($5::text[])
          RETURNING r.id, r.job_id, r.host_id, old.from_state AS from, r.error`,
         [change.runId, change.state, change.at, change.error ?? null, statesBefore(change.state), TAKEN_RUN_STATES, ACTIVE_RUN_STATES],
@@ -247,11 +251,31 @@ export class RunRepository {
     return toRefs(rows);
   }
 
+  /** The job's state changes after `afterId`, in the order they happened, at most `limit`. */
+  async transitionsOf(jobId: string, afterId: number, limit: number): Promise<TransitionRecord[]> {
+    const { rows } = await this.database.pool.query<{ id: number; run_id: string; host_id: string; from_state: RunState; to_state: RunState; error: string | null; at: Date }>(
+      'SELECT id, run_id, host_id, from_state, to_state, error, at FROM run_transitions WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3',
+      [jobId, afterId, limit],
+    );
+    return rows.map((r) => ({ id: r.id, runId: r.run_id, hostId: r.host_id, from: r.from_state, state: r.to_state, error: r.error, at: r.at }));
+  }
+
   /** Whether every run of the job has ended. */
   async allEnded(db: Db, jobId: string): Promise<boolean> {
     const { rows } = await db.query<{ active: boolean }>('SELECT EXISTS (SELECT 1 FROM runs WHERE job_id = $1 AND finished_at IS NULL) AS active', [jobId]);
     return !rows[0]!.active;
   }
+}
+
+/** One state change of one run, as the runs trigger logged it. */
+export interface TransitionRecord {
+  id: number;
+  runId: string;
+  hostId: string;
+  from: RunState;
+  state: RunState;
+  error: string | null;
+  at: Date;
 }
 
 /** Every state a run may be in, for the API's query validation. */

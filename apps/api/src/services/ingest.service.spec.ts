@@ -7,6 +7,7 @@ import type { HostRepository } from '../repositories/host.repository';
 import type { Db } from '../repositories/database.repository';
 import type { RunRepository, RunStateChange } from '../repositories/run.repository';
 import type { RunLifecycleService, RunTransitions } from './run-lifecycle.service';
+import type { JobNotificationRepository } from '../repositories/job-notification.repository';
 import type { EventRow, ResultRepository } from '../repositories/result.repository';
 import type { ResultsStreamRepository, StreamEntry } from '../repositories/results-stream.repository';
 
@@ -35,7 +36,8 @@ function setup(options: { failWrite?: boolean } = {}) {
     upsertEventSummaries: vi.fn(async () => undefined),
   } as unknown as ResultRepository;
   const stream = { ack: vi.fn(async (ids: string[]) => void calls.push(`ack ${ids.join(',')}`)) } as unknown as ResultsStreamRepository;
-  const service = new IngestService({ ingestConsumer: 'c' } as ApiConfig, hosts, runs, results, stream, lifecycle);
+  const notifications = { notifyJobsOfRuns: vi.fn(async () => undefined) } as unknown as JobNotificationRepository;
+  const service = new IngestService({ ingestConsumer: 'c' } as ApiConfig, hosts, runs, results, stream, lifecycle, notifications);
   return { service, calls, events, runs, applied, stream };
 }
 

@@ -7,6 +7,7 @@ import { HostRepository } from '../repositories/host.repository';
 import { RunRepository } from '../repositories/run.repository';
 import { ResultRepository, type EventRow } from '../repositories/result.repository';
 import { ResultsStreamRepository, type StreamEntry } from '../repositories/results-stream.repository';
+import { JobNotificationRepository } from '../repositories/job-notification.repository';
 import { RunLifecycleService, type RunTransitions } from './run-lifecycle.service';
 
 export const INGEST_BATCH_SIZE = 500;
@@ -34,6 +35,7 @@ export class IngestService {
     @Inject(ResultRepository) private readonly results: ResultRepository,
     @Inject(ResultsStreamRepository) private readonly stream: ResultsStreamRepository,
     @Inject(RunLifecycleService) private readonly lifecycle: RunLifecycleService,
+    @Inject(JobNotificationRepository) private readonly notifications: JobNotificationRepository,
   ) {}
 
   start(): void {
@@ -104,6 +106,9 @@ export class IngestService {
         case 'events':
           events.push(...eventRows(message));
           break;
+        case 'snapshot':
+          await this.results.upsertSnapshot(tx, { runId: message.runId, seq: message.seq, at: new Date(message.at), outputs: message.outputs });
+          break;
         case 'summary': {
           await transitions.apply([{ runId: message.runId, state: message.state, at: new Date(message.at), error: message.error }]);
           // The outputs are real even if the state came too late to apply (the reaper got there first).
@@ -120,6 +125,9 @@ export class IngestService {
       }
     }
     await this.results.insertEvents(tx, events);
+    // Live streams of these jobs wake when this commits (state changes notify through the runs trigger).
+    const fresh = messages.filter((m) => m.type === 'events' || m.type === 'snapshot').map((m) => (m as { runId: string }).runId);
+    await this.notifications.notifyJobsOfRuns(tx, fresh);
   }
 }
 

@@ -1,9 +1,50 @@
 import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import type { EventsView, HostResultView, JobResultsView, OutputView } from '@fleettrace/contracts';
-import { foldedText, mergeOutputs, mergeStacks, type MergeableOutput, type TimedEventsOutput } from '@fleettrace/results';
-import { JobRepository } from '../repositories/job.repository';
-import { RunRepository } from '../repositories/run.repository';
-import { ResultRepository, type EventRow } from '../repositories/result.repository';
+import type {
+  CountsOutput,
+  EventPage,
+  HistOutput,
+  HostResultView,
+  JobComparisonView,
+  JobResultsView,
+  OutputComparison,
+  OutputView,
+  StacksOutput,
+  StacksView,
+} from '@fleettrace/contracts';
+import {
+  compareCounts,
+  compareHist,
+  diffFolded,
+  foldedText,
+  histOutliers,
+  mergeOutputs,
+  mergeStacks,
+  stacksToPprof,
+  topFunctions,
+  type CountsFilter,
+  type MergeableOutput,
+  type TimedEventsOutput,
+} from '@fleettrace/results';
+import { JobRepository, encodeProgram, type JobRecord } from '../repositories/job.repository';
+import { RunRepository, type RunRecord } from '../repositories/run.repository';
+import { ResultRepository, type EventFilter, type EventRow } from '../repositories/result.repository';
+import { decodeEventCursor, encodeEventCursor, type EventsQuery } from '../dtos/results.dto';
+import { countsView, eventsView, histView } from '../utils/output-views';
+
+export interface ResultsOptions {
+  eventsLimit: number;
+  /** How many counts entries and functions to list before the rest. */
+  top?: number;
+  /** Counts key fields and the value they must have (`?key.comm=nginx`). */
+  keyFilter?: CountsFilter;
+}
+
+interface LoadedJob {
+  job: JobRecord;
+  runs: RunRecord[];
+  /** Each run's outputs, aggregates and events alike, events as time-ordered records. */
+  perHost: Array<{ run: RunRecord; outputs: MergeableOutput[] }>;
+}
 
 @Injectable()
 export class ResultsService {
@@ -13,65 +54,61 @@ export class ResultsService {
     @Inject(ResultRepository) private readonly results: ResultRepository,
   ) {}
 
-  /** Each host's outputs as stored, and the fleet-wide merge of them. */
-  async get(jobId: string, query: { eventsLimit: number }): Promise<JobResultsView> {
-    const job = await this.jobs.findById(jobId);
-    if (!job) throw new NotFoundException(`job ${jobId} not found`);
-    const runs = await this.runs.listByJob(jobId);
-    const runIds = runs.map((r) => r.id);
-    const [aggregates, events, counts, summaries] = await Promise.all([
-      this.results.outputsOf(runIds),
-      this.results.eventsOf(runIds, query.eventsLimit),
-      this.results.eventCountsOf(runIds),
-      this.results.eventSummariesOf(runIds),
-    ]);
-
-    const key = (runId: string, output: string) => `${runId}\u0000${output}`;
-    const summaryOf = new Map(summaries.map((s) => [key(s.runId, s.name), s]));
-    const storedOf = new Map(counts.map((c) => [key(c.runId, c.output), c.stored]));
-    const recordsOf = new Map<string, EventRow[]>();
-    for (const row of events) {
-      const k = key(row.runId, row.output);
-      const list = recordsOf.get(k);
-      if (list) list.push(row);
-      else recordsOf.set(k, [row]);
-    }
-    const eventNamesOf = new Map<string, Set<string>>();
-    for (const { runId, name } of [...summaries, ...counts.map((c) => ({ runId: c.runId, name: c.output }))]) {
-      eventNamesOf.set(runId, (eventNamesOf.get(runId) ?? new Set()).add(name));
-    }
-
-    const perHost = runs.map((run) => {
-      const eventOutputs = [...(eventNamesOf.get(run.id) ?? [])].sort().map((name): TimedEventsOutput => {
-        const summary = summaryOf.get(key(run.id, name));
-        // Events stream in before the summary: until it arrives, what is stored is all that was received.
-        const stored = storedOf.get(key(run.id, name)) ?? 0;
-        return {
-          kind: 'events',
-          name,
-          received: summary?.received ?? stored,
-          dropped: summary?.dropped ?? 0,
-          records: (recordsOf.get(key(run.id, name)) ?? []).map((e) => timed(e, run.hostId)),
-        };
-      });
-      return { run, outputs: [...(aggregates.get(run.id) ?? []), ...eventOutputs] as MergeableOutput[] };
+  /**
+   * Each host's outputs and their fleet-wide merge, each with what a person reads first: a
+   * histogram's percentiles (and per host, whether it is an outlier), the top counts with the rest
+   * summed as `other` (merged: with every host's share of each key), the heaviest functions of the
+   * merged stacks, and the first events in time order.
+   */
+  async get(jobId: string, options: ResultsOptions): Promise<JobResultsView> {
+    const loaded = await this.load(jobId, options.eventsLimit);
+    const merged = mergeOutputs(
+      loaded.perHost.map((h) => h.outputs),
+      options.eventsLimit,
+    );
+    const filter = this.applicableFilter(jobId, merged, options.keyFilter ?? {});
+    const hostsOf = <K extends MergeableOutput['kind']>(kind: K, name: string) =>
+      new Map(
+        loaded.perHost.flatMap(({ run, outputs }) => {
+          const found = outputs.find((o) => o.kind === kind && o.name === name);
+          return found ? [[run.hostId, found as Extract<MergeableOutput, { kind: K }>] as const] : [];
+        }),
+      );
+    const outliersOf = new Map<string, Set<string>>();
+    const mergedViews = merged.map((output): OutputView => {
+      switch (output.kind) {
+        case 'hist': {
+          const perHost = hostsOf('hist', output.name);
+          outliersOf.set(output.name, new Set(histOutliers(perHost, output).map((o) => o.hostId)));
+          return histView(output);
+        }
+        case 'counts':
+          return countsView(output, hostsOf('counts', output.name), options.top, filter.get(output.name));
+        case 'stacks':
+          return { ...output, topFunctions: topFunctions(output, { limit: options.top }) };
+        case 'events':
+          return eventsView(output);
+      }
     });
-
-    const hosts: HostResultView[] = perHost.map(({ run, outputs }) => ({
+    const hosts: HostResultView[] = loaded.perHost.map(({ run, outputs }) => ({
       hostId: run.hostId,
+      hostName: run.hostName,
       state: run.state,
       error: run.error,
-      outputs: outputs.map(toView),
+      outputs: outputs.map((output): OutputView => {
+        switch (output.kind) {
+          case 'hist':
+            return { ...histView(output), outlier: outliersOf.get(output.name)?.has(run.hostId) ?? false };
+          case 'counts':
+            return countsView(output, undefined, options.top, filter.get(output.name));
+          case 'stacks':
+            return output satisfies StacksView;
+          case 'events':
+            return eventsView(output);
+        }
+      }),
     }));
-    return {
-      jobId,
-      state: job.state,
-      merged: mergeOutputs(
-        perHost.map((h) => h.outputs),
-        query.eventsLimit,
-      ).map(toView),
-      hosts,
-    };
+    return { jobId, state: loaded.job.state, merged: mergedViews, hosts };
   }
 
   /**
@@ -79,6 +116,78 @@ export class ResultsService {
    * or one host's own. An empty text is a host, or a fleet, that sampled nothing.
    */
   async folded(jobId: string, query: { output: string; host?: string }): Promise<string> {
+    const stacks = await this.stacks(jobId, query);
+    return stacks ? foldedText(stacks) : '';
+  }
+
+  /** One stacks output as a gzipped pprof profile.proto, merged or one host's. */
+  async pprof(jobId: string, query: { output: string; host?: string }): Promise<Buffer> {
+    const job = await this.jobs.findById(jobId);
+    const stacks = (await this.stacks(jobId, query)) ?? { kind: 'stacks', name: query.output, unit: 'samples', entries: [], unsymbolized: 0, lost: 0 };
+    return stacksToPprof(stacks, { timeNanos: BigInt(job!.createdAt.getTime()) * 1_000_000n, durationNanos: BigInt(job!.durationSeconds) * 1_000_000_000n });
+  }
+
+  /** A page of the job's events in (time, host, batch, index) order, filtered. */
+  async events(jobId: string, query: EventsQuery): Promise<EventPage> {
+    const job = await this.jobs.findById(jobId);
+    if (!job) throw new NotFoundException(`job ${jobId} not found`);
+    const filter = eventFilter(query);
+    const rows = await this.results.eventPage(jobId, filter, query.limit + 1, query.cursor === undefined ? undefined : decodeEventCursor(query.cursor));
+    const items = rows.slice(0, query.limit);
+    const last = items[items.length - 1];
+    return { items: items.map(eventItem), nextCursor: rows.length > query.limit && last ? encodeEventCursor(last) : null };
+  }
+
+  /**
+   * Every event of the job, as NDJSON lines, read from PostgreSQL through a cursor: memory stays flat
+   * however large the job. The job is checked first, so a 404 can still be answered.
+   */
+  async eventLines(jobId: string, query: EventsQuery): Promise<AsyncIterable<string>> {
+    const job = await this.jobs.findById(jobId);
+    if (!job) throw new NotFoundException(`job ${jobId} not found`);
+    const rows = this.results.streamEvents(jobId, eventFilter(query));
+    return (async function* lines() {
+      for await (const chunk of rows) yield chunk.map((row) => `${JSON.stringify(eventItem(row))}\n`).join('');
+    })();
+  }
+
+  /**
+   * Two jobs of one program, output by output: percentile shifts of histograms (merged and per
+   * host), count deltas (top movers, new and gone keys), and a differential folded text of stacks
+   * ("stack valueA valueB" lines, as flamegraph's difffolded.pl writes them).
+   */
+  async compare(a: string, b: string, options: { top?: number }): Promise<JobComparisonView> {
+    const [first, second] = [await this.load(a, 0), await this.load(b, 0)];
+    if (encodeProgram(first.job.program) !== encodeProgram(second.job.program)) {
+      throw new BadRequestException(`job ${a} runs ${first.job.programLabel} and job ${b} runs ${second.job.programLabel}${first.job.programLabel === second.job.programLabel ? ' with a different program text' : ''}: only jobs of one program compare`);
+    }
+    const aggregates = (loaded: LoadedJob) => {
+      const merged = mergeOutputs(loaded.perHost.map((h) => h.outputs.filter((o) => o.kind !== 'events')), 0);
+      return new Map(merged.map((o) => [`${o.kind}\u0000${o.name}`, o]));
+    };
+    const [mergedA, mergedB] = [aggregates(first), aggregates(second)];
+    const perHost = <K extends 'hist'>(loaded: LoadedJob, kind: K, name: string) =>
+      new Map(loaded.perHost.flatMap(({ run, outputs }) => {
+        const found = outputs.find((o) => o.kind === kind && o.name === name);
+        return found ? [[run.hostId, found as HistOutput] as const] : [];
+      }));
+    const outputs: OutputComparison[] = [];
+    for (const [key, outA] of mergedA) {
+      const outB = mergedB.get(key);
+      if (!outB) continue;
+      if (outA.kind === 'hist') {
+        outputs.push({ kind: 'hist', name: outA.name, hist: compareHist({ merged: outA, perHost: perHost(first, 'hist', outA.name) }, { merged: outB as HistOutput, perHost: perHost(second, 'hist', outA.name) }) });
+      } else if (outA.kind === 'counts') {
+        outputs.push({ kind: 'counts', name: outA.name, counts: compareCounts(outA, outB as CountsOutput, { limit: options.top }) });
+      } else if (outA.kind === 'stacks') {
+        outputs.push({ kind: 'stacks', name: outA.name, diffFolded: diffFolded(outA, outB as StacksOutput) });
+      }
+    }
+    const names = (m: Map<string, MergeableOutput>, other: Map<string, MergeableOutput>) => [...m].filter(([k]) => !other.has(k)).map(([, o]) => o.name);
+    return { a, b, program: first.job.programLabel, outputs, onlyInA: names(mergedA, mergedB), onlyInB: names(mergedB, mergedA) };
+  }
+
+  private async stacks(jobId: string, query: { output: string; host?: string }): Promise<StacksOutput | undefined> {
     const job = await this.jobs.findById(jobId);
     if (!job) throw new NotFoundException(`job ${jobId} not found`);
     const runs = await this.runs.listByJob(jobId);
@@ -96,23 +205,73 @@ export class ResultsService {
       if (chosen.length === 0) throw new NotFoundException(`host "${query.host}" has no run in job ${jobId}`);
     }
     const perHost = await this.results.stacksOf(chosen.map((r) => r.id), query.output);
-    if (perHost.size === 0) return '';
-    return foldedText(mergeStacks([...perHost.values()]));
+    return perHost.size === 0 ? undefined : mergeStacks([...perHost.values()]);
+  }
+
+  private async load(jobId: string, eventsLimit: number): Promise<LoadedJob> {
+    const job = await this.jobs.findById(jobId);
+    if (!job) throw new NotFoundException(`job ${jobId} not found`);
+    const runs = await this.runs.listByJob(jobId);
+    const runIds = runs.map((r) => r.id);
+    const [aggregates, events, counts, summaries] = await Promise.all([
+      this.results.outputsOf(runIds),
+      eventsLimit > 0 ? this.results.eventsOf(runIds, eventsLimit) : Promise.resolve([]),
+      this.results.eventCountsOf(runIds),
+      this.results.eventSummariesOf(runIds),
+    ]);
+    const key = (runId: string, output: string) => `${runId}\u0000${output}`;
+    const summaryOf = new Map(summaries.map((s) => [key(s.runId, s.name), s]));
+    const storedOf = new Map(counts.map((c) => [key(c.runId, c.output), c.stored]));
+    const recordsOf = new Map<string, EventRow[]>();
+    for (const row of events) {
+      const k = key(row.runId, row.output);
+      const list = recordsOf.get(k);
+      if (list) list.push(row);
+      else recordsOf.set(k, [row]);
+    }
+    const eventNamesOf = new Map<string, Set<string>>();
+    for (const { runId, name } of [...summaries, ...counts.map((c) => ({ runId: c.runId, name: c.output }))]) {
+      eventNamesOf.set(runId, (eventNamesOf.get(runId) ?? new Set()).add(name));
+    }
+    const perHost = runs.map((run) => {
+      const eventOutputs = [...(eventNamesOf.get(run.id) ?? [])].sort().map((name): TimedEventsOutput => {
+        const summary = summaryOf.get(key(run.id, name));
+        // Events stream in before the summary: until it arrives, what is stored is all that was received.
+        const stored = storedOf.get(key(run.id, name)) ?? 0;
+        return {
+          kind: 'events',
+          name,
+          received: summary?.received ?? stored,
+          dropped: summary?.dropped ?? 0,
+          records: (recordsOf.get(key(run.id, name)) ?? []).map((e) => ({ ts: BigInt(e.ts), host: run.hostId, record: { ...e.data, host: run.hostId } })),
+        };
+      });
+      return { run, outputs: [...(aggregates.get(run.id) ?? []), ...eventOutputs] as MergeableOutput[] };
+    });
+    return { job, runs, perHost };
+  }
+
+  /**
+   * Which counts outputs a `key.<field>` filter applies to: those whose keys have every filtered
+   * field. A field no counts output has is a 400 naming it, not an empty answer that hides a typo.
+   */
+  private applicableFilter(jobId: string, merged: readonly MergeableOutput[], filter: CountsFilter): Map<string, CountsFilter> {
+    const fields = Object.keys(filter);
+    const counts = merged.filter((o): o is CountsOutput => o.kind === 'counts');
+    const applies = new Map(counts.filter((o) => fields.every((f) => o.keyFields.includes(f))).map((o) => [o.name, filter]));
+    if (fields.length > 0 && applies.size === 0) {
+      const known = [...new Set(counts.flatMap((o) => o.keyFields))].sort();
+      const missing = fields.find((f) => !counts.some((o) => o.keyFields.includes(f)))!;
+      throw new BadRequestException(`key.${missing}: no counts output of job ${jobId} has key field "${missing}"; its key fields: ${known.length > 0 ? known.join(', ') : 'none'}`);
+    }
+    return applies;
   }
 }
 
-function timed(row: EventRow, host: string): TimedEventsOutput['records'][number] {
-  return { ts: BigInt(row.ts), host, record: { ...row.data, host } };
+function eventFilter(query: EventsQuery): EventFilter {
+  return { hostId: query.host, output: query.output, contains: query.contains, fields: query.fields };
 }
 
-function toView(output: MergeableOutput): OutputView {
-  if (output.kind !== 'events') return output;
-  const view: EventsView = {
-    kind: 'events',
-    name: output.name,
-    received: output.received,
-    dropped: output.dropped,
-    records: output.records.map((r) => r.record),
-  };
-  return view;
+function eventItem(row: EventRow & { hostId: string }): EventPage['items'][number] {
+  return { time: row.ts, hostId: row.hostId, output: row.output, record: row.data };
 }

@@ -63,7 +63,7 @@ export async function startApi(label: string, overrides: Partial<ApiConfig> = {}
       const response = await fetch(`${url}${path}`, { method, headers, body });
       const text = await response.text();
       const contentType = response.headers.get('content-type') ?? '';
-      const parsed = contentType.includes('json') ? (text ? JSON.parse(text) : undefined) : text;
+      const parsed = /^application\/json/.test(contentType) ? (text ? JSON.parse(text) : undefined) : text;
       return { status: response.status, body: parsed as never, contentType };
     },
     async report(message) {

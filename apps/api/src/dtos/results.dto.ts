@@ -1,0 +1,123 @@
+import { BadRequestException } from '@nestjs/common';
+import { z } from 'zod';
+import { DEFAULT_MAX_EVENTS_PER_RUN } from '@fleettrace/contracts';
+import type { EventRow } from '../repositories/result.repository';
+
+const EVENTS_LIMIT_MESSAGE = `eventsLimit must be a whole number from 0 to ${DEFAULT_MAX_EVENTS_PER_RUN}`;
+/** Events a results answer carries per output: a glance; the events endpoint pages through them all. */
+export const DEFAULT_EVENTS_LIMIT = 200;
+const TOP_MESSAGE = 'top must be a whole number from 1 to 1000';
+const FIELD = /^[A-Za-z_][A-Za-z0-9_.]{0,63}$/;
+
+const wholeNumber = (message: string, min: number, max: number) =>
+  z
+    .string({ error: message })
+    .regex(/^\d{1,9}$/, message)
+    .transform(Number)
+    .pipe(z.number().min(min, message).max(max, message));
+
+/**
+ * Query parameters with a prefix (`key.comm=nginx`, `field.pid=42`) beside fixed ones: the prefixed
+ * ones are collected into one object, any other unknown parameter is an error naming it.
+ */
+function withPrefixed<S extends z.ZodRawShape>(fixed: S, prefix: string) {
+  return z
+    .record(z.string(), z.unknown(), { error: 'query must be an object' })
+    .transform((query, ctx) => {
+      const known: Record<string, unknown> = {};
+      const prefixed: Record<string, string> = {};
+      for (const [name, value] of Object.entries(query)) {
+        if (name.startsWith(`${prefix}.`)) {
+          const field = name.slice(prefix.length + 1);
+          if (!FIELD.test(field) || typeof value !== 'string') {
+            ctx.addIssue({ code: 'custom', message: `${name} must be ${prefix}.<field>=<value>, once` });
+            return z.NEVER;
+          }
+          prefixed[field] = value;
+        } else if (name in fixed) known[name] = value;
+        else {
+          ctx.addIssue({ code: 'custom', message: `unknown query parameter "${name}"` });
+          return z.NEVER;
+        }
+      }
+      const parsed = z.object(fixed).safeParse(known);
+      if (!parsed.success) {
+        ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]!.message });
+        return z.NEVER;
+      }
+      return { ...(parsed.data as z.infer<z.ZodObject<S>>), prefixed };
+    });
+}
+
+/** `GET .../results?eventsLimit=&top=&key.<field>=<value>`. */
+export const ResultsQuery = withPrefixed(
+  {
+    eventsLimit: wholeNumber(EVENTS_LIMIT_MESSAGE, 0, DEFAULT_MAX_EVENTS_PER_RUN).default(DEFAULT_EVENTS_LIMIT),
+    top: wholeNumber(TOP_MESSAGE, 1, 1000).optional(),
+  },
+  'key',
+).transform(({ prefixed, ...rest }) => ({ ...rest, keyFilter: prefixed }));
+export type ResultsQuery = z.infer<typeof ResultsQuery>;
+
+export const MAX_EVENTS_PAGE = 5000;
+const LIMIT_MESSAGE = `limit must be a whole number from 1 to ${MAX_EVENTS_PAGE}`;
+
+/** `GET .../events?limit=&cursor=&host=&output=&contains=&field.<name>=<value>`. */
+export const EventsQuery = withPrefixed(
+  {
+    limit: wholeNumber(LIMIT_MESSAGE, 1, MAX_EVENTS_PAGE).default(200),
+    cursor: z.string().min(1, 'cursor must be a nextCursor from a previous page').optional(),
+    host: z.string().min(1, 'host must be a host id').optional(),
+    output: z.string().min(1, 'output must name an events output').optional(),
+    contains: z.string().min(1, 'contains must not be empty').max(256, 'contains must be at most 256 characters').optional(),
+  },
+  'field',
+).transform(({ prefixed, ...rest }) => ({ ...rest, fields: prefixed }));
+export type EventsQuery = z.infer<typeof EventsQuery>;
+
+/** `GET .../stream?events=true|false` plus the filters of /events for the events it sends. */
+export const StreamQuery = withPrefixed(
+  {
+    events: z.enum(['true', 'false'], { error: 'events must be true or false' }).default('true').transform((v) => v === 'true'),
+    host: z.string().min(1, 'host must be a host id').optional(),
+    output: z.string().min(1, 'output must name an events output').optional(),
+    contains: z.string().min(1, 'contains must not be empty').max(256, 'contains must be at most 256 characters').optional(),
+  },
+  'field',
+).transform(({ prefixed, ...rest }) => ({ ...rest, fields: prefixed }));
+export type StreamQuery = z.infer<typeof StreamQuery>;
+
+/** `?output=NAME[&host=ID]`: one stacks output, merged over the fleet or of one host. */
+export const StacksQuery = z
+  .object({
+    output: z.string({ error: 'output must name a stacks output' }).min(1, 'output must name a stacks output'),
+    host: z.string().min(1, 'host must be a host id').optional(),
+  })
+  .strict();
+export type StacksQuery = z.infer<typeof StacksQuery>;
+
+export const CompareQuery = z.object({ top: wholeNumber(TOP_MESSAGE, 1, 1000).optional() }).strict();
+
+/** Where an events page ends: after (time, host, batch, index) of its last record. */
+export interface EventPosition {
+  ts: string;
+  hostId: string;
+  seq: number;
+  idx: number;
+}
+
+export function encodeEventCursor(row: EventRow & { hostId: string }): string {
+  return Buffer.from(JSON.stringify([row.ts, row.hostId, row.seq, row.idx])).toString('base64url');
+}
+
+export function decodeEventCursor(cursor: string): EventPosition {
+  try {
+    const [ts, hostId, seq, idx] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof ts === 'string' && /^-?\d{1,19}$/.test(ts) && typeof hostId === 'string' && Number.isInteger(seq) && Number.isInteger(idx)) {
+      return { ts, hostId, seq: seq as number, idx: idx as number };
+    }
+  } catch {
+    // falls through to the error below
+  }
+  throw new BadRequestException('cursor must be a nextCursor from a previous page');
+}

@@ -1,0 +1,169 @@
+import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import type { AggregateOutput, JobStreamMessage, OutputView, RunState } from '@fleettrace/contracts';
+import { mergeOutputs } from '@fleettrace/results';
+import { JobRepository } from '../repositories/job.repository';
+import { RunRepository } from '../repositories/run.repository';
+import { ResultRepository, type EventFilter, type EventPosition } from '../repositories/result.repository';
+import { JobNotificationRepository } from '../repositories/job-notification.repository';
+import { countsView, histView } from '../utils/output-views';
+
+/** Where a stream stands: the last state change, event and snapshot it sent. */
+interface StreamPosition {
+  transition: number;
+  event: EventPosition | null;
+  /** Epoch ms of the newest snapshot sent. */
+  snapshot: number;
+}
+
+export interface StreamMessage {
+  /** The SSE id: the position after this message, for Last-Event-ID. */
+  id: string;
+  message: JobStreamMessage | { event: 'keepalive' };
+}
+
+export interface StreamOptions {
+  /** Send events as they arrive (default), filtered. */
+  events: boolean;
+  filter: EventFilter;
+  /** A Last-Event-ID: go on from there instead of starting over. */
+  resumeFrom?: string;
+  signal: AbortSignal;
+}
+
+const BATCH = 500;
+/** Polled even without a notification: a NOTIFY can be missed when the LISTEN connection drops. */
+const POLL_MS = 1000;
+const KEEPALIVE_MS = 15_000;
+
+/**
+ * A job's live view: its runs' state changes in order, its events as they arrive, and the merged
+ * latest snapshot of every host's maps, until the job completes. Woken by the job's notifications,
+ * polling as a fallback; resumable from any message's id.
+ */
+@Injectable()
+export class StreamService {
+  constructor(
+    @Inject(JobRepository) private readonly jobs: JobRepository,
+    @Inject(RunRepository) private readonly runs: RunRepository,
+    @Inject(ResultRepository) private readonly results: ResultRepository,
+    @Inject(JobNotificationRepository) private readonly notifications: JobNotificationRepository,
+  ) {}
+
+  /** Checks the job and the resume position first (so a 404 or 400 can still be answered), then streams. */
+  async open(jobId: string, options: StreamOptions): Promise<AsyncIterable<StreamMessage>> {
+    if (!(await this.jobs.findById(jobId))) throw new NotFoundException(`job ${jobId} not found`);
+    const resumed = options.resumeFrom === undefined ? undefined : decodePosition(options.resumeFrom);
+    return this.messages(jobId, options, resumed);
+  }
+
+  private async *messages(jobId: string, options: StreamOptions, resumed: StreamPosition | undefined): AsyncGenerator<StreamMessage> {
+    const position: StreamPosition = resumed ?? { transition: 0, event: null, snapshot: 0 };
+    let wake: () => void = () => {};
+    let changed = true;
+    const unsubscribe = await this.notifications.subscribe(jobId, () => {
+      changed = true;
+      wake();
+    });
+    const aborted = () => wake();
+    options.signal.addEventListener('abort', aborted);
+    try {
+      if (!resumed) {
+        // Changes up to now are in this picture: the stream goes on after them.
+        position.transition = await this.lastTransitionId(jobId);
+        const runs = await this.runs.listByJob(jobId);
+        const job = (await this.jobs.findById(jobId))!;
+        yield this.at(position, { event: 'job', data: { state: job.state, runStates: countStates(runs.map((r) => r.state)), runs: runs.map((r) => ({ runId: r.id, hostId: r.hostId, state: r.state })) } });
+      }
+      let lastSent = Date.now();
+      while (!options.signal.aborted) {
+        changed = false;
+        let progressed = false;
+        for (const t of await this.runs.transitionsOf(jobId, position.transition, BATCH)) {
+          position.transition = t.id;
+          progressed = true;
+          yield this.at(position, { event: 'state', data: { runId: t.runId, hostId: t.hostId, from: t.from, state: t.state, error: t.error, at: t.at.toISOString() } });
+        }
+        if (options.events) {
+          const rows = await this.results.eventPage(jobId, options.filter, BATCH, position.event ?? undefined);
+          if (rows.length > 0) {
+            const last = rows[rows.length - 1]!;
+            position.event = { ts: last.ts, hostId: last.hostId, seq: last.seq, idx: last.idx };
+            progressed = true;
+            yield this.at(position, { event: 'events', data: { items: rows.map((r) => ({ time: r.ts, hostId: r.hostId, output: r.output, record: r.data })) } });
+          }
+        }
+        const snapshots = await this.results.snapshotsOf(jobId);
+        const newest = Math.max(0, ...snapshots.map((s) => s.at.getTime()));
+        if (newest > position.snapshot) {
+          position.snapshot = newest;
+          progressed = true;
+          yield this.at(position, { event: 'snapshot', data: { at: new Date(newest).toISOString(), hosts: snapshots.length, merged: mergedViews(snapshots.map((s) => s.outputs)) } });
+        }
+        if (progressed) lastSent = Date.now();
+        if (!progressed && !changed) {
+          const job = await this.jobs.findById(jobId);
+          // Completed and every change sent: nothing more will come.
+          if (!job || job.state === 'completed') {
+            const runs = await this.runs.listByJob(jobId);
+            yield this.at(position, { event: 'end', data: { state: job?.state ?? 'completed', runStates: countStates(runs.map((r) => r.state)) } });
+            return;
+          }
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            setTimeout(resolve, POLL_MS).unref();
+          });
+          if (Date.now() - lastSent >= KEEPALIVE_MS) {
+            lastSent = Date.now();
+            yield { id: encodePosition(position), message: { event: 'keepalive' } };
+          }
+        }
+      }
+    } finally {
+      options.signal.removeEventListener('abort', aborted);
+      unsubscribe();
+    }
+  }
+
+  private at(position: StreamPosition, message: JobStreamMessage): StreamMessage {
+    return { id: encodePosition(position), message };
+  }
+
+  private async lastTransitionId(jobId: string): Promise<number> {
+    let last = 0;
+    for (;;) {
+      const batch = await this.runs.transitionsOf(jobId, last, 10_000);
+      if (batch.length === 0) return last;
+      last = batch[batch.length - 1]!.id;
+    }
+  }
+}
+
+function countStates(states: readonly RunState[]): Partial<Record<RunState, number>> {
+  const counts: Partial<Record<RunState, number>> = {};
+  for (const state of states) counts[state] = (counts[state] ?? 0) + 1;
+  return counts;
+}
+
+/** Each host's latest snapshot merged, with the views a person reads: percentiles, top counts. */
+function mergedViews(perHost: ReadonlyArray<readonly AggregateOutput[]>): OutputView[] {
+  return mergeOutputs(perHost, 0).flatMap((output): OutputView[] => {
+    if (output.kind === 'hist') return [histView(output)];
+    if (output.kind === 'counts') return [countsView(output, undefined, undefined, undefined)];
+    if (output.kind === 'stacks') return [output];
+    return [];
+  });
+}
+
+function encodePosition(position: StreamPosition): string {
+  return Buffer.from(JSON.stringify(position)).toString('base64url');
+}
+
+function decodePosition(id: string): StreamPosition {
+  try {
+    const value = JSON.parse(Buffer.from(id, 'base64url').toString('utf8')) as StreamPosition;
+    if (Number.isSafeInteger(value.transition) && Number.isFinite(value.snapshot) && (value.event === null || typeof value.event?.ts === 'string')) return value;
+  } catch {
+    // falls through
+  }
+  throw new BadRequestException('Last-Event-ID must be the id of a message of this stream');
+}
