@@ -8,6 +8,7 @@ import { JobController } from './controllers/job.controller';
 import { ResultsController } from './controllers/results.controller';
 import { HostController } from './controllers/host.controller';
 import { ScheduleController } from './controllers/schedule.controller';
+import { ProgramController } from './controllers/program.controller';
 import { AuthGuard } from './middleware/auth.guard';
 import { ErrorFilter } from './middleware/error.filter';
 import { ApiTokenRepository } from './repositories/api-token.repository';
@@ -34,6 +35,7 @@ import { RolloutService } from './services/rollout.service';
 import { RunLifecycleService } from './services/run-lifecycle.service';
 import { ScheduleService } from './services/schedule.service';
 import { StreamService } from './services/stream.service';
+import { ProgramService } from './services/program.service';
 
 const programCatalog: ProgramCatalog = { get: getProgram, names: programNames };
 
@@ -65,6 +67,7 @@ const services = [
   RunLifecycleService,
   ScheduleService,
   StreamService,
+  ProgramService,
 ];
 
 @Module({})
@@ -73,7 +76,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [DiscoveryModule],
-      controllers: [JobController, ResultsController, HostController, ScheduleController],
+      controllers: [JobController, ResultsController, HostController, ScheduleController, ProgramController],
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: PROGRAM_CATALOG, useValue: programCatalog },

@@ -2,17 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import {
-  ATTACH_KINDS,
   RUN_JOB_NAME,
   RunDispatch,
   hostQueueName,
-  type CapabilityReport,
   type ErrorBody,
   type HostView,
   type JobView,
 } from '@fleettrace/contracts';
 import { programNames } from '@fleettrace/programs';
-import { hostInfo, registerHosts, startApi, type TestApi } from './support/api';
+import { capabilityReport, hostInfo, registerHosts, startApi, type TestApi } from './support/api';
 import { HostRepository } from '../src/repositories/host.repository';
 
 let t: TestApi;
@@ -293,26 +291,6 @@ describe('an unexpected error', () => {
     }
   });
 });
-
-/** A full capability report, as a daemon sends it, of a host with everything but what `overrides` take away. */
-function capabilityReport(overrides: Partial<CapabilityReport>): CapabilityReport {
-  return {
-    kernelRelease: '6.18.0',
-    arch: 'x64',
-    btf: true,
-    programTypes: { tracepoint: true, tracing: null },
-    mapTypes: { array: true, hash: true, percpu_array: true, ringbuf: true },
-    attachTypes: Object.fromEntries(ATTACH_KINDS.map((kind) => [kind, { supported: true }])) as CapabilityReport['attachTypes'],
-    helpers: {},
-    eventTransport: 'ringbuf',
-    ringBuffer: true,
-    perfBuffer: true,
-    bpfStats: { available: true, enabled: false },
-    probedAt: new Date().toISOString(),
-    probeDurationMs: 300,
-    ...overrides,
-  };
-}
 
 describe('planning against the hosts\' capability reports', () => {
   beforeAll(async () => {

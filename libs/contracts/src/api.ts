@@ -275,3 +275,35 @@ export type JobStreamMessage =
   | { event: 'snapshot'; data: { at: string; hosts: number; merged: OutputView[] } }
   /** The job completed; the stream ends. */
   | { event: 'end'; data: { state: JobState; runStates: Partial<Record<RunState, number>> } };
+
+/** A host with what it can run and what it ran lately (GET /v1/hosts/:id). */
+export interface HostDetailView extends HostView {
+  /** Every catalog program, and whether this host can run it (why not, when not). */
+  programs: Array<{ name: string; supported: boolean; reason: string | null }>;
+  /** Its last 20 runs, newest first. */
+  recentRuns: Array<{ runId: string; jobId: string; program: string; state: RunState; error: string | null; queuedAt: string; finishedAt: string | null }>;
+}
+
+export interface ProgramOutputView {
+  kind: 'hist' | 'counts' | 'events' | 'stacks';
+  name: string;
+  unit: string | null;
+  /** Counts: the fields each entry is keyed by. */
+  keyFields?: string[];
+  /** How it is exported to OpenTelemetry: instrument, metric or event name, unit. */
+  otel: { instrument: string; name: string; unit?: string } | null;
+}
+
+/** A catalog program as GET /v1/programs describes it. */
+export interface ProgramView {
+  name: string;
+  summary: string;
+  /** JSON Schema (2020-12) of its parameters, generated from the schema the API validates them with. */
+  parameters: Record<string, unknown>;
+  outputs: ProgramOutputView[];
+  /** What a host's kernel must offer. */
+  requires: Record<string, unknown>;
+  fallbacks: Array<{ lacking: string; instead: string }>;
+  /** Online hosts that can run it, and those that cannot with why. */
+  hosts: { supported: string[]; unsupported: Array<{ hostId: string; reason: string }> };
+}

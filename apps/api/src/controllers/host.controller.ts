@@ -1,14 +1,24 @@
-import { Controller, Get, Inject } from '@nestjs/common';
-import type { HostView } from '@fleettrace/contracts';
+import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import { z } from 'zod';
+import { HostId, type HostDetailView, type HostView } from '@fleettrace/contracts';
+import { ZodValidationPipe } from '../pipes/zod-validation.pipe';
 import { HostService } from '../services/host.service';
+
+const HostListQuery = z.object({ selector: z.string().min(1, 'selector must not be empty').max(4096, 'selector must be at most 4096 characters').optional() }).strict();
 
 @Controller('v1/hosts')
 export class HostController {
   constructor(@Inject(HostService) private readonly hosts: HostService) {}
 
-  /** Every host that ever registered, with whether it is online now. */
+  /** Every host that ever registered (`?selector=` narrows them), with whether it is online now. */
   @Get()
-  list(): Promise<HostView[]> {
-    return this.hosts.list();
+  list(@Query(new ZodValidationPipe(HostListQuery, 'query')) query: { selector?: string }): Promise<HostView[]> {
+    return this.hosts.list(query.selector);
+  }
+
+  /** One host: capabilities, which catalog programs it can run (and why not), and its last 20 runs. */
+  @Get(':id')
+  get(@Param('id', new ZodValidationPipe(HostId, 'host id')) id: string): Promise<HostDetailView> {
+    return this.hosts.get(id);
   }
 }

@@ -79,6 +79,11 @@ export class HostRepository {
     );
   }
 
+  async findById(id: string): Promise<HostRecord | undefined> {
+    const { rows } = await this.database.pool.query<HostRow>('SELECT * FROM hosts WHERE id = $1', [id]);
+    return rows[0] && toRecord(rows[0]);
+  }
+
   async list(): Promise<HostRecord[]> {
     const { rows } = await this.database.pool.query<HostRow>('SELECT * FROM hosts ORDER BY id');
     return rows.map(toRecord);

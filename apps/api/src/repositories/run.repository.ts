@@ -260,6 +260,16 @@ export class RunRepository {
     return rows.map((r) => ({ id: r.id, runId: r.run_id, hostId: r.host_id, from: r.from_state, state: r.to_state, error: r.error, at: r.at }));
   }
 
+  /** A host's latest runs, newest first, with their job's program. */
+  async recentOfHost(hostId: string, limit: number): Promise<Array<RunRecord & { program: string }>> {
+    const { rows } = await this.database.pool.query<RunRow & { program_label: string }>(
+      `SELECT ${RUN_COLUMNS}, j.program_label FROM runs r JOIN jobs j ON j.id = r.job_id LEFT JOIN hosts h ON h.id = r.host_id
+       WHERE r.host_id = $1 ORDER BY r.queued_at DESC, r.id DESC LIMIT $2`,
+      [hostId, limit],
+    );
+    return rows.map((row) => ({ ...toRecord(row), program: row.program_label }));
+  }
+
   /** Whether every run of the job has ended. */
   async allEnded(db: Db, jobId: string): Promise<boolean> {
     const { rows } = await db.query<{ active: boolean }>('SELECT EXISTS (SELECT 1 FROM runs WHERE job_id = $1 AND finished_at IS NULL) AS active', [jobId]);

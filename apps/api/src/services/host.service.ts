@@ -1,14 +1,55 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type { HostView } from '@fleettrace/contracts';
+import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { SelectorSyntaxError, matchesSelector, parseSelector, type HostDetailView, type HostView } from '@fleettrace/contracts';
+import { PROGRAM_CATALOG } from '../tokens';
+import type { ProgramCatalog } from './program-catalog';
 import { HostRepository } from '../repositories/host.repository';
+import { RunRepository } from '../repositories/run.repository';
 import { mapHost } from '../dtos/host.dto';
+import { unsupportedReason } from './capability-check';
+
+const RECENT_RUNS = 20;
 
 @Injectable()
 export class HostService {
-  constructor(@Inject(HostRepository) private readonly hosts: HostRepository) {}
+  constructor(
+    @Inject(HostRepository) private readonly hosts: HostRepository,
+    @Inject(RunRepository) private readonly runs: RunRepository,
+    @Inject(PROGRAM_CATALOG) private readonly catalog: ProgramCatalog,
+  ) {}
 
-  async list(): Promise<HostView[]> {
+  /** Every host that ever registered, or those a selector matches (the grammar jobs target with). */
+  async list(selector?: string): Promise<HostView[]> {
+    let parsed;
+    try {
+      parsed = selector === undefined ? undefined : parseSelector(selector);
+    } catch (error) {
+      if (error instanceof SelectorSyntaxError) throw new BadRequestException(`selector: ${error.problem}`);
+      throw error;
+    }
     const now = Date.now();
-    return (await this.hosts.list()).map((host) => mapHost(host, now));
+    return (await this.hosts.list()).filter((host) => !parsed || matchesSelector(parsed, host)).map((host) => mapHost(host, now));
+  }
+
+  /** One host: its capabilities, whether it can run each catalog program, and its latest runs. */
+  async get(id: string): Promise<HostDetailView> {
+    const host = await this.hosts.findById(id);
+    if (!host) throw new NotFoundException(`host ${id} not found`);
+    const recent = await this.runs.recentOfHost(id, RECENT_RUNS);
+    return {
+      ...mapHost(host, Date.now()),
+      programs: [...this.catalog.names()].sort().map((name) => {
+        const reason = unsupportedReason(host, { catalogName: name, kernel: this.catalog.get(name)!.requires, tools: [] });
+        return { name, supported: reason === undefined, reason: reason ?? null };
+      }),
+      recentRuns: recent.map((run) => ({
+        runId: run.id,
+        jobId: run.jobId,
+        program: run.program,
+        state: run.state,
+        error: run.error,
+        queuedAt: run.queuedAt.toISOString(),
+        finishedAt: run.finishedAt?.toISOString() ?? null,
+      })),
+    };
   }
 }

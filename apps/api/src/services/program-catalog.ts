@@ -10,6 +10,21 @@ export interface CatalogEntry {
   params: z.ZodType;
   /** What the program needs of a host's kernel; hosts that lack it get an `unsupported` run. */
   requires: KernelRequirements;
+  /** For GET /v1/programs: what it does, its outputs and fallbacks. */
+  summary?: string;
+  outputs?: ReadonlyArray<CatalogOutput>;
+  fallbacks?: ReadonlyArray<{ lacking: string; instead: string }>;
+}
+
+/** A catalog output as the API describes it (libs/programs OutputSpec, the parts a client needs). */
+export interface CatalogOutput {
+  kind: 'hist' | 'counts' | 'events';
+  name: string;
+  unit?: string;
+  keyFields?: string[];
+  /** Counts keyed by stack ids leave the host as a stacks output. */
+  stacks?: unknown;
+  otel?: { instrument: string; name: string; unit?: string };
 }
 
 export interface ProgramCatalog {

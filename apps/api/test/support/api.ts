@@ -1,6 +1,6 @@
 import { inject } from 'vitest';
 import { Redis } from 'ioredis';
-import { resultsStreamKey, type HostInfo, type ResultMessage } from '@fleettrace/contracts';
+import { ATTACH_KINDS, resultsStreamKey, type CapabilityReport, type HostInfo, type ResultMessage } from '@fleettrace/contracts';
 import { freshDatabaseUrl, freshRedisPrefix } from '@fleettrace/testing/database';
 import { bootstrap, type RunningApi } from '../../src/bootstrap';
 import { DEFAULT_TIMINGS, type ApiConfig } from '../../src/config';
@@ -110,3 +110,24 @@ export async function registerHosts(t: TestApi, hosts: HostInfo[], at = Date.now
     return hosts.every((h) => body.some((b) => b.id === h.id));
   });
 }
+
+/** A full capability report, as a daemon sends it, of a host with everything but what `overrides` take away. */
+export function capabilityReport(overrides: Partial<CapabilityReport>): CapabilityReport {
+  return {
+    kernelRelease: '6.18.0',
+    arch: 'x64',
+    btf: true,
+    programTypes: { tracepoint: true, tracing: null },
+    mapTypes: { array: true, hash: true, percpu_array: true, ringbuf: true },
+    attachTypes: Object.fromEntries(ATTACH_KINDS.map((kind) => [kind, { supported: true }])) as CapabilityReport['attachTypes'],
+    helpers: {},
+    eventTransport: 'ringbuf',
+    ringBuffer: true,
+    perfBuffer: true,
+    bpfStats: { available: true, enabled: false },
+    probedAt: new Date().toISOString(),
+    probeDurationMs: 300,
+    ...overrides,
+  };
+}
+
