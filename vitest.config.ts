@@ -1,10 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Three projects, by what a test needs:
+ * Four projects, by what a test needs:
  * - unit: pure logic (`*.spec.ts` beside the code): no kernel, no services; seconds.
+ * - api: the API against real PostgreSQL and Redis, hosts played by the test (`apps/api/test`): no kernel.
  * - kernel: the real kernel's BPF, bpftrace and QEMU guests (`libs/*\/test`, the daemon's tests).
- * - e2e: PostgreSQL and Redis too, and the API and daemons as processes (`apps/api/test`, `test/`).
+ * - e2e: all of it at once: PostgreSQL, Redis, the API and real daemons as processes (`test/`, the CLI's tests).
  * `npm run test:unit` runs the first alone; `npm test` runs them all.
  */
 const KERNEL_GUARD = 'test/support/kernel-guard.ts';
@@ -39,8 +40,16 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: 'api',
+          include: ['apps/api/test/**/*.test.ts'],
+          globalSetup: [SERVICES],
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'e2e',
-          include: ['apps/api/test/**/*.test.ts', 'apps/cli/test/**/*.test.ts', 'test/**/*.test.ts'],
+          include: ['apps/cli/test/**/*.test.ts', 'test/**/*.test.ts'],
           globalSetup: [KERNEL_GUARD, SERVICES],
         },
       },
