@@ -2,6 +2,7 @@ import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
 const TESTING_ONLY = { group: ['@fleettrace/testing', '@fleettrace/testing/*'], message: 'the test harness is for tests only' };
+const DEV_TOOLING_ONLY = { group: ['@fleettrace/infra', '@fleettrace/infra/*'], message: 'infra/ is the dev stack and test tooling: shipped code never imports it' };
 const NO_NEST_IN_LIBS = { group: ['@nestjs/*'], message: 'no @nestjs/* import inside libs' };
 
 export default [
@@ -40,16 +41,17 @@ export default [
     // The test harness never ships: only tests import it.
     files: ['apps/*/src/**/*.ts', 'infra/**/*.ts'],
     ignores: ['**/*.spec.ts', '**/*.test.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [TESTING_ONLY] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [TESTING_ONLY, DEV_TOOLING_ONLY] }] },
   },
   {
     // Libraries are framework-free: NestJS stays in the API.
     files: ['libs/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [NO_NEST_IN_LIBS, TESTING_ONLY] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_NEST_IN_LIBS, TESTING_ONLY, DEV_TOOLING_ONLY] }] },
   },
   {
-    // Kernel tests of the catalog load programs with the native loader; shipped catalog code never may.
-    files: ['libs/programs/test/**/*.ts'],
-    rules: { '@nx/enforce-module-boundaries': 'off' },
+    // Libraries' own tests use the test tooling (infra/, the loader's testing entry) and, for the
+    // catalog's kernel tests, the native loader; shipped library code never may.
+    files: ['libs/*/test/**/*.ts', 'libs/*/src/**/*.spec.ts'],
+    rules: { '@nx/enforce-module-boundaries': 'off', 'no-restricted-imports': 'off' },
   },
 ];

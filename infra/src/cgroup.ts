@@ -1,20 +1,12 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { mkdirSync, readFileSync, rmdirSync, statSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
-/** cgroup v2 mount: BPF's cgroup ids refer to this hierarchy (hybrid hosts mount it under unified/). */
-export function cgroup2Root(): string {
-  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
-    const [, mountPoint, fsType] = line.split(' ');
-    if (fsType === 'cgroup2') return mountPoint;
-  }
-  throw new Error('no cgroup2 filesystem is mounted: per-host cgroup scopes need cgroup v2');
-}
+// Where cgroups are and how BPF names them is libs/contracts' (the daemon uses them in production);
+// the rest of this file is test and dev-stack tooling around them.
+import { cgroup2Root, cgroupId } from '@fleettrace/contracts';
 
-/** The id BPF's bpf_get_current_cgroup_id() returns for tasks in this cgroup: its kernfs inode. */
-export function cgroupId(path: string): bigint {
-  return statSync(path, { bigint: true }).ino;
-}
+export { cgroup2Root, cgroupId };
 
 /** Creates (mkdir -p) a cgroup under the cgroup-v2 root and returns its absolute path. */
 export function createCgroup(relativePath: string): string {

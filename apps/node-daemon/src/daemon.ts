@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { CapabilityReport } from '@fleettrace/contracts';
-import { cgroupId } from '@fleettrace/infra';
+import { cgroupId } from '@fleettrace/contracts';
 import { probeHostCapabilities } from './capability-report';
 import type { DaemonConfig } from './config';
 import { Heartbeat } from './heartbeat';
