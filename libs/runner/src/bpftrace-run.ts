@@ -72,6 +72,10 @@ export async function runBpftraceProgram(
 ): Promise<void> {
   const bpftrace = findBpftrace();
   if (!bpftrace) throw new UnsupportedProgramError('bpftrace is not installed on this host');
+  // bpftrace holds the run's programs: it must die with this runner, and only setpriv can give it a
+  // parent-death signal before it execs. Without it, no bpftrace run.
+  const setpriv = findSetpriv();
+  if (!setpriv) throw new UnsupportedProgramError('cannot run bpftrace here: setpriv (util-linux) is missing, so bpftrace could outlive its runner');
   const scope = start.cgroupId === null ? undefined : start.cgroupPath ? cgroupSubtreeIds(start.cgroupPath) : [start.cgroupId];
   const scoped = scope && scopeScriptToCgroup(program.script, scope);
   const script = scoped?.script ?? program.script;
@@ -83,12 +87,9 @@ export async function runBpftraceProgram(
   );
   const parser = new BpftraceOutputParser((line) => events.add({ line, [PRINTF_TIME_FIELD]: toEpoch(process.hrtime.bigint().toString()) }));
 
-  const setpriv = findSetpriv();
   // Added after scoping: the stop probe fires in this process, which is in no traced cgroup.
   const argv = ['-f', 'json', '-e', withExitOnInterrupt(script, process.pid)];
-  const child = setpriv
-    ? spawn(setpriv, ['--pdeathsig', 'KILL', '--', bpftrace, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(bpftrace, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(setpriv, ['--pdeathsig', 'KILL', '--', bpftrace, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-16_384);

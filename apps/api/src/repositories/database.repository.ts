@@ -13,12 +13,15 @@ export type Db = Pick<pg.Pool, 'query'> | pg.PoolClient;
 // event timestamps, which are selected as text where full precision matters.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
+const CONNECT_TIMEOUT_MS = 5000;
+
 @Injectable()
 export class DatabaseRepository implements OnApplicationShutdown {
   readonly pool: pg.Pool;
 
   constructor(@Inject(API_CONFIG) config: ApiConfig) {
-    this.pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+    // A request waiting for a connection fails after a while instead of hanging through an outage: it answers 503.
+    this.pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     this.pool.on('error', () => undefined);
   }

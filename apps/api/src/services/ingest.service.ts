@@ -8,6 +8,7 @@ import { RunRepository } from '../repositories/run.repository';
 import { ResultRepository, type EventRow } from '../repositories/result.repository';
 import { ResultsStreamRepository, type StreamEntry } from '../repositories/results-stream.repository';
 import { JobNotificationRepository } from '../repositories/job-notification.repository';
+import { failpoint } from '../utils/failpoints';
 import { RunLifecycleService, type RunTransitions } from './run-lifecycle.service';
 
 export const INGEST_BATCH_SIZE = 500;
@@ -87,7 +88,10 @@ export class IngestService {
       if (parsed.ok) messages.push(parsed.message);
       else this.logger.warn(`dropping malformed results entry ${entry.id}: ${parsed.reason}`);
     }
-    if (messages.length > 0) await this.lifecycle.transaction((transitions) => this.write(transitions, messages));
+    if (messages.length > 0) {
+      await this.lifecycle.transaction((transitions) => this.write(transitions, messages));
+      failpoint('ingest.after-commit');
+    }
     await this.stream.ack(entries.map((e) => e.id));
   }
 
