@@ -41,6 +41,8 @@ export interface ApiConfig {
   silenceSlackSeconds: number;
   /** A schedule firing delivered later than this after its due time was missed (no API process was up): recorded skipped. */
   scheduleLateSeconds: number;
+  /** How often ingest trims from the results stream what every consumer has acked. */
+  streamTrimIntervalMs: number;
 }
 
 export interface LimitsPolicy {
@@ -102,6 +104,7 @@ export const DEFAULT_TIMINGS = {
   missedSlackSeconds: 5,
   silenceSlackSeconds: 30,
   scheduleLateSeconds: 30,
+  streamTrimIntervalMs: 10_000,
 } as const;
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
