@@ -344,6 +344,27 @@ describe('ingest', () => {
       await own.close();
     }
   });
+
+  it('stores a redelivered COPY batch once, with text COPY treats specially kept as it was', async () => {
+    const job = await createJob(['node-a']);
+    const runId = job.runs[0].id;
+    const tricky = 'tab\there\nnew line \\N back\\slash "quoted" \r';
+    const big: ResultMessage = {
+      type: 'events',
+      runId,
+      seq: 0,
+      output: 'out\tput',
+      timeField: 'time_ns',
+      records: Array.from({ length: 2500 }, (_, i) => ({ time_ns: i, text: `${tricky} ${i}`, n: null, ok: true })),
+    };
+    await deliver([big]);
+    await deliver([big, { ...big, seq: 1, records: big.records.slice(0, 10) }]);
+    expect(await countRows(t.config.databaseUrl, 'run_events', runId)).toBe(2510);
+    const { rows } = await withDb(t.config.databaseUrl, (db) =>
+      db.query('SELECT output, data FROM run_events WHERE run_id = $1 AND seq = 0 AND idx = 1234', [runId]),
+    );
+    expect(rows).toEqual([{ output: 'out\tput', data: { time_ns: 1234, text: `${tricky} 1234`, n: null, ok: true } }]);
+  });
 });
 
 /** Processes whatever is pending for this consumer, then whatever is new. */

@@ -1,6 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AggregateOutput, EventRecord, EventsSummary, StackEntry, StacksOutput } from '@fleettrace/contracts';
-import { DatabaseRepository, type Db } from './database.repository';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
+import { DatabaseRepository, type Db, type Tx } from './database.repository';
 
 /** One stored event record; (runId, seq, idx) identifies it, so a redelivered batch adds nothing. */
 export interface EventRow {
@@ -30,36 +33,73 @@ export interface OutputName {
 }
 
 /** Multi-row inserts are chunked so one statement never carries an unbounded parameter array. */
-const EVENT_INSERT_CHUNK = 5000;
 const STACK_INSERT_CHUNK = 5000;
+/** Rows per string written to a COPY: large enough to keep writes few, small enough to keep memory flat. */
+const COPY_CHUNK_ROWS = 1000;
+
+/** Where a page of a job's events ends: the next page starts after it. */
+export interface EventCursor {
+  /** Decimal string, as EventRow.ts. */
+  ts: string;
+  host: string;
+  seq: number;
+  idx: number;
+}
+
+export interface EventsPageQuery {
+  output: string;
+  /** One host's events only. */
+  host?: string;
+  /** Records whose field has this value, compared as text (`data->>field`). */
+  field?: { name: string; equals: string };
+  /** Records with this text in a value: of `field`, or of any field. */
+  contains?: { text: string; field?: string };
+  after?: EventCursor;
+  limit: number;
+}
+
+export interface PagedEvent extends EventRow {
+  host: string;
+}
 
 @Injectable()
 export class ResultRepository {
   constructor(@Inject(DatabaseRepository) private readonly database: DatabaseRepository) {}
 
-  /** Inserts records of known runs, skipping any already stored; returns how many were new. */
-  async insertEvents(db: Db, events: readonly EventRow[]): Promise<number> {
-    let inserted = 0;
-    for (let start = 0; start < events.length; start += EVENT_INSERT_CHUNK) {
-      const chunk = events.slice(start, start + EVENT_INSERT_CHUNK);
-      const result = await db.query(
-        `INSERT INTO run_events (run_id, seq, idx, output, ts, data)
-         SELECT u.run_id, u.seq, u.idx, u.output, u.ts, u.data
-         FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::bigint[], $6::jsonb[]) AS u(run_id, seq, idx, output, ts, data)
-         WHERE EXISTS (SELECT 1 FROM runs r WHERE r.id = u.run_id)
-         ON CONFLICT (run_id, seq, idx) DO NOTHING`,
-        [
-          chunk.map((e) => e.runId),
-          chunk.map((e) => e.seq),
-          chunk.map((e) => e.idx),
-          chunk.map((e) => e.output),
-          chunk.map((e) => e.ts),
-          chunk.map((e) => JSON.stringify(e.data)),
-        ],
-      );
-      inserted += result.rowCount ?? 0;
-    }
-    return inserted;
+  /**
+   * Stores records of known runs, skipping any already stored; returns how many were new. A run's
+   * records arrive in batches (seq) stored whole in one transaction, so a batch with any row stored
+   * is stored: those are skipped, as are repeats within the call and records of runs nobody knows
+   * (or whose events retention removed), and the rest go in by one COPY, the cheapest way in. Should
+   * another consumer store the same batch at the same moment, the primary key refuses the second
+   * (a DataRejectedError that passes when tried again, since the batch is then found stored).
+   */
+  async insertEvents(tx: Tx, events: readonly EventRow[]): Promise<number> {
+    if (events.length === 0) return 0;
+    const { rows: runs } = await tx.query<{ id: string; job_id: string; host_id: string }>(
+      'SELECT id, job_id, host_id FROM runs WHERE id = ANY ($1::uuid[]) AND events_expired_at IS NULL',
+      [[...new Set(events.map((e) => e.runId))]],
+    );
+    const owners = new Map(runs.map((r) => [r.id, r]));
+    const batches = new Map<string, { runId: string; seq: number }>();
+    for (const e of events) if (owners.has(e.runId)) batches.set(`${e.runId} ${e.seq}`, { runId: e.runId, seq: e.seq });
+    if (batches.size === 0) return 0;
+    const { rows: stored } = await tx.query<{ run_id: string; seq: number }>(
+      `SELECT DISTINCT run_id, seq FROM run_events WHERE (run_id, seq) IN (SELECT * FROM unnest($1::uuid[], $2::int[]))`,
+      [[...batches.values()].map((b) => b.runId), [...batches.values()].map((b) => b.seq)],
+    );
+    const skip = new Set(stored.map((r) => `${r.run_id} ${r.seq}`));
+    const seen = new Set<string>();
+    const rows = events.filter((e) => {
+      const key = `${e.runId} ${e.seq} ${e.idx}`;
+      if (!owners.has(e.runId) || skip.has(`${e.runId} ${e.seq}`) || seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    if (rows.length === 0) return 0;
+    const copy = tx.query(copyFrom('COPY run_events (run_id, job_id, host_id, seq, idx, output, ts, data) FROM STDIN'));
+    await pipeline(Readable.from(copyChunks(rows, owners)), copy);
+    return rows.length;
   }
 
   /** A stacks output's entries go to run_stacks, a row per folded stack; its run_outputs row keeps the rest. */
@@ -155,25 +195,105 @@ export class ResultRepository {
     return byOutput;
   }
 
-  /** The first `limitPerOutput` records by time of each run and output. */
+  /**
+   * The first `limitPerOutput` records by time of each run and output. Each run's outputs are found
+   * by skipping through run_events_by_run (one probe per output, however many records it has), and
+   * each output's first records are read from it in order: the read costs the records returned, not
+   * the records stored.
+   */
   async eventsOf(runIds: readonly string[], limitPerOutput: number): Promise<EventRow[]> {
-    const { rows } = await this.database.pool.query<{
-      run_id: string;
-      seq: number;
-      idx: number;
-      output: string;
-      ts: string;
-      data: EventRecord;
-    }>(
-      `SELECT run_id, seq, idx, output, ts::text AS ts, data FROM (
-         SELECT e.*, row_number() OVER (PARTITION BY e.run_id, e.output ORDER BY e.ts, e.seq, e.idx) AS n
-         FROM run_events e WHERE e.run_id = ANY($1::uuid[])
-       ) ranked
-       WHERE n <= $2
-       ORDER BY run_id, output, n`,
+    const { rows } = await this.database.pool.query<EventRowRow>(
+      `WITH RECURSIVE outputs AS (
+         SELECT r.id AS run_id, (SELECT min(e.output) FROM run_events e WHERE e.run_id = r.id) AS output
+         FROM unnest($1::uuid[]) AS r(id)
+         UNION ALL
+         SELECT o.run_id, (SELECT min(e.output) FROM run_events e WHERE e.run_id = o.run_id AND e.output > o.output)
+         FROM outputs o WHERE o.output IS NOT NULL
+       )
+       SELECT e.run_id, e.seq, e.idx, e.output, e.ts::text AS ts, e.data
+       FROM outputs o CROSS JOIN LATERAL (
+         SELECT * FROM run_events e WHERE e.run_id = o.run_id AND e.output = o.output ORDER BY e.ts, e.seq, e.idx LIMIT $2
+       ) e
+       WHERE o.output IS NOT NULL
+       ORDER BY e.run_id, e.output, e.ts, e.seq, e.idx`,
       [runIds, limitPerOutput],
     );
-    return rows.map((r) => ({ runId: r.run_id, seq: r.seq, idx: r.idx, output: r.output, ts: r.ts, data: r.data }));
+    return rows.map(toEventRow);
+  }
+
+  /**
+   * One page of a job's records of one output, in (ts, host, seq, idx) order, after `after`. The
+   * whole job's page walks run_events_by_job; one host's walks its run's run_events_by_run. Filters
+   * are checked on the rows walked, so a page stops as soon as it is full.
+   */
+  async eventsPage(jobId: string, query: EventsPageQuery): Promise<PagedEvent[]> {
+    const values: unknown[] = [jobId, query.output];
+    const param = (value: unknown) => `$${values.push(value)}`;
+    const where: string[] = ['e.output = $2'];
+    let order: string;
+    if (query.host === undefined) {
+      where.push('e.job_id = $1');
+      if (query.after) {
+        const { ts, host, seq, idx } = query.after;
+        where.push(`(e.ts, e.host_id, e.seq, e.idx) > (${param(ts)}::bigint, ${param(host)}::text, ${param(seq)}::int, ${param(idx)}::int)`);
+      }
+      order = 'e.ts, e.host_id, e.seq, e.idx';
+    } else {
+      where.push(`e.run_id = (SELECT r.id FROM runs r WHERE r.job_id = $1 AND r.host_id = ${param(query.host)})`);
+      if (query.after) {
+        const { ts, host, seq, idx } = query.after;
+        // Within one host, the cursor's host decides only whether its own (ts) ties still come.
+        where.push(
+          host < query.host
+            ? `e.ts >= ${param(ts)}::bigint`
+            : host === query.host
+              ? `(e.ts, e.seq, e.idx) > (${param(ts)}::bigint, ${param(seq)}::int, ${param(idx)}::int)`
+              : `e.ts > ${param(ts)}::bigint`,
+        );
+      }
+      order = 'e.ts, e.seq, e.idx';
+    }
+    if (query.field) where.push(`e.data->>${param(query.field.name)} = ${param(query.field.equals)}`);
+    if (query.contains) {
+      const text = param(query.contains.text);
+      where.push(
+        query.contains.field === undefined
+          ? `EXISTS (SELECT 1 FROM jsonb_each_text(e.data) AS f WHERE strpos(f.value, ${text}) > 0)`
+          : `strpos(e.data->>${param(query.contains.field)}, ${text}) > 0`,
+      );
+    }
+    const { rows } = await this.database.pool.query<EventRowRow & { host_id: string }>(
+      `SELECT e.run_id, e.host_id, e.seq, e.idx, e.output, e.ts::text AS ts, e.data FROM run_events e
+       WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${param(query.limit)}`,
+      values,
+    );
+    return rows.map((r) => ({ ...toEventRow(r), host: r.host_id }));
+  }
+
+  /** Runs that finished before `cutoff` whose events are still kept, oldest first. */
+  async runsWithEventsFinishedBefore(cutoff: Date, limit: number): Promise<string[]> {
+    const { rows } = await this.database.pool.query<{ id: string }>(
+      'SELECT id FROM runs WHERE events_expired_at IS NULL AND finished_at < $1 ORDER BY finished_at LIMIT $2',
+      [cutoff, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Deletes at most `limit` events of these runs, in one short statement so locks and the undo a
+   * vacuum must clean stay small; returns how many went.
+   */
+  async deleteEventsOf(runIds: readonly string[], limit: number): Promise<number> {
+    const result = await this.database.pool.query(
+      `DELETE FROM run_events WHERE ctid = ANY (ARRAY (SELECT ctid FROM run_events WHERE run_id = ANY ($1::uuid[]) LIMIT $2))`,
+      [runIds, limit],
+    );
+    return result.rowCount ?? 0;
+  }
+
+  /** Marks the runs' events gone: retention skips them from now on, and ingest stores none for them. */
+  async markEventsExpired(runIds: readonly string[], at: Date): Promise<void> {
+    await this.database.pool.query('UPDATE runs SET events_expired_at = $2 WHERE id = ANY ($1::uuid[])', [runIds, at]);
   }
 
   async eventCountsOf(runIds: readonly string[]): Promise<EventCount[]> {
@@ -191,6 +311,42 @@ export class ResultRepository {
     );
     return rows.map((r) => ({ runId: r.run_id, kind: 'events', name: r.output, received: r.received, dropped: r.dropped }));
   }
+}
+
+interface EventRowRow {
+  run_id: string;
+  seq: number;
+  idx: number;
+  output: string;
+  ts: string;
+  data: EventRecord;
+}
+
+function toEventRow(r: EventRowRow): EventRow {
+  return { runId: r.run_id, seq: r.seq, idx: r.idx, output: r.output, ts: r.ts, data: r.data };
+}
+
+/** COPY text format: tab-separated columns, one row a line, backslash escapes. */
+function* copyChunks(events: readonly EventRow[], owners: ReadonlyMap<string, { job_id: string; host_id: string }>): Generator<string> {
+  for (let start = 0; start < events.length; start += COPY_CHUNK_ROWS) {
+    let chunk = '';
+    const end = Math.min(start + COPY_CHUNK_ROWS, events.length);
+    for (let i = start; i < end; i++) {
+      const e = events[i]!;
+      const owner = owners.get(e.runId)!;
+      // JSON.stringify escapes every control character, so a backslash is all it can hold that COPY reads specially.
+      const json = JSON.stringify(e.data);
+      chunk += `${e.runId}\t${owner.job_id}\t${copyText(owner.host_id)}\t${e.seq}\t${e.idx}\t${copyText(e.output)}\t${e.ts}\t${json.includes('\\') ? json.replaceAll('\\', '\\\\') : json}\n`;
+    }
+    yield chunk;
+  }
+}
+
+const COPY_SPECIAL = /[\\\t\n\r]/;
+
+function copyText(text: string): string {
+  if (!COPY_SPECIAL.test(text)) return text;
+  return text.replaceAll('\\', '\\\\').replaceAll('\t', '\\t').replaceAll('\n', '\\n').replaceAll('\r', '\\r');
 }
 
 function stackKey(runId: string, output: string): string {
