@@ -120,7 +120,11 @@ export class IngestService {
           await this.trimStream();
         }
       } catch (error) {
+        // A batch still being stored (the read failed meanwhile) finishes before anything is read
+        // again, so no entry is ever stored by two transactions of this consumer at once.
+        const inFlight = storing;
         storing = undefined;
+        await inFlight?.catch(() => undefined);
         if (this.stopping) break;
         // The failed batch stays pending for this consumer; read it again before anything new.
         from = 'pending';
