@@ -357,9 +357,13 @@ describe('ingest', () => {
       timeField: 'time_ns',
       records: Array.from({ length: 2500 }, (_, i) => ({ time_ns: i, text: `${tricky} ${i}`, n: null, ok: true })),
     };
+    const deadBefore = (await deadLetters()).length;
     await deliver([big]);
     await deliver([big, { ...big, seq: 1, records: big.records.slice(0, 10) }]);
     expect(await countRows(t.config.databaseUrl, 'run_events', runId)).toBe(2510);
+    // Skipped as stored, not refused by the key and set aside.
+    expect(await deadLetters()).toHaveLength(deadBefore);
+    expect((await getJob(job.id)).runs[0].state).toBe('queued');
     const { rows } = await withDb(t.config.databaseUrl, (db) =>
       db.query('SELECT output, data FROM run_events WHERE run_id = $1 AND seq = 0 AND idx = 1234', [runId]),
     );
