@@ -13,6 +13,7 @@ import { JobRepository } from '../src/repositories/job.repository';
 import { RunRepository } from '../src/repositories/run.repository';
 import { ResultRepository } from '../src/repositories/result.repository';
 import { ApiTokenRepository } from '../src/repositories/api-token.repository';
+import { RetentionService } from '../src/services/retention.service';
 import { hostInfo, waitFor } from './support/api';
 
 let database: DatabaseRepository;
@@ -260,11 +261,34 @@ describe('ResultRepository', () => {
       data: { ts, idx },
     }));
     const stranger = { ...rows[0], runId: randomUUID() };
-    expect(await results.insertEvents(database.pool, [...rows, stranger])).toBe(3);
-    expect(await results.insertEvents(database.pool, rows)).toBe(0);
+    expect(await database.transaction((tx) => results.insertEvents(tx, [...rows, stranger]))).toBe(3);
+    expect(await database.transaction((tx) => results.insertEvents(tx, rows))).toBe(0);
     const firstTwo = await results.eventsOf([runId], 2);
     expect(firstTwo.map((e) => e.ts)).toEqual(['1', '9007199254740992']);
     expect(await results.eventCountsOf([runId])).toEqual([{ runId, output: 'execs', stored: 3 }]);
+  });
+});
+
+describe('ResultRepository retention', () => {
+  const rowsOf = (runId: string, n: number, seq = 0) =>
+    Array.from({ length: n }, (_, idx) => ({ runId, seq, idx, output: 'execs', ts: String(idx), data: { idx } }));
+  const stored = async (runId: string) =>
+    (await database.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM run_events WHERE run_id = $1', [runId])).rows[0]!.n;
+
+  it('deletes in bounded statements the events of runs finished before the retention age, then stores none for them', async () => {
+    const [old, recent, running] = [(await seedJob(['h1'])).runIds[0]!, (await seedJob(['h2'])).runIds[0]!, (await seedJob(['h1'])).runIds[0]!];
+    for (const runId of [old, recent, running]) await database.transaction((tx) => results.insertEvents(tx, rowsOf(runId, 30)));
+    await database.pool.query(`UPDATE runs SET state = 'succeeded' WHERE id = ANY($1)`, [[old, recent]]);
+    await database.pool.query(`UPDATE runs SET finished_at = now() - interval '8 days' WHERE id = $1`, [old]);
+    await database.pool.query(`UPDATE runs SET finished_at = now() - interval '6 days' WHERE id = $1`, [recent]);
+
+    expect(await results.deleteEventsOf([old], 10)).toBe(10);
+    const retention = new RetentionService({ eventsRetentionDays: 7 } as ApiConfig, results);
+    expect(await retention.sweep()).toBe(20);
+    expect([await stored(old), await stored(recent), await stored(running)]).toEqual([0, 30, 30]);
+    expect(await retention.sweep()).toBe(0);
+    expect(await database.transaction((tx) => results.insertEvents(tx, rowsOf(old, 5, 1)))).toBe(0);
+    expect(await stored(old)).toBe(0);
   });
 });
 

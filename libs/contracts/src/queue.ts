@@ -22,6 +22,13 @@ export function resultsStreamKey(prefix: string): string {
   return `${prefix}:results`;
 }
 export const INGEST_CONSUMER_GROUP = 'ingest';
+/**
+ * Where ingest puts a results entry it could not store (fields: `id` of the entry, `reason`, and
+ * `m` as it was), so one bad report never holds up the others and an operator can still read it.
+ */
+export function resultsDeadLetterKey(prefix: string): string {
+  return `${resultsStreamKey(prefix)}:dead`;
+}
 
 /**
  * Pub/sub channel on which the API tells one host's daemon to act now (cancel a run). A message

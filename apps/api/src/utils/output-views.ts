@@ -1,4 +1,5 @@
-import type { CountsOutput, CountsView, EventsView, HistOutput, HistView } from '@fleettrace/contracts';
+import type { CountsOutput, CountsView, EventItem, EventsView, HistOutput, HistView } from '@fleettrace/contracts';
+import type { PagedEvent } from '../repositories/result.repository';
 import { countsTop, histStats, type CountsFilter, type TimedEventsOutput } from '@fleettrace/results';
 
 /** The views of outputs the results endpoints and live streams answer with, one way for both. */
@@ -25,3 +26,8 @@ export function eventsView(output: TimedEventsOutput): EventsView {
   return { kind: 'events', name: output.name, received: output.received, dropped: output.dropped, records: output.records.map((r) => r.record) };
 }
 
+
+/** One stored record as the events endpoints and live streams send it. */
+export function eventItem(row: PagedEvent): EventItem {
+  return { time: row.ts, hostId: row.host, output: row.output, record: row.data };
+}
