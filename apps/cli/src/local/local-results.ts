@@ -1,0 +1,75 @@
+import { hostname } from 'node:os';
+import type { AggregateOutput, EventRecord, EventsSummary, JobResultsView, OutputView, RunCounters, RunState } from '@fleettrace/contracts';
+import { mergeOutputs, type MergeableOutput, type TimedEventsOutput } from '@fleettrace/results';
+import type { HostSummary } from '../job/host-summary';
+import { droppedOf } from '../job/host-summary';
+
+/** This host's name, as a local run's records and summary name it (the API names hosts by id). */
+export const LOCAL_HOST = hostname();
+
+/** A local run's events, kept per output as the runner streams them, for the results printed at the end. */
+export class LocalEvents {
+  private readonly outputs = new Map<string, { timeField: string; records: EventRecord[] }>();
+
+  add(output: string, timeField: string, records: readonly EventRecord[]): EventRecord[] {
+    const withHost = records.map((record) => ({ ...record, host: LOCAL_HOST }));
+    const kept = this.outputs.get(output) ?? { timeField, records: [] };
+    kept.records.push(...withHost);
+    this.outputs.set(output, kept);
+    return withHost;
+  }
+
+  timed(summaries: readonly EventsSummary[]): TimedEventsOutput[] {
+    const names = new Set([...summaries.map((s) => s.name), ...this.outputs.keys()]);
+    return [...names].map((name) => {
+      const kept = this.outputs.get(name);
+      const summary = summaries.find((s) => s.name === name);
+      const records = kept?.records ?? [];
+      return {
+        kind: 'events',
+        name,
+        received: summary?.received ?? records.length,
+        dropped: summary?.dropped ?? 0,
+        records: records.map((record) => ({ ts: BigInt(String(record[kept!.timeField] ?? 0)), host: LOCAL_HOST, record })),
+      };
+    });
+  }
+}
+
+export interface LocalEnding {
+  state: RunState;
+  error: string | null;
+  outputs: AggregateOutput[];
+  events: EventsSummary[];
+  counters: RunCounters | null;
+  seconds: number;
+}
+
+function toView(output: MergeableOutput): OutputView {
+  if (output.kind !== 'events') return output;
+  return { kind: 'events', name: output.name, received: output.received, dropped: output.dropped, records: output.records.map((r) => r.record) };
+}
+
+/**
+ * A local run in the API's shape (JobResultsView), so one set of views and one JSON shape serve
+ * both: this host is the only host, and the merge of one host is its own outputs, ordered by
+ * output name and events by time as the API orders them.
+ */
+export function localResults(runId: string, ending: LocalEnding, events: LocalEvents, eventsLimit: number): { results: JobResultsView; hosts: HostSummary[] } {
+  const outputs: MergeableOutput[] = [...ending.outputs, ...events.timed(ending.events)];
+  const merged = mergeOutputs([outputs], eventsLimit).map(toView);
+  return {
+    results: { jobId: runId, state: 'completed', merged, hosts: [{ hostId: LOCAL_HOST, state: ending.state, error: ending.error, outputs: merged }] },
+    hosts: [
+      {
+        host: LOCAL_HOST,
+        state: ending.state,
+        events: ending.counters?.events ?? null,
+        lost: ending.counters?.lostEvents ?? null,
+        dropped: ending.counters ? droppedOf(ending.counters) : null,
+        seconds: ending.seconds,
+        error: ending.error,
+      },
+    ],
+  };
+}
