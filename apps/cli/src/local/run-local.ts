@@ -68,9 +68,11 @@ export const localRun: CommandHandler = async (input, io: Io) => {
           io.stderr.write(`Tracing ${label} on ${LOCAL_HOST} ${until}\n`);
         }
         return;
-      case 'events':
-        stream?.add(message.output, message.timeField, events.add(message.output, message.timeField, message.records));
+      case 'events': {
+        const records = events.add(message.output, message.timeField, message.records);
+        stream?.add(message.output, message.timeField, records);
         return;
+      }
       default:
         ending = message;
     }
