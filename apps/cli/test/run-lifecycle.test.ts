@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostView, JobResultsView, JobView } from '@fleettrace/contracts';
 import { runInCgroup } from '@fleettrace/infra';
@@ -110,6 +113,17 @@ describe('fleettrace against a real fleet: exit codes, errors, detach and wait, 
     for (const host of fleet.hosts) expect(result.stdout).toMatch(new RegExp(`^${host.hostId}\\s+running\\s`, 'm'));
     const job = await fleet.api.client.get<JobView>(`/v1/jobs/${jobId}`);
     expect(job.state).toBe('running');
+  });
+
+  it("picks up the local stack's .fleettrace/local.env from anywhere inside the repository it belongs to", async () => {
+    const repo = mkdtempSync(join(tmpdir(), 'ft-cli-repo-'));
+    mkdirSync(join(repo, '.fleettrace'));
+    mkdirSync(join(repo, 'apps', 'api'), { recursive: true });
+    writeFileSync(join(repo, '.fleettrace', 'local.env'), `FLEETTRACE_URL=${fleet.api.url}\nFLEETTRACE_TOKEN=${fleet.token}\n`);
+    const { env } = cliEnv();
+    const hosts = await runCli(['hosts', 'ls', '-o', 'csv', '--fields', 'id'], { env, cwd: join(repo, 'apps', 'api') });
+    expect(hosts).toEqual({ code: 0, signal: null, stdout: `id\n${fleet.hosts.map((h) => h.hostId).join('\n')}\n`, stderr: '' });
+    rmSync(repo, { recursive: true, force: true });
   });
 
   it('needs no flag for the token: an environment without one says how to configure it', async () => {

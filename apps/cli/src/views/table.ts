@@ -47,6 +47,6 @@ export function besideEachOther(left: readonly string[], right: readonly string[
   return Array.from({ length: Math.max(left.length, right.length) }, (_, i) => {
     const l = left[i] ?? '';
     const r = right[i];
-    return r === undefined ? l : `${l}${' '.repeat(width - visibleLength(l) + gap)}${r}`;
+    return r === undefined || r === '' ? l : `${l}${' '.repeat(width - visibleLength(l) + gap)}${r}`;
   });
 }
