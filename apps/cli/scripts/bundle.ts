@@ -9,7 +9,7 @@
 // the addon build it loads (`npm install -g ./apps/cli` links the package, so that holds there too).
 import { build, type Plugin } from 'esbuild';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const appDir = fileURLToPath(new URL('../', import.meta.url));
@@ -26,6 +26,21 @@ const ownImportMetaUrl: Plugin = {
   },
 };
 
+/**
+ * zod's classic API re-exports every one of its ~50 message locales (~360 KiB of the bundle, half
+ * of zod), and the runner's chunk pays to parse them at each local run's start. Nothing here sets
+ * a locale: only English, the default, is kept.
+ */
+const englishZodOnly: Plugin = {
+  name: 'english-zod-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](classic|core)$/.test(args.resolveDir) ? { path: join(args.resolveDir, '../locales'), namespace: 'zod-locales' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({ contents: 'export { default as en } from "./en.js";', resolveDir: args.path, loader: 'js' }));
+  },
+};
+
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({
   entryPoints: { fleettrace: `${appDir}src/main.ts` },
@@ -38,10 +53,13 @@ const result = await build({
   format: 'esm',
   target: 'node20',
   sourcemap: 'linked',
+  // Less to read and parse at each start; identifiers are kept, so a stack trace still names functions.
+  minifyWhitespace: true,
+  minifySyntax: true,
   metafile: true,
   logLevel: 'warning',
   define: { FLEETTRACE_VERSION: JSON.stringify(version) },
-  plugins: [ownImportMetaUrl],
+  plugins: [ownImportMetaUrl, englishZodOnly],
   // Bundled CommonJS packages (commander, pprof-format) call require() for Node's built-ins.
   banner: { js: "import { createRequire as __cliRequire } from 'node:module'; const require = __cliRequire(import.meta.url);" },
 });

@@ -6,7 +6,8 @@ import type { HostView, JobResultsView, JobView } from '@fleettrace/contracts';
 import { runInCgroup } from '@fleettrace/infra';
 import { waitFor } from '@fleettrace/infra/stack';
 import { startFleet, type Fleet } from '@fleettrace/testing/fleet';
-import { apiEnv, cliEnv, runCli, startCli } from './support/cli';
+import { waitForRuns } from '@fleettrace/testing/jobs';
+import { apiEnv, cliEnv, runCli, startCli, submittedJobId } from './support/cli';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const HELP_HINT = '(run with --help for usage)\n';
@@ -96,8 +97,9 @@ describe('fleettrace against a real fleet: exit codes, errors, detach and wait, 
 
   it('Ctrl-C stops following: the results so far and a line per host print, exit 130, the job goes on', async () => {
     const cli = startCli(['run', 'execsnoop', '--duration', '8s'], env);
+    const jobId = await submittedJobId(cli);
+    await waitForRuns(fleet.api.client, jobId, ['running']);
     await cli.untilStderr(/running 2 · done 0/);
-    const jobId = /^job (\S+):/.exec(cli.stderr())![1];
     // An event the API has stored before the Ctrl-C: the partial result must show it.
     await runInCgroup(fleet.hosts[0].cgroupPath, '/bin/true', ['--before-ctrl-c']);
     await waitFor('the exec stored', async () => {

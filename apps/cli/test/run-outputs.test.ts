@@ -1,21 +1,20 @@
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLValidator } from 'fast-xml-parser';
 import { Profile } from 'pprof-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobResultsView, JobView } from '@fleettrace/contracts';
-import { runInCgroup } from '@fleettrace/infra';
+import type { CountsOutput, JobResultsView, JobView } from '@fleettrace/contracts';
+import { countGetpriorityCSource, runInCgroup } from '@fleettrace/infra';
 import { REPO_ROOT } from '@fleettrace/infra/stack';
 import { stackChainPath } from '@fleettrace/testing/bpf-objects';
 import { startFleet, type Fleet } from '@fleettrace/testing/fleet';
 import { framesOf } from '../src/testing/svg-frames';
-import { apiEnv, runCli, startCli } from './support/cli';
+import { waitForRuns } from '@fleettrace/testing/jobs';
+import { apiEnv, runCli, startCli, submittedJobId, type RunningCli } from './support/cli';
 
 const WORKLOAD = join(REPO_ROOT, 'infra/build/workload');
-/** Both hosts' runs are running: the progress line (not a TTY: one line per change) says so. */
-const BOTH_RUNNING = /running 2 · done 0/;
 const JOB_LINE = /^job ([0-9a-f-]{36}): /;
 
 function jobIdOf(stderr: string): string {
@@ -28,6 +27,11 @@ describe('fleettrace run against a real fleet: each output kind, as a table and 
   let fleet: Fleet;
   let env: ReturnType<typeof apiEnv>;
   const dir = mkdtempSync(join(tmpdir(), 'ft-cli-run-'));
+
+  /** Until every run of the job the CLI submitted is running (attached), as the API says: the progress line's "running" also counts hosts still loading. */
+  async function untilRunning(cli: RunningCli, timeoutMs = 40_000): Promise<void> {
+    await waitForRuns(fleet.api.client, await submittedJobId(cli), ['running'], timeoutMs);
+  }
 
   beforeAll(async () => {
     fleet = await startFleet('cli-run', 2);
@@ -43,7 +47,7 @@ describe('fleettrace run against a real fleet: each output kind, as a table and 
     copyFileSync('/bin/true', marker);
     chmodSync(marker, 0o755);
     const cli = startCli(['run', 'execsnoop', '--duration', '4s'], env);
-    await cli.untilStderr(BOTH_RUNNING);
+    await untilRunning(cli);
     await runInCgroup(fleet.hosts[0].cgroupPath, marker, ['--from-cli-test']);
     const result = await cli.done;
     expect(result.code, result.stderr).toBe(0);
@@ -70,7 +74,7 @@ describe('fleettrace run against a real fleet: each output kind, as a table and 
 
   it('hist: runqlat draws the merged histogram as bpftrace does, each host\'s percentiles beside it; -o json equals the API', async () => {
     const cli = startCli(['run', 'runqlat', '--duration', '3s', '-o', 'json'], env);
-    await cli.untilStderr(BOTH_RUNNING);
+    await untilRunning(cli);
     await runInCgroup(fleet.hosts[0].cgroupPath, WORKLOAD, ['sleep', '200', '2000']);
     const result = await cli.done;
     expect(result.code, result.stderr).toBe(0);
@@ -95,7 +99,7 @@ describe('fleettrace run against a real fleet: each output kind, as a table and 
   it('counts: syscount ranks getpriority with each host\'s share; csv has a row per key', async () => {
     const K = 555;
     const cli = startCli(['run', 'syscount', '--duration', '3s', '--limit', '5'], env);
-    await cli.untilStderr(BOTH_RUNNING);
+    await untilRunning(cli);
     await runInCgroup(fleet.hosts[0].cgroupPath, WORKLOAD, ['getpriority', String(K)]);
     const result = await cli.done;
     expect(result.code, result.stderr).toBe(0);
@@ -115,11 +119,33 @@ describe('fleettrace run against a real fleet: each output kind, as a table and 
     expect(csvLines).toContain(`syscalls,getpriority,${calls.replace(/,/g, '')}`);
   });
 
+  it('bpftrace from -f and C from --c with its --output declarations run on the fleet like catalog programs', async () => {
+    const script = join(dir, 'getpriority.bt');
+    writeFileSync(script, 'tracepoint:syscalls:sys_enter_getpriority { @calls[comm] = count(); }');
+    const bt = startCli(['run', '-f', script, '--duration', '5s', '--hosts', fleet.hosts[0].hostId, '-o', 'json'], env);
+    await untilRunning(bt);
+    await runInCgroup(fleet.hosts[0].cgroupPath, WORKLOAD, ['getpriority', '123']);
+    const btResult = await bt.done;
+    expect(btResult.code, btResult.stderr).toBe(0);
+    expect(btResult.stderr).toMatch(/^job \S+: bpftrace on 1 host for 5s\n/);
+    const calls = (JSON.parse(btResult.stdout) as JobResultsView).merged.find((o): o is CountsOutput => o.kind === 'counts' && o.name === 'calls');
+    expect(calls?.entries.find((e) => e.key.key === 'workload')?.value, btResult.stdout.slice(0, 3000)).toBe(123);
+
+    const source = join(dir, 'count.bpf.c');
+    writeFileSync(source, countGetpriorityCSource());
+    const c = startCli(['run', '--c', source, '--output', 'counts=counts:calls,name=getpriority', '--duration', '5s', '--hosts', fleet.hosts[1].hostId], env);
+    await untilRunning(c, 60_000);
+    await runInCgroup(fleet.hosts[1].cgroupPath, WORKLOAD, ['getpriority', '77']);
+    const cResult = await c.done;
+    expect(cResult.code, cResult.stderr).toBe(0);
+    expect(cResult.stdout).toMatch(/^@getpriority:\n\s*PID\s+COMM\s+CALLS\s+%\n\s*\d+\s+workload\s+77\s+100\.0$/m);
+  }, 120_000);
+
   it('stacks: profile shows the heaviest functions, and writes a flame graph SVG and a pprof profile of the known call chain', async () => {
     const svgPath = join(dir, 'cpu.svg');
     const pprofPath = join(dir, 'cpu.pb.gz');
     const cli = startCli(['run', 'profile', '--param', 'frequency=199', '--duration', '4s', '--flamegraph', svgPath, '--pprof', pprofPath], env);
-    await cli.untilStderr(BOTH_RUNNING);
+    await untilRunning(cli);
     await runInCgroup(fleet.hosts[0].cgroupPath, stackChainPath(), ['1.5']);
     const result = await cli.done;
     expect(result.code, result.stderr).toBe(0);

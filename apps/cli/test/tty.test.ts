@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runInCgroup } from '@fleettrace/infra';
 import { REPO_ROOT } from '@fleettrace/infra/stack';
 import { startFleet, type Fleet } from '@fleettrace/testing/fleet';
+import { waitForRuns } from '@fleettrace/testing/jobs';
 import { CLI_BIN, apiEnv } from './support/cli';
 import { TmuxTerminal } from './support/tmux';
 
@@ -31,6 +32,7 @@ describe('fleettrace run in a terminal (tmux): the live progress line, then the 
   it('redraws one progress line in place while the runs go on, then erases it for the histogram and the hosts', async () => {
     start();
     const running = await terminal.until('both runs running', (screen) => SPINNER.test(screen) && /running 2 · done 0/.test(screen));
+    await waitForRuns(fleet.api.client, /^job ([0-9a-f-]{36}):/m.exec(running)![1], ['running']);
     // One line, redrawn: never a second progress line below the first.
     expect(running.match(new RegExp(SPINNER.source, 'gm'))).toHaveLength(1);
     const first = /(\d)s\/4s/.exec(running)![1];

@@ -55,12 +55,12 @@ function toView(output: MergeableOutput): OutputView {
  * both: this host is the only host, and the merge of one host is its own outputs, ordered by
  * output name and events by time as the API orders them.
  */
-export function localResults(runId: string, ending: LocalEnding, events: LocalEvents, eventsLimit: number): { results: JobResultsView; hosts: HostSummary[] } {
+export function localResults(runId: string, ending: LocalEnding, events: LocalEvents, eventsLimit: number): { results: JobResultsView; summaries: HostSummary[] } {
   const outputs: MergeableOutput[] = [...ending.outputs, ...events.timed(ending.events)];
   const merged = mergeOutputs([outputs], eventsLimit).map(toView);
   return {
     results: { jobId: runId, state: 'completed', merged, hosts: [{ hostId: LOCAL_HOST, state: ending.state, error: ending.error, outputs: merged }] },
-    hosts: [
+    summaries: [
       {
         host: LOCAL_HOST,
         state: ending.state,

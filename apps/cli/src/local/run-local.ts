@@ -9,7 +9,7 @@ import { printResults } from '../output/results';
 import { stacksFilesOf, writeStacksFiles } from '../output/stacks-files';
 import { parseDuration } from '../program/duration';
 import { programFromFlags } from '../program/program-flags';
-import { checkStacksWanted } from '../program/stacks-check';
+import { checkStacksFiles } from '../program/stacks-check';
 import type { CommandHandler } from '../spec';
 import { eventStreamFor } from './event-stream';
 import { LOCAL_HOST, LocalEvents, localResults, type LocalEnding } from './local-results';
@@ -41,8 +41,7 @@ export const localRun: CommandHandler = async (input, io: Io) => {
   const { program, params } = programFromFlags(input, io.cwd, true);
   const durationSeconds = options.duration === undefined ? MAX_DURATION_SECONDS : parseDuration(String(options.duration));
   const files = stacksFilesOf(options, io.cwd);
-  if (files.flamegraph) checkStacksWanted(program, '--flamegraph');
-  else if (files.pprof) checkStacksWanted(program, '--pprof');
+  checkStacksFiles(program, files);
 
   const label = programLabel(program);
   const runId = randomUUID();
@@ -55,6 +54,8 @@ export const localRun: CommandHandler = async (input, io: Io) => {
     // The whole host: no daemon's cgroup scope.
     cgroupId: null,
     maxEventsPerOutput: DEFAULT_MAX_EVENTS_PER_RUN,
+    // Someone is watching: each event prints as its ring-buffer batch arrives, not up to 250 ms later.
+    eventsMaxDelayMs: 0,
   };
   const events = new LocalEvents();
   const stream = eventStreamFor(io.stdout, print, program);
@@ -90,8 +91,8 @@ export const localRun: CommandHandler = async (input, io: Io) => {
   const local = endingOf(ending, (Date.now() - startedAtMs) / 1000);
   if (ending.type === 'failed') throw new CliError(`${label} ${local.state === 'unsupported' ? 'cannot run on this host' : 'failed'}: ${local.error}`);
 
-  const { results, hosts } = localResults(runId, local, events, DEFAULT_MAX_EVENTS_PER_RUN);
-  await printResults(io.stdout, print, { results, hosts, program, eventsStreamed: stream !== undefined });
+  const { results, summaries } = localResults(runId, local, events, DEFAULT_MAX_EVENTS_PER_RUN);
+  await printResults(io.stdout, print, { results, summaries, program, eventsStreamed: stream !== undefined });
   for (const note of writeStacksFiles(files, results, label, { startedAtMs, durationSeconds: Math.round(local.seconds) })) io.stderr.write(`${note}\n`);
   if (local.state === 'budget_exceeded') {
     io.stderr.write(`${label} stopped early: ${local.error}\n`);

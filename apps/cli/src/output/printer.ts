@@ -33,9 +33,9 @@ export function positiveInteger(value: unknown, flag: string, fallback: number, 
   return n;
 }
 
-const writeLines = (out: OutputStream, lines: readonly string[]): void => {
+export function writeLines(out: OutputStream, lines: readonly string[]): void {
   if (lines.length > 0) out.write(`${lines.join('\n')}\n`);
-};
+}
 
 export async function printDocument(out: OutputStream, format: 'json' | 'yaml', value: unknown): Promise<void> {
   if (format === 'json') {
@@ -55,4 +55,3 @@ export function printRows(out: OutputStream, format: 'csv' | 'ndjson', dataset: 
   writeLines(out, format === 'csv' ? csvLines(dataset) : ndjsonLines(dataset));
 }
 
-export { writeLines };

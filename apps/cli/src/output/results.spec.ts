@@ -13,12 +13,12 @@ const results: JobResultsView = {
   ],
   hosts: [],
 };
-const hosts = [{ host: 'a', state: 'succeeded' as const, events: 1, lost: 0, dropped: 0, seconds: 1, error: null }];
+const summaries = [{ host: 'a', state: 'succeeded' as const, events: 1, lost: 0, dropped: 0, seconds: 1, error: null }];
 const options = (format: PrintOptions['format'], fields?: string): PrintOptions => ({ format, fields, limit: 20 });
 
 async function printed(print: PrintOptions, eventsStreamed = false): Promise<string> {
   const out = memoryStream();
-  await printResults(out, print, { results, hosts, program: 'execsnoop', eventsStreamed });
+  await printResults(out, print, { results, summaries, program: 'execsnoop', eventsStreamed });
   return out.text();
 }
 
@@ -50,7 +50,7 @@ describe('printResults', () => {
     const table = await printed(options('table', 'pid,comm'));
     expect(table.split('\n').slice(0, 4)).toEqual(['@execs: 2 events', 'PID  COMM', ' 10  sh', ' 11  ls']);
     const out = memoryStream();
-    await expect(printResults(out, options('table', 'pid'), { results: { ...results, merged: [results.merged[1]] }, hosts })).rejects.toThrow(
+    await expect(printResults(out, options('table', 'pid'), { results: { ...results, merged: [results.merged[1]] }, summaries })).rejects.toThrow(
       '--fields picks the columns of events tables; for other outputs use -o csv or -o ndjson',
     );
   });

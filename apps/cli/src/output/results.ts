@@ -14,7 +14,8 @@ import { chooseColumns, printDocument, printRows, writeLines, type PrintOptions 
 
 export interface ResultsReport {
   results: JobResultsView;
-  hosts: HostSummary[];
+  /** The line per host printed after the outputs. */
+  summaries: HostSummary[];
   /** The job's program: it tells how its events are laid out. */
   program?: ProgramSpec;
   /** Events already printed as they arrived (a local run): the table view leaves them out at the end. */
@@ -137,6 +138,6 @@ export async function printResults(out: OutputStream, print: PrintOptions, repor
     .filter((lines) => lines.length > 0);
   if (blocks.length === 0) blocks.push(['(no outputs)']);
   const lines = blocks.flatMap((block, i) => (i === 0 ? block : ['', ...block]));
-  writeLines(out, [...lines, '', ...hostSummaryLines(report.hosts, out.color)]);
+  writeLines(out, [...lines, '', ...hostSummaryLines(report.summaries, out.color)]);
 }
 

@@ -1,5 +1,6 @@
 import type { ProgramSpec } from '@fleettrace/contracts';
 import { UsageError } from '../errors';
+import type { StacksFiles } from '../output/stacks-files';
 import { getProgram } from './catalog';
 
 /**
@@ -7,7 +8,12 @@ import { getProgram } from './catalog';
  * one, so asking for a flame graph of execsnoop fails before anything runs; a bpftrace script or a
  * C program only shows it in its results.
  */
-export function checkStacksWanted(program: ProgramSpec, flag: string): void {
+export function checkStacksFiles(program: ProgramSpec, files: StacksFiles): void {
+  const flag = files.flamegraph ? '--flamegraph' : files.pprof ? '--pprof' : undefined;
+  if (flag) checkStacksWanted(program, flag);
+}
+
+function checkStacksWanted(program: ProgramSpec, flag: string): void {
   if (typeof program !== 'string') {
     if (program.kind === 'c') throw new UsageError(`${flag} needs a stacks output; a --c program declares hist, counts and events only`);
     return;

@@ -67,6 +67,12 @@ export function startCli(args: readonly string[], options: { env: NodeJS.Process
   };
 }
 
+/** The id of the job a `fleettrace run` submitted, from the line it prints on stderr first. */
+export async function submittedJobId(cli: RunningCli): Promise<string> {
+  await cli.untilStderr(/^job [0-9a-f-]{36}: /);
+  return /^job ([0-9a-f-]{36}): /.exec(cli.stderr())![1];
+}
+
 export function runCli(args: readonly string[], options: { env: NodeJS.ProcessEnv; cwd: string }): Promise<CliResult> {
   return startCli(args, options).done;
 }

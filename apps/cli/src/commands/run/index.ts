@@ -1,6 +1,6 @@
 import { programLabel, type CreateJobRequest, type JobView } from '@fleettrace/contracts';
-import { ApiClient, ApiError } from '../../api/client';
-import { resolveApiTarget } from '../../config/config';
+import { ApiError, type ApiClient } from '../../api/client';
+import { withClient } from '../../api/with-client';
 import { ExitCode, UsageError } from '../../errors';
 import type { Io } from '../../io';
 import { followJob } from '../../job/follow';
@@ -14,7 +14,7 @@ import { stacksFilesOf, wantsStacksFiles, writeStacksFiles } from '../../output/
 import { unknownProgramError } from '../../program/catalog';
 import { parseDuration } from '../../program/duration';
 import { programFromFlags } from '../../program/program-flags';
-import { checkStacksWanted } from '../../program/stacks-check';
+import { checkStacksFiles } from '../../program/stacks-check';
 import type { CommandHandler } from '../../spec';
 import { buildTargets } from './targets';
 
@@ -41,14 +41,12 @@ export const run: CommandHandler = async (input, io: Io) => {
   const durationSeconds = options.duration === undefined ? DEFAULT_RUN_SECONDS : parseDuration(String(options.duration));
   const eventsLimit = eventsLimitOf(options);
   const files = stacksFilesOf(options, io.cwd);
-  if (files.flamegraph) checkStacksWanted(program, '--flamegraph');
-  else if (files.pprof) checkStacksWanted(program, '--pprof');
+  checkStacksFiles(program, files);
   if (options.detach && (wantsStacksFiles(files) || options.fields !== undefined)) {
     throw new UsageError('--detach returns before there are results: drop --flamegraph, --pprof and --fields, and use `fleettrace jobs results ID` later');
   }
 
-  const client = new ApiClient(resolveApiTarget(io, options.profile as string | undefined));
-  try {
+  return withClient(input, io, async (client) => {
     const submittedAt = Date.now();
     const job = await submit(client, { program, params, targets, durationSeconds });
     if (options.detach) {
@@ -71,14 +69,12 @@ export const run: CommandHandler = async (input, io: Io) => {
     }
     const results = await client.results(job.id, eventsLimit);
     try {
-      await printResults(io.stdout, print, { results, hosts: hostSummaries(finished), program });
+      await printResults(io.stdout, print, { results, summaries: hostSummaries(finished), program });
     } catch (error) {
       if (error instanceof UsageError) throw new UsageError(`${error.message} (print them again: fleettrace jobs results ${job.id})`);
       throw error;
     }
     for (const note of writeStacksFiles(files, results, label, { startedAtMs: Date.parse(finished.createdAt), durationSeconds })) io.stderr.write(`${note}\n`);
     return interrupted ? ExitCode.interrupted : jobExitCode(finished);
-  } finally {
-    client.close();
-  }
+  });
 };
