@@ -26,7 +26,8 @@ export async function followJob(client: ApiClient, job: JobView, label: string, 
           }
         }
         const elapsed = Math.max(0, (Date.now() - startedAtMs) / 1000);
-        reporter.update(progressText(label, jobProgress(now, liveEvents), Math.min(elapsed, now.durationSeconds), now.durationSeconds, io.stderr.color));
+        const progress = jobProgress(now, liveEvents);
+        reporter.update(progressText(label, progress, Math.min(elapsed, now.durationSeconds), now.durationSeconds, io.stderr.color), JSON.stringify(progress.phases));
       },
       signal,
     );

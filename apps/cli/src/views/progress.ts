@@ -39,7 +39,7 @@ function fit(text: string, columns: number | undefined): string {
 
 /**
  * Progress on stderr. On a terminal, one line redrawn in place with a spinner, and notes (a host
- * failing, and why) printed above it; elsewhere (a log, CI) a plain line each time the counts change.
+ * failing, and why) printed above it; elsewhere (a log, CI) a plain line each time it changes.
  * `finish()` erases the live line so nothing of it is left in the scrollback.
  */
 export class ProgressReporter {
@@ -49,12 +49,15 @@ export class ProgressReporter {
 
   constructor(private readonly err: OutputStream) {}
 
-  update(text: string): void {
+  /**
+   * `changeKey` says what a plain line is printed for: by default any change of the text; a job's
+   * progress passes its phase counts, so a log gets a line when a host moves on, not one a second
+   * for the clock and the events counter.
+   */
+  update(text: string, changeKey: string = text): void {
     if (!this.err.isTTY) {
-      // Only the counts, not the clock, decide whether a plain line is worth printing.
-      const key = text.replace(/ · \d+s\/\d+s$/, '');
-      if (key !== this.lastPlain) this.err.write(`${text}\n`);
-      this.lastPlain = key;
+      if (changeKey !== this.lastPlain) this.err.write(`${text}\n`);
+      this.lastPlain = changeKey;
       return;
     }
     const spinner = SPINNER[this.frame++ % SPINNER.length];
