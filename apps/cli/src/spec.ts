@@ -49,8 +49,3 @@ export interface CommandSpec {
    */
   load?: () => Promise<CommandHandler>;
 }
-
-/** `events-limit` → `eventsLimit`, the key commander gives an option's value under. */
-export function optionKey(option: Pick<OptionSpec, 'name'>): string {
-  return option.name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-}

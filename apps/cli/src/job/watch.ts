@@ -37,14 +37,14 @@ async function eventsSoFar(client: ApiClient, jobId: string): Promise<Map<string
  * Polls a job until it completes or `signal` aborts, reporting each poll. Returns the last view:
  * the completed job, or where it stood when the watch was stopped.
  */
-export async function watchJob(client: ApiClient, jobId: string, onUpdate: (update: JobUpdate) => void, signal: AbortSignal, withEvents = true): Promise<JobView> {
+export async function watchJob(client: ApiClient, jobId: string, onUpdate: (update: JobUpdate) => void, signal: AbortSignal): Promise<JobView> {
   let liveEvents = new Map<string, number>();
   let failures = 0;
   let last: JobView | undefined;
   for (let poll = 0; ; poll++) {
     try {
       const job = await client.job(jobId);
-      if (withEvents && !jobFinished(job) && poll % EVENTS_POLL_EVERY === 0) liveEvents = await eventsSoFar(client, jobId);
+      if (!jobFinished(job) && poll % EVENTS_POLL_EVERY === 0) liveEvents = await eventsSoFar(client, jobId);
       failures = 0;
       last = job;
       onUpdate({ job, liveEvents });

@@ -43,8 +43,7 @@ export function eventStreamFor(out: OutputStream, print: PrintOptions, program: 
         const available = [...defaults.map((c) => c.key), timeField];
         const keys = selectColumns(defaults.map((c) => c.key), available, print.fields);
         const columns: Column[] = keys.map((key) => defaults.find((c) => c.key === key) ?? { key, header: key.toUpperCase() });
-        if (tails.size > 0) out.write('\n');
-        if (tails.size > 0 || records.length > 0) out.write(`@${output}:\n`);
+        out.write(`${tails.size > 0 ? '\n' : ''}@${output}:\n`);
         tail = new EventTail(columns, (line) => out.write(`${line}\n`), out.color);
         tails.set(output, tail);
       }
