@@ -18,7 +18,7 @@ function flagsOf(option: OptionSpec): string {
   return option.shorthand ? `-${option.shorthand}, ${long}` : long;
 }
 
-export function commanderOption(option: OptionSpec): Option {
+function commanderOption(option: OptionSpec): Option {
   const built = new Option(flagsOf(option), option.description);
   if (option.choices) built.choices(option.choices);
   if (option.repeatable) built.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
