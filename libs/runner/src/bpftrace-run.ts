@@ -82,8 +82,12 @@ export async function runBpftraceProgram(
 
   send({ type: 'state', state: 'loading' });
   const toEpoch = monotonicToEpochNs();
-  const events = new EventBuffer(PRINTF_OUTPUT, start.maxEventsPerOutput, EVENTS_FLUSH_AT, (records) =>
-    send({ type: 'events', output: PRINTF_OUTPUT, timeField: PRINTF_TIME_FIELD, records }),
+  const events = new EventBuffer(
+    PRINTF_OUTPUT,
+    start.maxEventsPerOutput,
+    EVENTS_FLUSH_AT,
+    (records) => send({ type: 'events', output: PRINTF_OUTPUT, timeField: PRINTF_TIME_FIELD, records }),
+    start.eventsMaxDelayMs,
   );
   const parser = new BpftraceOutputParser((line) => events.add({ line, [PRINTF_TIME_FIELD]: toEpoch(process.hrtime.bigint().toString()) }));
 

@@ -125,7 +125,7 @@ describe('IngestService.processBatch', () => {
     const { service, calls, deadLetters } = setup();
     await service.processBatch([entry('4-0', '{}')]);
     expect(calls).toEqual(['ack 4-0']);
-    expect(deadLetters).toEqual([{ id: '4-0', message: '{}', reason: "type: Invalid discriminator value. Expected 'host' | 'state' | 'events' | 'summary'" }]);
+    expect(deadLetters).toEqual([{ id: '4-0', message: '{}', reason: "type: Invalid discriminator value. Expected 'host' | 'state' | 'events' | 'summary' | 'snapshot'" }]);
   });
 
   it('isolates a message the database refuses: the others are stored in order, it is dead-lettered and its run fails', async () => {

@@ -29,7 +29,8 @@ import { JobRepository, encodeProgram, type JobRecord } from '../repositories/jo
 import { RunRepository, type RunRecord } from '../repositories/run.repository';
 import { ResultRepository, type EventRow, type EventsPageQuery } from '../repositories/result.repository';
 import { decodeEventCursor, encodeEventCursor, type EventsQuery } from '../dtos/results.dto';
-import { countsView, eventItem, eventsView, histView } from '../utils/output-views';
+import { countsView, eventsView, histView } from '@fleettrace/results';
+import { eventItem } from '../utils/output-views';
 
 export interface ResultsOptions {
   eventsLimit: number;

@@ -5,7 +5,8 @@ import { JobRepository } from '../repositories/job.repository';
 import { RunRepository } from '../repositories/run.repository';
 import { ResultRepository, type EventCursor } from '../repositories/result.repository';
 import { JobNotificationRepository } from '../repositories/job-notification.repository';
-import { countsView, eventItem, histView } from '../utils/output-views';
+import { countsView, histView } from '@fleettrace/results';
+import { eventItem } from '../utils/output-views';
 
 /** Where a stream stands: the last state change, event (of each events output) and snapshot it sent. */
 interface StreamPosition {
