@@ -234,6 +234,19 @@ describe('ingest', () => {
     expect(stored.rows).toEqual([{ data: { comm: 'ab', time_ns: 1 } }]);
   });
 
+  it('refuses a summary naming one output twice, and fails its run saying so', async () => {
+    const job = await createJob(['node-a']);
+    const runId = job.runs[0].id;
+    // Storage keys outputs by (run, name): a second "h" would make the upsert touch a row twice.
+    await t.report(JSON.stringify({ ...(summary(runId) as object), outputs: [{ kind: 'hist', name: 'h', unit: 'us', buckets: [] }, { kind: 'hist', name: 'h', unit: 'ns', buckets: [] }] }));
+    await ingest.processBatch(await stream.read(consumer(), { from: 'new', count: 500, blockMs: 100 }));
+    expect(await pendingCount()).toBe(0);
+    const run = (await getJob(job.id)).runs[0];
+    expect(run.state).toBe('failed');
+    expect(run.error).toMatch(/output name "h" appears more than once/);
+    expect(await countRows(t.config.databaseUrl, 'run_outputs', runId)).toBe(0);
+  });
+
   it('dead-letters a report it cannot store, fails its run, stores the rest and goes on with later jobs', async () => {
     const [first, second] = [await createJob(['node-a']), await createJob(['node-b'])];
     const [runA, runB] = [first.runs[0].id, second.runs[0].id];

@@ -109,6 +109,14 @@ export const EventsMessage = z.object({
   timeField: z.string(),
   records: z.array(RecordSchema),
 });
+/** A run's aggregate outputs, each name once: storage keys them by (run, name). */
+const NamedOutputs = z.array(AggregateOutput).superRefine((outputs, ctx) => {
+  const seen = new Set<string>();
+  for (const [i, o] of outputs.entries()) {
+    if (seen.has(o.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `output name ${JSON.stringify(o.name)} appears more than once` });
+    seen.add(o.name);
+  }
+});
 export const SummaryMessage = z.object({
   type: z.literal('summary'),
   runId: z.string(),
@@ -117,7 +125,7 @@ export const SummaryMessage = z.object({
   error: z.string().optional(),
   verifierLog: z.string().optional(),
   /** hist, counts and stacks outputs, read when the run ended (stacks already symbolized and folded on the host). */
-  outputs: z.array(AggregateOutput),
+  outputs: NamedOutputs,
   events: z.array(EventsSummary),
   counters: RunCounters,
   /** The limits that applied to the run; absent from daemons that predate them. */
@@ -135,7 +143,7 @@ export const SnapshotMessage = z.object({
   at: z.number(),
   /** Snapshot number within the run, from 0: a late one never replaces a newer one. */
   seq: z.number().int().nonnegative(),
-  outputs: z.array(AggregateOutput),
+  outputs: NamedOutputs,
 });
 export const ResultMessage = z.discriminatedUnion('type', [HostMessage, StateMessage, EventsMessage, SummaryMessage, SnapshotMessage]);
 export type ResultMessage = z.infer<typeof ResultMessage>;
