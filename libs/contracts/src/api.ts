@@ -3,6 +3,7 @@ import type { AggregateOutput, EventRecord } from './outputs';
 import type { JobState, RunState } from './run-state';
 import type { RunCounters } from './queue';
 import type { RunLimitsReport, RunOverhead } from './run-limits';
+import type { RunWarnings } from './run-warnings';
 import type { TargetSelector } from './job';
 import type { ProgramSpec } from './program';
 
@@ -23,6 +24,8 @@ export interface RunView {
   /** The limits that applied and the measured BPF overhead, from the run's summary (null before it). */
   limits: RunLimitsReport | null;
   overhead: RunOverhead | null;
+  /** What went wrong without failing the run, from its summary (null when nothing did, or before it). */
+  warnings: RunWarnings | null;
   queuedAt: string;
   startedAt: string | null;
   finishedAt: string | null;

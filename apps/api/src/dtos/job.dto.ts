@@ -37,6 +37,7 @@ export function mapRun(run: RunRecord): RunView {
     counters: run.counters,
     limits: run.limits,
     overhead: run.overhead,
+    warnings: run.warnings,
     queuedAt: run.queuedAt.toISOString(),
     startedAt: iso(run.startedAt),
     finishedAt: iso(run.finishedAt),

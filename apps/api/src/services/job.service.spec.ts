@@ -55,7 +55,7 @@ function setup(dispatch: (jobId: string, runs: RunDispatch[]) => Promise<void> =
   const runs = {
     insertMany: async (_: unknown, newRuns: NewRun[]) => {
       for (const r of newRuns) {
-        state.runs.push({ ...r, state: 'queued', error: null, verifierLog: null, counters: null, limits: null, overhead: null, dispatchedAt: null, startedAt: null, finishedAt: null });
+        state.runs.push({ ...r, state: 'queued', error: null, verifierLog: null, counters: null, limits: null, overhead: null, warnings: null, dispatchedAt: null, startedAt: null, finishedAt: null });
       }
     },
     listByJob: async (jobId: string) => state.runs.filter((r) => r.jobId === jobId),
