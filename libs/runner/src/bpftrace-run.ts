@@ -59,8 +59,9 @@ function findSetpriv(): string | undefined {
 
 /**
  * Runs a bpftrace script as a child of the runner for the run's duration: its probe blocks are
- * confined to the run's cgroup (see bpftrace-scope.ts), printf lines stream as events, and at the
- * duration SIGINT makes bpftrace print its maps, which become hist / counts outputs.
+ * confined to the run's cgroup (see bpftrace-scope.ts), the lines bpftrace prints stream as events
+ * of the `printf` output (bpftrace-output.ts), and at the duration SIGINT makes bpftrace print its
+ * maps, which become hist / counts / stacks outputs and lines too, as bpftrace prints them at exit.
  * bpftrace dies with the runner (parent-death signal), so a watchdog SIGKILL of the runner leaves
  * no bpftrace and hence no BPF program behind.
  */
@@ -81,7 +82,15 @@ export async function runBpftraceProgram(
   const events = new EventBuffer(PRINTF_OUTPUT, start.maxEventsPerOutput, EVENTS_FLUSH_AT, (records) =>
     send({ type: 'events', output: PRINTF_OUTPUT, timeField: PRINTF_TIME_FIELD, records }),
   );
-  const parser = new BpftraceOutputParser((line) => events.add({ line, [PRINTF_TIME_FIELD]: toEpoch(process.hrtime.bigint().toString()) }));
+  // Distinct, in the order they came: a helper error in a hot probe repeats at every event.
+  const warnings = new Set<string>();
+  const parser = new BpftraceOutputParser(
+    {
+      onLine: (line) => events.add({ line, [PRINTF_TIME_FIELD]: toEpoch(process.hrtime.bigint().toString()) }),
+      onWarning: (warning) => warnings.add(warning),
+    },
+    { script: program.script },
+  );
 
   const setpriv = findSetpriv();
   // Added after scoping: the stop probe fires in this process, which is in no traced cgroup.
@@ -92,6 +101,10 @@ export async function runBpftraceProgram(
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-16_384);
+  });
+  // bpftrace's warnings on stderr say what it left out (a probe it could not attach, skipped) while the run goes on.
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    if (line.includes('WARNING:')) warnings.add(line.trim());
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.once('error', reject);
@@ -136,6 +149,7 @@ export async function runBpftraceProgram(
     }
     const exit = await exited;
     await linesRead;
+    parser.end(exit.code === 0);
     events.flush();
 
     if (parser.attachedProbes === undefined) {
@@ -156,6 +170,7 @@ export async function runBpftraceProgram(
       counters: { events: summary.received, lostEvents: parser.lostEvents, droppedEvents: summary.dropped },
       stoppedEarly: ended === 'stopped',
       scope: scoped ? 'cgroup' : 'host',
+      ...(warnings.size > 0 ? { warnings: [...warnings] } : {}),
     });
   } finally {
     for (const timer of timers) clearTimeout(timer);
