@@ -8,7 +8,7 @@ import { BpftraceOutputParser } from '../src/bpftrace-output';
 import { withMapSnapshots } from '../src/bpftrace-maps';
 import { scopeScriptToCgroup } from '../src/bpftrace-scope';
 import { cgroupSubtreeIds } from '../src/cgroup-subtree';
-import { startBpftrace, type DirectBpftrace } from './support/direct-bpftrace';
+import { startBpftrace } from './support/direct-bpftrace';
 
 describe('live snapshots of a bpftrace script\'s maps (real kernel, real bpftrace)', () => {
   let cgroupPath: string;
@@ -22,18 +22,18 @@ describe('live snapshots of a bpftrace script\'s maps (real kernel, real bpftrac
     const snapshotted = withMapSnapshots(scopeScriptToCgroup(script, cgroupSubtreeIds(cgroupPath)).script, 1);
     const snapshots: { calls: number | undefined; bpftraceRunning: boolean }[] = [];
     const printed: string[] = [];
-    let bpftrace: DirectBpftrace | undefined;
+    // Its lines wait in bpftrace.lines until fed to the parser.
+    const bpftrace = startBpftrace(snapshotted, ['-f', 'json']);
     const parser = new BpftraceOutputParser(
       {
         onLine: (line) => printed.push(line),
-        onSnapshot: (outputs) => snapshots.push({ calls: workloadCalls(outputs), bpftraceRunning: bpftrace?.exit() === undefined }),
+        onSnapshot: (outputs) => snapshots.push({ calls: workloadCalls(outputs), bpftraceRunning: bpftrace.exit() === undefined }),
       },
       { script },
     );
-    bpftrace = startBpftrace(snapshotted, ['-f', 'json']);
     let fed = 0;
     const feed = (): void => {
-      for (; fed < bpftrace!.lines.length; fed++) parser.feed(bpftrace!.lines[fed]);
+      for (; fed < bpftrace.lines.length; fed++) parser.feed(bpftrace.lines[fed]);
     };
     const untilSnapshotOf = (calls: number): Promise<void> =>
       waitFor(`a snapshot counting ${calls} getpriority calls`, async () => {
