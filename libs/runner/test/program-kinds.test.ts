@@ -67,10 +67,12 @@ describe('bpftrace and C program kinds in a real runner (real kernel, real bpftr
     const hist = done.outputs.find((o) => o.name === 'h') as HistOutput;
     expect(hist.buckets.reduce((sum, b) => sum + b.count, 0)).toBeGreaterThanOrEqual(700);
     const events = messages.filter((m): m is Extract<RunnerMessage, { type: 'events' }> => m.type === 'events').flatMap((m) => m.records);
-    expect(events.length).toBe(700);
-    expect(events[0].line).toMatch(/^hi \d+$/);
+    const lines = events.map((e) => e.line);
+    expect(lines.slice(0, 700)).toEqual(Array(700).fill(expect.stringMatching(/^hi \d+$/)));
+    // Then the maps, as bpftrace prints them at exit after two blank lines.
+    expect(lines.slice(700)).toEqual(['', '', '@[workload]: 700', '@h: ', `${'[0]'.padEnd(16)}${'700'.padStart(8)} |${'@'.repeat(52)}|`, '']);
     expect(BigInt(events[0].time_ns as string)).toBeGreaterThan(BigInt(Date.now() - 60_000) * 1_000_000n);
-    expect(done.events).toEqual([{ kind: 'events', name: 'printf', received: 700, dropped: 0 }]);
+    expect(done.events).toEqual([{ kind: 'events', name: 'printf', received: 706, dropped: 0 }]);
     // bpftrace is gone with the run.
     for (const pid of bpftracePids) expect(processAlive(pid)).toBe(false);
   });
