@@ -94,6 +94,8 @@ export async function runBpftraceProgram(
 
   const setpriv = findSetpriv();
   // Added after scoping: the stop probe fires in this process, which is in no traced cgroup.
+  // Not -k (helper errors as warnings): bpftrace 0.17 then reports every delete() of a missing key,
+  // as writeback.bt makes at each event, and sends an event from the probe for each failing call.
   const argv = ['-f', 'json', '-e', withExitOnInterrupt(script, process.pid)];
   const child = setpriv
     ? spawn(setpriv, ['--pdeathsig', 'KILL', '--', bpftrace, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] })
