@@ -6,7 +6,7 @@ import type { BpftraceProgram } from '@fleettrace/contracts';
 import { monotonicToEpochNs } from './boot-clock';
 import { BpftraceOutputParser, bpftraceErrors, PRINTF_OUTPUT } from './bpftrace-output';
 import { scopeScriptToCgroup } from './bpftrace-scope';
-import { withExitOnInterrupt } from '@fleettrace/contracts';
+import { BPFTRACE_STOP_SIGNAL, withExitOnInterrupt } from '@fleettrace/contracts';
 import { cgroupSubtreeIds } from './cgroup-subtree';
 import { UnsupportedProgramError } from './catalog-run';
 import { EventBuffer } from './event-buffer';
@@ -15,13 +15,13 @@ import type { RunnerMessage, RunnerStart } from './protocol';
 const EVENTS_FLUSH_AT = 500;
 /** bpftrace compiles with LLVM before attaching; time to attach counts against the run's grace, at most this much. */
 const STARTUP_ALLOWANCE_MS = 2_000;
-/** After SIGINT bpftrace prints its maps and exits; without a known watchdog deadline it gets this long. */
+/** Told to stop, bpftrace prints its maps and exits; without a known watchdog deadline it gets this long. */
 const PRINT_GRACE_MS = 2_000;
 /** Kept back from the watchdog's deadline for reporting after bpftrace has printed. */
 const REPORT_MARGIN_MS = 500;
 
 /**
- * How long bpftrace may take to print its maps after SIGINT: all that is left before the daemon's
+ * How long bpftrace may take to print its maps once told to stop: all that is left before the daemon's
  * watchdog, less time to report. On a loaded host printing takes seconds, and a SIGKILL loses every map.
  */
 export function printGraceMs(killAt: number | undefined, now: number): number {
@@ -60,8 +60,9 @@ function findSetpriv(): string | undefined {
 /**
  * Runs a bpftrace script as a child of the runner for the run's duration: its probe blocks are
  * confined to the run's cgroup (see bpftrace-scope.ts), the lines bpftrace prints stream as events
- * of the `printf` output (bpftrace-output.ts), and at the duration SIGINT makes bpftrace print its
- * maps, which become hist / counts / stacks outputs and lines too, as bpftrace prints them at exit.
+ * of the `printf` output (bpftrace-output.ts), and at the duration it is told to stop
+ * (withExitOnInterrupt): it runs its END probes and prints its maps, which become hist / counts /
+ * stacks outputs, and lines too, as bpftrace prints them at exit.
  * bpftrace dies with the runner (parent-death signal), so a watchdog SIGKILL of the runner leaves
  * no bpftrace and hence no BPF program behind.
  */
@@ -145,7 +146,7 @@ export async function runBpftraceProgram(
 
     if (ended !== 'exited') {
       send({ type: 'state', state: 'draining' });
-      child.kill('SIGINT');
+      child.kill(BPFTRACE_STOP_SIGNAL);
       const printed = await Promise.race([exited.then(() => true), after(printGraceMs(start.killAt, Date.now())).then(() => false)]);
       if (!printed) child.kill('SIGKILL');
     }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { withExitOnInterrupt } from '@fleettrace/contracts';
+import { BPFTRACE_STOP_SIGNAL, withExitOnInterrupt } from '@fleettrace/contracts';
 import { StopWaiting, waitFor } from '@fleettrace/infra/stack';
 
 export interface BpftraceExit {
@@ -20,7 +20,7 @@ export interface DirectBpftrace {
   untilLines(count: number, timeoutMs?: number): Promise<void>;
   /** Waits for it to exit by itself; kills it and fails if it has not within `timeoutMs`. */
   exited(timeoutMs?: number): Promise<BpftraceExit>;
-  /** Stops it as the runner stops its own (SIGINT and the exit-on-interrupt probe); kills it and fails if it has not exited within `timeoutMs`. */
+  /** Stops it as the runner stops its own (see withExitOnInterrupt); kills it and fails if it has not exited within `timeoutMs`. */
   stop(timeoutMs?: number): Promise<BpftraceExit>;
   /** Kills it if it still runs and waits until it is gone: for `finally`. */
   kill(): Promise<void>;
@@ -31,7 +31,8 @@ const EXIT_MS = 10_000;
 
 /**
  * Starts `bpftrace -e script` (extra `args` before it, `-f json` say) with the probe that makes a
- * SIGINT from this process end it (withExitOnInterrupt: bpftrace 0.17 can lose a lone SIGINT).
+ * signal from this process end it (withExitOnInterrupt: bpftrace 0.17 can lose a lone SIGINT, and
+ * END's output after one).
  * Every wait is bounded and says what did not happen; whoever starts one stops or kills it in a
  * `finally`.
  */
@@ -80,8 +81,8 @@ export function startBpftrace(script: string, args: readonly string[] = []): Dir
       }, timeoutMs, 20),
     exited: (timeoutMs = START_MS) => exitWithin(timeoutMs, 'by itself'),
     stop: async (timeoutMs = EXIT_MS) => {
-      if (running()) child.kill('SIGINT');
-      return exitWithin(timeoutMs, 'of SIGINT');
+      if (running()) child.kill(BPFTRACE_STOP_SIGNAL);
+      return exitWithin(timeoutMs, 'of being told to stop');
     },
     kill,
   };
