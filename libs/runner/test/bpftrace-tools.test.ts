@@ -53,6 +53,8 @@ interface RunnableTool {
   check(lines: readonly string[]): void;
   /** Makes equal what any two bpftraces may print differently. */
   mask?: (lines: readonly string[]) => string[];
+  /** Why the two bpftraces trace the workload one after the other (it runs twice), rather than at once. */
+  oneAfterTheOther?: string;
 }
 
 type Refusal =
@@ -70,6 +72,13 @@ interface UnrunnableTool {
 
 const HHMMSS = /^\d\d:\d\d:\d\d/;
 const maskTime = (lines: readonly string[]): string[] => lines.map((line) => line.replace(HHMMSS, 'HH:MM:SS'));
+
+/**
+ * Traced by two bpftraces at once, one of them now and then saw neither SSL_read call of tls-pair
+ * (about one run in five under vitest, none of 42 with two bpftraces alone in a shell): a matter of uprobes
+ * or of bpftrace, not of the output, which this test is about.
+ */
+const TWO_SSL_TRACERS = 'two bpftraces on the same libssl uprobes at once now and then miss calls';
 
 const RUNNABLE: Record<string, RunnableTool> = {
   execsnoop: {
@@ -174,14 +183,18 @@ const RUNNABLE: Record<string, RunnableTool> = {
       '4 SSL_write',
       '4 SSL_read',
     ]),
-    // TIME(us) counts from each bpftrace's start; LAT(us): each times the call with its own probes.
-    mask: (lines) => lines.map((line) => line.replace(/^\d+ +(\d+ +tls-pair) +\d+/, '<us> $1 <us>')),
+    // TIME(us) counts from each bpftrace's start; LAT(us): each times the call with its own probes; a TID per workload run.
+    mask: (lines) => lines.map((line) => line.replace(/^\d+ +\d+ +tls-pair +\d+/, '<us> <tid> tls-pair <us>')),
+    oneAfterTheOther: TWO_SSL_TRACERS,
   },
   ssllatency: {
     workload: (ctx, settled) => tlsPair(ctx, settled),
     check: (lines) => expect(lines.filter((line) => /^@stat\[/.test(line)).map((line) => line.replace(/, average.*/, ''))).toHaveLength(3),
-    // Latencies: each bpftrace times the calls with its own probes. What stays: which calls, how many.
-    mask: (lines) => collapseHistRows(sortTies(lines)).map((line) => line.replace(/(count \d+), average -?\d+, total -?\d+$/, '$1')),
+    // Latencies: each bpftrace times the calls with its own probes; the functions' addresses, a workload run's.
+    // What stays: which calls, how many.
+    mask: (lines) =>
+      collapseHistRows(sortTies(lines)).map((line) => line.replace(/(count \d+), average -?\d+, total -?\d+$/, '$1').replace(/^(@\w+)\[0x[0-9a-f]+\]/, '$1[<address>]')),
+    oneAfterTheOther: TWO_SSL_TRACERS,
   },
 };
 
@@ -264,66 +277,112 @@ describe('Debian\'s bpftrace tools through the runner print what bpftrace prints
     expect(shipped).toEqual([...Object.keys(RUNNABLE), ...Object.keys(CANNOT_RUN)].sort());
   });
 
-  /**
-   * The run's lines and bpftrace's own, around one workload. Both bpftraces start tracing before
-   * it (every tool prints from BEGIN, which bpftrace fires after attaching every other probe) and
-   * stop after its last event reached both.
-   */
-  async function runBoth(tool: string, spec: RunnableTool): Promise<{ ours: string[]; theirs: string[]; done: Done }> {
-    const script = readFileSync(join(TOOLS, `${tool}.bt`), 'utf8');
+  /** A bpftrace that traces a tool around a workload: the runner's, or one of the test's own. */
+  interface Tracer {
+    name: string;
+    lines(): string[];
+    /** Every tool prints from BEGIN, which bpftrace fires once it has attached every other probe. */
+    untilTracing(): Promise<void>;
+    stop(): Promise<void>;
+    /** Ends it if it still runs: for `finally`. */
+    dispose(): Promise<void>;
+  }
+
+  function directTracer(script: string): Tracer & { banner(): string } {
+    const bpftrace = startBpftrace(scopeScriptToCgroup(script, cgroupSubtreeIds(ctx.cgroup)).script);
+    return {
+      name: 'bpftrace',
+      lines: () => bpftrace.lines.slice(1),
+      banner: () => bpftrace.lines[0],
+      untilTracing: () => bpftrace.untilLines(2, START_MS),
+      stop: async () => {
+        expect((await bpftrace.stop()).code, bpftrace.stderr()).toBe(0);
+      },
+      dispose: () => bpftrace.kill(),
+    };
+  }
+
+  function runnerTracer(script: string): Tracer & { done(): Done } {
     const messages: RunnerMessage[] = [];
     const killAfterMs = 120_000;
-    const start: RunnerStart = {
-      type: 'start',
-      runId: randomUUID(),
-      program: { kind: 'bpftrace', script },
-      params: {},
-      durationSeconds: 100,
-      cgroupId: cgroupId(ctx.cgroup).toString(),
-      cgroupPath: ctx.cgroup,
-      maxEventsPerOutput: 10_000,
-      killAt: Date.now() + killAfterMs,
-    };
-    const direct = startBpftrace(scopeScriptToCgroup(script, cgroupSubtreeIds(ctx.cgroup)).script);
-    let runner: RunnerHandle | undefined;
+    const runner = launchRunner(
+      {
+        type: 'start',
+        runId: randomUUID(),
+        program: { kind: 'bpftrace', script },
+        params: {},
+        durationSeconds: 100,
+        cgroupId: cgroupId(ctx.cgroup).toString(),
+        cgroupPath: ctx.cgroup,
+        maxEventsPerOutput: 10_000,
+        killAt: Date.now() + killAfterMs,
+      },
+      killAfterMs,
+      (m) => messages.push(m),
+    );
+    launched.push(runner);
     let outcome: RunnerOutcome | undefined;
-    const runnerLines = (): string[] => messages.flatMap((m) => (m.type === 'events' ? m.records.map((r) => String(r.line)) : []));
-    try {
-      runner = launchRunner(start, killAfterMs, (m) => messages.push(m));
-      launched.push(runner);
-      await direct.untilLines(2, START_MS);
-      await waitFor(`${tool}'s first line from the runner`, async () => {
-        const failed = messages.find((m) => m.type === 'failed');
-        if (failed) throw new StopWaiting(`the runner failed: ${JSON.stringify(failed)}`);
-        return runnerLines().length > 0;
-      }, START_MS, 20);
-      const settledBy = spec.settledBy;
-      const settled = settledBy
-        ? waitFor(`${tool}: the workload's last line (${String(settledBy)}) in both outputs`, async () =>
-            runnerLines().some((line) => settledBy.test(line)) && direct.lines.some((line) => settledBy.test(line)), SETTLE_MS, 20).catch((error: Error) => {
-            throw new Error(`${error.message}\nthe runner's lines: ${JSON.stringify(runnerLines())}\nbpftrace's: ${JSON.stringify(direct.lines)}`);
-          })
-        : Promise.resolve();
-      await Promise.all([spec.workload(ctx, settled), settled]);
-      runner.stop();
-      const [exit] = await Promise.all([direct.stop(), (async () => (outcome = await runner!.outcome))()]);
-      expect(exit.code, direct.stderr()).toBe(0);
-    } finally {
-      await direct.kill();
-      if (runner && !outcome) {
+    const lines = (): string[] => messages.flatMap((m) => (m.type === 'events' ? m.records.map((r) => String(r.line)) : []));
+    return {
+      name: 'the runner',
+      lines,
+      untilTracing: () =>
+        waitFor('the runner\'s first line', async () => {
+          const failed = messages.find((m) => m.type === 'failed');
+          if (failed) throw new StopWaiting(`the runner failed: ${JSON.stringify(failed)}`);
+          return lines().length > 0;
+        }, START_MS, 20),
+      stop: async () => {
+        runner.stop();
+        outcome = await runner.outcome;
+        expect(outcome).toMatchObject({ exitCode: 0, killedByWatchdog: false });
+      },
+      dispose: async () => {
+        if (outcome) return;
         try {
           process.kill(runner.pid, 'SIGKILL');
         } catch {
           // it exited meanwhile
         }
         await runner.outcome;
-      }
+      },
+      done: () => {
+        const done = messages.at(-1) as Done;
+        expect(done.type, JSON.stringify(done)).toBe('done');
+        return done;
+      },
+    };
+  }
+
+  /** Runs the workload once the tracers trace, and stops them once its last event reached every one. */
+  async function traceAround(tool: string, spec: RunnableTool, tracers: Tracer[]): Promise<void> {
+    try {
+      await Promise.all(tracers.map((tracer) => tracer.untilTracing()));
+      const settledBy = spec.settledBy;
+      const settled = settledBy
+        ? waitFor(`${tool}: the workload's last line (${String(settledBy)}) from ${tracers.map((t) => t.name).join(' and ')}`, async () =>
+            tracers.every((tracer) => tracer.lines().some((line) => settledBy.test(line))), SETTLE_MS, 20).catch((error: Error) => {
+            throw new Error([error.message, ...tracers.map((tracer) => `${tracer.name}'s lines: ${JSON.stringify(tracer.lines())}`)].join('\n'));
+          })
+        : Promise.resolve();
+      await Promise.all([spec.workload(ctx, settled), settled]);
+      await Promise.all(tracers.map((tracer) => tracer.stop()));
+    } finally {
+      await Promise.all(tracers.map((tracer) => tracer.dispose()));
     }
-    expect(outcome).toMatchObject({ exitCode: 0, killedByWatchdog: false });
-    const done = messages.at(-1) as Done;
-    expect(done.type, JSON.stringify(done)).toBe('done');
-    expect(direct.lines[0]).toMatch(/^Attaching \d+ probes?\.\.\.$/);
-    return { ours: runnerLines(), theirs: direct.lines.slice(1), done };
+  }
+
+  /** The run's lines and bpftrace's own around the tool's workload: both at once, unless the tool says otherwise. */
+  async function runBoth(tool: string, spec: RunnableTool): Promise<{ ours: string[]; theirs: string[]; done: Done }> {
+    const script = readFileSync(join(TOOLS, `${tool}.bt`), 'utf8');
+    const direct = directTracer(script);
+    if (spec.oneAfterTheOther) {
+      await traceAround(tool, spec, [direct]);
+    }
+    const runner = runnerTracer(script);
+    await traceAround(tool, spec, spec.oneAfterTheOther ? [runner] : [direct, runner]);
+    expect(direct.banner()).toMatch(/^Attaching \d+ probes?\.\.\.$/);
+    return { ours: runner.lines(), theirs: direct.lines(), done: runner.done() };
   }
 
   describe.each(Object.entries(RUNNABLE))('%s', (tool, spec) => {
