@@ -200,13 +200,15 @@ describe('RunRepository', () => {
     expect((await runs.takenPastEndDeadline(new Date())).map((r) => r.id)).toContain(runIds[0]);
   });
 
-  it('stores the limits and overhead of a summary, keeping earlier ones when a summary has none', async () => {
+  it('stores the limits, overhead and warnings of a summary, keeping earlier ones when a summary has none', async () => {
     const { jobId, runIds } = await seedJob(['h1']);
     const limits = { mapMemoryBytes: 1 << 26, mapMemoryEstimateBytes: 300_000, eventsPerSecond: 10_000, overheadBudgetPercent: 2, overheadWindowMs: 1000, maxEventsPerOutput: 10_000 };
     const overhead = { measured: true, peakCpuPercent: 39.3, meanCpuPercent: 39.2, bpfRunTimeNs: 4e8, bpfRunCount: 2017, windowMs: 1000, samples: 6, budgetExceeded: true };
-    await runs.recordSummary(database.pool, runIds[0], { counters: { events: 0, lostEvents: 0, droppedEvents: 0, droppedByRate: 0 }, limits, overhead });
+    const warnings = { first: ['WARNING: could not attach probe kprobe:vfs_open, skipping.'], distinct: 1 };
+    expect((await runs.listByJob(jobId))[0]).toMatchObject({ warnings: null });
+    await runs.recordSummary(database.pool, runIds[0], { counters: { events: 0, lostEvents: 0, droppedEvents: 0, droppedByRate: 0 }, limits, overhead, warnings });
     await runs.recordSummary(database.pool, runIds[0], { counters: { events: 0, lostEvents: 0, droppedEvents: 0 } });
-    expect((await runs.listByJob(jobId))[0]).toMatchObject({ limits, overhead });
+    expect((await runs.listByJob(jobId))[0]).toMatchObject({ limits, overhead, warnings });
   });
 });
 

@@ -4,6 +4,7 @@ import { AggregateOutput, EventRecord, EventsSummary, Record as RecordSchema } f
 import { RunState } from './run-state';
 import { InlineProgram } from './program';
 import { RunLimitsReport, RunOverhead } from './run-limits';
+import { RunWarnings } from './run-warnings';
 
 /** BullMQ queue a host's daemon consumes; one per host so a slow host never delays another. */
 export function hostQueueName(hostId: string): string {
@@ -132,6 +133,7 @@ export const SummaryMessage = z.object({
   limits: RunLimitsReport.optional(),
   /** What its BPF programs cost. */
   overhead: RunOverhead.optional(),
+  warnings: RunWarnings.optional(),
 });
 /**
  * A run's aggregate maps read while it goes on (every `snapshotSeconds`): hist, counts and stacks

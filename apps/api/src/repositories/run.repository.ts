@@ -8,6 +8,7 @@ import {
   type RunLimitsReport,
   type RunOverhead,
   type RunState,
+  type RunWarnings,
 } from '@fleettrace/contracts';
 import { DatabaseRepository, type Db } from './database.repository';
 
@@ -26,6 +27,7 @@ export interface RunRecord {
   counters: RunCounters | null;
   limits: RunLimitsReport | null;
   overhead: RunOverhead | null;
+  warnings: RunWarnings | null;
   startDeadline: Date | null;
   endDeadline: Date | null;
   queuedAt: Date;
@@ -82,6 +84,7 @@ interface RunRow {
   counters: RunCounters | null;
   limits: RunLimitsReport | null;
   overhead: RunOverhead | null;
+  warnings: RunWarnings | null;
   start_deadline: Date | null;
   end_deadline: Date | null;
   queued_at: Date;
@@ -104,6 +107,7 @@ function toRecord(row: RunRow): RunRecord {
     counters: row.counters,
     limits: row.limits,
     overhead: row.overhead,
+    warnings: row.warnings,
     startDeadline: row.start_deadline,
     endDeadline: row.end_deadline,
     queuedAt: row.queued_at,
@@ -208,17 +212,18 @@ export class RunRepository {
   async recordSummary(
     db: Db,
     runId: string,
-    summary: { counters: RunCounters; verifierLog?: string; limits?: RunLimitsReport; overhead?: RunOverhead },
+    summary: { counters: RunCounters; verifierLog?: string; limits?: RunLimitsReport; overhead?: RunOverhead; warnings?: RunWarnings },
   ): Promise<void> {
     await db.query(
       `UPDATE runs SET counters = $2, verifier_log = coalesce($3, verifier_log), limits = coalesce($4, limits),
-         overhead = coalesce($5, overhead), updated_at = now() WHERE id = $1`,
+         overhead = coalesce($5, overhead), warnings = coalesce($6, warnings), updated_at = now() WHERE id = $1`,
       [
         runId,
         JSON.stringify(summary.counters),
         summary.verifierLog ?? null,
         summary.limits ? JSON.stringify(summary.limits) : null,
         summary.overhead ? JSON.stringify(summary.overhead) : null,
+        summary.warnings ? JSON.stringify(summary.warnings) : null,
       ],
     );
   }

@@ -260,6 +260,7 @@ export class IngestService {
             verifierLog: message.verifierLog,
             limits: message.limits,
             overhead: message.overhead,
+            warnings: message.warnings,
           });
           await this.results.upsertOutputs(tx, message.runId, message.outputs);
           await this.results.upsertEventSummaries(tx, message.runId, message.events);

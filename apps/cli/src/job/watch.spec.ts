@@ -33,6 +33,7 @@ const job = (state: JobView['state'], runs: RunState[]): JobView => ({
     state: s,
     error: null,
     verifierLog: null,
+    warnings: null,
     counters: s === 'succeeded' ? { events: 5, lostEvents: 1, droppedEvents: 0 } : null,
     limits: null,
     overhead: null,
