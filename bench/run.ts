@@ -6,6 +6,7 @@ import { renderTable, type Suite } from './suite';
 
 const suites: Record<string, () => Promise<Suite>> = {
   loader: () => import('./loader/index'),
+  fleet: () => import('./fleet/index'),
 };
 
 async function main(argv: readonly string[]): Promise<number> {
