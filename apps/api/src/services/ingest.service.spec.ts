@@ -28,7 +28,7 @@ function setup(options: { failWrite?: boolean } = {}) {
     },
   } as unknown as RunLifecycleService;
   const hosts = { upsert: vi.fn(async () => undefined) } as unknown as HostRepository;
-  const runs = { recordSummary: vi.fn(async () => undefined) } as unknown as RunRepository;
+  const runs = { recordSummaries: vi.fn(async () => undefined) } as unknown as RunRepository;
   const results = {
     insertEvents: vi.fn(async (_: unknown, rows: EventRow[]) => events.push(...rows)),
     upsertOutputs: vi.fn(async () => undefined),

@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { EventsMessage, FieldValue, ResultMessage } from '@fleettrace/contracts';
+import type { EventsMessage, FieldValue, ResultMessage, SummaryMessage } from '@fleettrace/contracts';
 import { API_CONFIG } from '../tokens';
 import type { ApiConfig } from '../config';
 import { parseResultMessage } from '../dtos/result-message.dto';
-import { HostRepository } from '../repositories/host.repository';
-import { RunRepository } from '../repositories/run.repository';
+import { HostRepository, type Heartbeat } from '../repositories/host.repository';
+import { RunRepository, type RunStateChange } from '../repositories/run.repository';
 import { ResultRepository, type EventRow } from '../repositories/result.repository';
 import { ResultsStreamRepository, type StreamEntry } from '../repositories/results-stream.repository';
 import { RunLifecycleService, type RunTransitions } from './run-lifecycle.service';
@@ -89,35 +89,42 @@ export class IngestService {
     await this.stream.ack(entries.map((e) => e.id));
   }
 
+  /**
+   * Each kind of write goes to the database once for the whole batch (hosts, run states, summaries,
+   * events), in the order the reports came per host and per run: a statement per report was what
+   * ingest lag was made of at a thousand hosts.
+   */
   private async write(transitions: RunTransitions, messages: readonly ResultMessage[]): Promise<void> {
-    const tx = transitions.tx;
+    const heartbeats: Heartbeat[] = [];
+    const changes: RunStateChange[] = [];
+    const summaries: SummaryMessage[] = [];
     const events: EventRow[] = [];
     for (const message of messages) {
       switch (message.type) {
         case 'host':
           // A daemon's clock running ahead must not keep its host "online" after it stops.
-          await this.hosts.upsert(tx, { host: message.host, at: new Date(Math.min(message.at, Date.now())) });
+          heartbeats.push({ host: message.host, at: new Date(Math.min(message.at, Date.now())) });
           break;
         case 'state':
-          await transitions.apply([{ runId: message.runId, state: message.state, at: new Date(message.at), error: message.error }]);
+          changes.push({ runId: message.runId, state: message.state, at: new Date(message.at), error: message.error });
           break;
         case 'events':
           events.push(...eventRows(message));
           break;
-        case 'summary': {
-          await transitions.apply([{ runId: message.runId, state: message.state, at: new Date(message.at), error: message.error }]);
-          // The outputs are real even if the state came too late to apply (the reaper got there first).
-          await this.runs.recordSummary(tx, message.runId, {
-            counters: message.counters,
-            verifierLog: message.verifierLog,
-            limits: message.limits,
-            overhead: message.overhead,
-          });
-          await this.results.upsertOutputs(tx, message.runId, message.outputs);
-          await this.results.upsertEventSummaries(tx, message.runId, message.events);
+        case 'summary':
+          changes.push({ runId: message.runId, state: message.state, at: new Date(message.at), error: message.error });
+          summaries.push(message);
           break;
-        }
       }
+    }
+    const tx = transitions.tx;
+    if (heartbeats.length > 0) await this.hosts.upsert(tx, heartbeats);
+    if (changes.length > 0) await transitions.apply(changes);
+    if (summaries.length > 0) {
+      // The outputs are real even if the state came too late to apply (the reaper got there first).
+      await this.runs.recordSummaries(tx, summaries);
+      await this.results.upsertOutputs(tx, summaries);
+      await this.results.upsertEventSummaries(tx, summaries);
     }
     await this.results.insertEvents(tx, events);
   }
