@@ -81,7 +81,13 @@ export async function run(args: readonly string[]): Promise<SuiteResult> {
           throw new Error(`${error.message.slice(0, 500)}\n${tail(simulatorLog)}\n${tail(apiLog)}`);
         });
         const bench = new FleetBench(api.client, observer, fleet, hosts, options);
-        metrics.push(...(await bench.dispatchAndCancel()), ...(await bench.scheduleJitter()));
+        metrics.push(...(await bench.dispatchAndCancel()));
+        // A schedule that stops firing is a finding, not a reason to lose the other fleet sizes.
+        const jitter = await bench.scheduleJitter().catch((error: Error) => {
+          log(`fleet of ${hosts}: schedule firing jitter not measured: ${error.message}`);
+          return latencyMetrics('jitter', hosts, [], `not measured: ${error.message.slice(0, 300)}`);
+        });
+        metrics.push(...jitter);
       } catch (error) {
         throw new Error(`${(error as Error).message}\n--- api.log\n${tail(apiLog)}\n--- simulator\n${tail(simulatorLog)}`);
       } finally {
@@ -185,7 +191,10 @@ class FleetBench {
         },
         (firings + 10) * everySeconds * 1000 + WAIT_MS,
         250,
-      );
+      ).catch((error: Error) => {
+        const seen = detail.firings.map((f) => `${f.at} ${f.outcome}${f.reason ? ` (${f.reason})` : ''}`).join('; ');
+        throw new Error(`${error.message}; firings seen: ${seen || 'none'}; jobs listed: ${detail.jobs.length}`);
+      });
     } finally {
       const { status } = await this.api.request('DELETE', `/v1/schedules/${schedule.id}`);
       if (status !== 204) log(`could not delete schedule ${schedule.id}: ${status}`);

@@ -49,6 +49,12 @@ describe('latencyMetrics', () => {
     expect(p99!.spread).toEqual({ min: 900, max: 2500, samples: [900, 1200, 2500, 1000] });
   });
 
+  it('shows a quantity that could not be measured as NaN, with why', () => {
+    const [p50, p99] = latencyMetrics('jitter', 10, [], 'not measured: no firing');
+    expect(p50).toEqual({ name: 'schedule firing jitter: job created minus due time, p50 over 0, 10 hosts', value: Number.NaN, unit: 'ms', note: 'not measured: no firing' });
+    expect(p99!.value).toBeNaN();
+  });
+
   it('sets no target where issue #8 sets none', () => {
     expect(latencyMetrics('cancel', 10, [5])[1]!.target).toBeUndefined();
     expect(latencyMetrics('jitter', 1, [5])[1]!.target).toEqual({ op: '<=', value: 1000 });

@@ -46,12 +46,12 @@ export function targetMs(measured: Measured, hosts: number): number | undefined 
 
 /** The p50 and the p99 (nearest rank) of one quantity at one fleet size; the p99 carries the target. */
 export function latencyMetrics(measured: Measured, hosts: number, samples: readonly number[], note?: string): Metric[] {
-  const spread = spreadOf(samples);
+  const spread = samples.length > 0 ? { spread: spreadOf(samples) } : {};
   const target = targetMs(measured, hosts);
   const name = (p: string) => `${WHAT[measured]}, ${p} over ${samples.length}, ${hosts} ${hosts === 1 ? 'host' : 'hosts'}`;
   return [
-    { name: name('p50'), value: percentile(samples, 50), unit: 'ms', spread, ...(note ? { note } : {}) },
-    { name: name('p99'), value: percentile(samples, 99), unit: 'ms', spread, ...(target !== undefined ? { target: { op: '<=', value: target } } : {}) },
+    { name: name('p50'), value: percentile(samples, 50), unit: 'ms', ...spread, ...(note ? { note } : {}) },
+    { name: name('p99'), value: percentile(samples, 99), unit: 'ms', ...spread, ...(target !== undefined ? { target: { op: '<=', value: target } } : {}) },
   ];
 }
 
