@@ -37,6 +37,7 @@ import { RunLifecycleService } from './services/run-lifecycle.service';
 import { ScheduleService } from './services/schedule.service';
 import { StreamService } from './services/stream.service';
 import { ProgramService } from './services/program.service';
+import { OtlpExportService } from './telemetry/otlp-export.service';
 
 const programCatalog: ProgramCatalog = { get: getProgram, names: programNames };
 
@@ -70,6 +71,7 @@ const services = [
   ScheduleService,
   StreamService,
   ProgramService,
+  OtlpExportService,
 ];
 
 @Module({})

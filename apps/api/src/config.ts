@@ -8,6 +8,7 @@ import {
   MAX_MAP_MEMORY_BYTES,
   MAX_OVERHEAD_BUDGET_PERCENT,
 } from '@fleettrace/contracts';
+import { otlpExportFromEnv, type OtlpExportConfig } from './telemetry/otlp-config';
 
 export const ROLES = ['http', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -47,6 +48,8 @@ export interface ApiConfig {
   retentionIntervalMs: number;
   /** How often ingest trims from the results stream what every consumer has acked. */
   streamTrimIntervalMs: number;
+  /** Run outputs as OpenTelemetry (telemetry/otlp-config.ts); unset is off. */
+  otlpExport?: OtlpExportConfig;
 }
 
 export interface LimitsPolicy {
@@ -140,5 +143,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     ...DEFAULT_TIMINGS,
     scheduleLateSeconds: e.FLEETTRACE_SCHEDULE_LATE_SECONDS,
     eventsRetentionDays: e.FLEETTRACE_EVENTS_RETENTION_DAYS,
+    otlpExport: otlpExportFromEnv(env),
   };
 }

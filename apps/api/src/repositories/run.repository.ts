@@ -11,6 +11,7 @@ import {
 } from '@fleettrace/contracts';
 import { DatabaseRepository, type Db } from './database.repository';
 import { inRounds } from '../utils/rounds';
+import type { RunTelemetryContext } from '../telemetry/run-context';
 
 export interface RunRecord {
   id: string;
@@ -163,6 +164,41 @@ export class RunRepository {
   async findById(runId: string): Promise<RunRecord | undefined> {
     const { rows } = await this.database.pool.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs r LEFT JOIN hosts h ON h.id = r.host_id WHERE r.id = $1`, [runId]);
     return rows[0] && toRecord(rows[0]);
+  }
+
+  /** Host, job and program of each run, for its telemetry; runs that do not exist are left out. */
+  async telemetryContexts(runIds: readonly string[]): Promise<Map<string, RunTelemetryContext>> {
+    const contexts = new Map<string, RunTelemetryContext>();
+    if (runIds.length === 0) return contexts;
+    const { rows } = await this.database.pool.query<{
+      id: string;
+      job_id: string;
+      host_id: string;
+      host_name: string | null;
+      kernel_release: string | null;
+      program_label: string;
+      schedule_id: string | null;
+      started_at: Date;
+    }>(
+      `SELECT r.id, r.job_id, r.host_id, h.name AS host_name, h.kernel_release, j.program_label, j.schedule_id,
+              COALESCE(r.started_at, r.dispatched_at, r.queued_at) AS started_at
+         FROM runs r JOIN jobs j ON j.id = r.job_id LEFT JOIN hosts h ON h.id = r.host_id
+        WHERE r.id = ANY($1::uuid[])`,
+      [runIds],
+    );
+    for (const row of rows) {
+      contexts.set(row.id, {
+        runId: row.id,
+        jobId: row.job_id,
+        hostId: row.host_id,
+        hostName: row.host_name ?? row.host_id,
+        kernelRelease: row.kernel_release ?? '',
+        program: row.program_label,
+        scheduleId: row.schedule_id,
+        startedAt: row.started_at,
+      });
+    }
+    return contexts;
   }
 
   /** How many runs of each job are in each state. */

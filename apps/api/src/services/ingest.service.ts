@@ -12,6 +12,7 @@ import { JobNotificationRepository } from '../repositories/job-notification.repo
 import { storeIsolatingRejected } from '../utils/isolate-rejected';
 import { failpoint } from '../utils/failpoints';
 import { RunLifecycleService, type RunTransitions } from './run-lifecycle.service';
+import { OtlpExportService } from '../telemetry/otlp-export.service';
 
 export const INGEST_BATCH_SIZE = 100;
 const BLOCK_MS = 1000;
@@ -60,6 +61,7 @@ export class IngestService {
     @Inject(ResultsStreamRepository) private readonly stream: ResultsStreamRepository,
     @Inject(RunLifecycleService) private readonly lifecycle: RunLifecycleService,
     @Inject(JobNotificationRepository) private readonly notifications: JobNotificationRepository,
+    @Inject(OtlpExportService) private readonly telemetry: Pick<OtlpExportService, 'ingested'>,
   ) {}
 
   start(): void {
@@ -207,6 +209,8 @@ export class IngestService {
     );
     failpoint('ingest.after-commit');
     await this.stream.ack(batch.map((b) => b.entry.id));
+    // Only what committed is exported; an entry redelivered after a crash may be exported twice.
+    this.telemetry.ingested(batch.map((b) => b.message));
   }
 
   /**
