@@ -38,6 +38,8 @@ import { ScheduleService } from './services/schedule.service';
 import { StreamService } from './services/stream.service';
 import { ProgramService } from './services/program.service';
 import { OtlpExportService } from './telemetry/otlp-export.service';
+import { ServiceMetrics } from './telemetry/service-metrics';
+import { MetricsController } from './controllers/metrics.controller';
 
 const programCatalog: ProgramCatalog = { get: getProgram, names: programNames };
 
@@ -72,6 +74,7 @@ const services = [
   StreamService,
   ProgramService,
   OtlpExportService,
+  ServiceMetrics,
 ];
 
 @Module({})
@@ -80,7 +83,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [DiscoveryModule],
-      controllers: [JobController, ResultsController, HostController, ScheduleController, ProgramController],
+      controllers: [JobController, ResultsController, HostController, ScheduleController, ProgramController, MetricsController],
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: PROGRAM_CATALOG, useValue: programCatalog },

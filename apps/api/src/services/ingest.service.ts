@@ -13,6 +13,7 @@ import { storeIsolatingRejected } from '../utils/isolate-rejected';
 import { failpoint } from '../utils/failpoints';
 import { RunLifecycleService, type RunTransitions } from './run-lifecycle.service';
 import { OtlpExportService } from '../telemetry/otlp-export.service';
+import { ServiceMetrics } from '../telemetry/service-metrics';
 
 export const INGEST_BATCH_SIZE = 100;
 const BLOCK_MS = 1000;
@@ -62,6 +63,7 @@ export class IngestService {
     @Inject(RunLifecycleService) private readonly lifecycle: RunLifecycleService,
     @Inject(JobNotificationRepository) private readonly notifications: JobNotificationRepository,
     @Inject(OtlpExportService) private readonly telemetry: Pick<OtlpExportService, 'ingested'>,
+    @Inject(ServiceMetrics) private readonly metrics: Pick<ServiceMetrics, 'ingested'>,
   ) {}
 
   start(): void {
@@ -210,7 +212,9 @@ export class IngestService {
     failpoint('ingest.after-commit');
     await this.stream.ack(batch.map((b) => b.entry.id));
     // Only what committed is exported; an entry redelivered after a crash may be exported twice.
-    this.telemetry.ingested(batch.map((b) => b.message));
+    const messages = batch.map((b) => b.message);
+    this.metrics.ingested(messages);
+    this.telemetry.ingested(messages);
   }
 
   /**
