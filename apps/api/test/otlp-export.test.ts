@@ -4,7 +4,8 @@ import { log2Bucket } from '@fleettrace/programs';
 import { LOG2_SLOTS, log2Boundaries, log2Buckets } from '../src/telemetry/hist-buckets';
 import { otlpExportFromEnv } from '../src/telemetry/otlp-config';
 import { hostInfo, registerHosts, startApi, waitFor, type TestApi } from './support/api';
-import { attributesOf, startOtlpReceiver, type OtlpReceiver } from './support/otlp-receiver';
+import { attributesOf, hexId, startOtlpReceiver, type OtlpReceiver } from './support/otlp-receiver';
+import { jobTraceId, runTraceparent, spanIdOf } from '../src/telemetry/trace-ids';
 
 // The whole API with export on, pointed at a receiver that decodes OTLP with the official protos;
 // the test plays the daemons on the results stream.
@@ -45,7 +46,10 @@ const latency = (slots: Array<[number, number]>): HistOutput => ({ kind: 'hist',
 describe('run outputs exported over OTLP http/protobuf', () => {
   it('exports each run of a runqlat job as a histogram whose bounds are the log2 slots and whose buckets add up to the merged result', async () => {
     const { job, runOf } = await startJob('runqlat');
-    for (const host of ['alpha', 'beta']) await t.report({ type: 'state', runId: runOf(host), at: Date.now(), state: 'running' });
+    for (const host of ['alpha', 'beta']) {
+      await t.report({ type: 'state', runId: runOf(host), at: Date.now(), state: 'dispatched' });
+      await t.report({ type: 'state', runId: runOf(host), at: Date.now(), state: 'running' });
+    }
     // Edges on purpose: slot 0 (0 and 1), slot 1, a middle slot and the overflow slot.
     await t.report(summary(runOf('alpha'), [latency([[0, 4], [1, 1], [10, 3], [63, 1]])]));
     await t.report(summary(runOf('beta'), [latency([[1, 2], [10, 5]])]));
@@ -88,6 +92,41 @@ describe('run outputs exported over OTLP http/protobuf', () => {
     const merged = results.merged.find((o) => o.name === 'latency') as HistOutput;
     const exportedSum = countsOf('alpha').bucketCounts.map((n, i) => Number(n) + Number(countsOf('beta').bucketCounts[i]));
     expect(exportedSum).toEqual(log2Buckets(merged.buckets).counts);
+  });
+
+  it('exports a completed job as a trace: the job span, a child span per host run with its stage events', async () => {
+    const { job, runOf } = await startJob('runqlat');
+    for (const host of ['alpha', 'beta']) {
+      await t.report({ type: 'state', runId: runOf(host), at: Date.now(), state: 'dispatched' });
+      await t.report({ type: 'state', runId: runOf(host), at: Date.now(), state: 'running' });
+    }
+    await t.report(summary(runOf('alpha'), [latency([[1, 1]])]));
+    await t.report({ ...(summary(runOf('beta'), []) as Extract<ResultMessage, { type: 'summary' }>), state: 'failed', error: 'attach failed: ENOENT' });
+
+    const spans = await waitFor('the job trace', async () => {
+      const found = receiver
+        .resourceSpans()
+        .flatMap((rs) => rs.scopeSpans.flatMap((s) => s.spans))
+        .filter((s) => hexId(s.traceId) === jobTraceId(job.id));
+      return found.length === 3 && found;
+    });
+    const jobSpan = spans.find((s) => s.parentSpanId === '')!;
+    expect(jobSpan.name).toBe('job runqlat');
+    expect(hexId(jobSpan.spanId)).toBe(spanIdOf('job', job.id));
+    expect(attributesOf(jobSpan.attributes)).toMatchObject({ 'fleettrace.job.id': job.id, 'fleettrace.program': 'runqlat', 'fleettrace.job.runs': 2, 'fleettrace.job.runs.failed': 1 });
+    expect(jobSpan.status.code).toBe(2); // ERROR: a run failed
+    const children = spans.filter((s) => s !== jobSpan);
+    for (const child of children) {
+      expect(hexId(child.parentSpanId)).toBe(hexId(jobSpan.spanId));
+      const host = String(attributesOf(child.attributes)['host.id']);
+      // The context a daemon running this run would continue is this span's.
+      expect(`00-${hexId(child.traceId)}-${hexId(child.spanId)}-01`).toBe(runTraceparent(job.id, runOf(host)));
+      expect(child.events.map((e) => e.name)).toEqual(['dispatch', 'attach', 'finish']);
+      expect(BigInt(child.startTimeUnixNano)).toBeGreaterThanOrEqual(BigInt(jobSpan.startTimeUnixNano));
+    }
+    const beta = children.find((c) => attributesOf(c.attributes)['host.id'] === 'beta')!;
+    expect(beta.status).toEqual({ code: 2, message: 'attach failed: ENOENT' });
+    expect(children.find((c) => c !== beta)!.status.code).toBe(1); // OK
   });
 
   it('exports each live snapshot of a run, cumulative from the run start', async () => {

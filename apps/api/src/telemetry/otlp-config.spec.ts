@@ -4,7 +4,7 @@ import { otlpExportEnabled, otlpExportFromEnv } from './otlp-config';
 describe('OTLP export configuration from OTEL_* variables', () => {
   it('is off when no endpoint is set', () => {
     const config = otlpExportFromEnv({});
-    expect(config).toEqual({ metricsUrl: undefined, logsUrl: undefined, countsTop: 20 });
+    expect(config).toEqual({ metricsUrl: undefined, logsUrl: undefined, tracesUrl: undefined, countsTop: 20 });
     expect(otlpExportEnabled(config)).toBe(false);
   });
 
@@ -12,6 +12,7 @@ describe('OTLP export configuration from OTEL_* variables', () => {
     expect(otlpExportFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' })).toMatchObject({
       metricsUrl: 'http://collector:4318/v1/metrics',
       logsUrl: 'http://collector:4318/v1/logs',
+      tracesUrl: 'http://collector:4318/v1/traces',
     });
     const config = otlpExportFromEnv({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://mimir/otlp/v1/metrics' });
     expect(config).toMatchObject({ metricsUrl: 'http://mimir/otlp/v1/metrics', logsUrl: undefined });

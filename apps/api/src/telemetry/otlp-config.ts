@@ -9,22 +9,24 @@ export interface OtlpExportConfig {
   /** Full URL metrics are posted to, or undefined when metrics are not exported. */
   metricsUrl: string | undefined;
   logsUrl: string | undefined;
+  /** Where job traces go. */
+  tracesUrl: string | undefined;
   /** Per run and counts output: the largest keys each get a series, the rest are summed into `other`. */
   countsTop: number;
 }
 
-export const OTLP_EXPORT_OFF: OtlpExportConfig = { metricsUrl: undefined, logsUrl: undefined, countsTop: DEFAULT_TOP_LIMIT };
+export const OTLP_EXPORT_OFF: OtlpExportConfig = { metricsUrl: undefined, logsUrl: undefined, tracesUrl: undefined, countsTop: DEFAULT_TOP_LIMIT };
 
-type Signal = 'metrics' | 'logs';
+type Signal = 'metrics' | 'logs' | 'traces';
 
 export function otlpExportFromEnv(env: NodeJS.ProcessEnv = process.env): OtlpExportConfig {
   const countsTop = parseCountsTop(env.FLEETTRACE_OTEL_COUNTS_TOP);
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return { ...OTLP_EXPORT_OFF, countsTop };
-  return { metricsUrl: signalUrl(env, 'metrics'), logsUrl: signalUrl(env, 'logs'), countsTop };
+  return { metricsUrl: signalUrl(env, 'metrics'), logsUrl: signalUrl(env, 'logs'), tracesUrl: signalUrl(env, 'traces'), countsTop };
 }
 
 export function otlpExportEnabled(config: OtlpExportConfig): boolean {
-  return config.metricsUrl !== undefined || config.logsUrl !== undefined;
+  return config.metricsUrl !== undefined || config.logsUrl !== undefined || config.tracesUrl !== undefined;
 }
 
 /**

@@ -31,7 +31,7 @@ const TYPES: Record<string, ProtoType> = {
   '/v1/traces': root.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest,
 };
 
-/** Decoded OTLP, as protobufjs's toObject gives it: 64-bit numbers as decimal strings, bytes as hex. */
+/** Decoded OTLP, as protobufjs's toObject gives it: 64-bit numbers as decimal strings, bytes as base64. */
 export type AnyValue = { stringValue?: string; intValue?: string; doubleValue?: number; boolValue?: boolean };
 export interface KeyValue {
   key: string;
@@ -57,11 +57,33 @@ export interface ResourceLogsProto {
   scopeLogs: Array<{ logRecords: Array<{ timeUnixNano: string; eventName: string; attributes: KeyValue[] }> }>;
 }
 
+export interface ResourceSpansProto {
+  resource: { attributes: KeyValue[] };
+  scopeSpans: Array<{ spans: SpanProto[] }>;
+}
+export interface SpanProto {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  attributes: KeyValue[];
+  events: Array<{ name: string; timeUnixNano: string; attributes: KeyValue[] }>;
+  status: { code: number; message: string };
+}
+
+/** Trace and span ids arrive as bytes (base64 here); W3C writes them in hex. */
+export function hexId(base64: string): string {
+  return Buffer.from(base64, 'base64').toString('hex');
+}
+
 export interface OtlpReceiver {
   /** Base URL, as OTEL_EXPORTER_OTLP_ENDPOINT takes it. */
   url: string;
   resourceMetrics(): ResourceMetricsProto[];
   resourceLogs(): ResourceLogsProto[];
+  resourceSpans(): ResourceSpansProto[];
   /** Requests refused, with why (wrong method, content type, or undecodable body). */
   refused: string[];
   close(): Promise<void>;
@@ -97,6 +119,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     url: `http://127.0.0.1:${port}`,
     resourceMetrics: () => of<ResourceMetricsProto>('/v1/metrics', 'resourceMetrics'),
     resourceLogs: () => of<ResourceLogsProto>('/v1/logs', 'resourceLogs'),
+    resourceSpans: () => of<ResourceSpansProto>('/v1/traces', 'resourceSpans'),
     refused,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
