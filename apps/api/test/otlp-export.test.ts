@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from 'bullmq';
+import { hostQueueName, RunDispatch } from '@fleettrace/contracts';
 import type { HistOutput, JobResultsView, JobView, ResultMessage } from '@fleettrace/contracts';
 import { log2Bucket } from '@fleettrace/programs';
 import { LOG2_SLOTS, log2Boundaries, log2Buckets } from '../src/telemetry/hist-buckets';
@@ -95,7 +97,18 @@ describe('run outputs exported over OTLP http/protobuf', () => {
   });
 
   it('exports a completed job as a trace: the job span, a child span per host run with its stage events', async () => {
+    // What each host's daemon receives through BullMQ, read off the real queue.
+    const received = new Map<string, RunDispatch>();
+    const workers = ['alpha', 'beta'].map(
+      (host) =>
+        new Worker(hostQueueName(host), async (queued) => void received.set(host, RunDispatch.parse(queued.data)), {
+          connection: { url: t.config.redisUrl },
+          prefix: t.config.redisPrefix,
+        }),
+    );
     const { job, runOf } = await startJob('runqlat');
+    await waitFor('both hosts to receive their run', async () => received.size === 2);
+    await Promise.all(workers.map((w) => w.close()));
     for (const host of ['alpha', 'beta']) {
       await t.report({ type: 'state', runId: runOf(host), at: Date.now(), state: 'dispatched' });
       await t.report({ type: 'state', runId: runOf(host), at: Date.now(), state: 'running' });
@@ -119,8 +132,9 @@ describe('run outputs exported over OTLP http/protobuf', () => {
     for (const child of children) {
       expect(hexId(child.parentSpanId)).toBe(hexId(jobSpan.spanId));
       const host = String(attributesOf(child.attributes)['host.id']);
-      // The context a daemon running this run would continue is this span's.
-      expect(`00-${hexId(child.traceId)}-${hexId(child.spanId)}-01`).toBe(runTraceparent(job.id, runOf(host)));
+      // The context the host's daemon received with its run is this span's.
+      expect(received.get(host)!.traceparent).toBe(`00-${hexId(child.traceId)}-${hexId(child.spanId)}-01`);
+      expect(received.get(host)!.traceparent).toBe(runTraceparent(job.id, runOf(host)));
       expect(child.events.map((e) => e.name)).toEqual(['dispatch', 'attach', 'finish']);
       expect(BigInt(child.startTimeUnixNano)).toBeGreaterThanOrEqual(BigInt(jobSpan.startTimeUnixNano));
     }

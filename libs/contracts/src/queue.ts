@@ -67,6 +67,8 @@ export const RunDispatch = z.object({
   endDeadline: z.number().optional(),
   /** Each host sends its hist / counts / stacks maps every S seconds while the run goes on. */
   snapshotSeconds: z.number().int().positive().optional(),
+  /** W3C trace context of the run's span in its job's trace, for the daemon to continue. Absent from an older API. */
+  traceparent: z.string().regex(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/).optional(),
   limits: z.object({
     graceSeconds: z.number().positive(),
     maxEventsPerOutput: z.number().int().positive(),

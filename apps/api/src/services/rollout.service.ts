@@ -18,6 +18,7 @@ import { EnqueueError, QueueRepository } from '../repositories/queue.repository'
 import { DatabaseRepository } from '../repositories/database.repository';
 import { stageName } from '../utils/rollout-plan';
 import { RunLifecycleService, type LifecycleOutcome } from './run-lifecycle.service';
+import { runTraceparent } from '../telemetry/trace-ids';
 
 const StepData = z.object({ jobId: z.guid() });
 
@@ -143,6 +144,7 @@ export function dispatchOf(job: JobRecord, run: RunRecord): RunDispatch {
     startDeadline: run.startDeadline!.getTime(),
     endDeadline: run.endDeadline!.getTime(),
     limits: job.limits,
+    traceparent: runTraceparent(job.id, run.id),
     ...(job.snapshotSeconds ? { snapshotSeconds: job.snapshotSeconds } : {}),
   };
 }
