@@ -5,6 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { ApiConfig } from './config';
 import { AppModule } from './app.module';
 import { StderrLogger } from './utils/stderr-logger';
+import { installHttpSpans } from './telemetry/http-spans';
 
 export interface RunningApi {
   app: NestFastifyApplication;
@@ -39,18 +40,25 @@ export async function bootstrap(config: ApiConfig, options: BootstrapOptions = {
     });
   });
 
+  const tracesUrl = config.otlpExport?.tracesUrl;
+  const httpSpans = tracesUrl && config.roles.has('http') ? installHttpSpans(app.getHttpAdapter().getInstance(), tracesUrl) : undefined;
+  const closeAll = async () => {
+    await app.close();
+    await httpSpans?.shutdown();
+  };
+
   try {
     if (!config.roles.has('http')) {
       await app.init();
-      return { app, url: undefined, close: () => app.close() };
+      return { app, url: undefined, close: closeAll };
     }
     await app.listen(config.httpPort, config.httpHost);
   } catch (error) {
-    await app.close().catch(() => undefined);
+    await closeAll().catch(() => undefined);
     throw error;
   }
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.httpPort;
   const host = config.httpHost.includes(':') ? `[${config.httpHost}]` : config.httpHost;
-  return { app, url: `http://${host}:${port}`, close: () => app.close() };
+  return { app, url: `http://${host}:${port}`, close: closeAll };
 }

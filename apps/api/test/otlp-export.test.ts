@@ -5,7 +5,7 @@ import type { HistOutput, JobResultsView, JobView, ResultMessage } from '@fleett
 import { log2Bucket } from '@fleettrace/programs';
 import { LOG2_SLOTS, log2Boundaries, log2Buckets } from '../src/telemetry/hist-buckets';
 import { otlpExportFromEnv } from '../src/telemetry/otlp-config';
-import { hostInfo, registerHosts, startApi, waitFor, type TestApi } from './support/api';
+import { ADMIN_TOKEN, hostInfo, registerHosts, startApi, waitFor, type TestApi } from './support/api';
 import { attributesOf, hexId, startOtlpReceiver, type OtlpReceiver } from './support/otlp-receiver';
 import { jobTraceId, runTraceparent, spanIdOf } from '../src/telemetry/trace-ids';
 
@@ -141,6 +141,23 @@ describe('run outputs exported over OTLP http/protobuf', () => {
     const beta = children.find((c) => attributesOf(c.attributes)['host.id'] === 'beta')!;
     expect(beta.status).toEqual({ code: 2, message: 'attach failed: ENOENT' });
     expect(children.find((c) => c !== beta)!.status.code).toBe(1); // OK
+  });
+
+  it('traces HTTP requests as server spans named by route, continuing the caller\'s trace context', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const response = await fetch(`${t.url}/v1/jobs/00000000-0000-4000-8000-000000000001`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    });
+    expect(response.status).toBe(404);
+    const span = await waitFor('the request span', async () =>
+      receiver
+        .resourceSpans()
+        .flatMap((rs) => rs.scopeSpans.flatMap((s) => s.spans))
+        .find((s) => hexId(s.traceId) === traceId),
+    );
+    expect(span.name).toBe('GET /v1/jobs/:id');
+    expect(hexId(span.parentSpanId)).toBe('00f067aa0ba902b7');
+    expect(attributesOf(span.attributes)).toMatchObject({ 'http.request.method': 'GET', 'http.route': '/v1/jobs/:id', 'http.response.status_code': 404 });
   });
 
   it('exports each live snapshot of a run, cumulative from the run start', async () => {
