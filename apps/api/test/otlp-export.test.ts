@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from 'bullmq';
 import { hostQueueName, RunDispatch } from '@fleettrace/contracts';
@@ -6,6 +7,7 @@ import { log2Bucket } from '@fleettrace/programs';
 import { LOG2_SLOTS, log2Boundaries, log2Buckets } from '../src/telemetry/hist-buckets';
 import { otlpExportFromEnv } from '../src/telemetry/otlp-config';
 import { ADMIN_TOKEN, hostInfo, registerHosts, startApi, waitFor, type TestApi } from './support/api';
+import { exposedNames, metricNamesIn, prometheusNamesOf } from './support/prometheus';
 import { attributesOf, hexId, startOtlpReceiver, type OtlpReceiver } from './support/otlp-receiver';
 import { jobTraceId, runTraceparent, spanIdOf } from '../src/telemetry/trace-ids';
 
@@ -230,5 +232,28 @@ describe('run outputs exported over OTLP http/protobuf', () => {
       ['1700000000123456789', { time_ns: '1700000000123456789', pid: 42, comm: 'sh', filename: '/bin/true', args_truncated: false }],
       ['1700000001000000001', { time_ns: '1700000001000000001', pid: 43, comm: 'ls', filename: '/bin/ls', args_truncated: true }],
     ]);
+  });
+
+  it('feeds every query of the shipped Grafana dashboard: each metric it reads is scraped from /metrics or exported over OTLP', async () => {
+    // A run that reports its BPF cost, so the histogram of it has a series.
+    const { runOf } = await startJob('execsnoop');
+    await t.report({ type: 'state', runId: runOf('alpha'), at: Date.now(), state: 'running' });
+    const overhead = { measured: true, peakCpuPercent: 1, meanCpuPercent: 0.5, bpfRunTimeNs: 2_000_000, bpfRunCount: 10, windowMs: 1000, samples: 1, budgetExceeded: false };
+    await t.report({ ...(summary(runOf('alpha'), []) as Extract<ResultMessage, { type: 'summary' }>), overhead });
+    const scraped = await waitFor('the BPF run time to be counted', async () => {
+      const names = exposedNames((await t.request<string>('GET', '/metrics')).body);
+      return names.has('fleettrace_run_bpf_time_bucket') && names;
+    });
+    const exported = new Set(receiver.resourceMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((s) => s.metrics.flatMap(prometheusNamesOf))));
+    expect(exported).toContain('fleettrace_runqlat_latency_microseconds_bucket');
+
+    const dashboard = JSON.parse(readFileSync(new URL('../../../infra/grafana/dashboards/fleettrace.json', import.meta.url), 'utf8')) as {
+      panels: Array<{ title: string; targets?: Array<{ expr: string }> }>;
+      templating: { list: Array<{ definition?: string }> };
+    };
+    const queries = [...dashboard.panels.flatMap((p) => (p.targets ?? []).map((target) => target.expr)), ...dashboard.templating.list.flatMap((v) => (v.definition ? [v.definition] : []))];
+    const read = queries.flatMap(metricNamesIn);
+    expect(read.length).toBeGreaterThan(10);
+    expect(read.filter((name) => !scraped.has(name) && !exported.has(name))).toEqual([]);
   });
 });

@@ -57,7 +57,8 @@ describe('/metrics', () => {
     expect(await scalar('fleettrace_jobs{state="running"}')).toBe(0);
     expect(await scalar('sum(fleettrace_runs_ended_total{state="succeeded"})')).toBe(1);
     expect(await scalar('sum(fleettrace_runs_ended_total{state="failed"})')).toBe(1);
-    expect(await scalar('sum(fleettrace_runs_active)')).toBeUndefined(); // no run is left unfinished: no series
+    expect(await scalar('sum(fleettrace_runs_active)')).toBe(0); // no run is left unfinished
+    expect(await scalar('fleettrace_runs_active{state="queued"}')).toBe(0);
     expect(await scalar('fleettrace_jobs_completed_total')).toBe(1);
     expect(await scalar('fleettrace_events_ingested_total')).toBe(3);
     expect(await scalar('fleettrace_events_lost_total')).toBe(5);

@@ -4,7 +4,7 @@ import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporte
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader } from '@opentelemetry/sdk-metrics';
-import { HOST_ONLINE_WINDOW_MS, isTerminalRunState, ROLLOUT_QUEUE, SCHEDULES_QUEUE, type ResultMessage } from '@fleettrace/contracts';
+import { ACTIVE_RUN_STATES, HOST_ONLINE_WINDOW_MS, isTerminalRunState, ROLLOUT_QUEUE, SCHEDULES_QUEUE, type ResultMessage } from '@fleettrace/contracts';
 import type { ApiConfig } from '../config';
 import { HostRepository } from '../repositories/host.repository';
 import { JobRepository } from '../repositories/job.repository';
@@ -156,7 +156,7 @@ export class ServiceMetrics implements OnModuleDestroy {
         for (const [label, n] of values) result.observe(gauge, n, { [key]: label } satisfies Attributes);
       };
       observeAll(gauges.jobs, withZeros(jobs, ['running', 'completed']), 'state');
-      observeAll(gauges.runs, runs, 'state');
+      observeAll(gauges.runs, withZeros(runs, ACTIVE_RUN_STATES), 'state');
       observeAll(gauges.hosts, Object.entries(hosts), 'liveness');
       observeAll(gauges.queues, queues, 'queue');
       result.observe(gauges.lag, lagMs / 1000);

@@ -94,3 +94,31 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+/** Metric names in Prometheus text exposition (what a scrape serves), without HELP/TYPE lines. */
+export function exposedNames(text: string): Set<string> {
+  return new Set(text.split('\n').filter((line) => line && !line.startsWith('#')).map((line) => line.split(/[{ ]/, 1)[0]!));
+}
+
+const UNIT_SUFFIXES: Record<string, string> = { ns: 'nanoseconds', us: 'microseconds', ms: 'milliseconds', s: 'seconds', By: 'bytes' };
+
+/**
+ * The series names an OTLP metric gets in a Prometheus-compatible backend, by the OpenTelemetry
+ * compatibility rules as the collector's Prometheus exporters and Mimir apply them by default:
+ * `.` becomes `_`, the unit is appended in words (annotations in braces are dropped), monotonic
+ * sums get `_total`, histograms `_bucket`, `_count` and `_sum`.
+ */
+export function prometheusNamesOf(metric: { name: string; unit: string; histogram?: unknown; sum?: { isMonotonic: boolean } }): string[] {
+  let name = metric.name.replace(/[^a-zA-Z0-9_:]/g, '_');
+  const unit = UNIT_SUFFIXES[metric.unit];
+  if (unit && !name.endsWith(`_${unit}`)) name += `_${unit}`;
+  if (metric.histogram) return ['_bucket', '_count', '_sum'].map((suffix) => name + suffix);
+  if (metric.sum?.isMonotonic) return [`${name}_total`];
+  return [name];
+}
+
+/** The metric names a PromQL expression reads: label matchers and grouping labels left out. */
+export function metricNamesIn(promql: string): string[] {
+  const bare = promql.replace(/\{[^}]*\}/g, '').replace(/\b(by|without)\s*\([^)]*\)/g, '');
+  return [...new Set(bare.match(/\bfleettrace_[a-zA-Z0-9_:]+/g) ?? [])];
+}
