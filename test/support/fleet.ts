@@ -19,11 +19,16 @@ export interface Fleet {
   stop(): Promise<void>;
 }
 
+export interface FleetOptions {
+  /** The environment of host i's daemon, over this process's: a host without a tool, say. */
+  hostEnv?: (index: number) => Record<string, string> | undefined;
+}
+
 /**
  * A real fleet on this machine: the API process and one daemon process per host, each host scoped
  * to its own cgroup, on a fresh database and Redis prefix of the test services.
  */
-export async function startFleet(label: string, hostCount: number): Promise<Fleet> {
+export async function startFleet(label: string, hostCount: number, options: FleetOptions = {}): Promise<Fleet> {
   const logDir = mkdtempSync(join(tmpdir(), `fleettrace-${label}-`));
   const redisPrefix = freshRedisPrefix(label);
   const redisUrl = inject('redisUrl');
@@ -55,6 +60,7 @@ export async function startFleet(label: string, hostCount: number): Promise<Flee
           redisUrl,
           redisPrefix,
           logFile: join(logDir, `${hostId}.log`),
+          env: options.hostEnv?.(i),
         }),
       );
     }
