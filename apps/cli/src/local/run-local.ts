@@ -11,7 +11,7 @@ import { parseDuration } from '../program/duration';
 import { programFromFlags } from '../program/program-flags';
 import { checkStacksFiles } from '../program/stacks-check';
 import type { CommandHandler } from '../spec';
-import { eventStreamFor } from './event-stream';
+import { eventStreamFor } from '../output/event-stream';
 import { LOCAL_HOST, LocalEvents, localResults, type LocalEnding } from './local-results';
 
 type Ending = Extract<RunnerMessage, { type: 'done' | 'failed' }>;
@@ -58,7 +58,7 @@ export const localRun: CommandHandler = async (input, io: Io) => {
     eventsMaxDelayMs: 0,
   };
   const events = new LocalEvents();
-  const stream = eventStreamFor(io.stdout, print, program);
+  const stream = eventStreamFor(io.stdout, print, program, { hosts: false });
   let ending: Ending | undefined;
   const startedAtMs = Date.now();
   const send = (message: RunnerMessage): void => {

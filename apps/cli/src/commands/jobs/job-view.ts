@@ -25,7 +25,7 @@ export function runsDataset(job: JobView): Dataset {
 export async function printJob(out: OutputStream, print: PrintOptions, job: JobView): Promise<void> {
   if (print.format === 'json' || print.format === 'yaml') return printDocument(out, print.format, job);
   if (print.format === 'csv' || print.format === 'ndjson') return printRows(out, print.format, chooseColumns(runsDataset(job), print.fields));
-  const progress = jobProgress(job);
+  const progress = jobProgress(job.runs);
   const header = [
     `job       ${job.id}`,
     `program   ${programLabel(job.program)}${Object.keys(job.params).length > 0 ? ` ${JSON.stringify(job.params)}` : ''}`,
