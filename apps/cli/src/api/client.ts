@@ -1,5 +1,5 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import * as http from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type {
   CreateJobInput,
   CreateScheduleInput,
@@ -46,17 +46,26 @@ interface Response {
   text: string;
 }
 
+/** node:http, or node:https for an https:// API: the same request and Agent. */
+export type Transport = Pick<typeof http, 'request' | 'Agent'>;
+
 /**
  * The REST API over node:http rather than fetch: loading undici would cost the start-up of every
- * command. One keep-alive connection serves a command's polling; `close()` lets the process end.
+ * command. One keep-alive connection serves a command's requests; `close()` lets the process end.
  */
 export class ApiClient {
-  private readonly agent: HttpAgent;
-  private readonly secure: boolean;
+  private readonly agent: http.Agent;
 
-  constructor(private readonly target: ApiTarget) {
-    this.secure = target.url.startsWith('https:');
-    this.agent = this.secure ? new HttpsAgent({ keepAlive: true, maxSockets: 2 }) : new HttpAgent({ keepAlive: true, maxSockets: 2 });
+  /** node:https (with tls and crypto) only for an https:// API: tens of ms of start-up otherwise spent for nothing. */
+  static async for(target: ApiTarget): Promise<ApiClient> {
+    return new ApiClient(target, target.url.startsWith('https:') ? await import('node:https') : http);
+  }
+
+  constructor(
+    private readonly target: ApiTarget,
+    readonly transport: Transport,
+  ) {
+    this.agent = new transport.Agent({ keepAlive: true, maxSockets: 2 });
   }
 
   get url(): string {
@@ -185,9 +194,8 @@ export class ApiClient {
   /** A GET whose body is handed on a line at a time as it arrives; a refusal throws as json() does. */
   private lines(path: string, onLine: (line: string) => void): Promise<void> {
     const url = new URL(path, `${this.target.url}/`);
-    const request = this.secure ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const req = request(url, { method: 'GET', agent: this.agent, headers: this.headers('application/x-ndjson') }, (res: IncomingMessage) => {
+      const req = this.transport.request(url, { method: 'GET', agent: this.agent, headers: this.headers('application/x-ndjson') }, (res: IncomingMessage) => {
         const status = res.statusCode ?? 0;
         const contentType = String(res.headers['content-type'] ?? '');
         let pending = '';
@@ -214,9 +222,8 @@ export class ApiClient {
   private send(method: string, path: string, body?: unknown): Promise<Response> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const url = new URL(path, `${this.target.url}/`);
-    const request = this.secure ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const req = request(
+      const req = this.transport.request(
         url,
         {
           method,

@@ -1,5 +1,4 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { EventSource, type EventSourceFetchInit, type FetchLikeResponse } from 'eventsource';
 import type { JobStreamMessage } from '@fleettrace/contracts';
 import { CliError } from '../errors';
@@ -32,9 +31,8 @@ function nodeFetch(client: ApiClient, refusal: { error?: CliError }) {
   return (url: string | URL, init: EventSourceFetchInit): Promise<FetchLikeResponse> =>
     new Promise((resolve, reject) => {
       const target = new URL(String(url));
-      const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
       // A connection of its own (agent: false): it lives as long as the job, beside the client's requests.
-      const req = request(target, { method: 'GET', agent: false, signal: init.signal, headers: { ...init.headers, ...client.headers('text/event-stream') } }, (res: IncomingMessage) => {
+      const req = client.transport.request(target, { method: 'GET', agent: false, signal: init.signal, headers: { ...init.headers, ...client.headers('text/event-stream') } }, (res: IncomingMessage) => {
         const status = res.statusCode ?? 0;
         const headers = { get: (name: string) => (res.headers[name.toLowerCase()] === undefined ? null : String(res.headers[name.toLowerCase()])) };
         const base = { status, headers, url: target.href, redirected: false };
