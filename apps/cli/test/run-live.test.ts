@@ -2,8 +2,8 @@ import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobPage, JobPlanView, JobView } from '@fleettrace/contracts';
-import { runInCgroup } from '@fleettrace/infra';
+import type { EventItem, EventPage, JobPage, JobPlanView, JobView } from '@fleettrace/contracts';
+import { runInCgroup, spawnInCgroup } from '@fleettrace/infra';
 import { waitFor } from '@fleettrace/infra/stack';
 import { bpfObjectsOfPid, runnerPid, stillLoaded } from '@fleettrace/testing/bpf-objects';
 import { startFleet, type Fleet } from '@fleettrace/testing/fleet';
@@ -93,6 +93,29 @@ describe('fleettrace run on the job\'s stream: selectors, dry runs, events as th
     const job = await fleet.api.client.get<JobView>(`/v1/jobs/${jobId}`);
     expect(job).toMatchObject({ targets: { selector: 'tier=web' }, rollout: { canary: 1 }, durationSeconds: 6 });
     expect(job.runs.map((r) => r.hostId)).toEqual([web.hostId]);
+  });
+
+  it('-o ndjson prints every event the hosts stored exactly once, those the live stream passed over last', async () => {
+    const cli = startCli(['run', 'execsnoop', '--duration', '4s', '-o', 'ndjson'], env);
+    const jobId = await submittedJobId(cli);
+    await waitForRuns(fleet.api.client, jobId, ['running']);
+    // Both hosts exec at once, so their batches of events interleave in time.
+    const loads = fleet.hosts.map((host) => spawnInCgroup(host.cgroupPath, '/bin/sh', ['-c', 'for i in $(seq 60); do /bin/true; sleep 0.02; done'], { stdio: 'ignore' }));
+    const result = await cli.done;
+    for (const load of loads) load.kill();
+    expect(result.code, result.stderr).toBe(0);
+    const printed = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.kind === 'events');
+    const stored: EventItem[] = [];
+    for (let cursor: string | null | undefined; cursor !== null; ) {
+      const page = await fleet.api.client.get<EventPage>(`/v1/jobs/${jobId}/events?limit=5000${cursor ? `&cursor=${cursor}` : ''}`);
+      stored.push(...page.items);
+      cursor = page.nextCursor;
+    }
+    const key = (host: unknown, record: Record<string, unknown>) => `${host} ${record.time_ns} ${record.pid} ${record.args}`;
+    expect(printed.map((l) => key(l.host, l)).sort()).toEqual(stored.map((i) => key(i.hostId, i.record)).sort());
+    expect(stored.length).toBeGreaterThan(100);
+    const late = /^(\d+) events? reached the API after later ones of other hosts and missed the live stream: printed last$/m.exec(result.stderr);
+    if (late) expect(printed.length - Number(late[1])).toBeGreaterThan(0);
   });
 
   it('Ctrl-C cancels the job on the server, waits for its runs to end, prints the partial result (exit 3); no BPF object remains', async () => {

@@ -1,5 +1,5 @@
-import { programLabel, type CreateJobInput, type EventItem, type EventRecord, type ProgramSpec } from '@fleettrace/contracts';
-import { ApiError } from '../../api/client';
+import { programLabel, type CreateJobInput, type EventItem, type EventRecord, type JobResultsView, type ProgramSpec } from '@fleettrace/contracts';
+import { ApiError, type ApiClient } from '../../api/client';
 import { eventsLimitOf } from '../../api/events-limit';
 import { withClient } from '../../api/with-client';
 import { ExitCode, UsageError } from '../../errors';
@@ -8,6 +8,7 @@ import { followJob } from '../../job/follow';
 import { hostSummaries } from '../../job/host-summary';
 import { interruptOnce } from '../../job/interrupt';
 import { jobExitCode } from '../../job/outcome';
+import { StreamedEvents } from '../../job/streamed-events';
 import { jobRequestFromFlags } from '../../job-request/job-flags';
 import { eventStreamFor, type EventStream } from '../../output/event-stream';
 import { printDocument, printOptions } from '../../output/printer';
@@ -50,6 +51,19 @@ function liveEvents(stream: EventStream, program: ProgramSpec): (items: readonly
   };
 }
 
+/** The events the stream passed over (see StreamedEvents), fetched per host and printed after the others. */
+async function printLateEvents(client: ApiClient, jobId: string, streamed: StreamedEvents, results: JobResultsView, tail: (items: readonly EventItem[]) => void, io: Io): Promise<void> {
+  const late: EventItem[] = [];
+  for (const gap of streamed.gaps(results)) {
+    const stored: EventItem[] = [];
+    await client.eventLines(jobId, { host: gap.hostId, output: gap.output }, (line) => stored.push(JSON.parse(line) as EventItem));
+    late.push(...streamed.unseen(stored));
+  }
+  if (late.length === 0) return;
+  io.stderr.write(`${late.length} event${late.length === 1 ? '' : 's'} reached the API after later ones of other hosts and missed the live stream: printed last\n`);
+  tail(late.sort((a, b) => (BigInt(a.time) < BigInt(b.time) ? -1 : BigInt(a.time) > BigInt(b.time) ? 1 : 0)));
+}
+
 function checkFlags(options: Record<string, unknown>, stacksFiles: boolean): void {
   if (options.dryRun && options.detach) throw new UsageError('--dry-run starts nothing to detach from: give one of --dry-run and --detach');
   if (options.dryRun && (stacksFiles || options.eventsLimit !== undefined)) throw new UsageError('--dry-run prints a plan, not results: drop --flamegraph, --pprof and --events-limit');
@@ -84,6 +98,8 @@ export const run: CommandHandler = async (input, io: Io) => {
     io.stderr.write(`job ${job.id}: ${label} on ${job.runs.length} host${job.runs.length === 1 ? '' : 's'} for ${job.durationSeconds}s\n`);
     const reporter = new ProgressReporter(io.stderr);
     const events = eventStreamFor(io.stdout, print, program, { hosts: true, write: (text) => reporter.print(io.stdout, text) });
+    const tail = events ? liveEvents(events, program) : undefined;
+    const streamed = new StreamedEvents();
     // The first Ctrl-C cancels the job on the server and keeps following it to its end, for the
     // partial result; a second one ends this process the usual way (the cancel is already sent).
     let cancelling: Promise<unknown> | undefined;
@@ -97,7 +113,14 @@ export const run: CommandHandler = async (input, io: Io) => {
         label,
         startedAtMs: submittedAt,
         reporter,
-        ...(events ? { onEvents: liveEvents(events, program) } : {}),
+        ...(tail
+          ? {
+              onEvents: (items: readonly EventItem[]) => {
+                streamed.add(items);
+                tail(items);
+              },
+            }
+          : {}),
         ...(request.snapshotSeconds !== undefined ? { snapshotView: (snapshot) => snapshotLines(snapshot, io.stderr.color) } : {}),
       });
     } finally {
@@ -109,6 +132,7 @@ export const run: CommandHandler = async (input, io: Io) => {
     if (refused instanceof Error && !(refused instanceof ApiError && refused.status === 409)) io.stderr.write(`could not cancel job ${job.id}: ${refused.message}\n`);
     if (interrupt.signal.aborted && finished.cancelled) io.stderr.write(`job ${job.id} cancelled: the results it had\n`);
     const results = await client.results(job.id, eventsLimit);
+    if (tail) await printLateEvents(client, job.id, streamed, results, tail, io);
     try {
       await printResults(io.stdout, print, { results, summaries: hostSummaries(finished), program, eventsStreamed: events !== undefined });
     } catch (error) {
