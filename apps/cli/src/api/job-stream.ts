@@ -8,8 +8,8 @@ import { queryString } from './client';
 /** The messages of GET /v1/jobs/:id/stream, by name; the stream's own keep-alive comments never reach here. */
 const MESSAGE_NAMES: ReadonlyArray<JobStreamMessage['event']> = ['job', 'state', 'events', 'snapshot', 'end'];
 /**
- * Reconnections in a row that may fail (an API restart, a dropped connection) before the stream is
- * given up; EventSource waits 3 s before each, so about half a minute.
+ * Drops in a row, with no message between them (an API restart, a proxy that cuts the connection),
+ * before the stream is given up; EventSource waits 3 s before each reconnection, so half a minute.
  */
 const TOLERATED_DROPS = 10;
 
@@ -77,12 +77,12 @@ export async function* jobStream(client: ApiClient, jobId: string, options: JobS
   for (const name of MESSAGE_NAMES) {
     source.addEventListener(name, (event: MessageEvent) => {
       queue.push({ event: name, data: JSON.parse(String(event.data)) } as JobStreamMessage);
+      drops = 0;
       // Nothing comes after `end`: closing now keeps EventSource from reconnecting when the API ends the response.
       if (name === 'end') source.close();
       wake();
     });
   }
-  source.addEventListener('open', () => (drops = 0));
   const stop = () => wake();
   options.signal?.addEventListener('abort', stop);
   source.addEventListener('error', (event) => {
