@@ -75,6 +75,21 @@ function stacksLines(stacks: Stacks, file: string | undefined): string[] {
   return [`@${stacks.name}: ${count.toLocaleString('en-US')} stacks compared${file ? `, written to ${file}` : ' (--diff-folded FILE writes them for difffolded.pl)'}`];
 }
 
+/** The comparison as a person reads it; `files` says where --diff-folded wrote each stacks output. */
+export function comparisonLines(comparison: JobComparisonView, files: ReadonlyMap<string, string>, color = false): string[] {
+  const blocks = comparison.outputs.map((output) => {
+    if (output.kind === 'hist') return histLines(output.name, output.hist, color);
+    if (output.kind === 'counts') return countsLines(output.name, output.counts, color);
+    return stacksLines(output, files.get(output.name));
+  });
+  const only = [
+    ...(comparison.onlyInA.length > 0 ? [`only in A: ${comparison.onlyInA.map((n) => `@${n}`).join(', ')}`] : []),
+    ...(comparison.onlyInB.length > 0 ? [`only in B: ${comparison.onlyInB.map((n) => `@${n}`).join(', ')}`] : []),
+  ];
+  const body = [...blocks, ...(only.length > 0 ? [only] : [])];
+  return [`A ${comparison.a}`, `B ${comparison.b}`, ...body.flatMap((block) => ['', ...block])];
+}
+
 /** Rows for -o csv / ndjson: a row per host and percentile shift, and one per count that moved. */
 export function comparisonDataset(comparison: JobComparisonView): Dataset {
   const rows: Record<string, unknown>[] = [];
@@ -119,19 +134,7 @@ export const compare: CommandHandler = async (input, io) => {
     const file = files.get(s.name);
     if (file) writeFileSync(file, s.diffFolded);
   }
-  await printData(io.stdout, print, comparison, comparisonDataset(comparison), () => {
-    const blocks = comparison.outputs.map((output) => {
-      if (output.kind === 'hist') return histLines(output.name, output.hist, io.stdout.color);
-      if (output.kind === 'counts') return countsLines(output.name, output.counts, io.stdout.color);
-      return stacksLines(output, files.get(output.name));
-    });
-    const only = [
-      ...(comparison.onlyInA.length > 0 ? [`only in A: ${comparison.onlyInA.map((n) => `@${n}`).join(', ')}`] : []),
-      ...(comparison.onlyInB.length > 0 ? [`only in B: ${comparison.onlyInB.map((n) => `@${n}`).join(', ')}`] : []),
-    ];
-    const body = [...blocks, ...(only.length > 0 ? [only] : [])];
-    return [`A ${comparison.a}`, `B ${comparison.b}`, ...body.flatMap((block) => ['', ...block])];
-  });
+  await printData(io.stdout, print, comparison, comparisonDataset(comparison), () => comparisonLines(comparison, files, io.stdout.color));
   for (const [name, file] of files) io.stderr.write(`wrote the differential stacks of @${name} to ${file}\n`);
   return ExitCode.ok;
 };
