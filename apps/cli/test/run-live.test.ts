@@ -7,7 +7,7 @@ import { runInCgroup, spawnInCgroup } from '@fleettrace/infra';
 import { waitFor } from '@fleettrace/infra/stack';
 import { bpfObjectsOfPid, runnerPid, stillLoaded } from '@fleettrace/testing/bpf-objects';
 import { startFleet, type Fleet } from '@fleettrace/testing/fleet';
-import { waitForRuns } from '@fleettrace/testing/jobs';
+import { submitJob, waitForJobDone, waitForRuns } from '@fleettrace/testing/jobs';
 import { apiEnv, runCli, startCli, submittedJobId } from './support/cli';
 
 const HELP_HINT = '(run with --help for usage)\n';
@@ -154,5 +154,19 @@ describe('fleettrace run on the job\'s stream: selectors, dry runs, events as th
       expect(stillLoaded('link', objects.links)).toEqual([]);
       expect(stillLoaded('map', objects.maps)).toEqual([]);
     }
+  });
+
+  it('jobs wait follows the stream too; Ctrl-C only stops the waiting (130): the job is not its to cancel', async () => {
+    const job = await submitJob(fleet.api.client, { program: 'execsnoop', durationSeconds: 30 });
+    const cli = startCli(['jobs', 'wait', job.id], env);
+    await cli.untilStderr(/running 2 · done 0/);
+    cli.child.kill('SIGINT');
+    const result = await cli.done;
+    expect(result.code, result.stderr).toBe(130);
+    expect(result.stdout).toMatch(new RegExp(`^job {7}${job.id}\\n`));
+    expect(result.stdout).toMatch(/^state {5}running \(queued 0, running 2, done 0, failed 0, unsupported 0\)$/m);
+    expect((await fleet.api.client.get<JobView>(`/v1/jobs/${job.id}`)).state).toBe('running');
+    await fleet.api.client.request('POST', `/v1/jobs/${job.id}/cancel`, {});
+    await waitForJobDone(fleet.api.client, job.id, 20_000);
   });
 });

@@ -17,6 +17,7 @@ export function snapshotLines(snapshot: { at: string; hosts: number; merged: rea
     if (output.kind === 'counts') return [countsLines(output as CountsOutput, new Map(), LIVE_COUNTS_ROWS, color)];
     return [];
   });
+  if (blocks.length === 0) return [];
   const header = `at ${clock}, merged over ${snapshot.hosts} host${snapshot.hosts === 1 ? '' : 's'}:`;
   return [header, ...blocks.flatMap((block) => ['', ...block]), ''];
 }
