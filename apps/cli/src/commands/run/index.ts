@@ -24,7 +24,7 @@ import { snapshotLines } from '../../views/snapshot';
 import { printPlan } from './plan';
 
 /** What the job's timeline says of a Ctrl-C cancel (after "cancelled by <token>: "). */
-export const CTRL_C_REASON = 'Ctrl-C in fleettrace run';
+const CTRL_C_REASON = 'Ctrl-C in fleettrace run';
 
 /** The API knows its catalog; the near matches of a name it refused come from ours. */
 async function asking<T>(request: CreateJobInput, send: () => Promise<T>): Promise<T> {
