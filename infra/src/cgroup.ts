@@ -40,19 +40,29 @@ export function removeCgroup(path: string): void {
   rmdirSync(path);
 }
 
+export interface CgroupPlacement {
+  /**
+   * Pins the process to this CPU before it joins the cgroup: every event it causes there happens on
+   * one CPU, so a tracer that reads per-CPU buffers (bpftrace) sees them in the order they happened.
+   */
+  cpu?: number;
+}
+
 /**
  * Spawns a command whose process starts inside the cgroup: a shell joins the cgroup and then
  * execs the command, so not one instruction of it runs outside.
  */
-export function spawnInCgroup(path: string, command: string, args: string[], options: SpawnOptions = {}): ChildProcess {
+export function spawnInCgroup(path: string, command: string, args: string[], options: SpawnOptions & CgroupPlacement = {}): ChildProcess {
+  const { cpu, ...spawnOptions } = options;
   const script = 'echo $$ > "$0/cgroup.procs" && exec "$@"';
-  return spawn('/bin/sh', ['-c', script, path, command, ...args], options);
+  const shell = ['/bin/sh', '-c', script, path, command, ...args];
+  return cpu === undefined ? spawn(shell[0], shell.slice(1), spawnOptions) : spawn('taskset', ['-c', String(cpu), ...shell], spawnOptions);
 }
 
 /** Runs a command in a cgroup to completion; rejects on a non-zero exit. */
-export function runInCgroup(path: string, command: string, args: string[]): Promise<void> {
+export function runInCgroup(path: string, command: string, args: string[], placement: CgroupPlacement = {}): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawnInCgroup(path, command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawnInCgroup(path, command, args, { ...placement, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);

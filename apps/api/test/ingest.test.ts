@@ -134,22 +134,23 @@ describe('ingest', () => {
     expect(await pendingCount()).toBe(0);
   });
 
-  it('ends a run budget_exceeded and returns its limits, overhead and drop counters in the run view', async () => {
+  it('ends a run budget_exceeded and returns its limits, overhead, warnings and drop counters in the run view', async () => {
     const job = await createJob(['node-a']);
     const runId = job.runs[0].id;
-    expect(job.runs[0]).toMatchObject({ limits: null, overhead: null });
+    expect(job.runs[0]).toMatchObject({ limits: null, overhead: null, warnings: null });
     const limits = { mapMemoryBytes: 67_108_864, mapMemoryEstimateBytes: 2_670_592, eventsPerSecond: 10_000, overheadBudgetPercent: 2, overheadWindowMs: 1000, maxEventsPerOutput: 10_000 };
     const overhead = { measured: true, peakCpuPercent: 39.318, meanCpuPercent: 39.295, bpfRunTimeNs: 398_559_202, bpfRunCount: 2017, windowMs: 1000, samples: 6, budgetExceeded: true };
     const error = "BPF programs used 39.318 % of one CPU over 1 s, over the run's overhead budget of 2 %; the runner detached after 1.0 s";
+    const warnings = { first: ['stdin:1:37: WARNING: Failed to map_update_elem: E2BIG (-7)'], distinct: 1 };
     await deliver([
       { type: 'state', runId, at: Date.now(), state: 'running' },
-      { ...(summary(runId) as Extract<ResultMessage, { type: 'summary' }>), state: 'budget_exceeded', error, counters: { events: 5, lostEvents: 0, droppedEvents: 0, droppedByRate: 12 }, limits, overhead },
+      { ...(summary(runId) as Extract<ResultMessage, { type: 'summary' }>), state: 'budget_exceeded', error, counters: { events: 5, lostEvents: 0, droppedEvents: 0, droppedByRate: 12 }, limits, overhead, warnings },
       // A late duplicate of an earlier state never undoes the terminal one.
       { type: 'state', runId, at: Date.now(), state: 'draining' },
     ]);
     const after = await getJob(job.id);
     expect(after.state).toBe('completed');
-    expect(after.runs[0]).toMatchObject({ state: 'budget_exceeded', error, limits, overhead, counters: { droppedByRate: 12 } });
+    expect(after.runs[0]).toMatchObject({ state: 'budget_exceeded', error, limits, overhead, warnings, counters: { droppedByRate: 12 } });
     expect(after.runs[0].finishedAt).not.toBeNull();
   });
 
@@ -232,6 +233,19 @@ describe('ingest', () => {
     expect((await getJob(job.id)).runs[0].state).toBe('dispatched');
     const stored = await withDb(t.config.databaseUrl, (db) => db.query('SELECT data FROM run_events WHERE run_id = $1', [runId]));
     expect(stored.rows).toEqual([{ data: { comm: 'ab', time_ns: 1 } }]);
+  });
+
+  it('refuses a summary naming one output twice, and fails its run saying so', async () => {
+    const job = await createJob(['node-a']);
+    const runId = job.runs[0].id;
+    // Storage keys outputs by (run, name): a second "h" would make the upsert touch a row twice.
+    await t.report(JSON.stringify({ ...(summary(runId) as object), outputs: [{ kind: 'hist', name: 'h', unit: 'us', buckets: [] }, { kind: 'hist', name: 'h', unit: 'ns', buckets: [] }] }));
+    await ingest.processBatch(await stream.read(consumer(), { from: 'new', count: 500, blockMs: 100 }));
+    expect(await pendingCount()).toBe(0);
+    const run = (await getJob(job.id)).runs[0];
+    expect(run.state).toBe('failed');
+    expect(run.error).toMatch(/output name "h" appears more than once/);
+    expect(await countRows(t.config.databaseUrl, 'run_outputs', runId)).toBe(0);
   });
 
   it('dead-letters a report it cannot store, fails its run, stores the rest and goes on with later jobs', async () => {

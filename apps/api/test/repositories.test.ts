@@ -38,8 +38,8 @@ beforeAll(async () => {
   jobs = new JobRepository(database);
   runs = new RunRepository(database);
   results = new ResultRepository(database);
-  await hosts.upsert(database.pool, { host: hostInfo('h1'), at: new Date() });
-  await hosts.upsert(database.pool, { host: hostInfo('h2'), at: new Date() });
+  await hosts.upsert(database.pool, [{ host: hostInfo('h1'), at: new Date() }]);
+  await hosts.upsert(database.pool, [{ host: hostInfo('h2'), at: new Date() }]);
 });
 
 afterAll(async () => {
@@ -146,9 +146,9 @@ async function secondJob(db: DatabaseRepository): Promise<string> {
 describe('HostRepository', () => {
   it('keeps the first registration time and never moves the heartbeat back', async () => {
     const first = new Date('2030-01-01T00:00:00Z');
-    await hosts.upsert(database.pool, { host: hostInfo('h-time'), at: first });
-    await hosts.upsert(database.pool, { host: { ...hostInfo('h-time'), daemonVersion: '0.2.0' }, at: new Date('2030-01-01T00:01:00Z') });
-    await hosts.upsert(database.pool, { host: hostInfo('h-time'), at: new Date('2030-01-01T00:00:30Z') });
+    await hosts.upsert(database.pool, [{ host: hostInfo('h-time'), at: first }]);
+    await hosts.upsert(database.pool, [{ host: { ...hostInfo('h-time'), daemonVersion: '0.2.0' }, at: new Date('2030-01-01T00:01:00Z') }]);
+    await hosts.upsert(database.pool, [{ host: hostInfo('h-time'), at: new Date('2030-01-01T00:00:30Z') }]);
     const host = (await hosts.list()).find((h) => h.id === 'h-time');
     expect(host?.registeredAt).toEqual(first);
     expect(host?.lastHeartbeatAt).toEqual(new Date('2030-01-01T00:01:00Z'));
@@ -157,10 +157,10 @@ describe('HostRepository', () => {
 
   it('keeps the last capability report when a heartbeat carries none', async () => {
     const capabilities = { kernelRelease: '6.1.0', probeDurationMs: 12 } as unknown as NonNullable<HostInfo['capabilities']>;
-    await hosts.upsert(database.pool, { host: { ...hostInfo('h-caps'), capabilities }, at: new Date() });
-    await hosts.upsert(database.pool, { host: hostInfo('h-caps'), at: new Date() });
+    await hosts.upsert(database.pool, [{ host: { ...hostInfo('h-caps'), capabilities }, at: new Date() }]);
+    await hosts.upsert(database.pool, [{ host: hostInfo('h-caps'), at: new Date() }]);
     expect((await hosts.list()).find((h) => h.id === 'h-caps')?.capabilities).toEqual(capabilities);
-    await hosts.upsert(database.pool, { host: hostInfo('h-none'), at: new Date() });
+    await hosts.upsert(database.pool, [{ host: hostInfo('h-none'), at: new Date() }]);
     expect((await hosts.list()).find((h) => h.id === 'h-none')?.capabilities).toBeUndefined();
   });
 });
@@ -200,13 +200,15 @@ describe('RunRepository', () => {
     expect((await runs.takenPastEndDeadline(new Date())).map((r) => r.id)).toContain(runIds[0]);
   });
 
-  it('stores the limits and overhead of a summary, keeping earlier ones when a summary has none', async () => {
+  it('stores the limits, overhead and warnings of a summary, keeping earlier ones when a summary has none', async () => {
     const { jobId, runIds } = await seedJob(['h1']);
     const limits = { mapMemoryBytes: 1 << 26, mapMemoryEstimateBytes: 300_000, eventsPerSecond: 10_000, overheadBudgetPercent: 2, overheadWindowMs: 1000, maxEventsPerOutput: 10_000 };
     const overhead = { measured: true, peakCpuPercent: 39.3, meanCpuPercent: 39.2, bpfRunTimeNs: 4e8, bpfRunCount: 2017, windowMs: 1000, samples: 6, budgetExceeded: true };
-    await runs.recordSummary(database.pool, runIds[0], { counters: { events: 0, lostEvents: 0, droppedEvents: 0, droppedByRate: 0 }, limits, overhead });
-    await runs.recordSummary(database.pool, runIds[0], { counters: { events: 0, lostEvents: 0, droppedEvents: 0 } });
-    expect((await runs.listByJob(jobId))[0]).toMatchObject({ limits, overhead });
+    const warnings = { first: ['WARNING: could not attach probe kprobe:vfs_open, skipping.'], distinct: 1 };
+    expect((await runs.listByJob(jobId))[0]).toMatchObject({ warnings: null });
+    await runs.recordSummaries(database.pool, [{ runId: runIds[0]!, counters: { events: 0, lostEvents: 0, droppedEvents: 0, droppedByRate: 0 }, limits, overhead, warnings }]);
+    await runs.recordSummaries(database.pool, [{ runId: runIds[0]!, counters: { events: 0, lostEvents: 0, droppedEvents: 0 } }]);
+    expect((await runs.listByJob(jobId))[0]).toMatchObject({ limits, overhead, warnings });
   });
 });
 

@@ -26,7 +26,7 @@ export class Daemon {
     this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
     this.results = new ResultsRepository(this.redis, config.redisPrefix);
     const scope = config.cgroupPath === null ? null : { id: cgroupId(config.cgroupPath), path: config.cgroupPath };
-    this.control = new ControlRepository(config.redisUrl, this.redis, config.redisPrefix, config.hostId, log);
+    this.control = new ControlRepository(config.redisUrl, this.redis, config.redisPrefix, [config.hostId], log);
     this.journal = new RunJournal(join(stateDir(), `daemon-${config.hostId}`, 'runs-in-progress'));
     this.executor = new RunExecutor(this.results, launchRunner, scope, log, Date.now, this.control, this.journal);
     this.queue = new RunQueueRepository(config.redisUrl, config.redisPrefix, config.hostId, config.concurrency, log);
@@ -41,7 +41,7 @@ export class Daemon {
       await this.executor.failLeftovers(leftovers, 'the daemon on this host stopped during the run, and its runner with it');
     }
     // Listening before taking runs: a cancel for a run is never sent before the run is queued.
-    await this.control.start((runId, reason) => this.executor.cancel(runId, reason));
+    await this.control.start((_hostId, runId, reason) => this.executor.cancel(runId, reason));
     this.queue.start((dispatch) => this.executor.execute(dispatch));
     const scope = this.config.cgroupPath ? ` tracing cgroup ${this.config.cgroupPath}` : '';
     this.log(`host ${this.config.hostId} ready${scope}`);

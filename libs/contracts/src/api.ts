@@ -4,6 +4,7 @@ import type { JobState, RunState } from './run-state';
 import type { RunCounters } from './queue';
 import type { RunLimitsReport, RunOverhead } from './run-limits';
 import type { CreateJobRequest, TargetsV2 } from './job';
+import type { RunWarnings } from './run-warnings';
 import type { ProgramSpec } from './program';
 import type { RolloutSpec } from './rollout';
 import type { CountsView, HistView, JobSummary, Percentile, StacksView } from './results-views';
@@ -29,6 +30,8 @@ export interface RunView {
   /** The limits that applied and the measured BPF overhead, from the run's summary (null before it). */
   limits: RunLimitsReport | null;
   overhead: RunOverhead | null;
+  /** What went wrong without failing the run, from its summary (null when nothing did, or before it). */
+  warnings: RunWarnings | null;
   /** When the run was created; a pending run has not been put in its host's queue yet. */
   queuedAt: string;
   /** Latest time the host may start it (null while pending): past it, the run is missed. */

@@ -1,5 +1,6 @@
 export * from './limits';
 export * from './run-limits';
+export * from './run-warnings';
 export * from './run-state';
 export * from './outputs';
 export * from './program';

@@ -55,5 +55,7 @@ export type RunnerMessage =
       overhead?: RunOverhead;
       /** Set when the runner detached because the overhead budget was exceeded: why, in a sentence. */
       budgetExceeded?: string;
+      /** What went wrong without ending the run (a probe bpftrace skipped, a helper error), each once, in the order they came. */
+      warnings?: string[];
     }
   | { type: 'failed'; error: string; verifierLog?: string; unsupported?: boolean; limits?: RunLimitsReport };

@@ -1,6 +1,6 @@
 import type { ResultMessage, RunCounters, RunDispatch, RunState, SummaryMessage } from '@fleettrace/contracts';
 import { getProgram } from '@fleettrace/programs';
-import { programLabel } from '@fleettrace/contracts';
+import { capRunWarnings, programLabel } from '@fleettrace/contracts';
 import type { RunnerHandle, RunnerOutcome } from './runner-process';
 import { C_COMPILE_TIMEOUT_MS } from './c-compile';
 import type { RunnerMessage, RunnerStart } from './protocol';
@@ -185,7 +185,12 @@ export function summarize(
 ): SummaryMessage {
   const base = { type: 'summary' as const, runId, at, outputs: [], events: [], counters: NO_COUNTERS };
   if (ending?.type === 'done' && outcome.exitCode === 0) {
-    const measured = { ...(ending.limits ? { limits: ending.limits } : {}), ...(ending.overhead ? { overhead: ending.overhead } : {}) };
+    const warnings = capRunWarnings(ending.warnings);
+    const measured = {
+      ...(ending.limits ? { limits: ending.limits } : {}),
+      ...(ending.overhead ? { overhead: ending.overhead } : {}),
+      ...(warnings ? { warnings } : {}),
+    };
     const results = { outputs: ending.outputs, events: ending.events, counters: ending.counters, ...measured };
     if (ending.budgetExceeded) return { ...base, state: 'budget_exceeded', error: ending.budgetExceeded, ...results };
     return {

@@ -86,6 +86,14 @@ describe('parseResultMessage', () => {
     expect(validText({ records: [record, { comm: 'a\u0000' }] }).records[0]).toBe(record);
   });
 
+  it('accepts a summary\'s warnings within their cap and rejects more', () => {
+    const summary = (warnings: unknown) => ({ type: 'summary', runId, at: 1, state: 'succeeded', outputs: [], events: [], counters: { events: 0, lostEvents: 0, droppedEvents: 0 }, warnings });
+    const warnings = { first: ['WARNING: could not attach probe kprobe:vfs_open, skipping.'], distinct: 3 };
+    expect(parseResultMessage(JSON.stringify(summary(warnings)))).toEqual({ ok: true, message: summary(warnings) });
+    const parsed = parseResultMessage(JSON.stringify(summary({ first: Array.from({ length: 21 }, String), distinct: 21 })));
+    expect(parsed.ok ? '' : parsed.reason).toBe('warnings.first: Too big: expected array to have <=20 items');
+  });
+
   it('removes NUL characters, which jsonb cannot store', () => {
     const raw = JSON.stringify({ type: 'events', runId, seq: 0, output: 'o', timeField: 't', records: [{ 'c\u0000': 'a\u0000b', t: 1 }] });
     const parsed = parseResultMessage(raw);

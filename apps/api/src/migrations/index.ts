@@ -5,6 +5,7 @@ import { runStacks } from './0004-run-stacks';
 import { scheduler } from './0006-scheduler';
 import { ingest } from './0007-ingest';
 import { liveResults } from './0008-live-results';
+import { runWarnings } from './0009-run-warnings';
 
 export interface Migration {
   /** Applied in this order; a name, once released, never changes. */
@@ -20,4 +21,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: '0006-scheduler', sql: scheduler },
   { name: '0007-ingest', sql: ingest },
   { name: '0008-live-results', sql: liveResults },
+  { name: '0009-run-warnings', sql: runWarnings },
 ];

@@ -34,7 +34,7 @@ export class DataRejectedError extends Error {
  * passed, e.g. an index row too large). Connection loss, admin shutdown (57), resources (53),
  * serialization and deadlocks (40) and schema errors (42) are not.
  */
-const DATA_ERROR_CLASSES = new Set(['22', '23', '54']);
+const DATA_ERROR_CLASSES = new Set(['21', '22', '23', '54']);
 
 /** The error as DataRejectedError if the database refused the data, else as it was. */
 export function asDataRejected(error: unknown): unknown {

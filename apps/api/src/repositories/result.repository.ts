@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DatabaseRepository, type Db, type Tx } from './database.repository';
+import { inRounds } from '../utils/rounds';
 
 /** One stored event record; (runId, seq, idx) identifies it, so a redelivered batch adds nothing. */
 export interface EventRow {
@@ -105,32 +106,40 @@ export class ResultRepository {
     return rows.length;
   }
 
-  /** A stacks output's entries go to run_stacks, a row per folded stack; its run_outputs row keeps the rest. */
-  async upsertOutputs(db: Db, runId: string, outputs: readonly AggregateOutput[]): Promise<void> {
-    if (outputs.length === 0) return;
-    const rows = outputs.map((o) => (o.kind === 'stacks' ? { ...o, entries: [] } : o));
-    await db.query(
-      `INSERT INTO run_outputs (run_id, name, kind, data)
-       SELECT $1, u.name, u.kind, u.data FROM unnest($2::text[], $3::text[], $4::jsonb[]) AS u(name, kind, data)
-       WHERE EXISTS (SELECT 1 FROM runs r WHERE r.id = $1)
-       ON CONFLICT (run_id, name) DO UPDATE SET kind = excluded.kind, data = excluded.data`,
-      [runId, rows.map((o) => o.name), rows.map((o) => o.kind), rows.map((o) => JSON.stringify(o))],
-    );
-    const stacks = outputs.filter((o): o is StacksOutput => o.kind === 'stacks');
-    if (stacks.length > 0) await this.replaceStacks(db, runId, stacks);
+  /**
+   * Stores runs' aggregate outputs, replacing what a run already had under the same names. A
+   * stacks output's entries go to run_stacks, a row per folded stack; its run_outputs row keeps the rest.
+   */
+  async upsertOutputs(db: Db, runs: ReadonlyArray<{ runId: string; outputs: readonly AggregateOutput[] }>): Promise<void> {
+    for (const round of inRounds(runs, (r) => r.runId)) {
+      const rows = round.flatMap(({ runId, outputs }) => outputs.map((o) => ({ runId, output: o.kind === 'stacks' ? { ...o, entries: [] } : o })));
+      if (rows.length === 0) continue;
+      await db.query(
+        `INSERT INTO run_outputs (run_id, name, kind, data)
+         SELECT u.run_id, u.name, u.kind, u.data FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[]) AS u(run_id, name, kind, data)
+         WHERE EXISTS (SELECT 1 FROM runs r WHERE r.id = u.run_id)
+         ON CONFLICT (run_id, name) DO UPDATE SET kind = excluded.kind, data = excluded.data`,
+        [rows.map((r) => r.runId), rows.map((r) => r.output.name), rows.map((r) => r.output.kind), rows.map((r) => JSON.stringify(r.output))],
+      );
+      const stacks = round.flatMap(({ runId, outputs }) => outputs.filter((o): o is StacksOutput => o.kind === 'stacks').map((output) => ({ runId, output })));
+      if (stacks.length > 0) await this.replaceStacks(db, stacks);
+    }
   }
 
-  /** Replaces the run's rows of these outputs, so a summary delivered twice stores its stacks once. */
-  private async replaceStacks(db: Db, runId: string, outputs: readonly StacksOutput[]): Promise<void> {
-    await db.query('DELETE FROM run_stacks WHERE run_id = $1 AND output = ANY($2::text[])', [runId, outputs.map((o) => o.name)]);
-    const rows = outputs.flatMap((o) => o.entries.map((e) => ({ output: o.name, stack: e.stack, value: Math.round(e.value) })));
+  /** Replaces the runs' rows of these outputs, so a summary delivered twice stores its stacks once. */
+  private async replaceStacks(db: Db, outputs: ReadonlyArray<{ runId: string; output: StacksOutput }>): Promise<void> {
+    await db.query('DELETE FROM run_stacks s USING unnest($1::uuid[], $2::text[]) AS u(run_id, output) WHERE s.run_id = u.run_id AND s.output = u.output', [
+      outputs.map((o) => o.runId),
+      outputs.map((o) => o.output.name),
+    ]);
+    const rows = outputs.flatMap(({ runId, output }) => output.entries.map((e) => ({ runId, output: output.name, stack: e.stack, value: Math.round(e.value) })));
     for (let start = 0; start < rows.length; start += STACK_INSERT_CHUNK) {
       const chunk = rows.slice(start, start + STACK_INSERT_CHUNK);
       await db.query(
         `INSERT INTO run_stacks (run_id, output, stack, value)
-         SELECT $1, u.output, u.stack, u.value FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(output, stack, value)
-         WHERE EXISTS (SELECT 1 FROM runs r WHERE r.id = $1)`,
-        [runId, chunk.map((r) => r.output), chunk.map((r) => r.stack), chunk.map((r) => r.value)],
+         SELECT u.run_id, u.output, u.stack, u.value FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[]) AS u(run_id, output, stack, value)
+         WHERE EXISTS (SELECT 1 FROM runs r WHERE r.id = u.run_id)`,
+        [chunk.map((r) => r.runId), chunk.map((r) => r.output), chunk.map((r) => r.stack), chunk.map((r) => r.value)],
       );
     }
   }
@@ -155,15 +164,18 @@ export class ResultRepository {
     return rows.map((r) => ({ runId: r.run_id, at: r.at, outputs: r.outputs }));
   }
 
-  async upsertEventSummaries(db: Db, runId: string, summaries: readonly EventsSummary[]): Promise<void> {
-    if (summaries.length === 0) return;
-    await db.query(
-      `INSERT INTO run_event_summaries (run_id, output, received, dropped)
-       SELECT $1, u.output, u.received, u.dropped FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS u(output, received, dropped)
-       WHERE EXISTS (SELECT 1 FROM runs r WHERE r.id = $1)
-       ON CONFLICT (run_id, output) DO UPDATE SET received = excluded.received, dropped = excluded.dropped`,
-      [runId, summaries.map((s) => s.name), summaries.map((s) => Math.round(s.received)), summaries.map((s) => Math.round(s.dropped))],
-    );
+  async upsertEventSummaries(db: Db, runs: ReadonlyArray<{ runId: string; events: readonly EventsSummary[] }>): Promise<void> {
+    for (const round of inRounds(runs, (r) => r.runId)) {
+      const rows = round.flatMap(({ runId, events }) => events.map((e) => ({ runId, ...e })));
+      if (rows.length === 0) continue;
+      await db.query(
+        `INSERT INTO run_event_summaries (run_id, output, received, dropped)
+         SELECT u.run_id, u.output, u.received, u.dropped FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[]) AS u(run_id, output, received, dropped)
+         WHERE EXISTS (SELECT 1 FROM runs r WHERE r.id = u.run_id)
+         ON CONFLICT (run_id, output) DO UPDATE SET received = excluded.received, dropped = excluded.dropped`,
+        [rows.map((r) => r.runId), rows.map((r) => r.name), rows.map((r) => Math.round(r.received)), rows.map((r) => Math.round(r.dropped))],
+      );
+    }
   }
 
   async outputsOf(runIds: readonly string[]): Promise<Map<string, AggregateOutput[]>> {

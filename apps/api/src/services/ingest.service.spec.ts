@@ -47,7 +47,7 @@ function setup(options: Options = {}) {
   } as unknown as RunLifecycleService;
   const hosts = { upsert: vi.fn(async () => undefined) } as unknown as HostRepository;
   const runs = {
-    recordSummary: vi.fn(async () => undefined),
+    recordSummaries: vi.fn(async () => undefined),
     findById: vi.fn(async (id: string) => (id === runId ? ({ id, hostId: 'node-a' } as RunRecord) : undefined)),
   } as unknown as RunRepository;
   const results = {

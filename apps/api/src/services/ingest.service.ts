@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { INGEST_CONSUMER_GROUP, type EventsMessage, type FieldValue, type ResultMessage } from '@fleettrace/contracts';
+import { INGEST_CONSUMER_GROUP, type EventsMessage, type FieldValue, type ResultMessage, type SnapshotMessage, type SummaryMessage } from '@fleettrace/contracts';
 import { API_CONFIG } from '../tokens';
 import type { ApiConfig } from '../config';
 import { parseResultMessage, validText } from '../dtos/result-message.dto';
 import { DataRejectedError } from '../repositories/database.repository';
-import { HostRepository } from '../repositories/host.repository';
-import { RunRepository } from '../repositories/run.repository';
+import { HostRepository, type Heartbeat } from '../repositories/host.repository';
+import { RunRepository, type RunStateChange } from '../repositories/run.repository';
 import { ResultRepository, type EventRow } from '../repositories/result.repository';
 import { ConsumerGroupMissingError, ResultsStreamRepository, type StreamEntry } from '../repositories/results-stream.repository';
 import { JobNotificationRepository } from '../repositories/job-notification.repository';
@@ -234,38 +234,49 @@ export class IngestService {
     }
   }
 
+  /**
+   * Each kind of write goes to the database once for the whole batch (hosts, run states, summaries,
+   * events), in the order the reports came per host and per run: a statement per report was what
+   * ingest lag was made of at a thousand hosts.
+   */
   private async write(transitions: RunTransitions, messages: readonly ResultMessage[]): Promise<void> {
-    const tx = transitions.tx;
+    const heartbeats: Heartbeat[] = [];
+    const changes: RunStateChange[] = [];
+    const summaries: SummaryMessage[] = [];
+    const snapshots: SnapshotMessage[] = [];
     const events: EventRow[] = [];
     for (const message of messages) {
       switch (message.type) {
         case 'host':
           // A daemon's clock running ahead must not keep its host "online" after it stops.
-          await this.hosts.upsert(tx, { host: message.host, at: new Date(Math.min(message.at, Date.now())) });
+          heartbeats.push({ host: message.host, at: new Date(Math.min(message.at, Date.now())) });
           break;
         case 'state':
-          await transitions.apply([{ runId: message.runId, state: message.state, at: new Date(message.at), error: message.error }]);
+          changes.push({ runId: message.runId, state: message.state, at: new Date(message.at), error: message.error });
           break;
         case 'events':
           events.push(...eventRows(message));
           break;
         case 'snapshot':
-          await this.results.upsertSnapshot(tx, { runId: message.runId, seq: message.seq, at: new Date(message.at), outputs: message.outputs });
+          snapshots.push(message);
           break;
-        case 'summary': {
-          await transitions.apply([{ runId: message.runId, state: message.state, at: new Date(message.at), error: message.error }]);
-          // The outputs are real even if the state came too late to apply (the reaper got there first).
-          await this.runs.recordSummary(tx, message.runId, {
-            counters: message.counters,
-            verifierLog: message.verifierLog,
-            limits: message.limits,
-            overhead: message.overhead,
-          });
-          await this.results.upsertOutputs(tx, message.runId, message.outputs);
-          await this.results.upsertEventSummaries(tx, message.runId, message.events);
+        case 'summary':
+          changes.push({ runId: message.runId, state: message.state, at: new Date(message.at), error: message.error });
+          summaries.push(message);
           break;
-        }
       }
+    }
+    const tx = transitions.tx;
+    if (heartbeats.length > 0) await this.hosts.upsert(tx, heartbeats);
+    if (changes.length > 0) await transitions.apply(changes);
+    if (summaries.length > 0) {
+      // The outputs are real even if the state came too late to apply (the reaper got there first).
+      await this.runs.recordSummaries(tx, summaries);
+      await this.results.upsertOutputs(tx, summaries);
+      await this.results.upsertEventSummaries(tx, summaries);
+    }
+    for (const snapshot of snapshots) {
+      await this.results.upsertSnapshot(tx, { runId: snapshot.runId, seq: snapshot.seq, at: new Date(snapshot.at), outputs: snapshot.outputs });
     }
     await this.results.insertEvents(tx, events);
     // Live streams of these jobs wake when this commits (state changes notify through the runs trigger).

@@ -34,6 +34,7 @@ const job = (state: JobView['state'], runs: RunState[]): JobView => ({
     counters: s === 'succeeded' || s === 'failed' ? { events: 5, lostEvents: 1, droppedEvents: 0 } : null,
     limits: null,
     overhead: null,
+    warnings: null,
     queuedAt: '',
     startedAt: null,
     finishedAt: null,
