@@ -1,16 +1,18 @@
-import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventItem, EventPage, JobPage, JobPlanView, JobView } from '@fleettrace/contracts';
+import type { CountsView, EventItem, EventPage, JobPage, JobPlanView, JobResultsView, JobView } from '@fleettrace/contracts';
 import { runInCgroup, spawnInCgroup } from '@fleettrace/infra';
-import { waitFor } from '@fleettrace/infra/stack';
+import { REPO_ROOT, waitFor } from '@fleettrace/infra/stack';
 import { bpfObjectsOfPid, runnerPid, stillLoaded } from '@fleettrace/testing/bpf-objects';
 import { startFleet, type Fleet } from '@fleettrace/testing/fleet';
 import { submitJob, waitForJobDone, waitForRuns } from '@fleettrace/testing/jobs';
 import { apiEnv, runCli, startCli, submittedJobId } from './support/cli';
 
 const HELP_HINT = '(run with --help for usage)\n';
+const WORKLOAD = join(REPO_ROOT, 'infra/build/workload');
 
 describe('fleettrace run on the job\'s stream: selectors, dry runs, events as they arrive, Ctrl-C cancels', () => {
   let fleet: Fleet;
@@ -169,4 +171,109 @@ describe('fleettrace run on the job\'s stream: selectors, dry runs, events as th
     await fleet.api.client.request('POST', `/v1/jobs/${job.id}/cancel`, {});
     await waitForJobDone(fleet.api.client, job.id, 20_000);
   });
+});
+
+describe('fleettrace run on a fleet accounts for every host: its final state, its part of the merged result, why it has none', () => {
+  let fleet: Fleet;
+  let env: ReturnType<typeof apiEnv>;
+  // The third host has no bpftrace installed: its daemon's PATH holds a shell and nothing else.
+  const bare = mkdtempSync(join(tmpdir(), 'ft-cli-no-bpftrace-'));
+  symlinkSync('/bin/sh', join(bare, 'sh'));
+  const byHost = (a: { hostId: string }, b: { hostId: string }) => a.hostId.localeCompare(b.hostId);
+  const callsOf = (outputs: JobResultsView['merged'], output: string, key: string) =>
+    outputs.find((o): o is CountsView => o.kind === 'counts' && o.name === output)?.entries.find((e) => Object.values(e.key).includes(key))?.value;
+
+  beforeAll(async () => {
+    fleet = await startFleet('cli-whole', 3, { hostEnv: (i) => (i === 2 ? { PATH: bare } : undefined) });
+    env = apiEnv(fleet.api.url, fleet.token);
+  }, 120_000);
+  afterAll(async () => {
+    await fleet?.stop();
+    rmSync(bare, { recursive: true, force: true });
+  });
+
+  it('every host succeeded: the merged counts are the sum of all three, each host has its column and its summary row (exit 0)', async () => {
+    const calls = [101, 202, 303];
+    const cli = startCli(['run', 'syscount', '--duration', '5s'], env);
+    const jobId = await submittedJobId(cli);
+    await waitForRuns(fleet.api.client, jobId, ['running'], 40_000);
+    for (const [i, host] of fleet.hosts.entries()) await runInCgroup(host.cgroupPath, WORKLOAD, ['getpriority', String(calls[i])]);
+    const result = await cli.done;
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(new RegExp(`^job ${jobId}: syscount on 3 hosts for 5s\\n`));
+    expect(result.stderr).toMatch(/syscount on 3 hosts: queued 0 · running 0 · done 3 · failed 0 · unsupported 0 · events 0 · lost 0 · \d+s\/5s\n$/);
+
+    const lines = result.stdout.split('\n');
+    const syscalls = lines.indexOf('@syscalls:');
+    expect(lines[syscalls + 1].split(/\s+/)).toEqual(['SYSCALL', 'CALLS', '%', ...fleet.hosts.map((h) => h.hostId)]);
+    const row = lines.slice(syscalls).find((l) => l.startsWith('getpriority '))!.split(/\s+/);
+    expect([row[1], ...row.slice(3)]).toEqual(['606', '101', '202', '303']);
+    const summary = lines.slice(lines.findIndex((l) => l.startsWith('HOST '))).filter(Boolean);
+    expect(summary[0].split(/\s+/)).toEqual(['HOST', 'STATE', 'EVENTS', 'LOST', 'DROPPED', 'TIME', 'ERROR']);
+    expect(summary.slice(1).map((l) => l.split(/\s+/))).toEqual(fleet.hosts.map((h) => [h.hostId, 'succeeded', '0', '0', '0', expect.stringMatching(/^\d+\.\ds$/)]));
+
+    const json = await runCli(['jobs', 'results', jobId, '-o', 'json'], env);
+    expect(json).toMatchObject({ code: 0, stderr: '' });
+    const results = JSON.parse(json.stdout) as JobResultsView;
+    expect(results).toEqual(await fleet.api.client.get<JobResultsView>(`/v1/jobs/${jobId}/results`));
+    expect([...results.hosts].sort(byHost).map((h) => [h.hostId, h.state, callsOf(h.outputs, 'syscalls', 'getpriority')])).toEqual(
+      fleet.hosts.map((h, i) => [h.hostId, 'succeeded', calls[i]]),
+    );
+    expect(callsOf(results.merged, 'syscalls', 'getpriority')).toBe(606);
+  });
+
+  it('a host that fails and one that cannot run the program are each named with the reason; the rest is merged (exit 3)', async () => {
+    const [a, b, c] = fleet.hosts;
+    const cli = startCli(['run', '-e', 'tracepoint:syscalls:sys_enter_getpriority { @calls[comm] = count(); }', '--duration', '8s'], env);
+    const jobId = await submittedJobId(cli);
+    const running = await waitForRuns(fleet.api.client, jobId, ['running', 'unsupported'], 40_000);
+    expect([...running.runs].sort(byHost).map((r) => [r.hostId, r.state])).toEqual([[a.hostId, 'running'], [b.hostId, 'running'], [c.hostId, 'unsupported']]);
+    // Unsupported at once, before the others end.
+    await cli.untilStderr(new RegExp(`^${c.hostId} unsupported: host ${c.hostId} has no bpftrace$`, 'm'));
+    await runInCgroup(a.cgroupPath, WORKLOAD, ['getpriority', '123']);
+    await runInCgroup(b.cgroupPath, WORKLOAD, ['getpriority', '77']);
+    const onB = runnerPid(running.runs.find((r) => r.hostId === b.hostId)!.id);
+    expect(onB, `the runner of ${b.hostId}`).toBeDefined();
+    // Its bpftrace (a child of the runner) holds the BPF objects; it dies with the runner.
+    const bpftraceOnB = execFileSync('ps', ['-o', 'pid=', '--ppid', String(onB)]).toString().trim().split(/\s+/).map(Number);
+    expect(bpftraceOnB).toHaveLength(1);
+    const heldOnB = bpfObjectsOfPid(bpftraceOnB[0]);
+    expect(heldOnB.progs.length).toBeGreaterThan(0);
+    process.kill(onB!, 'SIGKILL');
+    await cli.untilStderr(new RegExp(`^${b.hostId} failed: runner was killed by SIGKILL before reporting results$`, 'm'));
+    expect(cli.child.exitCode).toBeNull();
+
+    await waitFor(`the BPF programs of ${b.hostId}'s bpftrace freed`, async () => stillLoaded('prog', heldOnB.progs).length === 0, 5_000, 20);
+    expect(stillLoaded('link', heldOnB.links)).toEqual([]);
+    expect(stillLoaded('map', heldOnB.maps)).toEqual([]);
+
+    const result = await cli.done;
+    expect(result.code, result.stderr).toBe(3);
+    expect(result.stderr).toMatch(/bpftrace on 3 hosts: queued 0 · running 0 · done 1 · failed 1 · unsupported 1 · events \d+ · lost 0 · \d+s\/8s\n$/);
+    // The merged counts are the one host that returned them; its bpftrace's own print of the map at
+    // exit is a line of its output, and the killed host printed none.
+    expect(result.stdout).toMatch(/^@calls:\nKEY\s+COUNT\s+%\nworkload\s+123\s+100\.0$/m);
+    expect(result.stdout.split('\n').filter((l) => l.includes('@calls['))).toEqual([expect.stringMatching(new RegExp(`^\\S+\\s+${a.hostId}\\s+@calls\\[workload\\]: 123$`))]);
+    const summary = result.stdout.split('\n').filter((l) => fleet.hosts.some((h) => l.startsWith(`${h.hostId} `)));
+    expect(summary).toEqual([
+      expect.stringMatching(new RegExp(`^${a.hostId}\\s+succeeded\\s+\\d+\\s+0\\s+0\\s+[\\d.]+s$`)),
+      expect.stringMatching(new RegExp(`^${b.hostId}\\s+failed\\s+0\\s+0\\s+0\\s+[\\d.]+s\\s+runner was killed by SIGKILL before reporting results$`)),
+      expect.stringMatching(new RegExp(`^${c.hostId}\\s+unsupported\\s+host ${c.hostId} has no bpftrace$`)),
+    ]);
+
+    // jobs results exits as run did: the job completed without some of its hosts.
+    const json = await runCli(['jobs', 'results', jobId, '-o', 'json'], env);
+    expect(json).toMatchObject({ code: 3, stderr: '' });
+    const results = JSON.parse(json.stdout) as JobResultsView;
+    expect(results).toEqual(await fleet.api.client.get<JobResultsView>(`/v1/jobs/${jobId}/results`));
+    expect([...results.hosts].sort(byHost).map((h) => [h.hostId, h.state, h.error])).toEqual([
+      [a.hostId, 'succeeded', null],
+      [b.hostId, 'failed', 'runner was killed by SIGKILL before reporting results'],
+      [c.hostId, 'unsupported', `host ${c.hostId} has no bpftrace`],
+    ]);
+    expect(callsOf(results.merged, 'calls', 'workload')).toBe(123);
+    const shown = await runCli(['jobs', 'show', jobId], env);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/^state {5}completed \(queued 0, running 0, done 1, failed 1, unsupported 1\)$/m);
+  }, 90_000);
 });
