@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JobView, RunState } from '@fleettrace/contracts';
+import { warningLines } from './host-summary';
 import { LiveJob } from './live-job';
 import { jobExitCode } from './outcome';
 import { jobProgress } from './phases';
@@ -71,5 +72,19 @@ describe('LiveJob: a job as its stream tells it', () => {
     expect(jobProgress(live.runs, new Map([['h0', 2]]))).toMatchObject({ events: 10, lostEvents: 2 });
     expect(jobExitCode(job('completed', ['succeeded', 'failed']))).toBe(3);
     expect(jobExitCode(job('completed', ['succeeded', 'succeeded']))).toBe(0);
+  });
+
+  it("lists each host's warnings, sorted by host, then how many more it had than the summary kept", () => {
+    const view = job('completed', ['succeeded', 'succeeded', 'succeeded']);
+    view.runs[0].warnings = { first: ['probe tracepoint:x:y skipped'], distinct: 1 };
+    view.runs[2].warnings = { first: ['helper error -14 in probe_read', 'helper error -2 in map_lookup'], distinct: 5 };
+    view.runs.reverse();
+    expect(warningLines(view)).toEqual([
+      'h0 warning: probe tracepoint:x:y skipped',
+      'h2 warning: helper error -14 in probe_read',
+      'h2 warning: helper error -2 in map_lookup',
+      'h2: 3 more warnings',
+    ]);
+    expect(warningLines(job('completed', ['succeeded']))).toEqual([]);
   });
 });

@@ -97,6 +97,9 @@ export const localRun: CommandHandler = async (input, io: Io) => {
   const { results, summaries } = localResults(runId, local, events, DEFAULT_MAX_EVENTS_PER_RUN);
   await printResults(io.stdout, print, { results, summaries, program, eventsStreamed: stream !== undefined });
   for (const note of writeStacksFiles(files, results, label, { startedAtMs, durationSeconds: Math.round(local.seconds) })) io.stderr.write(`${note}\n`);
+  // What went wrong without ending the run (a probe bpftrace skipped, a helper error), once each, as a fleet run lists them.
+  const warnings = ending.type === 'done' ? new Set(ending.warnings ?? []) : new Set<string>();
+  for (const warning of warnings) io.stderr.write(/warning/i.test(warning) ? `${warning}\n` : `warning: ${warning}\n`);
   if (local.state === 'budget_exceeded') {
     io.stderr.write(`${label} stopped early: ${local.error}\n`);
     return ExitCode.someHostsFailed;

@@ -2,6 +2,7 @@ import { programLabel } from '@fleettrace/contracts';
 import { ExitCode } from '../../errors';
 import { followJob } from '../../job/follow';
 import { interruptOnce } from '../../job/interrupt';
+import { warningLines } from '../../job/host-summary';
 import { jobExitCode } from '../../job/outcome';
 import { printOptions } from '../../output/printer';
 import type { CommandHandler } from '../../spec';
@@ -25,6 +26,7 @@ export const wait: CommandHandler = async (input, io) => {
       const finished = await followJob(client, job, io, { label: programLabel(job.program), startedAtMs: Date.parse(job.createdAt), reporter, stop: interrupt.signal });
       reporter.finish();
       await printJob(io.stdout, print, finished);
+      for (const line of warningLines(finished)) io.stderr.write(`${line}\n`);
       return finished.state === 'completed' ? jobExitCode(finished) : ExitCode.interrupted;
     } finally {
       interrupt.release();

@@ -5,7 +5,7 @@ import { withClient } from '../../api/with-client';
 import { ExitCode, UsageError } from '../../errors';
 import type { Io } from '../../io';
 import { followJob } from '../../job/follow';
-import { hostSummaries } from '../../job/host-summary';
+import { hostSummaries, warningLines } from '../../job/host-summary';
 import { interruptOnce } from '../../job/interrupt';
 import { jobExitCode } from '../../job/outcome';
 import { StreamedEvents } from '../../job/streamed-events';
@@ -140,6 +140,7 @@ export const run: CommandHandler = async (input, io: Io) => {
       throw error;
     }
     for (const note of writeStacksFiles(files, results, label, { startedAtMs: Date.parse(finished.createdAt), durationSeconds: finished.durationSeconds })) io.stderr.write(`${note}\n`);
+    for (const line of warningLines(finished)) io.stderr.write(`${line}\n`);
     return jobExitCode(finished);
   });
 };
