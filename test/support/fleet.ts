@@ -20,7 +20,7 @@ export interface Fleet {
 }
 
 export interface FleetOptions {
-  /** The environment of host i's daemon, over this process's: a host without a tool, say. */
+  /** Environment of the i-th host's daemon over the test's own (a host without bpftrace: a PATH without it). */
   hostEnv?: (index: number) => Record<string, string> | undefined;
 }
 
@@ -52,6 +52,7 @@ export async function startFleet(label: string, hostCount: number, options: Flee
     });
     for (let i = 0; i < hostCount; i++) {
       const hostId = `${label}-${String.fromCharCode(97 + i)}`;
+      const env = options.hostEnv?.(i);
       hosts.push(
         startDaemon({
           hostId,
@@ -60,7 +61,7 @@ export async function startFleet(label: string, hostCount: number, options: Flee
           redisUrl,
           redisPrefix,
           logFile: join(logDir, `${hostId}.log`),
-          env: options.hostEnv?.(i),
+          ...(env ? { env } : {}),
         }),
       );
     }
