@@ -17,3 +17,4 @@ export * from './host-sample';
 export * from './rollout';
 export * from './schedule';
 export * from './results-views';
+export * from './api-components';
