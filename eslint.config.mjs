@@ -2,7 +2,13 @@ import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
 const TESTING_ONLY = { group: ['@fleettrace/testing', '@fleettrace/testing/*'], message: 'the test harness is for tests only' };
+const DEV_TOOLING_ONLY = { group: ['@fleettrace/infra', '@fleettrace/infra/*'], message: 'infra/ is the dev stack and test tooling: shipped code never imports it' };
 const NO_NEST_IN_LIBS = { group: ['@nestjs/*'], message: 'no @nestjs/* import inside libs' };
+const NO_INFRA_IN_CLI = { group: ['@fleettrace/infra', '@fleettrace/infra/*'], message: 'the shipped CLI never imports infra/ (dev stack and test tooling)' };
+const RUNNER_IN_LOCAL_ONLY = {
+  group: ['@fleettrace/runner', '@fleettrace/runner/*', '@fleettrace/bpf-loader', '@fleettrace/bpf-loader/*'],
+  message: "only the CLI's local mode (apps/cli/src/local/) loads the BPF runner: the rest of the CLI talks to the API",
+};
 
 export default [
   { ignores: ['**/node_modules/**', '**/build/**', '**/dist/**', '.nx/**', '.fleettrace/**', 'bench/results/**'] },
@@ -25,8 +31,11 @@ export default [
             // The runner (libs/runner): the one library that loads the native loader.
             { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:native'] },
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:native', 'type:feature', 'type:testing'] },
-            // Only the daemon, the runner (and later the CLI's local mode) may load the native loader.
+            // Only the daemon, the runner and the CLI's local mode may load the native loader.
             { sourceTag: 'scope:api', onlyDependOnLibsWithTags: ['scope:shared', 'scope:testing'] },
+            // The CLI's local mode runs the daemons' runner (scope:daemon); which CLI files may is the
+            // rule below the boundaries: apps/cli/src/local/ alone.
+            { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:shared', 'scope:daemon', 'scope:testing'] },
             { sourceTag: 'scope:daemon', onlyDependOnLibsWithTags: ['scope:shared', 'scope:daemon', 'scope:testing'] },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
             // The shared test harness starts real services and fleets: it may use anything.
@@ -40,16 +49,28 @@ export default [
     // The test harness never ships: only tests import it.
     files: ['apps/*/src/**/*.ts', 'infra/**/*.ts'],
     ignores: ['**/*.spec.ts', '**/*.test.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [TESTING_ONLY] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [TESTING_ONLY, DEV_TOOLING_ONLY] }] },
+  },
+  {
+    // The CLI's local mode alone runs BPF programs on this host: everything else goes through the API.
+    files: ['apps/cli/**/*.ts'],
+    ignores: ['apps/cli/src/local/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [RUNNER_IN_LOCAL_ONLY] }] },
+  },
+  {
+    files: ['apps/cli/src/**/*.ts'],
+    ignores: ['apps/cli/src/local/**', '**/*.spec.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [RUNNER_IN_LOCAL_ONLY, TESTING_ONLY, NO_INFRA_IN_CLI] }] },
   },
   {
     // Libraries are framework-free: NestJS stays in the API.
     files: ['libs/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [NO_NEST_IN_LIBS, TESTING_ONLY] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_NEST_IN_LIBS, TESTING_ONLY, DEV_TOOLING_ONLY] }] },
   },
   {
-    // Kernel tests of the catalog load programs with the native loader; shipped catalog code never may.
-    files: ['libs/programs/test/**/*.ts'],
-    rules: { '@nx/enforce-module-boundaries': 'off' },
+    // Libraries' own tests use the test tooling (infra/, the loader's testing entry) and, for the
+    // catalog's kernel tests, the native loader; shipped library code never may.
+    files: ['libs/*/test/**/*.ts', 'libs/*/src/**/*.spec.ts'],
+    rules: { '@nx/enforce-module-boundaries': 'off', 'no-restricted-imports': 'off' },
   },
 ];

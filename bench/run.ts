@@ -6,6 +6,8 @@ import { renderTable, type Suite } from './suite';
 
 const suites: Record<string, () => Promise<Suite>> = {
   loader: () => import('./loader/index'),
+  cli: () => import('./cli/index'),
+  fleet: () => import('./fleet/index'),
 };
 
 async function main(argv: readonly string[]): Promise<number> {

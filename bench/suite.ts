@@ -18,8 +18,11 @@ export interface Metric {
   /** value / reference.value (1 when both are 0; null when only the reference is 0). */
   ratio?: number | null;
   spread?: Spread;
-  /** The acceptance target on the ratio. Printed with whether it was met; never asserted. */
-  target?: { op: '>=' | '<='; ratio: number };
+  /**
+   * The acceptance target: on the ratio, or on the value itself where there is no reference (a
+   * latency budget). Printed with whether it was met; never asserted.
+   */
+  target?: { op: '>=' | '<='; ratio: number } | { op: '>=' | '<='; value: number };
   note?: string;
 }
 
@@ -49,8 +52,10 @@ function formatSpread(s: Spread | undefined): string {
 
 function targetOf(m: Metric): [string, string] {
   if (!m.target) return ['', ''];
-  const met = m.ratio === null || m.ratio === undefined ? '?' : (m.target.op === '>=' ? m.ratio >= m.target.ratio : m.ratio <= m.target.ratio) ? 'yes' : 'NO';
-  return [`${m.target.op} ${m.target.ratio}`, met];
+  const { op } = m.target;
+  const [actual, wanted, shown] = 'value' in m.target ? [m.value, m.target.value, `${format(m.target.value)} ${m.unit}`] : [m.ratio, m.target.ratio, String(m.target.ratio)];
+  const met = actual === null || actual === undefined || Number.isNaN(actual) ? '?' : (op === '>=' ? actual >= wanted : actual <= wanted) ? 'yes' : 'NO';
+  return [`${op} ${shown}`, met];
 }
 
 /** One row per metric: medians with [min..max] over repetitions, the ratio, the target and whether it was met. */

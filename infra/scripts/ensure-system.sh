@@ -23,6 +23,9 @@ have qemu-system-x86_64 || need_pkgs+=(qemu-system-x86)
 have busybox || need_pkgs+=(busybox-static)
 have cpio || need_pkgs+=(cpio)
 have xz || need_pkgs+=(xz-utils)
+# the CLI's tests: a terminal to read its live view from (tmux), and zsh for its completion script
+have tmux || need_pkgs+=(tmux)
+have zsh || need_pkgs+=(zsh)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need_pkgs+=(postgresql-15)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "ensure-system: installing ${need_pkgs[*]}" >&2

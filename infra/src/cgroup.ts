@@ -1,20 +1,12 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { mkdirSync, readFileSync, rmdirSync, statSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
-/** cgroup v2 mount: BPF's cgroup ids refer to this hierarchy (hybrid hosts mount it under unified/). */
-export function cgroup2Root(): string {
-  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
-    const [, mountPoint, fsType] = line.split(' ');
-    if (fsType === 'cgroup2') return mountPoint;
-  }
-  throw new Error('no cgroup2 filesystem is mounted: per-host cgroup scopes need cgroup v2');
-}
+// Where cgroups are and how BPF names them is libs/contracts' (the daemon uses them in production);
+// the rest of this file is test and dev-stack tooling around them.
+import { cgroup2Root, cgroupId } from '@fleettrace/contracts';
 
-/** The id BPF's bpf_get_current_cgroup_id() returns for tasks in this cgroup: its kernfs inode. */
-export function cgroupId(path: string): bigint {
-  return statSync(path, { bigint: true }).ino;
-}
+export { cgroup2Root, cgroupId };
 
 /** Creates (mkdir -p) a cgroup under the cgroup-v2 root and returns its absolute path. */
 export function createCgroup(relativePath: string): string {
@@ -48,19 +40,29 @@ export function removeCgroup(path: string): void {
   rmdirSync(path);
 }
 
+export interface CgroupPlacement {
+  /**
+   * Pins the process to this CPU before it joins the cgroup: every event it causes there happens on
+   * one CPU, so a tracer that reads per-CPU buffers (bpftrace) sees them in the order they happened.
+   */
+  cpu?: number;
+}
+
 /**
  * Spawns a command whose process starts inside the cgroup: a shell joins the cgroup and then
  * execs the command, so not one instruction of it runs outside.
  */
-export function spawnInCgroup(path: string, command: string, args: string[], options: SpawnOptions = {}): ChildProcess {
+export function spawnInCgroup(path: string, command: string, args: string[], options: SpawnOptions & CgroupPlacement = {}): ChildProcess {
+  const { cpu, ...spawnOptions } = options;
   const script = 'echo $$ > "$0/cgroup.procs" && exec "$@"';
-  return spawn('/bin/sh', ['-c', script, path, command, ...args], options);
+  const shell = ['/bin/sh', '-c', script, path, command, ...args];
+  return cpu === undefined ? spawn(shell[0], shell.slice(1), spawnOptions) : spawn('taskset', ['-c', String(cpu), ...shell], spawnOptions);
 }
 
 /** Runs a command in a cgroup to completion; rejects on a non-zero exit. */
-export function runInCgroup(path: string, command: string, args: string[]): Promise<void> {
+export function runInCgroup(path: string, command: string, args: string[], placement: CgroupPlacement = {}): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawnInCgroup(path, command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawnInCgroup(path, command, args, { ...placement, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);

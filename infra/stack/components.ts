@@ -11,6 +11,10 @@ export interface ApiOptions {
   token: string;
   port: number;
   logFile: string;
+  /** More environment for the API process (FLEETTRACE_* knobs, fault-test failpoints). */
+  env?: Record<string, string>;
+  /** Wait until it answers (default); false returns once it is started, for a process meant to die. */
+  waitUntilReady?: boolean;
 }
 
 export interface RunningApi {
@@ -37,10 +41,12 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       FLEETTRACE_ADMIN_TOKEN: options.token,
       FLEETTRACE_HTTP_PORT: String(options.port),
       FLEETTRACE_HTTP_HOST: '127.0.0.1',
+      ...options.env,
     },
   });
   const url = `http://127.0.0.1:${options.port}`;
   const client = new ApiClient(url, options.token);
+  if (options.waitUntilReady === false) return { pid, url, token: options.token, client };
   await waitFor(`the API at ${url} (log: ${options.logFile})`, async () => (await client.request('GET', '/v1/hosts')).status === 200, 60_000, 200);
   return { pid, url, token: options.token, client };
 }
@@ -53,6 +59,8 @@ export interface DaemonOptions {
   redisUrl: string;
   redisPrefix: string;
   logFile: string;
+  /** More environment for the daemon process (FLEETTRACE_STATE_DIR of a fault test, say). */
+  env?: Record<string, string>;
 }
 
 export interface RunningDaemon {
@@ -73,7 +81,7 @@ export function startDaemon(options: DaemonOptions): RunningDaemon {
     '--redis-prefix', options.redisPrefix,
     ...(labels ? ['--labels', labels] : []),
   ];
-  const { pid } = startDetached(process.execPath, args, options.logFile, { cwd: REPO_ROOT });
+  const { pid } = startDetached(process.execPath, args, options.logFile, { cwd: REPO_ROOT, env: { ...process.env, ...options.env } });
   return { pid, hostId: options.hostId, cgroupPath };
 }
 

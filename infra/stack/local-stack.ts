@@ -48,7 +48,7 @@ export async function stackUp(hosts: number, log: (line: string) => void): Promi
     state.postgres = { pid: pg.pid, url: pg.url };
     save();
     log('starting Redis');
-    const redis = await startRedis({ baseDir: join(STATE_DIR, 'redis'), port: await freePort() });
+    const redis = await startRedis({ baseDir: join(STATE_DIR, 'redis'), port: await freePort(), durable: true });
     state.redis = { pid: redis.pid, url: redis.url };
     save();
     log('starting the API');

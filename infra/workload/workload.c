@@ -24,6 +24,7 @@ static int usage(void) {
           "usage: workload getppid N        call getppid N times (ring-buffer burst source)\n"
           "       workload getpriority N    call getpriority N times (a rare syscall)\n"
           "       workload sleep N USEC     sleep N times for USEC microseconds (N wakeups)\n"
+          "       workload nanosleep N USEC the same through nanosleep(2) itself (glibc's nanosleep() calls clock_nanosleep)\n"
           "       workload spin MS          burn CPU for MS milliseconds\n");
   return 2;
 }
@@ -42,6 +43,13 @@ int main(int argc, char **argv) {
     struct timespec ts = {.tv_sec = usec / 1000000, .tv_nsec = (usec % 1000000) * 1000};
     for (long i = 0; i < n; i++)
       while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {}
+  } else if (strcmp(mode, "nanosleep") == 0) {
+    if (argc < 4) return usage();
+    long usec = parse_count(argv[3]);
+    for (long i = 0; i < n; i++) {
+      struct timespec ts = {.tv_sec = usec / 1000000, .tv_nsec = (usec % 1000000) * 1000};
+      while (syscall(SYS_nanosleep, &ts, &ts) == -1 && errno == EINTR) {}
+    }
   } else if (strcmp(mode, "spin") == 0) {
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);

@@ -14,7 +14,8 @@
         "native/probe.c",
         "native/btf_names.c",
         "native/ringbuf.c",
-        "native/prog_stats.c"
+        "native/prog_stats.c",
+        "native/process.c"
       ],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror"],
       "defines": ["NAPI_VERSION=8"],

@@ -1,4 +1,5 @@
 export { bpfObjectsHeldBy as bpfObjectsOfPid } from '@fleettrace/bpf-loader/testing';
+export { stackChainPath } from '@fleettrace/bpf-loader/testing';
 import { execFileSync } from 'node:child_process';
 
 /** Which of these ids still exist in the kernel. */

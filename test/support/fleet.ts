@@ -11,6 +11,8 @@ import { CheckedApiClient } from './openapi-check';
 
 export interface Fleet {
   api: RunningApi;
+  /** The API's admin bearer token, for clients other than `api.client` (the CLI's tests). */
+  token: string;
   hosts: RunningDaemon[];
   logDir: string;
   /** Every log line of the API and daemons, for a failing test's message. */
@@ -28,6 +30,7 @@ export async function startFleet(label: string, hostCount: number): Promise<Flee
   const redisPrefix = freshRedisPrefix(label);
   const redisUrl = inject('redisUrl');
   const cgroupParent = `fleettrace-test/${redisPrefix}`;
+  const token = `test-token-${redisPrefix}`;
   const hosts: RunningDaemon[] = [];
   let api: RunningApi | undefined;
   const stop = async (): Promise<void> => {
@@ -40,7 +43,7 @@ export async function startFleet(label: string, hostCount: number): Promise<Flee
       databaseUrl: freshDatabaseUrl(inject('postgresUrl'), label),
       redisUrl,
       redisPrefix,
-      token: `test-token-${redisPrefix}`,
+      token,
       port: await freePort(),
       logFile: join(logDir, 'api.log'),
     });
@@ -63,7 +66,7 @@ export async function startFleet(label: string, hostCount: number): Promise<Flee
     await stop();
     throw new Error(`${error instanceof Error ? error.message : String(error)}\n${readLogs(logDir)}`);
   }
-  return { api, hosts, logDir, logs: () => readLogs(logDir), stop };
+  return { api, token, hosts, logDir, logs: () => readLogs(logDir), stop };
 }
 
 function readLogs(logDir: string): string {

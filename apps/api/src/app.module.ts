@@ -31,6 +31,7 @@ import { JobService } from './services/job.service';
 import { LifecycleService } from './services/lifecycle.service';
 import { ReaperService } from './services/reaper.service';
 import { ResultsService } from './services/results.service';
+import { RetentionService } from './services/retention.service';
 import { RolloutService } from './services/rollout.service';
 import { RunLifecycleService } from './services/run-lifecycle.service';
 import { ScheduleService } from './services/schedule.service';
@@ -66,6 +67,7 @@ const services = [
   LifecycleService,
   ReaperService,
   ResultsService,
+  RetentionService,
   RolloutService,
   RunLifecycleService,
   ScheduleService,

@@ -41,6 +41,12 @@ export interface ApiConfig {
   silenceSlackSeconds: number;
   /** A schedule firing delivered later than this after its due time was missed (no API process was up): recorded skipped. */
   scheduleLateSeconds: number;
+  /** A run's events are deleted this many days after the run finished; its outputs and summary stay. */
+  eventsRetentionDays: number;
+  /** How often the worker looks for events past their retention. */
+  retentionIntervalMs: number;
+  /** How often ingest trims from the results stream what every consumer has acked. */
+  streamTrimIntervalMs: number;
 }
 
 export interface LimitsPolicy {
@@ -49,6 +55,7 @@ export interface LimitsPolicy {
   maxOverheadBudgetPercent: number;
 }
 
+const DEFAULT_EVENTS_RETENTION_DAYS = 7;
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 
@@ -82,6 +89,7 @@ const EnvSchema = z.object({
     .default(MAX_OVERHEAD_BUDGET_PERCENT),
   FLEETTRACE_INGEST_CONSUMER: z.string().min(1).optional(),
   FLEETTRACE_SCHEDULE_LATE_SECONDS: positiveInt.default(30),
+  FLEETTRACE_EVENTS_RETENTION_DAYS: z.coerce.number().positive('FLEETTRACE_EVENTS_RETENTION_DAYS must be more than 0').default(DEFAULT_EVENTS_RETENTION_DAYS),
 });
 
 export function parseRoles(text: string): ReadonlySet<Role> {
@@ -102,6 +110,9 @@ export const DEFAULT_TIMINGS = {
   missedSlackSeconds: 5,
   silenceSlackSeconds: 30,
   scheduleLateSeconds: 30,
+  eventsRetentionDays: DEFAULT_EVENTS_RETENTION_DAYS,
+  retentionIntervalMs: 15 * 60_000,
+  streamTrimIntervalMs: 10_000,
 } as const;
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
@@ -128,5 +139,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     ingestConsumer: e.FLEETTRACE_INGEST_CONSUMER ?? hostname(),
     ...DEFAULT_TIMINGS,
     scheduleLateSeconds: e.FLEETTRACE_SCHEDULE_LATE_SECONDS,
+    eventsRetentionDays: e.FLEETTRACE_EVENTS_RETENTION_DAYS,
   };
 }

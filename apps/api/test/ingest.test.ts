@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INGEST_CONSUMER_GROUP, resultsStreamKey, type HostView, type JobView, type ResultMessage, type RunState } from '@fleettrace/contracts';
+import { randomBytes } from 'node:crypto';
+import {
+  INGEST_CONSUMER_GROUP,
+  resultsDeadLetterKey,
+  resultsStreamKey,
+  type HostView,
+  type JobView,
+  type ResultMessage,
+  type RunState,
+} from '@fleettrace/contracts';
 import { hostInfo, startApi, waitFor, type TestApi } from './support/api';
 import { countRows, withDb } from './support/db';
 import { IngestService } from '../src/services/ingest.service';
@@ -30,6 +39,24 @@ async function deliver(messages: Array<ResultMessage | string>): Promise<void> {
   const entries = await stream.read(consumer(), { from: 'new', count: 500, blockMs: 100 });
   expect(entries).toHaveLength(messages.length);
   await ingest.processBatch(entries);
+}
+
+const streamKey = () => resultsStreamKey(t.config.redisPrefix);
+
+/** The dead-letter stream's entries, each as its fields. */
+async function deadLetters(): Promise<Array<Record<string, string>>> {
+  const entries = (await t.redis.xrange(resultsDeadLetterKey(t.config.redisPrefix), '-', '+')) as Array<[string, string[]]>;
+  return entries.map(([, fields]) => Object.fromEntries(fields.flatMap((_, i) => (i % 2 === 0 ? [[fields[i], fields[i + 1]]] : []))));
+}
+
+/** Runs the ingest loop (the worker role's) while `work` runs. */
+async function withIngestLoop(work: () => Promise<void>): Promise<void> {
+  ingest.start();
+  try {
+    await work();
+  } finally {
+    await ingest.stop();
+  }
 }
 
 async function pendingCount(): Promise<number> {
@@ -107,22 +134,23 @@ describe('ingest', () => {
     expect(await pendingCount()).toBe(0);
   });
 
-  it('ends a run budget_exceeded and returns its limits, overhead and drop counters in the run view', async () => {
+  it('ends a run budget_exceeded and returns its limits, overhead, warnings and drop counters in the run view', async () => {
     const job = await createJob(['node-a']);
     const runId = job.runs[0].id;
-    expect(job.runs[0]).toMatchObject({ limits: null, overhead: null });
+    expect(job.runs[0]).toMatchObject({ limits: null, overhead: null, warnings: null });
     const limits = { mapMemoryBytes: 67_108_864, mapMemoryEstimateBytes: 2_670_592, eventsPerSecond: 10_000, overheadBudgetPercent: 2, overheadWindowMs: 1000, maxEventsPerOutput: 10_000 };
     const overhead = { measured: true, peakCpuPercent: 39.318, meanCpuPercent: 39.295, bpfRunTimeNs: 398_559_202, bpfRunCount: 2017, windowMs: 1000, samples: 6, budgetExceeded: true };
     const error = "BPF programs used 39.318 % of one CPU over 1 s, over the run's overhead budget of 2 %; the runner detached after 1.0 s";
+    const warnings = { first: ['stdin:1:37: WARNING: Failed to map_update_elem: E2BIG (-7)'], distinct: 1 };
     await deliver([
       { type: 'state', runId, at: Date.now(), state: 'running' },
-      { ...(summary(runId) as Extract<ResultMessage, { type: 'summary' }>), state: 'budget_exceeded', error, counters: { events: 5, lostEvents: 0, droppedEvents: 0, droppedByRate: 12 }, limits, overhead },
+      { ...(summary(runId) as Extract<ResultMessage, { type: 'summary' }>), state: 'budget_exceeded', error, counters: { events: 5, lostEvents: 0, droppedEvents: 0, droppedByRate: 12 }, limits, overhead, warnings },
       // A late duplicate of an earlier state never undoes the terminal one.
       { type: 'state', runId, at: Date.now(), state: 'draining' },
     ]);
     const after = await getJob(job.id);
     expect(after.state).toBe('completed');
-    expect(after.runs[0]).toMatchObject({ state: 'budget_exceeded', error, limits, overhead, counters: { droppedByRate: 12 } });
+    expect(after.runs[0]).toMatchObject({ state: 'budget_exceeded', error, limits, overhead, warnings, counters: { droppedByRate: 12 } });
     expect(after.runs[0].finishedAt).not.toBeNull();
   });
 
@@ -206,4 +234,161 @@ describe('ingest', () => {
     const stored = await withDb(t.config.databaseUrl, (db) => db.query('SELECT data FROM run_events WHERE run_id = $1', [runId]));
     expect(stored.rows).toEqual([{ data: { comm: 'ab', time_ns: 1 } }]);
   });
+
+  it('refuses a summary naming one output twice, and fails its run saying so', async () => {
+    const job = await createJob(['node-a']);
+    const runId = job.runs[0].id;
+    // Storage keys outputs by (run, name): a second "h" would make the upsert touch a row twice.
+    await t.report(JSON.stringify({ ...(summary(runId) as object), outputs: [{ kind: 'hist', name: 'h', unit: 'us', buckets: [] }, { kind: 'hist', name: 'h', unit: 'ns', buckets: [] }] }));
+    await ingest.processBatch(await stream.read(consumer(), { from: 'new', count: 500, blockMs: 100 }));
+    expect(await pendingCount()).toBe(0);
+    const run = (await getJob(job.id)).runs[0];
+    expect(run.state).toBe('failed');
+    expect(run.error).toMatch(/output name "h" appears more than once/);
+    expect(await countRows(t.config.databaseUrl, 'run_outputs', runId)).toBe(0);
+  });
+
+  it('dead-letters a report it cannot store, fails its run, stores the rest and goes on with later jobs', async () => {
+    const [first, second] = [await createJob(['node-a']), await createJob(['node-b'])];
+    const [runA, runB] = [first.runs[0].id, second.runs[0].id];
+    const deadBefore = (await deadLetters()).length;
+    // jsonb refuses a lone surrogate (issue 14): cleaned at parse time, the record is kept.
+    const surrogate = JSON.stringify(eventsBatch(runA, 0, [10])).replace('"bash"', '"\\ud800x"');
+    const overInt8 = { ...(summary(runA) as Extract<ResultMessage, { type: 'summary' }>) };
+    overInt8.outputs = [{ kind: 'stacks', name: 'samples', unit: 'samples', entries: [{ stack: 'app;main', value: 1e20 }], unsymbolized: 0, lost: 0 }];
+    // Only the database can tell this one: an output name too large for an index entry.
+    const tooLongOutput = { ...(eventsBatch(runB, 1, [20]) as Extract<ResultMessage, { type: 'events' }>), output: randomBytes(4500).toString('base64') };
+
+    await withIngestLoop(async () => {
+      const ids: string[] = [];
+      for (const message of [
+        { type: 'state', runId: runA, at: Date.now(), state: 'running' } as ResultMessage,
+        surrogate,
+        eventsBatch(runA, 1, [11, 12]),
+        overInt8,
+        eventsBatch(runB, 0, [20, 21, 22]),
+        tooLongOutput,
+        eventsBatch(runB, 2, [23]),
+      ]) {
+        ids.push(await t.report(message));
+      }
+      // A job started after the bad reports runs as usual.
+      const later = await createJob(['node-a']);
+      await t.report({ type: 'state', runId: later.runs[0].id, at: Date.now(), state: 'dispatched' });
+      await waitFor('the later job\'s run to be dispatched', async () => (await getJob(later.id)).runs[0].state === 'dispatched');
+
+      const letters = (await deadLetters()).slice(deadBefore);
+      expect(letters.map((l) => l.id)).toEqual([ids[3], ids[5]]);
+      expect(letters[0]).toEqual({ id: ids[3], reason: 'outputs.0.entries.0.value 100000000000000000000 is outside the int8 range', m: JSON.stringify(overInt8) });
+      expect(letters[1]!.reason).toMatch(/^index row (size \d+ exceeds btree version 4 maximum 2704|requires \d+ bytes)/);
+      expect(letters[1]!.m).toBe(JSON.stringify(tooLongOutput));
+    });
+
+    const [a, b] = [(await getJob(first.id)).runs[0], (await getJob(second.id)).runs[0]];
+    expect(a).toMatchObject({ state: 'failed', error: 'a report from host node-a could not be stored: outputs.0.entries.0.value 100000000000000000000 is outside the int8 range' });
+    expect(b.state).toBe('failed');
+    expect(b.error).toMatch(/^a report from host node-b could not be stored: index row /);
+    const stored = await withDb(t.config.databaseUrl, (db) =>
+      db.query<{ run_id: string; seq: number; comm: string }>(`SELECT run_id, seq, data->>'comm' AS comm FROM run_events WHERE run_id = ANY($1) ORDER BY run_id = $2 DESC, seq, idx`, [[runA, runB], runA]),
+    );
+    expect(stored.rows.map((r) => [r.run_id === runA ? 'a' : 'b', r.seq, r.comm])).toEqual([
+      ['a', 0, '\ufffdx'],
+      ['a', 1, 'bash'],
+      ['a', 1, 'bash'],
+      ['b', 0, 'bash'],
+      ['b', 0, 'bash'],
+      ['b', 0, 'bash'],
+      ['b', 2, 'bash'],
+    ]);
+    expect(await pendingCount()).toBe(0);
+  });
+
+  it('creates its consumer group again when Redis loses it, and stores what comes after exactly once', async () => {
+    const job = await createJob(['node-b']);
+    const runId = job.runs[0].id;
+    await withIngestLoop(async () => {
+      await t.report(eventsBatch(runId, 0, [1, 2]));
+      await waitFor('the first batch stored', async () => (await countRows(t.config.databaseUrl, 'run_events', runId)) === 2);
+      await t.redis.xgroup('DESTROY', streamKey(), INGEST_CONSUMER_GROUP);
+      await t.report(eventsBatch(runId, 1, [3, 4, 5]));
+      await t.report({ type: 'state', runId, at: Date.now(), state: 'running' });
+      await waitFor('the run to be running', async () => (await getJob(job.id)).runs[0].state === 'running');
+    });
+    // The new group read the stream from its start: the first batch again, stored once all the same.
+    expect(await countRows(t.config.databaseUrl, 'run_events', runId)).toBe(5);
+    expect(await pendingCount()).toBe(0);
+  });
+
+  it('trims the stream up to its oldest pending entry, and no further', async () => {
+    const job = await createJob(['node-a']);
+    const runId = job.runs[0].id;
+    for (let seq = 0; seq < 5; seq++) await t.report(eventsBatch(runId, seq, [seq]));
+    const delivered = await stream.read(consumer(), { from: 'new', count: 500, blockMs: 100 });
+    expect(delivered).toHaveLength(5);
+    await ingest.processBatch(delivered.slice(0, 2));
+    const undelivered = [await t.report(eventsBatch(runId, 5, [5])), await t.report(eventsBatch(runId, 6, [6]))];
+
+    expect(await ingest.trimStream()).toBeGreaterThanOrEqual(2);
+    const kept = ((await t.redis.xrange(streamKey(), '-', '+')) as Array<[string, string[]]>).map(([id]) => id);
+    expect(kept).toEqual([...delivered.slice(2).map((e) => e.id), ...undelivered]);
+
+    await ingest.processBatch(delivered.slice(2));
+    await ingest.trimStream();
+    const rest = ((await t.redis.xrange(streamKey(), '-', '+')) as Array<[string, string[]]>).map(([id]) => id);
+    // The last delivered entry marks where the group is; the undelivered ones wait for it.
+    expect(rest).toEqual([delivered[4]!.id, ...undelivered]);
+    await deliverPending();
+    expect(await countRows(t.config.databaseUrl, 'run_events', runId)).toBe(7);
+  });
+
+  it('trims the stream while it runs, so it does not grow with what was stored', async () => {
+    const own = await startApi('ingest-trim', { roles: new Set(['http']), streamTrimIntervalMs: 100 });
+    const ownIngest = own.api.app.get(IngestService);
+    try {
+      await own.report({ type: 'host', at: Date.now(), host: hostInfo('node-a') });
+      ownIngest.start();
+      await waitFor('the host registered', async () => (await own.request<HostView[]>('GET', '/v1/hosts')).body.length === 1);
+      const { body: job } = await own.request<JobView>('POST', '/v1/jobs', { body: { program: 'execsnoop', durationSeconds: 5, targets: { hostIds: ['node-a'] } } });
+      const runId = job.runs[0].id;
+      for (let seq = 0; seq < 50; seq++) await own.report(eventsBatch(runId, seq, [seq]));
+      await waitFor('every batch stored', async () => (await countRows(own.config.databaseUrl, 'run_events', runId)) === 50);
+      await waitFor('the stream trimmed to its last entry', async () => (await own.redis.xlen(resultsStreamKey(own.config.redisPrefix))) === 1);
+    } finally {
+      await ownIngest.stop();
+      await own.close();
+    }
+  });
+
+  it('stores a redelivered COPY batch once, with text COPY treats specially kept as it was', async () => {
+    const job = await createJob(['node-a']);
+    const runId = job.runs[0].id;
+    const tricky = 'tab\there\nnew line \\N back\\slash "quoted" \r';
+    const big: ResultMessage = {
+      type: 'events',
+      runId,
+      seq: 0,
+      output: 'out\tput',
+      timeField: 'time_ns',
+      records: Array.from({ length: 2500 }, (_, i) => ({ time_ns: i, text: `${tricky} ${i}`, n: null, ok: true })),
+    };
+    const deadBefore = (await deadLetters()).length;
+    await deliver([big]);
+    await deliver([big, { ...big, seq: 1, records: big.records.slice(0, 10) }]);
+    expect(await countRows(t.config.databaseUrl, 'run_events', runId)).toBe(2510);
+    // Skipped as stored, not refused by the key and set aside.
+    expect(await deadLetters()).toHaveLength(deadBefore);
+    expect((await getJob(job.id)).runs[0].state).toBe('queued');
+    const { rows } = await withDb(t.config.databaseUrl, (db) =>
+      db.query('SELECT output, data FROM run_events WHERE run_id = $1 AND seq = 0 AND idx = 1234', [runId]),
+    );
+    expect(rows).toEqual([{ output: 'out\tput', data: { time_ns: 1234, text: `${tricky} 1234`, n: null, ok: true } }]);
+  });
 });
+
+/** Processes whatever is pending for this consumer, then whatever is new. */
+async function deliverPending(): Promise<void> {
+  for (const from of ['pending', 'new'] as const) {
+    const entries = await stream.read(consumer(), { from, count: 500, blockMs: 100 });
+    if (entries.length > 0) await ingest.processBatch(entries);
+  }
+}

@@ -13,6 +13,7 @@ import { JobRepository } from '../src/repositories/job.repository';
 import { RunRepository } from '../src/repositories/run.repository';
 import { ResultRepository } from '../src/repositories/result.repository';
 import { ApiTokenRepository } from '../src/repositories/api-token.repository';
+import { RetentionService } from '../src/services/retention.service';
 import { hostInfo, waitFor } from './support/api';
 
 let database: DatabaseRepository;
@@ -37,8 +38,8 @@ beforeAll(async () => {
   jobs = new JobRepository(database);
   runs = new RunRepository(database);
   results = new ResultRepository(database);
-  await hosts.upsert(database.pool, { host: hostInfo('h1'), at: new Date() });
-  await hosts.upsert(database.pool, { host: hostInfo('h2'), at: new Date() });
+  await hosts.upsert(database.pool, [{ host: hostInfo('h1'), at: new Date() }]);
+  await hosts.upsert(database.pool, [{ host: hostInfo('h2'), at: new Date() }]);
 });
 
 afterAll(async () => {
@@ -145,9 +146,9 @@ async function secondJob(db: DatabaseRepository): Promise<string> {
 describe('HostRepository', () => {
   it('keeps the first registration time and never moves the heartbeat back', async () => {
     const first = new Date('2030-01-01T00:00:00Z');
-    await hosts.upsert(database.pool, { host: hostInfo('h-time'), at: first });
-    await hosts.upsert(database.pool, { host: { ...hostInfo('h-time'), daemonVersion: '0.2.0' }, at: new Date('2030-01-01T00:01:00Z') });
-    await hosts.upsert(database.pool, { host: hostInfo('h-time'), at: new Date('2030-01-01T00:00:30Z') });
+    await hosts.upsert(database.pool, [{ host: hostInfo('h-time'), at: first }]);
+    await hosts.upsert(database.pool, [{ host: { ...hostInfo('h-time'), daemonVersion: '0.2.0' }, at: new Date('2030-01-01T00:01:00Z') }]);
+    await hosts.upsert(database.pool, [{ host: hostInfo('h-time'), at: new Date('2030-01-01T00:00:30Z') }]);
     const host = (await hosts.list()).find((h) => h.id === 'h-time');
     expect(host?.registeredAt).toEqual(first);
     expect(host?.lastHeartbeatAt).toEqual(new Date('2030-01-01T00:01:00Z'));
@@ -156,10 +157,10 @@ describe('HostRepository', () => {
 
   it('keeps the last capability report when a heartbeat carries none', async () => {
     const capabilities = { kernelRelease: '6.1.0', probeDurationMs: 12 } as unknown as NonNullable<HostInfo['capabilities']>;
-    await hosts.upsert(database.pool, { host: { ...hostInfo('h-caps'), capabilities }, at: new Date() });
-    await hosts.upsert(database.pool, { host: hostInfo('h-caps'), at: new Date() });
+    await hosts.upsert(database.pool, [{ host: { ...hostInfo('h-caps'), capabilities }, at: new Date() }]);
+    await hosts.upsert(database.pool, [{ host: hostInfo('h-caps'), at: new Date() }]);
     expect((await hosts.list()).find((h) => h.id === 'h-caps')?.capabilities).toEqual(capabilities);
-    await hosts.upsert(database.pool, { host: hostInfo('h-none'), at: new Date() });
+    await hosts.upsert(database.pool, [{ host: hostInfo('h-none'), at: new Date() }]);
     expect((await hosts.list()).find((h) => h.id === 'h-none')?.capabilities).toBeUndefined();
   });
 });
@@ -199,13 +200,15 @@ describe('RunRepository', () => {
     expect((await runs.takenPastEndDeadline(new Date())).map((r) => r.id)).toContain(runIds[0]);
   });
 
-  it('stores the limits and overhead of a summary, keeping earlier ones when a summary has none', async () => {
+  it('stores the limits, overhead and warnings of a summary, keeping earlier ones when a summary has none', async () => {
     const { jobId, runIds } = await seedJob(['h1']);
     const limits = { mapMemoryBytes: 1 << 26, mapMemoryEstimateBytes: 300_000, eventsPerSecond: 10_000, overheadBudgetPercent: 2, overheadWindowMs: 1000, maxEventsPerOutput: 10_000 };
     const overhead = { measured: true, peakCpuPercent: 39.3, meanCpuPercent: 39.2, bpfRunTimeNs: 4e8, bpfRunCount: 2017, windowMs: 1000, samples: 6, budgetExceeded: true };
-    await runs.recordSummary(database.pool, runIds[0], { counters: { events: 0, lostEvents: 0, droppedEvents: 0, droppedByRate: 0 }, limits, overhead });
-    await runs.recordSummary(database.pool, runIds[0], { counters: { events: 0, lostEvents: 0, droppedEvents: 0 } });
-    expect((await runs.listByJob(jobId))[0]).toMatchObject({ limits, overhead });
+    const warnings = { first: ['WARNING: could not attach probe kprobe:vfs_open, skipping.'], distinct: 1 };
+    expect((await runs.listByJob(jobId))[0]).toMatchObject({ warnings: null });
+    await runs.recordSummaries(database.pool, [{ runId: runIds[0]!, counters: { events: 0, lostEvents: 0, droppedEvents: 0, droppedByRate: 0 }, limits, overhead, warnings }]);
+    await runs.recordSummaries(database.pool, [{ runId: runIds[0]!, counters: { events: 0, lostEvents: 0, droppedEvents: 0 } }]);
+    expect((await runs.listByJob(jobId))[0]).toMatchObject({ limits, overhead, warnings });
   });
 });
 
@@ -260,11 +263,34 @@ describe('ResultRepository', () => {
       data: { ts, idx },
     }));
     const stranger = { ...rows[0], runId: randomUUID() };
-    expect(await results.insertEvents(database.pool, [...rows, stranger])).toBe(3);
-    expect(await results.insertEvents(database.pool, rows)).toBe(0);
+    expect(await database.transaction((tx) => results.insertEvents(tx, [...rows, stranger]))).toBe(3);
+    expect(await database.transaction((tx) => results.insertEvents(tx, rows))).toBe(0);
     const firstTwo = await results.eventsOf([runId], 2);
     expect(firstTwo.map((e) => e.ts)).toEqual(['1', '9007199254740992']);
     expect(await results.eventCountsOf([runId])).toEqual([{ runId, output: 'execs', stored: 3 }]);
+  });
+});
+
+describe('ResultRepository retention', () => {
+  const rowsOf = (runId: string, n: number, seq = 0) =>
+    Array.from({ length: n }, (_, idx) => ({ runId, seq, idx, output: 'execs', ts: String(idx), data: { idx } }));
+  const stored = async (runId: string) =>
+    (await database.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM run_events WHERE run_id = $1', [runId])).rows[0]!.n;
+
+  it('deletes in bounded statements the events of runs finished before the retention age, then stores none for them', async () => {
+    const [old, recent, running] = [(await seedJob(['h1'])).runIds[0]!, (await seedJob(['h2'])).runIds[0]!, (await seedJob(['h1'])).runIds[0]!];
+    for (const runId of [old, recent, running]) await database.transaction((tx) => results.insertEvents(tx, rowsOf(runId, 30)));
+    await database.pool.query(`UPDATE runs SET state = 'succeeded' WHERE id = ANY($1)`, [[old, recent]]);
+    await database.pool.query(`UPDATE runs SET finished_at = now() - interval '8 days' WHERE id = $1`, [old]);
+    await database.pool.query(`UPDATE runs SET finished_at = now() - interval '6 days' WHERE id = $1`, [recent]);
+
+    expect(await results.deleteEventsOf([old], 10)).toBe(10);
+    const retention = new RetentionService({ eventsRetentionDays: 7 } as ApiConfig, results);
+    expect(await retention.sweep()).toBe(20);
+    expect([await stored(old), await stored(recent), await stored(running)]).toEqual([0, 30, 30]);
+    expect(await retention.sweep()).toBe(0);
+    expect(await database.transaction((tx) => results.insertEvents(tx, rowsOf(old, 5, 1)))).toBe(0);
+    expect(await stored(old)).toBe(0);
   });
 });
 

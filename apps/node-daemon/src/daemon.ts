@@ -1,6 +1,7 @@
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { CapabilityReport } from '@fleettrace/contracts';
-import { cgroupId } from '@fleettrace/infra';
+import { cgroupId } from '@fleettrace/contracts';
 import { probeHostCapabilities } from './capability-report';
 import type { DaemonConfig } from './config';
 import { Heartbeat } from './heartbeat';
@@ -8,7 +9,7 @@ import { collectHostInfo } from './host-info';
 import { ControlRepository } from './repositories/control.repository';
 import { ResultsRepository } from './repositories/results.repository';
 import { RunQueueRepository } from './repositories/run-queue.repository';
-import { RunExecutor } from '@fleettrace/runner';
+import { RunExecutor, RunJournal, stateDir } from '@fleettrace/runner';
 import { launchRunner } from '@fleettrace/runner';
 
 /** One host's agent: registers, heartbeats, and executes the runs queued for this host. */
@@ -18,22 +19,29 @@ export class Daemon {
   private readonly results: ResultsRepository;
   private readonly queue: RunQueueRepository;
   private readonly control: ControlRepository;
+  private readonly journal: RunJournal;
   readonly executor: RunExecutor;
 
   constructor(private readonly config: DaemonConfig, private readonly log: (line: string) => void) {
     this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
     this.results = new ResultsRepository(this.redis, config.redisPrefix);
     const scope = config.cgroupPath === null ? null : { id: cgroupId(config.cgroupPath), path: config.cgroupPath };
-    this.control = new ControlRepository(config.redisUrl, this.redis, config.redisPrefix, config.hostId, log);
-    this.executor = new RunExecutor(this.results, launchRunner, scope, log, Date.now, this.control);
+    this.control = new ControlRepository(config.redisUrl, this.redis, config.redisPrefix, [config.hostId], log);
+    this.journal = new RunJournal(join(stateDir(), `daemon-${config.hostId}`, 'runs-in-progress'));
+    this.executor = new RunExecutor(this.results, launchRunner, scope, log, Date.now, this.control, this.journal);
     this.queue = new RunQueueRepository(config.redisUrl, config.redisPrefix, config.hostId, config.concurrency, log);
   }
 
   async start(): Promise<void> {
     this.heartbeat = new Heartbeat(this.results, collectHostInfo(this.config, await this.probe()), this.log);
     await this.heartbeat.start();
+    const leftovers = this.journal.unfinished();
+    if (leftovers.length > 0) {
+      this.log(`ending ${leftovers.length} runs a previous daemon left unfinished`);
+      await this.executor.failLeftovers(leftovers, 'the daemon on this host stopped during the run, and its runner with it');
+    }
     // Listening before taking runs: a cancel for a run is never sent before the run is queued.
-    await this.control.start((runId, reason) => this.executor.cancel(runId, reason));
+    await this.control.start((_hostId, runId, reason) => this.executor.cancel(runId, reason));
     this.queue.start((dispatch) => this.executor.execute(dispatch));
     const scope = this.config.cgroupPath ? ` tracing cgroup ${this.config.cgroupPath}` : '';
     this.log(`host ${this.config.hostId} ready${scope}`);

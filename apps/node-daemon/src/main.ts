@@ -1,4 +1,4 @@
-import { cgroup2Root } from '@fleettrace/infra';
+import { cgroup2Root } from '@fleettrace/contracts';
 import { DaemonUsageError, parseDaemonArgs } from './config';
 import { Daemon } from './daemon';
 

@@ -6,6 +6,11 @@ import { startDetached, stopPid, waitFor, type StartedProcess } from './process'
 export interface RedisOptions {
   baseDir: string;
   port: number;
+  /**
+   * Append-only file, fsync'd every second: queued runs, results not yet ingested and schedules
+   * survive a Redis restart (the local stack, compose and fault tests). Off for throwaway test servers.
+   */
+  durable?: boolean;
 }
 
 export interface RunningRedis extends StartedProcess {
@@ -21,7 +26,8 @@ export async function startRedis(options: RedisOptions): Promise<RunningRedis> {
     '--bind', '127.0.0.1',
     '--dir', options.baseDir,
     '--save', '',
-    '--appendonly', 'no',
+    '--appendonly', options.durable ? 'yes' : 'no',
+    ...(options.durable ? ['--appendfsync', 'everysec'] : []),
     '--maxmemory-policy', 'noeviction',
     '--daemonize', 'no',
   ];

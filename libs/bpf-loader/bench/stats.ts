@@ -27,6 +27,18 @@ export function median(values: readonly number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/**
+ * The nearest-rank percentile (0 < p <= 100): the smallest sample at least p % of the samples are
+ * at or below. Never interpolated, so it is always a value that was measured; with fewer than 100
+ * samples p99 is the largest.
+ */
+export function percentile(values: readonly number[], p: number): number {
+  if (!(p > 0 && p <= 100)) throw new RangeError(`percentile must be in (0, 100], got ${p}`);
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.ceil((p * s.length) / 100) - 1]!;
+}
+
 export function sum(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0);
 }

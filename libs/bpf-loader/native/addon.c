@@ -8,6 +8,7 @@
 #include "map.h"
 #include "object.h"
 #include "probe.h"
+#include "process.h"
 #include "prog_stats.h"
 #include "ringbuf.h"
 
@@ -44,6 +45,7 @@ static napi_value init_module(napi_env env, napi_value exports) {
       {"enableStats", NULL, prog_stats_enable, NULL, NULL, NULL, napi_default, NULL},
       {"disableStats", NULL, prog_stats_disable, NULL, NULL, NULL, napi_default, NULL},
       {"programStats", NULL, prog_stats_read, NULL, NULL, NULL, napi_default, NULL},
+      {"setParentDeathSignal", NULL, process_set_parent_death_signal, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns) != napi_ok) return NULL;
   return exports;

@@ -39,3 +39,4 @@ export type { CostSample, OverheadReport, ProgramStats } from './prog-stats';
 export { estimateMapBytes, estimateObjectMemory, formatBytes, MapMemoryLimitError } from './memory-estimate';
 export type { MapMemoryEstimate, ObjectMemoryEstimate } from './memory-estimate';
 export { attachPlan, type PlanTarget } from './attach-plan';
+export { setParentDeathSignal } from './process';

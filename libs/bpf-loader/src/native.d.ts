@@ -120,6 +120,7 @@ export interface NativeBinding {
   probeHelper(programType: string, helper: string): boolean | null;
   /** Typedef names in a BTF file that start with `prefix`, the prefix removed; BpfError if it cannot be parsed. */
   btfTypedefNames(path: string, prefix: string): string[];
+  setParentDeathSignal(signal: number): void;
   /** Calls the addon's fleettrace_uprobe_target (which hits USDT fleettrace:capability_probe) n times. */
   fireProbeTargets(n: number): void;
   /** deliver(null, ...) is called exactly once, after the last batch. ringbuf or perf_event_array maps. */

@@ -1,6 +1,5 @@
 // Micro-bench, reported not asserted: the BTF-generated decoder against libs/programs' hand-declared
 // layout decoder on the same bytes (struct ft_flat_event, which both can describe).
-// eslint-disable-next-line @nx/enforce-module-boundaries -- test-only comparison with the catalog's decoder
 import { createRecordDecoder, type RecordLayout } from '@fleettrace/programs';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';

@@ -5,6 +5,7 @@ import { Record as RecordSchema } from './outputs';
 import { JobState, RunState } from './run-state';
 import { RunCounters } from './queue';
 import { RunLimitsReport, RunOverhead } from './run-limits';
+import { RunWarnings } from './run-warnings';
 import { JobTemplate, TargetsV2 } from './job';
 import { ProgramSpec } from './program';
 import { RolloutSpec } from './rollout';
@@ -47,6 +48,8 @@ export const RunView = apiComponent(
     /** The limits that applied and the measured BPF overhead, from the run's summary (null before it). */
     limits: RunLimitsReport.nullable(),
     overhead: RunOverhead.nullable(),
+    /** What went wrong without failing the run, from its summary (null when nothing did, or before it). */
+    warnings: RunWarnings.nullable(),
     /** When the run was created; a pending run has not been put in its host's queue yet. */
     queuedAt: Time,
     /** Latest time the host may start it (null while pending): past it, the run is missed. */

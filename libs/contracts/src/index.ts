@@ -1,5 +1,6 @@
 export * from './limits';
 export * from './run-limits';
+export * from './run-warnings';
 export * from './run-state';
 export * from './outputs';
 export * from './program';
@@ -18,3 +19,4 @@ export * from './rollout';
 export * from './schedule';
 export * from './results-views';
 export * from './api-components';
+export * from './cgroup';

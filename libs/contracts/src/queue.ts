@@ -5,6 +5,7 @@ import { AggregateOutput, EventRecord, EventsSummary, Record as RecordSchema } f
 import { RunState } from './run-state';
 import { InlineProgram } from './program';
 import { RunLimitsReport, RunOverhead } from './run-limits';
+import { RunWarnings } from './run-warnings';
 
 /** BullMQ queue a host's daemon consumes; one per host so a slow host never delays another. */
 export function hostQueueName(hostId: string): string {
@@ -23,6 +24,13 @@ export function resultsStreamKey(prefix: string): string {
   return `${prefix}:results`;
 }
 export const INGEST_CONSUMER_GROUP = 'ingest';
+/**
+ * Where ingest puts a results entry it could not store (fields: `id` of the entry, `reason`, and
+ * `m` as it was), so one bad report never holds up the others and an operator can still read it.
+ */
+export function resultsDeadLetterKey(prefix: string): string {
+  return `${resultsStreamKey(prefix)}:dead`;
+}
 
 /**
  * Pub/sub channel on which the API tells one host's daemon to act now (cancel a run). A message
@@ -104,6 +112,14 @@ export const EventsMessage = z.object({
   timeField: z.string(),
   records: z.array(RecordSchema),
 });
+/** A run's aggregate outputs, each name once: storage keys them by (run, name). */
+const NamedOutputs = z.array(AggregateOutput).superRefine((outputs, ctx) => {
+  const seen = new Set<string>();
+  for (const [i, o] of outputs.entries()) {
+    if (seen.has(o.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `output name ${JSON.stringify(o.name)} appears more than once` });
+    seen.add(o.name);
+  }
+});
 export const SummaryMessage = z.object({
   type: z.literal('summary'),
   runId: z.string(),
@@ -112,13 +128,14 @@ export const SummaryMessage = z.object({
   error: z.string().optional(),
   verifierLog: z.string().optional(),
   /** hist, counts and stacks outputs, read when the run ended (stacks already symbolized and folded on the host). */
-  outputs: z.array(AggregateOutput),
+  outputs: NamedOutputs,
   events: z.array(EventsSummary),
   counters: RunCounters,
   /** The limits that applied to the run; absent from daemons that predate them. */
   limits: RunLimitsReport.optional(),
   /** What its BPF programs cost. */
   overhead: RunOverhead.optional(),
+  warnings: RunWarnings.optional(),
 });
 /**
  * A run's aggregate maps read while it goes on (every `snapshotSeconds`): hist, counts and stacks
@@ -130,7 +147,7 @@ export const SnapshotMessage = z.object({
   at: z.number(),
   /** Snapshot number within the run, from 0: a late one never replaces a newer one. */
   seq: z.number().int().nonnegative(),
-  outputs: z.array(AggregateOutput),
+  outputs: NamedOutputs,
 });
 export const ResultMessage = z.discriminatedUnion('type', [HostMessage, StateMessage, EventsMessage, SummaryMessage, SnapshotMessage]);
 export type ResultMessage = z.infer<typeof ResultMessage>;

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cgroupId } from '@fleettrace/infra';
-import { withExitOnInterrupt } from '@fleettrace/contracts';
+import { BPFTRACE_STOP_SIGNAL, withExitOnInterrupt } from '@fleettrace/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countsFromEntries } from '../src/aggregate';
 import type { CatalogProgram, CountsOutputSpec, EventsOutputSpec } from '../src/manifest';
@@ -37,7 +37,7 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** How long bpftrace may take to start tracing (and the workload to run), and to exit after SIGINT. */
+/** How long bpftrace may take to start tracing (and the workload to run), and to exit once told to stop. */
 const BPFTRACE_START_MS = 30_000;
 const BPFTRACE_EXIT_MS = 10_000;
 
@@ -46,7 +46,7 @@ const BPFTRACE_EXIT_MS = 10_000;
  * `during` starts only once bpftrace is tracing: a BEGIN probe's printf, which bpftrace fires after
  * attaching every other probe (its "attached_probes" message comes before the attach). It is stopped
  * as the runner stops it (withExitOnInterrupt: a lone SIGINT can be lost by bpftrace 0.17). bpftrace
- * that does not start, or does not exit on SIGINT, is killed and the test fails saying which.
+ * that does not start, or does not exit once told to stop, is killed and the test fails saying which.
  */
 async function bpftraceCount(script: string, during: () => Promise<void>): Promise<number> {
   const child = spawn('bpftrace', ['-f', 'json', '-e', withExitOnInterrupt(`${script} BEGIN { printf("ready\\n"); }`, process.pid)], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -69,8 +69,8 @@ async function bpftraceCount(script: string, during: () => Promise<void>): Promi
     await Promise.race([ready, exited.then(() => Promise.reject(new Error(`bpftrace exited: ${stderr}`))), within(BPFTRACE_START_MS, 'did not start tracing')]);
     // Bounded too, so that a stuck workload fails here and the finally below still stops bpftrace.
     await Promise.race([during(), within(BPFTRACE_START_MS, 'saw a workload that did not finish')]);
-    child.kill('SIGINT');
-    await Promise.race([exited, within(BPFTRACE_EXIT_MS, 'did not exit on SIGINT')]);
+    child.kill(BPFTRACE_STOP_SIGNAL);
+    await Promise.race([exited, within(BPFTRACE_EXIT_MS, 'did not exit once told to stop')]);
   } finally {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL');

@@ -39,3 +39,4 @@ export {
 } from './compare';
 export { pprofSampleType, stacksToPprof, type PprofOptions, type PprofSampleType } from './pprof';
 export { topFunctions, type FunctionWeight, type TopFunctions } from './top-functions';
+export { countsView, eventsView, histView } from './output-views';

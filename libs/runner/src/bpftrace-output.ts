@@ -1,21 +1,41 @@
+import { getSystemErrorName } from 'node:util';
 import { kernelFunctionNames } from '@fleettrace/bpf-loader';
 import type { AggregateOutput, CountEntry, CountsOutput, HistBucket, HistOutput, StacksOutput } from '@fleettrace/contracts';
+import { log2BucketIndices, log2BucketRange } from './bpftrace-hist';
+import { member, parseOrderedJson, splitKey, type JsonNode } from './bpftrace-json';
+import { scriptMaps, SNAPSHOT_BEGIN, SNAPSHOT_END, type ScriptMap } from './bpftrace-maps';
+import { emptyMapText, mapText, valueText, type MapMessageType } from './bpftrace-text';
 import { StackTally, UNKNOWN_FRAME } from './stack-tally';
 
 /**
- * Turns `bpftrace -f json` output, one JSON object a line, into fleettrace's typed outputs:
+ * Reads `bpftrace -f json` output, one JSON object a line, two ways at once.
+ *
+ * As text: the lines `bpftrace` would print without `-f json`, each handed to onLine once its "\n"
+ * came. printf, time(), join(), cat(), system() and print() output are fragments of a line, joined
+ * until a newline (join() and print() end theirs with one, as the text mode does); maps, printed by
+ * print(@m) or at exit, print as the text mode draws them (bpftrace-text.ts). At exit bpftrace writes
+ * two blank lines and then every map of the script in name order, the empty ones as blank lines,
+ * which JSON leaves out: the script's text (scriptMaps) says which maps there are. Not lines: the
+ * "Attaching N probes..." banner (the count includes fleettrace's own stop probe), "Lost N events"
+ * (a counter), and helper errors (warnings, passed to onWarning; bpftrace 0.17 reports them only
+ * with -k).
+ *
+ * As fleettrace's typed outputs, from every map print:
  *   {"type":"hist","data":{"@h":[{min,max,count}...]}}      → hist (log2 and lhist alike)
  *   {"type":"hist","data":{"@h":{"key":[...]}}}             → one hist per key, named `h[key]`
  *   {"type":"map","data":{"@c":{"a,1":5}}} / {"@c":5}        → counts; keys split into key0..keyN
  *   maps keyed by stacks (ustack/kstack, with other keys too) → stacks, folded: the other keys as
  *                                                               root frames, then the user stack, then the kernel stack
- *   {"type":"printf","data":"..."}                            → an event line (handed to onPrintf)
- * Maps are printed when bpftrace exits (SIGINT); a map printed twice keeps its last print.
+ * A map printed twice keeps its last print. Maps printed between the snapshot markers of
+ * withMapSnapshots are neither lines nor outputs: they go to onSnapshot, one call a snapshot.
  */
 export const PRINTF_OUTPUT = 'printf';
 /** Histogram buckets below bpftrace's range (no `min`) or above it (no `max`) get these bounds. */
 const BELOW = -Number.MAX_SAFE_INTEGER;
 const ABOVE = Number.MAX_SAFE_INTEGER;
+/** Output that is part of a line: printf, time(), cat(), system() (whose messages bpftrace calls "syscall"). */
+const FRAGMENT_TYPES = new Set(['printf', 'time', 'cat', 'syscall']);
+const MAP_TYPES = new Set<unknown>(['map', 'hist', 'stats']);
 
 interface RawBucket {
   min?: number;
@@ -23,24 +43,57 @@ interface RawBucket {
   count: number;
 }
 
+export interface BpftraceOutputHandlers {
+  /** A complete line of bpftrace's text output, without its "\n". */
+  onLine(line: string): void;
+  /** Something went wrong that does not end the run (a helper error). */
+  onWarning?(warning: string): void;
+  /** The maps one snapshot printed (see withMapSnapshots), once all of them have come. */
+  onSnapshot?(outputs: AggregateOutput[]): void;
+}
+
+export interface BpftraceOutputOptions {
+  /** The script bpftrace runs: its maps decide how they print as text (see scriptMaps). */
+  script?: string;
+  /** Tells a kernel stack from a user one (bpftrace prints both alike); by default, from /proc/kallsyms. */
+  isKernelFunction?: (name: string) => boolean;
+}
+
 export class BpftraceOutputParser {
   private readonly aggregates = new Map<string, AggregateOutput>();
+  private readonly maps: ReadonlyMap<string, ScriptMap>;
+  private readonly isKernelFunction: (name: string) => boolean;
+  /** The text of the line being written: fragments since the last newline. */
+  private partialLine = '';
+  /** bpftrace has written the blank lines it writes before printing its maps at exit. */
+  private exiting = false;
+  /** The maps printed at exit, by name, as text: the empty ones are added when it has finished. */
+  private readonly exitPrints = new Map<string, string>();
+  /** The maps of the snapshot being printed, if one is. */
+  private snapshot: Map<string, AggregateOutput> | undefined;
   /** Probes bpftrace reported attached; undefined until it says so. */
   attachedProbes: number | undefined;
   lostEvents = 0;
   /** Lines that were not bpftrace JSON (kept for error reports). */
   readonly otherLines: string[] = [];
 
-  /** `isKernelFunction` tells a kernel stack from a user one (bpftrace prints both alike); by default, from /proc/kallsyms. */
   constructor(
-    private readonly onPrintf: (text: string) => void,
-    private readonly isKernelFunction: (name: string) => boolean = kallsymsFunctions(),
-  ) {}
+    private readonly handlers: BpftraceOutputHandlers,
+    options: BpftraceOutputOptions = {},
+  ) {
+    this.maps = scriptMaps(options.script ?? '');
+    this.isKernelFunction = options.isKernelFunction ?? kallsymsFunctions();
+  }
 
   /** One line of bpftrace's stdout. */
   feed(line: string): void {
     const trimmed = line.trim();
-    if (!trimmed) return;
+    if (!trimmed) {
+      // The only text -f json writes as it is: the two newlines before the maps at exit.
+      this.write('\n');
+      this.exiting = true;
+      return;
+    }
     let message: { type?: unknown; data?: unknown };
     try {
       message = JSON.parse(trimmed) as { type?: unknown; data?: unknown };
@@ -49,47 +102,132 @@ export class BpftraceOutputParser {
       return;
     }
     const data = message.data;
+    if (FRAGMENT_TYPES.has(message.type as string)) {
+      if (typeof data === 'string') this.write(data);
+      return;
+    }
+    if (MAP_TYPES.has(message.type)) {
+      this.onMapPrint(message.type as MapMessageType, data, trimmed);
+      return;
+    }
     switch (message.type) {
+      case 'join':
+        if (typeof data === 'string') this.write(`${data}\n`);
+        return;
+      case 'value':
+        if (data === SNAPSHOT_BEGIN) this.snapshot = new Map();
+        else if (data === SNAPSHOT_END) this.endSnapshot();
+        else this.write(`${valueText(ordered(trimmed))}\n`);
+        return;
       case 'attached_probes':
         this.attachedProbes = Number((data as { probes?: unknown })?.probes ?? 0);
-        return;
-      case 'printf':
-        if (typeof data === 'string') this.onPrintf(data.endsWith('\n') ? data.slice(0, -1) : data);
         return;
       case 'lost_events':
         this.lostEvents += Number((data as { events?: unknown })?.events ?? 0);
         return;
-      case 'hist':
-        for (const [mapName, value] of Object.entries(asObject(data))) this.addHist(outputName(mapName), value);
-        return;
-      case 'map':
-      case 'stats':
-        for (const [mapName, value] of Object.entries(asObject(data))) {
-          const output = mapOutput(outputName(mapName), value, this.isKernelFunction);
-          if (output) this.aggregates.set(output.name, output);
-        }
+      case 'helper_error':
+        this.handlers.onWarning?.(helperErrorText(message as HelperError));
         return;
       default:
         return;
     }
   }
 
+  /**
+   * bpftrace has exited and every line of its stdout has been fed. `printedAllMaps`: it exited by
+   * itself (not killed), so a map of the script it did not print at exit was empty.
+   */
+  end(printedAllMaps: boolean): void {
+    if (this.exiting) {
+      const names = new Set([...this.exitPrints.keys(), ...(printedAllMaps ? this.maps.keys() : [])]);
+      // bpftrace keeps its maps in a std::map: by name, byte by byte, as JavaScript compares ASCII.
+      for (const name of [...names].sort()) this.write(this.exitPrints.get(name) ?? emptyMapText(this.maps.get(name)));
+      this.exitPrints.clear();
+    }
+    if (this.partialLine) this.handlers.onLine(this.partialLine);
+    this.partialLine = '';
+  }
+
   outputs(): AggregateOutput[] {
     return [...this.aggregates.values()];
   }
 
-  private addHist(name: string, value: unknown): void {
-    if (Array.isArray(value)) {
-      this.aggregates.set(name, histFrom(name, value as RawBucket[]));
+  private write(text: string): void {
+    const lines = (this.partialLine + text).split('\n');
+    this.partialLine = lines.pop()!;
+    for (const line of lines) this.handlers.onLine(line);
+  }
+
+  private onMapPrint(type: MapMessageType, data: unknown, message: string): void {
+    const printed = aggregatesOf(type, data, this.maps, this.isKernelFunction);
+    if (this.snapshot) {
+      for (const output of printed) this.snapshot.set(output.name, output);
       return;
     }
-    for (const [key, buckets] of Object.entries(asObject(value))) {
-      if (Array.isArray(buckets)) {
-        const keyed = `${name}[${key}]`;
-        this.aggregates.set(keyed, histFrom(keyed, buckets as RawBucket[]));
-      }
+    for (const output of printed) this.aggregates.set(output.name, output);
+    const maps = ordered(message);
+    for (const [name, value] of maps?.type === 'object' ? maps.entries : []) {
+      const text = mapText(type, name, value, this.maps.get(name));
+      if (this.exiting) this.exitPrints.set(name, text);
+      else this.write(text);
     }
   }
+
+  private endSnapshot(): void {
+    if (!this.snapshot) return;
+    const outputs = [...this.snapshot.values()];
+    this.snapshot = undefined;
+    this.handlers.onSnapshot?.(outputs);
+  }
+}
+
+interface HelperError {
+  helper?: unknown;
+  retcode?: unknown;
+  line?: unknown;
+  col?: unknown;
+}
+
+/** As bpftrace's text mode words it (the errno by name: Node has no strerror). The script was given with -e: bpftrace calls it stdin. */
+export function helperErrorText({ helper, retcode, line, col }: HelperError): string {
+  const code = Number(retcode);
+  let reason = String(code);
+  if (code < 0) {
+    let name: string;
+    try {
+      name = getSystemErrorName(code);
+    } catch {
+      name = `errno ${-code}`;
+    }
+    reason = `${name} (${code})`;
+  }
+  return `stdin:${String(line)}:${String(col)}: WARNING: Failed to ${String(helper)}: ${reason}`;
+}
+
+function ordered(message: string): JsonNode {
+  return member(parseOrderedJson(message), 'data') ?? { type: 'literal', value: null };
+}
+
+/** The typed outputs of one map print. */
+function aggregatesOf(type: MapMessageType, data: unknown, maps: ReadonlyMap<string, ScriptMap>, isKernelFunction: (name: string) => boolean): AggregateOutput[] {
+  const outputs: AggregateOutput[] = [];
+  for (const [mapName, value] of Object.entries(asObject(data))) {
+    const name = outputName(mapName);
+    if (type === 'hist') outputs.push(...histsFrom(name, value, maps.get(mapName)?.valueFunction));
+    else {
+      const output = mapOutput(name, value, isKernelFunction);
+      if (output) outputs.push(output);
+    }
+  }
+  return outputs;
+}
+
+/** `valueFunction`: hist or lhist, when the script says; else the buckets tell. */
+function histsFrom(name: string, value: unknown, valueFunction: string | undefined): HistOutput[] {
+  if (Array.isArray(value)) return [histFrom(name, value as RawBucket[], valueFunction)];
+  return Object.entries(asObject(value))
+    .filter(([, buckets]) => Array.isArray(buckets))
+    .map(([key, buckets]) => histFrom(`${name}[${key}]`, buckets as RawBucket[], valueFunction));
 }
 
 function asObject(value: unknown): Record<string, unknown> {
@@ -102,10 +240,16 @@ export function outputName(mapName: string): string {
   return bare || 'map';
 }
 
-export function histFrom(name: string, raw: readonly RawBucket[]): HistOutput {
+/** A log2 hist's buckets are placed by their index (bpftrace 0.17 writes wrong bounds past 2^31), an lhist's by their bounds. */
+export function histFrom(name: string, raw: readonly RawBucket[], valueFunction?: string): HistOutput {
+  const log2Indices = valueFunction === 'lhist' ? undefined : log2BucketIndices(raw);
   const buckets: HistBucket[] = raw
-    .filter((b) => b.count > 0)
-    .map((b) => ({ low: b.min ?? BELOW, high: b.max === undefined ? ABOVE : b.max + 1, count: b.count }));
+    .map((b, i) => {
+      if (!log2Indices) return { low: b.min ?? BELOW, high: b.max === undefined ? ABOVE : b.max + 1, count: b.count };
+      const { low, high } = log2BucketRange(log2Indices[i]);
+      return { low: Math.max(low, BELOW), high, count: b.count };
+    })
+    .filter((b) => b.count > 0);
   return { kind: 'hist', name, unit: 'value', buckets };
 }
 
@@ -163,27 +307,6 @@ function stacksFrom(name: string, entries: readonly [string, number][], isKernel
     tally.add({ roots, user, kernel, value, unsymbolized });
   }
   return tally.output(name, 'count');
-}
-
-/** Splits a bpftrace multi-key on its commas, keeping a stack (newline-framed lines) whole. */
-export function splitKey(key: string): string[] {
-  const parts: string[] = [];
-  let i = 0;
-  while (i <= key.length) {
-    if (key[i] === '\n') {
-      // A stack: "\n    frame\n    frame\n" — it ends at the newline before the next "," or the end.
-      const end = key.indexOf('\n,', i + 1);
-      const stop = end === -1 ? key.length : end + 1;
-      parts.push(key.slice(i, stop));
-      i = stop + 1;
-      continue;
-    }
-    const comma = key.indexOf(',', i);
-    const stop = comma === -1 ? key.length : comma;
-    parts.push(key.slice(i, stop));
-    i = stop + 1;
-  }
-  return parts;
 }
 
 function isStack(part: string): boolean {

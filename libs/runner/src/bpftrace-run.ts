@@ -5,8 +5,9 @@ import { createInterface } from 'node:readline';
 import type { BpftraceProgram } from '@fleettrace/contracts';
 import { monotonicToEpochNs } from './boot-clock';
 import { BpftraceOutputParser, bpftraceErrors, PRINTF_OUTPUT } from './bpftrace-output';
+import { withMapSnapshots } from './bpftrace-maps';
 import { scopeScriptToCgroup } from './bpftrace-scope';
-import { withExitOnInterrupt } from '@fleettrace/contracts';
+import { BPFTRACE_STOP_SIGNAL, withExitOnInterrupt } from '@fleettrace/contracts';
 import { cgroupSubtreeIds } from './cgroup-subtree';
 import { UnsupportedProgramError } from './catalog-run';
 import { EventBuffer } from './event-buffer';
@@ -15,13 +16,13 @@ import type { RunnerMessage, RunnerStart } from './protocol';
 const EVENTS_FLUSH_AT = 500;
 /** bpftrace compiles with LLVM before attaching; time to attach counts against the run's grace, at most this much. */
 const STARTUP_ALLOWANCE_MS = 2_000;
-/** After SIGINT bpftrace prints its maps and exits; without a known watchdog deadline it gets this long. */
+/** Told to stop, bpftrace prints its maps and exits; without a known watchdog deadline it gets this long. */
 const PRINT_GRACE_MS = 2_000;
 /** Kept back from the watchdog's deadline for reporting after bpftrace has printed. */
 const REPORT_MARGIN_MS = 500;
 
 /**
- * How long bpftrace may take to print its maps after SIGINT: all that is left before the daemon's
+ * How long bpftrace may take to print its maps once told to stop: all that is left before the daemon's
  * watchdog, less time to report. On a loaded host printing takes seconds, and a SIGKILL loses every map.
  */
 export function printGraceMs(killAt: number | undefined, now: number): number {
@@ -59,8 +60,10 @@ function findSetpriv(): string | undefined {
 
 /**
  * Runs a bpftrace script as a child of the runner for the run's duration: its probe blocks are
- * confined to the run's cgroup (see bpftrace-scope.ts), printf lines stream as events, and at the
- * duration SIGINT makes bpftrace print its maps, which become hist / counts outputs.
+ * confined to the run's cgroup (see bpftrace-scope.ts), the lines bpftrace prints stream as events
+ * of the `printf` output (bpftrace-output.ts), and at the duration it is told to stop
+ * (withExitOnInterrupt): it runs its END probes and prints its maps, which become hist / counts /
+ * stacks outputs, and lines too, as bpftrace prints them at exit.
  * bpftrace dies with the runner (parent-death signal), so a watchdog SIGKILL of the runner leaves
  * no bpftrace and hence no BPF program behind.
  */
@@ -72,26 +75,48 @@ export async function runBpftraceProgram(
 ): Promise<void> {
   const bpftrace = findBpftrace();
   if (!bpftrace) throw new UnsupportedProgramError('bpftrace is not installed on this host');
+  // bpftrace holds the run's programs: it must die with this runner, and only setpriv can give it a
+  // parent-death signal before it execs. Without it, no bpftrace run.
+  const setpriv = findSetpriv();
+  if (!setpriv) throw new UnsupportedProgramError('cannot run bpftrace here: setpriv (util-linux) is missing, so bpftrace could outlive its runner');
   const scope = start.cgroupId === null ? undefined : start.cgroupPath ? cgroupSubtreeIds(start.cgroupPath) : [start.cgroupId];
   const scoped = scope && scopeScriptToCgroup(program.script, scope);
   const script = scoped?.script ?? program.script;
 
   send({ type: 'state', state: 'loading' });
   const toEpoch = monotonicToEpochNs();
-  const events = new EventBuffer(PRINTF_OUTPUT, start.maxEventsPerOutput, EVENTS_FLUSH_AT, (records) =>
-    send({ type: 'events', output: PRINTF_OUTPUT, timeField: PRINTF_TIME_FIELD, records }),
+  const events = new EventBuffer(
+    PRINTF_OUTPUT,
+    start.maxEventsPerOutput,
+    EVENTS_FLUSH_AT,
+    (records) => send({ type: 'events', output: PRINTF_OUTPUT, timeField: PRINTF_TIME_FIELD, records }),
+    start.eventsMaxDelayMs,
   );
-  const parser = new BpftraceOutputParser((line) => events.add({ line, [PRINTF_TIME_FIELD]: toEpoch(process.hrtime.bigint().toString()) }));
+  // Distinct, in the order they came: a helper error in a hot probe repeats at every event.
+  const warnings = new Set<string>();
+  const parser = new BpftraceOutputParser(
+    {
+      onLine: (line) => events.add({ line, [PRINTF_TIME_FIELD]: toEpoch(process.hrtime.bigint().toString()) }),
+      onWarning: (warning) => warnings.add(warning),
+      onSnapshot: (outputs) => send({ type: 'snapshot', outputs }),
+    },
+    { script: program.script },
+  );
 
-  const setpriv = findSetpriv();
   // Added after scoping: the stop probe fires in this process, which is in no traced cgroup.
-  const argv = ['-f', 'json', '-e', withExitOnInterrupt(script, process.pid)];
-  const child = setpriv
-    ? spawn(setpriv, ['--pdeathsig', 'KILL', '--', bpftrace, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(bpftrace, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Not -k (helper errors as warnings): bpftrace 0.17 then reports every delete() of a missing key,
+  // as writeback.bt makes at each event, and sends an event from the probe for each failing call.
+  // The snapshot probe too: it prints the maps, whichever task its timer interrupts.
+  const snapshotted = start.snapshotSeconds === undefined ? script : withMapSnapshots(script, start.snapshotSeconds);
+  const argv = ['-f', 'json', '-e', withExitOnInterrupt(snapshotted, process.pid)];
+  const child = spawn(setpriv, ['--pdeathsig', 'KILL', '--', bpftrace, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-16_384);
+  });
+  // bpftrace's warnings on stderr say what it left out (a probe it could not attach, skipped) while the run goes on.
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    if (line.includes('WARNING:')) warnings.add(line.trim());
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.once('error', reject);
@@ -130,12 +155,13 @@ export async function runBpftraceProgram(
 
     if (ended !== 'exited') {
       send({ type: 'state', state: 'draining' });
-      child.kill('SIGINT');
+      child.kill(BPFTRACE_STOP_SIGNAL);
       const printed = await Promise.race([exited.then(() => true), after(printGraceMs(start.killAt, Date.now())).then(() => false)]);
       if (!printed) child.kill('SIGKILL');
     }
     const exit = await exited;
     await linesRead;
+    parser.end(exit.code === 0);
     events.flush();
 
     if (parser.attachedProbes === undefined) {
@@ -156,6 +182,7 @@ export async function runBpftraceProgram(
       counters: { events: summary.received, lostEvents: parser.lostEvents, droppedEvents: summary.dropped },
       stoppedEarly: ended === 'stopped',
       scope: scoped ? 'cgroup' : 'host',
+      ...(warnings.size > 0 ? { warnings: [...warnings] } : {}),
     });
   } finally {
     for (const timer of timers) clearTimeout(timer);

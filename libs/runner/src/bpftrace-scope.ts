@@ -1,3 +1,5 @@
+import { skipNonCode } from './bpftrace-source';
+
 /**
  * Confines a bpftrace script to a cgroup subtree: every probe block whose probes run in a task's
  * context gets `if (cgroup != A && cgroup != B ...) { return; }` as its first statement, so the
@@ -39,28 +41,12 @@ export function scopeScriptToCgroup(script: string, cgroupIds: readonly string[]
   };
   while (i < script.length) {
     const c = script[i];
-    const next = script[i + 1];
     let text: string;
-    if (c === '/' && next === '/') {
-      const end = script.indexOf('\n', i);
-      copyUntil(end === -1 ? script.length : end);
-      continue;
-    }
-    if (c === '/' && next === '*') {
-      const end = script.indexOf('*/', i + 2);
-      copyUntil(end === -1 ? script.length : end + 2);
-      continue;
-    }
-    if (c === '"') {
-      let j = i + 1;
-      while (j < script.length && script[j] !== '"') j += script[j] === '\\' ? 2 : 1;
-      text = copyUntil(Math.min(j + 1, script.length));
-      if (depth === 0) header += text;
-      continue;
-    }
-    if (depth === 0 && c === '#' && /(^|\n)[ \t]*$/.test(script.slice(0, i))) {
-      const end = script.indexOf('\n', i);
-      copyUntil(end === -1 ? script.length : end);
+    const nonCodeEnd = skipNonCode(script, i);
+    if (nonCodeEnd !== i) {
+      text = copyUntil(nonCodeEnd);
+      // A string in a block's header is part of it (a uprobe path, say); comments and # lines are not.
+      if (depth === 0 && c === '"') header += text;
       continue;
     }
     if (c === '{') {

@@ -1,9 +1,10 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, release } from 'node:os';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { C_COMPILE_ALLOWANCE_SECONDS } from '@fleettrace/contracts';
+import { cacheDir as hostCacheDir } from './host-dirs';
 import { promisify } from 'node:util';
 
 /** Compile has its own time limit, on top of the run's duration (the run's end deadline includes it). */
@@ -20,7 +21,7 @@ const ARCH: Record<string, { target: string; multiarch: string }> = {
 export class CCompileError extends Error {}
 
 export interface CompileOptions {
-  /** Where vmlinux.h and compiled objects are cached: $FLEETTRACE_CACHE_DIR, else $XDG_CACHE_HOME/fleettrace, else ~/.cache/fleettrace. */
+  /** Where vmlinux.h and compiled objects are cached (default: the host cache directory, host-dirs.ts). */
   cacheDir?: string;
   /** clang to run: $FLEETTRACE_CLANG, else `clang`. */
   clang?: string;
@@ -33,18 +34,13 @@ export interface CompiledObject {
   cached: boolean;
 }
 
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.FLEETTRACE_CACHE_DIR) return env.FLEETTRACE_CACHE_DIR;
-  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'fleettrace');
-}
-
 /**
  * Compiles a user's C source for this host: clang -target bpf against a vmlinux.h generated from
  * this host's BTF, plus the libbpf headers. Objects are cached by sha256 of the source, the flags,
  * `clang --version` and the host's BTF, so a source runs again without recompiling until one changes.
  */
 export async function compileC(source: string, options: CompileOptions = {}): Promise<CompiledObject> {
-  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const cacheDir = options.cacheDir ?? hostCacheDir();
   const clang = options.clang ?? process.env.FLEETTRACE_CLANG ?? 'clang';
   const timeoutMs = options.timeoutMs ?? C_COMPILE_TIMEOUT_MS;
   const arch = ARCH[process.arch];

@@ -58,7 +58,7 @@ export async function runCProgram(start: RunnerStart, program: CProgram, send: (
     const live = loaded;
     const streams = program.outputs
       .filter((o): o is Extract<COutputDecl, { kind: 'events' }> => o.kind === 'events')
-      .map((o) => streamEvents(live, o, start.maxEventsPerOutput, send));
+      .map((o) => streamEvents(live, o, start, send));
     live.attachAll();
     send({ type: 'state', state: 'running' });
     const readOutputs = () => program.outputs.flatMap((o) => readAggregate(live, o));
@@ -113,13 +113,13 @@ function hasBtfType(spec: ObjectSpec, name: string): boolean {
 function streamEvents(
   loaded: LoadedObject,
   output: Extract<COutputDecl, { kind: 'events' }>,
-  cap: number,
+  start: Pick<RunnerStart, 'maxEventsPerOutput' | 'eventsMaxDelayMs'>,
   send: (message: RunnerMessage) => void,
 ): { consumer: RingBufferConsumer; buffer: EventBuffer } {
   const name = cOutputName(output);
   const timeField = output.timeField ?? RECEIVE_TIME_FIELD;
   const toEpoch = monotonicToEpochNs();
-  const buffer = new EventBuffer(name, cap, EVENTS_FLUSH_AT, (records) => send({ type: 'events', output: name, timeField, records }));
+  const buffer = new EventBuffer(name, start.maxEventsPerOutput, EVENTS_FLUSH_AT, (records) => send({ type: 'events', output: name, timeField, records }), start.eventsMaxDelayMs);
   const consumer = loaded.ringBuffer(
     output.ringBuffer,
     (batch) => {

@@ -81,7 +81,7 @@ export async function runCatalogProgram(
     }
     const buffers = program.outputs
       .filter((output): output is EventsOutputSpec => output.kind === 'events')
-      .map((output) => streamEvents(loaded!, output, start.maxEventsPerOutput, send));
+      .map((output) => streamEvents(loaded!, output, start, send));
 
     const stackCollectors = new Map(program.outputs.filter(isStackCounts).map((output) => [output.name, new StackCollector(loaded!, output)]));
     let snapshotFailure: unknown;
@@ -160,13 +160,17 @@ function hasGlobal(spec: ObjectSpec, name: string): boolean {
 function streamEvents(
   loaded: LoadedObject,
   output: EventsOutputSpec,
-  cap: number,
+  start: Pick<RunnerStart, 'maxEventsPerOutput' | 'eventsMaxDelayMs'>,
   send: (message: RunnerMessage) => void,
 ): { consumer: RingBufferConsumer; buffer: EventBuffer } {
   const decode = createRecordDecoder(output.layout);
   const toEpoch = monotonicToEpochNs();
-  const buffer = new EventBuffer(output.name, cap, EVENTS_FLUSH_AT, (records) =>
-    send({ type: 'events', output: output.name, timeField: output.timeField, records }),
+  const buffer = new EventBuffer(
+    output.name,
+    start.maxEventsPerOutput,
+    EVENTS_FLUSH_AT,
+    (records) => send({ type: 'events', output: output.name, timeField: output.timeField, records }),
+    start.eventsMaxDelayMs,
   );
   const consumer = loaded.ringBuffer(output.ringBuffer, (batch) => {
     if (buffer.full) {

@@ -1,5 +1,6 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { cgroupId } from '@fleettrace/contracts';
 
 /**
  * Most cgroups a bpftrace scope lists: each is one comparison in every probe of the script, and a
@@ -19,7 +20,7 @@ export function cgroupSubtreeIds(root: string, max = MAX_SCOPE_CGROUPS): string[
   const pending = [root];
   while (pending.length > 0) {
     const dir = pending.pop()!;
-    ids.push(statSync(dir, { bigint: true }).ino.toString());
+    ids.push(cgroupId(dir).toString());
     if (ids.length > max) {
       throw new CgroupSubtreeTooLargeError(`cgroup ${root} has more than ${max} cgroups below it; a bpftrace scope lists at most ${max}`);
     }

@@ -13,6 +13,12 @@ export interface RunnerStart {
   /** That cgroup's directory, where the runner lists its subtree (bpftrace's scope guard needs every id). */
   cgroupPath?: string;
   maxEventsPerOutput: number;
+  /**
+   * How long a kept event may wait for its batch to fill (default EVENTS_MAX_DELAY_MS, which batches
+   * for the daemon's stream). A person watching a terminal (the CLI's local mode) wants 0: each
+   * ring-buffer batch goes out as it arrives.
+   */
+  eventsMaxDelayMs?: number;
   /** Resource limits of the run; unset ones take the defaults of contracts' limits.ts. */
   limits?: Partial<RunnerLimits>;
   /** Epoch ms at which the daemon's watchdog SIGKILLs this runner: whatever it reports must be sent before. */
@@ -49,5 +55,7 @@ export type RunnerMessage =
       overhead?: RunOverhead;
       /** Set when the runner detached because the overhead budget was exceeded: why, in a sentence. */
       budgetExceeded?: string;
+      /** What went wrong without ending the run (a probe bpftrace skipped, a helper error), each once, in the order they came. */
+      warnings?: string[];
     }
   | { type: 'failed'; error: string; verifierLog?: string; unsupported?: boolean; limits?: RunLimitsReport };

@@ -140,6 +140,13 @@ describe('summarize', () => {
     expect(summarize('r', 1, ok, { type: 'failed', error: 'maps of ...', limits: limitsReport }, limits)).toMatchObject({ state: 'failed', limits: limitsReport });
   });
 
+  it('carries the warnings of a run that ended well, capped as a summary carries them', () => {
+    const done: RunnerMessage = { type: 'done', outputs: [], events: [], counters: { events: 0, lostEvents: 0, droppedEvents: 0 }, stoppedEarly: false };
+    const warnings = Array.from({ length: 25 }, (_, i) => `WARNING: could not attach probe kprobe:f${i}, skipping.`);
+    expect(summarize('r', 1, ok, { ...done, warnings }, limits).warnings).toEqual({ first: warnings.slice(0, 20), distinct: 25 });
+    expect(summarize('r', 1, ok, done, limits)).not.toHaveProperty('warnings');
+  });
+
   it('carries the verifier log of a rejected program', () => {
     expect(summarize('r', 1, ok, { type: 'failed', error: 'x', verifierLog: 'the log' }, limits).verifierLog).toBe('the log');
   });

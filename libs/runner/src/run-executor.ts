@@ -1,6 +1,6 @@
 import type { ResultMessage, RunCounters, RunDispatch, RunState, SummaryMessage } from '@fleettrace/contracts';
 import { getProgram } from '@fleettrace/programs';
-import { programLabel } from '@fleettrace/contracts';
+import { capRunWarnings, programLabel } from '@fleettrace/contracts';
 import type { RunnerHandle, RunnerOutcome } from './runner-process';
 import { C_COMPILE_TIMEOUT_MS } from './c-compile';
 import type { RunnerMessage, RunnerStart } from './protocol';
@@ -31,6 +31,12 @@ export interface CgroupScope {
  * Carries one run from dispatch to its final summary on this host: the start deadline, the runner
  * process and its watchdog, and the translation of however the runner ended into a run state.
  */
+/** Where a host notes the runs it has in progress (RunJournal); none by default. */
+export interface RunsInProgress {
+  started(runId: string): void;
+  finished(runId: string): void;
+}
+
 export class RunExecutor {
   private readonly active = new Map<string, RunnerHandle>();
   /** Why each run was cancelled while this host had it, so its summary says so. */
@@ -44,7 +50,16 @@ export class RunExecutor {
     private readonly log: (line: string) => void,
     private readonly now: () => number = Date.now,
     private readonly cancels: CancelledRuns = { reasonFor: async () => undefined },
+    private readonly journal: RunsInProgress = { started: () => {}, finished: () => {} },
   ) {}
+
+  /** Ends `failed` the runs a previous daemon of this host left unfinished (it died, and its runners with it). */
+  async failLeftovers(runIds: readonly string[], reason: string): Promise<void> {
+    for (const runId of runIds) {
+      await this.finish(runId, 'failed', reason);
+      this.journal.finished(runId);
+    }
+  }
 
   /** Runner PIDs by run id, for shutdown and for tests that kill a runner mid-run. */
   get runnerPids(): Map<string, number> {
@@ -130,6 +145,7 @@ export class RunExecutor {
         ...(dispatch.limits.overheadWindowMs !== undefined ? { overheadWindowMs: dispatch.limits.overheadWindowMs } : {}),
       },
     };
+    this.journal.started(runId);
     const handle = this.launch(start, killAfterMs, onMessage);
     this.active.set(runId, handle);
     // A cancel that came while the runner was being started.
@@ -141,6 +157,7 @@ export class RunExecutor {
     this.forget(runId);
     const summary = summarize(runId, this.now(), outcome, ending, dispatch, cancelReason);
     await this.results.publish(summary);
+    this.journal.finished(runId);
     this.log(`run ${runId}: ${summary.state}${summary.error ? ` (${summary.error})` : ''}`);
     return summary.state;
   }
@@ -168,7 +185,12 @@ export function summarize(
 ): SummaryMessage {
   const base = { type: 'summary' as const, runId, at, outputs: [], events: [], counters: NO_COUNTERS };
   if (ending?.type === 'done' && outcome.exitCode === 0) {
-    const measured = { ...(ending.limits ? { limits: ending.limits } : {}), ...(ending.overhead ? { overhead: ending.overhead } : {}) };
+    const warnings = capRunWarnings(ending.warnings);
+    const measured = {
+      ...(ending.limits ? { limits: ending.limits } : {}),
+      ...(ending.overhead ? { overhead: ending.overhead } : {}),
+      ...(warnings ? { warnings } : {}),
+    };
     const results = { outputs: ending.outputs, events: ending.events, counters: ending.counters, ...measured };
     if (ending.budgetExceeded) return { ...base, state: 'budget_exceeded', error: ending.budgetExceeded, ...results };
     return {

@@ -1,7 +1,7 @@
-import { join } from 'node:path';
-import { CoreBtfCache, setDefaultCoreBtf, VerifierError } from '@fleettrace/bpf-loader';
+import { CoreBtfCache, setDefaultCoreBtf, setParentDeathSignal, VerifierError } from '@fleettrace/bpf-loader';
 import { runCatalogProgram, RunLimitError, UnsupportedProgramError, type ProgramResolver } from './catalog-run';
 import type { RunnerMessage, RunnerStart } from './protocol';
+import { coreBtfCacheDir } from './host-dirs';
 import { BpftraceFailedError, runBpftraceProgram } from './bpftrace-run';
 import { CCompileError, runCProgram } from './c-run';
 
@@ -11,6 +11,7 @@ import { CCompileError, runCProgram } from './c-run';
  * off the BPF stats its BPF_ENABLE_STATS fd kept on).
  */
 export function serveRunner(resolveProgram?: ProgramResolver): void {
+  dieWithTheDaemon();
   // Catalog objects load against their minimized BTF, made at a program's first run on this
   // kernel and kept for the next runs: ~20 ms less per load than parsing the kernel's BTF.
   useCoreBtfCache();
@@ -28,10 +29,29 @@ export function serveRunner(resolveProgram?: ProgramResolver): void {
     };
     await executeRun(start, queue, stop, resolveProgram);
     await pending;
+    reported = true;
     process.disconnect();
     // Nothing of the run may keep this process alive once it has reported.
     process.exit(0);
   });
+}
+
+/** Set once the run has reported everything: the IPC channel then closes because we close it. */
+let reported = false;
+
+/**
+ * A runner must not outlive its daemon: its programs would stay attached with nobody to report
+ * to. The kernel SIGKILLs it when the daemon dies (parent-death signal), and a closed IPC channel
+ * (the daemon died before the signal was set, or dropped us) ends it too. Its programs, links and
+ * maps go with its file descriptors.
+ */
+function dieWithTheDaemon(): void {
+  setParentDeathSignal('SIGKILL');
+  process.on('disconnect', () => {
+    if (!reported) process.exit(1);
+  });
+  // A daemon that died before the signal was set has left no channel behind: 'disconnect' was before we listened.
+  if (!process.connected) process.exit(1);
 }
 
 /**
@@ -62,7 +82,3 @@ export function describeFailure(error: unknown): RunnerMessage {
   return { type: 'failed', error: error instanceof Error ? error.message : String(error) };
 }
 
-/** Where runners keep minimized BTF between runs: $FLEETTRACE_CACHE_DIR/core-btf (default /var/cache/fleettrace). */
-export function coreBtfCacheDir(env: NodeJS.ProcessEnv): string {
-  return join(env.FLEETTRACE_CACHE_DIR || '/var/cache/fleettrace', 'core-btf');
-}

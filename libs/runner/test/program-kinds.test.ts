@@ -67,12 +67,35 @@ describe('bpftrace and C program kinds in a real runner (real kernel, real bpftr
     const hist = done.outputs.find((o) => o.name === 'h') as HistOutput;
     expect(hist.buckets.reduce((sum, b) => sum + b.count, 0)).toBeGreaterThanOrEqual(700);
     const events = messages.filter((m): m is Extract<RunnerMessage, { type: 'events' }> => m.type === 'events').flatMap((m) => m.records);
-    expect(events.length).toBe(700);
-    expect(events[0].line).toMatch(/^hi \d+$/);
+    const lines = events.map((e) => e.line);
+    expect(lines.slice(0, 700)).toEqual(Array(700).fill(expect.stringMatching(/^hi \d+$/)));
+    // Then the maps, as bpftrace prints them at exit after two blank lines.
+    expect(lines.slice(700)).toEqual(['', '', '@[workload]: 700', '@h: ', `${'[0]'.padEnd(16)}${'700'.padStart(8)} |${'@'.repeat(52)}|`, '']);
     expect(BigInt(events[0].time_ns as string)).toBeGreaterThan(BigInt(Date.now() - 60_000) * 1_000_000n);
-    expect(done.events).toEqual([{ kind: 'events', name: 'printf', received: 700, dropped: 0 }]);
+    expect(done.events).toEqual([{ kind: 'events', name: 'printf', received: 706, dropped: 0 }]);
     // bpftrace is gone with the run.
     for (const pid of bpftracePids) expect(processAlive(pid)).toBe(false);
+  });
+
+  it('sends snapshots of a bpftrace script\'s maps while it runs (snapshotSeconds), and none of their prints as lines', async () => {
+    const script = 'tracepoint:syscalls:sys_enter_getpriority { @calls[comm] = count(); }';
+    const messages: RunnerMessage[] = [];
+    const handle = launch({ ...start({ kind: 'bpftrace', script }, 6, cgroupPath), snapshotSeconds: 1 }, 20_000, messages);
+    await untilRunning(messages, 40_000);
+    await runInCgroup(cgroupPath, workloadPath(), ['getpriority', '300']);
+    const counted = (outputs: readonly { name: string }[]): number | undefined =>
+      (outputs.find((o) => o.name === 'calls') as CountsOutput | undefined)?.entries.find((e) => e.key.key === 'workload')?.value;
+    const snapshots = () => messages.filter((m): m is Extract<RunnerMessage, { type: 'snapshot' }> => m.type === 'snapshot');
+    // A snapshot taken after the workload, while bpftrace still runs.
+    await waitFor('a snapshot counting the 300 calls', async () => snapshots().some((m) => counted(m.outputs) === 300), 10_000);
+    expect(messages.some((m) => m.type === 'done')).toBe(false);
+    expect(await handle.outcome).toMatchObject({ exitCode: 0, killedByWatchdog: false });
+    const done = messages.at(-1) as Done;
+    expect(done.type, JSON.stringify(done)).toBe('done');
+    expect(counted(done.outputs)).toBe(300);
+    // The snapshot probe's prints are not the script's output: only the maps at exit are lines.
+    const lines = messages.filter((m): m is Extract<RunnerMessage, { type: 'events' }> => m.type === 'events').flatMap((m) => m.records.map((r) => r.line));
+    expect(lines).toEqual(['', '', '@calls[workload]: 300']);
   });
 
   it('fails a bpftrace script that does not compile, with bpftrace\'s line:column error', async () => {

@@ -103,7 +103,7 @@ export class ResultsController {
     const lastEventId = request.headers['last-event-id'];
     const messages = await this.streams.open(id, {
       events: query.events,
-      filter: { hostId: query.host, output: query.output, contains: query.contains, fields: query.fields },
+      filter: { output: query.output, host: query.host, contains: query.contains, fields: query.fields },
       ...(typeof lastEventId === 'string' && lastEventId !== '' ? { resumeFrom: lastEventId } : {}),
       signal: closed.signal,
     });

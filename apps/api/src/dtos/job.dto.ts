@@ -91,6 +91,7 @@ export function mapRun(run: RunRecord): RunView {
     counters: run.counters,
     limits: run.limits,
     overhead: run.overhead,
+    warnings: run.warnings,
     queuedAt: run.queuedAt.toISOString(),
     startDeadline: iso(run.startDeadline),
     endDeadline: iso(run.endDeadline),

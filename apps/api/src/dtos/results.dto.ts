@@ -1,7 +1,7 @@
 import { BadRequestException } from '@nestjs/common';
 import { z } from 'zod';
 import { DEFAULT_MAX_EVENTS_PER_RUN } from '@fleettrace/contracts';
-import type { EventRow } from '../repositories/result.repository';
+import type { EventCursor, PagedEvent } from '../repositories/result.repository';
 import { withPrefixed } from './prefixed-query';
 
 const EVENTS_LIMIT_MESSAGE = `eventsLimit must be a whole number from 0 to ${DEFAULT_MAX_EVENTS_PER_RUN}`;
@@ -71,23 +71,16 @@ export type StacksQuery = z.infer<typeof StacksQuery>;
 
 export const CompareQuery = z.object({ top: wholeNumber(TOP_MESSAGE, 1, 1000).optional() }).strict();
 
-/** Where an events page ends: after (time, host, batch, index) of its last record. */
-export interface EventPosition {
-  ts: string;
-  hostId: string;
-  seq: number;
-  idx: number;
+/** Where an events page ends, opaque to clients: its last record's (time, host, batch, index). */
+export function encodeEventCursor(row: PagedEvent): string {
+  return Buffer.from(JSON.stringify([row.ts, row.host, row.seq, row.idx])).toString('base64url');
 }
 
-export function encodeEventCursor(row: EventRow & { hostId: string }): string {
-  return Buffer.from(JSON.stringify([row.ts, row.hostId, row.seq, row.idx])).toString('base64url');
-}
-
-export function decodeEventCursor(cursor: string): EventPosition {
+export function decodeEventCursor(cursor: string): EventCursor {
   try {
-    const [ts, hostId, seq, idx] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof ts === 'string' && /^-?\d{1,19}$/.test(ts) && typeof hostId === 'string' && Number.isInteger(seq) && Number.isInteger(idx)) {
-      return { ts, hostId, seq: seq as number, idx: idx as number };
+    const [ts, host, seq, idx] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof ts === 'string' && /^-?\d{1,19}$/.test(ts) && typeof host === 'string' && Number.isInteger(seq) && Number.isInteger(idx)) {
+      return { ts, host, seq: seq as number, idx: idx as number };
     }
   } catch {
     // falls through to the error below

@@ -3,7 +3,9 @@ import { runLimits } from './0002-run-limits';
 import { hostCapabilities } from './0003-host-capabilities';
 import { runStacks } from './0004-run-stacks';
 import { scheduler } from './0006-scheduler';
+import { ingest } from './0007-ingest';
 import { liveResults } from './0008-live-results';
+import { runWarnings } from './0009-run-warnings';
 
 export interface Migration {
   /** Applied in this order; a name, once released, never changes. */
@@ -17,5 +19,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: '0003-host-capabilities', sql: hostCapabilities },
   { name: '0004-run-stacks', sql: runStacks },
   { name: '0006-scheduler', sql: scheduler },
+  { name: '0007-ingest', sql: ingest },
   { name: '0008-live-results', sql: liveResults },
+  { name: '0009-run-warnings', sql: runWarnings },
 ];

@@ -9,21 +9,60 @@ import type { ApiConfig } from '../config';
  */
 export type Db = Pick<pg.Pool, 'query'> | pg.PoolClient;
 
+/** The connection of an open transaction: what needs one session (COPY, temporary tables) takes this. */
+export type Tx = pg.PoolClient;
+
+/**
+ * The database refused the data itself: running the same statement with the same data would fail
+ * the same way, so retrying cannot help. Anything else (a lost connection, a shutdown, a timeout, a
+ * deadlock, a missing column after a bad deploy) may pass on a retry and is not this.
+ */
+export class DataRejectedError extends Error {
+  constructor(
+    message: string,
+    /** The SQLSTATE, e.g. 22P02. */
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'DataRejectedError';
+  }
+}
+
+/**
+ * SQLSTATE classes that depend only on the data written: 22 (data exception: bad json, out of
+ * range, bad encoding), 23 (integrity: a check or key refused a row) and 54 (a limit the data
+ * passed, e.g. an index row too large). Connection loss, admin shutdown (57), resources (53),
+ * serialization and deadlocks (40) and schema errors (42) are not.
+ */
+const DATA_ERROR_CLASSES = new Set(['21', '22', '23', '54']);
+
+/** The error as DataRejectedError if the database refused the data, else as it was. */
+export function asDataRejected(error: unknown): unknown {
+  if (error instanceof pg.DatabaseError && error.code && DATA_ERROR_CLASSES.has(error.code.slice(0, 2))) {
+    return new DataRejectedError(error.detail ? `${error.message} (${error.detail})` : error.message, error.code);
+  }
+  return error;
+}
+
 // bigint (int8) columns arrive as strings by default; our counts and times fit in a double except
 // event timestamps, which are selected as text where full precision matters.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+const CONNECT_TIMEOUT_MS = 5000;
 
 @Injectable()
 export class DatabaseRepository implements OnApplicationShutdown {
   readonly pool: pg.Pool;
 
   constructor(@Inject(API_CONFIG) config: ApiConfig) {
-    this.pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+    // A request waiting for a connection fails after a while instead of hanging through an outage: it answers 503.
+    this.pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     this.pool.on('error', () => undefined);
   }
 
-  async transaction<T>(work: (tx: Db) => Promise<T>): Promise<T> {
+  /** Rejects with DataRejectedError when the database refused the data written, else with what failed. */
+  async transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -32,7 +71,7 @@ export class DatabaseRepository implements OnApplicationShutdown {
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
+      throw asDataRejected(error);
     } finally {
       client.release();
     }

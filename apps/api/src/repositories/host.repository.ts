@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { HostInfo } from '@fleettrace/contracts';
 import { DatabaseRepository, type Db } from './database.repository';
+import { inRounds } from '../utils/rounds';
 
 export interface HostRecord extends HostInfo {
   registeredAt: Date;
@@ -51,32 +52,37 @@ export class HostRepository {
   /**
    * Registers or refreshes hosts. registered_at is kept from the first report, and the heartbeat only
    * moves forward, so a late or redelivered message never makes a host look older than it is. A
-   * heartbeat without a capability report keeps the one stored.
+   * heartbeat without a capability report keeps the one stored. Heartbeats of many hosts go in one
+   * statement (one per heartbeat the busiest host has among them).
    */
-  async upsert(db: Db, heartbeat: Heartbeat): Promise<void> {
-    const { host, at } = heartbeat;
-    await db.query(
-      `INSERT INTO hosts (id, name, labels, kernel_release, arch, btf, daemon_version, cgroup, tools, capabilities, registered_at, last_heartbeat_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $10, $10)
-       ON CONFLICT (id) DO UPDATE SET
-         name = excluded.name, labels = excluded.labels, kernel_release = excluded.kernel_release, arch = excluded.arch,
-         btf = excluded.btf, daemon_version = excluded.daemon_version, cgroup = excluded.cgroup, tools = excluded.tools,
-         capabilities = coalesce(excluded.capabilities, hosts.capabilities),
-         last_heartbeat_at = greatest(hosts.last_heartbeat_at, excluded.last_heartbeat_at)`,
-      [
-        host.id,
-        host.name,
-        JSON.stringify(host.labels),
-        host.kernelRelease,
-        host.arch,
-        host.btf,
-        host.daemonVersion,
-        host.cgroup,
-        JSON.stringify(host.tools),
-        at,
-        host.capabilities ? JSON.stringify(host.capabilities) : null,
-      ],
-    );
+  async upsert(db: Db, heartbeats: readonly Heartbeat[]): Promise<void> {
+    for (const round of inRounds(heartbeats, (h) => h.host.id)) {
+      const hosts = round.map((h) => h.host);
+      await db.query(
+        `INSERT INTO hosts (id, name, labels, kernel_release, arch, btf, daemon_version, cgroup, tools, capabilities, registered_at, last_heartbeat_at)
+         SELECT u.id, u.name, u.labels, u.kernel_release, u.arch, u.btf, u.daemon_version, u.cgroup, u.tools, u.capabilities, u.at, u.at
+         FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::boolean[], $7::text[], $8::text[], $9::jsonb[], $10::jsonb[], $11::timestamptz[])
+           AS u(id, name, labels, kernel_release, arch, btf, daemon_version, cgroup, tools, capabilities, at)
+         ON CONFLICT (id) DO UPDATE SET
+           name = excluded.name, labels = excluded.labels, kernel_release = excluded.kernel_release, arch = excluded.arch,
+           btf = excluded.btf, daemon_version = excluded.daemon_version, cgroup = excluded.cgroup, tools = excluded.tools,
+           capabilities = coalesce(excluded.capabilities, hosts.capabilities),
+           last_heartbeat_at = greatest(hosts.last_heartbeat_at, excluded.last_heartbeat_at)`,
+        [
+          hosts.map((h) => h.id),
+          hosts.map((h) => h.name),
+          hosts.map((h) => JSON.stringify(h.labels)),
+          hosts.map((h) => h.kernelRelease),
+          hosts.map((h) => h.arch),
+          hosts.map((h) => h.btf),
+          hosts.map((h) => h.daemonVersion),
+          hosts.map((h) => h.cgroup),
+          hosts.map((h) => JSON.stringify(h.tools)),
+          hosts.map((h) => (h.capabilities ? JSON.stringify(h.capabilities) : null)),
+          round.map((h) => h.at),
+        ],
+      );
+    }
   }
 
   async findById(id: string): Promise<HostRecord | undefined> {

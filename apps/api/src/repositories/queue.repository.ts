@@ -88,10 +88,14 @@ export class QueueRepository implements BeforeApplicationShutdown {
     }
   }
 
-  /** Takes runs out of their queues and marks them cancelled for any daemon that took one meanwhile. */
+  /**
+   * Takes runs out of their queues and marks them cancelled for any daemon that took one meanwhile.
+   * The removals go out together (one pipeline), not one round trip after another: a cancel of a
+   * job on a thousand hosts answered in a second otherwise.
+   */
   async withdraw(runs: readonly RunOnHost[], reason: string): Promise<void> {
     await this.cancelRuns(runs, reason);
-    for (const run of runs) await this.removeWaitingRun(run.hostId, run.runId);
+    await Promise.all(runs.map((run) => this.removeWaitingRun(run.hostId, run.runId)));
   }
 
   /**

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { INGEST_CONSUMER_GROUP, resultsStreamKey } from '@fleettrace/contracts';
+import { INGEST_CONSUMER_GROUP, resultsDeadLetterKey, resultsStreamKey } from '@fleettrace/contracts';
 import { API_CONFIG } from '../tokens';
 import type { ApiConfig } from '../config';
 
@@ -17,6 +17,55 @@ export interface ReadOptions {
   blockMs: number;
 }
 
+/** An entry ingest could not store, as it goes to the dead-letter stream. */
+export interface DeadLetter {
+  id: string;
+  message: string | undefined;
+  reason: string;
+}
+
+/**
+ * The ingest consumer group is gone (Redis lost the stream, or someone destroyed the group): reads
+ * fail with NOGROUP until it is created again.
+ */
+export class ConsumerGroupMissingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConsumerGroupMissingError';
+  }
+}
+
+/** Dead letters kept; older ones are trimmed as new ones come (it is for reading what went wrong lately). */
+export const DEAD_LETTER_MAX_ENTRIES = 10_000;
+
+/**
+ * Trims the results stream up to the oldest entry any consumer group still needs: its oldest
+ * pending entry, or its last-delivered id when nothing is pending (everything before it is acked;
+ * everything after it is undelivered). Atomic, so no delivery or ack can slip between the look
+ * and the trim. Ids compare as numbers: "9-0" is older than "10-0".
+ */
+const TRIM_ACKED_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local function older(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  if tonumber(am) ~= tonumber(bm) then return tonumber(am) < tonumber(bm) end
+  return tonumber(as) < tonumber(bs)
+end
+local keep
+for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local name, needed
+  for i = 1, #group, 2 do
+    if group[i] == 'name' then name = group[i + 1] elseif group[i] == 'last-delivered-id' then needed = group[i + 1] end
+  end
+  local pending = redis.call('XPENDING', KEYS[1], name)
+  if pending[1] > 0 then needed = pending[2] end
+  if keep == nil or older(needed, keep) then keep = needed end
+end
+if keep == nil then return 0 end
+return redis.call('XTRIM', KEYS[1], 'MINID', keep)
+`;
+
 type RawEntry = [id: string, fields: string[] | null];
 /** RESP2 answers [[key, entries]]; RESP3 (ioredis 6's default) a map, which ioredis flattens to [key, entries]. */
 type XReadGroupReply = Array<[string, RawEntry[]]> | [string, RawEntry[]] | null;
@@ -31,12 +80,14 @@ function entriesOf(reply: XReadGroupReply): RawEntry[] {
 export class ResultsStreamRepository implements OnApplicationShutdown {
   private readonly logger = new Logger('ResultsStream');
   private readonly key: string;
+  private readonly deadKey: string;
   // Blocking reads get a connection of their own so acks never wait behind a BLOCK.
   private readonly reader: Redis;
   private readonly writer: Redis;
 
   constructor(@Inject(API_CONFIG) config: ApiConfig) {
     this.key = resultsStreamKey(config.redisPrefix);
+    this.deadKey = resultsDeadLetterKey(config.redisPrefix);
     this.reader = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: true });
     this.writer = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: true });
     for (const client of [this.reader, this.writer]) client.on('error', (error) => this.logger.warn(`redis: ${error.message}`));
@@ -55,7 +106,7 @@ export class ResultsStreamRepository implements OnApplicationShutdown {
     const args = ['GROUP', INGEST_CONSUMER_GROUP, consumer, 'COUNT', String(options.count)];
     if (options.from === 'new') args.push('BLOCK', String(options.blockMs));
     args.push('STREAMS', this.key, options.from === 'new' ? '>' : '0');
-    const reply = (await this.reader.call('XREADGROUP', args)) as XReadGroupReply;
+    const reply = (await this.reader.call('XREADGROUP', args).catch(groupMissing)) as XReadGroupReply;
     return entriesOf(reply).map(([id, fields]) => ({ id, message: fieldValue(fields, 'm') }));
   }
 
@@ -72,7 +123,7 @@ export class ResultsStreamRepository implements OnApplicationShutdown {
       '0',
       'COUNT',
       String(count),
-    ])) as [string, Array<[string, string[] | null]>, string[]?];
+    ]).catch(groupMissing)) as [string, Array<[string, string[] | null]>, string[]?];
     return reply[1].map(([id, fields]) => ({ id, message: fieldValue(fields, 'm') }));
   }
 
@@ -90,14 +141,35 @@ export class ResultsStreamRepository implements OnApplicationShutdown {
     return oldest.length === 0 ? 0 : Math.max(0, now - Math.min(...oldest));
   }
 
+  /** Acking entries of a group that is gone does nothing (Redis answers 0), which is what we want. */
   async ack(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
     await this.writer.call('XACK', [this.key, INGEST_CONSUMER_GROUP, ...ids]);
   }
 
+  async deadLetter(letters: readonly DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return;
+    const pipeline = this.writer.pipeline();
+    for (const letter of letters) {
+      const fields = ['id', letter.id, 'reason', letter.reason, ...(letter.message === undefined ? [] : ['m', letter.message])];
+      pipeline.call('XADD', [this.deadKey, 'MAXLEN', '~', String(DEAD_LETTER_MAX_ENTRIES), '*', ...fields]);
+    }
+    for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+  }
+
+  /** Removes the entries no consumer group needs any more (see TRIM_ACKED_SCRIPT); returns how many. */
+  async trimAcked(): Promise<number> {
+    return Number(await this.writer.eval(TRIM_ACKED_SCRIPT, 1, this.key));
+  }
+
   async onApplicationShutdown(): Promise<void> {
     await Promise.all([this.reader, this.writer].map((c) => c.quit().catch(() => c.disconnect())));
   }
+}
+
+function groupMissing(error: unknown): never {
+  if (error instanceof Error && error.message.startsWith('NOGROUP')) throw new ConsumerGroupMissingError(error.message);
+  throw error;
 }
 
 /** A stream entry id is "<ms>-<seq>": when it was written. */

@@ -3,13 +3,14 @@ import {
   ACTIVE_RUN_STATES,
   RUN_STATES,
   TAKEN_RUN_STATES,
-  statesBefore,
   type RunCounters,
   type RunLimitsReport,
   type RunOverhead,
   type RunState,
+  type RunWarnings,
 } from '@fleettrace/contracts';
 import { DatabaseRepository, type Db } from './database.repository';
+import { inRounds } from '../utils/rounds';
 
 export interface RunRecord {
   id: string;
@@ -26,6 +27,7 @@ export interface RunRecord {
   counters: RunCounters | null;
   limits: RunLimitsReport | null;
   overhead: RunOverhead | null;
+  warnings: RunWarnings | null;
   startDeadline: Date | null;
   endDeadline: Date | null;
   queuedAt: Date;
@@ -48,6 +50,16 @@ export interface RunStateChange {
   state: RunState;
   at: Date;
   error?: string;
+}
+
+/** What a run's summary says besides its state. */
+export interface RunSummaryRecord {
+  runId: string;
+  counters: RunCounters;
+  verifierLog?: string;
+  limits?: RunLimitsReport;
+  overhead?: RunOverhead;
+  warnings?: RunWarnings;
 }
 
 export interface RunRef {
@@ -82,6 +94,7 @@ interface RunRow {
   counters: RunCounters | null;
   limits: RunLimitsReport | null;
   overhead: RunOverhead | null;
+  warnings: RunWarnings | null;
   start_deadline: Date | null;
   end_deadline: Date | null;
   queued_at: Date;
@@ -104,6 +117,7 @@ function toRecord(row: RunRow): RunRecord {
     counters: row.counters,
     limits: row.limits,
     overhead: row.overhead,
+    warnings: row.warnings,
     startDeadline: row.start_deadline,
     endDeadline: row.end_deadline,
     queuedAt: row.queued_at,
@@ -165,26 +179,37 @@ export class RunRepository {
 
   /**
    * Applies the changes the state machine allows, each only from a state it may follow; returns
-   * the ones applied. Timestamps are set once, by the first state that implies them.
+   * the ones applied. Timestamps are set once, by the first state that implies them. A run's
+   * changes apply in the order given, all runs at once: as many statements as the run with the
+   * most changes in the list has (usually one to four), not one per change.
    */
   async advance(db: Db, changes: readonly RunStateChange[]): Promise<AppliedChange[]> {
     const applied: AppliedChange[] = [];
-    for (const change of changes) {
-      const { rows } = await db.query<{ id: string; job_id: string; host_id: string; from: RunState; error: string | null }>(
-        `UPDATE runs r SET
-           state = $2,
-           error = coalesce($4, r.error),
-           dispatched_at = CASE WHEN $2 = ANY($6::text[]) THEN coalesce(r.dispatched_at, $3) ELSE r.dispatched_at END,
-           started_at = CASE WHEN $2 IN ('running', 'draining') THEN coalesce(r.started_at, $3) ELSE r.started_at END,
-           finished_at = CASE WHEN $2 = ANY($7::text[]) THEN r.finished_at ELSE $3 END,
+    for (const round of inRounds(changes, (c) => c.runId)) {
+      // The allowed transitions are run_state_transitions, written from libs/contracts at start
+      // (the trigger checks the same table). Rows are locked in id order, all in the first round
+      // (later rounds hold fewer of the same runs), so two transactions moving the same runs wait
+      // for each other instead of deadlocking.
+      const { rows } = await db.query<{ id: string; job_id: string; host_id: string; from: RunState; state: RunState; error: string | null }>(
+        `WITH change AS (
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[]) AS c(run_id, state, at, error)
+         ), old AS (
+           SELECT r.id, r.state FROM runs r WHERE r.id IN (SELECT run_id FROM change) ORDER BY r.id FOR NO KEY UPDATE
+         )
+         UPDATE runs r SET
+           state = c.state,
+           error = coalesce(c.error, r.error),
+           dispatched_at = CASE WHEN c.state = ANY($5::text[]) THEN coalesce(r.dispatched_at, c.at) ELSE r.dispatched_at END,
+           started_at = CASE WHEN c.state IN ('running', 'draining') THEN coalesce(r.started_at, c.at) ELSE r.started_at END,
+           finished_at = CASE WHEN c.state = ANY($6::text[]) THEN r.finished_at ELSE c.at END,
            updated_at = now()
-         FROM (SELECT id, state AS from_state FROM runs WHERE id = $1 FOR NO KEY UPDATE) old
-         WHERE r.id = old.id AND r.state = ANY($5::text[])
-         RETURNING r.id, r.job_id, r.host_id, old.from_state AS from, r.error`,
-        [change.runId, change.state, change.at, change.error ?? null, statesBefore(change.state), TAKEN_RUN_STATES, ACTIVE_RUN_STATES],
+         FROM change c JOIN old ON old.id = c.run_id
+         WHERE r.id = c.run_id
+           AND EXISTS (SELECT 1 FROM run_state_transitions t WHERE t.from_state = old.state AND t.to_state = c.state)
+         RETURNING r.id, r.job_id, r.host_id, old.state AS from, c.state AS state, r.error`,
+        [round.map((c) => c.runId), round.map((c) => c.state), round.map((c) => c.at), round.map((c) => c.error ?? null), TAKEN_RUN_STATES, ACTIVE_RUN_STATES],
       );
-      const row = rows[0];
-      if (row) applied.push({ id: row.id, jobId: row.job_id, hostId: row.host_id, from: row.from, state: change.state, error: row.error });
+      for (const row of rows) applied.push({ id: row.id, jobId: row.job_id, hostId: row.host_id, from: row.from, state: row.state, error: row.error });
     }
     return applied;
   }
@@ -204,23 +229,24 @@ export class RunRepository {
     return toRefs(rows);
   }
 
-  /** What a run's summary says besides its state; stored even when the state itself came too late to apply. */
-  async recordSummary(
-    db: Db,
-    runId: string,
-    summary: { counters: RunCounters; verifierLog?: string; limits?: RunLimitsReport; overhead?: RunOverhead },
-  ): Promise<void> {
-    await db.query(
-      `UPDATE runs SET counters = $2, verifier_log = coalesce($3, verifier_log), limits = coalesce($4, limits),
-         overhead = coalesce($5, overhead), updated_at = now() WHERE id = $1`,
-      [
-        runId,
-        JSON.stringify(summary.counters),
-        summary.verifierLog ?? null,
-        summary.limits ? JSON.stringify(summary.limits) : null,
-        summary.overhead ? JSON.stringify(summary.overhead) : null,
-      ],
-    );
+  /** What runs' summaries say besides their state; stored even when a state itself came too late to apply. */
+  async recordSummaries(db: Db, summaries: readonly RunSummaryRecord[]): Promise<void> {
+    for (const round of inRounds(summaries, (s) => s.runId)) {
+      await db.query(
+        `UPDATE runs r SET counters = u.counters, verifier_log = coalesce(u.verifier_log, r.verifier_log), limits = coalesce(u.limits, r.limits),
+           overhead = coalesce(u.overhead, r.overhead), warnings = coalesce(u.warnings, r.warnings), updated_at = now()
+         FROM unnest($1::uuid[], $2::jsonb[], $3::text[], $4::jsonb[], $5::jsonb[], $6::jsonb[]) AS u(run_id, counters, verifier_log, limits, overhead, warnings)
+         WHERE r.id = u.run_id`,
+        [
+          round.map((s) => s.runId),
+          round.map((s) => JSON.stringify(s.counters)),
+          round.map((s) => s.verifierLog ?? null),
+          round.map((s) => (s.limits ? JSON.stringify(s.limits) : null)),
+          round.map((s) => (s.overhead ? JSON.stringify(s.overhead) : null)),
+          round.map((s) => (s.warnings ? JSON.stringify(s.warnings) : null)),
+        ],
+      );
+    }
   }
 
   /** Queued runs whose start deadline passed before `cutoff`: no host took them in time. */

@@ -1,32 +1,56 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { EventsMessage, FieldValue, ResultMessage } from '@fleettrace/contracts';
+import { INGEST_CONSUMER_GROUP, type EventsMessage, type FieldValue, type ResultMessage, type SnapshotMessage, type SummaryMessage } from '@fleettrace/contracts';
 import { API_CONFIG } from '../tokens';
 import type { ApiConfig } from '../config';
-import { parseResultMessage } from '../dtos/result-message.dto';
-import { HostRepository } from '../repositories/host.repository';
-import { RunRepository } from '../repositories/run.repository';
+import { parseResultMessage, validText } from '../dtos/result-message.dto';
+import { DataRejectedError } from '../repositories/database.repository';
+import { HostRepository, type Heartbeat } from '../repositories/host.repository';
+import { RunRepository, type RunStateChange } from '../repositories/run.repository';
 import { ResultRepository, type EventRow } from '../repositories/result.repository';
-import { ResultsStreamRepository, type StreamEntry } from '../repositories/results-stream.repository';
+import { ConsumerGroupMissingError, ResultsStreamRepository, type StreamEntry } from '../repositories/results-stream.repository';
 import { JobNotificationRepository } from '../repositories/job-notification.repository';
+import { storeIsolatingRejected } from '../utils/isolate-rejected';
+import { failpoint } from '../utils/failpoints';
 import { RunLifecycleService, type RunTransitions } from './run-lifecycle.service';
 
-export const INGEST_BATCH_SIZE = 500;
+export const INGEST_BATCH_SIZE = 100;
 const BLOCK_MS = 1000;
-const RETRY_DELAY_MS = 1000;
+/** After a failure ingest waits this long, doubling with each failure in a row up to RETRY_MAX_MS. */
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 30_000;
 /** Entries another consumer holds this long without acking are taken over: that consumer is gone. */
 const ABANDONED_AFTER_MS = 60_000;
 const CLAIM_EVERY_MS = 30_000;
+/** A reason goes into a run's error and a dead letter: long database messages are cut. */
+const REASON_MAX_CHARS = 500;
+
+interface Accepted {
+  entry: StreamEntry;
+  message: ResultMessage;
+}
+
+interface ParsedBatch {
+  accepted: Accepted[];
+  refused: Array<{ entry: StreamEntry; reason: string; runId?: string }>;
+}
 
 /**
  * Moves what daemons report through the results stream into Postgres. A batch is written in one
  * transaction and acked only after it commits; every write is idempotent, so entries redelivered
  * after a crash between commit and ack change nothing.
+ *
+ * A report that cannot be stored never holds up the others: what parsing refuses, and what the
+ * database refuses (found by splitting the batch until the refused report is alone), goes to the
+ * dead-letter stream with its reason, and the run it reports on fails saying so. What fails for any
+ * other reason (the database or Redis is away) is kept pending and retried, with a growing pause:
+ * an outage must never cost a good report.
  */
 @Injectable()
 export class IngestService {
   private readonly logger = new Logger('Ingest');
   private running: Promise<void> | undefined;
   private stopping = false;
+  private wake: (() => void) | undefined;
 
   constructor(
     @Inject(API_CONFIG) private readonly config: ApiConfig,
@@ -46,6 +70,7 @@ export class IngestService {
   /** Lets the batch in hand finish (a blocked read returns within a second), then stops reading. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.wake?.();
     await this.running;
   }
 
@@ -54,7 +79,19 @@ export class IngestService {
     // What this consumer was given before a restart and never acked comes first.
     let from: 'pending' | 'new' = 'pending';
     let lastClaim = 0;
+    let lastTrim = Date.now();
     let groupReady = false;
+    let failures = 0;
+    // The batch the database is storing while the next one is read and parsed here, so the two
+    // work at once; batches are still stored one at a time, in order.
+    let storing: Promise<void> | undefined;
+    const stored = async () => {
+      const batch = storing;
+      storing = undefined;
+      if (!batch) return;
+      await batch;
+      failures = 0;
+    };
     while (!this.stopping) {
       try {
         if (!groupReady) {
@@ -62,67 +99,184 @@ export class IngestService {
           groupReady = true;
         }
         if (Date.now() - lastClaim > CLAIM_EVERY_MS) {
+          await stored();
           lastClaim = Date.now();
           const claimed = await this.stream.claimAbandoned(consumer, ABANDONED_AFTER_MS, INGEST_BATCH_SIZE);
           if (claimed.length > 0) await this.processBatch(claimed);
         }
+        // This consumer's pending entries include the batch being stored: it goes first.
+        if (from === 'pending') await stored();
         const entries = await this.stream.read(consumer, { from, count: INGEST_BATCH_SIZE, blockMs: BLOCK_MS });
-        if (entries.length > 0) await this.processBatch(entries);
-        else if (from === 'pending') from = 'new';
+        if (entries.length === 0) {
+          await stored();
+          failures = 0;
+          if (from === 'pending') from = 'new';
+        } else {
+          const batch = this.parse(entries);
+          await stored();
+          storing = this.store(batch);
+          // Its failure is thrown where it is awaited, by stored(); never unhandled meanwhile.
+          storing.catch(() => undefined);
+        }
+        if (Date.now() - lastTrim > this.config.streamTrimIntervalMs) {
+          lastTrim = Date.now();
+          await this.trimStream();
+        }
       } catch (error) {
+        // A batch still being stored (the read failed meanwhile) finishes before anything is read
+        // again, so no entry is ever stored by two transactions of this consumer at once.
+        const inFlight = storing;
+        storing = undefined;
+        await inFlight?.catch(() => undefined);
         if (this.stopping) break;
-        this.logger.error(`ingest batch failed, retrying: ${(error as Error).message}`);
         // The failed batch stays pending for this consumer; read it again before anything new.
         from = 'pending';
-        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
+        if (error instanceof ConsumerGroupMissingError) {
+          // From the start of the stream: what is in it was either stored (and storing it again
+          // changes nothing) or not yet, and must not be skipped.
+          this.logger.warn(`consumer group ${INGEST_CONSUMER_GROUP} is gone, creating it again from the start of the stream: ${error.message}`);
+          groupReady = false;
+          continue;
+        }
+        const delayMs = Math.min(RETRY_FIRST_MS * 2 ** failures++, RETRY_MAX_MS);
+        this.logger.error(`ingest batch failed, retrying in ${delayMs} ms: ${(error as Error).message}`);
+        await this.pause(delayMs);
       }
     }
+    await stored().catch((error: Error) => this.logger.error(`ingest batch failed while stopping, left pending: ${error.message}`));
   }
 
-  /** Writes a batch in one transaction, then acks every entry of it, malformed ones included. */
+  /** Waits, or less if stop() is called meanwhile. */
+  private async pause(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      if (this.stopping) return resolve();
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wake = undefined;
+  }
+
+  /** Drops what every consumer has acked from the stream, so it holds only what ingest still needs. */
+  async trimStream(): Promise<number> {
+    try {
+      return await this.stream.trimAcked();
+    } catch (error) {
+      this.logger.warn(`could not trim the results stream: ${(error as Error).message}`);
+      return 0;
+    }
+  }
+
+  /**
+   * Stores a batch: the reports parsing refuses go to the dead-letter stream at once; the others are
+   * written in as few transactions as the database allows, those it refuses set aside one by one.
+   * Every entry is acked once it is stored or dead-lettered. Rejects, leaving what is not stored
+   * pending, when the database or Redis fails for a reason other than the data.
+   */
   async processBatch(entries: readonly StreamEntry[]): Promise<void> {
-    const messages: ResultMessage[] = [];
+    await this.store(this.parse(entries));
+  }
+
+  private parse(entries: readonly StreamEntry[]): ParsedBatch {
+    const batch: ParsedBatch = { accepted: [], refused: [] };
     for (const entry of entries) {
       const parsed = parseResultMessage(entry.message);
-      if (parsed.ok) messages.push(parsed.message);
-      else this.logger.warn(`dropping malformed results entry ${entry.id}: ${parsed.reason}`);
+      if (parsed.ok) batch.accepted.push({ entry, message: parsed.message });
+      else batch.refused.push({ entry, reason: parsed.reason, runId: parsed.runId });
     }
-    if (messages.length > 0) await this.lifecycle.transaction((transitions) => this.write(transitions, messages));
-    await this.stream.ack(entries.map((e) => e.id));
+    return batch;
   }
 
+  private async store(batch: ParsedBatch): Promise<void> {
+    for (const { entry, reason, runId } of batch.refused) await this.reject(entry, reason, runId);
+    await storeIsolatingRejected(batch.accepted, {
+      store: (accepted) => this.commit(accepted),
+      isRejection: (error) => error instanceof DataRejectedError,
+      rejected: (item, error) => this.reject(item.entry, (error as Error).message, item.message.type === 'host' ? undefined : item.message.runId),
+    });
+  }
+
+  private async commit(batch: readonly Accepted[]): Promise<void> {
+    await this.lifecycle.transaction((transitions) =>
+      this.write(
+        transitions,
+        batch.map((b) => b.message),
+      ),
+    );
+    failpoint('ingest.after-commit');
+    await this.stream.ack(batch.map((b) => b.entry.id));
+  }
+
+  /**
+   * Sets aside an entry that cannot be stored: its run (if it names one) fails with the reason, the
+   * entry goes to the dead-letter stream, then it is acked. In that order, so a retry after an
+   * outage redoes only what did not happen.
+   */
+  private async reject(entry: StreamEntry, why: string, runId: string | undefined): Promise<void> {
+    const reason = shortReason(why);
+    this.logger.warn(`results entry ${entry.id} could not be stored, dead-lettered: ${reason}`);
+    if (runId) await this.failRun(runId, reason);
+    await this.stream.deadLetter([{ id: entry.id, message: entry.message, reason }]);
+    await this.stream.ack([entry.id]);
+  }
+
+  private async failRun(runId: string, reason: string): Promise<void> {
+    const run = await this.runs.findById(runId);
+    if (!run) return;
+    const error = `a report from host ${run.hostId} could not be stored: ${reason}`;
+    try {
+      await this.lifecycle.transaction((transitions) => transitions.apply([{ runId, state: 'failed', at: new Date(), error }]));
+    } catch (failure) {
+      if (!(failure instanceof DataRejectedError)) throw failure;
+      this.logger.error(`run ${runId} could not be marked failed: ${failure.message}`);
+    }
+  }
+
+  /**
+   * Each kind of write goes to the database once for the whole batch (hosts, run states, summaries,
+   * events), in the order the reports came per host and per run: a statement per report was what
+   * ingest lag was made of at a thousand hosts.
+   */
   private async write(transitions: RunTransitions, messages: readonly ResultMessage[]): Promise<void> {
-    const tx = transitions.tx;
+    const heartbeats: Heartbeat[] = [];
+    const changes: RunStateChange[] = [];
+    const summaries: SummaryMessage[] = [];
+    const snapshots: SnapshotMessage[] = [];
     const events: EventRow[] = [];
     for (const message of messages) {
       switch (message.type) {
         case 'host':
           // A daemon's clock running ahead must not keep its host "online" after it stops.
-          await this.hosts.upsert(tx, { host: message.host, at: new Date(Math.min(message.at, Date.now())) });
+          heartbeats.push({ host: message.host, at: new Date(Math.min(message.at, Date.now())) });
           break;
         case 'state':
-          await transitions.apply([{ runId: message.runId, state: message.state, at: new Date(message.at), error: message.error }]);
+          changes.push({ runId: message.runId, state: message.state, at: new Date(message.at), error: message.error });
           break;
         case 'events':
           events.push(...eventRows(message));
           break;
         case 'snapshot':
-          await this.results.upsertSnapshot(tx, { runId: message.runId, seq: message.seq, at: new Date(message.at), outputs: message.outputs });
+          snapshots.push(message);
           break;
-        case 'summary': {
-          await transitions.apply([{ runId: message.runId, state: message.state, at: new Date(message.at), error: message.error }]);
-          // The outputs are real even if the state came too late to apply (the reaper got there first).
-          await this.runs.recordSummary(tx, message.runId, {
-            counters: message.counters,
-            verifierLog: message.verifierLog,
-            limits: message.limits,
-            overhead: message.overhead,
-          });
-          await this.results.upsertOutputs(tx, message.runId, message.outputs);
-          await this.results.upsertEventSummaries(tx, message.runId, message.events);
+        case 'summary':
+          changes.push({ runId: message.runId, state: message.state, at: new Date(message.at), error: message.error });
+          summaries.push(message);
           break;
-        }
       }
+    }
+    const tx = transitions.tx;
+    if (heartbeats.length > 0) await this.hosts.upsert(tx, heartbeats);
+    if (changes.length > 0) await transitions.apply(changes);
+    if (summaries.length > 0) {
+      // The outputs are real even if the state came too late to apply (the reaper got there first).
+      await this.runs.recordSummaries(tx, summaries);
+      await this.results.upsertOutputs(tx, summaries);
+      await this.results.upsertEventSummaries(tx, summaries);
+    }
+    for (const snapshot of snapshots) {
+      await this.results.upsertSnapshot(tx, { runId: snapshot.runId, seq: snapshot.seq, at: new Date(snapshot.at), outputs: snapshot.outputs });
     }
     await this.results.insertEvents(tx, events);
     // Live streams of these jobs wake when this commits (state changes notify through the runs trigger).
@@ -141,6 +295,12 @@ function eventRows(message: EventsMessage): EventRow[] {
     ts: toTimestamp(record[message.timeField]),
     data: record,
   }));
+}
+
+/** One line, valid text, at most REASON_MAX_CHARS: a database message may quote the data it refused. */
+function shortReason(reason: string): string {
+  const text = validText(reason).replace(/\s+/g, ' ').trim();
+  return text.length <= REASON_MAX_CHARS ? text : `${text.slice(0, REASON_MAX_CHARS - 1)}…`;
 }
 
 const INT8_MAX = 2n ** 63n - 1n;

@@ -6,7 +6,7 @@ import { JobService } from './job.service';
 import type { CatalogEntry, ProgramCatalog } from './program-catalog';
 import type { ApiConfig } from '../config';
 import type { JobEvent, JobRecord, JobRepository } from '../repositories/job.repository';
-import type { Db } from '../repositories/database.repository';
+import type { Tx } from '../repositories/database.repository';
 import type { NewRun, RunRecord, RunRepository } from '../repositories/run.repository';
 import type { HostRecord, HostRepository } from '../repositories/host.repository';
 import type { AuditRepository } from '../repositories/audit.repository';
@@ -60,7 +60,7 @@ function setup(hostList = [host('h1'), host('h2')]) {
   const runs = {
     insertMany: async (_: unknown, newRuns: NewRun[]) => {
       for (const r of newRuns) {
-        state.runs.push({ ...r, hostName: r.hostId, hostKernel: '6.1', state: 'pending', error: null, verifierLog: null, counters: null, limits: null, overhead: null, startDeadline: null, endDeadline: null, dispatchedAt: null, startedAt: null, finishedAt: null });
+        state.runs.push({ ...r, hostName: r.hostId, hostKernel: '6.1', state: 'pending', error: null, verifierLog: null, counters: null, limits: null, overhead: null, warnings: null, startDeadline: null, endDeadline: null, dispatchedAt: null, startedAt: null, finishedAt: null });
       }
     },
     listByJob: async (jobId: string) => state.runs.filter((r) => r.jobId === jobId).map((r) => ({ ...r })),
@@ -68,7 +68,7 @@ function setup(hostList = [host('h1'), host('h2')]) {
   const lifecycle = {
     transaction: async (work: (transitions: RunTransitions) => Promise<unknown>) =>
       work({
-        tx: {} as Db,
+        tx: {} as Tx,
         apply: async (changes) => {
           for (const change of changes) Object.assign(state.runs.find((r) => r.id === change.runId)!, { state: change.state, error: change.error ?? null });
           return [];

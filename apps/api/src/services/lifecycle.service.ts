@@ -6,6 +6,7 @@ import { QueueRepository } from '../repositories/queue.repository';
 import { AuthService } from './auth.service';
 import { IngestService } from './ingest.service';
 import { ReaperService } from './reaper.service';
+import { RetentionService } from './retention.service';
 import { JobHandlerRegistry } from './job-handler.registry';
 
 /** Jobs of one API queue handled at once per process (rollout steps and schedule firings are short). */
@@ -28,6 +29,7 @@ export class LifecycleService implements OnApplicationBootstrap, OnModuleDestroy
     @Inject(QueueRepository) private readonly queues: QueueRepository,
     @Inject(IngestService) private readonly ingest: IngestService,
     @Inject(ReaperService) private readonly reaper: ReaperService,
+    @Inject(RetentionService) private readonly retention: RetentionService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -48,11 +50,13 @@ export class LifecycleService implements OnApplicationBootstrap, OnModuleDestroy
     }
     this.ingest.start();
     this.reaper.start();
+    this.retention.start();
     this.logger.log(`worker role started (consumer ${this.config.ingestConsumer})`);
   }
 
   async onModuleDestroy(): Promise<void> {
     await this.reaper.stop();
+    await this.retention.stop();
     await this.ingest.stop();
     await this.queues.closeWorkers();
   }

@@ -71,7 +71,7 @@ describe('buildOpenApiDocument', () => {
         },
       },
     });
-    expect(Object.keys(operation.responses)).toEqual(['201', '400', '401', '404', '413', '415', '500']);
+    expect(Object.keys(operation.responses)).toEqual(['201', '400', '401', '404', '413', '415', '500', '503']);
     expect(operation.responses[201]).toEqual({ description: 'Created', content: { 'application/json': { schema: { $ref: '#/components/schemas/JobView' } } } });
   });
 });
@@ -79,12 +79,14 @@ describe('buildOpenApiDocument', () => {
 describe('the API document', () => {
   const operations = Object.entries(document.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ path, method, op })));
 
-  it('needs a token everywhere but at /openapi.json and /docs, and says what 401 and 500 look like', () => {
+  it('needs a token everywhere but at /openapi.json and /docs, and says what 401, 500 and 503 look like', () => {
     expect(operations.filter(({ op }) => op.security?.length === 0).map(({ path }) => path)).toEqual(['/openapi.json', '/docs']);
     for (const { op } of operations.filter(({ op }) => op.security === undefined)) {
       expect(op.responses[401]).toEqual({ $ref: '#/components/responses/Unauthorized' });
       expect(op.responses[500]).toEqual({ $ref: '#/components/responses/InternalServerError' });
+      expect(op.responses[503]).toEqual({ $ref: '#/components/responses/ServiceUnavailable' });
     }
+    expect(document.components.responses.ServiceUnavailable).toMatchObject({ headers: { 'retry-after': { schema: { type: 'integer' } } } });
   });
 
   it('gives error examples that are ErrorBody, and a 500 with its correlation id', () => {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { apiComponents, documentationOf, type ApiSide, type ErrorBody } from '@fleettrace/contracts';
 import { routeDocOf, type ResponseDoc, type RouteDoc, type RouteError } from '../decorators/api-route.decorator';
 import { prefixedQueryDoc } from '../dtos/prefixed-query';
+import { DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS } from '../middleware/error.filter';
 import { ZodValidationPipe } from '../pipes/zod-validation.pipe';
 
 /** Served beside the controllers' routes, without a token: the document, and a page that reads it. */
@@ -191,6 +192,8 @@ function operation(route: ControllerRoute, doc: RouteDoc, schemas: SchemaSet): O
     // Fastify's own answers to a body it will not read, before any route code runs.
     ...(route.body ? [413 as const, 415 as const] : []),
     500,
+    // Every route reads the database, if only for its token.
+    503,
   ];
   for (const status of errors) op.responses[status] = { $ref: `#/components/responses/${ERRORS[status].name}` };
   return op;
@@ -242,10 +245,11 @@ interface ErrorDoc {
   name: string;
   description: string;
   example: ErrorBody;
+  headers?: Record<string, JsonSchema>;
 }
 
-/** The errors every route may answer (400 when it validates anything, 413 and 415 when it reads a body, 401, 500) and those @ApiRoute lists. */
-export const ERRORS: Record<RouteError | 400 | 401 | 413 | 415 | 500, ErrorDoc> = {
+/** The errors every route may answer (400 when it validates anything, 413 and 415 when it reads a body, 401, 500, 503) and those @ApiRoute lists. */
+export const ERRORS: Record<RouteError | 400 | 401 | 413 | 415 | 500 | 503, ErrorDoc> = {
   400: {
     name: 'BadRequest',
     description: 'The request is not valid: one sentence names the first bad parameter or field and why.',
@@ -286,10 +290,22 @@ export const ERRORS: Record<RouteError | 400 | 401 | 413 | 415 | 500, ErrorDoc> 
       correlationId: '0d6f4c1e-2b7a-4e55-9a1c-5f3e8d2b7c90',
     },
   },
+  503: {
+    name: 'ServiceUnavailable',
+    description: 'The database cannot be reached (an outage, not a bug): try again after Retry-After seconds.',
+    example: DATABASE_UNAVAILABLE,
+    headers: {
+      'retry-after': { description: 'Seconds to wait before trying again.', schema: { type: 'integer', const: RETRY_AFTER_SECONDS } },
+    },
+  },
 };
 
 function errorResponse(error: ErrorDoc): JsonSchema {
-  return { description: error.description, content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' }, example: error.example } } };
+  return {
+    description: error.description,
+    ...(error.headers ? { headers: error.headers } : {}),
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' }, example: error.example } },
+  };
 }
 
 /** A schema alone, as clients send it; parameters hold no named schemas, so no reference to resolve. */

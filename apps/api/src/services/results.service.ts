@@ -27,9 +27,10 @@ import {
 } from '@fleettrace/results';
 import { JobRepository, encodeProgram, type JobRecord } from '../repositories/job.repository';
 import { RunRepository, type RunRecord } from '../repositories/run.repository';
-import { ResultRepository, type EventFilter, type EventRow } from '../repositories/result.repository';
+import { ResultRepository, type EventRow, type EventsPageQuery } from '../repositories/result.repository';
 import { decodeEventCursor, encodeEventCursor, type EventsQuery } from '../dtos/results.dto';
-import { countsView, eventsView, histView } from '../utils/output-views';
+import { countsView, eventsView, histView } from '@fleettrace/results';
+import { eventItem } from '../utils/output-views';
 
 export interface ResultsOptions {
   eventsLimit: number;
@@ -127,28 +128,39 @@ export class ResultsService {
     return stacksToPprof(stacks, { timeNanos: BigInt(job!.createdAt.getTime()) * 1_000_000n, durationNanos: BigInt(job!.durationSeconds) * 1_000_000_000n });
   }
 
-  /** A page of the job's events in (time, host, batch, index) order, filtered. */
+  /**
+   * A page of the job's records of one events output in (time, host, batch, index) order, filtered.
+   * The output may be left out when the job has only one.
+   */
   async events(jobId: string, query: EventsQuery): Promise<EventPage> {
-    const job = await this.jobs.findById(jobId);
-    if (!job) throw new NotFoundException(`job ${jobId} not found`);
-    const filter = eventFilter(query);
-    const rows = await this.results.eventPage(jobId, filter, query.limit + 1, query.cursor === undefined ? undefined : decodeEventCursor(query.cursor));
+    const output = await this.eventsOutput(jobId, query.output);
+    if (output === undefined) return { items: [], nextCursor: null };
+    const rows = await this.results.eventsPage(jobId, { ...pageFilter(query, output), limit: query.limit + 1, ...(query.cursor === undefined ? {} : { after: decodeEventCursor(query.cursor) }) });
     const items = rows.slice(0, query.limit);
     const last = items[items.length - 1];
     return { items: items.map(eventItem), nextCursor: rows.length > query.limit && last ? encodeEventCursor(last) : null };
   }
 
   /**
-   * Every event of the job, as NDJSON lines, read from PostgreSQL through a cursor: memory stays flat
-   * however large the job. The job is checked first, so a 404 can still be answered.
+   * Every record of one events output, as NDJSON lines, read from PostgreSQL through a cursor:
+   * memory stays flat however large the job. Checked first, so a 404 or 400 can still be answered.
    */
   async eventLines(jobId: string, query: EventsQuery): Promise<AsyncIterable<string>> {
-    const job = await this.jobs.findById(jobId);
-    if (!job) throw new NotFoundException(`job ${jobId} not found`);
-    const rows = this.results.streamEvents(jobId, eventFilter(query));
+    const output = await this.eventsOutput(jobId, query.output);
+    if (output === undefined) return (async function* none() {})();
+    const chunks = this.results.streamEvents(jobId, pageFilter(query, output));
     return (async function* lines() {
-      for await (const chunk of rows) yield chunk.map((row) => `${JSON.stringify(eventItem(row))}\n`).join('');
+      for await (const chunk of chunks) yield chunk.map((row) => `${JSON.stringify(eventItem(row))}\n`).join('');
     })();
+  }
+
+  /** The events output a request is about: the one it names, else the job's only one; undefined when it has none yet. */
+  private async eventsOutput(jobId: string, named: string | undefined): Promise<string | undefined> {
+    if (!(await this.jobs.findById(jobId))) throw new NotFoundException(`job ${jobId} not found`);
+    if (named !== undefined) return named;
+    const outputs = await this.results.eventOutputsOf(jobId);
+    if (outputs.length > 1) throw new BadRequestException(`output: job ${jobId} has several events outputs (${outputs.join(', ')}); name one`);
+    return outputs[0];
   }
 
   /**
@@ -268,10 +280,7 @@ export class ResultsService {
   }
 }
 
-function eventFilter(query: EventsQuery): EventFilter {
-  return { hostId: query.host, output: query.output, contains: query.contains, fields: query.fields };
+function pageFilter(query: { host?: string; contains?: string; fields: Record<string, string> }, output: string): Omit<EventsPageQuery, 'limit'> {
+  return { output, ...(query.host ? { host: query.host } : {}), fields: query.fields, ...(query.contains ? { contains: { text: query.contains } } : {}) };
 }
 
-function eventItem(row: EventRow & { hostId: string }): EventPage['items'][number] {
-  return { time: row.ts, hostId: row.hostId, output: row.output, record: row.data };
-}

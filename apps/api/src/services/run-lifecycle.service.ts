@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { isTerminalRunState } from '@fleettrace/contracts';
-import { DatabaseRepository, type Db } from '../repositories/database.repository';
+import { DatabaseRepository, type Db, type Tx } from '../repositories/database.repository';
 import { JobRepository, type JobEvent } from '../repositories/job.repository';
 import { RunRepository, type AppliedChange, type RunDeadlines, type RunRef, type RunStateChange } from '../repositories/run.repository';
 
@@ -15,7 +15,7 @@ export type LifecycleListener = (outcome: LifecycleOutcome) => Promise<void> | v
 
 /** Applies run state changes inside a transaction opened by RunLifecycleService.transaction. */
 export interface RunTransitions {
-  readonly tx: Db;
+  readonly tx: Tx;
   /** Moves runs as the state machine allows; returns what moved. */
   apply(changes: readonly RunStateChange[]): Promise<AppliedChange[]>;
   /** Moves pending runs to `queued` with their deadlines (the caller then puts them in their queues). */

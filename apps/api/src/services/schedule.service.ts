@@ -21,6 +21,7 @@ import { RunRepository } from '../repositories/run.repository';
 import { AuditRepository } from '../repositories/audit.repository';
 import { QueueRepository, type Repeat } from '../repositories/queue.repository';
 import { mapJobListItem } from '../dtos/job.dto';
+import { RetryLater } from '../utils/retry-later';
 import type { AuthContext } from './auth.service';
 import { JobService } from './job.service';
 
@@ -28,6 +29,9 @@ const FireData = z.object({ scheduleId: z.guid() });
 const RECENT = 20;
 /** Skipped firings recorded at most per catch-up, so a schedule every second down for a month writes a bounded amount. */
 const MAX_SKIPPED_RECORDED = 1000;
+/** How long a firing waits for its schedule's transaction to commit before taking the schedule for gone. */
+const UNSEEN_SCHEDULE_GRACE_MS = 10_000;
+const UNSEEN_SCHEDULE_RETRY_MS = 200;
 
 /**
  * Recurring jobs: a schedule is a job template stored in PostgreSQL and fired through a BullMQ job
@@ -144,7 +148,14 @@ export class ScheduleService {
     const dueAt = new Date(dueAtMs ?? now);
     const schedule = await this.schedules.findById(scheduleId);
     if (!schedule || !schedule.enabled) {
-      // A scheduler outliving its schedule (deleted or paused while Redis was away) stops here.
+      // The scheduler is upserted inside the transaction that creates or resumes the schedule,
+      // and an interval scheduler fires at once: that firing can come before the commit. Removing
+      // the scheduler then left a schedule that never fired (the fleet benchmark caught it), so a
+      // fresh firing looks again shortly; one still finding no enabled schedule is from a
+      // scheduler that outlived it (deleted or paused while Redis was away), which stops here.
+      if (dueAtMs !== undefined && now - dueAtMs < UNSEEN_SCHEDULE_GRACE_MS) {
+        throw new RetryLater(UNSEEN_SCHEDULE_RETRY_MS, `schedule ${scheduleId} is not visible (yet): looking again`);
+      }
       await this.queues.removeScheduler(scheduleId).catch(() => undefined);
       return;
     }

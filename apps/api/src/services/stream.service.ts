@@ -3,14 +3,15 @@ import type { AggregateOutput, JobStreamMessage, OutputView, RunState } from '@f
 import { mergeOutputs } from '@fleettrace/results';
 import { JobRepository } from '../repositories/job.repository';
 import { RunRepository } from '../repositories/run.repository';
-import { ResultRepository, type EventFilter, type EventPosition } from '../repositories/result.repository';
+import { ResultRepository, type EventCursor } from '../repositories/result.repository';
 import { JobNotificationRepository } from '../repositories/job-notification.repository';
-import { countsView, histView } from '../utils/output-views';
+import { countsView, histView } from '@fleettrace/results';
+import { eventItem } from '../utils/output-views';
 
-/** Where a stream stands: the last state change, event and snapshot it sent. */
+/** Where a stream stands: the last state change, event (of each events output) and snapshot it sent. */
 interface StreamPosition {
   transition: number;
-  event: EventPosition | null;
+  events: Record<string, EventCursor>;
   /** Epoch ms of the newest snapshot sent. */
   snapshot: number;
 }
@@ -21,10 +22,18 @@ export interface StreamMessage {
   message: JobStreamMessage | { event: 'keepalive' };
 }
 
+/** Which events a stream sends, as the events endpoint filters them; every events output unless one is named. */
+export interface StreamEventFilter {
+  output?: string;
+  host?: string;
+  contains?: string;
+  fields: Record<string, string>;
+}
+
 export interface StreamOptions {
   /** Send events as they arrive (default), filtered. */
   events: boolean;
-  filter: EventFilter;
+  filter: StreamEventFilter;
   /** A Last-Event-ID: go on from there instead of starting over. */
   resumeFrom?: string;
   signal: AbortSignal;
@@ -57,7 +66,7 @@ export class StreamService {
   }
 
   private async *messages(jobId: string, options: StreamOptions, resumed: StreamPosition | undefined): AsyncGenerator<StreamMessage> {
-    const position: StreamPosition = resumed ?? { transition: 0, event: null, snapshot: 0 };
+    const position: StreamPosition = resumed ?? { transition: 0, events: {}, snapshot: 0 };
     let wake: () => void = () => {};
     let changed = true;
     const unsubscribe = await this.notifications.subscribe(jobId, () => {
@@ -84,12 +93,15 @@ export class StreamService {
           yield this.at(position, { event: 'state', data: { runId: t.runId, hostId: t.hostId, from: t.from, state: t.state, error: t.error, at: t.at.toISOString() } });
         }
         if (options.events) {
-          const rows = await this.results.eventPage(jobId, options.filter, BATCH, position.event ?? undefined);
-          if (rows.length > 0) {
+          const { output: named, host, contains, fields } = options.filter;
+          for (const output of named ? [named] : await this.results.eventOutputsOf(jobId)) {
+            const after = position.events[output];
+            const rows = await this.results.eventsPage(jobId, { output, fields, limit: BATCH, ...(host ? { host } : {}), ...(contains ? { contains: { text: contains } } : {}), ...(after ? { after } : {}) });
+            if (rows.length === 0) continue;
             const last = rows[rows.length - 1]!;
-            position.event = { ts: last.ts, hostId: last.hostId, seq: last.seq, idx: last.idx };
+            position.events[output] = { ts: last.ts, host: last.host, seq: last.seq, idx: last.idx };
             progressed = true;
-            yield this.at(position, { event: 'events', data: { items: rows.map((r) => ({ time: r.ts, hostId: r.hostId, output: r.output, record: r.data })) } });
+            yield this.at(position, { event: 'events', data: { items: rows.map(eventItem) } });
           }
         }
         const snapshots = await this.results.snapshotsOf(jobId);
@@ -161,7 +173,7 @@ function encodePosition(position: StreamPosition): string {
 function decodePosition(id: string): StreamPosition {
   try {
     const value = JSON.parse(Buffer.from(id, 'base64url').toString('utf8')) as StreamPosition;
-    if (Number.isSafeInteger(value.transition) && Number.isFinite(value.snapshot) && (value.event === null || typeof value.event?.ts === 'string')) return value;
+    if (Number.isSafeInteger(value.transition) && Number.isFinite(value.snapshot) && typeof value.events === 'object' && value.events !== null) return value;
   } catch {
     // falls through
   }

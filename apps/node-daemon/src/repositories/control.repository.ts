@@ -2,10 +2,14 @@ import { Redis } from 'ioredis';
 import { HostControlMessage, cancelledRunKey, hostControlChannel } from '@fleettrace/contracts';
 import type { CancelledRuns } from '@fleettrace/runner';
 
+export type CancelHandler = (hostId: string, runId: string, reason: string) => void;
+
 /**
- * What the API tells this host to do now: its control channel (pub/sub), and the cancel marks it
- * leaves for runs this host may take later. A message published while the subscription is
+ * What the API tells hosts to do now: their control channels (pub/sub), and the cancel marks it
+ * leaves for runs a host may take later. A message published while the subscription is
  * reconnecting is missed; the marks are not, and the daemon reads them before starting any run.
+ * A daemon listens for its own host; one subscription can serve many hosts (the benchmarks' fleet
+ * simulator), as Redis delivers each channel's messages on whichever connection subscribed to it.
  */
 export class ControlRepository implements CancelledRuns {
   private readonly subscriber: Redis;
@@ -14,17 +18,18 @@ export class ControlRepository implements CancelledRuns {
     redisUrl: string,
     private readonly reader: Redis,
     private readonly prefix: string,
-    private readonly hostId: string,
+    private readonly hostIds: readonly string[],
     private readonly log: (line: string) => void,
   ) {
     this.subscriber = new Redis(redisUrl, { maxRetriesPerRequest: null, lazyConnect: true });
     this.subscriber.on('error', (error) => this.log(`control channel: ${error.message}`));
   }
 
-  async start(onCancel: (runId: string, reason: string) => void): Promise<void> {
-    const channel = hostControlChannel(this.prefix, this.hostId);
-    this.subscriber.on('message', (from, text) => {
-      if (from !== channel) return;
+  async start(onCancel: CancelHandler): Promise<void> {
+    const hostOf = new Map(this.hostIds.map((hostId) => [hostControlChannel(this.prefix, hostId), hostId]));
+    this.subscriber.on('message', (from: string, text: string) => {
+      const hostId = hostOf.get(from);
+      if (hostId === undefined) return;
       let message: HostControlMessage;
       try {
         message = HostControlMessage.parse(JSON.parse(text));
@@ -32,10 +37,10 @@ export class ControlRepository implements CancelledRuns {
         this.log(`control channel: ignoring a malformed message`);
         return;
       }
-      onCancel(message.runId, message.reason);
+      onCancel(hostId, message.runId, message.reason);
     });
     await this.subscriber.connect();
-    await this.subscriber.subscribe(channel);
+    await this.subscriber.subscribe(...hostOf.keys());
   }
 
   async reasonFor(runId: string): Promise<string | undefined> {

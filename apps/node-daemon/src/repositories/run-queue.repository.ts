@@ -15,6 +15,19 @@ function connectionOptions(redisUrl: string): { host: string; port: number; pass
   };
 }
 
+/**
+ * What a job of a host's queue is to the host: a run dispatch, checked, handed to `handler`, whose
+ * final state becomes the job's result. A job that is not a well-formed run fails.
+ */
+export function runJobProcessor(queue: string, handler: RunHandler): (job: Job) => Promise<{ state: RunState }> {
+  return async (job) => {
+    if (job.name !== RUN_JOB_NAME) throw new Error(`no handler for job "${job.name}" in ${queue}`);
+    const parsed = RunDispatch.safeParse(job.data);
+    if (!parsed.success) throw new Error(`malformed run dispatch ${job.id}: ${parsed.error.issues[0].message}`);
+    return { state: await handler(parsed.data) };
+  };
+}
+
 /** The host's own BullMQ queue: runs dispatched to this host and nowhere else. */
 export class RunQueueRepository {
   private worker: Worker | undefined;
@@ -31,12 +44,7 @@ export class RunQueueRepository {
     const queue = hostQueueName(this.hostId);
     this.worker = new Worker(
       queue,
-      async (job: Job) => {
-        if (job.name !== RUN_JOB_NAME) throw new Error(`no handler for job "${job.name}" in ${queue}`);
-        const parsed = RunDispatch.safeParse(job.data);
-        if (!parsed.success) throw new Error(`malformed run dispatch ${job.id}: ${parsed.error.issues[0].message}`);
-        return { state: await handler(parsed.data) };
-      },
+      runJobProcessor(queue, handler),
       {
         connection: connectionOptions(this.redisUrl),
         prefix: this.prefix,

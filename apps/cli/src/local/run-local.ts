@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { DEFAULT_MAX_EVENTS_PER_RUN, MAX_DURATION_SECONDS, programLabel } from '@fleettrace/contracts';
+import { executeRun, useCoreBtfCache, type RunnerMessage, type RunnerStart } from '@fleettrace/runner';
+import { CliError, ExitCode } from '../errors';
+import type { Io } from '../io';
+import { interruptOnce } from '../job/interrupt';
+import { printOptions } from '../output/printer';
+import { printResults } from '../output/results';
+import { stacksFilesOf, writeStacksFiles } from '../output/stacks-files';
+import { parseDuration } from '../program/duration';
+import { programFromFlags } from '../program/program-flags';
+import { checkStacksFiles } from '../program/stacks-check';
+import type { CommandHandler } from '../spec';
+import { eventStreamFor } from './event-stream';
+import { LOCAL_HOST, LocalEvents, localResults, type LocalEnding } from './local-results';
+
+type Ending = Extract<RunnerMessage, { type: 'done' | 'failed' }>;
+
+function endingOf(message: Ending, seconds: number): LocalEnding {
+  if (message.type === 'failed') {
+    return { state: message.unsupported ? 'unsupported' : 'failed', error: message.error, outputs: [], events: [], counters: null, seconds };
+  }
+  return {
+    state: message.budgetExceeded ? 'budget_exceeded' : 'succeeded',
+    error: message.budgetExceeded ?? null,
+    outputs: message.outputs,
+    events: message.events,
+    counters: message.counters,
+    seconds,
+  };
+}
+
+/**
+ * `fleettrace local run`: the daemons' runner (executeRun), in this process, on this whole host.
+ * Events print as they arrive; at the end (the duration, or Ctrl-C, which ends a local run as it
+ * ends bpftrace: normally) the aggregates print in the same views as a fleet job's.
+ */
+export const localRun: CommandHandler = async (input, io: Io) => {
+  const { options } = input;
+  const print = printOptions(options);
+  const { program, params } = programFromFlags(input, io.cwd, true);
+  const durationSeconds = options.duration === undefined ? MAX_DURATION_SECONDS : parseDuration(String(options.duration));
+  const files = stacksFilesOf(options, io.cwd);
+  checkStacksFiles(program, files);
+
+  const label = programLabel(program);
+  const runId = randomUUID();
+  const start: RunnerStart = {
+    type: 'start',
+    runId,
+    program,
+    params,
+    durationSeconds,
+    // The whole host: no daemon's cgroup scope.
+    cgroupId: null,
+    maxEventsPerOutput: DEFAULT_MAX_EVENTS_PER_RUN,
+    // Someone is watching: each event prints as its ring-buffer batch arrives, not up to 250 ms later.
+    eventsMaxDelayMs: 0,
+  };
+  const events = new LocalEvents();
+  const stream = eventStreamFor(io.stdout, print, program);
+  let ending: Ending | undefined;
+  const startedAtMs = Date.now();
+  const send = (message: RunnerMessage): void => {
+    switch (message.type) {
+      case 'state':
+        if (message.state === 'running') {
+          const until = options.duration === undefined ? 'Hit Ctrl-C to end.' : `for ${durationSeconds}s; Ctrl-C ends it sooner.`;
+          io.stderr.write(`Tracing ${label} on ${LOCAL_HOST} ${until}\n`);
+        }
+        return;
+      case 'events': {
+        const records = events.add(message.output, message.timeField, message.records);
+        stream?.add(message.output, message.timeField, records);
+        return;
+      }
+      case 'snapshot':
+        // Live views of a local run come with --interval (phase 2); the final outputs are in `done`.
+        return;
+      default:
+        ending = message;
+    }
+  };
+
+  const interrupt = interruptOnce(io);
+  const stop = new Promise<void>((resolve) => interrupt.signal.addEventListener('abort', () => resolve()));
+  try {
+    useCoreBtfCache(io.env as NodeJS.ProcessEnv);
+    await executeRun(start, send, stop);
+  } finally {
+    interrupt.release();
+  }
+  if (!ending) throw new CliError(`${label} ended without reporting a result`);
+  const local = endingOf(ending, (Date.now() - startedAtMs) / 1000);
+  if (ending.type === 'failed') throw new CliError(`${label} ${local.state === 'unsupported' ? 'cannot run on this host' : 'failed'}: ${local.error}`);
+
+  const { results, summaries } = localResults(runId, local, events, DEFAULT_MAX_EVENTS_PER_RUN);
+  await printResults(io.stdout, print, { results, summaries, program, eventsStreamed: stream !== undefined });
+  for (const note of writeStacksFiles(files, results, label, { startedAtMs, durationSeconds: Math.round(local.seconds) })) io.stderr.write(`${note}\n`);
+  if (local.state === 'budget_exceeded') {
+    io.stderr.write(`${label} stopped early: ${local.error}\n`);
+    return ExitCode.someHostsFailed;
+  }
+  return ExitCode.ok;
+};

@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+import { runCli } from './cli';
+import { ExitCode } from './errors';
+import { processIo } from './io';
+
+/** Resolves once everything written to the stream so far has left the process (a pipe may take it in pieces). */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.write('', () => resolve()));
+}
+
+/**
+ * The `fleettrace` binary. The one place that ends the process: commands return their exit code,
+ * and once one has, nothing of it (a keep-alive socket, a timer) may keep the process waiting;
+ * only what it printed is waited for.
+ */
+async function main(): Promise<number> {
+  try {
+    return await runCli(process.argv.slice(2), processIo());
+  } catch (error) {
+    process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return ExitCode.error;
+  }
+}
+
+const code = await main();
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+process.exit(code);
