@@ -7,6 +7,7 @@ import { startApi, startDaemon, waitForHostsOnline, type RunningApi, type Runnin
 import { freePort } from '@fleettrace/infra/stack';
 import { stopPid } from '@fleettrace/infra/stack';
 import { freshDatabaseUrl, freshRedisPrefix } from './database';
+import { CheckedApiClient } from './openapi-check';
 
 export interface Fleet {
   api: RunningApi;
@@ -26,7 +27,8 @@ export interface FleetOptions {
 
 /**
  * A real fleet on this machine: the API process and one daemon process per host, each host scoped
- * to its own cgroup, on a fresh database and Redis prefix of the test services.
+ * to its own cgroup, on a fresh database and Redis prefix of the test services. Its client checks
+ * every answer against the API's /openapi.json.
  */
 export async function startFleet(label: string, hostCount: number, options: FleetOptions = {}): Promise<Fleet> {
   const logDir = mkdtempSync(join(tmpdir(), `fleettrace-${label}-`));
@@ -50,6 +52,7 @@ export async function startFleet(label: string, hostCount: number, options: Flee
       port: await freePort(),
       logFile: join(logDir, 'api.log'),
     });
+    api = { ...api, client: await CheckedApiClient.of(api.url, api.token) };
     for (let i = 0; i < hostCount; i++) {
       const hostId = `${label}-${String.fromCharCode(97 + i)}`;
       const env = options.hostEnv?.(i);
