@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { ProgramStats } from '@fleettrace/bpf-loader';
 import type { BpftraceProgram } from '@fleettrace/contracts';
 import { monotonicToEpochNs } from './boot-clock';
 import { BpftraceOutputParser, bpftraceErrors, PRINTF_OUTPUT } from './bpftrace-output';
@@ -83,6 +84,7 @@ export function bpftraceAdapter(start: RunnerStart, program: BpftraceProgram): R
   const script = scoped?.script ?? program.script;
   // Distinct, in the order they came: a helper error in a hot probe repeats at every event.
   const warnings = new Set<string>();
+  const seenPrograms = new Map<number, ProgramStats>();
 
   let child: ChildProcess | undefined;
   let parser: BpftraceOutputParser | undefined;
@@ -145,7 +147,11 @@ export function bpftraceAdapter(start: RunnerStart, program: BpftraceProgram): R
     },
     // Until attached: bpftrace compiles first and may fail (it exits), or be slow to start (the session caps it).
     attach: () => Promise.race([attached.then(() => 'attached' as const), exited.then(() => 'ended' as const)]),
-    programStats: () => (child?.pid === undefined ? [] : programStatsOfProcess(child.pid)),
+    programStats: () => {
+      // Cumulative, as the guard needs: a program bpftrace closed (it exited) keeps its last reading.
+      for (const stats of child?.pid === undefined ? [] : programStatsOfProcess(child.pid)) seenPrograms.set(stats.id, stats);
+      return [...seenPrograms.values()];
+    },
     async detach(how) {
       if (how !== 'exited') {
         child!.kill(BPFTRACE_STOP_SIGNAL);
