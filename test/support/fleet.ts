@@ -19,11 +19,16 @@ export interface Fleet {
   stop(): Promise<void>;
 }
 
+export interface FleetOptions {
+  /** Environment of the i-th host's daemon over the test's own (a host without bpftrace: a PATH without it). */
+  hostEnv?: (index: number) => Record<string, string> | undefined;
+}
+
 /**
  * A real fleet on this machine: the API process and one daemon process per host, each host scoped
  * to its own cgroup, on a fresh database and Redis prefix of the test services.
  */
-export async function startFleet(label: string, hostCount: number): Promise<Fleet> {
+export async function startFleet(label: string, hostCount: number, options: FleetOptions = {}): Promise<Fleet> {
   const logDir = mkdtempSync(join(tmpdir(), `fleettrace-${label}-`));
   const redisPrefix = freshRedisPrefix(label);
   const redisUrl = inject('redisUrl');
@@ -47,6 +52,7 @@ export async function startFleet(label: string, hostCount: number): Promise<Flee
     });
     for (let i = 0; i < hostCount; i++) {
       const hostId = `${label}-${String.fromCharCode(97 + i)}`;
+      const env = options.hostEnv?.(i);
       hosts.push(
         startDaemon({
           hostId,
@@ -55,6 +61,7 @@ export async function startFleet(label: string, hostCount: number): Promise<Flee
           redisUrl,
           redisPrefix,
           logFile: join(logDir, `${hostId}.log`),
+          ...(env ? { env } : {}),
         }),
       );
     }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { BPFTRACE_START_ALLOWANCE_SECONDS, C_COMPILE_ALLOWANCE_SECONDS } from './limits';
 import { defaultRunLimits, resolveRunLimits, runAllowanceSeconds } from './run-limits';
 
 describe('resolveRunLimits', () => {
@@ -22,8 +23,9 @@ describe('resolveRunLimits', () => {
 });
 
 describe('runAllowanceSeconds', () => {
-  it('is duration + grace, and the compile allowance too for a C program', () => {
+  it('is duration + grace, and the start allowance too for a program its host compiles', () => {
     expect(runAllowanceSeconds('syscount', 10, { graceSeconds: 5 })).toBe(15);
-    expect(runAllowanceSeconds({ kind: 'c', source: '', outputs: [] }, 10, { graceSeconds: 5 })).toBe(45);
+    expect(runAllowanceSeconds({ kind: 'c', source: '', outputs: [] }, 10, { graceSeconds: 5 })).toBe(C_COMPILE_ALLOWANCE_SECONDS + 15);
+    expect(runAllowanceSeconds({ kind: 'bpftrace', script: 'BEGIN {}' }, 10, { graceSeconds: 5 })).toBe(BPFTRACE_START_ALLOWANCE_SECONDS + 15);
   });
 });

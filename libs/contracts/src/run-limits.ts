@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import {
-  C_COMPILE_ALLOWANCE_SECONDS,
   DEFAULT_EVENTS_PER_SECOND,
   DEFAULT_GRACE_SECONDS,
   DEFAULT_MAP_MEMORY_BYTES,
@@ -12,6 +11,7 @@ import {
   MAX_MAP_MEMORY_BYTES,
   MAX_OVERHEAD_BUDGET_PERCENT,
   MIN_MAP_MEMORY_BYTES,
+  startAllowanceSeconds,
 } from './limits';
 import type { InlineProgram } from './program';
 
@@ -114,15 +114,14 @@ export function defaultRunLimits(): RunLimits {
 }
 
 /**
- * How long a run may take once its host starts it: the compile allowance (a C program compiles on
- * its host before its duration starts), the duration and the grace. The API adds it to the start
+ * How long a run may take once its host starts it: the start allowance (a C program or a bpftrace
+ * script compiles on its host before its duration starts), the duration and the grace. The API adds it to the start
  * deadline to get the run's end deadline, stored on the run; the daemon's watchdog kills the runner
  * this long after it started it, and never past that end deadline, so the reaper, which gives up on
  * the run after the end deadline, never gives up on a run its host still has.
  */
 export function runAllowanceSeconds(program: string | InlineProgram, durationSeconds: number, limits: Pick<RunLimits, 'graceSeconds'>): number {
-  const compile = typeof program === 'object' && program.kind === 'c' ? C_COMPILE_ALLOWANCE_SECONDS : 0;
-  return compile + durationSeconds + limits.graceSeconds;
+  return startAllowanceSeconds(program) + durationSeconds + limits.graceSeconds;
 }
 
 /** A limit a run's program kind could not have applied to it, and why. */

@@ -8,14 +8,12 @@ import { monotonicToEpochNs } from './boot-clock';
 import { BpftraceOutputParser, bpftraceErrors, PRINTF_OUTPUT } from './bpftrace-output';
 import { withMapSnapshots } from './bpftrace-maps';
 import { scopeScriptToCgroup } from './bpftrace-scope';
-import { BPFTRACE_STOP_SIGNAL, withExitOnInterrupt } from '@fleettrace/contracts';
+import { BPFTRACE_START_ALLOWANCE_SECONDS, BPFTRACE_STOP_SIGNAL, withExitOnInterrupt } from '@fleettrace/contracts';
 import { cgroupSubtreeIds } from './cgroup-subtree';
 import { programStatsOfProcess } from './process-bpf-stats';
 import type { RunnerStart } from './protocol';
 import { UnsupportedProgramError, type RunAdapter, type SessionContext } from './run-session';
 
-/** bpftrace compiles with LLVM before attaching; time to attach counts against the run's grace, at most this much. */
-const STARTUP_ALLOWANCE_MS = 2_000;
 /** Told to stop, bpftrace prints its maps and exits; without a known watchdog deadline it gets this long. */
 const PRINT_GRACE_MS = 2_000;
 /** Kept back from the watchdog's deadline for reporting after bpftrace has printed. */
@@ -98,7 +96,9 @@ export function bpftraceAdapter(start: RunnerStart, program: BpftraceProgram): R
   const after = (ms: number): Promise<void> => new Promise((resolve) => timers.push(setTimeout(resolve, ms)));
 
   return {
-    attachAllowanceMs: STARTUP_ALLOWANCE_MS,
+    // bpftrace compiles with LLVM before it attaches: its start allowance, which the daemon's watchdog
+    // and the API's end deadline count too; the duration runs from the moment it attached.
+    attachTimeoutMs: BPFTRACE_START_ALLOWANCE_SECONDS * 1000,
     ended,
     load(context: SessionContext) {
       const toEpoch = monotonicToEpochNs();
@@ -168,7 +168,7 @@ export function bpftraceAdapter(start: RunnerStart, program: BpftraceProgram): R
       if (output.attachedProbes === undefined) {
         const errors = bpftraceErrors(stderr) || output.otherLines.join('\n');
         if (how === 'stopped') throw new BpftraceFailedError('stopped before bpftrace attached its probes');
-        if (how === 'elapsed') throw new BpftraceFailedError(`bpftrace did not attach its probes within the run's duration${errors ? `: ${errors}` : ''}`);
+        if (how === 'elapsed') throw new BpftraceFailedError(`bpftrace did not attach its probes within its start allowance (${BPFTRACE_START_ALLOWANCE_SECONDS} s)${errors ? `: ${errors}` : ''}`);
         throw new BpftraceFailedError(`bpftrace rejected the script: ${errors || `exit code ${exit.code}`}`);
       }
       const errors = bpftraceErrors(stderr);

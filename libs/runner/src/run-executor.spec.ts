@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultRunLimits, type ResultMessage, type RunDispatch } from '@fleettrace/contracts';
+import { BPFTRACE_START_ALLOWANCE_SECONDS, C_COMPILE_ALLOWANCE_SECONDS, defaultRunLimits, type ResultMessage, type RunDispatch } from '@fleettrace/contracts';
 import { RunExecutor, summarize, type RunnerLauncher } from './run-executor';
 import type { RunnerOutcome } from './runner-process';
 import type { RunnerMessage, RunnerStart } from './protocol';
@@ -85,11 +85,11 @@ describe('RunExecutor', () => {
     expect(seen?.limits).toEqual({ ...dispatch.limits, eventsPerSecond: 50, overheadBudgetPercent: 5 });
   });
 
-  it('kills the runner at the run\'s allowance (compile + duration + grace), never past its end deadline', async () => {
+  it('kills the runner at the run\'s allowance (start allowance + duration + grace), never past its end deadline', async () => {
     const cProgram = { kind: 'c' as const, source: 'int x;', outputs: [] };
     const seen: { killAfterMs?: number } = {};
     await new RunExecutor(recorder(), fakeLauncher([], ok, seen), null, () => {}, () => 0).execute({ ...dispatch, program: cProgram, endDeadline: 100_000 });
-    expect(seen.killAfterMs).toBe((30 + 2 + 5) * 1000);
+    expect(seen.killAfterMs).toBe((C_COMPILE_ALLOWANCE_SECONDS + 2 + 5) * 1000);
     // An end deadline nearer than the allowance (clocks apart, a late take): the one the reaper goes by comes first.
     await new RunExecutor(recorder(), fakeLauncher([], ok, seen), null, () => {}, () => 9_000).execute({ ...dispatch, endDeadline: 14_000 });
     expect(seen.killAfterMs).toBe(14_000 - 9_000);
@@ -114,6 +114,12 @@ describe('summarize', () => {
     const summary = summarize('r', 1, outcome, ending, limits);
     expect(summary.state).toBe(state);
     expect(summary.error).toBe(error);
+  });
+
+  it('counts the start allowance of a program the host compiles in the limit a killed runner missed', () => {
+    const killed = { ...ok, exitCode: null, signal: 'SIGKILL' as const, killedByWatchdog: true };
+    const bpftrace = summarize('r', 1, killed, undefined, { ...limits, program: { kind: 'bpftrace', script: 'BEGIN { exit(); }' } });
+    expect(bpftrace.error).toBe(`runner did not detach within start allowance + duration + grace (${BPFTRACE_START_ALLOWANCE_SECONDS + 7} s) and was killed`);
   });
 
   it('ends a run that exceeded its overhead budget budget_exceeded, with its results, limits and measured overhead', () => {

@@ -1,6 +1,6 @@
 import type { ResultMessage, RunCounters, RunDispatch, RunLimits, RunState, SummaryMessage } from '@fleettrace/contracts';
 import { getProgram } from '@fleettrace/programs';
-import { capRunWarnings, programLabel, runAllowanceSeconds } from '@fleettrace/contracts';
+import { capRunWarnings, programLabel, runAllowanceSeconds, startAllowanceSeconds } from '@fleettrace/contracts';
 import type { RunnerHandle, RunnerOutcome } from './runner-process';
 import type { RunnerMessage, RunnerStart } from './protocol';
 
@@ -203,8 +203,8 @@ export function summarize(
   }
   if (outcome.killedByWatchdog) {
     const limit = runAllowanceSeconds(dispatch.program, dispatch.durationSeconds, dispatch.limits);
-    const parts = typeof dispatch.program === 'object' && dispatch.program.kind === 'c' ? 'compile allowance + duration + grace' : 'duration + grace';
-    return { ...base, state: 'timed_out', error: `runner did not detach within ${parts} (${limit} s) and was killed` };
+    const within = startAllowanceSeconds(dispatch.program) > 0 ? 'start allowance + duration + grace' : 'duration + grace';
+    return { ...base, state: 'timed_out', error: `runner did not detach within ${within} (${limit} s) and was killed` };
   }
   if (outcome.signal) {
     return { ...base, state: 'failed', error: `runner was killed by ${outcome.signal} before reporting results` };

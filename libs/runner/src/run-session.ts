@@ -78,8 +78,8 @@ export interface RunAdapter {
   load(context: SessionContext): Promise<LoadResult> | LoadResult;
   /** Attaches: 'attached', or 'ended' when the program ended before it attached (bpftrace exited). */
   attach(): Promise<'attached' | 'ended'> | 'attached';
-  /** How long attaching may take beyond the duration before the run gives up on it (bpftrace compiles first). */
-  readonly attachAllowanceMs?: number;
+  /** How long attaching may take before the run gives up on it (bpftrace compiles first); the duration runs from the attach. */
+  readonly attachTimeoutMs?: number;
   /** The run time of the run's BPF programs so far, for the overhead guard. */
   programStats(): ProgramStats[];
   /** Resolves when the program ends by itself before its duration (bpftrace's exit()). */
@@ -149,7 +149,7 @@ export async function runSession(
       Promise.resolve(adapter.attach()),
       stopped,
       budget,
-      after(durationMs + (adapter.attachAllowanceMs ?? 0), 'elapsed' as const),
+      after(adapter.attachTimeoutMs ?? durationMs, 'elapsed' as const),
     ]);
     let how: RunEnd;
     if (attached === 'attached') {
