@@ -40,7 +40,7 @@ import {
 import { log } from '../../libs/bpf-loader/bench/stats';
 import type { Metric, SuiteResult } from '../suite';
 import { simulatedHostId } from './host-profile';
-import { postgresPids, measureIngest } from './ingest';
+import { cpuPressure, measureIngest, postgresPids } from './ingest';
 import { fleetArgs, firingJitters, latencyMetrics, requestLatencyMetric, stagesNote, throughputMetric, type FleetArgs } from './metrics';
 import { latenciesAtRate, type RateResult } from './requests';
 import { RunsObserver, type RunsProgress } from './runs-observer';
@@ -76,7 +76,16 @@ export async function run(args: readonly string[]): Promise<SuiteResult> {
     stops.push(() => stopRedis(redis.pid));
     const databaseUrl = createDatabase(postgres.url, 'fleettrace');
     const apiLog = join(dir, 'api.log');
-    const api = await startApi({ databaseUrl, redisUrl: redis.url, redisPrefix: REDIS_PREFIX, token: TOKEN, port: await freePort(), logFile: apiLog }).catch((error: Error) => {
+    const api = await startApi({
+      databaseUrl,
+      redisUrl: redis.url,
+      redisPrefix: REDIS_PREFIX,
+      token: TOKEN,
+      port: await freePort(),
+      logFile: apiLog,
+      // Written when the API stops (SIGTERM ends it through process.exit, which writes it).
+      ...(options.apiCpuProfileDir ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${options.apiCpuProfileDir}` } } : {}),
+    }).catch((error: Error) => {
       throw new Error(`${error.message}\n${tail(apiLog)}`);
     });
     stops.push(() => stopPid(api.pid));
@@ -304,15 +313,21 @@ class FleetBench {
         { redis: stack.redis, stream: stack.stream, databaseUrl: stack.databaseUrl, jobId: job.id, runs: job.runs.map((r) => ({ id: r.id, hostId: r.hostId })) },
         { seconds, recordsPerMessage: records, processes: stack.processes },
       );
-      const cpu = Object.entries(result.cpu)
-        .map(([name, percent]) => `${name} ${Math.round(percent)} %`)
-        .join(', ');
+      // CPU per event says what limits the rate whatever else the machine runs: a process needing
+      // x us an event cannot pass 1e6/x events/s on one core.
+      const cpu = (usage: Record<string, number>, rate: number) =>
+        Object.entries(usage)
+          .map(([name, percent]) => `${name} ${Math.round(percent)} % (${((percent / 100) * 1e6 / rate).toFixed(1)} us/event)`)
+          .join(', ');
+      const pressure = cpuPressure();
       return throughputMetric(
         `events ingested into PostgreSQL per second (${seconds} s sustained, n${this.hosts})`,
         result.ingest,
         { name: `raw COPY of the same rows, ${result.copyRowsPerTransaction} a transaction`, rates: result.copy },
         INGEST_TARGET_EVENTS_PER_SECOND,
-        `${this.hosts} running runs, ${records} records a message; ${result.checked} rows checked by count(*); CPU (% of one core) while measured: ${cpu}; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`,
+        `${this.hosts} running runs, ${records} records a message; ${result.checked} rows checked by count(*); ` +
+          `CPU (% of one core) ingesting: ${cpu(result.cpu, result.ingest.sustained)}; COPY: ${cpu(result.copyCpu, result.copy.sustained)}; ` +
+          `load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores${pressure === undefined ? '' : `, CPU pressure (some, 60 s) ${pressure} %`}`,
       );
     } finally {
       await this.post<JobView>(`/v1/jobs/${job.id}/cancel`, { reason: 'benchmark' }, 200);

@@ -45,8 +45,9 @@ export interface IngestResult {
   copy: Rates;
   /** Rows of the job counted once ingest caught up, equal to what was sent. */
   checked: number;
-  /** Percent of one core each process used while ingest was measured. */
+  /** Percent of one core each process used while ingest was measured, and while COPY was. */
   cpu: Record<string, number>;
+  copyCpu: Record<string, number>;
   copyRowsPerTransaction: number;
 }
 
@@ -112,15 +113,22 @@ export async function measureIngest(target: IngestTarget, options: IngestOptions
 
     log(`COPY reference: ${seconds} s`);
     const copyRowsPerTransaction = INGEST_BATCH_SIZE * recordsPerMessage;
-    const copy = await copyCeiling(db, target, batches, seconds, warmupSeconds);
-    return { ingest, copy, checked, cpu, copyRowsPerTransaction };
+    const { rates: copy, cpu: copyCpu } = await copyCeiling(db, target, batches, seconds, warmupSeconds, options.processes);
+    return { ingest, copy, checked, cpu, copyCpu, copyRowsPerTransaction };
   } finally {
     await db.end();
   }
 }
 
 /** The same rows as ingest writes, by raw COPY into a scratch table like run_events, one transaction per ingest-sized batch. */
-async function copyCeiling(db: pg.Client, target: IngestTarget, batches: Batches, seconds: number, warmupSeconds: number): Promise<Rates> {
+async function copyCeiling(
+  db: pg.Client,
+  target: IngestTarget,
+  batches: Batches,
+  seconds: number,
+  warmupSeconds: number,
+  processes: () => Record<string, number[]>,
+): Promise<{ rates: Rates; cpu: Record<string, number> }> {
   const table = 'bench_copy_ceiling';
   await db.query(`DROP TABLE IF EXISTS ${table}`);
   await db.query(`CREATE TABLE ${table} (LIKE run_events INCLUDING ALL)`);
@@ -145,7 +153,13 @@ async function copyCeiling(db: pg.Client, target: IngestTarget, batches: Batches
     })();
     try {
       await sleep(warmupSeconds * 1000);
-      return ratesOf(await sampleEverySecond(seconds, async () => committed));
+      const meter = new CpuMeter(processes());
+      const bench = process.cpuUsage();
+      const rates = ratesOf(await sampleEverySecond(seconds, async () => committed));
+      const cpu = meter.percentages();
+      const used = process.cpuUsage(bench);
+      cpu['bench (COPY writer)'] = ((used.user + used.system) / 1000 / (rates.seconds * 1000)) * 100;
+      return { rates, cpu };
     } finally {
       stopping = true;
       await writing;
@@ -303,4 +317,15 @@ export function postgresPids(postmaster: number): number[] {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
+
+/** The share of time some runnable task waited for a CPU over the last 60 s (Linux PSI), or undefined where not exposed. */
+export function cpuPressure(): number | undefined {
+  try {
+    const some = readFileSync('/proc/pressure/cpu', 'utf8').split('\n').find((line) => line.startsWith('some '));
+    const avg60 = some?.match(/avg60=([\d.]+)/)?.[1];
+    return avg60 === undefined ? undefined : Number(avg60);
+  } catch {
+    return undefined;
+  }
 }

@@ -43,7 +43,7 @@ describe('fleetArgs', () => {
 
   it('takes every option', () => {
     const args = ['--hosts', '1,10,100', '--reps', '5', '--firings', '8', '--every', '2', '--only', 'ingest,requests'];
-    const more = ['--ingest-seconds', '30', '--ingest-records', '1000', '--rate', '100', '--request-seconds', '10', '--results-hosts', '50'];
+    const more = ['--ingest-seconds', '30', '--ingest-records', '1000', '--rate', '100', '--request-seconds', '10', '--results-hosts', '50', '--api-cpu-prof', '/tmp/prof'];
     expect(fleetArgs([...args, ...more])).toEqual({
       hosts: [1, 10, 100],
       measure: new Set(['ingest', 'requests']),
@@ -55,11 +55,13 @@ describe('fleetArgs', () => {
       requestRate: 100,
       requestSeconds: 10,
       resultsHosts: 50,
+      apiCpuProfileDir: '/tmp/prof',
     });
   });
 
   it('refuses a measurement it does not know, naming the choices', () => {
     expect(() => fleetArgs(['--only', 'dispatch,latency'])).toThrow('--only takes dispatch, jitter, requests, ingest, got "latency"');
+    expect(() => fleetArgs(['--api-cpu-prof'])).toThrow('--api-cpu-prof needs a value');
   });
 
   it('refuses host counts that are no whole number, and more firings than a schedule lists', () => {

@@ -27,13 +27,16 @@ export interface FleetArgs {
   requestSeconds: number;
   /** Hosts of the completed job whose results are read. */
   resultsHosts: number;
+  /** Where the API writes a V8 CPU profile (--cpu-prof) when it stops, to see where its time went. */
+  apiCpuProfileDir?: string;
 }
 
 export const MAX_FIRINGS = 20;
 
 /**
  * `--hosts 1,10,100 --reps N --firings N --every S --only dispatch,jitter,requests,ingest
- * --ingest-seconds S --ingest-records R --rate N --request-seconds S --results-hosts N`.
+ * --ingest-seconds S --ingest-records R --rate N --request-seconds S --results-hosts N
+ * [--api-cpu-prof DIR]`.
  */
 export function fleetArgs(args: readonly string[]): FleetArgs {
   const hosts = listOption(args, 'hosts', ['1', '10', '100', '1000']).map((text) => {
@@ -60,7 +63,16 @@ export function fleetArgs(args: readonly string[]): FleetArgs {
     requestRate: option(args, 'rate', 200),
     requestSeconds: option(args, 'request-seconds', 20),
     resultsHosts: option(args, 'results-hosts', 100),
+    ...stringOption(args, 'api-cpu-prof', 'apiCpuProfileDir'),
   };
+}
+
+function stringOption<K extends string>(args: readonly string[], name: string, key: K): Partial<Record<K, string>> {
+  const i = args.indexOf(`--${name}`);
+  if (i < 0) return {};
+  const value = args[i + 1];
+  if (!value || value.startsWith('--')) throw new RangeError(`--${name} needs a value`);
+  return { [key]: value } as Partial<Record<K, string>>;
 }
 
 export type Measured = 'dispatch' | 'cancel' | 'jitter';
