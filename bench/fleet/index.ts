@@ -40,13 +40,14 @@ import {
 import { log } from '../../libs/bpf-loader/bench/stats';
 import type { Metric, SuiteResult } from '../suite';
 import { simulatedHostId } from './host-profile';
-import { cpuPressure, measureIngest, postgresPids } from './ingest';
-import { fleetArgs, firingJitters, latencyMetrics, requestLatencyMetric, stagesNote, throughputMetric, type FleetArgs } from './metrics';
+import { cpuPressure, measureIngest, postgresPids, type Wal } from './ingest';
+import { fleetArgs, firingJitters, latencyMetrics, requestLatencyMetric, stagesNote, throughputMetric, type FleetArgs, type Rates } from './metrics';
 import { latenciesAtRate, type RateResult } from './requests';
 import { RunsObserver, type RunsProgress } from './runs-observer';
 
 const REDIS_PREFIX = 'ftbench';
 const SIMULATOR_MAIN = fileURLToPath(new URL('./simulator-main.ts', import.meta.url));
+const CPU_PROFILER = fileURLToPath(new URL('./cpu-profile.cjs', import.meta.url));
 /** A catalog program every simulated kernel supports, with an events output. */
 const PROGRAM = 'execsnoop';
 /** Long enough that no run ends by itself before the cancel. */
@@ -83,8 +84,8 @@ export async function run(args: readonly string[]): Promise<SuiteResult> {
       token: TOKEN,
       port: await freePort(),
       logFile: apiLog,
-      // Written when the API stops (SIGTERM ends it through process.exit, which writes it).
-      ...(options.apiCpuProfileDir ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${options.apiCpuProfileDir}` } } : {}),
+      // Written when the API stops (SIGTERM ends it through process.exit): cpu-profile.cjs says how.
+      ...(options.apiCpuProfileDir ? { env: { NODE_OPTIONS: `--require ${CPU_PROFILER}`, FLEETTRACE_BENCH_CPU_PROFILE_DIR: options.apiCpuProfileDir } } : {}),
     }).catch((error: Error) => {
       throw new Error(`${error.message}\n${tail(apiLog)}`);
     });
@@ -320,6 +321,7 @@ class FleetBench {
           .map(([name, percent]) => `${name} ${Math.round(percent)} % (${((percent / 100) * 1e6 / rate).toFixed(1)} us/event)`)
           .join(', ');
       const pressure = cpuPressure();
+      const wal = (w: Wal, rates: Rates) => `WAL ${Math.round(w.bytes / rates.counted)} B/event, ${((w.fullPageImages * 1000) / rates.counted).toFixed(1)} full-page images per 1,000 events`;
       return throughputMetric(
         `events ingested into PostgreSQL per second (${seconds} s sustained, n${this.hosts})`,
         result.ingest,
@@ -327,6 +329,7 @@ class FleetBench {
         INGEST_TARGET_EVENTS_PER_SECOND,
         `${this.hosts} running runs, ${records} records a message; ${result.checked} rows checked by count(*); ` +
           `CPU (% of one core) ingesting: ${cpu(result.cpu, result.ingest.sustained)}; COPY: ${cpu(result.copyCpu, result.copy.sustained)}; ` +
+          `ingesting: ${wal(result.wal.ingest, result.ingest)}; COPY: ${wal(result.wal.copy, result.copy)}; ` +
           `load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores${pressure === undefined ? '' : `, CPU pressure (some, 60 s) ${pressure} %`}`,
       );
     } finally {

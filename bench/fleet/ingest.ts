@@ -40,6 +40,11 @@ export interface IngestOptions {
   processes: () => Record<string, number[]>;
 }
 
+export interface Wal {
+  bytes: number;
+  fullPageImages: number;
+}
+
 export interface IngestResult {
   ingest: Rates;
   copy: Rates;
@@ -48,6 +53,8 @@ export interface IngestResult {
   /** Percent of one core each process used while ingest was measured, and while COPY was. */
   cpu: Record<string, number>;
   copyCpu: Record<string, number>;
+  /** WAL written while measured (pg_stat_wal), for ingest and for COPY: bytes and full-page images. */
+  wal: { ingest: Wal; copy: Wal };
   copyRowsPerTransaction: number;
 }
 
@@ -82,12 +89,15 @@ export async function measureIngest(target: IngestTarget, options: IngestOptions
     const producing = producer.run();
     let ingest: Rates;
     let cpu: Record<string, number>;
+    let ingestWal: Wal;
     try {
       await waitFor('ingest to store the first events', async () => (await stored()) > 0, 60_000);
       await sleep(warmupSeconds * 1000);
       const meter = new CpuMeter(options.processes());
       const bench = process.cpuUsage();
+      const walBefore = await walNow(db);
       ingest = ratesOf(await sampleEverySecond(seconds, stored));
+      ingestWal = walSince(walBefore, await walNow(db));
       cpu = meter.percentages();
       const used = process.cpuUsage(bench);
       cpu['bench (producer)'] = ((used.user + used.system) / 1000 / (ingest.seconds * 1000)) * 100;
@@ -113,8 +123,8 @@ export async function measureIngest(target: IngestTarget, options: IngestOptions
 
     log(`COPY reference: ${seconds} s`);
     const copyRowsPerTransaction = INGEST_BATCH_SIZE * recordsPerMessage;
-    const { rates: copy, cpu: copyCpu } = await copyCeiling(db, target, batches, seconds, warmupSeconds, options.processes);
-    return { ingest, copy, checked, cpu, copyCpu, copyRowsPerTransaction };
+    const { rates: copy, cpu: copyCpu, wal: copyWal } = await copyCeiling(db, target, batches, seconds, warmupSeconds, options.processes);
+    return { ingest, copy, checked, cpu, copyCpu, wal: { ingest: ingestWal, copy: copyWal }, copyRowsPerTransaction };
   } finally {
     await db.end();
   }
@@ -128,8 +138,11 @@ async function copyCeiling(
   seconds: number,
   warmupSeconds: number,
   processes: () => Record<string, number[]>,
-): Promise<{ rates: Rates; cpu: Record<string, number> }> {
+): Promise<{ rates: Rates; cpu: Record<string, number>; wal: Wal }> {
   const table = 'bench_copy_ceiling';
+  // Its own connection: the one measuring must not wait behind a COPY.
+  const writer = new pg.Client({ connectionString: target.databaseUrl });
+  await writer.connect();
   await db.query(`DROP TABLE IF EXISTS ${table}`);
   await db.query(`CREATE TABLE ${table} (LIKE run_events INCLUDING ALL)`);
   try {
@@ -144,10 +157,10 @@ async function copyCeiling(
           const r = next++ % target.runs.length;
           messages.push({ run: target.runs[r]!, seq: seq[r]!++ });
         }
-        await db.query('BEGIN');
-        const copy = db.query(copyFrom(`COPY ${table} (run_id, job_id, host_id, seq, idx, output, ts, data) FROM STDIN`));
+        await writer.query('BEGIN');
+        const copy = writer.query(copyFrom(`COPY ${table} (run_id, job_id, host_id, seq, idx, output, ts, data) FROM STDIN`));
         await pipeline(Readable.from(messages.map((m) => batches.copyText(m.run.id, target.jobId, m.run.hostId, m.seq))), copy);
-        await db.query('COMMIT');
+        await writer.query('COMMIT');
         committed += messages.length * batches.records;
       }
     })();
@@ -155,18 +168,30 @@ async function copyCeiling(
       await sleep(warmupSeconds * 1000);
       const meter = new CpuMeter(processes());
       const bench = process.cpuUsage();
+      const walBefore = await walNow(db);
       const rates = ratesOf(await sampleEverySecond(seconds, async () => committed));
+      const wal = walSince(walBefore, await walNow(db));
       const cpu = meter.percentages();
       const used = process.cpuUsage(bench);
       cpu['bench (COPY writer)'] = ((used.user + used.system) / 1000 / (rates.seconds * 1000)) * 100;
-      return { rates, cpu };
+      return { rates, cpu, wal };
     } finally {
       stopping = true;
       await writing;
     }
   } finally {
+    await writer.end();
     await db.query(`DROP TABLE IF EXISTS ${table}`);
   }
+}
+
+async function walNow(db: pg.Client): Promise<Wal> {
+  const { rows } = await db.query<{ bytes: string; fpi: string }>('SELECT wal_bytes::text AS bytes, wal_fpi::text AS fpi FROM pg_stat_wal');
+  return { bytes: Number(rows[0]!.bytes), fullPageImages: Number(rows[0]!.fpi) };
+}
+
+function walSince(before: Wal, after: Wal): Wal {
+  return { bytes: after.bytes - before.bytes, fullPageImages: after.fullPageImages - before.fullPageImages };
 }
 
 /** Reads a count once now and once at the end of each of the next `seconds` seconds. */

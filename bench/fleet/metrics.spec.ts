@@ -175,19 +175,19 @@ describe('requestLatencyMetric', () => {
   it("is the nearest-rank p99 of every request beside the reference's, with their ratio", () => {
     const ours = Array.from({ length: 200 }, (_, i) => i + 1);
     const reference = Array.from({ length: 100 }, (_, i) => (i + 1) / 10);
-    const metric = requestLatencyMetric('GET job', { latencies: ours, achievedRate: 199.5 }, { name: '404', latencies: reference, achievedRate: 200 }, 50, 'autocannon');
+    const metric = requestLatencyMetric('GET job', { latencies: ours, achievedRate: 199.5, meanBytes: 12_345.4 }, { name: '404', latencies: reference, achievedRate: 200 }, 50, 'autocannon');
     expect(metric).toMatchObject({
       name: 'GET job, p99 over 200',
       value: 198,
       unit: 'ms',
       reference: { name: '404, p99 over 100', value: 9.9 },
       target: { op: '<=', value: 50 },
-      note: 'p50 100 ms (reference 5 ms), max 200 ms; answered 199.5/s (reference 200/s); autocannon',
+      note: 'p50 100 ms (reference 5 ms), max 200 ms; answered 199.5/s (reference 200/s) of 12,345 bytes each; autocannon',
     });
     expect(metric.ratio).toBeCloseTo(20, 10);
   });
 
   it('sets no target where none is given', () => {
-    expect(requestLatencyMetric('x', { latencies: [1], achievedRate: 1 }, { name: 'r', latencies: [1], achievedRate: 1 }, undefined, '').target).toBeUndefined();
+    expect(requestLatencyMetric('x', { latencies: [1], achievedRate: 1, meanBytes: 1 }, { name: 'r', latencies: [1], achievedRate: 1 }, undefined, '').target).toBeUndefined();
   });
 });

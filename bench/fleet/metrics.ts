@@ -184,7 +184,7 @@ export function throughputMetric(name: string, ours: Rates, reference: { name: s
 /** Latencies of many requests: the p99 (nearest rank) beside a reference's, with the target on the value. */
 export function requestLatencyMetric(
   name: string,
-  measured: { latencies: readonly number[]; achievedRate: number },
+  measured: { latencies: readonly number[]; achievedRate: number; meanBytes: number },
   reference: { name: string; latencies: readonly number[]; achievedRate: number },
   targetMs: number | undefined,
   note: string,
@@ -201,7 +201,7 @@ export function requestLatencyMetric(
     ...(targetMs !== undefined ? { target: { op: '<=' as const, value: targetMs } } : {}),
     note:
       `p50 ${round2(percentile(ours, 50))} ms (reference ${round2(percentile(reference.latencies, 50))} ms), max ${round2(Math.max(...ours))} ms; ` +
-      `answered ${round2(measured.achievedRate)}/s (reference ${round2(reference.achievedRate)}/s); ${note}`,
+      `answered ${round2(measured.achievedRate)}/s (reference ${round2(reference.achievedRate)}/s) of ${Math.round(measured.meanBytes).toLocaleString('en-US')} bytes each; ${note}`,
   };
 }
 

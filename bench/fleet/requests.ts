@@ -20,12 +20,15 @@ export interface RateResult {
   latencies: number[];
   /** Answers per second, as achieved: below the rate asked when the server cannot keep up. */
   achievedRate: number;
+  /** Mean size of an answer, headers included: what the server had to build and send. */
+  meanBytes: number;
 }
 
 /** The latency of every request sent at `rate` for `seconds`. Throws if any answer was not the expected one. */
 export async function latenciesAtRate(options: RateOptions): Promise<RateResult> {
   const latencies: number[] = [];
   const statuses = new Map<number, number>();
+  let bytes = 0;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
@@ -38,7 +41,8 @@ export async function latenciesAtRate(options: RateOptions): Promise<RateResult>
       },
       (error, result) => (error ? reject(error) : resolve(result)),
     );
-    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+    instance.on('response', (_client, statusCode, resBytes, responseTime) => {
+      bytes += resBytes;
       statuses.set(statusCode, (statuses.get(statusCode) ?? 0) + 1);
       latencies.push(responseTime);
     });
@@ -50,5 +54,5 @@ export async function latenciesAtRate(options: RateOptions): Promise<RateResult>
     );
   }
   // A server too slow for the rate shows as fewer requests sent, which its latencies alone would hide.
-  return { latencies, achievedRate: latencies.length / options.seconds };
+  return { latencies, achievedRate: latencies.length / options.seconds, meanBytes: latencies.length > 0 ? bytes / latencies.length : 0 };
 }
