@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { isTerminalRunState, resultsStreamKey, type JobView, type RunState, type ScheduleDetailView } from '@fleettrace/contracts';
 import {
@@ -47,7 +47,7 @@ import { RunsObserver, type RunsProgress } from './runs-observer';
 
 const REDIS_PREFIX = 'ftbench';
 const SIMULATOR_MAIN = fileURLToPath(new URL('./simulator-main.ts', import.meta.url));
-const CPU_PROFILER = fileURLToPath(new URL('./cpu-profile.cjs', import.meta.url));
+const CPU_PROFILER = fileURLToPath(new URL('./cpu-profile.mjs', import.meta.url));
 /** A catalog program every simulated kernel supports, with an events output. */
 const PROGRAM = 'execsnoop';
 /** Long enough that no run ends by itself before the cancel. */
@@ -84,8 +84,8 @@ export async function run(args: readonly string[]): Promise<SuiteResult> {
       token: TOKEN,
       port: await freePort(),
       logFile: apiLog,
-      // Written when the API stops (SIGTERM ends it through process.exit): cpu-profile.cjs says how.
-      ...(options.apiCpuProfileDir ? { env: { NODE_OPTIONS: `--require ${CPU_PROFILER}`, FLEETTRACE_BENCH_CPU_PROFILE_DIR: options.apiCpuProfileDir } } : {}),
+      // Written when the API stops (SIGTERM ends it through process.exit): cpu-profile.mjs says how.
+      ...(options.apiCpuProfileDir ? { env: { NODE_OPTIONS: `--import ${pathToFileURL(CPU_PROFILER).href}`, FLEETTRACE_BENCH_CPU_PROFILE_DIR: options.apiCpuProfileDir } } : {}),
     }).catch((error: Error) => {
       throw new Error(`${error.message}\n${tail(apiLog)}`);
     });

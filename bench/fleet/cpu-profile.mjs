@@ -1,10 +1,9 @@
-// Preloaded into the API (NODE_OPTIONS=--require) by `npm run bench -- fleet --api-cpu-prof DIR`:
+// Preloaded into the API (NODE_OPTIONS=--import) by `npm run bench -- fleet --api-cpu-prof DIR`:
 // node refuses --cpu-prof in NODE_OPTIONS, so this starts V8's profiler through the inspector and
 // writes DIR/api-<pid>.cpuprofile (open it in Chrome DevTools or speedscope) when the process exits.
-'use strict';
-const inspector = require('node:inspector');
-const { writeFileSync } = require('node:fs');
-const { join } = require('node:path');
+import { writeFileSync } from 'node:fs';
+import inspector from 'node:inspector';
+import { join } from 'node:path';
 
 const dir = process.env.FLEETTRACE_BENCH_CPU_PROFILE_DIR;
 if (dir) {
