@@ -41,6 +41,9 @@ import { OtlpExportService } from './telemetry/otlp-export.service';
 import { ServiceMetrics } from './telemetry/service-metrics';
 import { MetricsController } from './controllers/metrics.controller';
 
+/** Every controller: what the app serves, and what the OpenAPI document describes. */
+export const API_CONTROLLERS = [JobController, ResultsController, HostController, ScheduleController, ProgramController, MetricsController];
+
 const programCatalog: ProgramCatalog = { get: getProgram, names: programNames };
 
 const repositories = [
@@ -83,7 +86,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [DiscoveryModule],
-      controllers: [JobController, ResultsController, HostController, ScheduleController, ProgramController, MetricsController],
+      controllers: API_CONTROLLERS,
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: PROGRAM_CATALOG, useValue: programCatalog },

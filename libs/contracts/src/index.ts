@@ -18,4 +18,5 @@ export * from './host-sample';
 export * from './rollout';
 export * from './schedule';
 export * from './results-views';
+export * from './api-components';
 export * from './cgroup';

@@ -12,6 +12,23 @@ export const DEFAULT_GRACE_SECONDS = 5;
 export const DEFAULT_START_DEADLINE_SECONDS = 30;
 /** Seconds a C program may take to compile on its host, before its duration starts. */
 export const C_COMPILE_ALLOWANCE_SECONDS = 30;
+/**
+ * Seconds bpftrace may take to compile its script (LLVM, on the host) and attach, before the run's
+ * duration starts: ~0.2 s on an idle host, seconds on a busy one.
+ */
+export const BPFTRACE_START_ALLOWANCE_SECONDS = 15;
+
+/**
+ * Seconds a run of this program may spend before its duration starts, compiling on its host. A
+ * catalog program is compiled already: its load and attach come out of the grace. The daemon's
+ * watchdog and the API's reaper both count it, so they agree on when a run is overdue.
+ */
+export function startAllowanceSeconds(program: string | { kind: string }): number {
+  if (typeof program === 'string') return 0;
+  if (program.kind === 'c') return C_COMPILE_ALLOWANCE_SECONDS;
+  if (program.kind === 'bpftrace') return BPFTRACE_START_ALLOWANCE_SECONDS;
+  return 0;
+}
 
 /**
  * Resource limits of one run (ARCHITECTURE "Time limits, in layers", 5). A job may lower or raise
@@ -29,3 +46,8 @@ export const MAX_EVENTS_PER_SECOND = 1_000_000;
 export const DEFAULT_OVERHEAD_BUDGET_PERCENT = 2;
 export const MAX_OVERHEAD_BUDGET_PERCENT = 100;
 export const DEFAULT_OVERHEAD_WINDOW_MS = 1000;
+/**
+ * Entries kept per counts or stacks output (the largest); the rest are dropped and counted, so a
+ * map keyed by something unbounded (a path, a stack) cannot flood the summary or Postgres.
+ */
+export const DEFAULT_MAX_ENTRIES_PER_OUTPUT = 10_000;
