@@ -9,6 +9,8 @@ import { ResultsController } from './controllers/results.controller';
 import { HostController } from './controllers/host.controller';
 import { ScheduleController } from './controllers/schedule.controller';
 import { ProgramController } from './controllers/program.controller';
+import { TokenController } from './controllers/token.controller';
+import { AuditController } from './controllers/audit.controller';
 import { AuthGuard } from './middleware/auth.guard';
 import { ErrorFilter } from './middleware/error.filter';
 import { ApiTokenRepository } from './repositories/api-token.repository';
@@ -24,6 +26,9 @@ import { RunRepository } from './repositories/run.repository';
 import { JobNotificationRepository } from './repositories/job-notification.repository';
 import { ScheduleRepository } from './repositories/schedule.repository';
 import { AuthService } from './services/auth.service';
+import { AccessService } from './services/access.service';
+import { AuditService } from './services/audit.service';
+import { TokenService } from './services/token.service';
 import { HostService } from './services/host.service';
 import { IngestService } from './services/ingest.service';
 import { JobHandlerRegistry } from './services/job-handler.registry';
@@ -39,6 +44,9 @@ import { StreamService } from './services/stream.service';
 import { ProgramService } from './services/program.service';
 
 const programCatalog: ProgramCatalog = { get: getProgram, names: programNames };
+
+/** Every controller; each route handler needs a @Scope (AuthGuard checks at start). */
+export const CONTROLLERS = [JobController, ResultsController, HostController, ScheduleController, ProgramController, TokenController, AuditController];
 
 const repositories = [
   ApiTokenRepository,
@@ -56,7 +64,10 @@ const repositories = [
 ];
 
 const services = [
+  AccessService,
+  AuditService,
   AuthService,
+  TokenService,
   HostService,
   IngestService,
   JobHandlerRegistry,
@@ -78,7 +89,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [DiscoveryModule],
-      controllers: [JobController, ResultsController, HostController, ScheduleController, ProgramController],
+      controllers: CONTROLLERS,
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: PROGRAM_CATALOG, useValue: programCatalog },

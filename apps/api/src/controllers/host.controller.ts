@@ -3,6 +3,9 @@ import { z } from 'zod';
 import { HostId, type HostDetailView, type HostView } from '@fleettrace/contracts';
 import { ZodValidationPipe } from '../pipes/zod-validation.pipe';
 import { HostService } from '../services/host.service';
+import { Auth } from '../middleware/auth.guard';
+import { Scope } from '../decorators/scope.decorator';
+import type { AuthContext } from '../services/auth.service';
 
 const HostListQuery = z.object({ selector: z.string().min(1, 'selector must not be empty').max(4096, 'selector must be at most 4096 characters').optional() }).strict();
 
@@ -12,13 +15,15 @@ export class HostController {
 
   /** Every host that ever registered (`?selector=` narrows them), with whether it is online now. */
   @Get()
-  list(@Query(new ZodValidationPipe(HostListQuery, 'query')) query: { selector?: string }): Promise<HostView[]> {
-    return this.hosts.list(query.selector);
+  @Scope('jobs:read')
+  list(@Auth() auth: AuthContext, @Query(new ZodValidationPipe(HostListQuery, 'query')) query: { selector?: string }): Promise<HostView[]> {
+    return this.hosts.list(auth, query.selector);
   }
 
   /** One host: capabilities, which catalog programs it can run (and why not), and its last 20 runs. */
   @Get(':id')
-  get(@Param('id', new ZodValidationPipe(HostId, 'host id')) id: string): Promise<HostDetailView> {
-    return this.hosts.get(id);
+  @Scope('jobs:read')
+  get(@Auth() auth: AuthContext, @Param('id', new ZodValidationPipe(HostId, 'host id')) id: string): Promise<HostDetailView> {
+    return this.hosts.get(auth, id);
   }
 }

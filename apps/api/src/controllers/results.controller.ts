@@ -6,6 +6,10 @@ import { ZodValidationPipe } from '../pipes/zod-validation.pipe';
 import { ResultsService } from '../services/results.service';
 import { StreamService } from '../services/stream.service';
 import { JobIdParam } from '../dtos/job.dto';
+import { Auth } from '../middleware/auth.guard';
+import { Scope } from '../decorators/scope.decorator';
+import { AccessService } from '../services/access.service';
+import type { AuthContext } from '../services/auth.service';
 import { CompareQuery, EventsQuery, ResultsQuery, StacksQuery, StreamQuery } from '../dtos/results.dto';
 
 const jobId = (name = 'id') => Param(name, new ZodValidationPipe(JobIdParam, 'job id'));
@@ -15,24 +19,31 @@ export class ResultsController {
   constructor(
     @Inject(ResultsService) private readonly results: ResultsService,
     @Inject(StreamService) private readonly streams: StreamService,
+    @Inject(AccessService) private readonly access: AccessService,
   ) {}
 
   /** Per-host outputs and their fleet-wide merge, with percentiles, top counts and heaviest functions. */
   @Get('results')
-  get(@jobId() id: string, @Query(new ZodValidationPipe(ResultsQuery, 'query')) query: ResultsQuery): Promise<JobResultsView> {
+  @Scope('jobs:read')
+  async get(@Auth() auth: AuthContext, @jobId() id: string, @Query(new ZodValidationPipe(ResultsQuery, 'query')) query: ResultsQuery): Promise<JobResultsView> {
+    await this.access.assertJobVisible(auth, id);
     return this.results.get(id, query);
   }
 
   /** A stacks output as folded text for flamegraph.pl or speedscope: merged over the fleet, or one host's with `host`. */
   @Get('results/folded')
+  @Scope('jobs:read')
   @Header('content-type', 'text/plain; charset=utf-8')
-  folded(@jobId() id: string, @Query(new ZodValidationPipe(StacksQuery, 'query')) query: StacksQuery): Promise<string> {
+  async folded(@Auth() auth: AuthContext, @jobId() id: string, @Query(new ZodValidationPipe(StacksQuery, 'query')) query: StacksQuery): Promise<string> {
+    await this.access.assertJobVisible(auth, id);
     return this.results.folded(id, query);
   }
 
   /** A stacks output as a gzipped pprof profile (go tool pprof, Pyroscope, speedscope read it). */
   @Get('results/pprof')
-  async pprof(@jobId() id: string, @Query(new ZodValidationPipe(StacksQuery, 'query')) query: StacksQuery, @Res() reply: FastifyReply): Promise<void> {
+  @Scope('jobs:read')
+  async pprof(@Auth() auth: AuthContext, @jobId() id: string, @Query(new ZodValidationPipe(StacksQuery, 'query')) query: StacksQuery, @Res() reply: FastifyReply): Promise<void> {
+    await this.access.assertJobVisible(auth, id);
     const profile = await this.results.pprof(id, query);
     const name = `${id}-${query.output}${query.host ? `-${query.host}` : ''}.pb.gz`.replace(/[^A-Za-z0-9_.-]/g, '_');
     await reply.type('application/octet-stream').header('content-disposition', `attachment; filename="${name}"`).send(profile);
@@ -40,13 +51,17 @@ export class ResultsController {
 
   /** A page of the job's events in time order, filtered by host, output, field value or text. */
   @Get('events')
-  events(@jobId() id: string, @Query(new ZodValidationPipe(EventsQuery, 'query')) query: EventsQuery): Promise<EventPage> {
+  @Scope('jobs:read')
+  async events(@Auth() auth: AuthContext, @jobId() id: string, @Query(new ZodValidationPipe(EventsQuery, 'query')) query: EventsQuery): Promise<EventPage> {
+    await this.access.assertJobVisible(auth, id);
     return this.results.events(id, query);
   }
 
   /** Every event of the job, one JSON object a line, streamed from the database. */
   @Get('events.ndjson')
-  async eventsNdjson(@jobId() id: string, @Query(new ZodValidationPipe(EventsQuery, 'query')) query: EventsQuery, @Res() reply: FastifyReply): Promise<void> {
+  @Scope('jobs:read')
+  async eventsNdjson(@Auth() auth: AuthContext, @jobId() id: string, @Query(new ZodValidationPipe(EventsQuery, 'query')) query: EventsQuery, @Res() reply: FastifyReply): Promise<void> {
+    await this.access.assertJobVisible(auth, id);
     const lines = await this.results.eventLines(id, query);
     await reply.type('application/x-ndjson').send(Readable.from(lines));
   }
@@ -57,12 +72,15 @@ export class ResultsController {
    * Resumable: reconnect with the last message's id as Last-Event-ID.
    */
   @Get('stream')
+  @Scope('jobs:read')
   async stream(
+    @Auth() auth: AuthContext,
     @jobId() id: string,
     @Query(new ZodValidationPipe(StreamQuery, 'query')) query: StreamQuery,
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
+    await this.access.assertJobVisible(auth, id);
     const closed = new AbortController();
     const lastEventId = request.headers['last-event-id'];
     const messages = await this.streams.open(id, {
@@ -84,7 +102,10 @@ export class ResultsController {
 
   /** This job against another of the same program: percentile shifts, count deltas, differential stacks. */
   @Get('compare/:other')
-  compare(@jobId() id: string, @jobId('other') other: string, @Query(new ZodValidationPipe(CompareQuery, 'query')) query: { top?: number }): Promise<JobComparisonView> {
+  @Scope('jobs:read')
+  async compare(@Auth() auth: AuthContext, @jobId() id: string, @jobId('other') other: string, @Query(new ZodValidationPipe(CompareQuery, 'query')) query: { top?: number }): Promise<JobComparisonView> {
+    await this.access.assertJobVisible(auth, id);
+    await this.access.assertJobVisible(auth, other);
     return this.results.compare(id, other, query);
   }
 }
