@@ -223,6 +223,19 @@ describe('GET /v1/audit', () => {
     expect(rows).toBe(0);
   });
 
+  it("records a host's registration and each change of its labels, not its heartbeats", async () => {
+    await registerHosts(t, [hostInfo('relabel-1', { team: 'a' })]);
+    await registerHosts(t, [hostInfo('relabel-1', { team: 'a' })]);
+    await registerHosts(t, [hostInfo('relabel-1', { team: 'b' })]);
+    await waitFor('the relabel', async () => (await audit('subject=relabel-1')).length >= 2);
+    const entries = await audit('subject=relabel-1');
+    expect(entries.map((e) => [e.action, e.actor, e.detail.labels])).toEqual([
+      ['host.update', null, { team: 'b' }],
+      ['host.register', null, { team: 'a' }],
+    ]);
+    expect(entries[0].detail.previous).toEqual({ name: 'relabel-1', labels: { team: 'a' } });
+  });
+
   it('is append-only: UPDATE, DELETE and TRUNCATE fail for the API’s database role', async () => {
     await withDb(t.config.databaseUrl, async (db) => {
       const before = (await db.query('SELECT count(*)::int AS n FROM audit')).rows[0].n as number;

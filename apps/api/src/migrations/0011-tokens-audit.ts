@@ -10,7 +10,8 @@
  * audit gains where a request came from and the sha256 of a program's text; actor is null for a
  * refused authentication that matched no token. The API's role in the dev and test stacks is the
  * cluster's superuser, whom GRANTs cannot restrict, so append-only is a trigger refusing UPDATE,
- * DELETE and TRUNCATE (a superuser can still disable it: see docs/security.md).
+ * DELETE and TRUNCATE (a superuser can still disable it: see docs/security.md). Host registrations
+ * and changes of a host's name or labels are recorded by triggers on hosts.
  */
 export const tokensAudit = `
 DROP TABLE api_tokens;
@@ -45,4 +46,25 @@ $$;
 CREATE TRIGGER audit_no_update_delete BEFORE UPDATE OR DELETE ON audit FOR EACH ROW EXECUTE FUNCTION audit_append_only();
 CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
 REVOKE UPDATE, DELETE, TRUNCATE ON audit FROM PUBLIC;
+
+-- Hosts change only by their daemons' own reports (ingest), and a host's labels decide which
+-- host-limited tokens see it: a host's first registration and every change of its name or labels
+-- is recorded, by the database, so no code path that writes hosts can forget it. Heartbeats that
+-- change neither do not reach the function (the WHEN clause).
+CREATE FUNCTION audit_host_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO audit (actor, action, subject, detail)
+    VALUES (NULL, 'host.register', NEW.id, jsonb_build_object('name', NEW.name, 'labels', NEW.labels, 'reportedBy', 'daemon'));
+  ELSE
+    INSERT INTO audit (actor, action, subject, detail)
+    VALUES (NULL, 'host.update', NEW.id, jsonb_build_object('name', NEW.name, 'labels', NEW.labels,
+      'previous', jsonb_build_object('name', OLD.name, 'labels', OLD.labels), 'reportedBy', 'daemon'));
+  END IF;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER hosts_audit_register AFTER INSERT ON hosts FOR EACH ROW EXECUTE FUNCTION audit_host_change();
+CREATE TRIGGER hosts_audit_update AFTER UPDATE OF name, labels ON hosts FOR EACH ROW
+  WHEN (OLD.name IS DISTINCT FROM NEW.name OR OLD.labels IS DISTINCT FROM NEW.labels) EXECUTE FUNCTION audit_host_change();
 `;

@@ -32,6 +32,7 @@ export class TooManyAuthFailuresException extends HttpException {
 }
 
 const BEARER = /^Bearer[ ]+(\S+)\s*$/i;
+const TOUCH_INTERVAL_MS = 60_000;
 
 /**
  * Authentication (who is this bearer token) and authorisation (may it do this). Secrets are
@@ -42,6 +43,8 @@ export class AuthService {
   private readonly logger = new Logger('Auth');
   private readonly key: Buffer;
   private readonly throttle: AuthThrottle;
+  /** When this process last noted each token's use: one UPDATE per token a minute, not one per request. */
+  private readonly lastTouched = new Map<string, number>();
 
   constructor(
     @Inject(API_CONFIG) private readonly config: ApiConfig,
@@ -95,8 +98,11 @@ export class AuthService {
       });
       throw new UnauthorizedException(problem);
     }
-    // Bookkeeping: a failure to note the last use must not refuse a valid caller.
-    await this.tokens.touch(token.id, now).catch((error: unknown) => this.logger.warn(`could not record the last use of token ${token.id}: ${(error as Error).message}`));
+    if (now.getTime() - (this.lastTouched.get(token.id) ?? 0) >= TOUCH_INTERVAL_MS) {
+      this.lastTouched.set(token.id, now.getTime());
+      // Bookkeeping: a failure to note the last use must not refuse a valid caller.
+      await this.tokens.touch(token.id, now).catch((error: unknown) => this.logger.warn(`could not record the last use of token ${token.id}: ${(error as Error).message}`));
+    }
     return contextOf(token, request.address);
   }
 
