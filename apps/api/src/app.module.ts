@@ -43,10 +43,10 @@ import { ScheduleService } from './services/schedule.service';
 import { StreamService } from './services/stream.service';
 import { ProgramService } from './services/program.service';
 
-const programCatalog: ProgramCatalog = { get: getProgram, names: programNames };
+/** Every controller: what the app serves, and what the OpenAPI document describes; each route needs a @Scope (AuthGuard checks at start). */
+export const API_CONTROLLERS = [JobController, ResultsController, HostController, ScheduleController, ProgramController, TokenController, AuditController];
 
-/** Every controller; each route handler needs a @Scope (AuthGuard checks at start). */
-export const CONTROLLERS = [JobController, ResultsController, HostController, ScheduleController, ProgramController, TokenController, AuditController];
+const programCatalog: ProgramCatalog = { get: getProgram, names: programNames };
 
 const repositories = [
   ApiTokenRepository,
@@ -89,7 +89,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [DiscoveryModule],
-      controllers: CONTROLLERS,
+      controllers: API_CONTROLLERS,
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: PROGRAM_CATALOG, useValue: programCatalog },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SelectorSyntaxError, parseSelector } from './selector';
+import { apiComponent } from './api-components';
 
 /**
  * What an API token may do. `admin` implies every other scope. A job's create scope depends on its
@@ -68,37 +69,49 @@ export const CreateTokenRequest = z
 export type CreateTokenRequest = z.infer<typeof CreateTokenRequest>;
 
 /** A token as listed: never its secret nor the secret's hash. */
-export interface TokenView {
-  id: string;
-  name: string;
-  scopes: ApiScope[];
-  hostSelector: string | null;
-  createdBy: string;
-  createdAt: string;
-  expiresAt: string | null;
-  revokedAt: string | null;
-  lastUsedAt: string | null;
-}
+export const TokenView = apiComponent(
+  'TokenView',
+  z.object({
+    id: z.string(),
+    name: z.string(),
+    scopes: z.array(z.enum(API_SCOPES)),
+    hostSelector: z.string().nullable(),
+    createdBy: z.string(),
+    createdAt: z.string(),
+    expiresAt: z.string().nullable(),
+    revokedAt: z.string().nullable(),
+    lastUsedAt: z.string().nullable(),
+  }),
+);
+export type TokenView = z.infer<typeof TokenView>;
 
 /** The answer to POST /v1/tokens: the only time the secret is shown. */
-export interface CreatedTokenView extends TokenView {
-  secret: string;
-}
+export const CreatedTokenView = apiComponent('CreatedTokenView', TokenView.extend({ secret: z.string() }));
+export type CreatedTokenView = z.infer<typeof CreatedTokenView>;
 
-/** One audit record: who (token id, or null when authentication failed), from where, did what to what. */
-export interface AuditEntryView {
-  id: string;
-  at: string;
-  actor: string | null;
-  address: string | null;
-  action: string;
-  subject: string;
-  /** sha256 of the program text, for job and schedule records of bpftrace and C programs. */
-  programSha256: string | null;
-  detail: Record<string, unknown>;
-}
+/** One audit record: who (token id, or null when authentication failed or a host reported it), from where, did what to what. */
+export const AuditEntryView = apiComponent(
+  'AuditEntryView',
+  z.object({
+    id: z.string(),
+    at: z.string(),
+    actor: z.string().nullable(),
+    address: z.string().nullable(),
+    action: z.string(),
+    subject: z.string(),
+    /** sha256 of the program text, for job and schedule records of bpftrace and C programs. */
+    programSha256: z.string().nullable(),
+    detail: z.record(z.string(), z.unknown()),
+  }),
+);
+export type AuditEntryView = z.infer<typeof AuditEntryView>;
 
-export interface AuditPage {
-  items: AuditEntryView[];
-  nextCursor: string | null;
-}
+export const AuditPage = apiComponent(
+  'AuditPage',
+  z.object({
+    items: z.array(AuditEntryView),
+    /** Pass as `cursor` for the next (older) page; null on the last page. */
+    nextCursor: z.string().nullable(),
+  }),
+);
+export type AuditPage = z.infer<typeof AuditPage>;

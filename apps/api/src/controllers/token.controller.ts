@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { z } from 'zod';
-import { BOOTSTRAP_TOKEN_ID, CreateTokenRequest, type CreatedTokenView, type TokenView } from '@fleettrace/contracts';
+import { BOOTSTRAP_TOKEN_ID, CreateTokenRequest, CreatedTokenView, TokenView } from '@fleettrace/contracts';
+import { ApiRoute } from '../decorators/api-route.decorator';
 import { ZodValidationPipe } from '../pipes/zod-validation.pipe';
 import { Auth } from '../middleware/auth.guard';
 import { Scope } from '../decorators/scope.decorator';
@@ -14,22 +15,26 @@ const TokenIdParam = z.string().refine((id) => id === BOOTSTRAP_TOKEN_ID || z.gu
 export class TokenController {
   constructor(@Inject(TokenService) private readonly tokens: TokenService) {}
 
-  /** A new token with the given scopes, optionally limited to a host selector and an expiry. Its secret is shown here only. */
   @Post()
+  @ApiRoute({
+    summary: 'A new token with the given scopes, optionally limited to a host selector and an expiry.',
+    description: 'The secret is in this answer only; the API keeps its HMAC. Needs the admin scope.',
+    responses: { 201: CreatedTokenView },
+  })
   @Scope('admin')
   create(@Auth() auth: AuthContext, @Body(new ZodValidationPipe(CreateTokenRequest)) request: CreateTokenRequest): Promise<CreatedTokenView> {
     return this.tokens.create(auth, request);
   }
 
-  /** Every token, revoked ones included; never a secret. */
   @Get()
+  @ApiRoute({ summary: 'Every token, revoked ones included; never a secret. Needs the admin scope.', responses: { 200: z.array(TokenView) } })
   @Scope('admin')
   list(): Promise<TokenView[]> {
     return this.tokens.list();
   }
 
-  /** Revokes the token: its next request gets 401. */
   @Delete(':id')
+  @ApiRoute({ summary: 'Revokes the token: its next request gets 401. Revoking twice is harmless. Needs the admin scope.', responses: { 204: { description: 'Revoked.' } }, errors: [404] })
   @HttpCode(204)
   @Scope('admin')
   revoke(@Auth() auth: AuthContext, @Param('id', new ZodValidationPipe(TokenIdParam, 'token id')) id: string): Promise<void> {

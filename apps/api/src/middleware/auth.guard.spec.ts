@@ -3,7 +3,7 @@ import { Controller, Get, Post } from '@nestjs/common';
 import { describe, expect, it } from 'vitest';
 import { routesWithoutScope } from './auth.guard';
 import { Scope } from '../decorators/scope.decorator';
-import { CONTROLLERS } from '../app.module';
+import { API_CONTROLLERS } from '../app.module';
 
 @Controller('v1/things')
 class Things {
@@ -25,6 +25,6 @@ describe('routesWithoutScope', () => {
   });
 
   it('finds none among the API controllers', () => {
-    expect(routesWithoutScope(CONTROLLERS)).toEqual([]);
+    expect(routesWithoutScope(API_CONTROLLERS)).toEqual([]);
   });
 });

@@ -14,8 +14,9 @@ interface AuthenticatedRequest {
 }
 
 /**
- * Global guard: every route needs a valid bearer token and the scope its @Scope names. A route
- * without @Scope is a start-up error, so no route is ever open by omission.
+ * Global guard: every controller route needs a valid bearer token and the scope its @Scope names.
+ * A route without @Scope is a start-up error, so no route is ever open by omission. The only open
+ * paths, /openapi.json and /docs, are plain Fastify routes (bootstrap.ts) that Nest's guards never see.
  */
 @Injectable()
 export class AuthGuard implements CanActivate, OnModuleInit {
