@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeCgroup, cgroup2Root } from '../src/cgroup';
 import { startApi, startDaemon, waitForHostsOnline, type RunningDaemon } from './components';
@@ -29,6 +29,15 @@ export function readStackState(): StackState | undefined {
   return existsSync(STATE_FILE) ? (JSON.parse(readFileSync(STATE_FILE, 'utf8')) as StackState) : undefined;
 }
 
+/**
+ * Both state files hold the admin token: readable by their owner only. The mode given at creation
+ * does not change an existing file, hence the chmod.
+ */
+export function writeSecretFile(path: string, text: string): void {
+  writeFileSync(path, text, { mode: 0o600 });
+  chmodSync(path, 0o600);
+}
+
 /** Labels alternate web/db so label selectors have something to select on a small local fleet. */
 function hostLabels(index: number): Record<string, string> {
   return { tier: index % 2 === 1 ? 'web' : 'db', stack: 'local' };
@@ -41,7 +50,7 @@ export async function stackUp(hosts: number, log: (line: string) => void): Promi
   mkdirSync(logDir, { recursive: true });
   const token = existing?.token ?? `ft_${randomBytes(24).toString('hex')}`;
   const state: Partial<StackState> & { daemons: RunningDaemon[] } = { token, daemons: [], logDir };
-  const save = (): void => writeFileSync(STATE_FILE, JSON.stringify(state, null, 2));
+  const save = (): void => writeSecretFile(STATE_FILE, JSON.stringify(state, null, 2));
   try {
     log('starting PostgreSQL');
     const pg = await startPostgres({ baseDir: join(STATE_DIR, 'postgres'), port: await freePort(), durable: true });
@@ -79,7 +88,7 @@ export async function stackUp(hosts: number, log: (line: string) => void): Promi
       save();
     }
     await waitForHostsOnline(api.client, state.daemons.map((d) => d.hostId));
-    writeFileSync(LOCAL_ENV_FILE, `FLEETTRACE_URL=${api.url}\nFLEETTRACE_TOKEN=${token}\n`);
+    writeSecretFile(LOCAL_ENV_FILE, `FLEETTRACE_URL=${api.url}\nFLEETTRACE_TOKEN=${token}\n`);
     return state as StackState;
   } catch (error) {
     log(`start-up failed, stopping what was started: ${error instanceof Error ? error.message : String(error)}`);

@@ -9,6 +9,8 @@ import { ResultsController } from './controllers/results.controller';
 import { HostController } from './controllers/host.controller';
 import { ScheduleController } from './controllers/schedule.controller';
 import { ProgramController } from './controllers/program.controller';
+import { TokenController } from './controllers/token.controller';
+import { AuditController } from './controllers/audit.controller';
 import { AuthGuard } from './middleware/auth.guard';
 import { ErrorFilter } from './middleware/error.filter';
 import { ApiTokenRepository } from './repositories/api-token.repository';
@@ -24,6 +26,9 @@ import { RunRepository } from './repositories/run.repository';
 import { JobNotificationRepository } from './repositories/job-notification.repository';
 import { ScheduleRepository } from './repositories/schedule.repository';
 import { AuthService } from './services/auth.service';
+import { AccessService } from './services/access.service';
+import { AuditService } from './services/audit.service';
+import { TokenService } from './services/token.service';
 import { HostService } from './services/host.service';
 import { IngestService } from './services/ingest.service';
 import { JobHandlerRegistry } from './services/job-handler.registry';
@@ -41,8 +46,8 @@ import { OtlpExportService } from './telemetry/otlp-export.service';
 import { ServiceMetrics } from './telemetry/service-metrics';
 import { MetricsController } from './controllers/metrics.controller';
 
-/** Every controller: what the app serves, and what the OpenAPI document describes. */
-export const API_CONTROLLERS = [JobController, ResultsController, HostController, ScheduleController, ProgramController, MetricsController];
+/** Every controller: what the app serves, and what the OpenAPI document describes; each route needs a @Scope (AuthGuard checks at start). */
+export const API_CONTROLLERS = [JobController, ResultsController, HostController, ScheduleController, ProgramController, MetricsController, TokenController, AuditController];
 
 const programCatalog: ProgramCatalog = { get: getProgram, names: programNames };
 
@@ -62,7 +67,10 @@ const repositories = [
 ];
 
 const services = [
+  AccessService,
+  AuditService,
   AuthService,
+  TokenService,
   HostService,
   IngestService,
   JobHandlerRegistry,

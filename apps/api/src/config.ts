@@ -21,6 +21,14 @@ export interface ApiConfig {
   /** BullMQ key prefix and the prefix of the results stream. */
   redisPrefix: string;
   adminToken: string;
+  /**
+   * The key API token secrets are stored under (HMAC-SHA256). Unset: derived from the admin token,
+   * so changing FLEETTRACE_ADMIN_TOKEN then also invalidates every token made through the API.
+   */
+  tokenKey?: string;
+  /** Failed authentications one client address may make per window before it is answered 429. */
+  authFailureLimit: number;
+  authFailureWindowSeconds: number;
   httpPort: number;
   httpHost: string;
   roles: ReadonlySet<Role>;
@@ -68,6 +76,9 @@ const EnvSchema = z.object({
   FLEETTRACE_ADMIN_TOKEN: z
     .string({ error: 'FLEETTRACE_ADMIN_TOKEN is required' })
     .min(1, 'FLEETTRACE_ADMIN_TOKEN is required'),
+  FLEETTRACE_TOKEN_KEY: z.string().min(32, 'FLEETTRACE_TOKEN_KEY must be at least 32 characters').optional(),
+  FLEETTRACE_AUTH_FAILURE_LIMIT: positiveInt.default(20),
+  FLEETTRACE_AUTH_FAILURE_WINDOW_SECONDS: positiveInt.default(60),
   FLEETTRACE_HTTP_PORT: port.default(8080),
   FLEETTRACE_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   FLEETTRACE_ROLES: z.string().default('http,worker'),
@@ -112,6 +123,8 @@ export const DEFAULT_TIMINGS = {
   eventsRetentionDays: DEFAULT_EVENTS_RETENTION_DAYS,
   retentionIntervalMs: 15 * 60_000,
   streamTrimIntervalMs: 10_000,
+  authFailureLimit: 20,
+  authFailureWindowSeconds: 60,
 } as const;
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
@@ -125,6 +138,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     redisUrl: e.FLEETTRACE_REDIS_URL,
     redisPrefix: e.FLEETTRACE_REDIS_PREFIX,
     adminToken: e.FLEETTRACE_ADMIN_TOKEN,
+    ...(e.FLEETTRACE_TOKEN_KEY ? { tokenKey: e.FLEETTRACE_TOKEN_KEY } : {}),
     httpPort: e.FLEETTRACE_HTTP_PORT,
     httpHost: e.FLEETTRACE_HTTP_HOST,
     roles: parseRoles(e.FLEETTRACE_ROLES),
@@ -140,5 +154,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     scheduleLateSeconds: e.FLEETTRACE_SCHEDULE_LATE_SECONDS,
     eventsRetentionDays: e.FLEETTRACE_EVENTS_RETENTION_DAYS,
     otlpExport: otlpExportFromEnv(env),
+    authFailureLimit: e.FLEETTRACE_AUTH_FAILURE_LIMIT,
+    authFailureWindowSeconds: e.FLEETTRACE_AUTH_FAILURE_WINDOW_SECONDS,
   };
 }

@@ -223,13 +223,15 @@ describe('creating a job', () => {
     const db = new pg.Client(t.config.databaseUrl);
     await db.connect();
     try {
-      const { rows } = await db.query('SELECT actor, action, subject, detail FROM audit WHERE subject = $1', [body.id]);
+      const { rows } = await db.query('SELECT actor, action, subject, address, program_sha256, detail FROM audit WHERE subject = $1', [body.id]);
       expect(rows).toEqual([
         {
           actor: 'admin',
           action: 'job.create',
           subject: body.id,
-          detail: { program: 'execsnoop', hostIds: ['db-1', 'web-1'], durationSeconds: 5 },
+          address: '127.0.0.1',
+          program_sha256: null,
+          detail: { program: 'execsnoop', params: { comm: 'bash', commMatch: 'exact', failedOnly: false }, targets: {}, hostIds: ['db-1', 'web-1'], durationSeconds: 5 },
         },
       ]);
     } finally {

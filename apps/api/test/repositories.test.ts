@@ -295,12 +295,21 @@ describe('ResultRepository retention', () => {
 });
 
 describe('ApiTokenRepository', () => {
-  it('finds a token by hash, and a new hash for the same name replaces the old', async () => {
+  it('finds the bootstrap token by its HMAC, and a new HMAC replaces the old', async () => {
     const tokens = new ApiTokenRepository(database);
-    await tokens.upsert('ci', 'hash-1');
-    expect(await tokens.findNameByHash('hash-1')).toBe('ci');
-    await tokens.upsert('ci', 'hash-2');
-    expect(await tokens.findNameByHash('hash-1')).toBeUndefined();
-    expect(await tokens.findNameByHash('hash-2')).toBe('ci');
+    await tokens.upsertBootstrap('admin', 'hmac-1');
+    expect(await tokens.findBySecretHmac('hmac-1')).toMatchObject({ id: 'admin', scopes: ['admin'], revokedAt: null });
+    await tokens.upsertBootstrap('admin', 'hmac-2');
+    expect(await tokens.findBySecretHmac('hmac-1')).toBeUndefined();
+    expect(await tokens.findBySecretHmac('hmac-2')).toMatchObject({ id: 'admin' });
+  });
+
+  it('revokes once: the first revocation keeps its time and author', async () => {
+    const tokens = new ApiTokenRepository(database);
+    const id = '0b6f3f55-3b8e-4f0e-9d55-4c1f0e1b2a3c';
+    await tokens.insert(database.pool, { id, name: 'ci', scopes: ['jobs:read'], hostSelector: 'tier=web', createdBy: 'admin', createdAt: new Date(), expiresAt: null }, 'hmac-ci');
+    expect(await tokens.revoke(database.pool, id, 'admin', new Date(1000))).toBe(true);
+    expect(await tokens.revoke(database.pool, id, 'other', new Date(2000))).toBe(false);
+    expect(await tokens.findById(id)).toMatchObject({ revokedAt: new Date(1000), revokedBy: 'admin', hostSelector: 'tier=web' });
   });
 });

@@ -20,3 +20,4 @@ export * from './schedule';
 export * from './results-views';
 export * from './api-components';
 export * from './cgroup';
+export * from './tokens';

@@ -5,6 +5,7 @@ import { ApiRoute } from '../decorators/api-route.decorator';
 import { ZodValidationPipe } from '../pipes/zod-validation.pipe';
 import { Auth } from '../middleware/auth.guard';
 import { JobService } from '../services/job.service';
+import { Scope } from '../decorators/scope.decorator';
 import type { AuthContext } from '../services/auth.service';
 import { CancelJobRequest, CreateJobQuery, JobIdParam, JobListQuery } from '../dtos/job.dto';
 
@@ -14,8 +15,9 @@ export class JobController {
 
   @Get()
   @ApiRoute({ summary: 'Jobs, newest first, with their run-state counts; filtered and paged by an opaque cursor.', responses: { 200: JobPage } })
-  list(@Query(new ZodValidationPipe(JobListQuery, 'query')) query: JobListQuery): Promise<JobPage> {
-    return this.jobs.list(query);
+  @Scope('jobs:read')
+  list(@Auth() auth: AuthContext, @Query(new ZodValidationPipe(JobListQuery, 'query')) query: JobListQuery): Promise<JobPage> {
+    return this.jobs.list(auth, query);
   }
 
   @Post()
@@ -24,18 +26,20 @@ export class JobController {
     description: 'With `?dryRun=true` the answer is the plan (a JobPlanView, `dryRun: true`) and nothing is created.',
     responses: { 201: z.union([JobView, JobPlanView]) },
   })
+  @Scope('program')
   create(
     @Auth() auth: AuthContext,
     @Query(new ZodValidationPipe(CreateJobQuery, 'query')) query: { dryRun: boolean },
     @Body(new ZodValidationPipe(CreateJobRequest)) request: CreateJobRequest,
   ): Promise<JobView | JobPlanView> {
-    return query.dryRun ? this.jobs.dryRun(request) : this.jobs.create(auth, request);
+    return query.dryRun ? this.jobs.dryRun(auth, request) : this.jobs.create(auth, request);
   }
 
   @Get(':id')
   @ApiRoute({ summary: "The job, the state of each host's run, and its timeline.", responses: { 200: JobView }, errors: [404] })
-  get(@Param('id', new ZodValidationPipe(JobIdParam, 'job id')) id: string): Promise<JobView> {
-    return this.jobs.get(id);
+  @Scope('jobs:read')
+  get(@Auth() auth: AuthContext, @Param('id', new ZodValidationPipe(JobIdParam, 'job id')) id: string): Promise<JobView> {
+    return this.jobs.getFor(auth, id);
   }
 
   @Post(':id/cancel')
@@ -46,6 +50,7 @@ export class JobController {
     responses: { 200: JobView },
     errors: [404, 409],
   })
+  @Scope('jobs:cancel')
   cancel(
     @Auth() auth: AuthContext,
     @Param('id', new ZodValidationPipe(JobIdParam, 'job id')) id: string,

@@ -1,6 +1,7 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { z } from 'zod';
 import { ApiRoute } from '../decorators/api-route.decorator';
+import { Scope } from '../decorators/scope.decorator';
 import { ServiceMetrics } from '../telemetry/service-metrics';
 
 /** The service's metrics for scrape-based setups; like every route it needs a token (Prometheus: `authorization`). */
@@ -9,6 +10,8 @@ export class MetricsController {
   constructor(@Inject(ServiceMetrics) private readonly metrics: ServiceMetrics) {}
 
   @Get('metrics')
+  // Counts of jobs, runs and hosts: what a jobs:read token may see anyway. A scraper gets a token of its own.
+  @Scope('jobs:read')
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
   @ApiRoute({
     summary: "The API's own metrics in Prometheus text format: jobs and runs by state, run duration, dispatch latency, queue depth, ingest lag, events, heartbeats.",

@@ -4,6 +4,9 @@ import { ProgramView } from '@fleettrace/contracts';
 import { ApiRoute } from '../decorators/api-route.decorator';
 import { ZodValidationPipe } from '../pipes/zod-validation.pipe';
 import { ProgramService } from '../services/program.service';
+import { Auth } from '../middleware/auth.guard';
+import { Scope } from '../decorators/scope.decorator';
+import type { AuthContext } from '../services/auth.service';
 
 const ProgramNameParam = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'program must be a catalog name like "execsnoop"');
 
@@ -16,13 +19,15 @@ export class ProgramController {
     summary: 'Every catalog program: parameters (JSON Schema), outputs, requirements, and the online hosts that can run it.',
     responses: { 200: z.array(ProgramView) },
   })
-  list(): Promise<ProgramView[]> {
-    return this.programs.list();
+  @Scope('jobs:read')
+  list(@Auth() auth: AuthContext): Promise<ProgramView[]> {
+    return this.programs.list(auth);
   }
 
   @Get(':name')
   @ApiRoute({ summary: 'One catalog program, as the list describes it.', responses: { 200: ProgramView }, errors: [404] })
-  get(@Param('name', new ZodValidationPipe(ProgramNameParam, 'program')) name: string): Promise<ProgramView> {
-    return this.programs.get(name);
+  @Scope('jobs:read')
+  get(@Auth() auth: AuthContext, @Param('name', new ZodValidationPipe(ProgramNameParam, 'program')) name: string): Promise<ProgramView> {
+    return this.programs.get(auth, name);
   }
 }

@@ -8,6 +8,10 @@ import { ZodValidationPipe } from '../pipes/zod-validation.pipe';
 import { ResultsService } from '../services/results.service';
 import { StreamService } from '../services/stream.service';
 import { JobIdParam } from '../dtos/job.dto';
+import { Auth } from '../middleware/auth.guard';
+import { Scope } from '../decorators/scope.decorator';
+import { AccessService } from '../services/access.service';
+import type { AuthContext } from '../services/auth.service';
 import { CompareQuery, EventsQuery, ResultsQuery, StacksQuery, StreamQuery } from '../dtos/results.dto';
 
 const jobId = (name = 'id') => Param(name, new ZodValidationPipe(JobIdParam, 'job id'));
@@ -17,6 +21,7 @@ export class ResultsController {
   constructor(
     @Inject(ResultsService) private readonly results: ResultsService,
     @Inject(StreamService) private readonly streams: StreamService,
+    @Inject(AccessService) private readonly access: AccessService,
   ) {}
 
   @Get('results')
@@ -25,18 +30,22 @@ export class ResultsController {
     responses: { 200: JobResultsView },
     errors: [404],
   })
-  get(@jobId() id: string, @Query(new ZodValidationPipe(ResultsQuery, 'query')) query: ResultsQuery): Promise<JobResultsView> {
+  @Scope('jobs:read')
+  async get(@Auth() auth: AuthContext, @jobId() id: string, @Query(new ZodValidationPipe(ResultsQuery, 'query')) query: ResultsQuery): Promise<JobResultsView> {
+    await this.access.assertJobVisible(auth, id);
     return this.results.get(id, query);
   }
 
   @Get('results/folded')
+  @Scope('jobs:read')
   @Header('content-type', 'text/plain; charset=utf-8')
   @ApiRoute({
     summary: "A stacks output as folded text for flamegraph.pl or speedscope: merged over the fleet, or one host's with `host`.",
     responses: { 200: { description: 'One folded stack and its value a line: `comm;main;work;schedule_[k] 42`.', content: { 'text/plain': { schema: z.string() } } } },
     errors: [404],
   })
-  folded(@jobId() id: string, @Query(new ZodValidationPipe(StacksQuery, 'query')) query: StacksQuery): Promise<string> {
+  async folded(@Auth() auth: AuthContext, @jobId() id: string, @Query(new ZodValidationPipe(StacksQuery, 'query')) query: StacksQuery): Promise<string> {
+    await this.access.assertJobVisible(auth, id);
     return this.results.folded(id, query);
   }
 
@@ -52,7 +61,9 @@ export class ResultsController {
     },
     errors: [404],
   })
-  async pprof(@jobId() id: string, @Query(new ZodValidationPipe(StacksQuery, 'query')) query: StacksQuery, @Res() reply: FastifyReply): Promise<void> {
+  @Scope('jobs:read')
+  async pprof(@Auth() auth: AuthContext, @jobId() id: string, @Query(new ZodValidationPipe(StacksQuery, 'query')) query: StacksQuery, @Res() reply: FastifyReply): Promise<void> {
+    await this.access.assertJobVisible(auth, id);
     const profile = await this.results.pprof(id, query);
     const name = `${id}-${query.output}${query.host ? `-${query.host}` : ''}.pb.gz`.replace(/[^A-Za-z0-9_.-]/g, '_');
     await reply.type('application/octet-stream').header('content-disposition', `attachment; filename="${name}"`).send(profile);
@@ -60,7 +71,9 @@ export class ResultsController {
 
   @Get('events')
   @ApiRoute({ summary: "A page of the job's events in time order, filtered by host, output, field value or text.", responses: { 200: EventPage }, errors: [404] })
-  events(@jobId() id: string, @Query(new ZodValidationPipe(EventsQuery, 'query')) query: EventsQuery): Promise<EventPage> {
+  @Scope('jobs:read')
+  async events(@Auth() auth: AuthContext, @jobId() id: string, @Query(new ZodValidationPipe(EventsQuery, 'query')) query: EventsQuery): Promise<EventPage> {
+    await this.access.assertJobVisible(auth, id);
     return this.results.events(id, query);
   }
 
@@ -71,7 +84,9 @@ export class ResultsController {
     responses: { 200: { description: 'One EventItem (the schema below) a line.', content: { 'application/x-ndjson': { schema: EventItem } } } },
     errors: [404],
   })
-  async eventsNdjson(@jobId() id: string, @Query(new ZodValidationPipe(EventsQuery, 'query')) query: EventsQuery, @Res() reply: FastifyReply): Promise<void> {
+  @Scope('jobs:read')
+  async eventsNdjson(@Auth() auth: AuthContext, @jobId() id: string, @Query(new ZodValidationPipe(EventsQuery, 'query')) query: EventsQuery, @Res() reply: FastifyReply): Promise<void> {
+    await this.access.assertJobVisible(auth, id);
     const lines = await this.results.eventLines(id, query);
     await reply.type('application/x-ndjson').send(Readable.from(lines));
   }
@@ -93,12 +108,15 @@ export class ResultsController {
     },
     errors: [404],
   })
+  @Scope('jobs:read')
   async stream(
+    @Auth() auth: AuthContext,
     @jobId() id: string,
     @Query(new ZodValidationPipe(StreamQuery, 'query')) query: StreamQuery,
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
+    await this.access.assertJobVisible(auth, id);
     const closed = new AbortController();
     const lastEventId = request.headers['last-event-id'];
     const messages = await this.streams.open(id, {
@@ -124,7 +142,10 @@ export class ResultsController {
     responses: { 200: JobComparisonView },
     errors: [404],
   })
-  compare(@jobId() id: string, @jobId('other') other: string, @Query(new ZodValidationPipe(CompareQuery, 'query')) query: { top?: number }): Promise<JobComparisonView> {
+  @Scope('jobs:read')
+  async compare(@Auth() auth: AuthContext, @jobId() id: string, @jobId('other') other: string, @Query(new ZodValidationPipe(CompareQuery, 'query')) query: { top?: number }): Promise<JobComparisonView> {
+    await this.access.assertJobVisible(auth, id);
+    await this.access.assertJobVisible(auth, other);
     return this.results.compare(id, other, query);
   }
 }

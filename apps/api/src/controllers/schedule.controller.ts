@@ -6,6 +6,7 @@ import { ZodValidationPipe } from '../pipes/zod-validation.pipe';
 import { Auth } from '../middleware/auth.guard';
 import type { AuthContext } from '../services/auth.service';
 import { ScheduleService } from '../services/schedule.service';
+import { Scope } from '../decorators/scope.decorator';
 
 const ScheduleIdParam = z.guid({ error: 'schedule id must be a UUID' });
 
@@ -18,14 +19,16 @@ export class ScheduleController {
     summary: 'A job template fired by cron or interval; each firing is an ordinary job. The caller owns it.',
     responses: { 201: ScheduleDetailView },
   })
+  @Scope('schedules:write')
   create(@Auth() auth: AuthContext, @Body(new ZodValidationPipe(CreateScheduleRequest)) request: CreateScheduleRequest): Promise<ScheduleDetailView> {
     return this.schedules.create(auth, request);
   }
 
   @Get()
   @ApiRoute({ summary: 'Every schedule, with its next and last firing.', responses: { 200: z.array(ScheduleView) } })
-  list(): Promise<ScheduleView[]> {
-    return this.schedules.list();
+  @Scope('jobs:read')
+  list(@Auth() auth: AuthContext): Promise<ScheduleView[]> {
+    return this.schedules.list(auth);
   }
 
   @Get(':id')
@@ -34,12 +37,14 @@ export class ScheduleController {
     responses: { 200: ScheduleDetailView },
     errors: [404],
   })
-  get(@Param('id', new ZodValidationPipe(ScheduleIdParam, 'schedule id')) id: string): Promise<ScheduleDetailView> {
-    return this.schedules.get(id);
+  @Scope('jobs:read')
+  get(@Auth() auth: AuthContext, @Param('id', new ZodValidationPipe(ScheduleIdParam, 'schedule id')) id: string): Promise<ScheduleDetailView> {
+    return this.schedules.getFor(auth, id);
   }
 
   @Patch(':id')
   @ApiRoute({ summary: 'Pause (`{"enabled":false}`), resume, or edit.', responses: { 200: ScheduleDetailView }, errors: [404] })
+  @Scope('schedules:write')
   update(
     @Auth() auth: AuthContext,
     @Param('id', new ZodValidationPipe(ScheduleIdParam, 'schedule id')) id: string,
@@ -51,6 +56,7 @@ export class ScheduleController {
   @Delete(':id')
   @HttpCode(204)
   @ApiRoute({ summary: 'Deletes the schedule; the jobs it started stay.', responses: { 204: { description: 'Deleted.' } }, errors: [404] })
+  @Scope('schedules:write')
   remove(@Auth() auth: AuthContext, @Param('id', new ZodValidationPipe(ScheduleIdParam, 'schedule id')) id: string): Promise<void> {
     return this.schedules.remove(auth, id);
   }

@@ -4,6 +4,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { ErrorBody } from '@fleettrace/contracts';
 import { ResultsQueryError } from '@fleettrace/results';
 import { isDatabaseUnavailable } from '../utils/database-errors';
+import { TooManyAuthFailuresException } from '../services/auth.service';
 
 /** Seconds a client is told to wait before trying again while the database is away. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -32,6 +33,9 @@ export class ErrorFilter implements ExceptionFilter {
       this.adapterHost.httpAdapter.setHeader(response, 'retry-after', String(RETRY_AFTER_SECONDS));
       this.adapterHost.httpAdapter.reply(response, DATABASE_UNAVAILABLE, DATABASE_UNAVAILABLE.statusCode);
       return;
+    }
+    if (exception instanceof TooManyAuthFailuresException) {
+      this.adapterHost.httpAdapter.setHeader(response, 'retry-after', String(exception.retryAfterSeconds));
     }
     const body = this.toBody(exception);
     this.adapterHost.httpAdapter.reply(response, body, body.statusCode);

@@ -38,6 +38,8 @@ export interface JobFilter {
   scheduleId?: string;
   since?: Date;
   until?: Date;
+  /** Only jobs all of whose runs are on these hosts (a host-limited token's view). */
+  onlyHosts?: readonly string[];
 }
 
 /** Where a page of the newest-first list starts: strictly older than this (created_at, id). */
@@ -147,6 +149,7 @@ export class JobRepository {
     if (filter.scheduleId) add((p) => `schedule_id = ${p}`, filter.scheduleId);
     if (filter.since) add((p) => `created_at >= ${p}`, filter.since);
     if (filter.until) add((p) => `created_at < ${p}`, filter.until);
+    if (filter.onlyHosts) add((p) => `NOT EXISTS (SELECT 1 FROM runs r WHERE r.job_id = jobs.id AND r.host_id <> ALL(${p}::text[]))`, filter.onlyHosts);
     if (after) {
       values.push(after.createdAt, after.id);
       where.push(`(created_at, id) < ($${values.length - 1}, $${values.length})`);

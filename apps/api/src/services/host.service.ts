@@ -6,6 +6,8 @@ import { HostRepository } from '../repositories/host.repository';
 import { RunRepository } from '../repositories/run.repository';
 import { mapHost } from '../dtos/host.dto';
 import { unsupportedReason } from './capability-check';
+import { canSeeHost, hostsVisibleTo } from '../utils/host-access';
+import type { AuthContext } from './auth.service';
 
 const RECENT_RUNS = 20;
 
@@ -18,7 +20,7 @@ export class HostService {
   ) {}
 
   /** Every host that ever registered, or those a selector matches (the grammar jobs target with). */
-  async list(selector?: string): Promise<HostView[]> {
+  async list(auth: AuthContext, selector?: string): Promise<HostView[]> {
     let parsed;
     try {
       parsed = selector === undefined ? undefined : parseSelector(selector);
@@ -27,13 +29,13 @@ export class HostService {
       throw error;
     }
     const now = Date.now();
-    return (await this.hosts.list()).filter((host) => !parsed || matchesSelector(parsed, host)).map((host) => mapHost(host, now));
+    return hostsVisibleTo(auth, await this.hosts.list()).filter((host) => !parsed || matchesSelector(parsed, host)).map((host) => mapHost(host, now));
   }
 
   /** One host: its capabilities, whether it can run each catalog program, and its latest runs. */
-  async get(id: string): Promise<HostDetailView> {
+  async get(auth: AuthContext, id: string): Promise<HostDetailView> {
     const host = await this.hosts.findById(id);
-    if (!host) throw new NotFoundException(`host ${id} not found`);
+    if (!host || !canSeeHost(auth, host)) throw new NotFoundException(`host ${id} not found`);
     const recent = await this.runs.recentOfHost(id, RECENT_RUNS);
     return {
       ...mapHost(host, Date.now()),

@@ -1,7 +1,7 @@
-import { BadRequestException, ConflictException, Logger, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, ForbiddenException, Logger, NotFoundException } from '@nestjs/common';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { CapabilityReport } from '@fleettrace/contracts';
+import { hasScope, parseSelector, type ApiScope, type CapabilityReport } from '@fleettrace/contracts';
 import { JobService } from './job.service';
 import type { CatalogEntry, ProgramCatalog } from './program-catalog';
 import type { ApiConfig } from '../config';
@@ -13,6 +13,8 @@ import type { AuditRepository } from '../repositories/audit.repository';
 import type { QueueRepository } from '../repositories/queue.repository';
 import type { RunLifecycleService, RunTransitions } from './run-lifecycle.service';
 import type { RolloutService } from './rollout.service';
+import type { AuthContext, AuthService } from './auth.service';
+import type { AccessService } from './access.service';
 
 // The services log what they drop or retry; the assertions cover it, the output would be noise.
 beforeAll(() => Logger.overrideLogger(false));
@@ -83,11 +85,18 @@ function setup(hostList = [host('h1'), host('h2')]) {
   const audit = { insert: async (_: unknown, entry: unknown) => void state.audit.push(entry) } as unknown as AuditRepository;
   const queues = { withdraw: async (runs: unknown) => void state.withdrawn.push(runs) } as unknown as QueueRepository;
   const config = { maxDurationSeconds: 60, startDeadlineSeconds: 30 } as ApiConfig;
-  const service = new JobService(config, catalog, jobs, runs, hosts, audit, queues, lifecycle, rollout);
+  const authService = {
+    require: async (who: AuthContext, scope: ApiScope) => {
+      if (!hasScope(who.scopes, scope)) throw new ForbiddenException(`this token lacks the ${scope} scope`);
+    },
+  } as unknown as AuthService;
+  const access = { assertJobVisible: async () => undefined, visibleHostIds: async () => undefined } as unknown as AccessService;
+  const service = new JobService(config, catalog, jobs, runs, hosts, audit, queues, lifecycle, rollout, authService, access);
   return { service, state };
 }
 
-const auth = { tokenName: 'ci' };
+const auth: AuthContext = { tokenId: 'ci', tokenName: 'ci', scopes: ['jobs:catalog', 'jobs:bpftrace'], address: '10.0.0.9' };
+const ops: AuthContext = { tokenId: 'ops', tokenName: 'ops', scopes: ['jobs:cancel'], address: null };
 const request = { program: 'syscount', params: {}, targets: {}, durationSeconds: 5 };
 
 describe('JobService.create', () => {
@@ -99,7 +108,16 @@ describe('JobService.create', () => {
       ['h1', 'pending'],
       ['h2', 'pending'],
     ]);
-    expect(state.audit).toEqual([{ actor: 'ci', action: 'job.create', subject: view.id, detail: { program: 'syscount', hostIds: expect.arrayContaining(['h1', 'h2']), durationSeconds: 5 } }]);
+    expect(state.audit).toEqual([
+      {
+        actor: 'ci',
+        action: 'job.create',
+        subject: view.id,
+        address: '10.0.0.9',
+        programSha256: null,
+        detail: { program: 'syscount', params: { top: 10 }, targets: {}, hostIds: expect.arrayContaining(['h1', 'h2']), durationSeconds: 5 },
+      },
+    ]);
     expect(state.events[0]).toMatchObject({ kind: 'created', message: 'created by ci: syscount for 5 s; 2 hosts to run it' });
     expect(state.stepped).toEqual([view.id]);
     expect(state.jobs.get(view.id)!.limits).toMatchObject({ graceSeconds: 5, maxEventsPerOutput: 10_000 });
@@ -121,7 +139,7 @@ describe('JobService.create', () => {
     const hostList = ['a', 'b', 'c', 'd', 'e'].map((id) => host(id));
     const { service } = setup(hostList);
     const view = await service.create(auth, { ...request, rollout: { canary: 1, batchSize: 2 } });
-    const stages = (await service.dryRun({ ...request, rollout: { canary: 1, batchSize: 2 } })).stages!;
+    const stages = (await service.dryRun(auth, { ...request, rollout: { canary: 1, batchSize: 2 } })).stages!;
     expect(stages.map((s) => s.length)).toEqual([1, 2, 2]);
     expect(view.runs).toHaveLength(5);
   });
@@ -142,11 +160,43 @@ describe('JobService.create', () => {
   });
 });
 
+describe('JobService.create and scopes', () => {
+  it('records a bpftrace script, its sha256 and the targets in the audit trail', async () => {
+    const { service, state } = setup();
+    const script = 'tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }';
+    const view = await service.create(auth, { ...request, program: { kind: 'bpftrace', script } });
+    const sha = '73d8c41dd2760d39fa422b32f0ab7c5e300c0f03f6764cc7efddd6a48e1da1ba';
+    expect(state.audit).toEqual([
+      expect.objectContaining({ actor: 'ci', subject: view.id, programSha256: sha, detail: expect.objectContaining({ program: 'bpftrace', script, scriptSha256: sha }) }),
+    ]);
+  });
+
+  it.each([
+    [{ program: { kind: 'bpftrace' as const, script: 'BEGIN { exit(); }' } }, 'jobs:bpftrace'],
+    [{ program: { kind: 'c' as const, source: 'int x;', outputs: [] } }, 'jobs:c'],
+    [{}, 'jobs:catalog'],
+  ])('refuses %j to a token without %s, naming it, and stores nothing', async (change, scope) => {
+    const { service, state } = setup();
+    const only: AuthContext = { ...auth, scopes: ['jobs:read', ...(['jobs:catalog', 'jobs:bpftrace', 'jobs:c'] as const).filter((s) => s !== scope)] };
+    await expect(service.create(only, { ...request, ...change })).rejects.toThrow(new ForbiddenException(`this token lacks the ${scope} scope`));
+    await expect(service.dryRun(only, { ...request, ...change })).rejects.toThrow(new ForbiddenException(`this token lacks the ${scope} scope`));
+    expect(state.jobs.size).toBe(0);
+  });
+
+  it('plans a host-limited token over its own hosts: a selector narrows to them, a host outside is unknown', async () => {
+    const { service } = setup();
+    const team: AuthContext = { ...auth, hostSelector: { text: 'host=h1', parsed: parseSelector('host=h1') } };
+    const view = await service.create(team, request);
+    expect(view.runs.map((r) => r.hostId)).toEqual(['h1']);
+    await expect(service.create(team, { ...request, targets: { hosts: ['h2'] } })).rejects.toThrow(new BadRequestException('targets.hosts: unknown host h2'));
+  });
+});
+
 describe('JobService.dryRun', () => {
   it('answers the plan, offline and unsupported hosts apart, and creates nothing', async () => {
     const stale = { ...host('gone'), lastHeartbeatAt: new Date(Date.now() - 3600_000) };
     const { service, state } = setup([host('h1'), host('old', { kernelRelease: '5.4.0' }), stale]);
-    const plan = await service.dryRun({ ...request, program: 'execsnoop' });
+    const plan = await service.dryRun(auth, { ...request, program: 'execsnoop' });
     expect(plan).toEqual({
       dryRun: true,
       hosts: [{ id: 'h1', name: 'h1' }],
@@ -164,12 +214,12 @@ describe('JobService.cancel', () => {
     const { service, state } = setup();
     const view = await service.create(auth, request);
     state.runs[0]!.state = 'running';
-    const cancelled = await service.cancel({ tokenName: 'ops' }, view.id, 'wrong fleet');
+    const cancelled = await service.cancel(ops, view.id, 'wrong fleet');
     expect(cancelled.cancelled).toMatchObject({ by: 'ops', reason: 'cancelled by ops: wrong fleet' });
     expect(cancelled.runs.map((r) => r.state).sort()).toEqual(['cancelled', 'running']);
     expect(state.withdrawn).toEqual([[{ runId: state.runs[0]!.id, hostId: state.runs[0]!.hostId }]]);
-    expect(state.audit.at(-1)).toEqual({ actor: 'ops', action: 'job.cancel', subject: view.id, detail: { reason: 'wrong fleet' } });
-    await service.cancel({ tokenName: 'ops' }, view.id);
+    expect(state.audit.at(-1)).toEqual({ actor: 'ops', action: 'job.cancel', subject: view.id, address: null, detail: { reason: 'wrong fleet' } });
+    await service.cancel(ops, view.id);
     expect(state.withdrawn).toHaveLength(1);
   });
 

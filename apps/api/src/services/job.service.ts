@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import {
+  jobCreateScope,
   programLabel,
   resolveRunLimits,
   type CreateJobRequest,
@@ -12,7 +13,10 @@ import {
 import { API_CONFIG, PROGRAM_CATALOG } from '../tokens';
 import type { ApiConfig } from '../config';
 import type { ProgramCatalog } from './program-catalog';
-import type { AuthContext } from './auth.service';
+import { AuthService, type AuthContext } from './auth.service';
+import { AccessService } from './access.service';
+import { hostsVisibleTo } from '../utils/host-access';
+import { programAudit } from '../utils/program-audit';
 import { planTargets, type TargetPlan } from './target-planner';
 import { unsupportedReason, type ProgramRequirements } from './capability-check';
 import { decodeCursor, encodeCursor, mapJob, mapJobListItem, type JobListQuery } from '../dtos/job.dto';
@@ -54,11 +58,14 @@ export class JobService {
     @Inject(QueueRepository) private readonly queues: QueueRepository,
     @Inject(RunLifecycleService) private readonly lifecycle: RunLifecycleService,
     @Inject(RolloutService) private readonly rollout: RolloutService,
+    @Inject(AuthService) private readonly auth: AuthService,
+    @Inject(AccessService) private readonly access: AccessService,
   ) {}
 
   /** What the job would do: hosts that would run it, unsupported and offline ones. Creates nothing. */
-  async dryRun(request: CreateJobRequest): Promise<JobPlanView> {
-    const plan = await this.plan(request, Date.now(), { allowEmpty: true });
+  async dryRun(auth: AuthContext, request: CreateJobRequest): Promise<JobPlanView> {
+    await this.auth.require(auth, jobCreateScope(request.program), 'POST /v1/jobs');
+    const plan = await this.plan(auth, request, Date.now(), { allowEmpty: true });
     const named = (h: HostRecord) => ({ id: h.id, name: h.name });
     return {
       dryRun: true,
@@ -74,11 +81,13 @@ export class JobService {
    * Validates against policy and the catalog, plans the hosts, and stores the job with one run per
    * host (pending; `unsupported` at once where the host said it cannot run the program), then lets
    * the rollout release the first stage into the hosts' queues: a daemon can never take a run the
-   * database does not know.
+   * database does not know. The token needs the scope of the program's kind, and a host-limited
+   * token plans over its own hosts only.
    */
   async create(auth: AuthContext, request: CreateJobRequest, origin: JobOrigin = {}): Promise<JobView> {
+    await this.auth.require(auth, jobCreateScope(request.program), origin.scheduleId ? `firing of schedule ${origin.scheduleId}` : 'POST /v1/jobs');
     const now = Date.now();
-    const plan = await this.plan(request, now, { allowEmpty: false });
+    const plan = await this.plan(auth, request, now, { allowEmpty: false });
     const jobId = randomUUID();
     const stageOf = new Map(plan.stages.flatMap((stage, i) => stage.map((h) => [h.id, i] as const)));
     const runs: NewRun[] = plan.targets.chosen.map((host) => ({ id: randomUUID(), jobId, hostId: host.id, stage: stageOf.get(host.id) ?? 0, queuedAt: new Date(now) }));
@@ -94,7 +103,7 @@ export class JobService {
         rollout: request.rollout ?? null,
         snapshotSeconds: request.snapshotSeconds ?? null,
         state: 'running',
-        createdBy: auth.tokenName,
+        createdBy: auth.tokenId,
         createdAt: new Date(now),
         finishedAt: null,
         scheduleId: origin.scheduleId ?? null,
@@ -103,12 +112,16 @@ export class JobService {
         cancelReason: null,
       });
       await this.runs.insertMany(transitions.tx, runs);
+      const program = programAudit(request.program, plan.params);
       await this.audit.insert(transitions.tx, {
-        actor: auth.tokenName,
+        actor: auth.tokenId,
         action: 'job.create',
         subject: jobId,
+        address: auth.address,
+        programSha256: program.programSha256,
         detail: {
-          program: programLabel(request.program),
+          ...program.detail,
+          targets: request.targets,
           hostIds: plan.targets.chosen.map((h) => h.id).sort(),
           durationSeconds: request.durationSeconds,
           ...(origin.scheduleId ? { scheduleId: origin.scheduleId } : {}),
@@ -120,7 +133,7 @@ export class JobService {
         {
           at: new Date(now),
           kind: 'created',
-          message: createdMessage(auth.tokenName, request, plan, origin),
+          message: createdMessage(actorLabel(auth), request, plan, origin),
           detail: { offline: plan.targets.offline.map((h) => h.id), sampledOut: plan.targets.sampledOut },
         },
       ]);
@@ -144,10 +157,17 @@ export class JobService {
     });
   }
 
-  async list(query: JobListQuery): Promise<JobPage> {
+  /** The job, if the token may see it (else 404, as for no such job). */
+  async getFor(auth: AuthContext, jobId: string): Promise<JobView> {
+    await this.access.assertJobVisible(auth, jobId);
+    return this.get(jobId);
+  }
+
+  async list(auth: AuthContext, query: JobListQuery): Promise<JobPage> {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const onlyHosts = await this.access.visibleHostIds(auth);
     const page = await this.jobs.list(
-      { state: query.state, program: query.program, createdBy: query.createdBy, scheduleId: query.scheduleId, since: query.since, until: query.until },
+      { state: query.state, program: query.program, createdBy: query.createdBy, scheduleId: query.scheduleId, since: query.since, until: query.until, ...(onlyHosts ? { onlyHosts } : {}) },
       query.limit + 1,
       after,
     );
@@ -166,15 +186,17 @@ export class JobService {
    * Cancelling twice changes nothing; a completed job cannot be cancelled.
    */
   async cancel(auth: AuthContext, jobId: string, reason?: string): Promise<JobView> {
+    await this.access.assertJobVisible(auth, jobId);
     const now = new Date();
-    const why = reason ? `cancelled by ${auth.tokenName}: ${reason}` : `cancelled by ${auth.tokenName}`;
+    const who = actorLabel(auth);
+    const why = reason ? `cancelled by ${who}: ${reason}` : `cancelled by ${who}`;
     const toStop = await this.lifecycle.transaction(async (transitions) => {
       const job = await this.jobs.lock(transitions.tx, jobId);
       if (!job) throw new NotFoundException(`job ${jobId} not found`);
       if (job.state === 'completed') throw new ConflictException(`job ${jobId} already completed`);
-      if (!(await this.jobs.markCancelled(transitions.tx, jobId, { at: now, by: auth.tokenName, reason: why }))) return [];
-      await this.audit.insert(transitions.tx, { actor: auth.tokenName, action: 'job.cancel', subject: jobId, detail: reason ? { reason } : {} });
-      await transitions.record(jobId, [{ at: now, kind: 'cancel_requested', message: why, detail: { by: auth.tokenName } }]);
+      if (!(await this.jobs.markCancelled(transitions.tx, jobId, { at: now, by: auth.tokenId, reason: why }))) return [];
+      await this.audit.insert(transitions.tx, { actor: auth.tokenId, action: 'job.cancel', subject: jobId, address: auth.address, detail: reason ? { reason } : {} });
+      await transitions.record(jobId, [{ at: now, kind: 'cancel_requested', message: why, detail: { by: auth.tokenId } }]);
       const runs = await this.runs.listByJob(jobId, transitions.tx);
       await transitions.apply(
         runs.filter((r) => r.state === 'pending' || r.state === 'queued').map((r) => ({ runId: r.id, state: 'cancelled', at: now, error: why })),
@@ -198,9 +220,10 @@ export class JobService {
     return { params: this.validateProgram(request), limits: this.runLimits(request) };
   }
 
-  private async plan(request: CreateJobRequest, now: number, options: { allowEmpty: boolean }): Promise<Plan> {
+  private async plan(auth: AuthContext, request: CreateJobRequest, now: number, options: { allowEmpty: boolean }): Promise<Plan> {
     const { params, limits } = this.check(request);
-    const planned = planTargets(request.targets, await this.hosts.list(), now);
+    // A host-limited token plans in its own fleet: a host outside it is unknown, a selector narrows to it.
+    const planned = planTargets(request.targets, hostsVisibleTo(auth, await this.hosts.list()), now);
     if ('error' in planned) throw new BadRequestException(planned.error);
     const targets = planned.plan;
     if (!options.allowEmpty && targets.chosen.length === 0) {
@@ -259,6 +282,11 @@ export class JobService {
     }
     return parsed.data as Record<string, unknown>;
   }
+}
+
+/** How records name the caller: the bootstrap token by its id, others by name and id (names need not be unique). */
+export function actorLabel(auth: Pick<AuthContext, 'tokenId' | 'tokenName'>): string {
+  return auth.tokenId === auth.tokenName ? auth.tokenId : `${auth.tokenName} (token ${auth.tokenId})`;
 }
 
 function createdMessage(actor: string, request: CreateJobRequest, plan: Plan, origin: JobOrigin): string {

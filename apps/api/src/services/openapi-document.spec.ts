@@ -71,7 +71,7 @@ describe('buildOpenApiDocument', () => {
         },
       },
     });
-    expect(Object.keys(operation.responses)).toEqual(['201', '400', '401', '404', '413', '415', '500', '503']);
+    expect(Object.keys(operation.responses)).toEqual(['201', '400', '401', '403', '404', '413', '415', '429', '500', '503']);
     expect(operation.responses[201]).toEqual({ description: 'Created', content: { 'application/json': { schema: { $ref: '#/components/schemas/JobView' } } } });
   });
 });

@@ -188,9 +188,12 @@ function operation(route: ControllerRoute, doc: RouteDoc, schemas: SchemaSet): O
   const errors: Array<keyof typeof ERRORS> = [
     ...(validates ? [400 as const] : []),
     401,
+    // Every route needs a scope (docs/security.md), and failed authentication is throttled.
+    403,
     ...(doc.errors ?? []),
     // Fastify's own answers to a body it will not read, before any route code runs.
     ...(route.body ? [413 as const, 415 as const] : []),
+    429,
     500,
     // Every route reads the database, if only for its token.
     503,
@@ -249,7 +252,7 @@ interface ErrorDoc {
 }
 
 /** The errors every route may answer (400 when it validates anything, 413 and 415 when it reads a body, 401, 500, 503) and those @ApiRoute lists. */
-export const ERRORS: Record<RouteError | 400 | 401 | 413 | 415 | 500 | 503, ErrorDoc> = {
+export const ERRORS: Record<RouteError | 400 | 401 | 403 | 413 | 415 | 429 | 500 | 503, ErrorDoc> = {
   400: {
     name: 'BadRequest',
     description: 'The request is not valid: one sentence names the first bad parameter or field and why.',
@@ -257,8 +260,13 @@ export const ERRORS: Record<RouteError | 400 | 401 | 413 | 415 | 500 | 503, Erro
   },
   401: {
     name: 'Unauthorized',
-    description: 'No bearer token, or one the API does not know.',
+    description: 'No bearer token, or one the API does not know, or one revoked or expired.',
     example: { statusCode: 401, error: 'Unauthorized', message: 'missing bearer token' },
+  },
+  403: {
+    name: 'Forbidden',
+    description: 'The token lacks the scope this route (or this program kind) needs; the message names it.',
+    example: { statusCode: 403, error: 'Forbidden', message: 'this token lacks the jobs:bpftrace scope' },
   },
   404: {
     name: 'NotFound',
@@ -279,6 +287,12 @@ export const ERRORS: Record<RouteError | 400 | 401 | 413 | 415 | 500 | 503, Erro
     name: 'UnsupportedMediaType',
     description: 'The body is of a type the API does not read: send application/json.',
     example: { statusCode: 415, error: 'Unsupported Media Type', message: 'Unsupported Media Type' },
+  },
+  429: {
+    name: 'TooManyRequests',
+    description: 'Too many failed authentications from this client address: try again after Retry-After seconds.',
+    example: { statusCode: 429, error: 'Too Many Requests', message: 'too many failed authentications from this address; retry in 42 s' },
+    headers: { 'retry-after': { description: 'Seconds to wait before trying again.', schema: { type: 'integer', minimum: 1 } } },
   },
   500: {
     name: 'InternalServerError',

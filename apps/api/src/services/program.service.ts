@@ -6,6 +6,8 @@ import type { CatalogEntry, ProgramCatalog } from './program-catalog';
 import { HostRepository, type HostRecord } from '../repositories/host.repository';
 import { isHostOnline } from '../utils/host-online';
 import { unsupportedReason } from './capability-check';
+import { hostsVisibleTo } from '../utils/host-access';
+import type { AuthContext } from './auth.service';
 
 /** The catalog as clients see it: parameters as JSON Schema, outputs, requirements, and which hosts can run each. */
 @Injectable()
@@ -15,23 +17,23 @@ export class ProgramService {
     @Inject(HostRepository) private readonly hosts: HostRepository,
   ) {}
 
-  async list(): Promise<ProgramView[]> {
-    const online = await this.onlineHosts();
+  async list(auth: AuthContext): Promise<ProgramView[]> {
+    const online = await this.onlineHosts(auth);
     return [...this.catalog.names()].sort().map((name) => view(this.catalog.get(name)!, online));
   }
 
-  async get(name: string): Promise<ProgramView> {
+  async get(auth: AuthContext, name: string): Promise<ProgramView> {
     const entry = this.catalog.get(name);
     if (!entry) {
       const known = [...this.catalog.names()].sort().join(', ');
       throw new NotFoundException(`program "${name}" is not in the catalog (known: ${known})`);
     }
-    return view(entry, await this.onlineHosts());
+    return view(entry, await this.onlineHosts(auth));
   }
 
-  private async onlineHosts(): Promise<HostRecord[]> {
+  private async onlineHosts(auth: AuthContext): Promise<HostRecord[]> {
     const now = Date.now();
-    return (await this.hosts.list()).filter((h) => isHostOnline(h.lastHeartbeatAt, now));
+    return hostsVisibleTo(auth, await this.hosts.list()).filter((h) => isHostOnline(h.lastHeartbeatAt, now));
   }
 }
 

@@ -9,6 +9,7 @@ import type { RunRepository } from '../repositories/run.repository';
 import type { FiringRecord, ScheduleRecord, ScheduleRepository } from '../repositories/schedule.repository';
 import { RetryLater } from '../utils/retry-later';
 import type { JobService } from './job.service';
+import type { AuthService } from './auth.service';
 import { ScheduleService } from './schedule.service';
 
 beforeAll(() => Logger.overrideLogger(false));
@@ -48,6 +49,7 @@ function setup(visible: Array<ScheduleRecord | undefined>) {
     {} as AuditRepository,
     queues,
     jobService,
+    { ownerContext: vi.fn(async (tokenId: string) => ({ tokenId, tokenName: tokenId, scopes: ['admin'], address: null })) } as unknown as AuthService,
   );
   return { service, queues, jobService, settled };
 }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import {
   SCHEDULES_QUEUE,
   SCHEDULE_FIRE_JOB_NAME,
+  jobCreateScope,
   type CreateScheduleRequest,
   type ScheduleDetailView,
   type ScheduleFiringView,
@@ -22,8 +23,9 @@ import { AuditRepository } from '../repositories/audit.repository';
 import { QueueRepository, type Repeat } from '../repositories/queue.repository';
 import { mapJobListItem } from '../dtos/job.dto';
 import { RetryLater } from '../utils/retry-later';
-import type { AuthContext } from './auth.service';
+import { AuthService, type AuthContext } from './auth.service';
 import { JobService } from './job.service';
+import { programAudit } from '../utils/program-audit';
 
 const FireData = z.object({ scheduleId: z.guid() });
 const RECENT = 20;
@@ -53,10 +55,17 @@ export class ScheduleService {
     @Inject(AuditRepository) private readonly audit: AuditRepository,
     @Inject(QueueRepository) private readonly queues: QueueRepository,
     @Inject(JobService) private readonly jobService: JobService,
+    @Inject(AuthService) private readonly auth: AuthService,
   ) {}
 
+  /**
+   * The caller owns the schedule: it fires with the owner token's scopes and host selector as they
+   * are at each firing, so revoking the token stops its schedules. Saving one needs the scope of
+   * its program's kind as well as schedules:write.
+   */
   async create(auth: AuthContext, request: CreateScheduleRequest): Promise<ScheduleDetailView> {
-    this.jobService.check(request.job);
+    await this.auth.require(auth, jobCreateScope(request.job.program), 'POST /v1/schedules');
+    const { params } = this.jobService.check(request.job);
     const repeat = repeatOf(request);
     const now = new Date();
     const schedule: ScheduleRecord = {
@@ -68,24 +77,43 @@ export class ScheduleService {
       job: request.job,
       overlap: request.overlap,
       enabled: request.enabled,
-      createdBy: auth.tokenName,
+      createdBy: auth.tokenId,
       createdAt: now,
       updatedAt: now,
     };
     await this.database.transaction(async (tx) => {
       await this.schedules.insert(tx, schedule);
-      await this.audit.insert(tx, { actor: auth.tokenName, action: 'schedule.create', subject: schedule.id, detail: { name: schedule.name, ...describeRepeat(schedule), program: programOf(schedule) } });
+      const program = programAudit(request.job.program, params);
+      await this.audit.insert(tx, {
+        actor: auth.tokenId,
+        action: 'schedule.create',
+        subject: schedule.id,
+        address: auth.address,
+        programSha256: program.programSha256,
+        detail: { name: schedule.name, ...describeRepeat(schedule), ...program.detail, targets: request.job.targets, durationSeconds: request.job.durationSeconds },
+      });
       // In the transaction: a scheduler Redis refused leaves no schedule behind that never fires.
       if (schedule.enabled) await this.queues.upsertScheduler(schedule.id, repeat);
     });
     return this.get(schedule.id);
   }
 
-  async list(): Promise<ScheduleView[]> {
-    const schedules = await this.schedules.list();
+  /** A host-limited token sees the schedules it owns; others see every schedule. */
+  async list(auth: AuthContext): Promise<ScheduleView[]> {
+    const schedules = (await this.schedules.list()).filter((s) => this.canSee(auth, s));
     const firings = await this.schedules.recentFirings(schedules.map((s) => s.id), 1);
     const last = new Map(firings.map((f) => [f.scheduleId, f]));
     return Promise.all(schedules.map(async (s) => this.view(s, last.get(s.id))));
+  }
+
+  async getFor(auth: AuthContext, id: string): Promise<ScheduleDetailView> {
+    const schedule = await this.schedules.findById(id);
+    if (!schedule || !this.canSee(auth, schedule)) throw new NotFoundException(`schedule ${id} not found`);
+    return this.get(id);
+  }
+
+  private canSee(auth: AuthContext, schedule: ScheduleRecord): boolean {
+    return !auth.hostSelector || schedule.createdBy === auth.tokenId;
   }
 
   async get(id: string): Promise<ScheduleDetailView> {
@@ -105,7 +133,7 @@ export class ScheduleService {
   async update(auth: AuthContext, id: string, patch: UpdateScheduleRequest): Promise<ScheduleDetailView> {
     await this.database.transaction(async (tx) => {
       const current = await this.schedules.lock(tx, id);
-      if (!current) throw new NotFoundException(`schedule ${id} not found`);
+      if (!current || !this.canSee(auth, current)) throw new NotFoundException(`schedule ${id} not found`);
       const cron = patch.everySeconds !== undefined ? null : (patch.cron ?? current.cron);
       const next: ScheduleRecord = {
         ...current,
@@ -119,11 +147,23 @@ export class ScheduleService {
         updatedAt: new Date(),
       };
       if (patch.timezone !== undefined && !cron) throw new BadRequestException('timezone applies to a cron schedule only');
-      if (patch.job) this.jobService.check(patch.job);
+      // Whoever changes what a schedule runs, or when, or resumes it, must be allowed to run its
+      // program themselves; renaming and pausing are harmless.
+      const harmless = Object.keys(patch).every((key) => key === 'name' || (key === 'enabled' && patch.enabled === false));
+      if (!harmless) await this.auth.require(auth, jobCreateScope(next.job.program), `PATCH /v1/schedules/${id}`);
+      const checked = patch.job ? this.jobService.check(patch.job) : undefined;
       const repeat = repeatOf({ cron: next.cron ?? undefined, timezone: next.timezone ?? undefined, everySeconds: next.everySeconds ?? undefined });
       await this.schedules.update(tx, next);
       const action = patch.enabled === false && current.enabled ? 'schedule.pause' : patch.enabled === true && !current.enabled ? 'schedule.resume' : 'schedule.update';
-      await this.audit.insert(tx, { actor: auth.tokenName, action, subject: id, detail: { changed: Object.keys(patch) } });
+      const program = patch.job && checked ? programAudit(patch.job.program, checked.params) : undefined;
+      await this.audit.insert(tx, {
+        actor: auth.tokenId,
+        action,
+        subject: id,
+        address: auth.address,
+        programSha256: program?.programSha256 ?? null,
+        detail: { changed: Object.keys(patch), ...(patch.enabled !== undefined ? { enabled: patch.enabled } : {}), ...(program ? { job: { ...program.detail, targets: patch.job!.targets } } : {}) },
+      });
       if (next.enabled) await this.queues.upsertScheduler(id, repeat);
       else await this.queues.removeScheduler(id);
     });
@@ -133,9 +173,9 @@ export class ScheduleService {
   async remove(auth: AuthContext, id: string): Promise<void> {
     await this.database.transaction(async (tx) => {
       const schedule = await this.schedules.lock(tx, id);
-      if (!schedule) throw new NotFoundException(`schedule ${id} not found`);
+      if (!schedule || !this.canSee(auth, schedule)) throw new NotFoundException(`schedule ${id} not found`);
       await this.schedules.delete(tx, id);
-      await this.audit.insert(tx, { actor: auth.tokenName, action: 'schedule.delete', subject: id, detail: { name: schedule.name } });
+      await this.audit.insert(tx, { actor: auth.tokenId, action: 'schedule.delete', subject: id, address: auth.address, detail: { name: schedule.name } });
       await this.queues.removeScheduler(id);
     });
   }
@@ -181,7 +221,9 @@ export class ScheduleService {
     if (!claimed) return;
     let settled: FiringRecord;
     try {
-      const job = await this.jobService.create({ tokenName: schedule.createdBy }, schedule.job, { scheduleId });
+      // The owner's token as it is now: revoked or expired, the firing is skipped and says so.
+      const owner = await this.auth.ownerContext(schedule.createdBy);
+      const job = await this.jobService.create(owner, schedule.job, { scheduleId });
       settled = { scheduleId, dueAt, outcome: 'started', jobId: job.id, reason: null };
     } catch (error) {
       // The fleet said no (no online host matches, say), or the job could not be stored: this
@@ -230,10 +272,6 @@ function repeatOf(timing: { cron?: string; timezone?: string; everySeconds?: num
 
 function describeRepeat(schedule: ScheduleRecord): Record<string, unknown> {
   return schedule.cron ? { cron: schedule.cron, timezone: schedule.timezone } : { everySeconds: schedule.everySeconds };
-}
-
-function programOf(schedule: ScheduleRecord): string {
-  return typeof schedule.job.program === 'string' ? schedule.job.program : schedule.job.program.kind;
 }
 
 /** Occurrences of the schedule after `from` and before `until` (both exclusive), at most MAX_SKIPPED_RECORDED. */
