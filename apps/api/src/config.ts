@@ -97,6 +97,12 @@ const EnvSchema = z.object({
     .positive()
     .max(MAX_OVERHEAD_BUDGET_PERCENT, `FLEETTRACE_MAX_OVERHEAD_BUDGET_PERCENT must be at most ${MAX_OVERHEAD_BUDGET_PERCENT}`)
     .default(MAX_OVERHEAD_BUDGET_PERCENT),
+  // The budget of a job that does not ask for one; a fleet of busy hosts may need more than 2 %.
+  FLEETTRACE_DEFAULT_OVERHEAD_BUDGET_PERCENT: z.coerce
+    .number()
+    .positive()
+    .max(MAX_OVERHEAD_BUDGET_PERCENT, `FLEETTRACE_DEFAULT_OVERHEAD_BUDGET_PERCENT must be at most ${MAX_OVERHEAD_BUDGET_PERCENT}`)
+    .optional(),
   FLEETTRACE_INGEST_CONSUMER: z.string().min(1).optional(),
   FLEETTRACE_SCHEDULE_LATE_SECONDS: positiveInt.default(30),
   FLEETTRACE_EVENTS_RETENTION_DAYS: z.coerce.number().positive('FLEETTRACE_EVENTS_RETENTION_DAYS must be more than 0').default(DEFAULT_EVENTS_RETENTION_DAYS),
@@ -148,6 +154,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
       maxMapMemoryBytes: e.FLEETTRACE_MAX_MAP_MEMORY_BYTES,
       maxEventsPerSecond: e.FLEETTRACE_MAX_EVENTS_PER_SECOND,
       maxOverheadBudgetPercent: e.FLEETTRACE_MAX_OVERHEAD_BUDGET_PERCENT,
+      defaultOverheadBudgetPercent: e.FLEETTRACE_DEFAULT_OVERHEAD_BUDGET_PERCENT,
     },
     ingestConsumer: e.FLEETTRACE_INGEST_CONSUMER ?? hostname(),
     ...DEFAULT_TIMINGS,

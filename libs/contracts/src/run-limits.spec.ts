@@ -20,6 +20,12 @@ describe('resolveRunLimits', () => {
     expect(resolveRunLimits({ mapMemoryBytes: 8192 }, { maxMapMemoryBytes: 4096 })).toEqual({ error: 'limits.mapMemoryBytes must be at most 4096 bytes' });
     expect(resolveRunLimits(undefined, { maxEventsPerSecond: 10 })).toMatchObject({ limits: { eventsPerSecond: 10 } });
   });
+
+  it('gives a job that asks for no budget the policy\'s default budget, never above its highest', () => {
+    expect(resolveRunLimits(undefined, { defaultOverheadBudgetPercent: 25 })).toMatchObject({ limits: { overheadBudgetPercent: 25 } });
+    expect(resolveRunLimits({ overheadBudgetPercent: 1 }, { defaultOverheadBudgetPercent: 25 })).toMatchObject({ limits: { overheadBudgetPercent: 1 } });
+    expect(resolveRunLimits(undefined, { defaultOverheadBudgetPercent: 25, maxOverheadBudgetPercent: 10 })).toMatchObject({ limits: { overheadBudgetPercent: 10 } });
+  });
 });
 
 describe('runAllowanceSeconds', () => {

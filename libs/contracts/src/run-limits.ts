@@ -71,6 +71,8 @@ export interface LimitsPolicy {
   maxMapMemoryBytes: number;
   maxEventsPerSecond: number;
   maxOverheadBudgetPercent: number;
+  /** The budget of a job that asks for none (DEFAULT_OVERHEAD_BUDGET_PERCENT unless set), never above the highest. */
+  defaultOverheadBudgetPercent?: number;
 }
 
 export const CEILING_LIMITS_POLICY: LimitsPolicy = {
@@ -99,7 +101,7 @@ export function resolveRunLimits(asked: JobLimits | undefined, policy: Partial<L
       maxEntriesPerOutput: DEFAULT_MAX_ENTRIES_PER_OUTPUT,
       mapMemoryBytes: a.mapMemoryBytes ?? Math.min(DEFAULT_MAP_MEMORY_BYTES, p.maxMapMemoryBytes),
       eventsPerSecond: a.eventsPerSecond ?? Math.min(DEFAULT_EVENTS_PER_SECOND, p.maxEventsPerSecond),
-      overheadBudgetPercent: a.overheadBudgetPercent ?? Math.min(DEFAULT_OVERHEAD_BUDGET_PERCENT, p.maxOverheadBudgetPercent),
+      overheadBudgetPercent: a.overheadBudgetPercent ?? Math.min(p.defaultOverheadBudgetPercent ?? DEFAULT_OVERHEAD_BUDGET_PERCENT, p.maxOverheadBudgetPercent),
       overheadWindowMs: DEFAULT_OVERHEAD_WINDOW_MS,
     },
   };
