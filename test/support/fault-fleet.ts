@@ -20,6 +20,7 @@ import {
   type RunningDaemon,
 } from '@fleettrace/infra/stack';
 import { CheckedApiClient } from './openapi-check';
+import { TEST_FLEET_API_ENV } from './fleet';
 
 /**
  * A fleet whose every part the test may break and bring back: its own PostgreSQL and Redis (with
@@ -64,7 +65,7 @@ export async function startFaultFleet(label: string, hostCount: number, apiEnv: 
   const hostIds = Array.from({ length: hostCount }, (_, i) => `${label}-${String.fromCharCode(97 + i)}`);
   const hosts: RunningDaemon[] = [];
   mkdirSync(logDir, { recursive: true });
-  const apiOptions = (env: Record<string, string>) => ({ databaseUrl, redisUrl: redis.url, redisPrefix, token, port: apiPort, logFile: join(logDir, 'api.log'), env: { ...apiEnv, ...env } });
+  const apiOptions = (env: Record<string, string>) => ({ databaseUrl, redisUrl: redis.url, redisPrefix, token, port: apiPort, logFile: join(logDir, 'api.log'), env: { ...TEST_FLEET_API_ENV, ...apiEnv, ...env } });
   const daemonOptions = (i: number) => ({
     hostId: hostIds[i]!,
     labels: { tier: i === 0 ? 'web' : 'db' },

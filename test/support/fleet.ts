@@ -20,6 +20,14 @@ export interface Fleet {
   stop(): Promise<void>;
 }
 
+/**
+ * The API settings of every test fleet. Catalog programs hook every syscall or exec of the machine,
+ * and a CI machine runs many test files at once: their BPF time passes the default 2 % of a CPU now
+ * and then. Jobs that test the budget ask for theirs (test/e2e/run-limits.test.ts); the others must
+ * not end budget_exceeded.
+ */
+export const TEST_FLEET_API_ENV: Readonly<Record<string, string>> = { FLEETTRACE_DEFAULT_OVERHEAD_BUDGET_PERCENT: '100' };
+
 export interface FleetOptions {
   /** Environment of the i-th host's daemon over the test's own (a host without bpftrace: a PATH without it). */
   hostEnv?: (index: number) => Record<string, string> | undefined;
@@ -51,10 +59,7 @@ export async function startFleet(label: string, hostCount: number, options: Flee
       token,
       port: await freePort(),
       logFile: join(logDir, 'api.log'),
-      // Catalog programs hook every syscall or exec of the machine, and a CI machine runs many test
-      // files at once: their BPF time passes the default 2 % of a CPU now and then. Jobs that test
-      // the budget ask for theirs (test/e2e/run-limits.test.ts); the others must not end budget_exceeded.
-      env: { FLEETTRACE_DEFAULT_OVERHEAD_BUDGET_PERCENT: '100' },
+      env: TEST_FLEET_API_ENV,
     });
     api = { ...api, client: await CheckedApiClient.of(api.url, api.token) };
     for (let i = 0; i < hostCount; i++) {
