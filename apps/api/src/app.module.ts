@@ -23,6 +23,8 @@ import { ResultsStreamRepository } from './repositories/results-stream.repositor
 import { RunRepository } from './repositories/run.repository';
 import { JobNotificationRepository } from './repositories/job-notification.repository';
 import { ScheduleRepository } from './repositories/schedule.repository';
+import { SshHostRepository } from './repositories/ssh-host.repository';
+import { SshHostRegistryRepository } from './repositories/ssh-host-registry.repository';
 import { AuthService } from './services/auth.service';
 import { HostService } from './services/host.service';
 import { IngestService } from './services/ingest.service';
@@ -35,6 +37,7 @@ import { RetentionService } from './services/retention.service';
 import { RolloutService } from './services/rollout.service';
 import { RunLifecycleService } from './services/run-lifecycle.service';
 import { ScheduleService } from './services/schedule.service';
+import { SshHostService } from './services/ssh-host.service';
 import { StreamService } from './services/stream.service';
 import { ProgramService } from './services/program.service';
 
@@ -52,6 +55,8 @@ const repositories = [
   ResultsStreamRepository,
   RunRepository,
   ScheduleRepository,
+  SshHostRepository,
+  SshHostRegistryRepository,
   JobNotificationRepository,
 ];
 
@@ -68,6 +73,7 @@ const services = [
   RolloutService,
   RunLifecycleService,
   ScheduleService,
+  SshHostService,
   StreamService,
   ProgramService,
 ];

@@ -1,4 +1,4 @@
-import type { HostInfo } from './host';
+import type { HostInfo, HostKind } from './host';
 import type { EventRecord } from './outputs';
 import type { JobState, RunState } from './run-state';
 import type { RunCounters } from './queue';
@@ -11,6 +11,7 @@ import type { CountsView, HistView, JobSummary, Percentile, StacksView } from '.
 
 /** Response bodies of the REST API, shared with the CLI and tests. */
 export interface HostView extends HostInfo {
+  kind: HostKind;
   online: boolean;
   lastHeartbeatAt: string;
   registeredAt: string;

@@ -19,3 +19,4 @@ export * from './rollout';
 export * from './schedule';
 export * from './results-views';
 export * from './cgroup';
+export * from './ssh';

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { INGEST_CONSUMER_GROUP, type EventsMessage, type FieldValue, type ResultMessage, type SnapshotMessage, type SummaryMessage } from '@fleettrace/contracts';
+import { INGEST_CONSUMER_GROUP, type EventsMessage, type FieldValue, type ResultMessage, type SnapshotMessage, type SshProbeMessage, type SummaryMessage } from '@fleettrace/contracts';
 import { API_CONFIG } from '../tokens';
 import type { ApiConfig } from '../config';
 import { parseResultMessage, validText } from '../dtos/result-message.dto';
@@ -12,6 +12,7 @@ import { JobNotificationRepository } from '../repositories/job-notification.repo
 import { storeIsolatingRejected } from '../utils/isolate-rejected';
 import { failpoint } from '../utils/failpoints';
 import { RunLifecycleService, type RunTransitions } from './run-lifecycle.service';
+import { SshHostService } from './ssh-host.service';
 
 export const INGEST_BATCH_SIZE = 100;
 const BLOCK_MS = 1000;
@@ -60,6 +61,7 @@ export class IngestService {
     @Inject(ResultsStreamRepository) private readonly stream: ResultsStreamRepository,
     @Inject(RunLifecycleService) private readonly lifecycle: RunLifecycleService,
     @Inject(JobNotificationRepository) private readonly notifications: JobNotificationRepository,
+    @Inject(SshHostService) private readonly sshHosts: Pick<SshHostService, 'applyProbes'>,
   ) {}
 
   start(): void {
@@ -194,7 +196,7 @@ export class IngestService {
     await storeIsolatingRejected(batch.accepted, {
       store: (accepted) => this.commit(accepted),
       isRejection: (error) => error instanceof DataRejectedError,
-      rejected: (item, error) => this.reject(item.entry, (error as Error).message, item.message.type === 'host' ? undefined : item.message.runId),
+      rejected: (item, error) => this.reject(item.entry, (error as Error).message, 'runId' in item.message ? item.message.runId : undefined),
     });
   }
 
@@ -245,8 +247,12 @@ export class IngestService {
     const summaries: SummaryMessage[] = [];
     const snapshots: SnapshotMessage[] = [];
     const events: EventRow[] = [];
+    const probes: SshProbeMessage[] = [];
     for (const message of messages) {
       switch (message.type) {
+        case 'ssh-probe':
+          probes.push(message);
+          break;
         case 'host':
           // A daemon's clock running ahead must not keep its host "online" after it stops.
           heartbeats.push({ host: message.host, at: new Date(Math.min(message.at, Date.now())) });
@@ -267,6 +273,8 @@ export class IngestService {
       }
     }
     const tx = transitions.tx;
+    // Before the heartbeats: a gateway reports a host's first heartbeat right after the probe that enrolled it.
+    if (probes.length > 0) await this.sshHosts.applyProbes(tx, probes);
     if (heartbeats.length > 0) await this.hosts.upsert(tx, heartbeats);
     if (changes.length > 0) await transitions.apply(changes);
     if (summaries.length > 0) {
