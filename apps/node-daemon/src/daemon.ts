@@ -4,11 +4,8 @@ import type { CapabilityReport } from '@fleettrace/contracts';
 import { cgroupId } from '@fleettrace/contracts';
 import { probeHostCapabilities } from './capability-report';
 import type { DaemonConfig } from './config';
-import { Heartbeat } from './heartbeat';
 import { collectHostInfo } from './host-info';
-import { ControlRepository } from './repositories/control.repository';
-import { ResultsRepository } from './repositories/results.repository';
-import { RunQueueRepository } from './repositories/run-queue.repository';
+import { ControlRepository, Heartbeat, ResultsRepository, RunQueueRepository } from '@fleettrace/host-agent';
 import { RunExecutor, RunJournal, stateDir } from '@fleettrace/runner';
 import { launchRunner } from '@fleettrace/runner';
 

@@ -58,27 +58,77 @@ function findSetpriv(): string | undefined {
   });
 }
 
+/** A bpftrace started for a run, wherever it runs: a child of this runner, or on a host over SSH. */
+export interface BpftraceProcess {
+  stdout: NodeJS.ReadableStream;
+  stderr: NodeJS.ReadableStream;
+  /** Settles when bpftrace is gone (with its exit code or signal); rejects if it could not be started. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Has it stop through its stop probe (withExitOnInterrupt): it runs END, prints its maps and exits. */
+  stop(): void;
+  /** Ends it at once; what it had not printed is lost. */
+  kill(): void;
+  readonly running: boolean;
+}
+
 /**
- * Runs a bpftrace script as a child of the runner for the run's duration: its probe blocks are
- * confined to the run's cgroup (see bpftrace-scope.ts), the lines bpftrace prints stream as events
- * of the `printf` output (bpftrace-output.ts), and at the duration it is told to stop
- * (withExitOnInterrupt): it runs its END probes and prints its maps, which become hist / counts /
- * stacks outputs, and lines too, as bpftrace prints them at exit.
- * bpftrace dies with the runner (parent-death signal), so a watchdog SIGKILL of the runner leaves
- * no bpftrace and hence no BPF program behind.
+ * Where a run's bpftrace runs. `launch` starts `bpftrace -f json -e <script>`, where `script` is
+ * given the id of the process that will stop it, to add the stop probe for that sender.
  */
-export async function runBpftraceProgram(
-  start: RunnerStart,
-  program: BpftraceProgram,
-  send: (message: RunnerMessage) => void,
-  stop: Promise<void>,
-): Promise<void> {
+export interface BpftraceLauncher {
+  launch(script: (stopSenderPid: number) => string): Promise<BpftraceProcess>;
+  /** Tells that host's kernel functions from user ones in stacks; by default this host's /proc/kallsyms. */
+  isKernelFunction?: (name: string) => boolean;
+}
+
+/**
+ * This host's bpftrace, as a child of the runner that dies with it (parent-death signal).
+ * Throws UnsupportedProgramError at once when the host cannot run it.
+ */
+export function localBpftrace(): BpftraceLauncher {
   const bpftrace = findBpftrace();
   if (!bpftrace) throw new UnsupportedProgramError('bpftrace is not installed on this host');
   // bpftrace holds the run's programs: it must die with this runner, and only setpriv can give it a
   // parent-death signal before it execs. Without it, no bpftrace run.
   const setpriv = findSetpriv();
   if (!setpriv) throw new UnsupportedProgramError('cannot run bpftrace here: setpriv (util-linux) is missing, so bpftrace could outlive its runner');
+  return {
+    async launch(script) {
+      const child = spawn(setpriv, ['--pdeathsig', 'KILL', '--', bpftrace, '-f', 'json', '-e', script(process.pid)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+        child.once('error', reject);
+        child.once('close', (code, signal) => resolve({ code, signal }));
+      });
+      return {
+        stdout: child.stdout!,
+        stderr: child.stderr!,
+        exited,
+        stop: () => child.kill(BPFTRACE_STOP_SIGNAL),
+        kill: () => child.kill('SIGKILL'),
+        get running() {
+          return child.exitCode === null && child.signalCode === null;
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Runs a bpftrace script for the run's duration: its probe blocks are confined to the run's cgroup
+ * (see bpftrace-scope.ts), the lines bpftrace prints stream as events of the `printf` output
+ * (bpftrace-output.ts), and at the duration it is told to stop (withExitOnInterrupt): it runs its
+ * END probes and prints its maps, which become hist / counts / stacks outputs, and lines too, as
+ * bpftrace prints them at exit. Where bpftrace runs is the launcher's business: by default a child
+ * of this runner (localBpftrace), which leaves no bpftrace and hence no BPF program behind when a
+ * watchdog SIGKILLs the runner.
+ */
+export async function runBpftraceProgram(
+  start: RunnerStart,
+  program: BpftraceProgram,
+  send: (message: RunnerMessage) => void,
+  stop: Promise<void>,
+  launcher: BpftraceLauncher = localBpftrace(),
+): Promise<void> {
   const scope = start.cgroupId === null ? undefined : start.cgroupPath ? cgroupSubtreeIds(start.cgroupPath) : [start.cgroupId];
   const scoped = scope && scopeScriptToCgroup(program.script, scope);
   const script = scoped?.script ?? program.script;
@@ -100,7 +150,7 @@ export async function runBpftraceProgram(
       onWarning: (warning) => warnings.add(warning),
       onSnapshot: (outputs) => send({ type: 'snapshot', outputs }),
     },
-    { script: program.script },
+    { script: program.script, ...(launcher.isKernelFunction ? { isKernelFunction: launcher.isKernelFunction } : {}) },
   );
 
   // Added after scoping: the stop probe fires in this process, which is in no traced cgroup.
@@ -108,24 +158,20 @@ export async function runBpftraceProgram(
   // as writeback.bt makes at each event, and sends an event from the probe for each failing call.
   // The snapshot probe too: it prints the maps, whichever task its timer interrupts.
   const snapshotted = start.snapshotSeconds === undefined ? script : withMapSnapshots(script, start.snapshotSeconds);
-  const argv = ['-f', 'json', '-e', withExitOnInterrupt(snapshotted, process.pid)];
-  const child = spawn(setpriv, ['--pdeathsig', 'KILL', '--', bpftrace, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = await launcher.launch((senderPid) => withExitOnInterrupt(snapshotted, senderPid));
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
+  child.stderr.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-16_384);
   });
   // bpftrace's warnings on stderr say what it left out (a probe it could not attach, skipped) while the run goes on.
-  createInterface({ input: child.stderr! }).on('line', (line) => {
+  createInterface({ input: child.stderr }).on('line', (line) => {
     if (line.includes('WARNING:')) warnings.add(line.trim());
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, signal) => resolve({ code, signal }));
-  });
+  const exited = child.exited;
 
   let markAttached: () => void = () => {};
   const attached = new Promise<void>((resolve) => (markAttached = resolve));
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const linesRead = new Promise<void>((resolve) => lines.once('close', () => resolve()));
   lines.on('line', (line) => {
     parser.feed(line);
@@ -155,9 +201,9 @@ export async function runBpftraceProgram(
 
     if (ended !== 'exited') {
       send({ type: 'state', state: 'draining' });
-      child.kill(BPFTRACE_STOP_SIGNAL);
+      child.stop();
       const printed = await Promise.race([exited.then(() => true), after(printGraceMs(start.killAt, Date.now())).then(() => false)]);
-      if (!printed) child.kill('SIGKILL');
+      if (!printed) child.kill();
     }
     const exit = await exited;
     await linesRead;
@@ -186,8 +232,8 @@ export async function runBpftraceProgram(
     });
   } finally {
     for (const timer of timers) clearTimeout(timer);
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
+    if (child.running) {
+      child.kill();
       await exited.catch(() => undefined);
     }
   }

@@ -9,3 +9,5 @@ export { C_COMPILE_TIMEOUT_MS } from './c-compile';
 export { attachPlanned } from './attach-plan';
 export { RunJournal } from './run-journal';
 export { RunExecutor, summarize, type RunsInProgress, type CancelledRuns, type CgroupScope, type ResultsSink, type RunnerLauncher } from './run-executor';
+export { runBpftraceProgram, localBpftrace, PRINTF_TIME_FIELD, type BpftraceLauncher, type BpftraceProcess } from './bpftrace-run';
+export { UnsupportedProgramError } from './catalog-run';
