@@ -1,0 +1,94 @@
+import type { BpftraceLauncher, BpftraceProcess } from '@fleettrace/runner';
+import { UnsupportedProgramError } from '@fleettrace/runner';
+import type { SshSession } from './ssh/ssh-session';
+
+/**
+ * bpftrace on a host over SSH, run by a constant POSIX sh script (no user input in it: the script
+ * text comes over stdin, the limit as an argument quoted by shellCommand):
+ * 1. it prints its own pid, the sender of the stop signal, which the gateway puts in the stop probe;
+ * 2. reads the script (its length on a line, then that many bytes);
+ * 3. starts `bpftrace -f json -e <script>` under `timeout -s KILL <limit>`, so the host ends it at
+ *    duration + grace whatever happens to the connection;
+ * 4. waits for the end of its stdin, which comes when the gateway stops the run, or when the SSH
+ *    session ends (the gateway died, the connection broke): then it sends SIGCONT to its process
+ *    group (bpftrace's: timeout runs in the foreground, sshd made the session its own group), from
+ *    the shell itself (a builtin kill: the sender the stop probe waits for), and bpftrace runs END,
+ *    prints its maps and exits. dash's kill takes no negative pid, hence the group as 0.
+ * The shell gives its own stdout and stderr away first, so bpftrace's end is the end of the
+ * channel's output: the gateway then closes stdin and the script collects bpftrace's exit status.
+ */
+export const REMOTE_BPFTRACE_SCRIPT = [
+  'echo "$$"',
+  'IFS= read -r length || exit 90',
+  'script=$(head -c "$length"; echo x)',
+  'script=${script%x}',
+  'exec 3<&0',
+  'timeout --foreground -s KILL "$1" bpftrace -f json -e "$script" </dev/null &',
+  'bt=$!',
+  'exec >/dev/null 2>&1',
+  'cat <&3 >/dev/null',
+  'kill -s CONT 0',
+  'wait "$bt"',
+].join('\n');
+
+/** What a bpftrace exit status of 126/127 means: the host has no bpftrace (or no timeout) to run. */
+const NOT_FOUND = 127;
+
+export function remoteBpftrace(session: SshSession, hardLimitSeconds: number): BpftraceLauncher {
+  return {
+    async launch(scriptFor) {
+      const child = session.spawn(['sh', '-c', REMOTE_BPFTRACE_SCRIPT, 'fleettrace-bpftrace', String(Math.max(1, Math.ceil(hardLimitSeconds)))]);
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+        child.once('error', reject);
+        child.once('close', (code, signal) => resolve({ code, signal }));
+      });
+      const stdout = child.stdout!;
+      // The first line is the stop signal's sender; the rest is bpftrace's.
+      const senderPid = await new Promise<number>((resolve, reject) => {
+        let head = '';
+        const onData = (chunk: Buffer): void => {
+          head += chunk.toString('latin1');
+          const newline = head.indexOf('\n');
+          if (newline === -1) return;
+          stdout.off('data', onData);
+          stdout.pause();
+          const rest = Buffer.from(head.slice(newline + 1), 'latin1');
+          if (rest.length > 0) stdout.unshift(rest);
+          const pid = Number(head.slice(0, newline));
+          if (Number.isInteger(pid) && pid > 0) resolve(pid);
+          else reject(new Error(`the host's shell did not start the bpftrace wrapper: ${head.slice(0, 200)}`));
+        };
+        stdout.on('data', onData);
+        exited.then(
+          ({ code }) => reject(new Error(`the connection to ${session.address} ended before bpftrace started (ssh exit ${code})`)),
+          reject,
+        );
+      });
+      const script = Buffer.from(scriptFor(senderPid));
+      child.stdin!.write(`${script.length}\n`);
+      child.stdin!.write(script);
+      let stopped = false;
+      const stop = (): void => {
+        if (stopped) return;
+        stopped = true;
+        child.stdin!.end();
+      };
+      // bpftrace exited on its own (an error, exit()): its output ended, so let the wrapper finish.
+      stdout.once('end', stop);
+      const process: BpftraceProcess = {
+        stdout,
+        stderr: child.stderr!,
+        exited: exited.then((exit) => {
+          if (exit.code === NOT_FOUND) throw new UnsupportedProgramError(`bpftrace is not installed on ${session.address}`);
+          return exit;
+        }),
+        stop,
+        kill: () => child.kill('SIGKILL'),
+        get running() {
+          return child.exitCode === null && child.signalCode === null;
+        },
+      };
+      return process;
+    },
+  };
+}
