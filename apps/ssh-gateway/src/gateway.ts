@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { FIRST_USE } from '@fleettrace/contracts';
 import { ResultsRepository } from '@fleettrace/host-agent';
 import type { GatewayConfig } from './config';
 import { SshHostAgent } from './host-agent';
@@ -47,7 +48,7 @@ export class SshGateway {
       const entry = entries.get(id);
       // A key pinned (first use) after this agent connected: it connected to the key it saw, which
       // is the pinned one unless another gateway pinned what it saw: then reconnecting checks.
-      const otherKey = entry !== undefined && agent.connectedKey !== undefined && entry.hostKey !== agent.connectedKey;
+      const otherKey = entry !== undefined && entry.hostKey !== FIRST_USE && agent.connectedKey !== undefined && entry.hostKey !== agent.connectedKey;
       if (entry && sameConnection(entry, agent.entry) && !otherKey) {
         agent.update(entry);
         continue;

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { FIRST_USE } from '@fleettrace/contracts';
@@ -40,6 +40,7 @@ export interface CommandResult {
 }
 
 const READY_POLL_MS = 50;
+let connections = 0;
 
 /**
  * One host's SSH connection, reused by every command and run on that host: an OpenSSH master
@@ -58,6 +59,7 @@ export class SshSession {
     private readonly master: ChildProcess,
     private readonly baseArgs: readonly string[],
     private readonly ssh: string,
+    private readonly knownHosts: string,
     /** Commands go through `sudo -n` (the user is not root but may sudo without a password). */
     public sudo: boolean,
   ) {
@@ -78,7 +80,8 @@ export class SshSession {
     await checkReachable(target.host, target.port, options.connectTimeoutSeconds * 1000);
     const identity = identityArgs(target.name, options);
     const key = await pinnedKey(target, options);
-    const id = createHash('sha256').update(`${target.name}\0${address}\0${target.user}`).digest('hex').slice(0, 16);
+    // One per connection: a host's next connection (after this one ended) must not meet its socket.
+    const id = `${createHash('sha256').update(`${target.name}\0${address}\0${target.user}`).digest('hex').slice(0, 12)}-${++connections}`;
     const knownHosts = join(options.workDir, `${id}.known_hosts`);
     writeFileSync(knownHosts, knownHostsLine(target.host, target.port, key), { mode: 0o600 });
     const control = join(options.workDir, `${id}.sock`);
@@ -111,15 +114,19 @@ export class SshSession {
     const deadline = Date.now() + (options.connectTimeoutSeconds + 5) * 1000;
     for (;;) {
       const exited = await Promise.race([gone.then(() => true), delay(READY_POLL_MS).then(() => false)]);
-      if (exited) throw classifySshFailure(stderr, { user: target.user, address, expected: key.fingerprint });
+      if (exited) {
+        rmSync(knownHosts, { force: true });
+        throw classifySshFailure(stderr, { user: target.user, address, expected: key.fingerprint });
+      }
       const check = await runProcess(ssh, [...baseArgs, '-O', 'check', '--', target.host]);
       if (check.code === 0) break;
       if (Date.now() > deadline) {
         master.kill('SIGKILL');
+        rmSync(knownHosts, { force: true });
         throw new UnreachableError(address, `no SSH session within ${options.connectTimeoutSeconds + 5} s`);
       }
     }
-    const session = new SshSession(target, key.fingerprint, master, baseArgs, ssh, false);
+    const session = new SshSession(target, key.fingerprint, master, baseArgs, ssh, knownHosts, false);
     try {
       const whoami = await session.run(['id', '-u']);
       if (whoami.code !== 0) throw new UnreachableError(address, `id -u failed: ${whoami.stderr.trim() || `exit ${whoami.code}`}`);
@@ -150,10 +157,12 @@ export class SshSession {
   }
 
   async close(): Promise<void> {
-    if (this.exited) return;
-    const gone = new Promise<void>((resolve) => this.master.once('exit', () => resolve()));
-    this.master.kill('SIGTERM');
-    await gone;
+    if (!this.exited) {
+      const gone = new Promise<void>((resolve) => this.master.once('exit', () => resolve()));
+      this.master.kill('SIGTERM');
+      await gone;
+    }
+    rmSync(this.knownHosts, { force: true });
   }
 }
 
