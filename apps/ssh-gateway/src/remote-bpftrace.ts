@@ -34,9 +34,29 @@ export const REMOTE_BPFTRACE_SCRIPT = [
 /** What a bpftrace exit status of 126/127 means: the host has no bpftrace (or no timeout) to run. */
 const NOT_FOUND = 127;
 
+/** The host's kernel function names (text symbols of /proc/kallsyms), as the runner reads its own. */
+export const KERNEL_FUNCTIONS_SCRIPT = "awk '$2 ~ /^[tTwW]$/ { print $3 }' /proc/kallsyms";
+
+const kernelFunctions = new WeakMap<SshSession, Promise<ReadonlySet<string>>>();
+
+/** Read once per connection, and only for a script with kernel stacks: it is megabytes. */
+function hostKernelFunctions(session: SshSession): Promise<ReadonlySet<string>> {
+  let names = kernelFunctions.get(session);
+  if (!names) {
+    names = session.run(['sh', '-c', KERNEL_FUNCTIONS_SCRIPT]).then((result) => new Set(result.stdout.split('\n').filter(Boolean)));
+    kernelFunctions.set(session, names);
+  }
+  return names;
+}
+
 export function remoteBpftrace(session: SshSession, hardLimitSeconds: number): BpftraceLauncher {
+  // Stacks are told apart by the host's kernel functions, not this machine's.
+  let names: ReadonlySet<string> = new Set();
   return {
+    isKernelFunction: (name) => names.has(name),
     async launch(scriptFor) {
+      // The script as it will run (with a stop probe for some sender): does it take kernel stacks?
+      if (/\bkstack\b/.test(scriptFor(1))) names = await hostKernelFunctions(session);
       const child = session.spawn(['sh', '-c', REMOTE_BPFTRACE_SCRIPT, 'fleettrace-bpftrace', String(Math.max(1, Math.ceil(hardLimitSeconds)))]);
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
         child.once('error', reject);
