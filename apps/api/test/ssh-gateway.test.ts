@@ -31,8 +31,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function sshd(port?: number): Promise<RunningSshd> {
-  const started = await startSshd({ baseDir: mkdtempSync(join(dir, 'sshd-')), port: port ?? (await freePort()), authorizedKeys: [clientKey] });
+async function sshd(port?: number, commandsAsNobody = false): Promise<RunningSshd> {
+  const started = await startSshd({ baseDir: mkdtempSync(join(dir, 'sshd-')), port: port ?? (await freePort()), authorizedKeys: [clientKey], commandsAsNobody });
   sshds.push(started);
   return started;
 }
@@ -83,6 +83,15 @@ describe('SSH hosts through a gateway', () => {
     await enrol('gw-away', `127.0.0.1:${closed}`, server.hostKeyFingerprint);
     expect(await enrolment('gw-away', (h) => h.error !== null)).toMatchObject({ state: 'pending', error: `unreachable: 127.0.0.1:${closed}: connection refused` });
     expect((await t.request<HostView[]>('GET', '/v1/hosts')).body.map((h) => h.id)).not.toContain('gw-wrong');
+  }, 90_000);
+
+  it('a host where commands do not run as root and sudo -n does not work is refused with "no root"', async () => {
+    const server = await sshd(undefined, true);
+    await enrol('gw-noroot', server.address, server.hostKeyFingerprint);
+    expect(await enrolment('gw-noroot', (h) => h.state !== 'pending')).toMatchObject({
+      state: 'refused',
+      error: `no root: root on ${server.address} is not root and has no passwordless sudo (sudo -n), and BPF needs root`,
+    });
   }, 90_000);
 
   it('a host that shows another key after enrolment fails its runs with "host key mismatch", and nothing runs on it; one that is gone, with "unreachable"', async () => {

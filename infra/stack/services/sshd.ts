@@ -11,6 +11,11 @@ export interface SshdOptions {
   authorizedKeys: string[];
   /** A host key file to use instead of a fresh one (the same host, restarted). */
   hostKeyFile?: string;
+  /**
+   * Every command runs as nobody (a ForceCommand dropping root with setpriv): a host whose login
+   * user is not root and cannot sudo, without adding a user to this machine.
+   */
+  commandsAsNobody?: boolean;
 }
 
 export interface RunningSshd extends StartedProcess {
@@ -60,6 +65,7 @@ export async function startSshd(options: SshdOptions): Promise<RunningSshd> {
       'StrictModes no',
       'Subsystem sftp internal-sftp',
       'LogLevel VERBOSE',
+      ...(options.commandsAsNobody ? ['ForceCommand exec setpriv --reuid=nobody --regid=nogroup --clear-groups /bin/sh -c "$SSH_ORIGINAL_COMMAND"'] : []),
       '',
     ].join('\n'),
   );
