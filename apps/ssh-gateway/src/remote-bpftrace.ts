@@ -9,26 +9,32 @@ import type { SshSession } from './ssh/ssh-session';
  * 2. reads the script (its length on a line, then that many bytes);
  * 3. starts `bpftrace -f json -e <script>` under `timeout -s KILL <limit>`, so the host ends it at
  *    duration + grace whatever happens to the connection;
- * 4. waits for the end of its stdin, which comes when the gateway stops the run, or when the SSH
- *    session ends (the gateway died, the connection broke): then it sends SIGCONT to its process
- *    group (bpftrace's: timeout runs in the foreground, sshd made the session its own group), from
- *    the shell itself (a builtin kill: the sender the stop probe waits for), and bpftrace runs END,
- *    prints its maps and exits. dash's kill takes no negative pid, hence the group as 0.
- * The shell gives its own stdout and stderr away first, so bpftrace's end is the end of the
- * channel's output: the gateway then closes stdin and the script collects bpftrace's exit status.
+ * 4. waits for bpftrace to exit, while a watcher waits for the end of its stdin, which comes when
+ *    the gateway stops the run, or when the SSH session ends (the gateway died, the connection
+ *    broke): the watcher then has the script (USR1) send SIGCONT to its process group, from the
+ *    script itself (a builtin kill in the trap: the sender the stop probe waits for; timeout runs in
+ *    the foreground, so bpftrace is in that group; dash's kill takes no negative pid, hence 0), and
+ *    bpftrace runs END, prints its maps and exits.
+ * The script gives its own stdout and stderr away, so the channel's output is bpftrace's; it exits
+ * with bpftrace's status. A background job's stdin is /dev/null unless redirected: hence fd 3.
  */
 export const REMOTE_BPFTRACE_SCRIPT = [
   'echo "$$"',
   'IFS= read -r length || exit 90',
   'script=$(head -c "$length"; echo x)',
   'script=${script%x}',
+  "trap 'kill -s CONT 0' USR1",
   'exec 3<&0',
-  'timeout --foreground -s KILL "$1" bpftrace -f json -e "$script" </dev/null &',
+  'timeout --foreground -s KILL "$1" bpftrace -f json -e "$script" </dev/null 3<&- &',
   'bt=$!',
   'exec >/dev/null 2>&1',
-  'cat <&3 >/dev/null',
-  'kill -s CONT 0',
-  'wait "$bt"',
+  '{ cat >/dev/null; kill -s USR1 $$; } <&3 &',
+  'watcher=$!',
+  'code=0',
+  // wait returns early when the trap runs; a reaped bpftrace ends the loop.
+  'while kill -0 "$bt" 2>/dev/null; do wait "$bt"; code=$?; done',
+  'kill "$watcher" 2>/dev/null',
+  'exit "$code"',
 ].join('\n');
 
 /** What a bpftrace exit status of 126/127 means: the host has no bpftrace (or no timeout) to run. */
@@ -93,8 +99,6 @@ export function remoteBpftrace(session: SshSession, hardLimitSeconds: number): B
         stopped = true;
         child.stdin!.end();
       };
-      // bpftrace exited on its own (an error, exit()): its output ended, so let the wrapper finish.
-      stdout.once('end', stop);
       const process: BpftraceProcess = {
         stdout,
         stderr: child.stderr!,
