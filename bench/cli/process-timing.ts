@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { spawnInCgroup } from '@fleettrace/infra';
 
 /** Milliseconds from spawn to exit of a command whose output is thrown away. */
 export function timeToExit(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -67,9 +68,13 @@ export async function timeToFirstEvent(
   }
 }
 
-/** Execs /bin/true every few milliseconds, so a tracer of execs has an event as soon as it traces. */
-export function execTrigger(intervalMs: number): { stop(): Promise<void> } {
-  const child = spawn('/bin/sh', ['-c', `while :; do /bin/true; sleep ${intervalMs / 1000}; done`], { stdio: 'ignore' });
+/**
+ * Execs /bin/true every few milliseconds, so a tracer of execs has an event as soon as it traces;
+ * inside `cgroupPath` when given (a local host of a fleet sees its own cgroup only).
+ */
+export function execTrigger(intervalMs: number, cgroupPath?: string): { stop(): Promise<void> } {
+  const loop = ['-c', `while :; do /bin/true; sleep ${intervalMs / 1000}; done`];
+  const child = cgroupPath ? spawnInCgroup(cgroupPath, '/bin/sh', loop, { stdio: 'ignore' }) : spawn('/bin/sh', loop, { stdio: 'ignore' });
   return {
     stop: async () => {
       const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));

@@ -1,5 +1,15 @@
 import type { HostView } from '@fleettrace/contracts';
 
+/** An answer as received, before its body is parsed. */
+export interface ReceivedResponse {
+  method: string;
+  /** Path and query, as requested. */
+  path: string;
+  status: number;
+  contentType: string;
+  text: string;
+}
+
 /** Minimal authenticated HTTP client for the stack's own readiness checks and the demo. */
 export class ApiClient {
   constructor(readonly baseUrl: string, private readonly token: string) {}
@@ -11,8 +21,10 @@ export class ApiClient {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
+    const contentType = response.headers.get('content-type') ?? '';
+    this.received({ method, path, status: response.status, contentType, text });
     // JSON bodies parsed; text ones (folded stacks are text/plain) as they are.
-    const json = (response.headers.get('content-type') ?? '').includes('json');
+    const json = contentType.includes('json');
     return { status: response.status, body: (json ? (text ? JSON.parse(text) : undefined) : text) as T };
   }
 
@@ -25,4 +37,7 @@ export class ApiClient {
   hosts(): Promise<HostView[]> {
     return this.get<HostView[]>('/v1/hosts');
   }
+
+  /** Every answer passes here first: the tests' client checks it against the API's /openapi.json. */
+  protected received(_response: ReceivedResponse): void {}
 }

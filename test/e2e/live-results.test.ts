@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventSource } from 'eventsource';
-import type { HistView, JobStreamMessage, JobView, RunState } from '@fleettrace/contracts';
+import { JobStreamMessage, type HistView, type JobView, type RunState } from '@fleettrace/contracts';
 import { runInCgroup } from '@fleettrace/infra';
 import { REPO_ROOT, waitFor } from '@fleettrace/infra/stack';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { startFleet, type Fleet } from '../support/fleet';
 import { submitJob, waitForJobDone } from '../support/jobs';
 
@@ -22,7 +23,15 @@ function follow(fleet: Fleet, jobId: string, lastEventId?: string): { received: 
     for (const event of ['job', 'state', 'events', 'snapshot', 'end'] as const) {
       source.addEventListener(event, (message) => {
         const list = (received[event] ??= []) as unknown[];
-        list.push(JSON.parse(message.data));
+        const data: unknown = JSON.parse(message.data);
+        // Each message is the JobStreamMessage that /openapi.json documents: no field missing, wrong or extra.
+        const parsed = JobStreamMessage.safeParse({ event, data });
+        if (!parsed.success || !isDeepStrictEqual(parsed.data.data, data)) {
+          source.close();
+          reject(new Error(`a ${event} message unlike JobStreamMessage: ${parsed.success ? 'it has fields the schema does not' : parsed.error.issues[0]!.message} in ${message.data.slice(0, 300)}`));
+          return;
+        }
+        list.push(data);
         received.order.push({ event, id: message.lastEventId });
         if (event === 'end') {
           source.close();

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CountsOutput, EventsView, HistOutput, OutputView } from '@fleettrace/contracts';
+import type { CountsOutput, EventsView, HistOutput, JobResultsView, OutputView } from '@fleettrace/contracts';
 import { countGetpriorityCSource, runInCgroup } from '@fleettrace/infra';
 import { REPO_ROOT } from '@fleettrace/infra/stack';
 import { startFleet, type Fleet } from '../support/fleet';
@@ -36,12 +36,17 @@ describe('bpftrace and custom C jobs through the REST API on a real fleet', () =
     for (const [i, host] of fleet.hosts.entries()) await runInCgroup(host.cgroupPath, WORKLOAD, ['getpriority', String(calls[i])]);
     const done = await waitForJobDone(fleet.api.client, job.id);
     expect(done.runs.map((r) => [r.state, r.error])).toEqual([['succeeded', null], ['succeeded', null]]);
-    const results = await getResults(fleet.api.client, job.id);
+    const results = await fleet.api.client.get<JobResultsView>(`/v1/jobs/${job.id}/results?eventsLimit=1000`);
     for (const [i, host] of fleet.hosts.entries()) {
       const outputs = results.hosts.find((h) => h.hostId === host.hostId)!.outputs;
       expect((find(outputs, 'counts', 'map') as CountsOutput).entries.find((e) => e.key.key === 'workload')?.value).toBe(calls[i]);
       expect((find(outputs, 'hist', 'who') as HistOutput).buckets.reduce((s, b) => s + b.count, 0)).toBe(calls[i]);
-      expect((find(outputs, 'events', 'printf') as EventsView).received).toBe(calls[i]);
+      // The lines bpftrace prints: one a call, then at exit its maps, drawn as bpftrace draws them.
+      const printf = find(outputs, 'events', 'printf') as EventsView;
+      const lines = printf.records.map((r) => String(r.line));
+      expect(printf.received).toBe(lines.length);
+      expect(lines.filter((line) => /^who \d+$/.test(line))).toHaveLength(calls[i]);
+      expect(lines).toContain(`@[workload]: ${calls[i]}`);
     }
     const merged = find(results.merged, 'counts', 'map') as CountsOutput;
     expect(merged.entries.find((e) => e.key.key === 'workload')?.value).toBe(500);

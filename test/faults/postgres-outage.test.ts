@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { waitFor } from '@fleettrace/infra/stack';
 import { startFaultFleet, type FaultFleet } from '../support/fault-fleet';
+import { OpenApiChecker } from '../support/openapi-check';
 import { execMarker, makeMarker, storedMarkers, type Marker } from '../support/markers';
 import { submitJob, waitForJobDone, waitForRuns } from '../support/jobs';
 
@@ -25,12 +26,17 @@ it('PostgreSQL stopped for 30 s mid-job: the API answers 503 with Retry-After, a
   for (const [i, host] of fleet.hosts.entries()) await execMarker(host.cgroupPath, marks[i]!, 20);
   await waitFor('the first events stored', async () => (await storedMarkers(fleet.api.client, job.id, fleet.hosts[0]!.hostId, marks[0]!)) === 20);
 
+  const document = await OpenApiChecker.of(fleet.api.url);
   await fleet.stopPostgres();
   const down = Date.now();
-  const during = await fetch(`${fleet.api.url}/v1/jobs/${job.id}`, { headers: { authorization: `Bearer ${fleet.api.token}` } });
+  const path = `/v1/jobs/${job.id}`;
+  const during = await fetch(`${fleet.api.url}${path}`, { headers: { authorization: `Bearer ${fleet.api.token}` } });
   expect(during.status).toBe(503);
   expect(during.headers.get('retry-after')).toBe('5');
-  expect(await during.json()).toEqual({ statusCode: 503, error: 'Service Unavailable', message: 'the database is unavailable; try again shortly' });
+  const text = await during.text();
+  expect(JSON.parse(text)).toEqual({ statusCode: 503, error: 'Service Unavailable', message: 'the database is unavailable; try again shortly' });
+  // The outage answer is one the document describes.
+  document.check({ method: 'GET', path, status: during.status, contentType: during.headers.get('content-type') ?? '', text });
   for (const [i, host] of fleet.hosts.entries()) await execMarker(host.cgroupPath, marks[i]!, 20);
   // The outage itself: 30 s without a database.
   await waitFor('the outage to last 30 s', async () => Date.now() - down >= OUTAGE_MS, OUTAGE_MS + 5_000, 500);

@@ -19,11 +19,13 @@ import {
   type RunningApi,
   type RunningDaemon,
 } from '@fleettrace/infra/stack';
+import { CheckedApiClient } from './openapi-check';
 
 /**
  * A fleet whose every part the test may break and bring back: its own PostgreSQL and Redis (with
  * AOF, as the local stack and compose run it), the API and one daemon per host, each a process
- * stopped and started by PID. Restarts keep ports, data directories and host ids.
+ * stopped and started by PID. Restarts keep ports, data directories and host ids. Its client checks
+ * every answer against the API's /openapi.json.
  */
 export interface FaultFleet {
   api: RunningApi;
@@ -95,7 +97,8 @@ export async function startFaultFleet(label: string, hostCount: number, apiEnv: 
       await stopPid(api!.pid, 'SIGKILL');
     },
     async startApi(env = {}) {
-      api = await startApi(apiOptions(env));
+      const started = await startApi(apiOptions(env));
+      api = { ...started, client: await CheckedApiClient.of(started.url, started.token) };
     },
     async runApiUntilItDies(env) {
       const dying = await startApi({ ...apiOptions(env), waitUntilReady: false });

@@ -7,6 +7,7 @@ import { startApi, startDaemon, waitForHostsOnline, type RunningApi, type Runnin
 import { freePort } from '@fleettrace/infra/stack';
 import { stopPid } from '@fleettrace/infra/stack';
 import { freshDatabaseUrl, freshRedisPrefix } from './database';
+import { CheckedApiClient } from './openapi-check';
 
 export interface Fleet {
   api: RunningApi;
@@ -22,11 +23,17 @@ export interface Fleet {
   stop(): Promise<void>;
 }
 
+export interface FleetOptions {
+  /** Environment of the i-th host's daemon over the test's own (a host without bpftrace: a PATH without it). */
+  hostEnv?: (index: number) => Record<string, string> | undefined;
+}
+
 /**
  * A real fleet on this machine: the API process and one daemon process per host, each host scoped
- * to its own cgroup, on a fresh database and Redis prefix of the test services.
+ * to its own cgroup, on a fresh database and Redis prefix of the test services. Its client checks
+ * every answer against the API's /openapi.json.
  */
-export async function startFleet(label: string, hostCount: number): Promise<Fleet> {
+export async function startFleet(label: string, hostCount: number, options: FleetOptions = {}): Promise<Fleet> {
   const logDir = mkdtempSync(join(tmpdir(), `fleettrace-${label}-`));
   const redisPrefix = freshRedisPrefix(label);
   const redisUrl = inject('redisUrl');
@@ -48,8 +55,10 @@ export async function startFleet(label: string, hostCount: number): Promise<Flee
       port: await freePort(),
       logFile: join(logDir, 'api.log'),
     });
+    api = { ...api, client: await CheckedApiClient.of(api.url, api.token) };
     for (let i = 0; i < hostCount; i++) {
       const hostId = `${label}-${String.fromCharCode(97 + i)}`;
+      const env = options.hostEnv?.(i);
       hosts.push(
         startDaemon({
           hostId,
@@ -58,6 +67,7 @@ export async function startFleet(label: string, hostCount: number): Promise<Flee
           redisUrl,
           redisPrefix,
           logFile: join(logDir, `${hostId}.log`),
+          ...(env ? { env } : {}),
         }),
       );
     }

@@ -41,6 +41,9 @@ import { SshHostService } from './services/ssh-host.service';
 import { StreamService } from './services/stream.service';
 import { ProgramService } from './services/program.service';
 
+/** Every controller: what the app serves, and what the OpenAPI document describes. */
+export const API_CONTROLLERS = [JobController, ResultsController, HostController, ScheduleController, ProgramController];
+
 const programCatalog: ProgramCatalog = { get: getProgram, names: programNames };
 
 const repositories = [
@@ -84,7 +87,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [DiscoveryModule],
-      controllers: [JobController, ResultsController, HostController, ScheduleController, ProgramController],
+      controllers: API_CONTROLLERS,
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: PROGRAM_CATALOG, useValue: programCatalog },

@@ -2,8 +2,11 @@ import 'reflect-metadata';
 import { BadRequestException, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { ApiConfig } from './config';
-import { AppModule } from './app.module';
+import { API_CONTROLLERS, AppModule } from './app.module';
+import { DOCS_PATH, OPENAPI_PATH, buildOpenApiDocument, checkRoutesDocumented, type OpenApiDocument } from './services/openapi-document';
 import { StderrLogger } from './utils/stderr-logger';
 
 export interface RunningApi {
@@ -40,10 +43,12 @@ export async function bootstrap(config: ApiConfig, options: BootstrapOptions = {
   });
 
   try {
-    if (!config.roles.has('http')) {
-      await app.init();
-      return { app, url: undefined, close: () => app.close() };
-    }
+    const served = recordRoutes(app);
+    const document = buildOpenApiDocument(API_CONTROLLERS);
+    await serveOpenApi(app, document);
+    await app.init();
+    checkRoutesDocumented(served, document);
+    if (!config.roles.has('http')) return { app, url: undefined, close: () => app.close() };
     await app.listen(config.httpPort, config.httpHost);
   } catch (error) {
     await app.close().catch(() => undefined);
@@ -53,4 +58,26 @@ export async function bootstrap(config: ApiConfig, options: BootstrapOptions = {
   const port = typeof address === 'object' && address ? address.port : config.httpPort;
   const host = config.httpHost.includes(':') ? `[${config.httpHost}]` : config.httpHost;
   return { app, url: `http://${host}:${port}`, close: () => app.close() };
+}
+
+/** Every (method, path) Fastify is given from here on, HEAD twins and the docs page's assets aside. */
+function recordRoutes(app: NestFastifyApplication): Set<string> {
+  const routes = new Set<string>();
+  app.getHttpAdapter().getInstance().addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD' && !route.url.startsWith(`${DOCS_PATH}/`)) routes.add(`${method} ${route.url}`);
+    }
+  });
+  return routes;
+}
+
+/**
+ * The document at /openapi.json and a page that reads it at /docs (Swagger UI, its assets bundled:
+ * no CDN). Plain Fastify routes, outside Nest, so the auth guard never sees them: both need no token.
+ */
+async function serveOpenApi(app: NestFastifyApplication, document: OpenApiDocument): Promise<void> {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.get(OPENAPI_PATH, async () => document);
+  await fastify.register(fastifySwagger, { mode: 'static', specification: { document: document as never } });
+  await fastify.register(fastifySwaggerUi, { routePrefix: DOCS_PATH });
 }

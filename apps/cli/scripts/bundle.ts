@@ -41,6 +41,24 @@ const englishZodOnly: Plugin = {
   },
 };
 
+/**
+ * commander requires node:child_process at load for executable subcommands (`git-foo` style),
+ * which fleettrace has none of; loading it (and net and dgram with it) costs every start-up,
+ * `--help` included. Its copy is loaded on first use instead: commander works the same.
+ */
+const lazyChildProcessForCommander: Plugin = {
+  name: 'lazy-child-process-for-commander',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'lazy-child-process' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-child-process' }, () => ({
+      contents: "module.exports = new Proxy({}, { get: (_, name) => require('node:child_process')[name] });",
+      loader: 'js',
+    }));
+  },
+};
+
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({
   entryPoints: { fleettrace: `${appDir}src/main.ts` },
@@ -59,7 +77,7 @@ const result = await build({
   metafile: true,
   logLevel: 'warning',
   define: { FLEETTRACE_VERSION: JSON.stringify(version) },
-  plugins: [ownImportMetaUrl, englishZodOnly],
+  plugins: [ownImportMetaUrl, englishZodOnly, lazyChildProcessForCommander],
   // Bundled CommonJS packages (commander, pprof-format) call require() for Node's built-ins.
   banner: { js: "import { createRequire as __cliRequire } from 'node:module'; const require = __cliRequire(import.meta.url);" },
 });

@@ -15,7 +15,7 @@ describe('the command line, parsed from the command specs', () => {
     expect(help).toMatchObject({ code: 0, stderr: '' });
     expect(help.stdout).toMatch(/^Usage: fleettrace \[options\] \[command\]/);
     for (const command of ['run', 'jobs', 'hosts', 'local', 'completion']) expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
-    expect(help.stdout).toContain('3    the job completed, but the run failed on some hosts');
+    expect(help.stdout).toContain('3    the job completed, but the run failed on some hosts (or was cancelled: Ctrl-C in run cancels the job)');
     const none = await cli();
     expect(none).toMatchObject({ code: ExitCode.usage, stdout: '' });
     expect(none.stderr).toMatch(/^Usage: fleettrace/);
@@ -24,7 +24,7 @@ describe('the command line, parsed from the command specs', () => {
   it('prints the help of a command, its shared flags included, and of subcommands', async () => {
     const run = await cli('run', '--help');
     expect(run.code).toBe(0);
-    for (const flag of ['--param <KEY=VALUE>', '-e, --expression <SCRIPT>', '--hosts <IDS>', '--duration <TIME>', '--detach', '-o, --format <FORMAT>', '--fields <LIST>', '--flamegraph <FILE>', '--profile <NAME>']) {
+    for (const flag of ['--param <KEY=VALUE>', '-e, --expression <SCRIPT>', '--hosts <HOSTS>', '-l, --selector <SELECTOR>', '--sample <N|P%>', '--canary <N>', '--interval <TIME>', '--dry-run', '--duration <TIME>', '--detach', '-o, --format <FORMAT>', '--fields <LIST>', '--flamegraph <FILE>', '--profile <NAME>']) {
       expect(run.stdout).toContain(flag);
     }
     expect((await cli('help', 'jobs')).stdout).toMatch(/show \[options\] <id>/);

@@ -74,11 +74,11 @@ export function buildProgram(commands: readonly CommandSpec[], io: Io, select: (
 
 const EXIT_CODES_HELP = `
 Exit codes:
-  0    success: every host's run succeeded
+  0    success: done, and every host's run succeeded
   1    error (the API refused or was unreachable, a run failed locally)
   2    usage error (a wrong flag or argument: nothing was sent)
-  3    the job completed, but the run failed on some hosts
-  130  interrupted by Ctrl-C`;
+  3    the job completed, but the run failed on some hosts (or was cancelled: Ctrl-C in run cancels the job)
+  130  Ctrl-C in jobs wait: it stopped waiting; the job goes on`;
 
 /** Parses argv, runs the chosen command, and returns the exit code; every failure is one line on stderr. */
 export async function runCli(argv: readonly string[], io: Io, commands: readonly CommandSpec[] = COMMANDS): Promise<number> {

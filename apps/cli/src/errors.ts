@@ -9,9 +9,12 @@ export const ExitCode = {
   error: 1,
   /** The command line was wrong: nothing was sent anywhere. */
   usage: 2,
-  /** The job completed, but on some hosts the run did not succeed (failed, unsupported, timed out...). */
+  /** The job completed, but on some hosts the run did not succeed (failed, unsupported, timed out, cancelled...). */
   someHostsFailed: 3,
-  /** Stopped by Ctrl-C before the job ended (128 + SIGINT, as shells report it). */
+  /**
+   * `jobs wait` stopped by Ctrl-C before the job ended (128 + SIGINT, as shells report it): the job
+   * goes on. (Ctrl-C in `run` cancels the job and ends with the job's own code.)
+   */
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -4,6 +4,8 @@ export interface OutputStream {
   readonly isTTY: boolean;
   /** Terminal width; undefined when not a terminal. */
   readonly columns: number | undefined;
+  /** Terminal height; undefined when not a terminal. */
+  readonly rows: number | undefined;
   /** Whether ANSI colors may be written: a TTY and NO_COLOR unset. (Redrawing a line needs only a TTY.) */
   readonly color: boolean;
 }
@@ -32,6 +34,9 @@ function streamOf(stream: NodeJS.WriteStream, env: Io['env']): OutputStream {
     isTTY: stream.isTTY === true,
     get columns() {
       return stream.isTTY ? stream.columns : undefined;
+    },
+    get rows() {
+      return stream.isTTY ? stream.rows : undefined;
     },
     color: colorAllowed(stream.isTTY === true, env),
   };

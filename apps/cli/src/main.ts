@@ -22,6 +22,15 @@ async function main(): Promise<number> {
   }
 }
 
+// A reader that went away (`fleettrace ... | head`) is not an error to report: stop quietly, as
+// the writes that follow would fail the same way.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(ExitCode.ok);
+  });
+}
+
 const code = await main();
 await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
 process.exit(code);

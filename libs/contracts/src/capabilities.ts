@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiComponent } from './api-components';
 
 /** Attach types a host is probed for (by loading and attaching a tiny program of each kind). */
 export const ATTACH_KINDS = [
@@ -62,3 +63,4 @@ export const CapabilityReport = z.object({
   probeDurationMs: z.number().nonnegative(),
 });
 export type CapabilityReport = z.infer<typeof CapabilityReport>;
+apiComponent('CapabilityReport', CapabilityReport);

@@ -18,5 +18,6 @@ export * from './host-sample';
 export * from './rollout';
 export * from './schedule';
 export * from './results-views';
+export * from './api-components';
 export * from './cgroup';
 export * from './ssh';

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { SAMPLE_SYNTAX_MESSAGE, parseSample } from './host-sample';
 import { MAX_DURATION_SECONDS, MAX_SAMPLE_SEED_LENGTH, MAX_SELECTOR_LENGTH, MAX_TARGET_HOST_IDS } from './limits';
 import { JobLimits } from './run-limits';
-import { ProgramField } from './program';
+import { ProgramField, ProgramSpec } from './program';
+import { apiComponent, documentAs } from './api-components';
 import { RolloutSpec } from './rollout';
 import { SelectorSyntaxError, formatSelector, isLabelKey, isLabelValue, parseSelector, type SelectorTerm } from './selector';
 
@@ -56,12 +57,7 @@ export const TargetsV2 = z
           if (problem) ctx.addIssue({ code: 'custom', message: problem });
         })
         .optional(),
-      sample: z
-        .custom<number | string>()
-        .superRefine((sample, ctx) => {
-          if (!sampleIsValid(sample)) ctx.addIssue({ code: 'custom', message: SAMPLE_MESSAGE });
-        })
-        .optional(),
+      sample: z.union([z.number(), z.string()], { error: SAMPLE_MESSAGE }).refine(sampleIsValid, SAMPLE_MESSAGE).optional(),
       seed: z.string({ error: SEED_MESSAGE }).min(1, SEED_MESSAGE).max(MAX_SAMPLE_SEED_LENGTH, SEED_MESSAGE).optional(),
       maxHosts: z.number({ error: MAX_HOSTS_MESSAGE }).int(MAX_HOSTS_MESSAGE).min(1, MAX_HOSTS_MESSAGE).optional(),
     },
@@ -74,6 +70,7 @@ export const TargetsV2 = z
   )
   .strict();
 export type TargetsV2 = z.infer<typeof TargetsV2>;
+apiComponent('TargetsV2', TargetsV2);
 
 function selectorProblem(text: string): string | undefined {
   if (text.length > MAX_SELECTOR_LENGTH) return `targets.selector must be at most ${MAX_SELECTOR_LENGTH} characters`;
@@ -86,8 +83,7 @@ function selectorProblem(text: string): string | undefined {
   }
 }
 
-function sampleIsValid(sample: unknown): boolean {
-  if (typeof sample !== 'number' && typeof sample !== 'string') return false;
+function sampleIsValid(sample: number | string): boolean {
   try {
     parseSample(sample);
     return true;
@@ -118,8 +114,10 @@ export function normalizeTargets(targets: TargetSelector | TargetsV2): TargetsV2
  * The request's `targets` in either form, as V2, so old clients keep working. An object with
  * `all`, `hostIds` or `labels` is read as a legacy form, anything else as V2.
  */
-export const TargetsField = z
-  .custom<TargetSelector | TargetsV2>()
+const targetsInput = z.custom<TargetSelector | TargetsV2>();
+documentAs(targetsInput, z.union([TargetsV2, TargetSelector]));
+
+export const TargetsField = targetsInput
   .superRefine((value, ctx) => {
     const legacy = typeof value === 'object' && value !== null && ['all', 'hostIds', 'labels'].some((key) => key in value);
     const result = (legacy ? TargetSelector : TargetsV2).safeParse(value);
@@ -167,7 +165,11 @@ export const CreateJobRequest = z
     snapshotSeconds: z.number({ error: SNAPSHOT_MESSAGE }).int(SNAPSHOT_MESSAGE).min(1, SNAPSHOT_MESSAGE).optional(),
   })
   .strict();
+apiComponent('CreateJobRequest', CreateJobRequest, 'request');
 /** The request as sent (targets in any accepted form). */
 export type CreateJobInput = z.input<typeof CreateJobRequest>;
 /** The request as validated (targets normalized to TargetsV2). */
 export type CreateJobRequest = z.infer<typeof CreateJobRequest>;
+
+/** A job request as validated and kept (a schedule's template): targets in their V2 form. */
+export const JobTemplate = apiComponent('JobTemplate', CreateJobRequest.extend({ program: ProgramSpec, targets: TargetsV2 }));

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiComponent, documentAs } from './api-components';
 
 /** A bpftrace script or a C source is at most this many bytes (UTF-8). */
 export const MAX_PROGRAM_TEXT_BYTES = 64 * 1024;
@@ -36,7 +37,9 @@ export const InlineProgram = z.discriminatedUnion('kind', [BpftraceProgram, CPro
 export type InlineProgram = z.infer<typeof InlineProgram>;
 
 /** A job's program: a catalog name, or a bpftrace script, or a C source with its outputs. */
-export type ProgramSpec = string | InlineProgram;
+export const ProgramSpec = z.union([z.string().regex(CATALOG_NAME), InlineProgram]);
+export type ProgramSpec = z.infer<typeof ProgramSpec>;
+apiComponent('ProgramSpec', ProgramSpec);
 
 /** The name a job's program is known by in lists and audits: the catalog name or the kind. */
 export function programLabel(program: ProgramSpec): string {
@@ -126,8 +129,11 @@ function unknownFields(at: string, value: Record<string, unknown>, known: readon
   return `${at} has unknown ${extra.length === 1 ? 'field' : 'fields'} ${extra.map((k) => `"${k}"`).join(', ')}`;
 }
 
+const programInput = z.custom<ProgramSpec>();
+documentAs(programInput, ProgramSpec);
+
 /** The request field: validated by programSpecProblem, typed as ProgramSpec. */
-export const ProgramField = z.custom<ProgramSpec>().superRefine((value, ctx) => {
+export const ProgramField = programInput.superRefine((value, ctx) => {
   if (value === undefined) {
     ctx.addIssue({ code: 'custom', message: 'program is required' });
     return;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiComponent } from './api-components';
 import { HostInfo } from './host';
 import { AggregateOutput, EventRecord, EventsSummary, Record as RecordSchema } from './outputs';
 import { RunState } from './run-state';
@@ -89,6 +90,7 @@ export const RunCounters = z.object({
   droppedByRate: z.number().optional(),
 });
 export type RunCounters = z.infer<typeof RunCounters>;
+apiComponent('RunCounters', RunCounters);
 
 export const HostMessage = z.object({ type: z.literal('host'), at: z.number(), host: HostInfo });
 export const StateMessage = z.object({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiComponent } from './api-components';
 import { CountsOutput, HistOutput, Record as RecordSchema, StacksOutput } from './outputs';
 
 /**
@@ -20,6 +21,7 @@ export const Percentile = BucketBounds.extend({
   estimate: z.number(),
 });
 export type Percentile = z.infer<typeof Percentile>;
+apiComponent('Percentile', Percentile);
 
 export const HistStats = z.object({
   count: z.number(),
@@ -39,6 +41,7 @@ export const HistView = HistOutput.extend({
   outlier: z.boolean().optional(),
 });
 export type HistView = z.infer<typeof HistView>;
+apiComponent('HistView', HistView);
 
 export const CountsTopRow = z.object({
   key: RecordSchema,
@@ -57,6 +60,7 @@ export const CountsView = CountsOutput.omit({ entries: true }).extend({
   other: z.object({ value: z.number(), keys: z.number() }),
 });
 export type CountsView = z.infer<typeof CountsView>;
+apiComponent('CountsView', CountsView);
 
 export const FunctionWeight = z.object({
   /** The frame as folded, kernel frames with their `_[k]` suffix. */
@@ -79,6 +83,7 @@ export type TopFunctions = z.infer<typeof TopFunctions>;
 /** A stacks output with its heaviest functions (merged view); `entries` are its folded stacks. */
 export const StacksView = StacksOutput.extend({ topFunctions: TopFunctions.optional() });
 export type StacksView = z.infer<typeof StacksView>;
+apiComponent('StacksView', StacksView);
 
 /** Why a job's runs that did not succeed ended, equal causes grouped. */
 export const FailureCause = z.object({
@@ -99,3 +104,4 @@ export const JobSummary = z.object({
   causes: z.array(FailureCause),
 });
 export type JobSummary = z.infer<typeof JobSummary>;
+apiComponent('JobSummary', JobSummary);

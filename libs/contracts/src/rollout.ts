@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiComponent } from './api-components';
 
 const CANARY_MESSAGE = 'rollout.canary must be a whole number of hosts, at least 1';
 const BATCH_MESSAGE = 'rollout.batchSize must be a whole number of hosts, at least 1';
@@ -18,10 +19,9 @@ export const RolloutSpec = z
       canary: z.number({ error: CANARY_MESSAGE }).int(CANARY_MESSAGE).min(1, CANARY_MESSAGE).optional(),
       batchSize: z.number({ error: BATCH_MESSAGE }).int(BATCH_MESSAGE).min(1, BATCH_MESSAGE).optional(),
       batchIntervalSeconds: z.number({ error: INTERVAL_MESSAGE }).int(INTERVAL_MESSAGE).min(0, INTERVAL_MESSAGE).max(3600, INTERVAL_MESSAGE).optional(),
+      // Every branch repeats the message: zod reports the issue of the one branch that nearly matched.
       maxFailures: z
-        .custom<number | string>((value) => (typeof value === 'number' ? Number.isSafeInteger(value) && value >= 0 : typeof value === 'string' && PERCENT.test(value)), {
-          error: MAX_FAILURES_MESSAGE,
-        })
+        .union([z.number().int(MAX_FAILURES_MESSAGE).min(0, MAX_FAILURES_MESSAGE), z.string().regex(PERCENT, MAX_FAILURES_MESSAGE)], { error: MAX_FAILURES_MESSAGE })
         .optional(),
     },
     {
@@ -33,6 +33,7 @@ export const RolloutSpec = z
   )
   .strict();
 export type RolloutSpec = z.infer<typeof RolloutSpec>;
+apiComponent('RolloutSpec', RolloutSpec);
 
 /** How many failed runs a rollout tolerates on a job that can run on `hosts` hosts; Infinity without a limit. */
 export function failureLimit(maxFailures: RolloutSpec['maxFailures'], hosts: number): number {

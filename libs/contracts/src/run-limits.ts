@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiComponent } from './api-components';
 import { MAX_EVENTS_PER_SECOND, MAX_MAP_MEMORY_BYTES, MAX_OVERHEAD_BUDGET_PERCENT, MIN_MAP_MEMORY_BYTES } from './limits';
 
 const MAP_MEMORY_MESSAGE = `limits.mapMemoryBytes must be a whole number of bytes from ${MIN_MAP_MEMORY_BYTES} to ${MAX_MAP_MEMORY_BYTES}`;
@@ -40,6 +41,7 @@ export const RunLimitsReport = z.object({
   maxEventsPerOutput: z.number(),
 });
 export type RunLimitsReport = z.infer<typeof RunLimitsReport>;
+apiComponent('RunLimitsReport', RunLimitsReport);
 
 /** What the run's BPF programs cost, measured from the kernel's run_time_ns while it ran. */
 export const RunOverhead = z.object({
@@ -57,3 +59,4 @@ export const RunOverhead = z.object({
   note: z.string().optional(),
 });
 export type RunOverhead = z.infer<typeof RunOverhead>;
+apiComponent('RunOverhead', RunOverhead);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CreateJobRequest } from './job';
+import { apiComponent } from './api-components';
 
 export const SCHEDULE_OVERLAPS = ['skip', 'allow'] as const;
 /** Seconds between firings of an interval schedule: at least one, at most a week. */
@@ -63,6 +64,7 @@ export const CreateScheduleRequest = z
   });
 export type CreateScheduleInput = z.input<typeof CreateScheduleRequest>;
 export type CreateScheduleRequest = z.infer<typeof CreateScheduleRequest>;
+apiComponent('CreateScheduleRequest', CreateScheduleRequest, 'request');
 
 /** Pause or resume (`enabled`), or edit; a field left out keeps its value. */
 export const UpdateScheduleRequest = z
@@ -86,3 +88,4 @@ export const UpdateScheduleRequest = z
     if (Object.keys(request).length === 0) ctx.addIssue({ code: 'custom', message: 'request body must change at least one field', path: [] });
   });
 export type UpdateScheduleRequest = z.infer<typeof UpdateScheduleRequest>;
+apiComponent('UpdateScheduleRequest', UpdateScheduleRequest, 'request');

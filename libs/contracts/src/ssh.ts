@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiComponent } from './api-components';
 import { HostId } from './host';
 
 /**
@@ -36,23 +37,28 @@ export const EnrolSshHostRequest = z
   .strict();
 export type EnrolSshHostRequest = z.input<typeof EnrolSshHostRequest>;
 
-export type SshEnrolmentState = 'pending' | 'enrolled' | 'refused';
+export const SshEnrolmentState = z.enum(['pending', 'enrolled', 'refused']);
+export type SshEnrolmentState = z.infer<typeof SshEnrolmentState>;
 
 /** An SSH host as the API answers for it: never a private key, which the API never has. */
-export interface SshHostView {
-  id: string;
-  name: string;
-  address: string;
-  user: string;
-  labels: Record<string, string>;
-  /** The pinned fingerprint; null while a first-use enrolment waits for its first probe. */
-  hostKey: string | null;
-  trust: 'pinned' | 'first-use';
-  /** pending until a gateway first reached the host; refused when that first probe failed (see error). */
-  state: SshEnrolmentState;
-  error: string | null;
-  enrolledAt: string;
-}
+export const SshHostView = apiComponent(
+  'SshHostView',
+  z.object({
+    id: z.string(),
+    name: z.string(),
+    address: z.string(),
+    user: z.string(),
+    labels: z.record(z.string(), z.string()),
+    /** The pinned fingerprint; null while a first-use enrolment waits for its first probe. */
+    hostKey: z.string().nullable(),
+    trust: z.enum(['pinned', 'first-use']),
+    /** pending until a gateway first reached the host; refused when that first probe failed for good (see error). */
+    state: SshEnrolmentState,
+    error: z.string().nullable(),
+    enrolledAt: z.string(),
+  }),
+);
+export type SshHostView = z.infer<typeof SshHostView>;
 
 /** What the SSH gateways read to reach a host: one entry per host in a Redis hash the API keeps. */
 export const SshHostEntry = z.object({

@@ -7,15 +7,13 @@ import { monotonicToEpochNs } from './boot-clock';
 import { BpftraceOutputParser, bpftraceErrors, PRINTF_OUTPUT } from './bpftrace-output';
 import { withMapSnapshots } from './bpftrace-maps';
 import { scopeScriptToCgroup } from './bpftrace-scope';
-import { BPFTRACE_STOP_SIGNAL, withExitOnInterrupt } from '@fleettrace/contracts';
+import { BPFTRACE_START_ALLOWANCE_SECONDS, BPFTRACE_STOP_SIGNAL, withExitOnInterrupt } from '@fleettrace/contracts';
 import { cgroupSubtreeIds } from './cgroup-subtree';
 import { UnsupportedProgramError } from './catalog-run';
 import { EventBuffer } from './event-buffer';
 import type { RunnerMessage, RunnerStart } from './protocol';
 
 const EVENTS_FLUSH_AT = 500;
-/** bpftrace compiles with LLVM before attaching; time to attach counts against the run's grace, at most this much. */
-const STARTUP_ALLOWANCE_MS = 2_000;
 /** Told to stop, bpftrace prints its maps and exits; without a known watchdog deadline it gets this long. */
 const PRINT_GRACE_MS = 2_000;
 /** Kept back from the watchdog's deadline for reporting after bpftrace has printed. */
@@ -183,12 +181,14 @@ export async function runBpftraceProgram(
   const durationMs = start.durationSeconds * 1000;
   let ended: 'elapsed' | 'stopped' | 'exited' = 'exited';
   try {
-    // Until attached: bpftrace may fail to compile (it exits), or be slow to start (capped).
+    // Until attached: bpftrace may fail to compile (it exits), or be slow to start (capped by the
+    // start allowance, which the daemon's watchdog and the API's reaper count as well); the
+    // duration runs from the moment it attached.
     const first = await Promise.race([
       attached.then(() => 'attached' as const),
       exited.then(() => 'exited' as const),
       stop.then(() => 'stopped' as const),
-      after(durationMs + STARTUP_ALLOWANCE_MS).then(() => 'elapsed' as const),
+      after(BPFTRACE_START_ALLOWANCE_SECONDS * 1000).then(() => 'elapsed' as const),
     ]);
     if (first === 'attached') {
       send({ type: 'state', state: 'running' });
@@ -213,7 +213,7 @@ export async function runBpftraceProgram(
     if (parser.attachedProbes === undefined) {
       const errors = bpftraceErrors(stderr) || parser.otherLines.join('\n');
       if (ended === 'stopped') throw new BpftraceFailedError('stopped before bpftrace attached its probes');
-      if (ended === 'elapsed') throw new BpftraceFailedError(`bpftrace did not attach its probes within the run's duration${errors ? `: ${errors}` : ''}`);
+      if (ended === 'elapsed') throw new BpftraceFailedError(`bpftrace did not attach its probes within its start allowance (${BPFTRACE_START_ALLOWANCE_SECONDS} s)${errors ? `: ${errors}` : ''}`);
       throw new BpftraceFailedError(`bpftrace rejected the script: ${errors || `exit code ${exit.code}`}`);
     }
     const errors = bpftraceErrors(stderr);

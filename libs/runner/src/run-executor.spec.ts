@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ResultMessage, RunDispatch } from '@fleettrace/contracts';
+import { BPFTRACE_START_ALLOWANCE_SECONDS } from '@fleettrace/contracts';
 import { RunExecutor, summarize, type RunnerLauncher } from './run-executor';
 import type { RunnerOutcome } from './runner-process';
 import type { RunnerMessage, RunnerStart } from './protocol';
@@ -92,7 +93,7 @@ describe('RunExecutor', () => {
 });
 
 describe('summarize', () => {
-  const limits = { durationSeconds: 2, limits: dispatch.limits };
+  const limits = { program: dispatch.program, durationSeconds: 2, limits: dispatch.limits };
   it.each([
     [{ ...ok, exitCode: null, signal: 'SIGKILL' as const }, undefined, 'failed', 'runner was killed by SIGKILL before reporting results'],
     [{ ...ok, exitCode: null, signal: 'SIGKILL' as const, killedByWatchdog: true }, undefined, 'timed_out', 'runner did not detach within duration + grace (7 s) and was killed'],
@@ -103,6 +104,12 @@ describe('summarize', () => {
     const summary = summarize('r', 1, outcome, ending, limits);
     expect(summary.state).toBe(state);
     expect(summary.error).toBe(error);
+  });
+
+  it('counts the start allowance of a program the host compiles in the limit a killed runner missed', () => {
+    const killed = { ...ok, exitCode: null, signal: 'SIGKILL' as const, killedByWatchdog: true };
+    const bpftrace = summarize('r', 1, killed, undefined, { ...limits, program: { kind: 'bpftrace', script: 'BEGIN { exit(); }' } });
+    expect(bpftrace.error).toBe(`runner did not detach within start allowance + duration + grace (${BPFTRACE_START_ALLOWANCE_SECONDS + 7} s) and was killed`);
   });
 
   it('ends a run that exceeded its overhead budget budget_exceeded, with its results, limits and measured overhead', () => {

@@ -1,8 +1,7 @@
 import type { ResultMessage, RunCounters, RunDispatch, RunState, SummaryMessage } from '@fleettrace/contracts';
 import { getProgram } from '@fleettrace/programs';
-import { capRunWarnings, programLabel } from '@fleettrace/contracts';
+import { capRunWarnings, programLabel, startAllowanceSeconds } from '@fleettrace/contracts';
 import type { RunnerHandle, RunnerOutcome } from './runner-process';
-import { C_COMPILE_TIMEOUT_MS } from './c-compile';
 import type { RunnerMessage, RunnerStart } from './protocol';
 
 export interface ResultsSink {
@@ -122,8 +121,8 @@ export class RunExecutor {
             : { type: 'events', runId, seq: seq++, output: message.output, timeField: message.timeField, records: message.records };
       chain = chain.then(() => this.results.publish(report)).catch((error) => this.log(`run ${runId}: report lost: ${String(error)}`));
     };
-    // A C program compiles on the host first, under its own time limit, before its duration starts.
-    const compileMs = typeof dispatch.program === 'object' && dispatch.program.kind === 'c' ? C_COMPILE_TIMEOUT_MS : 0;
+    // A C program or bpftrace script compiles on the host first, under its own time limit, before its duration starts.
+    const compileMs = startAllowanceSeconds(dispatch.program) * 1000;
     // Never past the run's end deadline, the one the API's reaper gives up on the run at.
     const allowanceMs = (dispatch.durationSeconds + dispatch.limits.graceSeconds) * 1000 + compileMs;
     const killAfterMs = dispatch.endDeadline === undefined ? allowanceMs : Math.max(0, Math.min(allowanceMs, dispatch.endDeadline - this.now()));
@@ -179,7 +178,7 @@ export function summarize(
   at: number,
   outcome: RunnerOutcome,
   ending: Extract<RunnerMessage, { type: 'done' | 'failed' }> | undefined,
-  dispatch: Pick<RunDispatch, 'durationSeconds' | 'limits'>,
+  dispatch: Pick<RunDispatch, 'program' | 'durationSeconds' | 'limits'>,
   /** Set when the API cancelled the run and this host stopped it for that. */
   cancelReason?: string,
 ): SummaryMessage {
@@ -210,8 +209,10 @@ export function summarize(
     };
   }
   if (outcome.killedByWatchdog) {
-    const limit = dispatch.durationSeconds + dispatch.limits.graceSeconds;
-    return { ...base, state: 'timed_out', error: `runner did not detach within duration + grace (${limit} s) and was killed` };
+    const allowance = startAllowanceSeconds(dispatch.program);
+    const limit = allowance + dispatch.durationSeconds + dispatch.limits.graceSeconds;
+    const within = allowance > 0 ? 'start allowance + duration + grace' : 'duration + grace';
+    return { ...base, state: 'timed_out', error: `runner did not detach within ${within} (${limit} s) and was killed` };
   }
   if (outcome.signal) {
     return { ...base, state: 'failed', error: `runner was killed by ${outcome.signal} before reporting results` };

@@ -75,7 +75,7 @@ describe('run limits in the runner (real kernel)', () => {
     expect(done.limits).toMatchObject({ overheadBudgetPercent: 2, overheadWindowMs: 1000 });
     console.log(`budget run: ${done.budgetExceeded}; overhead ${JSON.stringify(done.overhead)}`);
 
-    const summary = summarize('r', 1, outcome, done, { durationSeconds: 30, limits: { graceSeconds: 5, maxEventsPerOutput: 100 } });
+    const summary = summarize('r', 1, outcome, done, { program: 'syscount', durationSeconds: 30, limits: { graceSeconds: 5, maxEventsPerOutput: 100 } });
     expect(summary).toMatchObject({ state: 'budget_exceeded', error: done.budgetExceeded, overhead: done.overhead, limits: done.limits });
 
     await waitFor('the runner\'s programs freed', async () => programs.filter(programExists).length === 0, 5_000, 20);
@@ -173,7 +173,7 @@ describe('run limits in the runner (real kernel)', () => {
     expect(failed.limits!.mapMemoryEstimateBytes).toBeGreaterThan(1024 * 1024);
     // Nothing was loaded: the runner never said it was running.
     expect(messages.some((m) => m.type === 'state' && m.state === 'running')).toBe(false);
-    const summary = summarize('r', 1, { exitCode: 0, signal: null, killedByWatchdog: false, stderrTail: '' }, failed, { durationSeconds: 2, limits: { graceSeconds: 5, maxEventsPerOutput: 100 } });
+    const summary = summarize('r', 1, { exitCode: 0, signal: null, killedByWatchdog: false, stderrTail: '' }, failed, { program: 'syscount', durationSeconds: 2, limits: { graceSeconds: 5, maxEventsPerOutput: 100 } });
     expect(summary).toMatchObject({ state: 'failed', error: failed.error, limits: failed.limits });
   });
 });

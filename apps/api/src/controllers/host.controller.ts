@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { z } from 'zod';
-import { EnrolSshHostRequest, HostId, type HostDetailView, type HostView, type SshHostView } from '@fleettrace/contracts';
+import { EnrolSshHostRequest, HostDetailView, HostId, HostView, SshHostView } from '@fleettrace/contracts';
+import { ApiRoute } from '../decorators/api-route.decorator';
 import { ZodValidationPipe } from '../pipes/zod-validation.pipe';
 import { Auth } from '../middleware/auth.guard';
 import type { AuthContext } from '../services/auth.service';
@@ -16,39 +17,58 @@ export class HostController {
     @Inject(SshHostService) private readonly sshHosts: SshHostService,
   ) {}
 
-  /** Every host that registered and was not removed (`?selector=` narrows them), with its kind and whether it is online now. */
   @Get()
+  @ApiRoute({
+    summary: 'Every host that registered and was not removed (`?selector=` narrows them), with its kind (daemon or ssh) and whether it is online now.',
+    responses: { 200: z.array(HostView) },
+  })
   list(@Query(new ZodValidationPipe(HostListQuery, 'query')) query: { selector?: string }): Promise<HostView[]> {
     return this.hosts.list(query.selector);
   }
 
-  /** Enrols a host reached over SSH; `pending` until a gateway's first probe enrols or refuses it. */
   @Post('ssh')
   @HttpCode(202)
+  @ApiRoute({
+    summary: "Enrols a host reached over SSH: `pending` until an SSH gateway's first probe enrols it or refuses it.",
+    description:
+      'hostKey is the SHA256 fingerprint the host must show, or "first-use" to pin the one the first probe sees (audited). ' +
+      'Private keys are never sent: gateways hold them (FLEETTRACE_SSH_KEY_DIR or an ssh-agent).',
+    responses: { 202: SshHostView },
+    errors: [409],
+  })
   enrolSsh(@Auth() auth: AuthContext, @Body(new ZodValidationPipe(EnrolSshHostRequest)) request: EnrolSshHostRequest): Promise<SshHostView> {
     return this.sshHosts.enrol(auth, request);
   }
 
-  /** Every SSH enrolment, with its state (pending, enrolled, refused) and pinned host key. */
   @Get('ssh')
+  @ApiRoute({ summary: 'Every SSH enrolment, with its state (pending, enrolled, refused) and pinned host key.', responses: { 200: z.array(SshHostView) } })
   listSsh(): Promise<SshHostView[]> {
     return this.sshHosts.list();
   }
 
   @Get('ssh/:id')
+  @ApiRoute({ summary: 'One SSH enrolment: its state, pinned host key, and why it is refused or still pending.', responses: { 200: SshHostView }, errors: [404] })
   getSsh(@Param('id', new ZodValidationPipe(HostId, 'host id')) id: string): Promise<SshHostView> {
     return this.sshHosts.get(id);
   }
 
-  /** One host: capabilities, which catalog programs it can run (and why not), and its last 20 runs. */
   @Get(':id')
+  @ApiRoute({
+    summary: 'One host: capabilities, which catalog programs it can run (and why not), and its last 20 runs.',
+    responses: { 200: HostDetailView },
+    errors: [404],
+  })
   get(@Param('id', new ZodValidationPipe(HostId, 'host id')) id: string): Promise<HostDetailView> {
     return this.hosts.get(id);
   }
 
-  /** Removes a host of either kind; a daemon that is still running registers again at its next heartbeat. */
   @Delete(':id')
   @HttpCode(204)
+  @ApiRoute({
+    summary: 'Removes a host of either kind (an SSH host: its enrolment too); a daemon still running registers again at its next heartbeat.',
+    responses: { 204: { description: 'Removed.' } },
+    errors: [404],
+  })
   remove(@Auth() auth: AuthContext, @Param('id', new ZodValidationPipe(HostId, 'host id')) id: string): Promise<void> {
     return this.sshHosts.remove(auth, id);
   }

@@ -1,5 +1,7 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
-import { CreateJobRequest, type JobPage, type JobPlanView, type JobView } from '@fleettrace/contracts';
+import { z } from 'zod';
+import { CreateJobRequest, JobPage, JobPlanView, JobView } from '@fleettrace/contracts';
+import { ApiRoute } from '../decorators/api-route.decorator';
 import { ZodValidationPipe } from '../pipes/zod-validation.pipe';
 import { Auth } from '../middleware/auth.guard';
 import { JobService } from '../services/job.service';
@@ -10,14 +12,18 @@ import { CancelJobRequest, CreateJobQuery, JobIdParam, JobListQuery } from '../d
 export class JobController {
   constructor(@Inject(JobService) private readonly jobs: JobService) {}
 
-  /** Jobs, newest first, with their run-state counts; filtered and paged by an opaque cursor. */
   @Get()
+  @ApiRoute({ summary: 'Jobs, newest first, with their run-state counts; filtered and paged by an opaque cursor.', responses: { 200: JobPage } })
   list(@Query(new ZodValidationPipe(JobListQuery, 'query')) query: JobListQuery): Promise<JobPage> {
     return this.jobs.list(query);
   }
 
-  /** Starts a job: one run per target host, released stage by stage. `?dryRun=true`: the plan only. */
   @Post()
+  @ApiRoute({
+    summary: 'Starts a job: one run per target host, released stage by stage. `?dryRun=true`: the plan only.',
+    description: 'With `?dryRun=true` the answer is the plan (a JobPlanView, `dryRun: true`) and nothing is created.',
+    responses: { 201: z.union([JobView, JobPlanView]) },
+  })
   create(
     @Auth() auth: AuthContext,
     @Query(new ZodValidationPipe(CreateJobQuery, 'query')) query: { dryRun: boolean },
@@ -26,15 +32,20 @@ export class JobController {
     return query.dryRun ? this.jobs.dryRun(request) : this.jobs.create(auth, request);
   }
 
-  /** The job, the state of each host's run, and its timeline. */
   @Get(':id')
+  @ApiRoute({ summary: "The job, the state of each host's run, and its timeline.", responses: { 200: JobView }, errors: [404] })
   get(@Param('id', new ZodValidationPipe(JobIdParam, 'job id')) id: string): Promise<JobView> {
     return this.jobs.get(id);
   }
 
-  /** Stops every run of the job; runs already stopped keep what they reported. */
   @Post(':id/cancel')
   @HttpCode(200)
+  @ApiRoute({
+    summary: 'Stops every run of the job; runs already stopped keep what they reported.',
+    description: 'Cancelling twice is harmless; a completed job answers 409.',
+    responses: { 200: JobView },
+    errors: [404, 409],
+  })
   cancel(
     @Auth() auth: AuthContext,
     @Param('id', new ZodValidationPipe(JobIdParam, 'job id')) id: string,

@@ -1,7 +1,9 @@
 import { Readable } from 'node:stream';
 import { Controller, Get, Header, Inject, Param, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { EventPage, JobComparisonView, JobResultsView } from '@fleettrace/contracts';
+import { z } from 'zod';
+import { EventItem, EventPage, JobComparisonView, JobResultsView, JobStreamMessage } from '@fleettrace/contracts';
+import { ApiRoute } from '../decorators/api-route.decorator';
 import { ZodValidationPipe } from '../pipes/zod-validation.pipe';
 import { ResultsService } from '../services/results.service';
 import { StreamService } from '../services/stream.service';
@@ -17,46 +19,80 @@ export class ResultsController {
     @Inject(StreamService) private readonly streams: StreamService,
   ) {}
 
-  /** Per-host outputs and their fleet-wide merge, with percentiles, top counts and heaviest functions. */
   @Get('results')
+  @ApiRoute({
+    summary: 'Per-host outputs and their fleet-wide merge, with percentiles, top counts and heaviest functions.',
+    responses: { 200: JobResultsView },
+    errors: [404],
+  })
   get(@jobId() id: string, @Query(new ZodValidationPipe(ResultsQuery, 'query')) query: ResultsQuery): Promise<JobResultsView> {
     return this.results.get(id, query);
   }
 
-  /** A stacks output as folded text for flamegraph.pl or speedscope: merged over the fleet, or one host's with `host`. */
   @Get('results/folded')
   @Header('content-type', 'text/plain; charset=utf-8')
+  @ApiRoute({
+    summary: "A stacks output as folded text for flamegraph.pl or speedscope: merged over the fleet, or one host's with `host`.",
+    responses: { 200: { description: 'One folded stack and its value a line: `comm;main;work;schedule_[k] 42`.', content: { 'text/plain': { schema: z.string() } } } },
+    errors: [404],
+  })
   folded(@jobId() id: string, @Query(new ZodValidationPipe(StacksQuery, 'query')) query: StacksQuery): Promise<string> {
     return this.results.folded(id, query);
   }
 
-  /** A stacks output as a gzipped pprof profile (go tool pprof, Pyroscope, speedscope read it). */
   @Get('results/pprof')
+  @ApiRoute({
+    summary: 'A stacks output as a gzipped pprof profile (go tool pprof, Pyroscope, speedscope read it).',
+    responses: {
+      200: {
+        description: 'The profile (gzipped protobuf), as an attachment named `<job>-<output>[-<host>].pb.gz`.',
+        content: { 'application/octet-stream': {} },
+        headers: { 'content-disposition': { description: 'attachment; filename="<job>-<output>[-<host>].pb.gz"' } },
+      },
+    },
+    errors: [404],
+  })
   async pprof(@jobId() id: string, @Query(new ZodValidationPipe(StacksQuery, 'query')) query: StacksQuery, @Res() reply: FastifyReply): Promise<void> {
     const profile = await this.results.pprof(id, query);
     const name = `${id}-${query.output}${query.host ? `-${query.host}` : ''}.pb.gz`.replace(/[^A-Za-z0-9_.-]/g, '_');
     await reply.type('application/octet-stream').header('content-disposition', `attachment; filename="${name}"`).send(profile);
   }
 
-  /** A page of the job's events in time order, filtered by host, output, field value or text. */
   @Get('events')
+  @ApiRoute({ summary: "A page of the job's events in time order, filtered by host, output, field value or text.", responses: { 200: EventPage }, errors: [404] })
   events(@jobId() id: string, @Query(new ZodValidationPipe(EventsQuery, 'query')) query: EventsQuery): Promise<EventPage> {
     return this.results.events(id, query);
   }
 
-  /** Every event of the job, one JSON object a line, streamed from the database. */
   @Get('events.ndjson')
+  @ApiRoute({
+    summary: 'Every event of the job, one JSON object a line, streamed from the database.',
+    description: 'Filtered like /events; `limit` and `cursor` are ignored: every matching event is sent.',
+    responses: { 200: { description: 'One EventItem (the schema below) a line.', content: { 'application/x-ndjson': { schema: EventItem } } } },
+    errors: [404],
+  })
   async eventsNdjson(@jobId() id: string, @Query(new ZodValidationPipe(EventsQuery, 'query')) query: EventsQuery, @Res() reply: FastifyReply): Promise<void> {
     const lines = await this.results.eventLines(id, query);
     await reply.type('application/x-ndjson').send(Readable.from(lines));
   }
 
-  /**
-   * Server-sent events until the job completes: run state changes in order, events as they arrive
-   * (filtered like /events; `events=false` for none), and the merged latest snapshot of every host.
-   * Resumable: reconnect with the last message's id as Last-Event-ID.
-   */
   @Get('stream')
+  @ApiRoute({
+    summary: 'Server-sent events until the job completes: run state changes, events as they arrive, merged snapshots.',
+    description:
+      'Run state changes in order, events as they arrive (filtered like /events; `events=false` for none), and the merged ' +
+      'latest snapshot of every host. Resumable: reconnect with the last message\'s id as Last-Event-ID (a Last-Event-ID ' +
+      'that is not one of this stream\'s ids is a 400).',
+    responses: {
+      200: {
+        description:
+          'An SSE stream that ends when the job completes. Each message is `id: <position>`, `event: <event>` and ' +
+          '`data: <data as JSON>` of one JobStreamMessage (the schema below); `: keepalive` comments come in between.',
+        content: { 'text/event-stream': { schema: JobStreamMessage } },
+      },
+    },
+    errors: [404],
+  })
   async stream(
     @jobId() id: string,
     @Query(new ZodValidationPipe(StreamQuery, 'query')) query: StreamQuery,
@@ -82,8 +118,12 @@ export class ResultsController {
     raw.end();
   }
 
-  /** This job against another of the same program: percentile shifts, count deltas, differential stacks. */
   @Get('compare/:other')
+  @ApiRoute({
+    summary: 'This job against another of the same program: percentile shifts, count deltas, differential stacks.',
+    responses: { 200: JobComparisonView },
+    errors: [404],
+  })
   compare(@jobId() id: string, @jobId('other') other: string, @Query(new ZodValidationPipe(CompareQuery, 'query')) query: { top?: number }): Promise<JobComparisonView> {
     return this.results.compare(id, other, query);
   }

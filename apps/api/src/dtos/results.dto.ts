@@ -2,52 +2,18 @@ import { BadRequestException } from '@nestjs/common';
 import { z } from 'zod';
 import { DEFAULT_MAX_EVENTS_PER_RUN } from '@fleettrace/contracts';
 import type { EventCursor, PagedEvent } from '../repositories/result.repository';
+import { withPrefixed } from './prefixed-query';
 
 const EVENTS_LIMIT_MESSAGE = `eventsLimit must be a whole number from 0 to ${DEFAULT_MAX_EVENTS_PER_RUN}`;
 /** Events a results answer carries per output: a glance; the events endpoint pages through them all. */
 export const DEFAULT_EVENTS_LIMIT = 200;
 const TOP_MESSAGE = 'top must be a whole number from 1 to 1000';
-const FIELD = /^[A-Za-z_][A-Za-z0-9_.]{0,63}$/;
-
 const wholeNumber = (message: string, min: number, max: number) =>
   z
     .string({ error: message })
     .regex(/^\d{1,9}$/, message)
     .transform(Number)
     .pipe(z.number().min(min, message).max(max, message));
-
-/**
- * Query parameters with a prefix (`key.comm=nginx`, `field.pid=42`) beside fixed ones: the prefixed
- * ones are collected into one object, any other unknown parameter is an error naming it.
- */
-function withPrefixed<S extends z.ZodRawShape>(fixed: S, prefix: string) {
-  return z
-    .record(z.string(), z.unknown(), { error: 'query must be an object' })
-    .transform((query, ctx) => {
-      const known: Record<string, unknown> = {};
-      const prefixed: Record<string, string> = {};
-      for (const [name, value] of Object.entries(query)) {
-        if (name.startsWith(`${prefix}.`)) {
-          const field = name.slice(prefix.length + 1);
-          if (!FIELD.test(field) || typeof value !== 'string') {
-            ctx.addIssue({ code: 'custom', message: `${name} must be ${prefix}.<field>=<value>, once` });
-            return z.NEVER;
-          }
-          prefixed[field] = value;
-        } else if (name in fixed) known[name] = value;
-        else {
-          ctx.addIssue({ code: 'custom', message: `unknown query parameter "${name}"` });
-          return z.NEVER;
-        }
-      }
-      const parsed = z.object(fixed).safeParse(known);
-      if (!parsed.success) {
-        ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]!.message });
-        return z.NEVER;
-      }
-      return { ...(parsed.data as z.infer<z.ZodObject<S>>), prefixed };
-    });
-}
 
 /** `GET .../results?eventsLimit=&top=&key.<field>=<value>`. */
 export const ResultsQuery = withPrefixed(
@@ -56,10 +22,13 @@ export const ResultsQuery = withPrefixed(
     top: wholeNumber(TOP_MESSAGE, 1, 1000).optional(),
   },
   'key',
-).transform(({ prefixed, ...rest }) => ({ ...rest, keyFilter: prefixed }));
+  'Only counts entries whose key field <field> has this value, e.g. `key.comm=nginx`; several must all hold.',
+  (query, keyFilter) => ({ ...query, keyFilter }),
+);
 export type ResultsQuery = z.infer<typeof ResultsQuery>;
 
 export const MAX_EVENTS_PAGE = 5000;
+const FIELD_FILTER = 'Only events whose field <field> has this value, e.g. `field.pid=42`; several must all hold.';
 const LIMIT_MESSAGE = `limit must be a whole number from 1 to ${MAX_EVENTS_PAGE}`;
 
 /** `GET .../events?limit=&cursor=&host=&output=&contains=&field.<name>=<value>`. */
@@ -72,7 +41,9 @@ export const EventsQuery = withPrefixed(
     contains: z.string().min(1, 'contains must not be empty').max(256, 'contains must be at most 256 characters').optional(),
   },
   'field',
-).transform(({ prefixed, ...rest }) => ({ ...rest, fields: prefixed }));
+  FIELD_FILTER,
+  (query, fields) => ({ ...query, fields }),
+);
 export type EventsQuery = z.infer<typeof EventsQuery>;
 
 /** `GET .../stream?events=true|false` plus the filters of /events for the events it sends. */
@@ -84,7 +55,9 @@ export const StreamQuery = withPrefixed(
     contains: z.string().min(1, 'contains must not be empty').max(256, 'contains must be at most 256 characters').optional(),
   },
   'field',
-).transform(({ prefixed, ...rest }) => ({ ...rest, fields: prefixed }));
+  FIELD_FILTER,
+  (query, fields) => ({ ...query, fields }),
+);
 export type StreamQuery = z.infer<typeof StreamQuery>;
 
 /** `?output=NAME[&host=ID]`: one stacks output, merged over the fleet or of one host. */

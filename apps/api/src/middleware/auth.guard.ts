@@ -6,7 +6,10 @@ interface AuthenticatedRequest {
   auth?: AuthContext;
 }
 
-/** Global guard: every route needs a valid bearer token. */
+/**
+ * Global guard: every controller route needs a valid bearer token. The only open paths,
+ * /openapi.json and /docs, are plain Fastify routes (bootstrap.ts) that Nest's guards never see.
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(@Inject(AuthService) private readonly auth: AuthService) {}

@@ -7,6 +7,12 @@ import { isDatabaseUnavailable } from '../utils/database-errors';
 
 /** Seconds a client is told to wait before trying again while the database is away. */
 export const RETRY_AFTER_SECONDS = 5;
+/** The answer to any request while the database is away (the OpenAPI document shows it too). */
+export const DATABASE_UNAVAILABLE: ErrorBody = {
+  statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+  error: 'Service Unavailable',
+  message: 'the database is unavailable; try again shortly',
+};
 
 /**
  * Every error leaves as an ErrorBody. Expected ones (HttpException) say what was wrong; anything else
@@ -24,8 +30,7 @@ export class ErrorFilter implements ExceptionFilter {
       // An outage, not a bug: the client should come back, and nothing needs a correlation id.
       this.logger.warn(`database unavailable: ${(exception as Error).message}`);
       this.adapterHost.httpAdapter.setHeader(response, 'retry-after', String(RETRY_AFTER_SECONDS));
-      const body: ErrorBody = { statusCode: HttpStatus.SERVICE_UNAVAILABLE, error: 'Service Unavailable', message: 'the database is unavailable; try again shortly' };
-      this.adapterHost.httpAdapter.reply(response, body, body.statusCode);
+      this.adapterHost.httpAdapter.reply(response, DATABASE_UNAVAILABLE, DATABASE_UNAVAILABLE.statusCode);
       return;
     }
     const body = this.toBody(exception);

@@ -4,12 +4,13 @@ import { describeIssue } from '../utils/describe-issue';
 
 /**
  * The one validation pipe: parses a request part with a zod schema (most shared through
- * libs/contracts) and answers 400 with a short sentence naming the first bad field.
+ * libs/contracts) and answers 400 with a short sentence naming the first bad field. The OpenAPI
+ * document describes a route's parameters and body by the schemas of its pipes.
  */
 export class ZodValidationPipe<S extends z.ZodType> implements PipeTransform<unknown, z.output<S>> {
   constructor(
-    private readonly schema: S,
-    private readonly subject = 'request body',
+    readonly schema: S,
+    readonly subject = 'request body',
   ) {}
 
   transform(value: unknown): z.output<S> {

@@ -77,6 +77,25 @@ export class DatabaseRepository implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * Reads on one snapshot of the database: what several queries return then agrees, as no write can
+   * land between them (a view of a job whose runs were released but whose timeline lacks the release).
+   */
+  async snapshot<T>(work: (db: Tx) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
   /** Runs work on one connection holding a session advisory lock, so concurrent processes take turns. */
   async withAdvisoryLock<T>(key: string, work: (db: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();

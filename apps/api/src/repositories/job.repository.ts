@@ -203,9 +203,14 @@ export class JobRepository {
     );
   }
 
-  async eventsOf(jobId: string): Promise<JobEvent[]> {
-    const { rows } = await this.database.pool.query<JobEvent>('SELECT at, kind, message, detail FROM job_events WHERE job_id = $1 ORDER BY id', [jobId]);
+  async eventsOf(jobId: string, db: Db = this.database.pool): Promise<JobEvent[]> {
+    const { rows } = await db.query<JobEvent>('SELECT at, kind, message, detail FROM job_events WHERE job_id = $1 ORDER BY id', [jobId]);
     return rows;
+  }
+
+  /** Reads a job with its runs and timeline as of one moment (see DatabaseRepository.snapshot). */
+  readAsOne<T>(work: (db: Db) => Promise<T>): Promise<T> {
+    return this.database.snapshot(work);
   }
 }
 

@@ -57,6 +57,7 @@ function setup(hostList = [host('h1'), host('h2')]) {
       return true;
     },
     eventsOf: async () => state.events,
+    readAsOne: <T>(work: (db: unknown) => Promise<T>) => work(undefined),
   } as unknown as JobRepository;
   const runs = {
     insertMany: async (_: unknown, newRuns: NewRun[]) => {

@@ -142,10 +142,14 @@ export class JobService {
   }
 
   async get(jobId: string): Promise<JobView> {
-    const job = await this.jobs.findById(jobId);
-    if (!job) throw new NotFoundException(`job ${jobId} not found`);
-    const [runs, events] = await Promise.all([this.runs.listByJob(jobId), this.jobs.eventsOf(jobId)]);
-    return mapJob(job, runs, events);
+    // One snapshot: read apart, a batch's runs could show released while the timeline lacks its release.
+    return this.jobs.readAsOne(async (db) => {
+      const job = await this.jobs.findById(jobId, db);
+      if (!job) throw new NotFoundException(`job ${jobId} not found`);
+      const runs = await this.runs.listByJob(jobId, db);
+      const events = await this.jobs.eventsOf(jobId, db);
+      return mapJob(job, runs, events);
+    });
   }
 
   async list(query: JobListQuery): Promise<JobPage> {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { z } from 'zod';
 import {
-  C_COMPILE_ALLOWANCE_SECONDS,
+  startAllowanceSeconds,
   FAILED_RUN_STATES,
   ROLLOUT_QUEUE,
   ROLLOUT_STEP_JOB_NAME,
@@ -126,10 +126,9 @@ export class RolloutService implements OnModuleInit {
   }
 }
 
-/** Seconds past its start deadline a run may still be going: compile allowance, duration, grace. */
+/** Seconds past its start deadline a run may still be going: start allowance, duration, grace. */
 export function allowanceSeconds(job: Pick<JobRecord, 'program' | 'durationSeconds' | 'limits'>): number {
-  const compile = typeof job.program === 'object' && job.program.kind === 'c' ? C_COMPILE_ALLOWANCE_SECONDS : 0;
-  return compile + job.durationSeconds + job.limits.graceSeconds;
+  return startAllowanceSeconds(job.program) + job.durationSeconds + job.limits.graceSeconds;
 }
 
 export function dispatchOf(job: JobRecord, run: RunRecord): RunDispatch {

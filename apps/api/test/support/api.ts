@@ -2,6 +2,7 @@ import { inject } from 'vitest';
 import { Redis } from 'ioredis';
 import { ATTACH_KINDS, resultsStreamKey, type CapabilityReport, type HostInfo, type ResultMessage } from '@fleettrace/contracts';
 import { freshDatabaseUrl, freshRedisPrefix } from '@fleettrace/testing/database';
+import { OpenApiChecker } from '@fleettrace/testing/openapi-check';
 import { bootstrap, type RunningApi } from '../../src/bootstrap';
 import { DEFAULT_TIMINGS, type ApiConfig } from '../../src/config';
 
@@ -12,7 +13,10 @@ export interface TestApi {
   config: ApiConfig;
   url: string;
   redis: Redis;
-  /** The body parsed when it is JSON, else its text (folded stacks are text/plain). */
+  /**
+   * The body parsed when it is JSON, else its text (folded stacks are text/plain). Every answer is
+   * checked against the API's /openapi.json first: one it does not describe fails the test.
+   */
   request<T = unknown>(method: string, path: string, options?: RequestOptions): Promise<{ status: number; body: T; contentType: string }>;
   /** What a daemon does: one entry with field `m` on the results stream. */
   report(message: ResultMessage | string): Promise<string>;
@@ -23,6 +27,8 @@ export interface RequestOptions {
   body?: unknown;
   /** Sent as is, for malformed-JSON cases. */
   rawBody?: string;
+  /** Of a body; defaults to application/json. */
+  contentType?: string;
   /** Authorization header; defaults to the admin token, null sends none. */
   authorization?: string | null;
 }
@@ -46,6 +52,11 @@ export async function startApi(label: string, overrides: Partial<ApiConfig> = {}
   const api = await bootstrap(config, { logLevels: process.env.FLEETTRACE_TEST_API_LOGS ? undefined : false });
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   const url = api.url ?? '';
+  const document = await OpenApiChecker.of(url).catch(async (error: unknown) => {
+    await api.close();
+    await redis.quit();
+    throw error;
+  });
   return {
     api,
     config,
@@ -57,12 +68,13 @@ export async function startApi(label: string, overrides: Partial<ApiConfig> = {}
       if (authorization !== null) headers.authorization = authorization;
       let body: string | undefined;
       if (options.rawBody !== undefined || options.body !== undefined) {
-        headers['content-type'] = 'application/json';
+        headers['content-type'] = options.contentType ?? 'application/json';
         body = options.rawBody ?? JSON.stringify(options.body);
       }
       const response = await fetch(`${url}${path}`, { method, headers, body });
       const text = await response.text();
       const contentType = response.headers.get('content-type') ?? '';
+      document.check({ method, path, status: response.status, contentType, text });
       const parsed = /^application\/json/.test(contentType) ? (text ? JSON.parse(text) : undefined) : text;
       return { status: response.status, body: parsed as never, contentType };
     },

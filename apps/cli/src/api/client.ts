@@ -1,7 +1,22 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { ErrorBody, HostView, JobResultsView, JobView } from '@fleettrace/contracts';
-import type { CreateJobRequest } from '@fleettrace/contracts';
+import * as http from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type {
+  CreateJobInput,
+  CreateScheduleInput,
+  ErrorBody,
+  EventPage,
+  HostDetailView,
+  HostView,
+  JobComparisonView,
+  JobPage,
+  JobPlanView,
+  JobResultsView,
+  JobView,
+  ProgramView,
+  ScheduleDetailView,
+  ScheduleView,
+  UpdateScheduleRequest,
+} from '@fleettrace/contracts';
 import { CliError } from '../errors';
 import type { ApiTarget } from '../config/config';
 
@@ -15,23 +30,42 @@ export class ApiError extends CliError {
   }
 }
 
+/** Query parameters; undefined ones are left out. */
+export type Query = Readonly<Record<string, string | number | boolean | undefined>>;
+
+export function queryString(query: Query): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) params.append(key, String(value));
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
 interface Response {
   status: number;
   contentType: string;
   text: string;
 }
 
+/** node:http, or node:https for an https:// API: the same request and Agent. */
+export type Transport = Pick<typeof http, 'request' | 'Agent'>;
+
 /**
  * The REST API over node:http rather than fetch: loading undici would cost the start-up of every
- * command. One keep-alive connection serves a command's polling; `close()` lets the process end.
+ * command. One keep-alive connection serves a command's requests; `close()` lets the process end.
  */
 export class ApiClient {
-  private readonly agent: HttpAgent;
-  private readonly secure: boolean;
+  private readonly agent: http.Agent;
 
-  constructor(private readonly target: ApiTarget) {
-    this.secure = target.url.startsWith('https:');
-    this.agent = this.secure ? new HttpsAgent({ keepAlive: true, maxSockets: 2 }) : new HttpAgent({ keepAlive: true, maxSockets: 2 });
+  /** node:https (with tls and crypto) only for an https:// API: tens of ms of start-up otherwise spent for nothing. */
+  static async for(target: ApiTarget): Promise<ApiClient> {
+    return new ApiClient(target, target.url.startsWith('https:') ? await import('node:https') : http);
+  }
+
+  constructor(
+    private readonly target: ApiTarget,
+    readonly transport: Transport,
+  ) {
+    this.agent = new transport.Agent({ keepAlive: true, maxSockets: 2 });
   }
 
   get url(): string {
@@ -42,8 +76,33 @@ export class ApiClient {
     this.agent.destroy();
   }
 
-  createJob(request: CreateJobRequest): Promise<JobView> {
+  createJob(request: CreateJobInput): Promise<JobView> {
     return this.json<JobView>('POST', '/v1/jobs', request);
+  }
+
+  planJob(request: CreateJobInput): Promise<JobPlanView> {
+    return this.json<JobPlanView>('POST', '/v1/jobs?dryRun=true', request);
+  }
+
+  cancelJob(jobId: string, reason?: string): Promise<JobView> {
+    return this.json<JobView>('POST', `/v1/jobs/${encodeURIComponent(jobId)}/cancel`, reason === undefined ? {} : { reason });
+  }
+
+  jobs(query: Query): Promise<JobPage> {
+    return this.json<JobPage>('GET', `/v1/jobs${queryString(query)}`);
+  }
+
+  events(jobId: string, query: Query): Promise<EventPage> {
+    return this.json<EventPage>('GET', `/v1/jobs/${encodeURIComponent(jobId)}/events${queryString(query)}`);
+  }
+
+  /** Every event of the job, a JSON object a line, handed on line by line as the API streams them. */
+  eventLines(jobId: string, query: Query, onLine: (line: string) => void): Promise<void> {
+    return this.lines(`/v1/jobs/${encodeURIComponent(jobId)}/events.ndjson${queryString(query)}`, onLine);
+  }
+
+  compare(jobA: string, jobB: string, top?: number): Promise<JobComparisonView> {
+    return this.json<JobComparisonView>('GET', `/v1/jobs/${encodeURIComponent(jobA)}/compare/${encodeURIComponent(jobB)}${queryString({ top })}`);
   }
 
   job(jobId: string): Promise<JobView> {
@@ -55,8 +114,56 @@ export class ApiClient {
     return this.json<JobResultsView>('GET', `/v1/jobs/${encodeURIComponent(jobId)}/results${query}`);
   }
 
-  hosts(): Promise<HostView[]> {
-    return this.json<HostView[]>('GET', '/v1/hosts');
+  hosts(selector?: string): Promise<HostView[]> {
+    return this.json<HostView[]>('GET', `/v1/hosts${queryString({ selector })}`);
+  }
+
+  host(hostId: string): Promise<HostDetailView> {
+    return this.json<HostDetailView>('GET', `/v1/hosts/${encodeURIComponent(hostId)}`);
+  }
+
+  programs(): Promise<ProgramView[]> {
+    return this.json<ProgramView[]>('GET', '/v1/programs');
+  }
+
+  program(name: string): Promise<ProgramView> {
+    return this.json<ProgramView>('GET', `/v1/programs/${encodeURIComponent(name)}`);
+  }
+
+  createSchedule(request: CreateScheduleInput): Promise<ScheduleDetailView> {
+    return this.json<ScheduleDetailView>('POST', '/v1/schedules', request);
+  }
+
+  schedules(): Promise<ScheduleView[]> {
+    return this.json<ScheduleView[]>('GET', '/v1/schedules');
+  }
+
+  schedule(id: string): Promise<ScheduleDetailView> {
+    return this.json<ScheduleDetailView>('GET', `/v1/schedules/${encodeURIComponent(id)}`);
+  }
+
+  updateSchedule(id: string, patch: UpdateScheduleRequest): Promise<ScheduleDetailView> {
+    return this.json<ScheduleDetailView>('PATCH', `/v1/schedules/${encodeURIComponent(id)}`, patch);
+  }
+
+  async removeSchedule(id: string): Promise<void> {
+    const response = await this.send('DELETE', `/v1/schedules/${encodeURIComponent(id)}`);
+    if (response.status !== 204 && response.status !== 200) throw this.failure(response);
+  }
+
+  /** Headers every request carries: the token, on this client's connections or on a stream of its own. */
+  headers(accept: string): Record<string, string> {
+    return { authorization: `Bearer ${this.target.token}`, accept };
+  }
+
+  /** A refusal of the API as the error this client throws for it (the stream's failed connection uses it too). */
+  failureOf(status: number, contentType: string, text: string): CliError {
+    return this.failure({ status, contentType, text });
+  }
+
+  /** What a request that could not reach the API throws. */
+  unreachable(error: NodeJS.ErrnoException): CliError {
+    return new CliError(`cannot reach the API at ${this.target.url} (${this.target.source}): ${error.code ?? error.message}`);
   }
 
   async json<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -84,19 +191,45 @@ export class ApiClient {
     return new ApiError(response.status, body);
   }
 
+  /** A GET whose body is handed on a line at a time as it arrives; a refusal throws as json() does. */
+  private lines(path: string, onLine: (line: string) => void): Promise<void> {
+    const url = new URL(path, `${this.target.url}/`);
+    return new Promise((resolve, reject) => {
+      const req = this.transport.request(url, { method: 'GET', agent: this.agent, headers: this.headers('application/x-ndjson') }, (res: IncomingMessage) => {
+        const status = res.statusCode ?? 0;
+        const contentType = String(res.headers['content-type'] ?? '');
+        let pending = '';
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => {
+          if (status !== 200) return void chunks.push(chunk);
+          pending += chunk.toString('utf8');
+          const lines = pending.split('\n');
+          pending = lines.pop() ?? '';
+          for (const line of lines) if (line !== '') onLine(line);
+        });
+        res.on('end', () => {
+          if (status !== 200) return reject(this.failure({ status, contentType, text: Buffer.concat(chunks).toString('utf8') }));
+          if (pending !== '') onLine(pending);
+          resolve();
+        });
+        res.on('error', reject);
+      });
+      req.on('error', (error: NodeJS.ErrnoException) => reject(this.unreachable(error)));
+      req.end();
+    });
+  }
+
   private send(method: string, path: string, body?: unknown): Promise<Response> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const url = new URL(path, `${this.target.url}/`);
-    const request = this.secure ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const req = request(
+      const req = this.transport.request(
         url,
         {
           method,
           agent: this.agent,
           headers: {
-            authorization: `Bearer ${this.target.token}`,
-            accept: 'application/json',
+            ...this.headers('application/json'),
             ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
           },
         },
@@ -109,9 +242,7 @@ export class ApiClient {
           res.on('error', reject);
         },
       );
-      req.on('error', (error: NodeJS.ErrnoException) =>
-        reject(new CliError(`cannot reach the API at ${this.target.url} (${this.target.source}): ${error.code ?? error.message}`)),
-      );
+      req.on('error', (error: NodeJS.ErrnoException) => reject(this.unreachable(error)));
       req.end(payload);
     });
   }

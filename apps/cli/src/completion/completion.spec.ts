@@ -33,8 +33,9 @@ describe.each([
   ['zsh', zshComplete],
 ])('%s completion generated from the command specs', (_shell, complete) => {
   it('completes commands and subcommands', () => {
-    expect(complete('fleettrace ')).toEqual(['run', 'jobs', 'hosts', 'local', 'completion', 'help']);
-    expect(complete('fleettrace jobs ')).toEqual(['show', 'wait', 'results']);
+    expect(complete('fleettrace ')).toEqual(['run', 'jobs', 'hosts', 'programs', 'schedules', 'local', 'completion', 'help']);
+    expect(complete('fleettrace jobs ')).toEqual(['ls', 'show', 'wait', 'results', 'events', 'cancel', 'compare']);
+    expect(complete('fleettrace schedules ')).toEqual(['create', 'ls', 'show', 'pause', 'resume', 'rm']);
     expect(complete('fleettrace lo')).toEqual(['local']);
   });
 
@@ -42,10 +43,13 @@ describe.each([
     expect(complete('fleettrace run --dur')).toEqual(['--duration']);
     expect(complete('fleettrace local run exec')).toEqual(['execsnoop']);
     expect(complete('fleettrace run --hosts web-1 run')).toEqual(['runqlat']);
+    expect(complete('fleettrace schedules create --every 5m --selector tier=web runq')).toEqual(['runqlat']);
+    expect(complete('fleettrace run --can')).toEqual(['--canary']);
   });
 
   it("completes a flag's choices, and does not take its value for a command", () => {
     expect(complete('fleettrace hosts ls -o ')).toEqual(['table', 'json', 'ndjson', 'yaml', 'csv']);
+    expect(complete('fleettrace jobs ls --state ')).toEqual(['running', 'completed']);
     expect(complete('fleettrace run --duration jobs --fie')).toEqual(['--fields']);
   });
 });

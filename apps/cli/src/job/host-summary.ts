@@ -29,3 +29,17 @@ export function hostSummaries(job: JobView): HostSummary[] {
     }))
     .sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
 }
+
+/**
+ * Lines for stderr: what went wrong in a host's run without failing it (a probe bpftrace skipped, a
+ * helper error), each distinct warning the summary kept, then how many more there were.
+ */
+export function warningLines(job: JobView): string[] {
+  return [...job.runs]
+    .sort((a, b) => (a.hostId < b.hostId ? -1 : a.hostId > b.hostId ? 1 : 0))
+    .flatMap((run) => {
+      if (!run.warnings) return [];
+      const more = run.warnings.distinct - run.warnings.first.length;
+      return [...run.warnings.first.map((w) => `${run.hostId} warning: ${w}`), ...(more > 0 ? [`${run.hostId}: ${more} more warning${more === 1 ? '' : 's'}`] : [])];
+    });
+}

@@ -24,22 +24,25 @@ export const PHASE_OF: Readonly<Record<RunState, RunPhase>> = {
 export interface JobProgress {
   hosts: number;
   phases: Record<RunPhase, number>;
-  /** Events received so far over every host (from the finished runs' counters and the stored events of the others). */
+  /** Events received so far over every host (from the finished runs' counters, and the events streamed of the others). */
   events: number;
   /** Events the kernel's ring buffers had no room for, over the runs that have reported. */
   lostEvents: number;
 }
 
-export function jobProgress(job: JobView, liveEvents?: ReadonlyMap<string, number>): JobProgress {
+/** What progress needs of a run: a JobView's runs, or the runs a job's stream has told of. */
+export type ProgressRun = Pick<RunView, 'hostId' | 'state' | 'counters'>;
+
+export function jobProgress(runs: readonly ProgressRun[], liveEvents?: ReadonlyMap<string, number>): JobProgress {
   const phases: Record<RunPhase, number> = { queued: 0, running: 0, done: 0, failed: 0, unsupported: 0 };
   let events = 0;
   let lostEvents = 0;
-  for (const run of job.runs) {
+  for (const run of runs) {
     phases[PHASE_OF[run.state]]++;
     events += run.counters?.events ?? liveEvents?.get(run.hostId) ?? 0;
     lostEvents += run.counters?.lostEvents ?? 0;
   }
-  return { hosts: job.runs.length, phases, events, lostEvents };
+  return { hosts: runs.length, phases, events, lostEvents };
 }
 
 /** Runs that ended without succeeding: each is a host whose answer is missing from the merge. */

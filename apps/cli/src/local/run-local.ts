@@ -11,7 +11,7 @@ import { parseDuration } from '../program/duration';
 import { programFromFlags } from '../program/program-flags';
 import { checkStacksFiles } from '../program/stacks-check';
 import type { CommandHandler } from '../spec';
-import { eventStreamFor } from './event-stream';
+import { eventStreamFor } from '../output/event-stream';
 import { LOCAL_HOST, LocalEvents, localResults, type LocalEnding } from './local-results';
 
 type Ending = Extract<RunnerMessage, { type: 'done' | 'failed' }>;
@@ -58,7 +58,7 @@ export const localRun: CommandHandler = async (input, io: Io) => {
     eventsMaxDelayMs: 0,
   };
   const events = new LocalEvents();
-  const stream = eventStreamFor(io.stdout, print, program);
+  const stream = eventStreamFor(io.stdout, print, program, { hosts: false });
   let ending: Ending | undefined;
   const startedAtMs = Date.now();
   const send = (message: RunnerMessage): void => {
@@ -97,6 +97,9 @@ export const localRun: CommandHandler = async (input, io: Io) => {
   const { results, summaries } = localResults(runId, local, events, DEFAULT_MAX_EVENTS_PER_RUN);
   await printResults(io.stdout, print, { results, summaries, program, eventsStreamed: stream !== undefined });
   for (const note of writeStacksFiles(files, results, label, { startedAtMs, durationSeconds: Math.round(local.seconds) })) io.stderr.write(`${note}\n`);
+  // What went wrong without ending the run (a probe bpftrace skipped, a helper error), once each, as a fleet run lists them.
+  const warnings = ending.type === 'done' ? new Set(ending.warnings ?? []) : new Set<string>();
+  for (const warning of warnings) io.stderr.write(/warning/i.test(warning) ? `${warning}\n` : `warning: ${warning}\n`);
   if (local.state === 'budget_exceeded') {
     io.stderr.write(`${label} stopped early: ${local.error}\n`);
     return ExitCode.someHostsFailed;

@@ -4,6 +4,7 @@ import { OUTPUT_FORMATS, type OutputFormat } from '../options';
 import type { CommandInput } from '../spec';
 import { csvLines, ndjsonLines } from './csv';
 import { allFields, selectColumns, type Dataset } from './dataset';
+import { renderTable } from '../views/table';
 
 /** How the data of one command is printed: -o, --fields and --limit, read once. */
 export interface PrintOptions {
@@ -55,3 +56,26 @@ export function printRows(out: OutputStream, format: 'csv' | 'ndjson', dataset: 
   writeLines(out, format === 'csv' ? csvLines(dataset) : ndjsonLines(dataset));
 }
 
+
+/** A dataset as a table: the columns' names upper-cased for headers. */
+export function tableLines(dataset: Dataset, color: boolean): string[] {
+  return renderTable(dataset.columns.map((key) => ({ key, header: key.toUpperCase() })), dataset.rows, color);
+}
+
+/**
+ * Data as -o asks: `document` (the API's answer, untouched) for json and yaml; the dataset's rows
+ * (--fields applied) for csv and ndjson; for a table, `table` of the chosen columns, by default a
+ * plain table of them.
+ */
+export async function printData(
+  out: OutputStream,
+  print: PrintOptions,
+  document: unknown,
+  dataset: Dataset,
+  table: (chosen: Dataset) => string[] = (chosen) => tableLines(chosen, out.color),
+): Promise<void> {
+  if (print.format === 'json' || print.format === 'yaml') return printDocument(out, print.format, document);
+  const chosen = chooseColumns(dataset, print.fields);
+  if (print.format === 'csv' || print.format === 'ndjson') return printRows(out, print.format, chosen);
+  writeLines(out, table(chosen));
+}

@@ -5,12 +5,13 @@ export interface MemoryStream extends OutputStream {
   text(): string;
 }
 
-export function memoryStream(options: { isTTY?: boolean; columns?: number; color?: boolean } = {}): MemoryStream {
+export function memoryStream(options: { isTTY?: boolean; columns?: number; rows?: number; color?: boolean } = {}): MemoryStream {
   let written = '';
   return {
     write: (text) => void (written += text),
     isTTY: options.isTTY ?? false,
     columns: options.columns,
+    rows: options.rows,
     color: options.color ?? false,
     text: () => written,
   };

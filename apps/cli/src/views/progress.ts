@@ -37,15 +37,23 @@ function fit(text: string, columns: number | undefined): string {
   return `${cut}…\x1b[0m`;
 }
 
+/** Rows left free below the live region, so it never reaches the top of the screen (lines scrolled past it cannot be redrawn). */
+const SPARE_ROWS = 2;
+
 /**
- * Progress on stderr. On a terminal, one line redrawn in place with a spinner, and notes (a host
- * failing, and why) printed above it; elsewhere (a log, CI) a plain line each time it changes.
- * `finish()` erases the live line so nothing of it is left in the scrollback.
+ * Progress on stderr. On a terminal, a live region redrawn in place: a view of the data so far (a
+ * job's latest snapshot) above one progress line with a spinner; notes that stay (a host failing,
+ * and why) and data written meanwhile go above it. Elsewhere (a log, CI) a plain line each time the
+ * progress changes, and no view. `finish()` erases the region, so nothing of it is left in the
+ * scrollback.
  */
 export class ProgressReporter {
   private frame = 0;
   private lastPlain = '';
-  private live = false;
+  private text = '';
+  private view: readonly string[] = [];
+  /** Lines of the region on screen now; the cursor is at the end of the last. */
+  private drawn = 0;
 
   constructor(private readonly err: OutputStream) {}
 
@@ -60,23 +68,56 @@ export class ProgressReporter {
       this.lastPlain = changeKey;
       return;
     }
-    const spinner = SPINNER[this.frame++ % SPINNER.length];
-    this.err.write(`\r\x1b[2K${fit(`${spinner} ${text}`, this.err.columns)}`);
-    this.live = true;
+    this.text = text;
+    this.redraw();
+    this.frame++;
   }
 
-  /** A line that stays (a host's failure and its reason): printed above the live line. */
+  /** Lines shown above the progress line while it lives: on a terminal only (a log gets the result at the end). */
+  setView(lines: readonly string[]): void {
+    if (!this.err.isTTY) return;
+    this.view = lines;
+    this.redraw();
+  }
+
+  /** A line that stays (a host's failure and its reason): printed above the live region. */
   note(line: string): void {
-    this.clear();
-    this.err.write(`${line}\n`);
+    this.err.write(`${this.clearing()}${line}\n`);
+    this.drawn = 0;
+    this.redraw();
+  }
+
+  /** Data written to `out` while the region is on screen: above it, when both share the terminal, so neither garbles the other. */
+  print(out: OutputStream, text: string): void {
+    if (!out.isTTY || this.drawn === 0) return out.write(text);
+    this.err.write(this.clearing());
+    this.drawn = 0;
+    out.write(text);
+    this.redraw();
   }
 
   finish(): void {
-    this.clear();
+    const clear = this.clearing();
+    if (clear) this.err.write(clear);
+    this.drawn = 0;
+    this.text = '';
+    this.view = [];
   }
 
-  private clear(): void {
-    if (this.live) this.err.write('\r\x1b[2K');
-    this.live = false;
+  /** What erases the region: back to its first line, then to the end of the screen. */
+  private clearing(): string {
+    if (this.drawn === 0) return '';
+    return `\r${this.drawn > 1 ? `\x1b[${this.drawn - 1}A` : ''}\x1b[J`;
+  }
+
+  private redraw(): void {
+    if (!this.err.isTTY || this.text === '') return;
+    const room = Math.max(0, (this.err.rows ?? 24) - SPARE_ROWS - 1);
+    const view = this.view.length > room ? [...this.view.slice(0, Math.max(0, room - 1)), '…'] : this.view;
+    const spinner = SPINNER[this.frame % SPINNER.length];
+    const lines = [...view, `${spinner} ${this.text}`].map((line) => fit(line, this.err.columns));
+    // One write: the terminal never shows the region half erased.
+    this.err.write(`${this.drawn > 0 ? this.clearing() : '\r\x1b[J'}${lines.join('\n')}`);
+    this.drawn = lines.length;
   }
 }

@@ -73,8 +73,25 @@ describe('progress', () => {
     reporter.update('a line far too long for a terminal of forty columns');
     reporter.finish();
     expect(err.text()).toBe(
-      '\r\x1b[2K⠋ first\r\x1b[2Khost-b unsupported: no BTF\n\r\x1b[2K⠙ a line far too long for a terminal o…\x1b[0m\r\x1b[2K',
+      '\r\x1b[J⠋ first' + '\r\x1b[Jhost-b unsupported: no BTF\n' + '\r\x1b[J⠙ first' + '\r\x1b[J⠙ a line far too long for a terminal o…\x1b[0m' + '\r\x1b[J',
     );
+  });
+
+  it('draws a live view above the line, erases all of it before data goes to the same terminal, and fits the screen', () => {
+    const err = memoryStream({ isTTY: true, columns: 40, rows: 6 });
+    const out = memoryStream({ isTTY: true });
+    const reporter = new ProgressReporter(err);
+    reporter.update('p');
+    reporter.setView(['@h:', '[1]  3 |@@@|']);
+    // Back up two lines to the view's first, erase to the end of the screen, draw the three again.
+    reporter.print(out, 'event\n');
+    expect(err.text()).toBe('\r\x1b[J⠋ p' + '\r\x1b[J@h:\n[1]  3 |@@@|\n⠙ p' + '\r\x1b[2A\x1b[J' + '\r\x1b[J@h:\n[1]  3 |@@@|\n⠙ p');
+    expect(out.text()).toBe('event\n');
+    // Six rows: two kept free, so three lines of view at most (the last saying there is more).
+    reporter.setView(['a', 'b', 'c', 'd', 'e']);
+    expect(err.text().endsWith('\r\x1b[2A\x1b[Ja\nb\n…\n⠙ p')).toBe(true);
+    reporter.finish();
+    expect(err.text().endsWith('\r\x1b[3A\x1b[J')).toBe(true);
   });
 
   it('elsewhere prints a plain line only when its change key changes (a host moving on, not the clock)', () => {

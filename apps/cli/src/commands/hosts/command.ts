@@ -8,8 +8,23 @@ export const hostsCommand: CommandSpec = {
     {
       name: 'ls',
       description: 'Every host that registered: online or not, kernel, labels, tools.',
-      options: [FORMAT_OPTION, FIELDS_OPTION],
+      options: [
+        { name: 'selector', shorthand: 'l', argument: 'SELECTOR', description: "only hosts matching all these terms: 'tier=web,kernel>=6.1' (as run --selector)" },
+        FORMAT_OPTION,
+        FIELDS_OPTION,
+      ],
       load: async () => (await import('./ls')).ls,
     },
+    {
+      name: 'show',
+      description: 'One host: its kernel capabilities, which programs it can run and why not, its recent runs (-o csv/ndjson: a row per program).',
+      arguments: [{ name: 'id', required: true, description: 'the host id' }],
+      options: [FORMAT_OPTION, FIELDS_OPTION],
+      load: async () => (await import('./show')).show,
+    },
+  ],
+  examples: [
+    { description: 'the web tier on new kernels', command: "fleettrace hosts ls --selector 'tier=web,kernel>=6.1'" },
+    { description: 'why a program does not run on a host', command: 'fleettrace hosts show web-1' },
   ],
 };

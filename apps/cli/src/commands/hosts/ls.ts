@@ -4,17 +4,10 @@ import { ExitCode } from '../../errors';
 import type { Dataset } from '../../output/dataset';
 import { chooseColumns, printDocument, printOptions, printRows, writeLines } from '../../output/printer';
 import type { CommandHandler } from '../../spec';
+import { checkSelector } from '../../job-request/targets';
 import { styleFor } from '../../views/style';
 import { renderTable } from '../../views/table';
-
-/** `3s ago`, `5m ago`, `2h ago`, `4d ago`. */
-export function ago(iso: string, now = Date.now()): string {
-  const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
-  if (seconds < 60) return `${seconds}s ago`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ago`;
-  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h ago`;
-  return `${Math.floor(seconds / 86_400)}d ago`;
-}
+import { ago } from '../../views/time';
 
 export function hostsDataset(hosts: readonly HostView[], now = Date.now()): Dataset {
   const rows = [...hosts]
@@ -38,7 +31,8 @@ export function hostsDataset(hosts: readonly HostView[], now = Date.now()): Data
 
 export const ls: CommandHandler = async (input, io) => {
   const print = printOptions(input.options);
-  const hosts = await withClient(input, io, (client) => client.hosts());
+  const selector = input.options.selector === undefined ? undefined : checkSelector(String(input.options.selector));
+  const hosts = await withClient(input, io, (client) => client.hosts(selector));
   if (print.format === 'json' || print.format === 'yaml') {
     await printDocument(io.stdout, print.format, hosts);
     return ExitCode.ok;
@@ -50,6 +44,7 @@ export const ls: CommandHandler = async (input, io) => {
   }
   const style = styleFor(io.stdout.color);
   const rows = dataset.rows.map((row) => ({ ...row, online: row.online ? style.green('yes') : style.red('no') }));
-  writeLines(io.stdout, hosts.length === 0 ? ['no hosts have registered'] : renderTable(dataset.columns.map((key) => ({ key, header: key.toUpperCase() })), rows, io.stdout.color));
+  const none = selector === undefined ? 'no hosts have registered' : `no host matches ${selector}`;
+  writeLines(io.stdout, hosts.length === 0 ? [none] : renderTable(dataset.columns.map((key) => ({ key, header: key.toUpperCase() })), rows, io.stdout.color));
   return ExitCode.ok;
 };

@@ -1,18 +1,39 @@
-import { programLabel, type JobView } from '@fleettrace/contracts';
+import { programLabel, type JobView, type RolloutSpec, type TargetsV2 } from '@fleettrace/contracts';
 import type { OutputStream } from '../../io';
 import { hostSummaries } from '../../job/host-summary';
 import { jobProgress } from '../../job/phases';
 import type { Dataset } from '../../output/dataset';
-import { chooseColumns, printDocument, printRows, writeLines, type PrintOptions } from '../../output/printer';
+import { chooseColumns, printDocument, printRows, tableLines, writeLines, type PrintOptions } from '../../output/printer';
 import { hostSummaryLines } from '../../output/results';
-import { renderTable } from '../../views/table';
+import { localTime } from '../../views/time';
 
-function targetsText(job: JobView): string {
-  const targets = job.targets as Record<string, unknown>;
-  if ('hostIds' in targets) return `hosts ${(targets.hostIds as string[]).join(', ')}`;
-  if ('labels' in targets) return `labels ${Object.entries(targets.labels as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',')}`;
-  if ('hosts' in targets || 'selector' in targets) return JSON.stringify(targets);
-  return 'every host';
+/** `hosts a, b; selector tier=web; sample 10% (seed ops); at most 5`, or `every host`. */
+export function targetsText(targets: TargetsV2): string {
+  const parts = [
+    targets.hosts ? `hosts ${targets.hosts.join(', ')}` : '',
+    targets.selector ? `selector ${targets.selector}` : '',
+    targets.sample !== undefined ? `sample ${targets.sample}${targets.seed ? ` (seed ${targets.seed})` : ''}` : '',
+    targets.maxHosts !== undefined ? `at most ${targets.maxHosts}` : '',
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join('; ') : 'every host';
+}
+
+/** `canary 2, batches of 10 every 5s, stop past 10% failed`. */
+export function rolloutText(rollout: RolloutSpec): string {
+  return [
+    rollout.canary !== undefined ? `canary ${rollout.canary}` : '',
+    rollout.batchSize !== undefined ? `batches of ${rollout.batchSize}${rollout.batchIntervalSeconds ? ` every ${rollout.batchIntervalSeconds}s` : ''}` : '',
+    rollout.maxFailures !== undefined ? `stop past ${rollout.maxFailures} failed` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
+/** The job's timeline (created, canary passed, batches, cancel...) and why its runs that did not succeed ended. */
+export function timelineLines(job: JobView): string[] {
+  const lines = ['timeline:', ...job.events.map((e) => `  ${localTime(e.at)}  ${e.message}`)];
+  if (job.summary.causes.length > 0) lines.push('', 'failures:', ...job.summary.causes.map((c) => `  ${c.message}`));
+  return lines;
 }
 
 /** The job's runs as rows: what -o csv / ndjson / table print, and what --fields picks from. */
@@ -25,17 +46,19 @@ export function runsDataset(job: JobView): Dataset {
 export async function printJob(out: OutputStream, print: PrintOptions, job: JobView): Promise<void> {
   if (print.format === 'json' || print.format === 'yaml') return printDocument(out, print.format, job);
   if (print.format === 'csv' || print.format === 'ndjson') return printRows(out, print.format, chooseColumns(runsDataset(job), print.fields));
-  const progress = jobProgress(job);
+  const progress = jobProgress(job.runs);
   const header = [
     `job       ${job.id}`,
     `program   ${programLabel(job.program)}${Object.keys(job.params).length > 0 ? ` ${JSON.stringify(job.params)}` : ''}`,
-    `targets   ${targetsText(job)}`,
-    `duration  ${job.durationSeconds}s`,
+    `targets   ${targetsText(job.targets)}`,
+    ...(job.rollout ? [`rollout   ${rolloutText(job.rollout)}`] : []),
+    `duration  ${job.durationSeconds}s${job.snapshotSeconds ? `, snapshots every ${job.snapshotSeconds}s` : ''}`,
+    ...(job.scheduleId ? [`schedule  ${job.scheduleId}`] : []),
     `state     ${job.state} (${Object.entries(progress.phases).map(([phase, n]) => `${phase} ${n}`).join(', ')})`,
-    `created   ${job.createdAt}${job.finishedAt ? `, finished ${job.finishedAt}` : ''}`,
+    `created   ${localTime(job.createdAt)} by ${job.createdBy}${job.finishedAt ? `, finished ${localTime(job.finishedAt)}` : ''}`,
     '',
   ];
-  if (print.fields === undefined) return writeLines(out, [...header, ...hostSummaryLines(hostSummaries(job), out.color)]);
   const dataset = chooseColumns(runsDataset(job), print.fields);
-  writeLines(out, [...header, ...renderTable(dataset.columns.map((key) => ({ key, header: key.toUpperCase() })), dataset.rows, out.color)]);
+  const runs = print.fields === undefined ? hostSummaryLines(hostSummaries(job), out.color) : tableLines(dataset, out.color);
+  writeLines(out, [...header, ...runs, '', ...timelineLines(job)]);
 }

@@ -1,7 +1,7 @@
 import { RESULT_VIEW_OPTIONS } from '../../options';
 import { PROGRAM_ARGUMENT, PROGRAM_OPTIONS } from '../../program/program-options';
 import type { CommandSpec } from '../../spec';
-import { DURATION_OPTION } from '../run/command';
+import { DURATION_OPTION } from '../../job-request/job-options';
 
 export const localCommand: CommandSpec = {
   name: 'local',
