@@ -7,6 +7,7 @@ import {
   MAX_EVENTS_PER_SECOND,
   MAX_MAP_MEMORY_BYTES,
   MAX_OVERHEAD_BUDGET_PERCENT,
+  type LimitsPolicy,
 } from '@fleettrace/contracts';
 
 export const ROLES = ['http', 'worker'] as const;
@@ -49,11 +50,6 @@ export interface ApiConfig {
   streamTrimIntervalMs: number;
 }
 
-export interface LimitsPolicy {
-  maxMapMemoryBytes: number;
-  maxEventsPerSecond: number;
-  maxOverheadBudgetPercent: number;
-}
 
 const DEFAULT_EVENTS_RETENTION_DAYS = 7;
 const port = z.coerce.number().int().min(0).max(65535);

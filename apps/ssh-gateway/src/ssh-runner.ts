@@ -1,4 +1,5 @@
-import { describeFailure, runBpftraceProgram, type RunnerHandle, type RunnerLauncher, type RunnerMessage, type RunnerOutcome, type RunnerStart } from '@fleettrace/runner';
+import type { BpftraceProgram } from '@fleettrace/contracts';
+import { bpftraceAdapter, describeFailure, OverheadGuard, runSession, type RunnerHandle, type RunnerLauncher, type RunnerMessage, type RunnerOutcome, type RunnerStart } from '@fleettrace/runner';
 import { remoteBpftrace } from './remote-bpftrace';
 import type { SshSession } from './ssh/ssh-session';
 
@@ -49,9 +50,31 @@ async function runOverSsh(start: RunnerStart, send: (message: RunnerMessage) => 
       send({ type: 'failed', unsupported: true, error: `${kind} programs do not run on hosts reached over SSH yet (only bpftrace does)` });
       return;
     }
-    const session = await connect();
-    await runBpftraceProgram(start, program, send, stop, remoteBpftrace(session, hardLimitSeconds));
+    await runBpftraceOverSsh(start, program, send, stop, await connect(), hardLimitSeconds);
   } catch (error) {
     send(describeFailure(error));
   }
+}
+
+/**
+ * One bpftrace run on the host behind `session`, in the runner's own run session (states, limits,
+ * draining, summary): only launching bpftrace differs (remoteBpftrace). Throws when the run failed.
+ * The overhead budget is reported not applied: bpftrace's programs run on the host, whose fdinfo
+ * this gateway does not read, and the run's summary must not claim a limit it did not enforce.
+ */
+export function runBpftraceOverSsh(
+  start: RunnerStart,
+  program: BpftraceProgram,
+  send: (message: RunnerMessage) => void,
+  stop: Promise<void>,
+  session: SshSession,
+  hardLimitSeconds: number,
+): Promise<void> {
+  const { limits } = start;
+  return runSession(start, bpftraceAdapter(start, program, remoteBpftrace(session, hardLimitSeconds)), send, stop, {
+    guard: (stats, onExceeded) =>
+      new OverheadGuard(stats, limits.overheadBudgetPercent, limits.overheadWindowMs, onExceeded, undefined, () => {
+        throw new Error(`bpftrace runs on ${session.address} over SSH, where the gateway does not read its programs' run time`);
+      }),
+  });
 }

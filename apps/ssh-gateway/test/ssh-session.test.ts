@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CountsOutput } from '@fleettrace/contracts';
-import { runBpftraceProgram, type RunnerMessage, type RunnerStart } from '@fleettrace/runner';
+import { defaultRunLimits, type CountsOutput } from '@fleettrace/contracts';
+import type { RunnerMessage, RunnerStart } from '@fleettrace/runner';
 import { REPO_ROOT, freePort, generateSshKey, startSshd, stopSshd, waitFor, type RunningSshd } from '@fleettrace/infra/stack';
 import { bpfBaseline, bpfCreatedSince } from '@fleettrace/testing/bpf-leak-check';
 import { SshSession, type SshOptions } from '../src/ssh/ssh-session';
-import { remoteBpftrace } from '../src/remote-bpftrace';
+import { runBpftraceOverSsh } from '../src/ssh-runner';
 import { probeHost } from '../src/probe';
 
 const dir = mkdtempSync(join(tmpdir(), 'ft-sshs-'));
@@ -44,7 +44,7 @@ async function open(hostKey: string, overrides: Partial<{ name: string; port: nu
 }
 
 function start(durationSeconds: number): RunnerStart {
-  return { type: 'start', runId: `ssh-${Date.now()}`, program: { kind: 'bpftrace', script: '' }, params: {}, durationSeconds, cgroupId: null, maxEventsPerOutput: 1000 };
+  return { type: 'start', runId: `ssh-${Date.now()}`, program: { kind: 'bpftrace', script: '' }, params: {}, durationSeconds, cgroupId: null, limits: defaultRunLimits() };
 }
 
 describe('SshSession', () => {
@@ -94,10 +94,10 @@ describe('bpftrace over SSH', () => {
     const messages: RunnerMessage[] = [];
     let running!: () => void;
     const isRunning = new Promise<void>((resolve) => (running = resolve));
-    const run = runBpftraceProgram(start(4), { kind: 'bpftrace', script }, (m) => {
+    const run = runBpftraceOverSsh(start(4), { kind: 'bpftrace', script }, (m) => {
       messages.push(m);
       if (m.type === 'state' && m.state === 'running') running();
-    }, new Promise(() => {}), remoteBpftrace(session, 30));
+    }, new Promise(() => {}), session, 30);
     await isRunning;
     execFileSync(WORKLOAD, ['getpriority', '250']);
     await run;
@@ -113,7 +113,7 @@ describe('bpftrace over SSH', () => {
   it('a script bpftrace rejects fails with bpftrace\'s own error', async () => {
     const session = await open(sshd.hostKeyFingerprint);
     const messages: RunnerMessage[] = [];
-    await expect(runBpftraceProgram(start(5), { kind: 'bpftrace', script: 'tracepoint:nope:nope { @x = count(); }' }, (m) => messages.push(m), new Promise(() => {}), remoteBpftrace(session, 30))).rejects.toThrow(
+    await expect(runBpftraceOverSsh(start(5), { kind: 'bpftrace', script: 'tracepoint:nope:nope { @x = count(); }' }, (m) => messages.push(m), new Promise(() => {}), session, 30)).rejects.toThrow(
       /^bpftrace rejected the script: [\s\S]*nope/,
     );
   }, 60_000);
@@ -123,9 +123,9 @@ describe('bpftrace over SSH', () => {
     const baseline = bpfBaseline();
     let running!: () => void;
     const isRunning = new Promise<void>((resolve) => (running = resolve));
-    const run = runBpftraceProgram(start(60), { kind: 'bpftrace', script }, (m) => {
+    const run = runBpftraceOverSsh(start(60), { kind: 'bpftrace', script }, (m) => {
       if (m.type === 'state' && m.state === 'running') running();
-    }, new Promise(() => {}), remoteBpftrace(session, 120)).catch((error: Error) => error);
+    }, new Promise(() => {}), session, 120).catch((error: Error) => error);
     await isRunning;
     expect((await session.run(['sh', '-c', 'pgrep -x bpftrace | wc -l'])).stdout.trim()).toBe('1');
     // The whole connection goes, as when the gateway dies or the network breaks.

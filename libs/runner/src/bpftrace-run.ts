@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { ProgramStats } from '@fleettrace/bpf-loader';
 import type { BpftraceProgram } from '@fleettrace/contracts';
 import { monotonicToEpochNs } from './boot-clock';
 import { BpftraceOutputParser, bpftraceErrors, PRINTF_OUTPUT } from './bpftrace-output';
@@ -9,11 +10,10 @@ import { withMapSnapshots } from './bpftrace-maps';
 import { scopeScriptToCgroup } from './bpftrace-scope';
 import { BPFTRACE_START_ALLOWANCE_SECONDS, BPFTRACE_STOP_SIGNAL, withExitOnInterrupt } from '@fleettrace/contracts';
 import { cgroupSubtreeIds } from './cgroup-subtree';
-import { UnsupportedProgramError } from './catalog-run';
-import { EventBuffer } from './event-buffer';
-import type { RunnerMessage, RunnerStart } from './protocol';
+import { programStatsOfProcess } from './process-bpf-stats';
+import type { RunnerStart } from './protocol';
+import { UnsupportedProgramError, type RunAdapter, type SessionContext } from './run-session';
 
-const EVENTS_FLUSH_AT = 500;
 /** Told to stop, bpftrace prints its maps and exits; without a known watchdog deadline it gets this long. */
 const PRINT_GRACE_MS = 2_000;
 /** Kept back from the watchdog's deadline for reporting after bpftrace has printed. */
@@ -67,6 +67,8 @@ export interface BpftraceProcess {
   /** Ends it at once; what it had not printed is lost. */
   kill(): void;
   readonly running: boolean;
+  /** The run time of the BPF programs it holds so far, where this host can read them (a local child's fdinfo). */
+  programStats?(): ProgramStats[];
 }
 
 /**
@@ -80,7 +82,8 @@ export interface BpftraceLauncher {
 }
 
 /**
- * This host's bpftrace, as a child of the runner that dies with it (parent-death signal).
+ * This host's bpftrace, as a child of the runner that dies with it (parent-death signal), so a
+ * watchdog SIGKILL of the runner leaves no bpftrace and hence no BPF program behind.
  * Throws UnsupportedProgramError at once when the host cannot run it.
  */
 export function localBpftrace(): BpftraceLauncher {
@@ -106,135 +109,129 @@ export function localBpftrace(): BpftraceLauncher {
         get running() {
           return child.exitCode === null && child.signalCode === null;
         },
+        programStats: () => (child.pid === undefined ? [] : programStatsOfProcess(child.pid)),
       };
     },
   };
 }
 
 /**
- * Runs a bpftrace script for the run's duration: its probe blocks are confined to the run's cgroup
- * (see bpftrace-scope.ts), the lines bpftrace prints stream as events of the `printf` output
- * (bpftrace-output.ts), and at the duration it is told to stop (withExitOnInterrupt): it runs its
- * END probes and prints its maps, which become hist / counts / stacks outputs, and lines too, as
- * bpftrace prints them at exit. Where bpftrace runs is the launcher's business: by default a child
- * of this runner (localBpftrace), which leaves no bpftrace and hence no BPF program behind when a
- * watchdog SIGKILLs the runner.
+ * A bpftrace script in a run session: its probe blocks are confined to the run's cgroup (see
+ * bpftrace-scope.ts), the lines bpftrace prints stream as events of the `printf` output
+ * (bpftrace-output.ts), and when the session detaches it is told to stop (withExitOnInterrupt): it
+ * runs its END probes and prints its maps, which become hist / counts / stacks outputs, and lines
+ * too, as bpftrace prints them at exit. Where bpftrace runs is the launcher's business: by default
+ * a child of this runner (localBpftrace); the SSH gateway passes one that runs it on the host.
+ *
+ * The run's limits, as far as they can honestly apply to a program bpftrace loads itself: the
+ * overhead budget from the run time of bpftrace's programs (their fdinfo, where the launcher can
+ * read it), events per second on the printf lines in the runner, the entries cap on the maps
+ * bpftrace prints. The map-memory limit does not apply: bpftrace sizes and creates its maps itself,
+ * after the runner could have checked them.
  */
-export async function runBpftraceProgram(
-  start: RunnerStart,
-  program: BpftraceProgram,
-  send: (message: RunnerMessage) => void,
-  stop: Promise<void>,
-  launcher: BpftraceLauncher = localBpftrace(),
-): Promise<void> {
+export function bpftraceAdapter(start: RunnerStart, program: BpftraceProgram, launcher: BpftraceLauncher = localBpftrace()): RunAdapter {
   const scope = start.cgroupId === null ? undefined : start.cgroupPath ? cgroupSubtreeIds(start.cgroupPath) : [start.cgroupId];
   const scoped = scope && scopeScriptToCgroup(program.script, scope);
   const script = scoped?.script ?? program.script;
-
-  send({ type: 'state', state: 'loading' });
-  const toEpoch = monotonicToEpochNs();
-  const events = new EventBuffer(
-    PRINTF_OUTPUT,
-    start.maxEventsPerOutput,
-    EVENTS_FLUSH_AT,
-    (records) => send({ type: 'events', output: PRINTF_OUTPUT, timeField: PRINTF_TIME_FIELD, records }),
-    start.eventsMaxDelayMs,
-  );
   // Distinct, in the order they came: a helper error in a hot probe repeats at every event.
   const warnings = new Set<string>();
-  const parser = new BpftraceOutputParser(
-    {
-      onLine: (line) => events.add({ line, [PRINTF_TIME_FIELD]: toEpoch(process.hrtime.bigint().toString()) }),
-      onWarning: (warning) => warnings.add(warning),
-      onSnapshot: (outputs) => send({ type: 'snapshot', outputs }),
-    },
-    { script: program.script, ...(launcher.isKernelFunction ? { isKernelFunction: launcher.isKernelFunction } : {}) },
-  );
+  const seenPrograms = new Map<number, ProgramStats>();
 
-  // Added after scoping: the stop probe fires in this process, which is in no traced cgroup.
-  // Not -k (helper errors as warnings): bpftrace 0.17 then reports every delete() of a missing key,
-  // as writeback.bt makes at each event, and sends an event from the probe for each failing call.
-  // The snapshot probe too: it prints the maps, whichever task its timer interrupts.
-  const snapshotted = start.snapshotSeconds === undefined ? script : withMapSnapshots(script, start.snapshotSeconds);
-  const child = await launcher.launch((senderPid) => withExitOnInterrupt(snapshotted, senderPid));
+  let child: BpftraceProcess | undefined;
+  let parser: BpftraceOutputParser | undefined;
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-16_384);
-  });
-  // bpftrace's warnings on stderr say what it left out (a probe it could not attach, skipped) while the run goes on.
-  createInterface({ input: child.stderr }).on('line', (line) => {
-    if (line.includes('WARNING:')) warnings.add(line.trim());
-  });
-  const exited = child.exited;
-
-  let markAttached: () => void = () => {};
-  const attached = new Promise<void>((resolve) => (markAttached = resolve));
-  const lines = createInterface({ input: child.stdout });
-  const linesRead = new Promise<void>((resolve) => lines.once('close', () => resolve()));
-  lines.on('line', (line) => {
-    parser.feed(line);
-    if (parser.attachedProbes !== undefined) markAttached();
-  });
-
+  let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> = new Promise(() => {});
+  let linesRead: Promise<void> = Promise.resolve();
+  let attached: Promise<void> = new Promise(() => {});
+  let markEnded: () => void = () => {};
+  const ended = new Promise<void>((resolve) => (markEnded = resolve));
   const timers: NodeJS.Timeout[] = [];
   const after = (ms: number): Promise<void> => new Promise((resolve) => timers.push(setTimeout(resolve, ms)));
-  const durationMs = start.durationSeconds * 1000;
-  let ended: 'elapsed' | 'stopped' | 'exited' = 'exited';
-  try {
-    // Until attached: bpftrace may fail to compile (it exits), or be slow to start (capped by the
-    // start allowance, which the daemon's watchdog and the API's reaper count as well); the
-    // duration runs from the moment it attached.
-    const first = await Promise.race([
-      attached.then(() => 'attached' as const),
-      exited.then(() => 'exited' as const),
-      stop.then(() => 'stopped' as const),
-      after(BPFTRACE_START_ALLOWANCE_SECONDS * 1000).then(() => 'elapsed' as const),
-    ]);
-    if (first === 'attached') {
-      send({ type: 'state', state: 'running' });
-      ended = await Promise.race([
-        exited.then(() => 'exited' as const),
-        stop.then(() => 'stopped' as const),
-        after(durationMs).then(() => 'elapsed' as const),
-      ]);
-    } else if (first !== 'exited') ended = first;
 
-    if (ended !== 'exited') {
-      send({ type: 'state', state: 'draining' });
-      child.stop();
-      const printed = await Promise.race([exited.then(() => true), after(printGraceMs(start.killAt, Date.now())).then(() => false)]);
-      if (!printed) child.kill();
-    }
-    const exit = await exited;
-    await linesRead;
-    parser.end(exit.code === 0);
-    events.flush();
+  return {
+    // bpftrace compiles with LLVM before it attaches: its start allowance, which the daemon's watchdog
+    // and the API's end deadline count too; the duration runs from the moment it attached.
+    attachTimeoutMs: BPFTRACE_START_ALLOWANCE_SECONDS * 1000,
+    ended,
+    async load(context: SessionContext) {
+      const toEpoch = monotonicToEpochNs();
+      const events = context.openEvents(PRINTF_OUTPUT, PRINTF_TIME_FIELD);
+      const output = new BpftraceOutputParser(
+        {
+          onLine: (line) => {
+            if (events.admit(1) > 0) events.add({ line, [PRINTF_TIME_FIELD]: toEpoch(process.hrtime.bigint().toString()) });
+          },
+          onWarning: (warning) => warnings.add(warning),
+          onSnapshot: (outputs) => context.sendSnapshot(outputs),
+        },
+        { script: program.script, ...(launcher.isKernelFunction ? { isKernelFunction: launcher.isKernelFunction } : {}) },
+      );
+      parser = output;
 
-    if (parser.attachedProbes === undefined) {
-      const errors = bpftraceErrors(stderr) || parser.otherLines.join('\n');
-      if (ended === 'stopped') throw new BpftraceFailedError('stopped before bpftrace attached its probes');
-      if (ended === 'elapsed') throw new BpftraceFailedError(`bpftrace did not attach its probes within its start allowance (${BPFTRACE_START_ALLOWANCE_SECONDS} s)${errors ? `: ${errors}` : ''}`);
-      throw new BpftraceFailedError(`bpftrace rejected the script: ${errors || `exit code ${exit.code}`}`);
-    }
-    const errors = bpftraceErrors(stderr);
-    if (exit.code !== 0 && exit.signal === null && ended === 'exited' && errors) {
-      throw new BpftraceFailedError(`bpftrace failed: ${errors}`);
-    }
-    const summary = events.summary();
-    send({
-      type: 'done',
-      outputs: parser.outputs(),
-      events: [summary],
-      counters: { events: summary.received, lostEvents: parser.lostEvents, droppedEvents: summary.dropped },
-      stoppedEarly: ended === 'stopped',
-      scope: scoped ? 'cgroup' : 'host',
-      ...(warnings.size > 0 ? { warnings: [...warnings] } : {}),
-    });
-  } finally {
-    for (const timer of timers) clearTimeout(timer);
-    if (child.running) {
-      child.kill();
-      await exited.catch(() => undefined);
-    }
-  }
+      // Added after scoping: the stop probe fires in the process that stops bpftrace, which is in no
+      // traced cgroup. Not -k (helper errors as warnings): bpftrace 0.17 then reports every delete()
+      // of a missing key, as writeback.bt makes at each event, and sends an event from the probe for
+      // each failing call. The snapshot probe too: it prints the maps, whichever task its timer interrupts.
+      const snapshotted = start.snapshotSeconds === undefined ? script : withMapSnapshots(script, start.snapshotSeconds);
+      const launched = await launcher.launch((senderPid) => withExitOnInterrupt(snapshotted, senderPid));
+      child = launched;
+      launched.stderr.on('data', (chunk: Buffer) => {
+        stderr = (stderr + chunk.toString()).slice(-16_384);
+      });
+      // bpftrace's warnings on stderr say what it left out (a probe it could not attach, skipped) while the run goes on.
+      createInterface({ input: launched.stderr }).on('line', (line) => {
+        if (line.includes('WARNING:')) warnings.add(line.trim());
+      });
+      exited = launched.exited;
+      void exited.then(markEnded, markEnded);
+      let markAttached: () => void = () => {};
+      attached = new Promise<void>((resolve) => (markAttached = resolve));
+      const lines = createInterface({ input: launched.stdout });
+      linesRead = new Promise<void>((resolve) => lines.once('close', () => resolve()));
+      lines.on('line', (line) => {
+        output.feed(line);
+        if (output.attachedProbes !== undefined) markAttached();
+      });
+      return { mapMemory: { notApplied: 'bpftrace creates and sizes its maps itself: their memory is not known before it loads them' } };
+    },
+    // Until attached: bpftrace compiles first and may fail (it exits), or be slow to start (the session caps it).
+    attach: () => Promise.race([attached.then(() => 'attached' as const), exited.then(() => 'ended' as const)]),
+    programStats: () => {
+      // Cumulative, as the guard needs: a program bpftrace closed (it exited) keeps its last reading.
+      for (const stats of child?.programStats?.() ?? []) seenPrograms.set(stats.id, stats);
+      return [...seenPrograms.values()];
+    },
+    async detach(how) {
+      if (how !== 'exited') {
+        child!.stop();
+        const printed = await Promise.race([exited.then(() => true), after(printGraceMs(start.killAt, Date.now())).then(() => false)]);
+        if (!printed) child!.kill();
+      }
+      const exit = await exited;
+      await linesRead;
+      parser!.end(exit.code === 0);
+    },
+    async finish(how) {
+      const exit = await exited;
+      const output = parser!;
+      if (output.attachedProbes === undefined) {
+        const errors = bpftraceErrors(stderr) || output.otherLines.join('\n');
+        if (how === 'stopped') throw new BpftraceFailedError('stopped before bpftrace attached its probes');
+        if (how === 'elapsed') throw new BpftraceFailedError(`bpftrace did not attach its probes within its start allowance (${BPFTRACE_START_ALLOWANCE_SECONDS} s)${errors ? `: ${errors}` : ''}`);
+        throw new BpftraceFailedError(`bpftrace rejected the script: ${errors || `exit code ${exit.code}`}`);
+      }
+      const errors = bpftraceErrors(stderr);
+      if (exit.code !== 0 && exit.signal === null && how === 'exited' && errors) {
+        throw new BpftraceFailedError(`bpftrace failed: ${errors}`);
+      }
+      return { outputs: output.outputs(), lostEvents: output.lostEvents, scope: scoped ? 'cgroup' : 'host', warnings: [...warnings] };
+    },
+    async close() {
+      for (const timer of timers) clearTimeout(timer);
+      if (child?.running) {
+        child.kill();
+        await exited.catch(() => undefined);
+      }
+    },
+  };
 }

@@ -7,6 +7,7 @@ import { ingest } from './0007-ingest';
 import { liveResults } from './0008-live-results';
 import { runWarnings } from './0009-run-warnings';
 import { sshHosts } from './0010-ssh-hosts';
+import { wholeRunLimits } from './0013-whole-run-limits';
 
 export interface Migration {
   /** Applied in this order; a name, once released, never changes. */
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: '0008-live-results', sql: liveResults },
   { name: '0009-run-warnings', sql: runWarnings },
   { name: '0010-ssh-hosts', sql: sshHosts },
+  { name: '0013-whole-run-limits', sql: wholeRunLimits },
 ];

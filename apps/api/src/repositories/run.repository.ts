@@ -267,11 +267,12 @@ export class RunRepository {
     return toRefs(rows);
   }
 
-  /** Active runs of cancelled jobs whose host has not confirmed the cancel since `cutoff`. */
+  /** Active runs of cancelled jobs whose host has not confirmed the cancel within the job's grace before `cutoff`. */
   async unconfirmedCancels(cutoff: Date): Promise<RunRef[]> {
     const { rows } = await this.database.pool.query(
       `SELECT r.id, r.job_id, r.host_id FROM runs r JOIN jobs j ON j.id = r.job_id
-       WHERE r.finished_at IS NULL AND j.cancelled_at IS NOT NULL AND j.cancelled_at < $1`,
+       WHERE r.finished_at IS NULL AND j.cancelled_at IS NOT NULL
+         AND j.cancelled_at + make_interval(secs => (j.limits->>'graceSeconds')::float8) < $1`,
       [cutoff],
     );
     return toRefs(rows);
