@@ -1,4 +1,3 @@
-import { tmpdir } from 'node:os';
 import { DEFAULT_REDIS_PREFIX } from '@fleettrace/contracts';
 
 export interface GatewayConfig {
@@ -10,8 +9,6 @@ export interface GatewayConfig {
   concurrency: number;
   keyDir: string | undefined;
   agentSocket: string | undefined;
-  /** Control sockets and known_hosts files; a short path (socket paths are at most 107 bytes). */
-  workParent: string;
   probeIntervalMs: number;
   /** How often the gateway looks for enrolled and removed hosts. */
   refreshMs: number;
@@ -38,7 +35,6 @@ export function gatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     concurrency: positiveInteger(env, 'FLEETTRACE_SSH_CONCURRENCY', 32),
     keyDir: env.FLEETTRACE_SSH_KEY_DIR || undefined,
     agentSocket: env.SSH_AUTH_SOCK || undefined,
-    workParent: env.FLEETTRACE_SSH_WORK_DIR || tmpdir(),
     probeIntervalMs: positiveInteger(env, 'FLEETTRACE_SSH_PROBE_SECONDS', 300) * 1000,
     refreshMs: positiveInteger(env, 'FLEETTRACE_SSH_REFRESH_MS', 2000),
     connectTimeoutSeconds: positiveInteger(env, 'FLEETTRACE_SSH_CONNECT_TIMEOUT_SECONDS', 10),

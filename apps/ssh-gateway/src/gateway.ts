@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { FIRST_USE } from '@fleettrace/contracts';
 import { ResultsRepository } from '@fleettrace/host-agent';
@@ -19,7 +17,6 @@ export class SshGateway {
   private readonly directory: SshHostDirectory;
   private readonly agents = new Map<string, SshHostAgent>();
   private readonly slots: Semaphore;
-  private readonly workDir: string;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
 
@@ -29,7 +26,6 @@ export class SshGateway {
     this.results = new ResultsRepository(this.redis, config.redisPrefix);
     this.directory = new SshHostDirectory(this.redis, config.redisPrefix, log);
     this.slots = new Semaphore(config.concurrency);
-    this.workDir = mkdtempSync(join(config.workParent, 'ftssh-'));
   }
 
   async start(): Promise<void> {
@@ -67,7 +63,6 @@ export class SshGateway {
         ssh: {
           keyDir: this.config.keyDir,
           agentSocket: this.config.agentSocket,
-          workDir: this.workDir,
           connectTimeoutSeconds: this.config.connectTimeoutSeconds,
           keepaliveSeconds: this.config.keepaliveSeconds,
         },
@@ -89,6 +84,5 @@ export class SshGateway {
     await Promise.all([...this.agents.values()].map((agent) => agent.stop()));
     this.agents.clear();
     this.redis.disconnect();
-    rmSync(this.workDir, { recursive: true, force: true });
   }
 }

@@ -68,7 +68,7 @@ export function remoteBpftrace(session: SshSession, hardLimitSeconds: number): B
         child.once('error', reject);
         child.once('close', (code, signal) => resolve({ code, signal }));
       });
-      const stdout = child.stdout!;
+      const stdout = child.stdout;
       // The first line is the stop signal's sender; the rest is bpftrace's.
       const senderPid = await new Promise<number>((resolve, reject) => {
         let head = '';
@@ -86,28 +86,28 @@ export function remoteBpftrace(session: SshSession, hardLimitSeconds: number): B
         };
         stdout.on('data', onData);
         exited.then(
-          ({ code }) => reject(new Error(`the connection to ${session.address} ended before bpftrace started (ssh exit ${code})`)),
+          ({ code }) => reject(new Error(`the connection to ${session.address} ended before bpftrace started (exit ${code})`)),
           reject,
         );
       });
       const script = Buffer.from(scriptFor(senderPid));
-      child.stdin!.write(`${script.length}\n`);
-      child.stdin!.write(script);
+      child.stdin.write(`${script.length}\n`);
+      child.stdin.write(script);
       let stopped = false;
       const stop = (): void => {
         if (stopped) return;
         stopped = true;
-        child.stdin!.end();
+        child.stdin.end();
       };
       const process: BpftraceProcess = {
         stdout,
-        stderr: child.stderr!,
+        stderr: child.stderr,
         exited: exited.then((exit) => {
           if (exit.code === NOT_FOUND) throw new UnsupportedProgramError(`bpftrace is not installed on ${session.address}`);
           return exit;
         }),
         stop,
-        kill: () => child.kill('SIGKILL'),
+        kill: () => child.kill(),
         get running() {
           return child.exitCode === null && child.signalCode === null;
         },

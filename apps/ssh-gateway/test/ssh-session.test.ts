@@ -25,8 +25,7 @@ beforeAll(async () => {
   mkdirSync(keyDir);
   const client = generateSshKey(join(keyDir, 'default'));
   sshd = await startSshd({ baseDir: join(dir, 'sshd'), port: await freePort(), authorizedKeys: [client.publicKey] });
-  options = { keyDir, workDir: join(dir, 'work'), connectTimeoutSeconds: 15, keepaliveSeconds: 5 };
-  mkdirSync(options.workDir);
+  options = { keyDir, connectTimeoutSeconds: 15, keepaliveSeconds: 5 };
   copyFileSync(join(REPO_ROOT, 'infra/build/workload'), WORKLOAD);
   execFileSync('chmod', ['+x', WORKLOAD]);
 });

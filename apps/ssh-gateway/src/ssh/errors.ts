@@ -40,14 +40,3 @@ export class NoKeyError extends SshError {
     super(`no private key for ${name}: ${keyDir ? `${keyDir} has neither ${name} nor default` : 'FLEETTRACE_SSH_KEY_DIR is not set'}, and SSH_AUTH_SOCK names no agent`);
   }
 }
-
-/** Reads the OpenSSH client's last words (stderr when it gave up) into one of the errors above. */
-export function classifySshFailure(stderr: string, context: { user: string; address: string; expected: string }): SshError {
-  const text = stderr.trim();
-  const last = text.split('\n').filter(Boolean).slice(-1)[0] ?? 'ssh exited without saying why';
-  if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key for .* has changed/i.test(text)) {
-    return new HostKeyMismatchError(context.expected, undefined);
-  }
-  if (/Permission denied|Too many authentication failures/i.test(text)) return new AuthRefusedError(context.user, context.address, last);
-  return new UnreachableError(context.address, last);
-}

@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { EventEmitter } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { FIRST_USE } from '@fleettrace/contracts';
-import { HostKeyMismatchError, NoKeyError, NoRootError, UnreachableError, classifySshFailure } from './errors';
-import { hostKeyAlgorithmsFor, knownHostsLine, parseKeyscan, preferredKey } from './host-keys';
+import { AuthRefusedError, HostKeyMismatchError, NoKeyError, NoRootError, UnreachableError, type SshError } from './errors';
+import { fingerprintOf } from './host-keys';
 import { shellCommand } from './shell-quote';
 
 export interface SshTarget {
@@ -23,14 +23,9 @@ export interface SshOptions {
   keyDir?: string;
   /** SSH_AUTH_SOCK: the agent holding the keys, when the key directory has none for a host. */
   agentSocket?: string;
-  /** Where the control sockets and known_hosts files go: private to this gateway, short (sockets are ≤ 107 bytes). */
-  workDir: string;
   connectTimeoutSeconds: number;
   /** A keepalive every this many seconds; three unanswered end the connection. */
   keepaliveSeconds: number;
-  /** The OpenSSH client (default `ssh`), and ssh-keyscan beside it. */
-  sshBinary?: string;
-  keyscanBinary?: string;
 }
 
 export interface CommandResult {
@@ -39,31 +34,42 @@ export interface CommandResult {
   stderr: string;
 }
 
-const READY_POLL_MS = 50;
-let connections = 0;
+/** A command running on the host over its own exec channel, shaped like a child process. */
+export interface RemoteCommand extends EventEmitter {
+  stdin: Writable;
+  stdout: Readable;
+  stderr: Readable;
+  /** The command's exit code once the channel closed; null while it runs or when it ended by a signal. */
+  exitCode: number | null;
+  signalCode: NodeJS.Signals | null;
+  /** Drops the channel: the host's sshd closes the command's pipes (its stdin ends). */
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** Keepalives left unanswered before the connection counts as gone. */
+const KEEPALIVE_COUNT_MAX = 3;
 
 /**
- * One host's SSH connection, reused by every command and run on that host: an OpenSSH master
- * connection (ControlMaster) that each exec is multiplexed over, with keepalives. Opening it pins
- * the host key (the key the host shows must be the enrolled one, or, on first use, the one it shows
- * is pinned), logs in with the host's key (key directory, else agent), and checks for root or
- * passwordless sudo. Commands are argv arrays, quoted by shellCommand and nowhere else.
+ * One host's SSH connection (ssh2), reused by every command and run on that host: each command is
+ * an exec channel on it, with keepalives. Opening it verifies the host key (the key the host shows
+ * must have the enrolled SHA256 fingerprint, or, on first use, the one it shows is the one to pin),
+ * logs in with the host's key (key directory, else agent), and checks for root or passwordless
+ * sudo. Commands are argv arrays, quoted by shellCommand and nowhere else.
  */
 export class SshSession {
-  private exited = false;
+  private ended = false;
 
   private constructor(
     readonly target: SshTarget,
     /** The fingerprint this connection verified. */
     readonly hostKey: string,
-    private readonly master: ChildProcess,
-    private readonly baseArgs: readonly string[],
-    private readonly ssh: string,
-    private readonly knownHosts: string,
+    private readonly client: Client,
     /** Commands go through `sudo -n` (the user is not root but may sudo without a password). */
     public sudo: boolean,
   ) {
-    master.once('exit', () => (this.exited = true));
+    client.once('close', () => (this.ended = true));
+    // After ready, a dropped connection shows as `close`; an error here must not crash the gateway.
+    client.on('error', () => undefined);
   }
 
   get address(): string {
@@ -72,61 +78,42 @@ export class SshSession {
 
   /** False once the connection has ended (the host went away, keepalives went unanswered, close()). */
   get alive(): boolean {
-    return !this.exited;
+    return !this.ended;
   }
 
   static async open(target: SshTarget, options: SshOptions): Promise<SshSession> {
     const address = `${target.host}:${target.port}`;
-    await checkReachable(target.host, target.port, options.connectTimeoutSeconds * 1000);
-    const identity = identityArgs(target.name, options);
-    const key = await pinnedKey(target, options);
-    // One per connection: a host's next connection (after this one ended) must not meet its socket.
-    const id = `${createHash('sha256').update(`${target.name}\0${address}\0${target.user}`).digest('hex').slice(0, 12)}-${++connections}`;
-    const knownHosts = join(options.workDir, `${id}.known_hosts`);
-    writeFileSync(knownHosts, knownHostsLine(target.host, target.port, key), { mode: 0o600 });
-    const control = join(options.workDir, `${id}.sock`);
-    const baseArgs = [
-      '-F', '/dev/null',
-      '-S', control,
-      '-p', String(target.port),
-      '-o', 'BatchMode=yes',
-      '-o', 'StrictHostKeyChecking=yes',
-      '-o', `UserKnownHostsFile=${knownHosts}`,
-      '-o', 'GlobalKnownHostsFile=/dev/null',
-      '-o', 'CheckHostIP=no',
-      '-o', 'UpdateHostKeys=no',
-      '-o', `HostKeyAlgorithms=${hostKeyAlgorithmsFor(key.type)}`,
-      '-o', `ConnectTimeout=${options.connectTimeoutSeconds}`,
-      '-o', `ServerAliveInterval=${options.keepaliveSeconds}`,
-      '-o', 'ServerAliveCountMax=3',
-      '-o', 'PasswordAuthentication=no',
-      '-o', 'KbdInteractiveAuthentication=no',
-      '-o', 'PreferredAuthentications=publickey',
-      '-o', 'LogLevel=ERROR',
-      ...identity,
-      '-l', target.user,
-    ];
-    const ssh = options.sshBinary ?? 'ssh';
-    const master = spawn(ssh, [...baseArgs, '-M', '-N', '-o', 'ControlMaster=yes', '-o', 'ControlPersist=no', '--', target.host], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    master.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4096)));
-    const gone = new Promise<void>((resolve) => master.once('exit', () => resolve()));
-    const deadline = Date.now() + (options.connectTimeoutSeconds + 5) * 1000;
-    for (;;) {
-      const exited = await Promise.race([gone.then(() => true), delay(READY_POLL_MS).then(() => false)]);
-      if (exited) {
-        rmSync(knownHosts, { force: true });
-        throw classifySshFailure(stderr, { user: target.user, address, expected: key.fingerprint });
-      }
-      const check = await runProcess(ssh, [...baseArgs, '-O', 'check', '--', target.host]);
-      if (check.code === 0) break;
-      if (Date.now() > deadline) {
-        master.kill('SIGKILL');
-        rmSync(knownHosts, { force: true });
-        throw new UnreachableError(address, `no SSH session within ${options.connectTimeoutSeconds + 5} s`);
-      }
-    }
-    const session = new SshSession(target, key.fingerprint, master, baseArgs, ssh, knownHosts, false);
+    const credentials = credentialsFor(target.name, options);
+    const client = new Client();
+    let presented: string | undefined;
+    const config: ConnectConfig = {
+      host: target.host,
+      port: target.port,
+      username: target.user,
+      ...credentials,
+      readyTimeout: options.connectTimeoutSeconds * 1000,
+      keepaliveInterval: options.keepaliveSeconds * 1000,
+      keepaliveCountMax: KEEPALIVE_COUNT_MAX,
+      tryKeyboard: false,
+      hostVerifier: (key: Buffer) => {
+        presented = fingerprintOf(key);
+        return target.hostKey === FIRST_USE || presented === target.hostKey;
+      },
+    };
+    await new Promise<void>((resolve, reject) => {
+      const fail = (error: Error & { level?: string; code?: string }): void => {
+        client.removeAllListeners('ready');
+        client.end();
+        reject(classifyConnectError(error, { user: target.user, address, expected: target.hostKey, presented }));
+      };
+      client.once('ready', () => {
+        client.off('error', fail);
+        resolve();
+      });
+      client.once('error', fail);
+      client.connect(config);
+    });
+    const session = new SshSession(target, presented!, client, false);
     try {
       const whoami = await session.run(['id', '-u']);
       if (whoami.code !== 0) throw new UnreachableError(address, `id -u failed: ${whoami.stderr.trim() || `exit ${whoami.code}`}`);
@@ -142,93 +129,125 @@ export class SshSession {
     return session;
   }
 
-  /** Starts a command on the host over its own channel; closing its stdin is the command's EOF. */
-  spawn(argv: readonly string[]): ChildProcess {
+  /** Starts a command on the host over its own channel; ending its stdin is the command's EOF. */
+  spawn(argv: readonly string[]): RemoteCommand {
     const command = shellCommand(this.sudo ? ['sudo', '-n', '--', ...argv] : argv);
-    return spawn(this.ssh, [...this.baseArgs, '-T', '-o', 'ControlMaster=no', '--', this.target.host, command], { stdio: ['pipe', 'pipe', 'pipe'] });
+    return new ExecChannel(this.client, command, this.address);
   }
 
   /** A short command: its exit code and all its output. */
   async run(argv: readonly string[], input?: string): Promise<CommandResult> {
     const child = this.spawn(argv);
     const result = collect(child);
-    child.stdin!.end(input ?? '');
+    child.stdin.end(input ?? '');
     return result;
   }
 
   async close(): Promise<void> {
-    if (!this.exited) {
-      const gone = new Promise<void>((resolve) => this.master.once('exit', () => resolve()));
-      this.master.kill('SIGTERM');
-      await gone;
-    }
-    rmSync(this.knownHosts, { force: true });
+    if (this.ended) return;
+    const gone = new Promise<void>((resolve) => this.client.once('close', () => resolve()));
+    this.client.end();
+    await gone;
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function collect(child: ChildProcess): Promise<CommandResult> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function runProcess(command: string, args: string[]): Promise<CommandResult> {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  return collect(child);
-}
-
-/** A TCP connection first: "unreachable" then names what the network said (refused, timed out, no such host). */
-function checkReachable(host: string, port: number, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host, port, timeout: timeoutMs });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve();
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      reject(new UnreachableError(`${host}:${port}`, `no answer within ${timeoutMs / 1000} s`));
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => {
-      const why = error.code === 'ECONNREFUSED' ? 'connection refused' : error.code === 'ENOTFOUND' ? 'no such host' : error.code === 'EHOSTUNREACH' ? 'no route to host' : error.message;
-      reject(new UnreachableError(`${host}:${port}`, why));
-    });
-  });
 }
 
 /**
- * The key ssh is to accept: the enrolled one among those the host offers, or on first use the one
- * OpenSSH would prefer. ssh then checks the host proves it holds that key (StrictHostKeyChecking
- * against a known_hosts of that one key), so a host that swapped keys after the scan is refused too.
+ * An exec channel as a child process: streams at once (buffered until the channel opens), `error`
+ * when the channel cannot be opened (the connection is gone), `close` with the exit code or signal.
  */
-async function pinnedKey(target: SshTarget, options: SshOptions) {
-  const scan = await runProcess(options.keyscanBinary ?? 'ssh-keyscan', ['-T', String(options.connectTimeoutSeconds), '-p', String(target.port), '-t', 'ed25519,ecdsa,rsa', '--', target.host]);
-  const keys = parseKeyscan(scan.stdout);
-  const address = `${target.host}:${target.port}`;
-  if (keys.length === 0) throw new UnreachableError(address, `the SSH server offered no host key (${scan.stderr.trim().split('\n').slice(-1)[0] || 'ssh-keyscan saw nothing'})`);
-  if (target.hostKey === FIRST_USE) return preferredKey(keys)!;
-  const match = keys.find((key) => key.fingerprint === target.hostKey);
-  if (!match) throw new HostKeyMismatchError(target.hostKey, preferredKey(keys)!.fingerprint);
-  return match;
+class ExecChannel extends EventEmitter implements RemoteCommand {
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  exitCode: number | null = null;
+  signalCode: NodeJS.Signals | null = null;
+  #channel: ClientChannel | undefined;
+  #killed = false;
+
+  constructor(client: Client, command: string, address: string) {
+    super();
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    this.stdin = stdin;
+    this.stdout = stdout;
+    this.stderr = stderr;
+    const fail = (error: Error): void => {
+      stdout.end();
+      stderr.end();
+      if (this.listenerCount('error') > 0) this.emit('error', error);
+      this.emit('close', null, null);
+    };
+    try {
+      client.exec(command, (error, channel) => {
+        if (error) return fail(new UnreachableError(address, `cannot open a channel: ${error.message}`));
+        this.#channel = channel;
+        if (this.#killed) channel.close();
+        let code: number | null = null;
+        let signal: NodeJS.Signals | null = null;
+        channel.on('exit', (status: number | null, signalName?: string) => {
+          code = status;
+          signal = signalName ? (`SIG${signalName}` as NodeJS.Signals) : null;
+        });
+        // A write into a channel the host already closed errors; its `close` below reports the end.
+        channel.on('error', () => undefined);
+        channel.pipe(stdout);
+        channel.stderr.pipe(stderr);
+        stdin.pipe(channel);
+        channel.once('close', () => {
+          // A channel dropped without an exit status ended as by SIGKILL (the connection went away, or kill()).
+          this.exitCode = signal === null ? code : null;
+          this.signalCode = signal ?? (code === null ? 'SIGKILL' : null);
+          stdout.end();
+          stderr.end();
+          this.emit('close', this.exitCode, this.signalCode);
+        });
+      });
+    } catch (error) {
+      queueMicrotask(() => fail(error as Error));
+    }
+  }
+
+  kill(): void {
+    this.#killed = true;
+    this.#channel?.close();
+  }
 }
 
-function identityArgs(name: string, options: SshOptions): string[] {
+function collect(child: RemoteCommand): Promise<CommandResult> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code: number | null) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The host's private key (key directory: its name, else `default`), else the agent at SSH_AUTH_SOCK. */
+function credentialsFor(name: string, options: SshOptions): Pick<ConnectConfig, 'privateKey' | 'agent'> {
   if (options.keyDir) {
     for (const file of [name, 'default']) {
       const path = join(options.keyDir, file);
-      if (existsSync(path)) return ['-i', path, '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none'];
+      if (existsSync(path)) return { privateKey: readFileSync(path) };
     }
   }
-  if (options.agentSocket) return ['-o', `IdentityAgent=${options.agentSocket}`];
+  if (options.agentSocket) return { agent: options.agentSocket };
   throw new NoKeyError(name, options.keyDir);
 }
 
+/** What ssh2 said when connecting, as one of the errors of errors.ts. */
+function classifyConnectError(
+  error: Error & { level?: string; code?: string },
+  context: { user: string; address: string; expected: string; presented: string | undefined },
+): SshError {
+  if (context.presented !== undefined && context.expected !== FIRST_USE && context.presented !== context.expected) {
+    return new HostKeyMismatchError(context.expected, context.presented);
+  }
+  if (error.level === 'client-authentication') return new AuthRefusedError(context.user, context.address, `Permission denied (publickey): ${error.message}`);
+  if (error.level === 'client-timeout') return new UnreachableError(context.address, `no SSH session within ${error.message.includes('handshake') ? 'the handshake timeout' : 'the connect timeout'}`);
+  const why =
+    error.code === 'ECONNREFUSED' ? 'connection refused' : error.code === 'ENOTFOUND' ? 'no such host' : error.code === 'EHOSTUNREACH' ? 'no route to host' : error.code === 'ETIMEDOUT' ? 'no answer' : error.message;
+  return new UnreachableError(context.address, why);
+}
