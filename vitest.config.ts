@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
  * Four projects, by what a test needs:
  * - unit: pure logic (`*.spec.ts` beside the code): no kernel, no services; seconds.
  * - api: the API against real PostgreSQL and Redis, hosts played by the test (`apps/api/test`): no kernel.
- * - kernel: the real kernel's BPF, bpftrace and QEMU guests (`libs/*\/test`, the daemon's tests).
+ * - kernel: the real kernel's BPF, bpftrace, OpenSSH and QEMU guests (`libs/*\/test`, the daemon's and SSH gateway's tests).
  * - e2e: all of it at once: PostgreSQL, Redis, the API and real daemons as processes (`test/`, the CLI's tests).
  * `npm run test:unit` runs the first alone; `npm test` runs them all.
  */
@@ -33,7 +33,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'kernel',
-          include: ['libs/*/test/**/*.test.ts', 'apps/node-daemon/test/**/*.test.ts'],
+          include: ['libs/*/test/**/*.test.ts', 'apps/node-daemon/test/**/*.test.ts', 'apps/ssh-gateway/test/**/*.test.ts'],
           globalSetup: [KERNEL_GUARD],
         },
       },

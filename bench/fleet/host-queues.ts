@@ -1,7 +1,7 @@
 import { createRedisBackend, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { hostQueueName } from '@fleettrace/contracts';
-import { runJobProcessor, type RunHandler } from '../../apps/node-daemon/src/repositories/run-queue.repository';
+import { runJobProcessor, type RunHandler } from '@fleettrace/host-agent';
 
 /** BullMQ's default lock: renewed at half of it while a run goes on, as a Worker's lock manager does. */
 const LOCK_MS = 30_000;

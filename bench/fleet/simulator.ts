@@ -6,9 +6,7 @@
 // no BPF: synthetic-runner.ts) and the connections are shared (host-queues.ts says why).
 import { Redis } from 'ioredis';
 import { HEARTBEAT_INTERVAL_MS, type HostInfo } from '@fleettrace/contracts';
-import { Heartbeat } from '../../apps/node-daemon/src/heartbeat';
-import { ControlRepository } from '../../apps/node-daemon/src/repositories/control.repository';
-import { ResultsRepository } from '../../apps/node-daemon/src/repositories/results.repository';
+import { ControlRepository, Heartbeat, ResultsRepository } from '@fleettrace/host-agent';
 import { RunExecutor } from '../../libs/runner/src/run-executor';
 import { HostQueues } from './host-queues';
 import { syntheticLauncher } from './synthetic-runner';

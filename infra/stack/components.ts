@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { createCgroup } from '../src/cgroup';
 import { ApiClient } from './api-client';
 import { REPO_ROOT } from './repo-root';
-import { startDetached, waitFor } from './services/process';
+import { startDetached, waitFor, type StartedProcess } from './services/process';
 
 export interface ApiOptions {
   databaseUrl: string;
@@ -91,4 +91,29 @@ export async function waitForHostsOnline(client: ApiClient, hostIds: string[], t
     const online = new Set((await client.hosts()).filter((h) => h.online).map((h) => h.id));
     return hostIds.every((id) => online.has(id));
   }, timeoutMs, 200);
+}
+
+export interface SshGatewayOptions {
+  redisUrl: string;
+  redisPrefix: string;
+  /** FLEETTRACE_SSH_KEY_DIR: a private key per host name, or `default`. */
+  keyDir: string;
+  logFile: string;
+  env?: Record<string, string>;
+}
+
+/** Starts an SSH gateway (apps/ssh-gateway): it serves every SSH host the API enrols on this Redis prefix. */
+export function startSshGateway(options: SshGatewayOptions): StartedProcess {
+  return startDetached(process.execPath, tsEntry('apps/ssh-gateway/src/main.ts'), options.logFile, {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      FLEETTRACE_REDIS_URL: options.redisUrl,
+      FLEETTRACE_REDIS_PREFIX: options.redisPrefix,
+      FLEETTRACE_SSH_KEY_DIR: options.keyDir,
+      // Tests enrol and remove hosts and wait for the gateway to notice.
+      FLEETTRACE_SSH_REFRESH_MS: '300',
+      ...options.env,
+    },
+  });
 }

@@ -5,3 +5,4 @@ export * from './services/ports';
 export * from './services/postgres';
 export * from './services/redis';
 export * from './repo-root';
+export * from './services/sshd';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeCgroup, cgroup2Root } from '../src/cgroup';
-import { startApi, startDaemon, waitForHostsOnline, type RunningDaemon } from './components';
+import { startApi, startDaemon, startSshGateway, waitForHostsOnline, type RunningDaemon } from './components';
 import { REPO_ROOT } from './repo-root';
 import { freePort } from './services/ports';
 import { createDatabase, startPostgres, stopPostgres } from './services/postgres';
@@ -22,6 +22,8 @@ export interface StackState {
   redis: { pid: number; url: string };
   api: { pid: number };
   daemons: RunningDaemon[];
+  /** Serves the hosts enrolled with POST /v1/hosts/ssh, with the keys in sshKeyDir (or SSH_AUTH_SOCK's agent). */
+  sshGateway?: { pid: number; keyDir: string };
   logDir: string;
 }
 
@@ -87,6 +89,11 @@ export async function stackUp(hosts: number, log: (line: string) => void): Promi
       );
       save();
     }
+    const keyDir = join(STATE_DIR, 'ssh-keys');
+    mkdirSync(keyDir, { recursive: true, mode: 0o700 });
+    log(`starting the SSH gateway (keys: ${keyDir}/<host name> or default, else SSH_AUTH_SOCK)`);
+    state.sshGateway = { pid: startSshGateway({ redisUrl: redis.url, redisPrefix: 'ft', keyDir, logFile: join(logDir, 'ssh-gateway.log'), env: { FLEETTRACE_SSH_REFRESH_MS: '2000' } }).pid, keyDir };
+    save();
     await waitForHostsOnline(api.client, state.daemons.map((d) => d.hostId));
     writeSecretFile(LOCAL_ENV_FILE, `FLEETTRACE_URL=${api.url}\nFLEETTRACE_TOKEN=${token}\n`);
     return state as StackState;
@@ -104,6 +111,10 @@ export async function stackDown(log: (line: string) => void): Promise<void> {
     for (const daemon of state.daemons ?? []) {
       log(`stopping daemon ${daemon.hostId} (pid ${daemon.pid})`);
       await stopPid(daemon.pid);
+    }
+    if (state.sshGateway) {
+      log(`stopping the SSH gateway (pid ${state.sshGateway.pid})`);
+      await stopPid(state.sshGateway.pid);
     }
     if (state.api) {
       log(`stopping the API (pid ${state.api.pid})`);

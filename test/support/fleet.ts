@@ -14,6 +14,9 @@ export interface Fleet {
   /** The API's admin bearer token, for clients other than `api.client` (the CLI's tests). */
   token: string;
   hosts: RunningDaemon[];
+  /** Where the fleet's queues and results stream are, for other agents (an SSH gateway) to join it. */
+  redisUrl: string;
+  redisPrefix: string;
   logDir: string;
   /** Every log line of the API and daemons, for a failing test's message. */
   logs(): string;
@@ -82,7 +85,7 @@ export async function startFleet(label: string, hostCount: number, options: Flee
     await stop();
     throw new Error(`${error instanceof Error ? error.message : String(error)}\n${readLogs(logDir)}`);
   }
-  return { api, token, hosts, logDir, logs: () => readLogs(logDir), stop };
+  return { api, token, hosts, redisUrl, redisPrefix, logDir, logs: () => readLogs(logDir), stop };
 }
 
 function readLogs(logDir: string): string {

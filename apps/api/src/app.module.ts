@@ -25,6 +25,8 @@ import { ResultsStreamRepository } from './repositories/results-stream.repositor
 import { RunRepository } from './repositories/run.repository';
 import { JobNotificationRepository } from './repositories/job-notification.repository';
 import { ScheduleRepository } from './repositories/schedule.repository';
+import { SshHostRepository } from './repositories/ssh-host.repository';
+import { SshHostRegistryRepository } from './repositories/ssh-host-registry.repository';
 import { AuthService } from './services/auth.service';
 import { AccessService } from './services/access.service';
 import { AuditService } from './services/audit.service';
@@ -40,6 +42,7 @@ import { RetentionService } from './services/retention.service';
 import { RolloutService } from './services/rollout.service';
 import { RunLifecycleService } from './services/run-lifecycle.service';
 import { ScheduleService } from './services/schedule.service';
+import { SshHostService } from './services/ssh-host.service';
 import { StreamService } from './services/stream.service';
 import { ProgramService } from './services/program.service';
 import { OtlpExportService } from './telemetry/otlp-export.service';
@@ -63,6 +66,8 @@ const repositories = [
   ResultsStreamRepository,
   RunRepository,
   ScheduleRepository,
+  SshHostRepository,
+  SshHostRegistryRepository,
   JobNotificationRepository,
 ];
 
@@ -82,6 +87,7 @@ const services = [
   RolloutService,
   RunLifecycleService,
   ScheduleService,
+  SshHostService,
   StreamService,
   ProgramService,
   OtlpExportService,

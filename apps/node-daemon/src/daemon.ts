@@ -5,11 +5,8 @@ import { cgroupId } from '@fleettrace/contracts';
 import { probeHostCapabilities } from './capability-report';
 import type { DaemonConfig } from './config';
 import { DaemonMetrics } from './daemon-metrics';
-import { Heartbeat } from './heartbeat';
 import { collectHostInfo } from './host-info';
-import { ControlRepository } from './repositories/control.repository';
-import { ResultsRepository } from './repositories/results.repository';
-import { RunQueueRepository } from './repositories/run-queue.repository';
+import { ControlRepository, Heartbeat, ResultsRepository, RunQueueRepository } from '@fleettrace/host-agent';
 import { RunExecutor, RunJournal, stateDir } from '@fleettrace/runner';
 import { launchRunner } from '@fleettrace/runner';
 

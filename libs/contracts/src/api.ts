@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { apiComponent } from './api-components';
-import { HostInfo } from './host';
+import { HostInfo, HostKind } from './host';
 import { Record as RecordSchema } from './outputs';
 import { JobState, RunState } from './run-state';
 import { RunCounters } from './queue';
@@ -25,6 +25,8 @@ const RunStateCounts = z.partialRecord(RunState, z.number().int());
 export const HostView = apiComponent(
   'HostView',
   HostInfo.extend({
+    /** How the host is reached: its own daemon, or an SSH gateway. */
+    kind: HostKind,
     online: z.boolean(),
     lastHeartbeatAt: Time,
     registeredAt: Time,

@@ -3,6 +3,9 @@ import { CapabilityReport } from './capabilities';
 
 export const HostId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'host id must be 1-128 of [A-Za-z0-9_.-]');
 
+export const HostKind = z.enum(['daemon', 'ssh']);
+export type HostKind = z.infer<typeof HostKind>;
+
 export const HostInfo = z.object({
   id: HostId,
   name: z.string(),
@@ -19,6 +22,8 @@ export const HostInfo = z.object({
    * only every CAPABILITIES_RESEND_MS: it is several KB, and the API keeps the last one it got.
    */
   capabilities: CapabilityReport.optional(),
+  /** How the host is reached: its own daemon (the default), or an SSH gateway (apps/ssh-gateway). */
+  kind: HostKind.optional(),
 });
 export type HostInfo = z.infer<typeof HostInfo>;
 

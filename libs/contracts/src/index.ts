@@ -21,3 +21,4 @@ export * from './results-views';
 export * from './api-components';
 export * from './cgroup';
 export * from './tokens';
+export * from './ssh';

@@ -6,6 +6,7 @@ import { RunState } from './run-state';
 import { InlineProgram } from './program';
 import { RunLimits, RunLimitsReport, RunOverhead } from './run-limits';
 import { RunWarnings } from './run-warnings';
+import { SshProbeMessage } from './ssh';
 
 /** BullMQ queue a host's daemon consumes; one per host so a slow host never delays another. */
 export function hostQueueName(hostId: string): string {
@@ -144,7 +145,7 @@ export const SnapshotMessage = z.object({
   seq: z.number().int().nonnegative(),
   outputs: NamedOutputs,
 });
-export const ResultMessage = z.discriminatedUnion('type', [HostMessage, StateMessage, EventsMessage, SummaryMessage, SnapshotMessage]);
+export const ResultMessage = z.discriminatedUnion('type', [HostMessage, StateMessage, EventsMessage, SummaryMessage, SnapshotMessage, SshProbeMessage]);
 export type ResultMessage = z.infer<typeof ResultMessage>;
 export type HostMessage = z.infer<typeof HostMessage>;
 export type StateMessage = z.infer<typeof StateMessage>;

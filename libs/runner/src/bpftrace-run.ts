@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -56,27 +56,80 @@ function findSetpriv(): string | undefined {
   });
 }
 
+/** A bpftrace started for a run, wherever it runs: a child of this runner, or on a host over SSH. */
+export interface BpftraceProcess {
+  stdout: NodeJS.ReadableStream;
+  stderr: NodeJS.ReadableStream;
+  /** Settles when bpftrace is gone (with its exit code or signal); rejects if it could not be started. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Has it stop through its stop probe (withExitOnInterrupt): it runs END, prints its maps and exits. */
+  stop(): void;
+  /** Ends it at once; what it had not printed is lost. */
+  kill(): void;
+  readonly running: boolean;
+  /** The run time of the BPF programs it holds so far, where this host can read them (a local child's fdinfo). */
+  programStats?(): ProgramStats[];
+}
+
 /**
- * A bpftrace script in a run session, run as a child of the runner: its probe blocks are confined
- * to the run's cgroup (see bpftrace-scope.ts), the lines bpftrace prints stream as events of the
- * `printf` output (bpftrace-output.ts), and when the session detaches it is told to stop
- * (withExitOnInterrupt): it runs its END probes and prints its maps, which become hist / counts /
- * stacks outputs, and lines too, as bpftrace prints them at exit.
- * bpftrace dies with the runner (parent-death signal), so a watchdog SIGKILL of the runner leaves
- * no bpftrace and hence no BPF program behind.
- *
- * The run's limits, as far as they can honestly apply to a program bpftrace loads itself: the
- * overhead budget from the run time of bpftrace's programs (their fdinfo), events per second on the
- * printf lines in the runner, the entries cap on the maps bpftrace prints. The map-memory limit does
- * not apply: bpftrace sizes and creates its maps itself, after the runner could have checked them.
+ * Where a run's bpftrace runs. `launch` starts `bpftrace -f json -e <script>`, where `script` is
+ * given the id of the process that will stop it, to add the stop probe for that sender.
  */
-export function bpftraceAdapter(start: RunnerStart, program: BpftraceProgram): RunAdapter {
+export interface BpftraceLauncher {
+  launch(script: (stopSenderPid: number) => string): Promise<BpftraceProcess>;
+  /** Tells that host's kernel functions from user ones in stacks; by default this host's /proc/kallsyms. */
+  isKernelFunction?: (name: string) => boolean;
+}
+
+/**
+ * This host's bpftrace, as a child of the runner that dies with it (parent-death signal), so a
+ * watchdog SIGKILL of the runner leaves no bpftrace and hence no BPF program behind.
+ * Throws UnsupportedProgramError at once when the host cannot run it.
+ */
+export function localBpftrace(): BpftraceLauncher {
   const bpftrace = findBpftrace();
   if (!bpftrace) throw new UnsupportedProgramError('bpftrace is not installed on this host');
   // bpftrace holds the run's programs: it must die with this runner, and only setpriv can give it a
   // parent-death signal before it execs. Without it, no bpftrace run.
   const setpriv = findSetpriv();
   if (!setpriv) throw new UnsupportedProgramError('cannot run bpftrace here: setpriv (util-linux) is missing, so bpftrace could outlive its runner');
+  return {
+    async launch(script) {
+      const child = spawn(setpriv, ['--pdeathsig', 'KILL', '--', bpftrace, '-f', 'json', '-e', script(process.pid)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+        child.once('error', reject);
+        child.once('close', (code, signal) => resolve({ code, signal }));
+      });
+      return {
+        stdout: child.stdout!,
+        stderr: child.stderr!,
+        exited,
+        stop: () => child.kill(BPFTRACE_STOP_SIGNAL),
+        kill: () => child.kill('SIGKILL'),
+        get running() {
+          return child.exitCode === null && child.signalCode === null;
+        },
+        programStats: () => (child.pid === undefined ? [] : programStatsOfProcess(child.pid)),
+      };
+    },
+  };
+}
+
+/**
+ * A bpftrace script in a run session: its probe blocks are confined to the run's cgroup (see
+ * bpftrace-scope.ts), the lines bpftrace prints stream as events of the `printf` output
+ * (bpftrace-output.ts), and when the session detaches it is told to stop (withExitOnInterrupt): it
+ * runs its END probes and prints its maps, which become hist / counts / stacks outputs, and lines
+ * too, as bpftrace prints them at exit. Where bpftrace runs is the launcher's business: by default
+ * a child of this runner (localBpftrace); the SSH gateway passes one that runs it on the host.
+ *
+ * The run's limits, as far as they can honestly apply to a program bpftrace loads itself: the
+ * overhead budget from the run time of bpftrace's programs (their fdinfo, where the launcher can
+ * read it), events per second on the printf lines in the runner, the entries cap on the maps
+ * bpftrace prints. The map-memory limit does not apply: bpftrace sizes and creates its maps itself,
+ * after the runner could have checked them.
+ */
+export function bpftraceAdapter(start: RunnerStart, program: BpftraceProgram, launcher: BpftraceLauncher = localBpftrace()): RunAdapter {
   const scope = start.cgroupId === null ? undefined : start.cgroupPath ? cgroupSubtreeIds(start.cgroupPath) : [start.cgroupId];
   const scoped = scope && scopeScriptToCgroup(program.script, scope);
   const script = scoped?.script ?? program.script;
@@ -84,7 +137,7 @@ export function bpftraceAdapter(start: RunnerStart, program: BpftraceProgram): R
   const warnings = new Set<string>();
   const seenPrograms = new Map<number, ProgramStats>();
 
-  let child: ChildProcess | undefined;
+  let child: BpftraceProcess | undefined;
   let parser: BpftraceOutputParser | undefined;
   let stderr = '';
   let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> = new Promise(() => {});
@@ -100,7 +153,7 @@ export function bpftraceAdapter(start: RunnerStart, program: BpftraceProgram): R
     // and the API's end deadline count too; the duration runs from the moment it attached.
     attachTimeoutMs: BPFTRACE_START_ALLOWANCE_SECONDS * 1000,
     ended,
-    load(context: SessionContext) {
+    async load(context: SessionContext) {
       const toEpoch = monotonicToEpochNs();
       const events = context.openEvents(PRINTF_OUTPUT, PRINTF_TIME_FIELD);
       const output = new BpftraceOutputParser(
@@ -111,33 +164,29 @@ export function bpftraceAdapter(start: RunnerStart, program: BpftraceProgram): R
           onWarning: (warning) => warnings.add(warning),
           onSnapshot: (outputs) => context.sendSnapshot(outputs),
         },
-        { script: program.script },
+        { script: program.script, ...(launcher.isKernelFunction ? { isKernelFunction: launcher.isKernelFunction } : {}) },
       );
       parser = output;
 
-      // Added after scoping: the stop probe fires in this process, which is in no traced cgroup.
-      // Not -k (helper errors as warnings): bpftrace 0.17 then reports every delete() of a missing key,
-      // as writeback.bt makes at each event, and sends an event from the probe for each failing call.
-      // The snapshot probe too: it prints the maps, whichever task its timer interrupts.
+      // Added after scoping: the stop probe fires in the process that stops bpftrace, which is in no
+      // traced cgroup. Not -k (helper errors as warnings): bpftrace 0.17 then reports every delete()
+      // of a missing key, as writeback.bt makes at each event, and sends an event from the probe for
+      // each failing call. The snapshot probe too: it prints the maps, whichever task its timer interrupts.
       const snapshotted = start.snapshotSeconds === undefined ? script : withMapSnapshots(script, start.snapshotSeconds);
-      const argv = ['-f', 'json', '-e', withExitOnInterrupt(snapshotted, process.pid)];
-      const spawned = spawn(setpriv, ['--pdeathsig', 'KILL', '--', bpftrace, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-      child = spawned;
-      spawned.stderr!.on('data', (chunk: Buffer) => {
+      const launched = await launcher.launch((senderPid) => withExitOnInterrupt(snapshotted, senderPid));
+      child = launched;
+      launched.stderr.on('data', (chunk: Buffer) => {
         stderr = (stderr + chunk.toString()).slice(-16_384);
       });
       // bpftrace's warnings on stderr say what it left out (a probe it could not attach, skipped) while the run goes on.
-      createInterface({ input: spawned.stderr! }).on('line', (line) => {
+      createInterface({ input: launched.stderr }).on('line', (line) => {
         if (line.includes('WARNING:')) warnings.add(line.trim());
       });
-      exited = new Promise((resolve, reject) => {
-        spawned.once('error', reject);
-        spawned.once('close', (code, signal) => resolve({ code, signal }));
-      });
+      exited = launched.exited;
       void exited.then(markEnded, markEnded);
       let markAttached: () => void = () => {};
       attached = new Promise<void>((resolve) => (markAttached = resolve));
-      const lines = createInterface({ input: spawned.stdout! });
+      const lines = createInterface({ input: launched.stdout });
       linesRead = new Promise<void>((resolve) => lines.once('close', () => resolve()));
       lines.on('line', (line) => {
         output.feed(line);
@@ -149,14 +198,14 @@ export function bpftraceAdapter(start: RunnerStart, program: BpftraceProgram): R
     attach: () => Promise.race([attached.then(() => 'attached' as const), exited.then(() => 'ended' as const)]),
     programStats: () => {
       // Cumulative, as the guard needs: a program bpftrace closed (it exited) keeps its last reading.
-      for (const stats of child?.pid === undefined ? [] : programStatsOfProcess(child.pid)) seenPrograms.set(stats.id, stats);
+      for (const stats of child?.programStats?.() ?? []) seenPrograms.set(stats.id, stats);
       return [...seenPrograms.values()];
     },
     async detach(how) {
       if (how !== 'exited') {
-        child!.kill(BPFTRACE_STOP_SIGNAL);
+        child!.stop();
         const printed = await Promise.race([exited.then(() => true), after(printGraceMs(start.killAt, Date.now())).then(() => false)]);
-        if (!printed) child!.kill('SIGKILL');
+        if (!printed) child!.kill();
       }
       const exit = await exited;
       await linesRead;
@@ -179,8 +228,8 @@ export function bpftraceAdapter(start: RunnerStart, program: BpftraceProgram): R
     },
     async close() {
       for (const timer of timers) clearTimeout(timer);
-      if (child && child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
+      if (child?.running) {
+        child.kill();
         await exited.catch(() => undefined);
       }
     },

@@ -1,27 +1,61 @@
-import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { z } from 'zod';
-import { HostDetailView, HostId, HostView } from '@fleettrace/contracts';
+import { EnrolSshHostRequest, HostDetailView, HostId, HostView, SshHostView } from '@fleettrace/contracts';
 import { ApiRoute } from '../decorators/api-route.decorator';
 import { ZodValidationPipe } from '../pipes/zod-validation.pipe';
-import { HostService } from '../services/host.service';
 import { Auth } from '../middleware/auth.guard';
-import { Scope } from '../decorators/scope.decorator';
 import type { AuthContext } from '../services/auth.service';
+import { HostService } from '../services/host.service';
+import { Scope } from '../decorators/scope.decorator';
+import { SshHostService } from '../services/ssh-host.service';
 
 const HostListQuery = z.object({ selector: z.string().min(1, 'selector must not be empty').max(4096, 'selector must be at most 4096 characters').optional() }).strict();
 
 @Controller('v1/hosts')
 export class HostController {
-  constructor(@Inject(HostService) private readonly hosts: HostService) {}
+  constructor(
+    @Inject(HostService) private readonly hosts: HostService,
+    @Inject(SshHostService) private readonly sshHosts: SshHostService,
+  ) {}
 
   @Get()
   @ApiRoute({
-    summary: 'Every host that ever registered (`?selector=` narrows them), with whether it is online now.',
+    summary: 'Every host that registered and was not removed (`?selector=` narrows them), with its kind (daemon or ssh) and whether it is online now.',
     responses: { 200: z.array(HostView) },
   })
   @Scope('jobs:read')
   list(@Auth() auth: AuthContext, @Query(new ZodValidationPipe(HostListQuery, 'query')) query: { selector?: string }): Promise<HostView[]> {
     return this.hosts.list(auth, query.selector);
+  }
+
+  @Post('ssh')
+  @HttpCode(202)
+  @ApiRoute({
+    summary: "Enrols a host reached over SSH: `pending` until an SSH gateway's first probe enrols it or refuses it.",
+    description:
+      'hostKey is the SHA256 fingerprint the host must show, or "first-use" to pin the one the first probe sees (audited). ' +
+      'Private keys are never sent: gateways hold them (FLEETTRACE_SSH_KEY_DIR or an ssh-agent).',
+    responses: { 202: SshHostView },
+    errors: [409],
+  })
+  @Scope('hosts:write')
+  enrolSsh(@Auth() auth: AuthContext, @Body(new ZodValidationPipe(EnrolSshHostRequest)) request: EnrolSshHostRequest): Promise<SshHostView> {
+    return this.sshHosts.enrol(auth, request);
+  }
+
+  @Get('ssh')
+  @ApiRoute({ summary: 'Every SSH enrolment, with its state (pending, enrolled, refused) and pinned host key.', responses: { 200: z.array(SshHostView) } })
+  // Enrolments name every SSH host, whatever selector a token is limited to: for those who manage hosts.
+  @Scope('hosts:write')
+  listSsh(): Promise<SshHostView[]> {
+    return this.sshHosts.list();
+  }
+
+  @Get('ssh/:id')
+  @ApiRoute({ summary: 'One SSH enrolment: its state, pinned host key, and why it is refused or still pending.', responses: { 200: SshHostView }, errors: [404] })
+  @Scope('hosts:write')
+  getSsh(@Param('id', new ZodValidationPipe(HostId, 'host id')) id: string): Promise<SshHostView> {
+    return this.sshHosts.get(id);
   }
 
   @Get(':id')
@@ -33,5 +67,17 @@ export class HostController {
   @Scope('jobs:read')
   get(@Auth() auth: AuthContext, @Param('id', new ZodValidationPipe(HostId, 'host id')) id: string): Promise<HostDetailView> {
     return this.hosts.get(auth, id);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiRoute({
+    summary: 'Removes a host of either kind (an SSH host: its enrolment too); a daemon still running registers again at its next heartbeat.',
+    responses: { 204: { description: 'Removed.' } },
+    errors: [404],
+  })
+  @Scope('hosts:write')
+  remove(@Auth() auth: AuthContext, @Param('id', new ZodValidationPipe(HostId, 'host id')) id: string): Promise<void> {
+    return this.sshHosts.remove(auth, id);
   }
 }

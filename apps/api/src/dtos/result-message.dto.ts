@@ -32,10 +32,10 @@ export function parseResultMessage(raw: string | undefined): ParsedMessage {
   }
   const message = validText(parsed.data);
   if (records && message.type === 'events') message.records = records;
-  if (message.type !== 'host' && !RunId.safeParse(message.runId).success) {
-    return { ok: false, reason: `runId "${message.runId}" is not a UUID` };
+  const runId = 'runId' in message ? message.runId : undefined;
+  if (runId !== undefined && !RunId.safeParse(runId).success) {
+    return { ok: false, reason: `runId "${runId}" is not a UUID` };
   }
-  const runId = message.type === 'host' ? undefined : message.runId;
   const reason = outOfRange(message);
   return reason ? { ok: false, reason, runId } : { ok: true, message };
 }

@@ -6,6 +6,7 @@ import { scheduler } from './0006-scheduler';
 import { ingest } from './0007-ingest';
 import { liveResults } from './0008-live-results';
 import { runWarnings } from './0009-run-warnings';
+import { sshHosts } from './0010-ssh-hosts';
 import { tokensAudit } from './0011-tokens-audit';
 import { wholeRunLimits } from './0013-whole-run-limits';
 
@@ -24,6 +25,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: '0007-ingest', sql: ingest },
   { name: '0008-live-results', sql: liveResults },
   { name: '0009-run-warnings', sql: runWarnings },
+  { name: '0010-ssh-hosts', sql: sshHosts },
   { name: '0011-tokens-audit', sql: tokensAudit },
   { name: '0013-whole-run-limits', sql: wholeRunLimits },
 ];

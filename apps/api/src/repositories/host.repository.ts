@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { HostInfo } from '@fleettrace/contracts';
+import type { HostInfo, HostKind } from '@fleettrace/contracts';
 import { DatabaseRepository, type Db } from './database.repository';
 import { inRounds } from '../utils/rounds';
 
 export interface HostRecord extends HostInfo {
+  kind: HostKind;
   registeredAt: Date;
   lastHeartbeatAt: Date;
 }
@@ -24,6 +25,7 @@ interface HostRow {
   cgroup: string | null;
   tools: HostInfo['tools'];
   capabilities: HostInfo['capabilities'] | null;
+  kind: HostKind;
   registered_at: Date;
   last_heartbeat_at: Date;
 }
@@ -40,6 +42,7 @@ function toRecord(row: HostRow): HostRecord {
     cgroup: row.cgroup,
     tools: row.tools,
     ...(row.capabilities ? { capabilities: row.capabilities } : {}),
+    kind: row.kind,
     registeredAt: row.registered_at,
     lastHeartbeatAt: row.last_heartbeat_at,
   };
@@ -53,17 +56,20 @@ export class HostRepository {
    * Registers or refreshes hosts. registered_at is kept from the first report, and the heartbeat only
    * moves forward, so a late or redelivered message never makes a host look older than it is. A
    * heartbeat without a capability report keeps the one stored. Heartbeats of many hosts go in one
-   * statement (one per heartbeat the busiest host has among them).
+   * statement (one per heartbeat the busiest host has among them). A removed host that reports
+   * again is back. An SSH host's report counts only while it is enrolled: a gateway's last report,
+   * in flight when the host was removed, does not bring it back.
    */
   async upsert(db: Db, heartbeats: readonly Heartbeat[]): Promise<void> {
     for (const round of inRounds(heartbeats, (h) => h.host.id)) {
       const hosts = round.map((h) => h.host);
       await db.query(
-        `INSERT INTO hosts (id, name, labels, kernel_release, arch, btf, daemon_version, cgroup, tools, capabilities, registered_at, last_heartbeat_at)
-         SELECT u.id, u.name, u.labels, u.kernel_release, u.arch, u.btf, u.daemon_version, u.cgroup, u.tools, u.capabilities, u.at, u.at
-         FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::boolean[], $7::text[], $8::text[], $9::jsonb[], $10::jsonb[], $11::timestamptz[])
-           AS u(id, name, labels, kernel_release, arch, btf, daemon_version, cgroup, tools, capabilities, at)
-         ON CONFLICT (id) DO UPDATE SET
+        `INSERT INTO hosts (id, name, labels, kernel_release, arch, btf, daemon_version, cgroup, tools, capabilities, kind, registered_at, last_heartbeat_at)
+         SELECT u.id, u.name, u.labels, u.kernel_release, u.arch, u.btf, u.daemon_version, u.cgroup, u.tools, u.capabilities, u.kind, u.at, u.at
+         FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::boolean[], $7::text[], $8::text[], $9::jsonb[], $10::jsonb[], $11::timestamptz[], $12::text[])
+           AS u(id, name, labels, kernel_release, arch, btf, daemon_version, cgroup, tools, capabilities, at, kind)
+         WHERE u.kind = 'daemon' OR EXISTS (SELECT 1 FROM ssh_hosts s WHERE s.id = u.id AND s.state = 'enrolled')
+         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, removed_at = NULL,
            name = excluded.name, labels = excluded.labels, kernel_release = excluded.kernel_release, arch = excluded.arch,
            btf = excluded.btf, daemon_version = excluded.daemon_version, cgroup = excluded.cgroup, tools = excluded.tools,
            capabilities = coalesce(excluded.capabilities, hosts.capabilities),
@@ -80,6 +86,7 @@ export class HostRepository {
           hosts.map((h) => JSON.stringify(h.tools)),
           hosts.map((h) => (h.capabilities ? JSON.stringify(h.capabilities) : null)),
           round.map((h) => h.at),
+          hosts.map((h) => h.kind ?? 'daemon'),
         ],
       );
     }
@@ -96,12 +103,23 @@ export class HostRepository {
   }
 
   async findById(id: string): Promise<HostRecord | undefined> {
-    const { rows } = await this.database.pool.query<HostRow>('SELECT * FROM hosts WHERE id = $1', [id]);
+    const { rows } = await this.database.pool.query<HostRow>('SELECT * FROM hosts WHERE id = $1 AND removed_at IS NULL', [id]);
     return rows[0] && toRecord(rows[0]);
   }
 
   async list(): Promise<HostRecord[]> {
-    const { rows } = await this.database.pool.query<HostRow>('SELECT * FROM hosts ORDER BY id');
+    const { rows } = await this.database.pool.query<HostRow>('SELECT * FROM hosts WHERE removed_at IS NULL ORDER BY id');
     return rows.map(toRecord);
+  }
+
+  /**
+   * Forgets a host: its row goes if no run ever named it, else it is marked removed (its runs keep
+   * their host). False when there was no such host.
+   */
+  async remove(db: Db, id: string): Promise<boolean> {
+    const deleted = await db.query('DELETE FROM hosts h WHERE id = $1 AND removed_at IS NULL AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.host_id = h.id)', [id]);
+    if ((deleted.rowCount ?? 0) > 0) return true;
+    const marked = await db.query('UPDATE hosts SET removed_at = now() WHERE id = $1 AND removed_at IS NULL', [id]);
+    return (marked.rowCount ?? 0) > 0;
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { INGEST_CONSUMER_GROUP, type EventsMessage, type FieldValue, type ResultMessage, type SnapshotMessage, type SummaryMessage } from '@fleettrace/contracts';
+import { INGEST_CONSUMER_GROUP, type EventsMessage, type FieldValue, type ResultMessage, type SnapshotMessage, type SshProbeMessage, type SummaryMessage } from '@fleettrace/contracts';
 import { API_CONFIG } from '../tokens';
 import type { ApiConfig } from '../config';
 import { parseResultMessage, validText } from '../dtos/result-message.dto';
@@ -14,6 +14,7 @@ import { failpoint } from '../utils/failpoints';
 import { RunLifecycleService, type RunTransitions } from './run-lifecycle.service';
 import { OtlpExportService } from '../telemetry/otlp-export.service';
 import { ServiceMetrics } from '../telemetry/service-metrics';
+import { SshHostService } from './ssh-host.service';
 
 export const INGEST_BATCH_SIZE = 100;
 const BLOCK_MS = 1000;
@@ -64,6 +65,7 @@ export class IngestService {
     @Inject(JobNotificationRepository) private readonly notifications: JobNotificationRepository,
     @Inject(OtlpExportService) private readonly telemetry: Pick<OtlpExportService, 'ingested'>,
     @Inject(ServiceMetrics) private readonly metrics: Pick<ServiceMetrics, 'ingested'>,
+    @Inject(SshHostService) private readonly sshHosts: Pick<SshHostService, 'applyProbes'>,
   ) {}
 
   start(): void {
@@ -198,7 +200,7 @@ export class IngestService {
     await storeIsolatingRejected(batch.accepted, {
       store: (accepted) => this.commit(accepted),
       isRejection: (error) => error instanceof DataRejectedError,
-      rejected: (item, error) => this.reject(item.entry, (error as Error).message, item.message.type === 'host' ? undefined : item.message.runId),
+      rejected: (item, error) => this.reject(item.entry, (error as Error).message, 'runId' in item.message ? item.message.runId : undefined),
     });
   }
 
@@ -253,8 +255,12 @@ export class IngestService {
     const summaries: SummaryMessage[] = [];
     const snapshots: SnapshotMessage[] = [];
     const events: EventRow[] = [];
+    const probes: SshProbeMessage[] = [];
     for (const message of messages) {
       switch (message.type) {
+        case 'ssh-probe':
+          probes.push(message);
+          break;
         case 'host':
           // A daemon's clock running ahead must not keep its host "online" after it stops.
           heartbeats.push({ host: message.host, at: new Date(Math.min(message.at, Date.now())) });
@@ -275,6 +281,8 @@ export class IngestService {
       }
     }
     const tx = transitions.tx;
+    // Before the heartbeats: a gateway reports a host's first heartbeat right after the probe that enrolled it.
+    if (probes.length > 0) await this.sshHosts.applyProbes(tx, probes);
     if (heartbeats.length > 0) await this.hosts.upsert(tx, heartbeats);
     if (changes.length > 0) await transitions.apply(changes);
     if (summaries.length > 0) {

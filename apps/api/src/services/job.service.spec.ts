@@ -32,6 +32,7 @@ const catalog: ProgramCatalog = { get: (name) => entries[name], names: () => Obj
 const host = (id: string, capabilities?: Partial<CapabilityReport>): HostRecord => ({
   ...(capabilities ? { capabilities: capabilities as CapabilityReport } : {}),
   id,
+  kind: 'daemon',
   name: id,
   labels: {},
   kernelRelease: '6.1',

@@ -1,5 +1,5 @@
 import { CAPABILITIES_RESEND_MS, HEARTBEAT_INTERVAL_MS, type HostInfo } from '@fleettrace/contracts';
-import type { ResultsRepository } from './repositories/results.repository';
+import type { ResultsRepository } from './results.repository';
 
 /**
  * Registers the host and keeps it online in the API's eyes; a missed beat is logged, not fatal.
@@ -11,7 +11,7 @@ export class Heartbeat {
 
   constructor(
     private readonly results: Pick<ResultsRepository, 'publish'>,
-    private readonly host: HostInfo,
+    private host: HostInfo,
     private readonly log: (line: string) => void,
     private readonly now: () => number = Date.now,
   ) {}
@@ -19,6 +19,12 @@ export class Heartbeat {
   async start(): Promise<void> {
     await this.beat();
     this.timer = setInterval(() => void this.beat().catch((error) => this.log(`heartbeat failed: ${String(error)}`)), HEARTBEAT_INTERVAL_MS);
+  }
+
+  /** What the next beats report (a new probe of the host); a changed capability report goes out at the next beat. */
+  update(host: HostInfo): void {
+    if (JSON.stringify(host.capabilities) !== JSON.stringify(this.host.capabilities)) this.capabilitiesSentAt = -Infinity;
+    this.host = host;
   }
 
   stop(): void {

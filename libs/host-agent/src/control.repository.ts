@@ -1,6 +1,5 @@
 import { Redis } from 'ioredis';
 import { HostControlMessage, cancelledRunKey, hostControlChannel } from '@fleettrace/contracts';
-import type { CancelledRuns } from '@fleettrace/runner';
 
 export type CancelHandler = (hostId: string, runId: string, reason: string) => void;
 
@@ -9,9 +8,9 @@ export type CancelHandler = (hostId: string, runId: string, reason: string) => v
  * leaves for runs a host may take later. A message published while the subscription is
  * reconnecting is missed; the marks are not, and the daemon reads them before starting any run.
  * A daemon listens for its own host; one subscription can serve many hosts (the benchmarks' fleet
- * simulator), as Redis delivers each channel's messages on whichever connection subscribed to it.
+ * simulator, the SSH gateway), as Redis delivers each channel's messages on whichever connection subscribed to it.
  */
-export class ControlRepository implements CancelledRuns {
+export class ControlRepository {
   private readonly subscriber: Redis;
 
   constructor(
@@ -43,6 +42,7 @@ export class ControlRepository implements CancelledRuns {
     await this.subscriber.subscribe(...hostOf.keys());
   }
 
+  /** The runner's CancelledRuns (libs/runner), which this library does not depend on. */
   async reasonFor(runId: string): Promise<string | undefined> {
     return (await this.reader.get(cancelledRunKey(this.prefix, runId))) ?? undefined;
   }

@@ -1,0 +1,43 @@
+import { DEFAULT_REDIS_PREFIX } from '@fleettrace/contracts';
+
+export interface GatewayConfig {
+  redisUrl: string;
+  redisPrefix: string;
+  /** Runs at once on one host. */
+  concurrencyPerHost: number;
+  /** Runs at once through this gateway, all hosts together. */
+  concurrency: number;
+  keyDir: string | undefined;
+  agentSocket: string | undefined;
+  probeIntervalMs: number;
+  /** How often the gateway looks for enrolled and removed hosts. */
+  refreshMs: number;
+  connectTimeoutSeconds: number;
+  keepaliveSeconds: number;
+}
+
+export class GatewayUsageError extends Error {}
+
+function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new GatewayUsageError(`${name} must be a positive integer, got "${text}"`);
+  return value;
+}
+
+/** All from the environment, as a systemd unit or a container sets it. */
+export function gatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
+  return {
+    redisUrl: env.FLEETTRACE_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    redisPrefix: env.FLEETTRACE_REDIS_PREFIX ?? DEFAULT_REDIS_PREFIX,
+    concurrencyPerHost: positiveInteger(env, 'FLEETTRACE_SSH_CONCURRENCY_PER_HOST', 2),
+    concurrency: positiveInteger(env, 'FLEETTRACE_SSH_CONCURRENCY', 32),
+    keyDir: env.FLEETTRACE_SSH_KEY_DIR || undefined,
+    agentSocket: env.SSH_AUTH_SOCK || undefined,
+    probeIntervalMs: positiveInteger(env, 'FLEETTRACE_SSH_PROBE_SECONDS', 300) * 1000,
+    refreshMs: positiveInteger(env, 'FLEETTRACE_SSH_REFRESH_MS', 2000),
+    connectTimeoutSeconds: positiveInteger(env, 'FLEETTRACE_SSH_CONNECT_TIMEOUT_SECONDS', 10),
+    keepaliveSeconds: positiveInteger(env, 'FLEETTRACE_SSH_KEEPALIVE_SECONDS', 15),
+  };
+}

@@ -1,0 +1,2 @@
+export { SshGateway } from './gateway';
+export { gatewayConfig, type GatewayConfig } from './config';
