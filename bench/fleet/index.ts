@@ -7,12 +7,21 @@
 //   due time (GET /v1/schedules/:id).
 // Run states are read in PostgreSQL (runs-observer.ts says why); the hosts' own report times on
 // the runs split each latency into API, queue, host and ingest. Targets (issue #8) are printed,
-// never asserted. Args: --hosts 1,10,100,1000 --reps 20 --firings 15 --every 1.
+// never asserted.
+// On the largest fleet only (issue #9), with autocannon at a fixed rate and a request that costs
+// next to nothing as the reference (the same route's 404 for an unknown job):
+// - GET /v1/jobs/:id of a running job on every host;
+// - GET /v1/jobs/:id/results of a completed job of `--results-hosts` hosts with synthetic outputs;
+// and events ingested into PostgreSQL per second, sustained, beside a raw COPY of the same rows
+// (ingest.ts). Args: --hosts 1,10,100,1000 --reps 20 --firings 15 --every 1
+// --only dispatch,jitter,requests,ingest and the rest fleetArgs (metrics.ts) lists.
+import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { isTerminalRunState, type JobView, type RunState, type ScheduleDetailView } from '@fleettrace/contracts';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Redis } from 'ioredis';
+import { isTerminalRunState, resultsStreamKey, type JobView, type RunState, type ScheduleDetailView } from '@fleettrace/contracts';
 import {
   REPO_ROOT,
   createDatabase,
@@ -31,18 +40,27 @@ import {
 import { log } from '../../libs/bpf-loader/bench/stats';
 import type { Metric, SuiteResult } from '../suite';
 import { simulatedHostId } from './host-profile';
-import { fleetArgs, firingJitters, latencyMetrics, stagesNote, type FleetArgs } from './metrics';
+import { cpuPressure, measureIngest, postgresPids, type Wal } from './ingest';
+import { fleetArgs, firingJitters, latencyMetrics, requestLatencyMetric, stagesNote, throughputMetric, type FleetArgs, type Rates } from './metrics';
+import { latenciesAtRate, type RateResult } from './requests';
 import { RunsObserver, type RunsProgress } from './runs-observer';
 
 const REDIS_PREFIX = 'ftbench';
 const SIMULATOR_MAIN = fileURLToPath(new URL('./simulator-main.ts', import.meta.url));
+const CPU_PROFILER = fileURLToPath(new URL('./cpu-profile.mjs', import.meta.url));
 /** A catalog program every simulated kernel supports, with an events output. */
 const PROGRAM = 'execsnoop';
 /** Long enough that no run ends by itself before the cancel. */
 const DISPATCH_JOB_SECONDS = 120;
 const SETTLE_MS = 500;
 const WAIT_MS = 120_000;
-
+const TOKEN = 'bench-fleet-token';
+/** The longest job the API accepts: the ingest job's runs must stay running however long it takes. */
+const LONG_JOB_SECONDS = 3600;
+/** A program with counts outputs: the results view merges them, ranks the top keys and breaks each down by host. */
+const RESULTS_PROGRAM = 'syscount';
+const INGEST_TARGET_EVENTS_PER_SECOND = 100_000;
+const JOB_VIEW_TARGET_MS = 50;
 export async function run(args: readonly string[]): Promise<SuiteResult> {
   const options = fleetArgs(args);
   const dir = mkdtempSync(join(tmpdir(), 'ft-bench-fleet-'));
@@ -59,12 +77,22 @@ export async function run(args: readonly string[]): Promise<SuiteResult> {
     stops.push(() => stopRedis(redis.pid));
     const databaseUrl = createDatabase(postgres.url, 'fleettrace');
     const apiLog = join(dir, 'api.log');
-    const api = await startApi({ databaseUrl, redisUrl: redis.url, redisPrefix: REDIS_PREFIX, token: 'bench-fleet-token', port: await freePort(), logFile: apiLog }).catch((error: Error) => {
+    const api = await startApi({
+      databaseUrl,
+      redisUrl: redis.url,
+      redisPrefix: REDIS_PREFIX,
+      token: TOKEN,
+      port: await freePort(),
+      logFile: apiLog,
+      // Written when the API stops (SIGTERM ends it through process.exit): cpu-profile.mjs says how.
+      ...(options.apiCpuProfileDir ? { env: { NODE_OPTIONS: `--import ${pathToFileURL(CPU_PROFILER).href}`, FLEETTRACE_BENCH_CPU_PROFILE_DIR: options.apiCpuProfileDir } } : {}),
+    }).catch((error: Error) => {
       throw new Error(`${error.message}\n${tail(apiLog)}`);
     });
     stops.push(() => stopPid(api.pid));
     const observer = await RunsObserver.connect(databaseUrl);
     stops.push(() => observer.close());
+    const largest = Math.max(...options.hosts);
     for (const hosts of options.hosts) {
       const fleet = `n${hosts}`;
       const simulatorLog = join(dir, `simulator-${fleet}.log`);
@@ -81,13 +109,31 @@ export async function run(args: readonly string[]): Promise<SuiteResult> {
           throw new Error(`${error.message.slice(0, 500)}\n${tail(simulatorLog)}\n${tail(apiLog)}`);
         });
         const bench = new FleetBench(api.client, observer, fleet, hosts, options);
-        metrics.push(...(await bench.dispatchAndCancel()));
-        // A schedule that stops firing is a finding, not a reason to lose the other fleet sizes.
-        const jitter = await bench.scheduleJitter().catch((error: Error) => {
-          log(`fleet of ${hosts}: schedule firing jitter not measured: ${error.message}`);
-          return latencyMetrics('jitter', hosts, [], `not measured: ${error.message.slice(0, 300)}`);
-        });
-        metrics.push(...jitter);
+        if (options.measure.has('dispatch')) metrics.push(...(await bench.dispatchAndCancel()));
+        if (options.measure.has('jitter')) {
+          // A schedule that stops firing is a finding, not a reason to lose the other fleet sizes.
+          const jitter = await bench.scheduleJitter().catch((error: Error) => {
+            log(`fleet of ${hosts}: schedule firing jitter not measured: ${error.message}`);
+            return latencyMetrics('jitter', hosts, [], `not measured: ${error.message.slice(0, 300)}`);
+          });
+          metrics.push(...jitter);
+        }
+        if (hosts === largest && options.measure.has('requests')) metrics.push(...(await bench.requestLatencies(api.url)));
+        if (hosts === largest && options.measure.has('ingest')) {
+          const redisClient = new Redis(redis.url, { maxRetriesPerRequest: null });
+          try {
+            metrics.push(
+              await bench.ingestThroughput({
+                redis: redisClient,
+                stream: resultsStreamKey(REDIS_PREFIX),
+                databaseUrl,
+                processes: () => ({ api: [api.pid], postgres: postgresPids(postgres.pid), redis: [redis.pid] }),
+              }),
+            );
+          } finally {
+            await redisClient.quit().catch(() => redisClient.disconnect());
+          }
+        }
       } catch (error) {
         throw new Error(`${(error as Error).message}\n--- api.log\n${tail(apiLog)}\n--- simulator\n${tail(simulatorLog)}`);
       } finally {
@@ -108,7 +154,7 @@ class FleetBench {
   constructor(
     private readonly api: ApiClient,
     private readonly runs: RunsObserver,
-    fleet: string,
+    private readonly fleet: string,
     private readonly hosts: number,
     private readonly options: FleetArgs,
   ) {
@@ -205,6 +251,90 @@ class FleetBench {
     log(`fleet of ${this.hosts}: firing jitters ${jitters.join(', ')} ms${skipped.length > 0 ? `; skipped: ${skipped.join('; ')}` : ''}`);
     const note = `every ${everySeconds} s, jobs of 1 s on every host${skipped.length > 0 ? `; ${skipped.length} firings skipped: ${skipped[0]}` : ''}`;
     return latencyMetrics('jitter', this.hosts, jitters, note);
+  }
+
+  /**
+   * GET /v1/jobs/:id of a job running on every host, then GET .../results of a completed job on
+   * `resultsHosts` of them, each at the fixed rate; the reference is the same route answering 404
+   * for an unknown job at the same rate: auth, validation and one primary-key miss.
+   */
+  async requestLatencies(apiUrl: string): Promise<Metric[]> {
+    const { requestRate: rate, requestSeconds: seconds } = this.options;
+    const measured = `${rate} requests/s for ${seconds} s`;
+    const at = (path: string, expectedStatus = 200) => latenciesAtRate({ url: `${apiUrl}${path}`, token: TOKEN, rate, seconds, expectedStatus });
+
+    await this.settle();
+    const resultsHosts = Math.min(this.options.resultsHosts, this.hosts);
+    const ids = Array.from({ length: resultsHosts }, (_, i) => simulatedHostId(this.fleet, i));
+    const done = await this.post<JobView>('/v1/jobs', { program: RESULTS_PROGRAM, durationSeconds: 1, targets: { hostIds: ids } }, 201);
+    await this.runs.until(done.id, 'succeeded', (p) => p.states.succeeded === p.total, (p) => endedOtherThan(p, 'succeeded'), WAIT_MS);
+    await waitFor(`job ${done.id} to complete`, async () => (await this.api.get<JobView>(`/v1/jobs/${done.id}`)).state !== 'running', WAIT_MS, 100);
+
+    const running = await this.post<JobView>('/v1/jobs', { program: PROGRAM, durationSeconds: LONG_JOB_SECONDS, targets: { selector: this.selector } }, 201);
+    try {
+      await this.runs.until(running.id, 'running', (p) => p.started === p.total, (p) => endedOtherThan(p), WAIT_MS);
+      const unknown = `/v1/jobs/${randomUUID()}`;
+      log(`fleet of ${this.hosts}: GET /v1/jobs/:id, ${measured}`);
+      const jobView = await at(`/v1/jobs/${running.id}`);
+      const jobReference = await at(unknown, 404);
+      log(`fleet of ${this.hosts}: GET /v1/jobs/:id/results of ${resultsHosts} hosts, ${measured}`);
+      const results = await at(`/v1/jobs/${done.id}/results`);
+      const resultsReference = await at(`${unknown}/results`, 404);
+      const reference = (result: RateResult, path: string) => ({ name: `GET ${path} of an unknown job (404)`, ...result });
+      return [
+        requestLatencyMetric(
+          `GET /v1/jobs/:id of a running job on ${this.hosts} hosts, ${measured}`,
+          jobView,
+          reference(jobReference, '/v1/jobs/:id'),
+          JOB_VIEW_TARGET_MS,
+          `autocannon, ${this.hosts} hosts registered`,
+        ),
+        requestLatencyMetric(
+          `GET /v1/jobs/:id/results of a completed ${RESULTS_PROGRAM} job on ${resultsHosts} hosts, ${measured}`,
+          results,
+          reference(resultsReference, '/v1/jobs/:id/results'),
+          undefined,
+          `autocannon; synthetic outputs (simulator); no target set by issue #9`,
+        ),
+      ];
+    } finally {
+      await this.post<JobView>(`/v1/jobs/${running.id}/cancel`, { reason: 'benchmark' }, 200);
+    }
+  }
+
+  /** Events stored per second by ingest for the runs of a job on every host, beside a raw COPY of the same rows (ingest.ts). */
+  async ingestThroughput(stack: { redis: Redis; stream: string; databaseUrl: string; processes: () => Record<string, number[]> }): Promise<Metric> {
+    await this.settle();
+    const job = await this.post<JobView>('/v1/jobs', { program: PROGRAM, durationSeconds: LONG_JOB_SECONDS, targets: { selector: this.selector } }, 201);
+    try {
+      await this.runs.until(job.id, 'running', (p) => p.started === p.total, (p) => endedOtherThan(p), WAIT_MS);
+      const { ingestSeconds: seconds, ingestRecords: records } = this.options;
+      log(`fleet of ${this.hosts}: ingest, ${seconds} s, ${records} records a message`);
+      const result = await measureIngest(
+        { redis: stack.redis, stream: stack.stream, databaseUrl: stack.databaseUrl, jobId: job.id, runs: job.runs.map((r) => ({ id: r.id, hostId: r.hostId })) },
+        { seconds, recordsPerMessage: records, processes: stack.processes },
+      );
+      // CPU per event says what limits the rate whatever else the machine runs: a process needing
+      // x us an event cannot pass 1e6/x events/s on one core.
+      const cpu = (usage: Record<string, number>, rate: number) =>
+        Object.entries(usage)
+          .map(([name, percent]) => `${name} ${Math.round(percent)} % (${((percent / 100) * 1e6 / rate).toFixed(1)} us/event)`)
+          .join(', ');
+      const pressure = cpuPressure();
+      const wal = (w: Wal, rates: Rates) => `WAL ${Math.round(w.bytes / rates.counted)} B/event, ${((w.fullPageImages * 1000) / rates.counted).toFixed(1)} full-page images per 1,000 events`;
+      return throughputMetric(
+        `events ingested into PostgreSQL per second (${seconds} s sustained, n${this.hosts})`,
+        result.ingest,
+        { name: `raw COPY of the same rows, ${result.copyRowsPerTransaction} a transaction`, rates: result.copy },
+        INGEST_TARGET_EVENTS_PER_SECOND,
+        `${this.hosts} running runs, ${records} records a message; ${result.checked} rows checked by count(*); ` +
+          `CPU (% of one core) ingesting: ${cpu(result.cpu, result.ingest.sustained)}; COPY: ${cpu(result.copyCpu, result.copy.sustained)}; ` +
+          `ingesting: ${wal(result.wal.ingest, result.ingest)}; COPY: ${wal(result.wal.copy, result.copy)}; ` +
+          `load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores${pressure === undefined ? '' : `, CPU pressure (some, 60 s) ${pressure} %`}`,
+      );
+    } finally {
+      await this.post<JobView>(`/v1/jobs/${job.id}/cancel`, { reason: 'benchmark' }, 200);
+    }
   }
 
   /** Waits for the last measurement's jobs to complete and its reports to be written, so none overlaps the next. */

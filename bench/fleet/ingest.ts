@@ -1,160 +1,246 @@
-// Ingest throughput: events stored in PostgreSQL per second, sustained, by one API worker reading
-// the results stream, on a stack of its own (PostgreSQL durable as in production, Redis, the API as
-// its own process). A producer here XADDs events messages for many runs as fast as ingest takes
-// them, keeping a bounded backlog queued ahead of it so the worker never waits and Redis never
-// fills. Events stored are counted at each second from the consumer group (entries read minus
-// entries pending: ingest acks only after its transaction committed), and checked against
-// count(*) of run_events once the producer stops and ingest has caught up.
+// Ingest throughput for the fleet suite: events stored in PostgreSQL per second, sustained, by the
+// API's ingest reading the results stream, for the runs of a real job running on the simulated
+// hosts. A producer here XADDs events messages for those runs (as their runners would, only far
+// faster), keeping a bounded backlog unread ahead of ingest so it never waits and Redis never
+// fills. Rows stored are read from PostgreSQL each second (storedRows in metrics.ts says how) and
+// checked against count(*) once the producer stops and ingest has caught up.
 //
-// `measureIngest(options)` is for the fleet suite; `npx tsx bench/fleet/ingest.ts [--seconds S]
-// [--runs N] [--records R]` runs it alone and prints its table.
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, chmodSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Redis } from 'ioredis';
+// The reference, in the same run and on the same database: the same rows written by raw COPY
+// (pg-copy-streams) into a scratch table shaped like run_events (its keys and indexes), one
+// transaction per batch of as many messages as ingest reads at once, for as long: the ceiling
+// ingest's own COPY could reach if parsing, checks and the stream cost nothing.
+import { readFileSync, readdirSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Redis } from 'ioredis';
 import pg from 'pg';
-import { INGEST_CONSUMER_GROUP, resultsStreamKey, type HostInfo, type JobView } from '@fleettrace/contracts';
-import {
-  createDatabase,
-  freePort,
-  startApi,
-  startPostgres,
-  startRedis,
-  stopPid,
-  stopPostgres,
-  stopRedis,
-  waitFor,
-} from '@fleettrace/infra/stack';
-import { renderTable, type Metric } from '../suite';
+import { from as copyFrom } from 'pg-copy-streams';
+import { INGEST_CONSUMER_GROUP } from '@fleettrace/contracts';
+import { waitFor } from '@fleettrace/infra/stack';
+import { INGEST_BATCH_SIZE } from '../../apps/api/src/services/ingest.service';
+import { log } from '../../libs/bpf-loader/bench/stats';
+import { ratesOf, storedRows, type CountSample, type Rates } from './metrics';
 
-export interface IngestBenchOptions {
-  /** How long the rate is measured, after the warm-up. */
-  seconds?: number;
-  warmupSeconds?: number;
-  /** Runs (one per host) reporting events at once. */
-  runs?: number;
-  /** Records per events message: the runner sends 500 at a time. */
-  recordsPerMessage?: number;
-  /** Messages kept queued and not yet read by ingest. */
-  backlogMessages?: number;
-  /** Where the stack's data and logs go; a fresh temporary directory when unset. */
-  dir?: string;
+export interface IngestTarget {
+  redis: Redis;
+  stream: string;
+  databaseUrl: string;
+  jobId: string;
+  runs: ReadonlyArray<{ id: string; hostId: string }>;
 }
 
-const TARGET_EVENTS_PER_SECOND = 100_000;
-const PREFIX = 'ftbench';
+export interface IngestOptions {
+  seconds: number;
+  warmupSeconds?: number;
+  /** Records per events message. */
+  recordsPerMessage: number;
+  /** Messages kept queued and not yet read by ingest. */
+  backlogMessages?: number;
+  /** Processes whose CPU is measured while ingest runs, by name; asked when the measurement starts. */
+  processes: () => Record<string, number[]>;
+}
 
-export async function measureIngest(options: IngestBenchOptions = {}): Promise<Metric[]> {
-  const seconds = options.seconds ?? 60;
+export interface Wal {
+  bytes: number;
+  fullPageImages: number;
+}
+
+export interface IngestResult {
+  ingest: Rates;
+  copy: Rates;
+  /** Rows of the job counted once ingest caught up, equal to what was sent. */
+  checked: number;
+  /** Percent of one core each process used while ingest was measured, and while COPY was. */
+  cpu: Record<string, number>;
+  copyCpu: Record<string, number>;
+  /** WAL written while measured (pg_stat_wal), for ingest and for COPY: bytes and full-page images. */
+  wal: { ingest: Wal; copy: Wal };
+  copyRowsPerTransaction: number;
+}
+
+/**
+ * Far above any seq a run's own runner uses (from 0), so the producer's batches and the ones the
+ * simulated runs send when they end never collide, and never make one another look stored.
+ */
+const FIRST_SEQ = 1_000_000;
+const OUTPUT = 'execs';
+
+export async function measureIngest(target: IngestTarget, options: IngestOptions): Promise<IngestResult> {
+  const { seconds, recordsPerMessage } = options;
   const warmupSeconds = options.warmupSeconds ?? 5;
-  const runs = options.runs ?? 50;
-  const recordsPerMessage = options.recordsPerMessage ?? 500;
-  const backlog = options.backlogMessages ?? 1000;
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'ft-bench-ingest-'));
-  // mkdtemp makes it 0700; the postgres user must be able to reach its own directory inside.
-  chmodSync(dir, 0o755);
-  const stops: Array<() => Promise<void>> = [];
+  const batches = new Batches(recordsPerMessage);
+  const db = new pg.Client({ connectionString: target.databaseUrl });
+  await db.connect();
   try {
-    const postgres = await startPostgres({ baseDir: join(dir, 'pg'), port: await freePort(), durable: true });
-    stops.push(() => stopPostgres(postgres.pid));
-    const redisServer = await startRedis({ baseDir: join(dir, 'redis'), port: await freePort() });
-    stops.push(() => stopRedis(redisServer.pid));
-    const databaseUrl = createDatabase(postgres.url, 'fleettrace');
-    const api = await startApi({
-      databaseUrl,
-      redisUrl: redisServer.url,
-      redisPrefix: PREFIX,
-      token: `ft_${randomBytes(16).toString('hex')}`,
-      port: await freePort(),
-      logFile: join(dir, 'api.log'),
-    });
-    stops.push(() => stopPid(api.pid));
-    const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
-    stops.push(async () => void (await redis.quit()));
-    const db = new pg.Client(databaseUrl);
-    await db.connect();
-    stops.push(() => db.end());
-    const stream = resultsStreamKey(PREFIX);
-
-    const hosts = Array.from({ length: runs }, (_, i) => hostInfo(`bench-${String(i).padStart(4, '0')}`));
-    for (const host of hosts) await redis.xadd(stream, '*', 'm', JSON.stringify({ type: 'host', at: Date.now(), host }));
-    await waitFor('the hosts registered', async () => (await api.client.hosts()).length === runs, 60_000);
-    const { status, body: job } = await api.client.request<JobView>('POST', '/v1/jobs', {
-      program: 'execsnoop',
-      durationSeconds: 3600,
-      targets: { hostIds: hosts.map((h) => h.id) },
-    });
-    if (status !== 201) throw new Error(`POST /v1/jobs answered ${status}: ${JSON.stringify(job)}`);
-    // Running, as a host's runs would be: the reaper leaves them alone for the job's hour.
-    for (const run of job.runs) await redis.xadd(stream, '*', 'm', JSON.stringify({ type: 'state', runId: run.id, at: Date.now(), state: 'running' }));
-
-    // Host and state reports go first; every entry after them is an events message.
-    const reports = hosts.length + job.runs.length;
-    const producer = new Producer(redis, stream, job.runs.map((r) => r.id), recordsPerMessage, backlog);
-    const producing = producer.run();
-    const stored = async () => {
-      const group = await groupProgress(redis, stream);
-      return Math.max(0, group.read - group.pending - reports) * recordsPerMessage;
+    const runIds = target.runs.map((r) => r.id);
+    const stored = async (): Promise<number> => {
+      const { rows } = await db.query<{ seq: number | null }>(
+        // One backward probe of the primary key (run_id, seq, idx) per run.
+        'SELECT (SELECT max(seq) FROM run_events e WHERE e.run_id = r.id) AS seq FROM unnest($1::uuid[]) AS r(id)',
+        [runIds],
+      );
+      return storedRows(
+        rows.map((r) => r.seq),
+        FIRST_SEQ,
+        recordsPerMessage,
+      );
     };
-    await waitFor('ingest to store the first events', async () => (await stored()) > 0, 60_000);
-    await sleep(warmupSeconds * 1000);
-
-    const cpu = new CpuMeter({ api: [api.pid], postgres: postgresPids(postgres.pid), redis: [redisServer.pid] });
-    const benchCpu = process.cpuUsage();
-    const samples: number[] = [];
-    const start = { at: performance.now(), stored: await stored() };
-    let last = start;
-    for (let s = 0; s < seconds; s++) {
-      await sleep(start.at + (s + 1) * 1000 - performance.now());
-      const now = { at: performance.now(), stored: await stored() };
-      samples.push(((now.stored - last.stored) * 1000) / (now.at - last.at));
-      last = now;
+    const producer = new Producer(target.redis, target.stream, runIds, batches, options.backlogMessages ?? 200);
+    const producing = producer.run();
+    let ingest: Rates;
+    let cpu: Record<string, number>;
+    let ingestWal: Wal;
+    try {
+      await waitFor('ingest to store the first events', async () => (await stored()) > 0, 60_000);
+      await sleep(warmupSeconds * 1000);
+      const meter = new CpuMeter(options.processes());
+      const bench = process.cpuUsage();
+      const walBefore = await walNow(db);
+      ingest = ratesOf(await sampleEverySecond(seconds, stored));
+      ingestWal = walSince(walBefore, await walNow(db));
+      cpu = meter.percentages();
+      const used = process.cpuUsage(bench);
+      cpu['bench (producer)'] = ((used.user + used.system) / 1000 / (ingest.seconds * 1000)) * 100;
+    } finally {
+      producer.stop();
+      await producing;
     }
-    const rate = ((last.stored - start.stored) * 1000) / (last.at - start.at);
-    const usage = cpu.percentages();
-    const benchCpuUsed = process.cpuUsage(benchCpu);
-    usage['bench producer'] = ((benchCpuUsed.user + benchCpuUsed.system) / 1000 / (performance.now() - start.at)) * 100;
-    producer.stop();
-    await producing;
-
-    // Every message acked was stored: the count once ingest caught up is what acks said.
-    await waitFor('ingest to catch up', async () => {
-      const group = await groupProgress(redis, stream);
-      return group.pending + group.lag === 0;
-    }, 120_000);
-    const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM run_events');
-    const inTable = Number(rows[0]!.n);
-    if (inTable !== producer.sent * recordsPerMessage) {
-      throw new Error(`run_events holds ${inTable} rows, but ${producer.sent * recordsPerMessage} events were sent`);
-    }
-
-    const spread = { min: Math.min(...samples), max: Math.max(...samples), samples };
-    return [
-      {
-        name: `events ingested into PostgreSQL, sustained over ${seconds} s`,
-        value: Math.round(rate),
-        unit: 'events/s',
-        spread,
-        note: `target >= ${TARGET_EVENTS_PER_SECOND.toLocaleString('en-US')}/s: ${rate >= TARGET_EVENTS_PER_SECOND ? 'met' : 'NOT met'}; ${runs} runs, ${recordsPerMessage} records a message; ${inTable} rows checked by count(*)`,
+    log(`ingest: ${Math.round(ingest.sustained)} events/s over ${ingest.seconds.toFixed(1)} s; waiting for it to catch up`);
+    await waitFor(
+      'ingest to catch up',
+      async () => {
+        const group = await groupProgress(target.redis, target.stream);
+        return group.pending + group.lag === 0;
       },
-      // CPU per event tells what limits the rate whatever else the machine runs: a process needing
-      // x us an event cannot go past 1e6/x events/s on one core.
-      ...Object.entries(usage).flatMap(([name, percent]) => [
-        {
-          name: `${name} CPU while measured`,
-          value: Math.round(percent),
-          unit: '% of one core',
-          note: name === 'postgres' ? 'every PostgreSQL process: the ingest backend, WAL writer, checkpointer, autovacuum' : undefined,
-        },
-        { name: `${name} CPU per event`, value: Number(((percent / 100) * 1e6 / rate).toFixed(2)), unit: 'us' },
-      ]),
-      { name: 'machine load average (1 min) at the end', value: Number(loadavg()[0]!.toFixed(2)), unit: 'runnable tasks', note: `${cpus().length} cores` },
-    ];
+      300_000,
+      250,
+    );
+    const { rows } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM run_events WHERE job_id = $1 AND seq >= $2`, [target.jobId, FIRST_SEQ]);
+    const checked = Number(rows[0]!.n);
+    if (checked !== producer.sent * recordsPerMessage) {
+      throw new Error(`run_events holds ${checked} rows of job ${target.jobId}, but ${producer.sent * recordsPerMessage} events were sent`);
+    }
+
+    log(`COPY reference: ${seconds} s`);
+    const copyRowsPerTransaction = INGEST_BATCH_SIZE * recordsPerMessage;
+    const { rates: copy, cpu: copyCpu, wal: copyWal } = await copyCeiling(db, target, batches, seconds, warmupSeconds, options.processes);
+    return { ingest, copy, checked, cpu, copyCpu, wal: { ingest: ingestWal, copy: copyWal }, copyRowsPerTransaction };
   } finally {
-    for (const stop of stops.reverse()) await stop().catch(() => undefined);
-    if (!options.dir) rmSync(dir, { recursive: true, force: true });
+    await db.end();
+  }
+}
+
+/** The same rows as ingest writes, by raw COPY into a scratch table like run_events, one transaction per ingest-sized batch. */
+async function copyCeiling(
+  db: pg.Client,
+  target: IngestTarget,
+  batches: Batches,
+  seconds: number,
+  warmupSeconds: number,
+  processes: () => Record<string, number[]>,
+): Promise<{ rates: Rates; cpu: Record<string, number>; wal: Wal }> {
+  const table = 'bench_copy_ceiling';
+  // Its own connection: the one measuring must not wait behind a COPY.
+  const writer = new pg.Client({ connectionString: target.databaseUrl });
+  await writer.connect();
+  await db.query(`DROP TABLE IF EXISTS ${table}`);
+  await db.query(`CREATE TABLE ${table} (LIKE run_events INCLUDING ALL)`);
+  try {
+    let committed = 0;
+    let stopping = false;
+    const writing = (async () => {
+      let next = 0;
+      const seq = target.runs.map(() => FIRST_SEQ);
+      while (!stopping) {
+        const messages: Array<{ run: { id: string; hostId: string }; seq: number }> = [];
+        for (let i = 0; i < INGEST_BATCH_SIZE; i++) {
+          const r = next++ % target.runs.length;
+          messages.push({ run: target.runs[r]!, seq: seq[r]!++ });
+        }
+        await writer.query('BEGIN');
+        const copy = writer.query(copyFrom(`COPY ${table} (run_id, job_id, host_id, seq, idx, output, ts, data) FROM STDIN`));
+        await pipeline(Readable.from(messages.map((m) => batches.copyText(m.run.id, target.jobId, m.run.hostId, m.seq))), copy);
+        await writer.query('COMMIT');
+        committed += messages.length * batches.records;
+      }
+    })();
+    try {
+      await sleep(warmupSeconds * 1000);
+      const meter = new CpuMeter(processes());
+      const bench = process.cpuUsage();
+      const walBefore = await walNow(db);
+      const rates = ratesOf(await sampleEverySecond(seconds, async () => committed));
+      const wal = walSince(walBefore, await walNow(db));
+      const cpu = meter.percentages();
+      const used = process.cpuUsage(bench);
+      cpu['bench (COPY writer)'] = ((used.user + used.system) / 1000 / (rates.seconds * 1000)) * 100;
+      return { rates, cpu, wal };
+    } finally {
+      stopping = true;
+      await writing;
+    }
+  } finally {
+    await writer.end();
+    await db.query(`DROP TABLE IF EXISTS ${table}`);
+  }
+}
+
+async function walNow(db: pg.Client): Promise<Wal> {
+  const { rows } = await db.query<{ bytes: string; fpi: string }>('SELECT wal_bytes::text AS bytes, wal_fpi::text AS fpi FROM pg_stat_wal');
+  return { bytes: Number(rows[0]!.bytes), fullPageImages: Number(rows[0]!.fpi) };
+}
+
+function walSince(before: Wal, after: Wal): Wal {
+  return { bytes: after.bytes - before.bytes, fullPageImages: after.fullPageImages - before.fullPageImages };
+}
+
+/** Reads a count once now and once at the end of each of the next `seconds` seconds. */
+async function sampleEverySecond(seconds: number, count: () => Promise<number>): Promise<CountSample[]> {
+  const samples: CountSample[] = [{ at: performance.now(), count: await count() }];
+  const start = samples[0]!.at;
+  for (let s = 1; s <= seconds; s++) {
+    await sleep(start + s * 1000 - performance.now());
+    samples.push({ at: performance.now(), count: await count() });
+  }
+  return samples;
+}
+
+/**
+ * An execsnoop-like batch per seq whose times rise through the run, as a host's would. Every run's
+ * batch `seq` holds the same records (hosts tracing at the same moments), built once: what the
+ * producer spends is CPU taken from ingest on a small machine.
+ */
+class Batches {
+  private last: { seq: number; json: string; lines: string[] } | undefined;
+
+  constructor(readonly records: number) {}
+
+  message(runId: string, seq: number): string {
+    return `{"type":"events","runId":"${runId}","seq":${seq},"output":"${OUTPUT}","timeField":"time_ns","records":[${this.of(seq).json}]}`;
+  }
+
+  /** The rows ingest stores for that message, as COPY text: the columns result.repository.ts copies. */
+  copyText(runId: string, jobId: string, hostId: string, seq: number): string {
+    const prefix = `${runId}\t${jobId}\t${hostId}\t${seq}\t`;
+    return `${prefix}${this.of(seq).lines.join(`\n${prefix}`)}\n`;
+  }
+
+  private of(seq: number): { json: string; lines: string[] } {
+    if (this.last?.seq === seq) return this.last;
+    const records: string[] = [];
+    const lines: string[] = [];
+    for (let i = 0; i < this.records; i++) {
+      const n = (seq - FIRST_SEQ) * this.records + i;
+      const pid = 1000 + (n % 30000);
+      // 1.7e18 ns plus n µs, as a decimal string: past 2^53, times travel as strings.
+      const ts = `17${String(n * 1000).padStart(17, '0')}`;
+      const record = `{"time_ns":"${ts}","pid":${pid},"ppid":1,"uid":1000,"comm":"worker${pid % 50}","filename":"/usr/bin/tool${pid % 200}","ret":0}`;
+      records.push(record);
+      // As ingest stores it: jsonb text of the record (key order aside, the same bytes).
+      lines.push(`${i}\t${OUTPUT}\t${ts}\t${record}`);
+    }
+    this.last = { seq, json: records.join(','), lines };
+    return this.last;
   }
 }
 
@@ -163,16 +249,15 @@ class Producer {
   sent = 0;
   private stopping = false;
   private readonly seq: number[];
-  private recordsOf: { seq: number; text: string } | undefined;
 
   constructor(
     private readonly redis: Redis,
     private readonly stream: string,
     private readonly runIds: readonly string[],
-    private readonly records: number,
+    private readonly batches: Batches,
     private readonly backlog: number,
   ) {
-    this.seq = runIds.map(() => 0);
+    this.seq = runIds.map(() => FIRST_SEQ);
   }
 
   async run(): Promise<void> {
@@ -186,7 +271,7 @@ class Producer {
       const pipeline = this.redis.pipeline();
       for (let i = 0; i < wanted; i++) {
         const run = next++ % this.runIds.length;
-        pipeline.xadd(this.stream, '*', 'm', this.message(run, this.seq[run]!++));
+        pipeline.xadd(this.stream, '*', 'm', this.batches.message(this.runIds[run]!, this.seq[run]!++));
       }
       await pipeline.exec();
       this.sent += wanted;
@@ -196,35 +281,16 @@ class Producer {
   stop(): void {
     this.stopping = true;
   }
-
-  /**
-   * An execsnoop-like batch whose times rise through the run, as a host's would. Every run's batch
-   * `seq` holds the same records (hosts tracing at the same moments), built once: what the producer
-   * spends is CPU taken from ingest on a small machine.
-   */
-  private message(run: number, seq: number): string {
-    if (this.recordsOf?.seq !== seq) {
-      let records = '';
-      for (let i = 0; i < this.records; i++) {
-        const n = seq * this.records + i;
-        const pid = 1000 + (n % 30000);
-        // 1.7e18 ns plus n µs, as a decimal string: past 2^53, times travel as strings.
-        records += `${i ? ',' : ''}{"time_ns":"17${String(n * 1000).padStart(17, '0')}","pid":${pid},"ppid":1,"uid":1000,"comm":"worker${pid % 50}","filename":"/usr/bin/tool${pid % 200}","ret":0}`;
-      }
-      this.recordsOf = { seq, text: records };
-    }
-    return `{"type":"events","runId":"${this.runIds[run]}","seq":${seq},"output":"execs","timeField":"time_ns","records":[${this.recordsOf.text}]}`;
-  }
 }
 
-/** The ingest group's counters: entries it read, read but not acked yet, and not read yet. */
-async function groupProgress(redis: Redis, stream: string): Promise<{ read: number; pending: number; lag: number }> {
+/** The ingest group's counters: entries read but not acked yet, and not read yet. */
+async function groupProgress(redis: Redis, stream: string): Promise<{ pending: number; lag: number }> {
   const groups = (await redis.call('XINFO', 'GROUPS', stream)) as unknown[][];
   for (const group of groups) {
     const fields = Object.fromEntries(group.flatMap((value, i) => (i % 2 === 0 ? [[String(value), group[i + 1]]] : [])));
-    if (fields.name === INGEST_CONSUMER_GROUP) return { read: Number(fields['entries-read'] ?? 0), pending: Number(fields.pending), lag: Number(fields.lag ?? 0) };
+    if (fields.name === INGEST_CONSUMER_GROUP) return { pending: Number(fields.pending), lag: Number(fields.lag ?? 0) };
   }
-  return { read: 0, pending: 0, lag: 0 };
+  return { pending: 0, lag: 0 };
 }
 
 /** CPU time of processes over the measured window, as a percentage of one core. */
@@ -260,7 +326,7 @@ function cpuTicks(pids: readonly number[]): number {
 }
 
 /** The postmaster and every process it started (backends, WAL writer, checkpointer...). */
-function postgresPids(postmaster: number): number[] {
+export function postgresPids(postmaster: number): number[] {
   const pids = [postmaster];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -274,21 +340,17 @@ function postgresPids(postmaster: number): number[] {
   return pids;
 }
 
-function hostInfo(id: string): HostInfo {
-  return { id, name: id, labels: {}, kernelRelease: '6.1.0', arch: 'x86_64', btf: true, daemonVersion: '0.1.0', cgroup: null, tools: { clang: false, bpftrace: false } };
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }
 
-function option(args: readonly string[], name: string): number | undefined {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : undefined;
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const args = process.argv.slice(2);
-  const metrics = await measureIngest({ seconds: option(args, 'seconds'), runs: option(args, 'runs'), recordsPerMessage: option(args, 'records') });
-  process.stdout.write(`${renderTable({ metrics })}\n`);
+/** The share of time some runnable task waited for a CPU over the last 60 s (Linux PSI), or undefined where not exposed. */
+export function cpuPressure(): number | undefined {
+  try {
+    const some = readFileSync('/proc/pressure/cpu', 'utf8').split('\n').find((line) => line.startsWith('some '));
+    const avg60 = some?.match(/avg60=([\d.]+)/)?.[1];
+    return avg60 === undefined ? undefined : Number(avg60);
+  } catch {
+    return undefined;
+  }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ScheduleDetailView } from '@fleettrace/contracts';
 import { percentile } from '../../libs/bpf-loader/bench/stats';
-import { firingJitters, fleetArgs, latencyMetrics, stagesNote, targetMs } from './metrics';
+import { firingJitters, fleetArgs, latencyMetrics, ratesOf, requestLatencyMetric, stagesNote, storedRows, targetMs, throughputMetric } from './metrics';
 
 describe('percentile', () => {
   it('is the nearest-rank sample, never an interpolation', () => {
@@ -26,12 +26,42 @@ describe('percentile', () => {
 });
 
 describe('fleetArgs', () => {
-  it('defaults to 1, 10, 100 and 1,000 hosts', () => {
-    expect(fleetArgs([])).toEqual({ hosts: [1, 10, 100, 1000], reps: 20, firings: 15, everySeconds: 1 });
+  it('defaults to 1, 10, 100 and 1,000 hosts, everything measured, ingest over 60 s, requests at 200/s for 20 s', () => {
+    expect(fleetArgs([])).toEqual({
+      hosts: [1, 10, 100, 1000],
+      measure: new Set(['dispatch', 'jitter', 'requests', 'ingest']),
+      reps: 20,
+      firings: 15,
+      everySeconds: 1,
+      ingestSeconds: 60,
+      ingestRecords: 500,
+      requestRate: 200,
+      requestSeconds: 20,
+      resultsHosts: 100,
+    });
   });
 
-  it('takes --hosts, --reps, --firings and --every', () => {
-    expect(fleetArgs(['--hosts', '1,10,100', '--reps', '5', '--firings', '8', '--every', '2'])).toEqual({ hosts: [1, 10, 100], reps: 5, firings: 8, everySeconds: 2 });
+  it('takes every option', () => {
+    const args = ['--hosts', '1,10,100', '--reps', '5', '--firings', '8', '--every', '2', '--only', 'ingest,requests'];
+    const more = ['--ingest-seconds', '30', '--ingest-records', '1000', '--rate', '100', '--request-seconds', '10', '--results-hosts', '50', '--api-cpu-prof', '/tmp/prof'];
+    expect(fleetArgs([...args, ...more])).toEqual({
+      hosts: [1, 10, 100],
+      measure: new Set(['ingest', 'requests']),
+      reps: 5,
+      firings: 8,
+      everySeconds: 2,
+      ingestSeconds: 30,
+      ingestRecords: 1000,
+      requestRate: 100,
+      requestSeconds: 10,
+      resultsHosts: 50,
+      apiCpuProfileDir: '/tmp/prof',
+    });
+  });
+
+  it('refuses a measurement it does not know, naming the choices', () => {
+    expect(() => fleetArgs(['--only', 'dispatch,latency'])).toThrow('--only takes dispatch, jitter, requests, ingest, got "latency"');
+    expect(() => fleetArgs(['--api-cpu-prof'])).toThrow('--api-cpu-prof needs a value');
   });
 
   it('refuses host counts that are no whole number, and more firings than a schedule lists', () => {
@@ -86,5 +116,78 @@ describe('firingJitters', () => {
   it('leaves out a firing whose job is not listed', () => {
     const schedule = { firings: [{ at: '2030-01-01T00:00:01.000Z', outcome: 'started' as const, jobId: 'gone', reason: null }], jobs: [] };
     expect(firingJitters(schedule)).toEqual({ jitters: [], skipped: [] });
+  });
+});
+
+describe('ratesOf', () => {
+  it('is the rise over the whole span per second, and per window between samples', () => {
+    const rates = ratesOf([
+      { at: 1000, count: 0 },
+      { at: 2000, count: 100 },
+      { at: 2500, count: 100 },
+      { at: 4000, count: 400 },
+    ]);
+    expect(rates).toEqual({ sustained: 400 / 3, windows: [100, 0, 200], seconds: 3, counted: 400 });
+  });
+
+  it('counts from the first sample, not from zero', () => {
+    expect(ratesOf([{ at: 0, count: 5000 }, { at: 2000, count: 7000 }]).sustained).toBe(1000);
+  });
+
+  it('refuses fewer than two samples, and samples out of time order', () => {
+    expect(() => ratesOf([{ at: 0, count: 1 }])).toThrow('a rate needs two samples at least, got 1');
+    expect(() => ratesOf([{ at: 10, count: 1 }, { at: 10, count: 2 }])).toThrow('samples must be in time order: 10 then 10');
+  });
+});
+
+describe('storedRows', () => {
+  it("is each run's batches from the first seq to its highest, times the records a batch", () => {
+    expect(storedRows([1_000_002, null, 1_000_000], 1_000_000, 500)).toBe((3 + 0 + 1) * 500);
+  });
+
+  it('is 0 before any batch is stored', () => {
+    expect(storedRows([null, null], 7, 100)).toBe(0);
+  });
+
+  it('refuses a seq below the first one sent: the count would be wrong', () => {
+    expect(() => storedRows([3], 10, 1)).toThrow('seq 3 is below the first one sent, 10');
+  });
+});
+
+describe('throughputMetric', () => {
+  it('puts the ceiling as the reference, the share of it as the ratio and the target on the value', () => {
+    const ours = ratesOf([{ at: 0, count: 0 }, { at: 1000, count: 20_000 }, { at: 2000, count: 50_000 }]);
+    const copy = ratesOf([{ at: 0, count: 0 }, { at: 1000, count: 100_000 }]);
+    expect(throughputMetric('ingest', ours, { name: 'COPY', rates: copy }, 100_000, 'n')).toEqual({
+      name: 'ingest',
+      value: 25_000,
+      unit: 'events/s',
+      spread: { min: 20_000, max: 30_000, samples: [20_000, 30_000] },
+      reference: { name: 'COPY', value: 100_000, spread: { min: 100_000, max: 100_000, samples: [100_000] } },
+      ratio: 0.25,
+      target: { op: '>=', value: 100_000 },
+      note: 'n',
+    });
+  });
+});
+
+describe('requestLatencyMetric', () => {
+  it("is the nearest-rank p99 of every request beside the reference's, with their ratio", () => {
+    const ours = Array.from({ length: 200 }, (_, i) => i + 1);
+    const reference = Array.from({ length: 100 }, (_, i) => (i + 1) / 10);
+    const metric = requestLatencyMetric('GET job', { latencies: ours, achievedRate: 199.5, meanBytes: 12_345.4 }, { name: '404', latencies: reference, achievedRate: 200 }, 50, 'autocannon');
+    expect(metric).toMatchObject({
+      name: 'GET job, p99 over 200',
+      value: 198,
+      unit: 'ms',
+      reference: { name: '404, p99 over 100', value: 9.9 },
+      target: { op: '<=', value: 50 },
+      note: 'p50 100 ms (reference 5 ms), max 200 ms; answered 199.5/s (reference 200/s) of 12,345 bytes each; autocannon',
+    });
+    expect(metric.ratio).toBeCloseTo(20, 10);
+  });
+
+  it('sets no target where none is given', () => {
+    expect(requestLatencyMetric('x', { latencies: [1], achievedRate: 1, meanBytes: 1 }, { name: 'r', latencies: [1], achievedRate: 1 }, undefined, '').target).toBeUndefined();
   });
 });

@@ -2,22 +2,42 @@
 // targets, latencies into metrics, a schedule's firings into jitters.
 import type { ScheduleDetailView } from '@fleettrace/contracts';
 import { listOption, option } from '../../libs/bpf-loader/bench/loader.bench';
-import { median, percentile, spreadOf } from '../../libs/bpf-loader/bench/stats';
+import { median, percentile, ratioOf, spreadOf } from '../../libs/bpf-loader/bench/stats';
 import type { Metric } from '../suite';
+
+/** What the suite measures; `--only` picks some. Requests and ingest are measured on the largest fleet only. */
+export const MEASURED = ['dispatch', 'jitter', 'requests', 'ingest'] as const;
+export type Measurement = (typeof MEASURED)[number];
 
 export interface FleetArgs {
   /** Fleet sizes, each measured on a fleet of its own. */
   hosts: number[];
+  measure: Set<Measurement>;
   /** Jobs dispatched and cancelled per fleet size. */
   reps: number;
   /** Schedule firings per fleet size; at most 20, as many as GET /v1/schedules/:id lists. */
   firings: number;
   everySeconds: number;
+  /** How long ingest (and the COPY reference) is measured, after a warm-up. */
+  ingestSeconds: number;
+  /** Records per events message the producer writes (the runner sends 500 at a time). */
+  ingestRecords: number;
+  /** Requests per second autocannon sends, in total, and for how long. */
+  requestRate: number;
+  requestSeconds: number;
+  /** Hosts of the completed job whose results are read. */
+  resultsHosts: number;
+  /** Where the API writes a V8 CPU profile (--cpu-prof) when it stops, to see where its time went. */
+  apiCpuProfileDir?: string;
 }
 
 export const MAX_FIRINGS = 20;
 
-/** `--hosts 1,10,100 --reps N --firings N --every S`. */
+/**
+ * `--hosts 1,10,100 --reps N --firings N --every S --only dispatch,jitter,requests,ingest
+ * --ingest-seconds S --ingest-records R --rate N --request-seconds S --results-hosts N
+ * [--api-cpu-prof DIR]`.
+ */
 export function fleetArgs(args: readonly string[]): FleetArgs {
   const hosts = listOption(args, 'hosts', ['1', '10', '100', '1000']).map((text) => {
     const n = Number(text);
@@ -26,7 +46,33 @@ export function fleetArgs(args: readonly string[]): FleetArgs {
   });
   const firings = option(args, 'firings', 15);
   if (firings > MAX_FIRINGS) throw new RangeError(`--firings must be at most ${MAX_FIRINGS}`);
-  return { hosts, reps: option(args, 'reps', 20), firings, everySeconds: option(args, 'every', 1) };
+  const measure = new Set(
+    listOption(args, 'only', MEASURED).map((name) => {
+      if (!(MEASURED as readonly string[]).includes(name)) throw new RangeError(`--only takes ${MEASURED.join(', ')}, got "${name}"`);
+      return name as Measurement;
+    }),
+  );
+  return {
+    hosts,
+    measure,
+    reps: option(args, 'reps', 20),
+    firings,
+    everySeconds: option(args, 'every', 1),
+    ingestSeconds: option(args, 'ingest-seconds', 60),
+    ingestRecords: option(args, 'ingest-records', 500),
+    requestRate: option(args, 'rate', 200),
+    requestSeconds: option(args, 'request-seconds', 20),
+    resultsHosts: option(args, 'results-hosts', 100),
+    ...stringOption(args, 'api-cpu-prof', 'apiCpuProfileDir'),
+  };
+}
+
+function stringOption<K extends string>(args: readonly string[], name: string, key: K): Partial<Record<K, string>> {
+  const i = args.indexOf(`--${name}`);
+  if (i < 0) return {};
+  const value = args[i + 1];
+  if (!value || value.startsWith('--')) throw new RangeError(`--${name} needs a value`);
+  return { [key]: value } as Partial<Record<K, string>>;
 }
 
 export type Measured = 'dispatch' | 'cancel' | 'jitter';
@@ -74,4 +120,91 @@ export function firingJitters(schedule: Pick<ScheduleDetailView, 'firings' | 'jo
     if (created !== undefined) jitters.push(created - Date.parse(firing.at));
   }
   return { jitters, skipped };
+}
+
+/** A count read at a moment (ms on any one clock). */
+export interface CountSample {
+  at: number;
+  count: number;
+}
+
+export interface Rates {
+  /** Over the whole span from the first sample to the last, per second. */
+  sustained: number;
+  /** Between each sample and the next, per second: how steady it was. */
+  windows: number[];
+  seconds: number;
+  counted: number;
+}
+
+/** How fast a count rose across samples taken in time order. */
+export function ratesOf(samples: readonly CountSample[]): Rates {
+  if (samples.length < 2) throw new RangeError(`a rate needs two samples at least, got ${samples.length}`);
+  const windows: number[] = [];
+  for (let i = 1; i < samples.length; i++) {
+    const [a, b] = [samples[i - 1]!, samples[i]!];
+    if (!(b.at > a.at)) throw new RangeError(`samples must be in time order: ${a.at} then ${b.at}`);
+    windows.push(((b.count - a.count) * 1000) / (b.at - a.at));
+  }
+  const [first, last] = [samples[0]!, samples[samples.length - 1]!];
+  const counted = last.count - first.count;
+  return { sustained: (counted * 1000) / (last.at - first.at), windows, seconds: (last.at - first.at) / 1000, counted };
+}
+
+/**
+ * Rows stored for runs whose events batches were numbered from `firstSeq` and stored whole and in
+ * order, from each run's highest stored seq (null: none yet): a count the primary key answers in
+ * one index probe per run, where count(*) would read every row, millions of them, every second.
+ */
+export function storedRows(highestSeqs: ReadonlyArray<number | null>, firstSeq: number, recordsPerMessage: number): number {
+  let batches = 0;
+  for (const seq of highestSeqs) {
+    if (seq === null) continue;
+    if (seq < firstSeq) throw new RangeError(`seq ${seq} is below the first one sent, ${firstSeq}`);
+    batches += seq - firstSeq + 1;
+  }
+  return batches * recordsPerMessage;
+}
+
+/** A throughput beside its ceiling measured the same way in the same run: the ratio says what share of it we reach. */
+export function throughputMetric(name: string, ours: Rates, reference: { name: string; rates: Rates }, target: number, note: string): Metric {
+  const spreadOfRates = (r: Rates) => (r.windows.length > 0 ? { spread: spreadOf(r.windows.map(Math.round)) } : {});
+  return {
+    name,
+    value: Math.round(ours.sustained),
+    unit: 'events/s',
+    ...spreadOfRates(ours),
+    reference: { name: reference.name, value: Math.round(reference.rates.sustained), ...spreadOfRates(reference.rates) },
+    ratio: ratioOf(ours.sustained, reference.rates.sustained),
+    target: { op: '>=', value: target },
+    note,
+  };
+}
+
+/** Latencies of many requests: the p99 (nearest rank) beside a reference's, with the target on the value. */
+export function requestLatencyMetric(
+  name: string,
+  measured: { latencies: readonly number[]; achievedRate: number; meanBytes: number },
+  reference: { name: string; latencies: readonly number[]; achievedRate: number },
+  targetMs: number | undefined,
+  note: string,
+): Metric {
+  const ours = measured.latencies;
+  const ourP99 = percentile(ours, 99);
+  const referenceP99 = percentile(reference.latencies, 99);
+  return {
+    name: `${name}, p99 over ${ours.length}`,
+    value: round2(ourP99),
+    unit: 'ms',
+    reference: { name: `${reference.name}, p99 over ${reference.latencies.length}`, value: round2(referenceP99) },
+    ratio: ratioOf(ourP99, referenceP99),
+    ...(targetMs !== undefined ? { target: { op: '<=' as const, value: targetMs } } : {}),
+    note:
+      `p50 ${round2(percentile(ours, 50))} ms (reference ${round2(percentile(reference.latencies, 50))} ms), max ${round2(Math.max(...ours))} ms; ` +
+      `answered ${round2(measured.achievedRate)}/s (reference ${round2(reference.achievedRate)}/s) of ${Math.round(measured.meanBytes).toLocaleString('en-US')} bytes each; ${note}`,
+  };
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
 }

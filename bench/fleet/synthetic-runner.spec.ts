@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AggregateOutput, EventsMessage, ResultMessage, type RunDispatch } from '@fleettrace/contracts';
+import { AggregateOutput, EventsMessage, ResultMessage, type RunDispatch, defaultRunLimits } from '@fleettrace/contracts';
 import { getProgram } from '@fleettrace/programs';
 import { RunExecutor } from '../../libs/runner/src/run-executor';
 import { syntheticLauncher, syntheticResults } from './synthetic-runner';
@@ -15,7 +15,8 @@ function dispatchOf(program: string): RunDispatch {
     params: {},
     durationSeconds: 30,
     startDeadline: NOW + 30_000,
-    limits: { graceSeconds: 5, maxEventsPerOutput: 100 },
+    endDeadline: NOW + 65_000,
+    limits: { ...defaultRunLimits(), maxEventsPerOutput: 100 },
   };
 }
 

@@ -7,7 +7,7 @@ import type { AggregateOutput, EventRecord, EventsSummary, FieldValue } from '@f
 import { getProgram, type FieldLayout, type OutputSpec } from '@fleettrace/programs';
 import type { RunnerMessage, RunnerStart } from '../../libs/runner/src/protocol';
 import type { RunnerLauncher } from '../../libs/runner/src/run-executor';
-import { limitsReport, resolveRunnerLimits } from '../../libs/runner/src/run-limits';
+import { limitsReport } from '../../libs/runner/src/run-session';
 
 export interface SyntheticRunOptions {
   /** Records each events output reports at the end of a run. */
@@ -85,7 +85,6 @@ export function syntheticLauncher(options: SyntheticRunOptions): RunnerLauncher 
       for (const batch of results.events) onMessage({ type: 'events', ...batch });
       const summaries: EventsSummary[] = results.events.map((e) => ({ kind: 'events', name: e.output, received: e.records.length, dropped: 0 }));
       const received = summaries.reduce((sum, e) => sum + e.received, 0);
-      const limits = resolveRunnerLimits(start.limits);
       onMessage({
         type: 'done',
         outputs: results.aggregates,
@@ -93,7 +92,7 @@ export function syntheticLauncher(options: SyntheticRunOptions): RunnerLauncher 
         counters: { events: received, lostEvents: 0, droppedEvents: 0, droppedByRate: 0 },
         stoppedEarly: ended === 'stopped',
         scope: 'host',
-        limits: limitsReport(start, limits, null),
+        limits: limitsReport(start.limits, { mapMemory: { notApplied: 'a simulated run loads nothing' } }),
       });
       return { exitCode: 0, signal: null, killedByWatchdog: false, stderrTail: '' };
     })();

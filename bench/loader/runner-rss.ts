@@ -1,3 +1,4 @@
+import { defaultRunLimits } from '@fleettrace/contracts';
 // (d) Peak memory of a real daemon runner process (libs/runner's launchRunner) running a
 // catalog program for a few seconds under a getppid load, read from /proc/<pid>/status VmHWM until
 // it exits; bpftrace running the equivalent script under the same load is the reference.
@@ -57,7 +58,7 @@ async function runnerPeak(program: string, seconds: number): Promise<Sample> {
     let attachedMs = Number.NaN;
     const t0 = performance.now();
     const runner = launchRunner(
-      { type: 'start', runId: `bench-${process.pid}`, program, params: {}, durationSeconds: seconds, cgroupId: null, maxEventsPerOutput: 10_000 },
+      { type: 'start', runId: `bench-${process.pid}`, program, params: {}, durationSeconds: seconds, cgroupId: null, limits: defaultRunLimits() },
       (seconds + 15) * 1000,
       (message) => {
         if (message.type === 'state' && message.state === 'running') attachedMs = performance.now() - t0;

@@ -1,3 +1,4 @@
+import { defaultRunLimits } from '@fleettrace/contracts';
 // (d) A cold runner: from spawning the daemon's runner process (launchRunner, as the daemon does)
 // until it reports the program attached, and until its first events reach the daemon; against
 // bpftrace from spawn until tracing (its BEGIN marker) and to its first printed event. opensnoop,
@@ -42,7 +43,7 @@ async function runnerOnce(runnerMain: string | undefined): Promise<Sample> {
     let failure: RunnerMessage | undefined;
     const t0 = performance.now();
     const runner = launchRunner(
-      { type: 'start', runId: `bench-${process.pid}`, program: PROGRAM, params: {}, durationSeconds: 1, cgroupId: null, maxEventsPerOutput: 1000 },
+      { type: 'start', runId: `bench-${process.pid}`, program: PROGRAM, params: {}, durationSeconds: 1, cgroupId: null, limits: { ...defaultRunLimits(), maxEventsPerOutput: 1000 } },
       20_000,
       (message) => {
         if (message.type === 'state' && message.state === 'running') attachedMs = performance.now() - t0;

@@ -26,6 +26,8 @@ have xz || need_pkgs+=(xz-utils)
 # the CLI's tests: a terminal to read its live view from (tmux), and zsh for its completion script
 have tmux || need_pkgs+=(tmux)
 have zsh || need_pkgs+=(zsh)
+# The /metrics tests scrape with a real Prometheus and lint with promtool.
+have promtool || need_pkgs+=(prometheus)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need_pkgs+=(postgresql-15)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "ensure-system: installing ${need_pkgs[*]}" >&2

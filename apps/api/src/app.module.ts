@@ -37,9 +37,12 @@ import { RunLifecycleService } from './services/run-lifecycle.service';
 import { ScheduleService } from './services/schedule.service';
 import { StreamService } from './services/stream.service';
 import { ProgramService } from './services/program.service';
+import { OtlpExportService } from './telemetry/otlp-export.service';
+import { ServiceMetrics } from './telemetry/service-metrics';
+import { MetricsController } from './controllers/metrics.controller';
 
 /** Every controller: what the app serves, and what the OpenAPI document describes. */
-export const API_CONTROLLERS = [JobController, ResultsController, HostController, ScheduleController, ProgramController];
+export const API_CONTROLLERS = [JobController, ResultsController, HostController, ScheduleController, ProgramController, MetricsController];
 
 const programCatalog: ProgramCatalog = { get: getProgram, names: programNames };
 
@@ -73,6 +76,8 @@ const services = [
   ScheduleService,
   StreamService,
   ProgramService,
+  OtlpExportService,
+  ServiceMetrics,
 ];
 
 @Module({})

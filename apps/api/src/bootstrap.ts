@@ -8,6 +8,7 @@ import type { ApiConfig } from './config';
 import { API_CONTROLLERS, AppModule } from './app.module';
 import { DOCS_PATH, OPENAPI_PATH, buildOpenApiDocument, checkRoutesDocumented, type OpenApiDocument } from './services/openapi-document';
 import { StderrLogger } from './utils/stderr-logger';
+import { installHttpSpans } from './telemetry/http-spans';
 
 export interface RunningApi {
   app: NestFastifyApplication;
@@ -42,22 +43,29 @@ export async function bootstrap(config: ApiConfig, options: BootstrapOptions = {
     });
   });
 
+  const tracesUrl = config.otlpExport?.tracesUrl;
+  const httpSpans = tracesUrl && config.roles.has('http') ? installHttpSpans(app.getHttpAdapter().getInstance(), tracesUrl) : undefined;
+  const closeAll = async () => {
+    await app.close();
+    await httpSpans?.shutdown();
+  };
+
   try {
     const served = recordRoutes(app);
     const document = buildOpenApiDocument(API_CONTROLLERS);
     await serveOpenApi(app, document);
     await app.init();
     checkRoutesDocumented(served, document);
-    if (!config.roles.has('http')) return { app, url: undefined, close: () => app.close() };
+    if (!config.roles.has('http')) return { app, url: undefined, close: closeAll };
     await app.listen(config.httpPort, config.httpHost);
   } catch (error) {
-    await app.close().catch(() => undefined);
+    await closeAll().catch(() => undefined);
     throw error;
   }
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.httpPort;
   const host = config.httpHost.includes(':') ? `[${config.httpHost}]` : config.httpHost;
-  return { app, url: `http://${host}:${port}`, close: () => app.close() };
+  return { app, url: `http://${host}:${port}`, close: closeAll };
 }
 
 /** Every (method, path) Fastify is given from here on, HEAD twins and the docs page's assets aside. */

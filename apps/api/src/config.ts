@@ -7,7 +7,9 @@ import {
   MAX_EVENTS_PER_SECOND,
   MAX_MAP_MEMORY_BYTES,
   MAX_OVERHEAD_BUDGET_PERCENT,
+  type LimitsPolicy,
 } from '@fleettrace/contracts';
+import { otlpExportFromEnv, type OtlpExportConfig } from './telemetry/otlp-config';
 
 export const ROLES = ['http', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -47,13 +49,10 @@ export interface ApiConfig {
   retentionIntervalMs: number;
   /** How often ingest trims from the results stream what every consumer has acked. */
   streamTrimIntervalMs: number;
+  /** Run outputs as OpenTelemetry (telemetry/otlp-config.ts); unset is off. */
+  otlpExport?: OtlpExportConfig;
 }
 
-export interface LimitsPolicy {
-  maxMapMemoryBytes: number;
-  maxEventsPerSecond: number;
-  maxOverheadBudgetPercent: number;
-}
 
 const DEFAULT_EVENTS_RETENTION_DAYS = 7;
 const port = z.coerce.number().int().min(0).max(65535);
@@ -140,5 +139,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     ...DEFAULT_TIMINGS,
     scheduleLateSeconds: e.FLEETTRACE_SCHEDULE_LATE_SECONDS,
     eventsRetentionDays: e.FLEETTRACE_EVENTS_RETENTION_DAYS,
+    otlpExport: otlpExportFromEnv(env),
   };
 }

@@ -159,7 +159,7 @@ describe('creating a job', () => {
     expect(status).toBe(201);
     for (const run of body.runs) {
       const dispatch = RunDispatch.parse((await queue(hostQueueName(run.hostId)).getJob(run.id))?.data);
-      expect(dispatch.limits).toEqual({ graceSeconds: 5, maxEventsPerOutput: 10_000, overheadWindowMs: 1000, ...limits });
+      expect(dispatch.limits).toEqual({ graceSeconds: 5, maxEventsPerOutput: 10_000, maxEntriesPerOutput: 10_000, overheadWindowMs: 1000, ...limits });
     }
   });
 

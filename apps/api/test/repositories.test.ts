@@ -7,7 +7,7 @@ import { DEFAULT_TIMINGS, type ApiConfig } from '../src/config';
 import { DatabaseRepository } from '../src/repositories/database.repository';
 import { MigrationRepository } from '../src/repositories/migration.repository';
 import { MIGRATIONS } from '../src/migrations';
-import { runStateTransitionPairs, type HostInfo, type RunState } from '@fleettrace/contracts';
+import { runStateTransitionPairs, type HostInfo, type RunState, defaultRunLimits } from '@fleettrace/contracts';
 import { HostRepository } from '../src/repositories/host.repository';
 import { JobRepository } from '../src/repositories/job.repository';
 import { RunRepository } from '../src/repositories/run.repository';
@@ -60,7 +60,7 @@ async function seedJob(hostIds: string[], options: { startDeadline?: Date; durat
       params: {},
       targets: { hosts: hostIds },
       durationSeconds,
-      limits: { graceSeconds: 5, maxEventsPerOutput: 100 },
+      limits: { ...defaultRunLimits(), maxEventsPerOutput: 100 },
       rollout: null,
       snapshotSeconds: null,
       state: 'running',

@@ -20,7 +20,16 @@ describe('parseDaemonArgs', () => {
     expect(parseDaemonArgs(['--id=h', '--cgroup=/x/y'], {}, root).cgroupPath).toBe('/x/y');
   });
 
+  it('serves /metrics only when asked, on localhost unless a host is given', () => {
+    expect(parseDaemonArgs([], {}, root).metricsListen).toBeUndefined();
+    expect(parseDaemonArgs(['--metrics-listen', '9464'], {}, root).metricsListen).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(parseDaemonArgs([], { FLEETTRACE_METRICS_LISTEN: '0.0.0.0:9464' }, root).metricsListen).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(parseDaemonArgs(['--metrics-listen=[::1]:9464'], {}, root).metricsListen).toEqual({ host: '::1', port: 9464 });
+  });
+
   it.each([
+    [['--metrics-listen', 'host:'], '--metrics-listen must be [host:]port, got "host:"'],
+    [['--metrics-listen', '70000'], '--metrics-listen must be [host:]port, got "70000"'],
     [['--id', 'bad id!'], '--id: host id must be 1-128 of [A-Za-z0-9_.-]'],
     [['--labels', 'novalue'], '--labels must be k=v[,k=v...], got "novalue"'],
     [['--bogus', '1'], 'unknown flag --bogus'],

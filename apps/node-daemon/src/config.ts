@@ -12,6 +12,8 @@ export interface DaemonConfig {
   redisPrefix: string;
   /** Runs executed at once on this host; each is its own runner process. */
   concurrency: number;
+  /** Where GET /metrics is served (Prometheus text); undefined serves nothing. */
+  metricsListen?: { host: string; port: number };
 }
 
 export class DaemonUsageError extends Error {}
@@ -43,7 +45,7 @@ export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv, cgroup2R
       flags.set(arg.slice(2), value);
     }
   }
-  const known = new Set(['id', 'name', 'labels', 'cgroup', 'redis-url', 'redis-prefix', 'concurrency']);
+  const known = new Set(['id', 'name', 'labels', 'cgroup', 'redis-url', 'redis-prefix', 'concurrency', 'metrics-listen']);
   for (const flag of flags.keys()) if (!known.has(flag)) throw new DaemonUsageError(`unknown flag --${flag}`);
 
   const hostId = flags.get('id') ?? env.FLEETTRACE_HOST_ID ?? hostname();
@@ -60,5 +62,15 @@ export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv, cgroup2R
     redisUrl: flags.get('redis-url') ?? env.FLEETTRACE_REDIS_URL ?? 'redis://127.0.0.1:6379',
     redisPrefix: flags.get('redis-prefix') ?? env.FLEETTRACE_REDIS_PREFIX ?? DEFAULT_REDIS_PREFIX,
     concurrency,
+    metricsListen: parseListen(flags.get('metrics-listen') ?? env.FLEETTRACE_METRICS_LISTEN),
   };
+}
+
+/** host:port, [v6]:port; a bare port listens on localhost only (a scraper elsewhere must ask for more). */
+function parseListen(text: string | undefined): { host: string; port: number } | undefined {
+  if (text === undefined || text === '') return undefined;
+  const match = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]]+):)?(\d{1,5})$/.exec(text);
+  const port = Number(match?.[2]);
+  if (!match || port > 65535) throw new DaemonUsageError(`--metrics-listen must be [host:]port, got "${text}"`);
+  return { host: match[1]?.replace(/^\[|\]$/g, '') ?? '127.0.0.1', port };
 }

@@ -4,6 +4,7 @@ import type { CapabilityReport } from '@fleettrace/contracts';
 import { cgroupId } from '@fleettrace/contracts';
 import { probeHostCapabilities } from './capability-report';
 import type { DaemonConfig } from './config';
+import { DaemonMetrics } from './daemon-metrics';
 import { Heartbeat } from './heartbeat';
 import { collectHostInfo } from './host-info';
 import { ControlRepository } from './repositories/control.repository';
@@ -16,7 +17,8 @@ import { launchRunner } from '@fleettrace/runner';
 export class Daemon {
   private readonly redis: Redis;
   private heartbeat: Heartbeat | undefined;
-  private readonly results: ResultsRepository;
+  private readonly results: Pick<ResultsRepository, 'publish'>;
+  private readonly metrics: DaemonMetrics | undefined;
   private readonly queue: RunQueueRepository;
   private readonly control: ControlRepository;
   private readonly journal: RunJournal;
@@ -24,7 +26,18 @@ export class Daemon {
 
   constructor(private readonly config: DaemonConfig, private readonly log: (line: string) => void) {
     this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-    this.results = new ResultsRepository(this.redis, config.redisPrefix);
+    const results = new ResultsRepository(this.redis, config.redisPrefix);
+    const metrics = config.metricsListen ? new DaemonMetrics({ id: config.hostId, name: config.name }) : undefined;
+    this.metrics = metrics;
+    // Counted as sent: every report goes through here, so /metrics is what the API was told.
+    this.results = metrics
+      ? {
+          publish: async (message) => {
+            await results.publish(message);
+            metrics.published(message);
+          },
+        }
+      : results;
     const scope = config.cgroupPath === null ? null : { id: cgroupId(config.cgroupPath), path: config.cgroupPath };
     this.control = new ControlRepository(config.redisUrl, this.redis, config.redisPrefix, [config.hostId], log);
     this.journal = new RunJournal(join(stateDir(), `daemon-${config.hostId}`, 'runs-in-progress'));
@@ -33,6 +46,10 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
+    if (this.metrics && this.config.metricsListen) {
+      const { address, port } = await this.metrics.listen(this.config.metricsListen.host, this.config.metricsListen.port);
+      this.log(`metrics on http://${address.includes(':') ? `[${address}]` : address}:${port}/metrics`);
+    }
     this.heartbeat = new Heartbeat(this.results, collectHostInfo(this.config, await this.probe()), this.log);
     await this.heartbeat.start();
     const leftovers = this.journal.unfinished();
@@ -69,6 +86,7 @@ export class Daemon {
     this.executor.stopAll();
     await this.queue.close();
     await this.control.close();
+    await this.metrics?.close();
     this.redis.disconnect();
   }
 }

@@ -46,3 +46,8 @@ export const MAX_EVENTS_PER_SECOND = 1_000_000;
 export const DEFAULT_OVERHEAD_BUDGET_PERCENT = 2;
 export const MAX_OVERHEAD_BUDGET_PERCENT = 100;
 export const DEFAULT_OVERHEAD_WINDOW_MS = 1000;
+/**
+ * Entries kept per counts or stacks output (the largest); the rest are dropped and counted, so a
+ * map keyed by something unbounded (a path, a stack) cannot flood the summary or Postgres.
+ */
+export const DEFAULT_MAX_ENTRIES_PER_OUTPUT = 10_000;

@@ -29,6 +29,8 @@ export const CountsOutput = z.object({
   unit: z.string(),
   keyFields: z.array(z.string()),
   entries: z.array(CountEntry),
+  /** Entries beyond the run's maxEntriesPerOutput (the smallest), counted but not kept; absent when none were. */
+  dropped: z.number().optional(),
 });
 export type CountsOutput = z.infer<typeof CountsOutput>;
 
@@ -50,6 +52,8 @@ export const StacksOutput = z.object({
   unsymbolized: z.number(),
   /** Value whose stack the kernel could not keep (stack map full or a hash collision): shown as a `[lost]` frame. */
   lost: z.number(),
+  /** Stacks beyond the run's maxEntriesPerOutput (the lightest), counted but not kept; absent when none were. */
+  dropped: z.number().optional(),
 });
 export type StacksOutput = z.infer<typeof StacksOutput>;
 

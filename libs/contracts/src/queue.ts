@@ -4,7 +4,7 @@ import { HostInfo } from './host';
 import { AggregateOutput, EventRecord, EventsSummary, Record as RecordSchema } from './outputs';
 import { RunState } from './run-state';
 import { InlineProgram } from './program';
-import { RunLimitsReport, RunOverhead } from './run-limits';
+import { RunLimits, RunLimitsReport, RunOverhead } from './run-limits';
 import { RunWarnings } from './run-warnings';
 
 /** BullMQ queue a host's daemon consumes; one per host so a slow host never delays another. */
@@ -61,22 +61,17 @@ export const RunDispatch = z.object({
   /** Epoch ms after which the host must not start the run; it reports `missed` instead. */
   startDeadline: z.number(),
   /**
-   * Epoch ms by which the run must have ended whatever happens (start deadline + compile allowance
-   * + duration + grace, stored on the run): the daemon's watchdog kills the runner by then, and the
-   * API's reaper gives up on the run after it. Absent from an older API's dispatches.
+   * Epoch ms by which the run must have ended whatever happens (start deadline + runAllowanceSeconds,
+   * stored on the run): the daemon's watchdog kills the runner by then, and the API's reaper gives
+   * up on the run after it.
    */
-  endDeadline: z.number().optional(),
+  endDeadline: z.number(),
   /** Each host sends its hist / counts / stacks maps every S seconds while the run goes on. */
   snapshotSeconds: z.number().int().positive().optional(),
-  limits: z.object({
-    graceSeconds: z.number().positive(),
-    maxEventsPerOutput: z.number().int().positive(),
-    // Optional so dispatches of an older API stay valid; the daemon applies the defaults of limits.ts.
-    mapMemoryBytes: z.number().int().positive().optional(),
-    eventsPerSecond: z.number().int().positive().optional(),
-    overheadBudgetPercent: z.number().positive().optional(),
-    overheadWindowMs: z.number().int().positive().optional(),
-  }),
+  /** W3C trace context of the run's span in its job's trace, for the daemon to continue. Absent from an older API. */
+  traceparent: z.string().regex(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/).optional(),
+  /** Resolved once by the API (resolveRunLimits) and applied as they are. */
+  limits: RunLimits,
 });
 export type RunDispatch = z.infer<typeof RunDispatch>;
 
@@ -85,7 +80,7 @@ export const RunCounters = z.object({
   lostEvents: z.number(),
   /** Events dropped past the run's events-per-output cap (maxEventsPerOutput). */
   droppedEvents: z.number(),
-  /** Events the kernel dropped past the run's events-per-second cap. */
+  /** Events dropped past the run's events-per-second cap (by the kernel or the runner: see the limits report). */
   droppedByRate: z.number().optional(),
 });
 export type RunCounters = z.infer<typeof RunCounters>;

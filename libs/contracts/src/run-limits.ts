@@ -1,6 +1,20 @@
 import { z } from 'zod';
 import { apiComponent } from './api-components';
-import { MAX_EVENTS_PER_SECOND, MAX_MAP_MEMORY_BYTES, MAX_OVERHEAD_BUDGET_PERCENT, MIN_MAP_MEMORY_BYTES } from './limits';
+import {
+  DEFAULT_EVENTS_PER_SECOND,
+  DEFAULT_GRACE_SECONDS,
+  DEFAULT_MAP_MEMORY_BYTES,
+  DEFAULT_MAX_ENTRIES_PER_OUTPUT,
+  DEFAULT_MAX_EVENTS_PER_RUN,
+  DEFAULT_OVERHEAD_BUDGET_PERCENT,
+  DEFAULT_OVERHEAD_WINDOW_MS,
+  MAX_EVENTS_PER_SECOND,
+  MAX_MAP_MEMORY_BYTES,
+  MAX_OVERHEAD_BUDGET_PERCENT,
+  MIN_MAP_MEMORY_BYTES,
+  startAllowanceSeconds,
+} from './limits';
+import type { InlineProgram } from './program';
 
 const MAP_MEMORY_MESSAGE = `limits.mapMemoryBytes must be a whole number of bytes from ${MIN_MAP_MEMORY_BYTES} to ${MAX_MAP_MEMORY_BYTES}`;
 const EVENTS_PER_SECOND_MESSAGE = `limits.eventsPerSecond must be a whole number from 1 to ${MAX_EVENTS_PER_SECOND}`;
@@ -30,15 +44,113 @@ export const JobLimits = z
   .strict();
 export type JobLimits = z.infer<typeof JobLimits>;
 
-/** The limits that applied to a run, as its summary reports them. */
+/**
+ * Every limit of one run, whole: resolved once, by the API when the job is created (or by the CLI's
+ * local mode, which has no API), carried by the dispatch to the daemon and the runner as it is.
+ * Nothing on the way fills in a default.
+ */
+export const RunLimits = z.object({
+  /** Seconds past the duration before the daemon's watchdog SIGKILLs a runner that did not detach. */
+  graceSeconds: z.number().positive(),
+  /** Events kept per events output; the rest are dropped and counted. */
+  maxEventsPerOutput: z.number().int().positive(),
+  /** Entries kept per counts or stacks output (the largest); the rest are dropped and counted. */
+  maxEntriesPerOutput: z.number().int().positive(),
+  /** Estimated map memory the object may need; over it the run fails before load. */
+  mapMemoryBytes: z.number().int().positive(),
+  /** Events per second let through to the events outputs; the excess is dropped and counted (droppedByRate). */
+  eventsPerSecond: z.number().int().positive(),
+  /** BPF CPU time, in percent of one CPU over `overheadWindowMs`, past which the runner detaches. */
+  overheadBudgetPercent: z.number().positive(),
+  overheadWindowMs: z.number().int().positive(),
+});
+export type RunLimits = z.infer<typeof RunLimits>;
+
+/** Server policy for a job's `limits` overrides: the highest each may ask for (never above the wire format's ceilings). */
+export interface LimitsPolicy {
+  maxMapMemoryBytes: number;
+  maxEventsPerSecond: number;
+  maxOverheadBudgetPercent: number;
+}
+
+export const CEILING_LIMITS_POLICY: LimitsPolicy = {
+  maxMapMemoryBytes: MAX_MAP_MEMORY_BYTES,
+  maxEventsPerSecond: MAX_EVENTS_PER_SECOND,
+  maxOverheadBudgetPercent: MAX_OVERHEAD_BUDGET_PERCENT,
+};
+
+/**
+ * The one place a run's limits get their values: a job's overrides, checked against the policy,
+ * over the defaults (which never exceed the policy either: an operator's lower ceiling lowers them).
+ * Returns the error naming the field when an override is over the policy.
+ */
+export function resolveRunLimits(asked: JobLimits | undefined, policy: Partial<LimitsPolicy> = {}): { limits: RunLimits } | { error: string } {
+  const p = { ...CEILING_LIMITS_POLICY, ...stripUndefined(policy) };
+  const a = asked ?? {};
+  if (a.mapMemoryBytes !== undefined && a.mapMemoryBytes > p.maxMapMemoryBytes) return { error: `limits.mapMemoryBytes must be at most ${p.maxMapMemoryBytes} bytes` };
+  if (a.eventsPerSecond !== undefined && a.eventsPerSecond > p.maxEventsPerSecond) return { error: `limits.eventsPerSecond must be at most ${p.maxEventsPerSecond}` };
+  if (a.overheadBudgetPercent !== undefined && a.overheadBudgetPercent > p.maxOverheadBudgetPercent) {
+    return { error: `limits.overheadBudgetPercent must be at most ${p.maxOverheadBudgetPercent}` };
+  }
+  return {
+    limits: {
+      graceSeconds: DEFAULT_GRACE_SECONDS,
+      maxEventsPerOutput: DEFAULT_MAX_EVENTS_PER_RUN,
+      maxEntriesPerOutput: DEFAULT_MAX_ENTRIES_PER_OUTPUT,
+      mapMemoryBytes: a.mapMemoryBytes ?? Math.min(DEFAULT_MAP_MEMORY_BYTES, p.maxMapMemoryBytes),
+      eventsPerSecond: a.eventsPerSecond ?? Math.min(DEFAULT_EVENTS_PER_SECOND, p.maxEventsPerSecond),
+      overheadBudgetPercent: a.overheadBudgetPercent ?? Math.min(DEFAULT_OVERHEAD_BUDGET_PERCENT, p.maxOverheadBudgetPercent),
+      overheadWindowMs: DEFAULT_OVERHEAD_WINDOW_MS,
+    },
+  };
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The limits of a run nobody asked anything of: the defaults (the CLI's local mode, tests). */
+export function defaultRunLimits(): RunLimits {
+  return (resolveRunLimits(undefined) as { limits: RunLimits }).limits;
+}
+
+/**
+ * How long a run may take once its host starts it: the start allowance (a C program or a bpftrace
+ * script compiles on its host before its duration starts), the duration and the grace. The API adds it to the start
+ * deadline to get the run's end deadline, stored on the run; the daemon's watchdog kills the runner
+ * this long after it started it, and never past that end deadline, so the reaper, which gives up on
+ * the run after the end deadline, never gives up on a run its host still has.
+ */
+export function runAllowanceSeconds(program: string | InlineProgram, durationSeconds: number, limits: Pick<RunLimits, 'graceSeconds'>): number {
+  return startAllowanceSeconds(program) + durationSeconds + limits.graceSeconds;
+}
+
+/** A limit a run's program kind could not have applied to it, and why. */
+export const LimitNotApplied = z.object({ limit: z.string(), reason: z.string() });
+export type LimitNotApplied = z.infer<typeof LimitNotApplied>;
+
+/**
+ * The limits that applied to a run, as its summary reports them: a limit is present only when the
+ * runner applied it (a bpftrace run's maps are bpftrace's own, so no map-memory limit); what was
+ * not applied is listed in `notApplied` with the reason.
+ */
 export const RunLimitsReport = z.object({
   /** Map-memory limit, and what the object's maps were estimated to need (null: not estimated, e.g. no object loaded). */
-  mapMemoryBytes: z.number(),
+  mapMemoryBytes: z.number().optional(),
   mapMemoryEstimateBytes: z.number().nullable(),
-  eventsPerSecond: z.number(),
-  overheadBudgetPercent: z.number(),
-  overheadWindowMs: z.number(),
+  eventsPerSecond: z.number().optional(),
+  /**
+   * Where the events-per-second limit was applied: in the kernel before the ring buffer (catalog
+   * programs with the common rate limiter), or in the runner as records arrived (the programs ran
+   * for every event; only what is kept is limited).
+   */
+  eventsPerSecondAppliedIn: z.enum(['kernel', 'runner']).optional(),
+  overheadBudgetPercent: z.number().optional(),
+  overheadWindowMs: z.number().optional(),
   maxEventsPerOutput: z.number(),
+  /** Absent from daemons that predate the cap. */
+  maxEntriesPerOutput: z.number().optional(),
+  notApplied: z.array(LimitNotApplied).optional(),
 });
 export type RunLimitsReport = z.infer<typeof RunLimitsReport>;
 apiComponent('RunLimitsReport', RunLimitsReport);

@@ -16,7 +16,7 @@ export { FOLDED_STACK_ATTRIBUTES, PROCESS_ATTRIBUTES, type OtelCounter, type Ote
 export { catalog, getProgram, programNames } from './catalog';
 export { createRecordDecoder, decodeRecord, decoderFor, type RecordDecoder } from './decode';
 export { encodeGlobal } from './encode';
-export { countsFromEntries, histFromEntries, histFromSlots, sumU64s } from './aggregate';
+export { countsFromEntries, histFromEntries, histFromSlots, log2Bucket, sumU64s } from './aggregate';
 export { stackRootFields } from './stacks';
 export { syscallName } from './syscalls';
 export { LOST_EVENTS_GLOBAL } from './common/events';

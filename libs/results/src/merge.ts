@@ -61,7 +61,20 @@ export function mergeCounts(outputs: readonly CountsOutput[]): CountsOutput {
       entries.set(key, seen ? { key: seen.key, value: seen.value + entry.value } : { key: entry.key, value: entry.value });
     }
   }
-  return { kind: 'counts', name: outputs[0].name, unit: outputs[0].unit, keyFields: outputs[0].keyFields, entries: sortCountEntries(entries.values()) };
+  const dropped = droppedOf(outputs);
+  return {
+    kind: 'counts',
+    name: outputs[0].name,
+    unit: outputs[0].unit,
+    keyFields: outputs[0].keyFields,
+    entries: sortCountEntries(entries.values()),
+    ...(dropped > 0 ? { dropped } : {}),
+  };
+}
+
+/** Entries the hosts dropped past their cap, added up: each host dropped its own smallest. */
+function droppedOf(outputs: readonly { dropped?: number }[]): number {
+  return outputs.reduce((sum, o) => sum + (o.dropped ?? 0), 0);
 }
 
 /**
@@ -83,6 +96,7 @@ export function mergeStacks(outputs: readonly StacksOutput[]): StacksOutput {
     entries,
     unsymbolized: outputs.reduce((sum, o) => sum + o.unsymbolized, 0),
     lost: outputs.reduce((sum, o) => sum + o.lost, 0),
+    ...(droppedOf(outputs) > 0 ? { dropped: droppedOf(outputs) } : {}),
   };
 }
 

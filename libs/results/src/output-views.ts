@@ -23,6 +23,7 @@ export function countsView(output: CountsOutput, perHost: ReadonlyMap<string, Co
     total: table.total,
     entries: table.rows.map((row) => (perHost ? row : { key: row.key, value: row.value })),
     other: table.other,
+    ...(output.dropped ? { dropped: output.dropped } : {}),
   };
 }
 

@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { ProgramStats } from '@fleettrace/bpf-loader';
 import type { BpftraceProgram } from '@fleettrace/contracts';
 import { monotonicToEpochNs } from './boot-clock';
 import { BpftraceOutputParser, bpftraceErrors, PRINTF_OUTPUT } from './bpftrace-output';
@@ -9,11 +10,10 @@ import { withMapSnapshots } from './bpftrace-maps';
 import { scopeScriptToCgroup } from './bpftrace-scope';
 import { BPFTRACE_START_ALLOWANCE_SECONDS, BPFTRACE_STOP_SIGNAL, withExitOnInterrupt } from '@fleettrace/contracts';
 import { cgroupSubtreeIds } from './cgroup-subtree';
-import { UnsupportedProgramError } from './catalog-run';
-import { EventBuffer } from './event-buffer';
-import type { RunnerMessage, RunnerStart } from './protocol';
+import { programStatsOfProcess } from './process-bpf-stats';
+import type { RunnerStart } from './protocol';
+import { UnsupportedProgramError, type RunAdapter, type SessionContext } from './run-session';
 
-const EVENTS_FLUSH_AT = 500;
 /** Told to stop, bpftrace prints its maps and exits; without a known watchdog deadline it gets this long. */
 const PRINT_GRACE_MS = 2_000;
 /** Kept back from the watchdog's deadline for reporting after bpftrace has printed. */
@@ -57,20 +57,20 @@ function findSetpriv(): string | undefined {
 }
 
 /**
- * Runs a bpftrace script as a child of the runner for the run's duration: its probe blocks are
- * confined to the run's cgroup (see bpftrace-scope.ts), the lines bpftrace prints stream as events
- * of the `printf` output (bpftrace-output.ts), and at the duration it is told to stop
+ * A bpftrace script in a run session, run as a child of the runner: its probe blocks are confined
+ * to the run's cgroup (see bpftrace-scope.ts), the lines bpftrace prints stream as events of the
+ * `printf` output (bpftrace-output.ts), and when the session detaches it is told to stop
  * (withExitOnInterrupt): it runs its END probes and prints its maps, which become hist / counts /
  * stacks outputs, and lines too, as bpftrace prints them at exit.
  * bpftrace dies with the runner (parent-death signal), so a watchdog SIGKILL of the runner leaves
  * no bpftrace and hence no BPF program behind.
+ *
+ * The run's limits, as far as they can honestly apply to a program bpftrace loads itself: the
+ * overhead budget from the run time of bpftrace's programs (their fdinfo), events per second on the
+ * printf lines in the runner, the entries cap on the maps bpftrace prints. The map-memory limit does
+ * not apply: bpftrace sizes and creates its maps itself, after the runner could have checked them.
  */
-export async function runBpftraceProgram(
-  start: RunnerStart,
-  program: BpftraceProgram,
-  send: (message: RunnerMessage) => void,
-  stop: Promise<void>,
-): Promise<void> {
+export function bpftraceAdapter(start: RunnerStart, program: BpftraceProgram): RunAdapter {
   const bpftrace = findBpftrace();
   if (!bpftrace) throw new UnsupportedProgramError('bpftrace is not installed on this host');
   // bpftrace holds the run's programs: it must die with this runner, and only setpriv can give it a
@@ -80,115 +80,109 @@ export async function runBpftraceProgram(
   const scope = start.cgroupId === null ? undefined : start.cgroupPath ? cgroupSubtreeIds(start.cgroupPath) : [start.cgroupId];
   const scoped = scope && scopeScriptToCgroup(program.script, scope);
   const script = scoped?.script ?? program.script;
-
-  send({ type: 'state', state: 'loading' });
-  const toEpoch = monotonicToEpochNs();
-  const events = new EventBuffer(
-    PRINTF_OUTPUT,
-    start.maxEventsPerOutput,
-    EVENTS_FLUSH_AT,
-    (records) => send({ type: 'events', output: PRINTF_OUTPUT, timeField: PRINTF_TIME_FIELD, records }),
-    start.eventsMaxDelayMs,
-  );
   // Distinct, in the order they came: a helper error in a hot probe repeats at every event.
   const warnings = new Set<string>();
-  const parser = new BpftraceOutputParser(
-    {
-      onLine: (line) => events.add({ line, [PRINTF_TIME_FIELD]: toEpoch(process.hrtime.bigint().toString()) }),
-      onWarning: (warning) => warnings.add(warning),
-      onSnapshot: (outputs) => send({ type: 'snapshot', outputs }),
-    },
-    { script: program.script },
-  );
+  const seenPrograms = new Map<number, ProgramStats>();
 
-  // Added after scoping: the stop probe fires in this process, which is in no traced cgroup.
-  // Not -k (helper errors as warnings): bpftrace 0.17 then reports every delete() of a missing key,
-  // as writeback.bt makes at each event, and sends an event from the probe for each failing call.
-  // The snapshot probe too: it prints the maps, whichever task its timer interrupts.
-  const snapshotted = start.snapshotSeconds === undefined ? script : withMapSnapshots(script, start.snapshotSeconds);
-  const argv = ['-f', 'json', '-e', withExitOnInterrupt(snapshotted, process.pid)];
-  const child = spawn(setpriv, ['--pdeathsig', 'KILL', '--', bpftrace, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let child: ChildProcess | undefined;
+  let parser: BpftraceOutputParser | undefined;
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-16_384);
-  });
-  // bpftrace's warnings on stderr say what it left out (a probe it could not attach, skipped) while the run goes on.
-  createInterface({ input: child.stderr! }).on('line', (line) => {
-    if (line.includes('WARNING:')) warnings.add(line.trim());
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, signal) => resolve({ code, signal }));
-  });
-
-  let markAttached: () => void = () => {};
-  const attached = new Promise<void>((resolve) => (markAttached = resolve));
-  const lines = createInterface({ input: child.stdout! });
-  const linesRead = new Promise<void>((resolve) => lines.once('close', () => resolve()));
-  lines.on('line', (line) => {
-    parser.feed(line);
-    if (parser.attachedProbes !== undefined) markAttached();
-  });
-
+  let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> = new Promise(() => {});
+  let linesRead: Promise<void> = Promise.resolve();
+  let attached: Promise<void> = new Promise(() => {});
+  let markEnded: () => void = () => {};
+  const ended = new Promise<void>((resolve) => (markEnded = resolve));
   const timers: NodeJS.Timeout[] = [];
   const after = (ms: number): Promise<void> => new Promise((resolve) => timers.push(setTimeout(resolve, ms)));
-  const durationMs = start.durationSeconds * 1000;
-  let ended: 'elapsed' | 'stopped' | 'exited' = 'exited';
-  try {
-    // Until attached: bpftrace may fail to compile (it exits), or be slow to start (capped by the
-    // start allowance, which the daemon's watchdog and the API's reaper count as well); the
-    // duration runs from the moment it attached.
-    const first = await Promise.race([
-      attached.then(() => 'attached' as const),
-      exited.then(() => 'exited' as const),
-      stop.then(() => 'stopped' as const),
-      after(BPFTRACE_START_ALLOWANCE_SECONDS * 1000).then(() => 'elapsed' as const),
-    ]);
-    if (first === 'attached') {
-      send({ type: 'state', state: 'running' });
-      ended = await Promise.race([
-        exited.then(() => 'exited' as const),
-        stop.then(() => 'stopped' as const),
-        after(durationMs).then(() => 'elapsed' as const),
-      ]);
-    } else if (first !== 'exited') ended = first;
 
-    if (ended !== 'exited') {
-      send({ type: 'state', state: 'draining' });
-      child.kill(BPFTRACE_STOP_SIGNAL);
-      const printed = await Promise.race([exited.then(() => true), after(printGraceMs(start.killAt, Date.now())).then(() => false)]);
-      if (!printed) child.kill('SIGKILL');
-    }
-    const exit = await exited;
-    await linesRead;
-    parser.end(exit.code === 0);
-    events.flush();
+  return {
+    // bpftrace compiles with LLVM before it attaches: its start allowance, which the daemon's watchdog
+    // and the API's end deadline count too; the duration runs from the moment it attached.
+    attachTimeoutMs: BPFTRACE_START_ALLOWANCE_SECONDS * 1000,
+    ended,
+    load(context: SessionContext) {
+      const toEpoch = monotonicToEpochNs();
+      const events = context.openEvents(PRINTF_OUTPUT, PRINTF_TIME_FIELD);
+      const output = new BpftraceOutputParser(
+        {
+          onLine: (line) => {
+            if (events.admit(1) > 0) events.add({ line, [PRINTF_TIME_FIELD]: toEpoch(process.hrtime.bigint().toString()) });
+          },
+          onWarning: (warning) => warnings.add(warning),
+          onSnapshot: (outputs) => context.sendSnapshot(outputs),
+        },
+        { script: program.script },
+      );
+      parser = output;
 
-    if (parser.attachedProbes === undefined) {
-      const errors = bpftraceErrors(stderr) || parser.otherLines.join('\n');
-      if (ended === 'stopped') throw new BpftraceFailedError('stopped before bpftrace attached its probes');
-      if (ended === 'elapsed') throw new BpftraceFailedError(`bpftrace did not attach its probes within its start allowance (${BPFTRACE_START_ALLOWANCE_SECONDS} s)${errors ? `: ${errors}` : ''}`);
-      throw new BpftraceFailedError(`bpftrace rejected the script: ${errors || `exit code ${exit.code}`}`);
-    }
-    const errors = bpftraceErrors(stderr);
-    if (exit.code !== 0 && exit.signal === null && ended === 'exited' && errors) {
-      throw new BpftraceFailedError(`bpftrace failed: ${errors}`);
-    }
-    const summary = events.summary();
-    send({
-      type: 'done',
-      outputs: parser.outputs(),
-      events: [summary],
-      counters: { events: summary.received, lostEvents: parser.lostEvents, droppedEvents: summary.dropped },
-      stoppedEarly: ended === 'stopped',
-      scope: scoped ? 'cgroup' : 'host',
-      ...(warnings.size > 0 ? { warnings: [...warnings] } : {}),
-    });
-  } finally {
-    for (const timer of timers) clearTimeout(timer);
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited.catch(() => undefined);
-    }
-  }
+      // Added after scoping: the stop probe fires in this process, which is in no traced cgroup.
+      // Not -k (helper errors as warnings): bpftrace 0.17 then reports every delete() of a missing key,
+      // as writeback.bt makes at each event, and sends an event from the probe for each failing call.
+      // The snapshot probe too: it prints the maps, whichever task its timer interrupts.
+      const snapshotted = start.snapshotSeconds === undefined ? script : withMapSnapshots(script, start.snapshotSeconds);
+      const argv = ['-f', 'json', '-e', withExitOnInterrupt(snapshotted, process.pid)];
+      const spawned = spawn(setpriv, ['--pdeathsig', 'KILL', '--', bpftrace, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawned;
+      spawned.stderr!.on('data', (chunk: Buffer) => {
+        stderr = (stderr + chunk.toString()).slice(-16_384);
+      });
+      // bpftrace's warnings on stderr say what it left out (a probe it could not attach, skipped) while the run goes on.
+      createInterface({ input: spawned.stderr! }).on('line', (line) => {
+        if (line.includes('WARNING:')) warnings.add(line.trim());
+      });
+      exited = new Promise((resolve, reject) => {
+        spawned.once('error', reject);
+        spawned.once('close', (code, signal) => resolve({ code, signal }));
+      });
+      void exited.then(markEnded, markEnded);
+      let markAttached: () => void = () => {};
+      attached = new Promise<void>((resolve) => (markAttached = resolve));
+      const lines = createInterface({ input: spawned.stdout! });
+      linesRead = new Promise<void>((resolve) => lines.once('close', () => resolve()));
+      lines.on('line', (line) => {
+        output.feed(line);
+        if (output.attachedProbes !== undefined) markAttached();
+      });
+      return { mapMemory: { notApplied: 'bpftrace creates and sizes its maps itself: their memory is not known before it loads them' } };
+    },
+    // Until attached: bpftrace compiles first and may fail (it exits), or be slow to start (the session caps it).
+    attach: () => Promise.race([attached.then(() => 'attached' as const), exited.then(() => 'ended' as const)]),
+    programStats: () => {
+      // Cumulative, as the guard needs: a program bpftrace closed (it exited) keeps its last reading.
+      for (const stats of child?.pid === undefined ? [] : programStatsOfProcess(child.pid)) seenPrograms.set(stats.id, stats);
+      return [...seenPrograms.values()];
+    },
+    async detach(how) {
+      if (how !== 'exited') {
+        child!.kill(BPFTRACE_STOP_SIGNAL);
+        const printed = await Promise.race([exited.then(() => true), after(printGraceMs(start.killAt, Date.now())).then(() => false)]);
+        if (!printed) child!.kill('SIGKILL');
+      }
+      const exit = await exited;
+      await linesRead;
+      parser!.end(exit.code === 0);
+    },
+    async finish(how) {
+      const exit = await exited;
+      const output = parser!;
+      if (output.attachedProbes === undefined) {
+        const errors = bpftraceErrors(stderr) || output.otherLines.join('\n');
+        if (how === 'stopped') throw new BpftraceFailedError('stopped before bpftrace attached its probes');
+        if (how === 'elapsed') throw new BpftraceFailedError(`bpftrace did not attach its probes within its start allowance (${BPFTRACE_START_ALLOWANCE_SECONDS} s)${errors ? `: ${errors}` : ''}`);
+        throw new BpftraceFailedError(`bpftrace rejected the script: ${errors || `exit code ${exit.code}`}`);
+      }
+      const errors = bpftraceErrors(stderr);
+      if (exit.code !== 0 && exit.signal === null && how === 'exited' && errors) {
+        throw new BpftraceFailedError(`bpftrace failed: ${errors}`);
+      }
+      return { outputs: output.outputs(), lostEvents: output.lostEvents, scope: scoped ? 'cgroup' : 'host', warnings: [...warnings] };
+    },
+    async close() {
+      for (const timer of timers) clearTimeout(timer);
+      if (child && child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited.catch(() => undefined);
+      }
+    },
+  };
 }

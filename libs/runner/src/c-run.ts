@@ -1,13 +1,10 @@
-import { BtfTypeNotFoundError, MapMemoryLimitError, openObject, u64, type DecodedValue, type LoadedObject, type ObjectSpec, type RingBufferConsumer } from '@fleettrace/bpf-loader';
+import { BtfTypeNotFoundError, openObject, u64, type DecodedValue, type LoadedObject, type ObjectSpec, type RingBufferConsumer } from '@fleettrace/bpf-loader';
 import { cOutputName, type AggregateOutput, type COutputDecl, type CountEntry, type CProgram, type EventRecord, type FieldValue } from '@fleettrace/contracts';
 import { histFromEntries } from '@fleettrace/programs';
 import { monotonicToEpochNs } from './boot-clock';
 import { compileC } from './c-compile';
-import { RunLimitError } from './catalog-run';
-import { EventBuffer } from './event-buffer';
-import type { RunnerMessage, RunnerStart } from './protocol';
-import { limitsReport, resolveRunnerLimits } from './run-limits';
-import { sendLiveSnapshots } from './live-snapshots';
+import type { RunnerStart } from './protocol';
+import type { EventsSink, RunAdapter, SessionContext } from './run-session';
 
 export { CCompileError } from './c-compile';
 
@@ -18,86 +15,65 @@ export { CCompileError } from './c-compile';
  * host-wide, and its summary says so (scope: 'host').
  */
 export const C_CGROUP_GLOBAL = 'filter_cgroup_id';
-const EVENTS_FLUSH_AT = 500;
 /** Events outputs without a declared time field get the receive time here, in epoch ns. */
 export const RECEIVE_TIME_FIELD = 'time_ns';
 
 /**
- * Compiles (or takes from the cache) a user's C source, loads it through the normal loader path,
- * attaches every program for the run's duration, and reads the declared outputs through the
- * object's BTF: the user declares which map is what, never a layout.
+ * A user's C source in a run session: compiled on the host (or taken from the cache), loaded through
+ * the normal loader path under the map-memory limit, every program attached; the declared outputs
+ * are read through the object's BTF: the user declares which map is what, never a layout. The run's
+ * events-per-second limit applies in the runner (user code has no kernel-side limiter).
  */
-export async function runCProgram(start: RunnerStart, program: CProgram, send: (message: RunnerMessage) => void, stop: Promise<void>): Promise<void> {
-  send({ type: 'state', state: 'compiling' });
-  const { objectPath } = await compileC(program.source);
-  const limits = resolveRunnerLimits(start.limits);
-
-  send({ type: 'state', state: 'loading' });
-  const spec = openObject(objectPath);
+export function cAdapter(start: RunnerStart, program: CProgram): RunAdapter {
+  let objectPath: string | undefined;
+  let spec: ObjectSpec | undefined;
   let loaded: LoadedObject | undefined;
-  try {
-    const scoped = start.cgroupId !== null && spec.globals.some((g) => g.name === C_CGROUP_GLOBAL);
-    if (scoped) spec.setGlobal(C_CGROUP_GLOBAL, u64(BigInt(start.cgroupId!)));
-    for (const output of program.outputs) {
-      if (output.kind === 'events' && !hasBtfType(spec, output.recordType)) {
-        throw new Error(
-          `${output.recordType} (the record type of output "${cOutputName(output)}") is not in the program's BTF: ` +
-            `declare a global pointer to it, e.g. \`${output.recordType} *unused_event __attribute__((unused));\``,
-        );
+  let streams: RingBufferConsumer[] = [];
+  let scoped = false;
+  const live = (): LoadedObject => loaded!;
+  const readOutputs = (): AggregateOutput[] => program.outputs.flatMap((o) => readAggregate(live(), o));
+
+  return {
+    async compile() {
+      ({ objectPath } = await compileC(program.source));
+    },
+    load(context: SessionContext) {
+      spec = openObject(objectPath!);
+      scoped = start.cgroupId !== null && spec.globals.some((g) => g.name === C_CGROUP_GLOBAL);
+      if (scoped) spec.setGlobal(C_CGROUP_GLOBAL, u64(BigInt(start.cgroupId!)));
+      for (const output of program.outputs) {
+        if (output.kind === 'events' && !hasBtfType(spec, output.recordType)) {
+          throw new Error(
+            `${output.recordType} (the record type of output "${cOutputName(output)}") is not in the program's BTF: ` +
+              `declare a global pointer to it, e.g. \`${output.recordType} *unused_event __attribute__((unused));\``,
+          );
+        }
       }
-    }
-    const report = limitsReport(start, limits, spec.estimateMapMemory().totalBytes);
-    try {
+      const estimateBytes = spec.estimateMapMemory().totalBytes;
       // The kernel's BTF, not the runners' minimized-BTF cache: each new source is a new object,
       // whose minimizing (a bpftool run) would cost more than it saves and grow the cache for good.
-      loaded = spec.load({ mapMemoryLimitBytes: limits.mapMemoryBytes, coreBtf: null });
-    } catch (error) {
-      if (error instanceof MapMemoryLimitError) throw new RunLimitError(error.message, report);
-      throw error;
-    }
-    const live = loaded;
-    const streams = program.outputs
-      .filter((o): o is Extract<COutputDecl, { kind: 'events' }> => o.kind === 'events')
-      .map((o) => streamEvents(live, o, start, send));
-    live.attachAll();
-    send({ type: 'state', state: 'running' });
-    const readOutputs = () => program.outputs.flatMap((o) => readAggregate(live, o));
-    const stopLiveSnapshots = sendLiveSnapshots(start.snapshotSeconds, readOutputs, send);
-
-    const stopped = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), start.durationSeconds * 1000);
-      void stop.then(() => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-    });
-
-    stopLiveSnapshots();
-    send({ type: 'state', state: 'draining' });
-    for (const link of live.links) link.close();
-    for (const { consumer, buffer } of streams) {
-      await consumer.stop();
-      buffer.flush();
-    }
-    const outputs = readOutputs();
-    const events = streams.map(({ buffer }) => buffer.summary());
-    send({
-      type: 'done',
-      outputs,
-      events,
-      counters: {
-        events: events.reduce((sum, e) => sum + e.received, 0),
-        lostEvents: 0,
-        droppedEvents: events.reduce((sum, e) => sum + e.dropped, 0),
-      },
-      stoppedEarly: stopped,
-      scope: scoped ? 'cgroup' : 'host',
-      limits: report,
-    });
-  } finally {
-    if (loaded) await loaded.close();
-    spec.close();
-  }
+      loaded = spec.load({ mapMemoryLimitBytes: context.limits.mapMemoryBytes, coreBtf: null });
+      streams = program.outputs
+        .filter((o): o is Extract<COutputDecl, { kind: 'events' }> => o.kind === 'events')
+        .map((o) => streamEvents(live(), o, context.openEvents(cOutputName(o), o.timeField ?? RECEIVE_TIME_FIELD)));
+      return { mapMemory: { estimateBytes } };
+    },
+    attach() {
+      live().attachAll();
+      return 'attached';
+    },
+    programStats: () => live().programStats(),
+    readOutputs,
+    async detach() {
+      for (const link of live().links) link.close();
+      for (const consumer of streams) await consumer.stop();
+    },
+    finish: () => ({ outputs: readOutputs(), lostEvents: 0, scope: scoped ? 'cgroup' : 'host' }),
+    async close() {
+      if (loaded) await loaded.close();
+      spec?.close();
+    },
+  };
 }
 
 function hasBtfType(spec: ObjectSpec, name: string): boolean {
@@ -110,34 +86,24 @@ function hasBtfType(spec: ObjectSpec, name: string): boolean {
   }
 }
 
-function streamEvents(
-  loaded: LoadedObject,
-  output: Extract<COutputDecl, { kind: 'events' }>,
-  start: Pick<RunnerStart, 'maxEventsPerOutput' | 'eventsMaxDelayMs'>,
-  send: (message: RunnerMessage) => void,
-): { consumer: RingBufferConsumer; buffer: EventBuffer } {
-  const name = cOutputName(output);
+function streamEvents(loaded: LoadedObject, output: Extract<COutputDecl, { kind: 'events' }>, sink: EventsSink): RingBufferConsumer {
   const timeField = output.timeField ?? RECEIVE_TIME_FIELD;
   const toEpoch = monotonicToEpochNs();
-  const buffer = new EventBuffer(name, start.maxEventsPerOutput, EVENTS_FLUSH_AT, (records) => send({ type: 'events', output: name, timeField, records }), start.eventsMaxDelayMs);
-  const consumer = loaded.ringBuffer(
+  return loaded.ringBuffer(
     output.ringBuffer,
     (batch) => {
-      if (buffer.full) {
-        buffer.countDropped(batch.count);
-        return;
-      }
+      const admitted = sink.admit(batch.count);
+      if (admitted === 0) return;
       const now = toEpoch(process.hrtime.bigint().toString());
-      for (const decoded of batch.decoded()) {
+      for (const decoded of batch.decoded().slice(0, admitted)) {
         const record = flatten(decoded);
         if (output.timeField) record[timeField] = toEpoch(record[timeField] as number | string);
         else record[timeField] = now;
-        buffer.add(record);
+        sink.add(record);
       }
     },
     { recordType: output.recordType },
   );
-  return { consumer, buffer };
 }
 
 function readAggregate(loaded: LoadedObject, output: COutputDecl): AggregateOutput[] {

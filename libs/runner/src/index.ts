@@ -5,7 +5,6 @@ export * from './protocol';
 export { launchRunner, runnerEntry, RUNNER_MAIN, type RunnerEntry, type RunnerHandle, type RunnerOutcome } from './runner-process';
 export { serveRunner, executeRun, useCoreBtfCache, describeFailure } from './serve';
 export { cacheDir, coreBtfCacheDir, stateDir } from './host-dirs';
-export { C_COMPILE_TIMEOUT_MS } from './c-compile';
 export { attachPlanned } from './attach-plan';
 export { RunJournal } from './run-journal';
 export { RunExecutor, summarize, type RunsInProgress, type CancelledRuns, type CgroupScope, type ResultsSink, type RunnerLauncher } from './run-executor';

@@ -1,4 +1,4 @@
-import type { InlineProgram, AggregateOutput, EventRecord, EventsSummary, RunCounters, RunLimitsReport, RunOverhead } from '@fleettrace/contracts';
+import type { InlineProgram, AggregateOutput, EventRecord, EventsSummary, RunCounters, RunLimits, RunLimitsReport, RunOverhead } from '@fleettrace/contracts';
 
 /** What the daemon tells a fresh runner process to do (sent once over IPC). */
 export interface RunnerStart {
@@ -12,29 +12,18 @@ export interface RunnerStart {
   cgroupId: string | null;
   /** That cgroup's directory, where the runner lists its subtree (bpftrace's scope guard needs every id). */
   cgroupPath?: string;
-  maxEventsPerOutput: number;
   /**
    * How long a kept event may wait for its batch to fill (default EVENTS_MAX_DELAY_MS, which batches
    * for the daemon's stream). A person watching a terminal (the CLI's local mode) wants 0: each
    * ring-buffer batch goes out as it arrives.
    */
   eventsMaxDelayMs?: number;
-  /** Resource limits of the run; unset ones take the defaults of contracts' limits.ts. */
-  limits?: Partial<RunnerLimits>;
+  /** The run's limits, whole, as the API resolved them (contracts' resolveRunLimits): applied as they are. */
+  limits: RunLimits;
   /** Epoch ms at which the daemon's watchdog SIGKILLs this runner: whatever it reports must be sent before. */
   killAt?: number;
   /** Read the aggregate maps and send them as a `snapshot` every this many seconds while running. */
   snapshotSeconds?: number;
-}
-
-export interface RunnerLimits {
-  /** Estimated map memory the object may need; over it the run fails before load. */
-  mapMemoryBytes: number;
-  /** Events per second the kernel lets through to the ring buffers (objects with the common rate limiter). */
-  eventsPerSecond: number;
-  /** BPF CPU time, in percent of one CPU over `overheadWindowMs`, past which the runner detaches. */
-  overheadBudgetPercent: number;
-  overheadWindowMs: number;
 }
 
 /** What a runner reports back, in order; exactly one `done` or `failed` ends it. */

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ResultMessage, RunDispatch } from '@fleettrace/contracts';
-import { BPFTRACE_START_ALLOWANCE_SECONDS } from '@fleettrace/contracts';
+import { BPFTRACE_START_ALLOWANCE_SECONDS, C_COMPILE_ALLOWANCE_SECONDS, defaultRunLimits, type ResultMessage, type RunDispatch } from '@fleettrace/contracts';
 import { RunExecutor, summarize, type RunnerLauncher } from './run-executor';
 import type { RunnerOutcome } from './runner-process';
 import type { RunnerMessage, RunnerStart } from './protocol';
@@ -13,7 +12,8 @@ const dispatch: RunDispatch = {
   params: {},
   durationSeconds: 2,
   startDeadline: 10_000,
-  limits: { graceSeconds: 5, maxEventsPerOutput: 100 },
+  endDeadline: 17_000,
+  limits: { ...defaultRunLimits(), maxEventsPerOutput: 100 },
 };
 const ok: RunnerOutcome = { exitCode: 0, signal: null, killedByWatchdog: false, stderrTail: '' };
 
@@ -74,7 +74,7 @@ describe('RunExecutor', () => {
     expect(sink.messages).toEqual([expect.objectContaining({ type: 'summary', state: 'missed', error: 'start deadline passed 3 s before this host took the run' })]);
   });
 
-  it('passes the dispatch\'s limits to the runner, leaving unset ones to its defaults', async () => {
+  it('passes the dispatch\'s limits to the runner whole, as the API resolved them', async () => {
     let seen: RunnerStart | undefined;
     const launcher: RunnerLauncher = (start, _kill, _onMessage) => {
       seen = start;
@@ -82,7 +82,17 @@ describe('RunExecutor', () => {
     };
     const executor = new RunExecutor(recorder(), launcher, null, () => {}, () => 0);
     await executor.execute({ ...dispatch, limits: { ...dispatch.limits, eventsPerSecond: 50, overheadBudgetPercent: 5 } });
-    expect(seen?.limits).toEqual({ eventsPerSecond: 50, overheadBudgetPercent: 5 });
+    expect(seen?.limits).toEqual({ ...dispatch.limits, eventsPerSecond: 50, overheadBudgetPercent: 5 });
+  });
+
+  it('kills the runner at the run\'s allowance (start allowance + duration + grace), never past its end deadline', async () => {
+    const cProgram = { kind: 'c' as const, source: 'int x;', outputs: [] };
+    const seen: { killAfterMs?: number } = {};
+    await new RunExecutor(recorder(), fakeLauncher([], ok, seen), null, () => {}, () => 0).execute({ ...dispatch, program: cProgram, endDeadline: 100_000 });
+    expect(seen.killAfterMs).toBe((C_COMPILE_ALLOWANCE_SECONDS + 2 + 5) * 1000);
+    // An end deadline nearer than the allowance (clocks apart, a late take): the one the reaper goes by comes first.
+    await new RunExecutor(recorder(), fakeLauncher([], ok, seen), null, () => {}, () => 9_000).execute({ ...dispatch, endDeadline: 14_000 });
+    expect(seen.killAfterMs).toBe(14_000 - 9_000);
   });
 
   it('marks a program this daemon does not know unsupported', async () => {
@@ -93,7 +103,7 @@ describe('RunExecutor', () => {
 });
 
 describe('summarize', () => {
-  const limits = { program: dispatch.program, durationSeconds: 2, limits: dispatch.limits };
+  const limits = { program: 'syscount', durationSeconds: 2, limits: dispatch.limits };
   it.each([
     [{ ...ok, exitCode: null, signal: 'SIGKILL' as const }, undefined, 'failed', 'runner was killed by SIGKILL before reporting results'],
     [{ ...ok, exitCode: null, signal: 'SIGKILL' as const, killedByWatchdog: true }, undefined, 'timed_out', 'runner did not detach within duration + grace (7 s) and was killed'],

@@ -1,6 +1,6 @@
-import type { ResultMessage, RunCounters, RunDispatch, RunState, SummaryMessage } from '@fleettrace/contracts';
+import type { ResultMessage, RunCounters, RunDispatch, RunLimits, RunState, SummaryMessage } from '@fleettrace/contracts';
 import { getProgram } from '@fleettrace/programs';
-import { capRunWarnings, programLabel, startAllowanceSeconds } from '@fleettrace/contracts';
+import { capRunWarnings, programLabel, runAllowanceSeconds, startAllowanceSeconds } from '@fleettrace/contracts';
 import type { RunnerHandle, RunnerOutcome } from './runner-process';
 import type { RunnerMessage, RunnerStart } from './protocol';
 
@@ -121,11 +121,10 @@ export class RunExecutor {
             : { type: 'events', runId, seq: seq++, output: message.output, timeField: message.timeField, records: message.records };
       chain = chain.then(() => this.results.publish(report)).catch((error) => this.log(`run ${runId}: report lost: ${String(error)}`));
     };
-    // A C program or bpftrace script compiles on the host first, under its own time limit, before its duration starts.
-    const compileMs = startAllowanceSeconds(dispatch.program) * 1000;
-    // Never past the run's end deadline, the one the API's reaper gives up on the run at.
-    const allowanceMs = (dispatch.durationSeconds + dispatch.limits.graceSeconds) * 1000 + compileMs;
-    const killAfterMs = dispatch.endDeadline === undefined ? allowanceMs : Math.max(0, Math.min(allowanceMs, dispatch.endDeadline - this.now()));
+    // The run's allowance once started (contracts' runAllowanceSeconds, as the API computed its end
+    // deadline with), never past that end deadline: the reaper gives up on the run after it.
+    const allowanceMs = runAllowanceSeconds(dispatch.program, dispatch.durationSeconds, dispatch.limits) * 1000;
+    const killAfterMs = Math.max(0, Math.min(allowanceMs, dispatch.endDeadline - this.now()));
     const start: RunnerStart = {
       type: 'start',
       runId,
@@ -134,15 +133,9 @@ export class RunExecutor {
       durationSeconds: dispatch.durationSeconds,
       cgroupId: this.scope === null ? null : this.scope.id.toString(),
       ...(this.scope ? { cgroupPath: this.scope.path } : {}),
-      maxEventsPerOutput: dispatch.limits.maxEventsPerOutput,
       killAt: this.now() + killAfterMs,
       ...(dispatch.snapshotSeconds ? { snapshotSeconds: dispatch.snapshotSeconds } : {}),
-      limits: {
-        ...(dispatch.limits.mapMemoryBytes !== undefined ? { mapMemoryBytes: dispatch.limits.mapMemoryBytes } : {}),
-        ...(dispatch.limits.eventsPerSecond !== undefined ? { eventsPerSecond: dispatch.limits.eventsPerSecond } : {}),
-        ...(dispatch.limits.overheadBudgetPercent !== undefined ? { overheadBudgetPercent: dispatch.limits.overheadBudgetPercent } : {}),
-        ...(dispatch.limits.overheadWindowMs !== undefined ? { overheadWindowMs: dispatch.limits.overheadWindowMs } : {}),
-      },
+      limits: dispatch.limits,
     };
     this.journal.started(runId);
     const handle = this.launch(start, killAfterMs, onMessage);
@@ -178,7 +171,7 @@ export function summarize(
   at: number,
   outcome: RunnerOutcome,
   ending: Extract<RunnerMessage, { type: 'done' | 'failed' }> | undefined,
-  dispatch: Pick<RunDispatch, 'program' | 'durationSeconds' | 'limits'>,
+  dispatch: Pick<RunDispatch, 'program' | 'durationSeconds'> & { limits: Pick<RunLimits, 'graceSeconds'> },
   /** Set when the API cancelled the run and this host stopped it for that. */
   cancelReason?: string,
 ): SummaryMessage {
@@ -209,9 +202,8 @@ export function summarize(
     };
   }
   if (outcome.killedByWatchdog) {
-    const allowance = startAllowanceSeconds(dispatch.program);
-    const limit = allowance + dispatch.durationSeconds + dispatch.limits.graceSeconds;
-    const within = allowance > 0 ? 'start allowance + duration + grace' : 'duration + grace';
+    const limit = runAllowanceSeconds(dispatch.program, dispatch.durationSeconds, dispatch.limits);
+    const within = startAllowanceSeconds(dispatch.program) > 0 ? 'start allowance + duration + grace' : 'duration + grace';
     return { ...base, state: 'timed_out', error: `runner did not detach within ${within} (${limit} s) and was killed` };
   }
   if (outcome.signal) {

@@ -1,9 +1,10 @@
 import { CoreBtfCache, setDefaultCoreBtf, setParentDeathSignal, VerifierError } from '@fleettrace/bpf-loader';
-import { runCatalogProgram, RunLimitError, UnsupportedProgramError, type ProgramResolver } from './catalog-run';
+import { catalogAdapter, type ProgramResolver } from './catalog-run';
 import type { RunnerMessage, RunnerStart } from './protocol';
 import { coreBtfCacheDir } from './host-dirs';
-import { BpftraceFailedError, runBpftraceProgram } from './bpftrace-run';
-import { CCompileError, runCProgram } from './c-run';
+import { BpftraceFailedError, bpftraceAdapter } from './bpftrace-run';
+import { CCompileError, cAdapter } from './c-run';
+import { RunLimitError, runSession, UnsupportedProgramError, type RunAdapter } from './run-session';
 
 /**
  * The runner process: one run, then exit. Everything it loaded into the kernel is tied to its
@@ -61,12 +62,17 @@ function dieWithTheDaemon(): void {
  */
 export async function executeRun(start: RunnerStart, send: (message: RunnerMessage) => void, stop: Promise<void>, resolveProgram?: ProgramResolver): Promise<void> {
   try {
-    if (typeof start.program === 'string') await runCatalogProgram(start, send, stop, resolveProgram);
-    else if (start.program.kind === 'bpftrace') await runBpftraceProgram(start, start.program, send, stop);
-    else await runCProgram(start, start.program, send, stop);
+    await runSession(start, adapterFor(start, resolveProgram), send, stop);
   } catch (error) {
     send(describeFailure(error));
   }
+}
+
+/** What differs by program kind; the session does the rest, the same for all. */
+function adapterFor(start: RunnerStart, resolveProgram?: ProgramResolver): RunAdapter {
+  if (typeof start.program === 'string') return catalogAdapter(start, resolveProgram);
+  if (start.program.kind === 'bpftrace') return bpftraceAdapter(start, start.program);
+  return cAdapter(start, start.program);
 }
 
 /** Minimized BTF for catalog loads, kept between runs (see serveRunner); a local run uses it too. */

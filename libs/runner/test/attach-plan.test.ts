@@ -1,3 +1,4 @@
+import { defaultRunLimits } from '@fleettrace/contracts';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,7 +41,7 @@ function start(params: Record<string, unknown>, durationSeconds: number, cgroupP
     params,
     durationSeconds,
     cgroupId: cgroupId(cgroupPath).toString(),
-    maxEventsPerOutput: 1000,
+    limits: { ...defaultRunLimits(), maxEventsPerOutput: 1000 },
   };
 }
 

@@ -1,3 +1,4 @@
+import { defaultRunLimits } from '@fleettrace/contracts';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -322,7 +323,7 @@ describe('Debian\'s bpftrace tools through the runner print what bpftrace prints
         durationSeconds: 100,
         cgroupId: cgroupId(ctx.cgroup).toString(),
         cgroupPath: ctx.cgroup,
-        maxEventsPerOutput: 10_000,
+        limits: defaultRunLimits(),
         killAt: Date.now() + killAfterMs,
       },
       killAfterMs,
@@ -438,7 +439,7 @@ describe('Debian\'s bpftrace tools through the runner print what bpftrace prints
       durationSeconds: 1,
       cgroupId: cgroupId(ctx.cgroup).toString(),
       cgroupPath: ctx.cgroup,
-      maxEventsPerOutput: 10_000,
+      limits: defaultRunLimits(),
     };
     const runner = launchRunner(start, 60_000, (m) => messages.push(m));
     launched.push(runner);

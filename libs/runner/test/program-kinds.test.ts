@@ -1,3 +1,4 @@
+import { defaultRunLimits } from '@fleettrace/contracts';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ type Done = Extract<RunnerMessage, { type: 'done' }>;
 type Failed = Extract<RunnerMessage, { type: 'failed' }>;
 
 function start(program: InlineProgram, durationSeconds: number, cgroupPath: string): RunnerStart {
-  return { type: 'start', runId: randomUUID(), program, params: {}, durationSeconds, cgroupId: cgroupId(cgroupPath).toString(), cgroupPath, maxEventsPerOutput: 10_000 };
+  return { type: 'start', runId: randomUUID(), program, params: {}, durationSeconds, cgroupId: cgroupId(cgroupPath).toString(), cgroupPath, limits: defaultRunLimits() };
 }
 
 describe('bpftrace and C program kinds in a real runner (real kernel, real bpftrace and clang)', () => {

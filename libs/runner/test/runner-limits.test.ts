@@ -6,13 +6,14 @@ import { cgroupId, createCgroup, removeCgroup, runInCgroup } from '@fleettrace/i
 import { waitFor } from '@fleettrace/infra/stack';
 import { summarize } from '../src/run-executor';
 import { launchRunner, type RunnerHandle } from '../src/runner-process';
-import type { RunnerLimits, RunnerMessage, RunnerStart } from '../src/protocol';
+import { defaultRunLimits, type RunLimits } from '@fleettrace/contracts';
+import type { RunnerMessage, RunnerStart } from '../src/protocol';
 import { ensureTestPrograms, TEST_RUNNER_MAIN } from './support/test-programs';
 import { untilRunning } from './support/until-running';
 
 type Done = Extract<RunnerMessage, { type: 'done' }>;
 
-function start(program: string, durationSeconds: number, cgroupPath: string, extra: Partial<RunnerStart> & { limits?: Partial<RunnerLimits> } = {}): RunnerStart {
+function start(program: string, durationSeconds: number, cgroupPath: string, extra: Omit<Partial<RunnerStart>, 'limits'> & { limits?: Partial<RunLimits> } = {}): RunnerStart {
   return {
     type: 'start',
     runId: randomUUID(),
@@ -20,8 +21,8 @@ function start(program: string, durationSeconds: number, cgroupPath: string, ext
     params: {},
     durationSeconds,
     cgroupId: cgroupId(cgroupPath).toString(),
-    maxEventsPerOutput: 100_000,
     ...extra,
+    limits: { ...defaultRunLimits(), maxEventsPerOutput: 100_000, ...extra.limits },
   };
 }
 
@@ -75,7 +76,7 @@ describe('run limits in the runner (real kernel)', () => {
     expect(done.limits).toMatchObject({ overheadBudgetPercent: 2, overheadWindowMs: 1000 });
     console.log(`budget run: ${done.budgetExceeded}; overhead ${JSON.stringify(done.overhead)}`);
 
-    const summary = summarize('r', 1, outcome, done, { program: 'syscount', durationSeconds: 30, limits: { graceSeconds: 5, maxEventsPerOutput: 100 } });
+    const summary = summarize('r', 1, outcome, done, { program: 'test_overhead_burner', durationSeconds: 30, limits: { graceSeconds: 5 } });
     expect(summary).toMatchObject({ state: 'budget_exceeded', error: done.budgetExceeded, overhead: done.overhead, limits: done.limits });
 
     await waitFor('the runner\'s programs freed', async () => programs.filter(programExists).length === 0, 5_000, 20);
@@ -139,7 +140,7 @@ describe('run limits in the runner (real kernel)', () => {
   it('caps events per second in the kernel and reports those dropped by rate apart from those dropped by the per-output cap', async () => {
     const messages: RunnerMessage[] = [];
     const handle = launch(
-      start('test_rate_events', 2, cgroupPath, { maxEventsPerOutput: 300, limits: { eventsPerSecond: 1000 } }),
+      start('test_rate_events', 2, cgroupPath, { limits: { maxEventsPerOutput: 300, eventsPerSecond: 1000 } }),
       10_000,
       (m) => messages.push(m),
     );
@@ -173,7 +174,7 @@ describe('run limits in the runner (real kernel)', () => {
     expect(failed.limits!.mapMemoryEstimateBytes).toBeGreaterThan(1024 * 1024);
     // Nothing was loaded: the runner never said it was running.
     expect(messages.some((m) => m.type === 'state' && m.state === 'running')).toBe(false);
-    const summary = summarize('r', 1, { exitCode: 0, signal: null, killedByWatchdog: false, stderrTail: '' }, failed, { program: 'syscount', durationSeconds: 2, limits: { graceSeconds: 5, maxEventsPerOutput: 100 } });
+    const summary = summarize('r', 1, { exitCode: 0, signal: null, killedByWatchdog: false, stderrTail: '' }, failed, { program: 'test_rate_events', durationSeconds: 2, limits: { graceSeconds: 5 } });
     expect(summary).toMatchObject({ state: 'failed', error: failed.error, limits: failed.limits });
   });
 });

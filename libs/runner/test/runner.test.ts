@@ -1,3 +1,4 @@
+import { defaultRunLimits } from '@fleettrace/contracts';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +18,7 @@ function start(program: string, durationSeconds: number, cgroupPath: string, par
     params,
     durationSeconds,
     cgroupId: cgroupId(cgroupPath).toString(),
-    maxEventsPerOutput: 1000,
+    limits: { ...defaultRunLimits(), maxEventsPerOutput: 1000 },
   };
 }
 

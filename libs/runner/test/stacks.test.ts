@@ -1,3 +1,4 @@
+import { defaultRunLimits } from '@fleettrace/contracts';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
@@ -17,7 +18,7 @@ type Done = Extract<RunnerMessage, { type: 'done' }>;
 const CHAIN = /^stack-chain;(?:[^;]+;)*main;level_one;level_two;busy_leaf(?:;|$)/;
 
 function start(program: RunnerStart['program'], durationSeconds: number, cgroupPath: string, params: Record<string, unknown> = {}): RunnerStart {
-  return { type: 'start', runId: randomUUID(), program, params, durationSeconds, cgroupId: cgroupId(cgroupPath).toString(), maxEventsPerOutput: 1000 };
+  return { type: 'start', runId: randomUUID(), program, params, durationSeconds, cgroupId: cgroupId(cgroupPath).toString(), limits: { ...defaultRunLimits(), maxEventsPerOutput: 1000 } };
 }
 
 function total(entries: StacksOutput['entries']): number {

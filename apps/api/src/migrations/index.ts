@@ -6,6 +6,7 @@ import { scheduler } from './0006-scheduler';
 import { ingest } from './0007-ingest';
 import { liveResults } from './0008-live-results';
 import { runWarnings } from './0009-run-warnings';
+import { wholeRunLimits } from './0013-whole-run-limits';
 
 export interface Migration {
   /** Applied in this order; a name, once released, never changes. */
@@ -22,4 +23,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: '0007-ingest', sql: ingest },
   { name: '0008-live-results', sql: liveResults },
   { name: '0009-run-warnings', sql: runWarnings },
+  { name: '0013-whole-run-limits', sql: wholeRunLimits },
 ];

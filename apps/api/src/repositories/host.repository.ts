@@ -85,6 +85,16 @@ export class HostRepository {
     }
   }
 
+  /** Hosts whose last heartbeat is within the window (online) and the others (offline). */
+  async countByLiveness(onlineWindowMs: number): Promise<{ online: number; offline: number }> {
+    const { rows } = await this.database.pool.query<{ online: number; total: number }>(
+      `SELECT count(*) FILTER (WHERE last_heartbeat_at > now() - make_interval(secs => $1))::int AS online, count(*)::int AS total FROM hosts`,
+      [onlineWindowMs / 1000],
+    );
+    const { online, total } = rows[0] ?? { online: 0, total: 0 };
+    return { online, offline: total - online };
+  }
+
   async findById(id: string): Promise<HostRecord | undefined> {
     const { rows } = await this.database.pool.query<HostRow>('SELECT * FROM hosts WHERE id = $1', [id]);
     return rows[0] && toRecord(rows[0]);

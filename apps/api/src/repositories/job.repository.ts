@@ -116,6 +116,12 @@ export class JobRepository {
     );
   }
 
+  /** How many jobs are in each state (running, completed). */
+  async countByState(): Promise<Map<string, number>> {
+    const { rows } = await this.database.pool.query<{ state: string; n: number }>('SELECT state, count(*)::int AS n FROM jobs GROUP BY state');
+    return new Map(rows.map((r) => [r.state, r.n]));
+  }
+
   async findById(id: string, db: Db = this.database.pool): Promise<JobRecord | undefined> {
     const { rows } = await db.query<JobRow>('SELECT * FROM jobs WHERE id = $1', [id]);
     return rows[0] && toRecord(rows[0]);

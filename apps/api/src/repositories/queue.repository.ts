@@ -193,6 +193,16 @@ export class QueueRepository implements BeforeApplicationShutdown {
     await this.producerClient.quit().catch(() => this.producerClient.disconnect());
   }
 
+  /** Jobs waiting (or delayed) in each named queue, for /metrics. */
+  async depths(names: readonly string[]): Promise<Map<string, number>> {
+    const depths = new Map<string, number>();
+    for (const name of names) {
+      const counts = await this.queue(name).getJobCounts('waiting', 'delayed', 'prioritized');
+      depths.set(name, Object.values(counts).reduce((sum, n) => sum + n, 0));
+    }
+    return depths;
+  }
+
   private queue(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {

@@ -11,6 +11,7 @@ import {
 } from '@fleettrace/contracts';
 import { DatabaseRepository, type Db } from './database.repository';
 import { inRounds } from '../utils/rounds';
+import type { RunTelemetryContext } from '../telemetry/run-context';
 
 export interface RunRecord {
   id: string;
@@ -73,6 +74,15 @@ export interface AppliedChange extends RunRef {
   from: RunState;
   state: RunState;
   error: string | null;
+  /** The run's times after the change (absent for runs released from pending). */
+  times?: RunTimes;
+}
+
+export interface RunTimes {
+  queuedAt: Date;
+  dispatchedAt: Date | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
 }
 
 /** When a released run must start, and by when it must have ended whatever happens. */
@@ -165,6 +175,49 @@ export class RunRepository {
     return rows[0] && toRecord(rows[0]);
   }
 
+  /** Runs not yet ended, by state: read through the partial index of unfinished runs, never the whole table. */
+  async activeCountByState(): Promise<Map<RunState, number>> {
+    const { rows } = await this.database.pool.query<{ state: RunState; n: number }>(
+      `SELECT state, count(*)::int AS n FROM runs WHERE finished_at IS NULL GROUP BY state`,
+    );
+    return new Map(rows.map((r) => [r.state, r.n]));
+  }
+
+  /** Host, job and program of each run, for its telemetry; runs that do not exist are left out. */
+  async telemetryContexts(runIds: readonly string[]): Promise<Map<string, RunTelemetryContext>> {
+    const contexts = new Map<string, RunTelemetryContext>();
+    if (runIds.length === 0) return contexts;
+    const { rows } = await this.database.pool.query<{
+      id: string;
+      job_id: string;
+      host_id: string;
+      host_name: string | null;
+      kernel_release: string | null;
+      program_label: string;
+      schedule_id: string | null;
+      started_at: Date;
+    }>(
+      `SELECT r.id, r.job_id, r.host_id, h.name AS host_name, h.kernel_release, j.program_label, j.schedule_id,
+              COALESCE(r.started_at, r.dispatched_at, r.queued_at) AS started_at
+         FROM runs r JOIN jobs j ON j.id = r.job_id LEFT JOIN hosts h ON h.id = r.host_id
+        WHERE r.id = ANY($1::uuid[])`,
+      [runIds],
+    );
+    for (const row of rows) {
+      contexts.set(row.id, {
+        runId: row.id,
+        jobId: row.job_id,
+        hostId: row.host_id,
+        hostName: row.host_name ?? row.host_id,
+        kernelRelease: row.kernel_release ?? '',
+        program: row.program_label,
+        scheduleId: row.schedule_id,
+        startedAt: row.started_at,
+      });
+    }
+    return contexts;
+  }
+
   /** How many runs of each job are in each state. */
   async stateCounts(jobIds: readonly string[], db: Db = this.database.pool): Promise<Map<string, Partial<Record<RunState, number>>>> {
     const counts = new Map<string, Partial<Record<RunState, number>>>(jobIds.map((id) => [id, {}]));
@@ -190,7 +243,18 @@ export class RunRepository {
       // (the trigger checks the same table). Rows are locked in id order, all in the first round
       // (later rounds hold fewer of the same runs), so two transactions moving the same runs wait
       // for each other instead of deadlocking.
-      const { rows } = await db.query<{ id: string; job_id: string; host_id: string; from: RunState; state: RunState; error: string | null }>(
+      const { rows } = await db.query<{
+        id: string;
+        job_id: string;
+        host_id: string;
+        from: RunState;
+        state: RunState;
+        error: string | null;
+        queued_at: Date;
+        dispatched_at: Date | null;
+        started_at: Date | null;
+        finished_at: Date | null;
+      }>(
         `WITH change AS (
            SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[]) AS c(run_id, state, at, error)
          ), old AS (
@@ -206,10 +270,13 @@ export class RunRepository {
          FROM change c JOIN old ON old.id = c.run_id
          WHERE r.id = c.run_id
            AND EXISTS (SELECT 1 FROM run_state_transitions t WHERE t.from_state = old.state AND t.to_state = c.state)
-         RETURNING r.id, r.job_id, r.host_id, old.state AS from, c.state AS state, r.error`,
+         RETURNING r.id, r.job_id, r.host_id, old.state AS from, c.state AS state, r.error, r.queued_at, r.dispatched_at, r.started_at, r.finished_at`,
         [round.map((c) => c.runId), round.map((c) => c.state), round.map((c) => c.at), round.map((c) => c.error ?? null), TAKEN_RUN_STATES, ACTIVE_RUN_STATES],
       );
-      for (const row of rows) applied.push({ id: row.id, jobId: row.job_id, hostId: row.host_id, from: row.from, state: row.state, error: row.error });
+      for (const row of rows) {
+        const times = { queuedAt: row.queued_at, dispatchedAt: row.dispatched_at, startedAt: row.started_at, finishedAt: row.finished_at };
+        applied.push({ id: row.id, jobId: row.job_id, hostId: row.host_id, from: row.from, state: row.state, error: row.error, times });
+      }
     }
     return applied;
   }
@@ -267,11 +334,12 @@ export class RunRepository {
     return toRefs(rows);
   }
 
-  /** Active runs of cancelled jobs whose host has not confirmed the cancel since `cutoff`. */
+  /** Active runs of cancelled jobs whose host has not confirmed the cancel within the job's grace before `cutoff`. */
   async unconfirmedCancels(cutoff: Date): Promise<RunRef[]> {
     const { rows } = await this.database.pool.query(
       `SELECT r.id, r.job_id, r.host_id FROM runs r JOIN jobs j ON j.id = r.job_id
-       WHERE r.finished_at IS NULL AND j.cancelled_at IS NOT NULL AND j.cancelled_at < $1`,
+       WHERE r.finished_at IS NULL AND j.cancelled_at IS NOT NULL
+         AND j.cancelled_at + make_interval(secs => (j.limits->>'graceSeconds')::float8) < $1`,
       [cutoff],
     );
     return toRefs(rows);

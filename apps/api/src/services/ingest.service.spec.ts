@@ -63,7 +63,7 @@ function setup(options: Options = {}) {
     deadLetter: vi.fn(async (letters: DeadLetter[]) => void deadLetters.push(...letters)),
   } as unknown as ResultsStreamRepository;
   const notifications = { notifyJobsOfRuns: vi.fn(async () => undefined) } as unknown as JobNotificationRepository;
-  const service = new IngestService({ ingestConsumer: 'c' } as ApiConfig, hosts, runs, results, stream, lifecycle, notifications);
+  const service = new IngestService({ ingestConsumer: 'c' } as ApiConfig, hosts, runs, results, stream, lifecycle, notifications, { ingested: () => undefined }, { ingested: () => undefined });
   return { service, calls, events, runs, applied, stream, deadLetters, acked };
 }
 

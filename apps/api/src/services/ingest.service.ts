@@ -12,6 +12,8 @@ import { JobNotificationRepository } from '../repositories/job-notification.repo
 import { storeIsolatingRejected } from '../utils/isolate-rejected';
 import { failpoint } from '../utils/failpoints';
 import { RunLifecycleService, type RunTransitions } from './run-lifecycle.service';
+import { OtlpExportService } from '../telemetry/otlp-export.service';
+import { ServiceMetrics } from '../telemetry/service-metrics';
 
 export const INGEST_BATCH_SIZE = 100;
 const BLOCK_MS = 1000;
@@ -60,6 +62,8 @@ export class IngestService {
     @Inject(ResultsStreamRepository) private readonly stream: ResultsStreamRepository,
     @Inject(RunLifecycleService) private readonly lifecycle: RunLifecycleService,
     @Inject(JobNotificationRepository) private readonly notifications: JobNotificationRepository,
+    @Inject(OtlpExportService) private readonly telemetry: Pick<OtlpExportService, 'ingested'>,
+    @Inject(ServiceMetrics) private readonly metrics: Pick<ServiceMetrics, 'ingested'>,
   ) {}
 
   start(): void {
@@ -207,6 +211,10 @@ export class IngestService {
     );
     failpoint('ingest.after-commit');
     await this.stream.ack(batch.map((b) => b.entry.id));
+    // Only what committed is exported; an entry redelivered after a crash may be exported twice.
+    const messages = batch.map((b) => b.message);
+    this.metrics.ingested(messages);
+    this.telemetry.ingested(messages);
   }
 
   /**

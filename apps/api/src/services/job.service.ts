@@ -1,16 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import {
-  DEFAULT_EVENTS_PER_SECOND,
-  DEFAULT_GRACE_SECONDS,
-  DEFAULT_MAP_MEMORY_BYTES,
-  DEFAULT_MAX_EVENTS_PER_RUN,
-  DEFAULT_OVERHEAD_BUDGET_PERCENT,
-  DEFAULT_OVERHEAD_WINDOW_MS,
-  MAX_EVENTS_PER_SECOND,
-  MAX_MAP_MEMORY_BYTES,
-  MAX_OVERHEAD_BUDGET_PERCENT,
   programLabel,
+  resolveRunLimits,
   type CreateJobRequest,
   type JobPage,
   type JobPlanView,
@@ -228,33 +220,11 @@ export class JobService {
     return { request, params, limits, targets, unsupported, stages };
   }
 
-  /** The run limits every host applies: the job's overrides (capped by server policy) over the defaults. */
+  /** The run limits every host applies, resolved here once (contracts' resolveRunLimits) and carried whole. */
   private runLimits(request: CreateJobRequest): RunDispatch['limits'] {
-    const policy = {
-      maxMapMemoryBytes: MAX_MAP_MEMORY_BYTES,
-      maxEventsPerSecond: MAX_EVENTS_PER_SECOND,
-      maxOverheadBudgetPercent: MAX_OVERHEAD_BUDGET_PERCENT,
-      ...this.config.limitsPolicy,
-    };
-    const asked = request.limits ?? {};
-    if (asked.mapMemoryBytes !== undefined && asked.mapMemoryBytes > policy.maxMapMemoryBytes) {
-      throw new BadRequestException(`limits.mapMemoryBytes must be at most ${policy.maxMapMemoryBytes} bytes`);
-    }
-    if (asked.eventsPerSecond !== undefined && asked.eventsPerSecond > policy.maxEventsPerSecond) {
-      throw new BadRequestException(`limits.eventsPerSecond must be at most ${policy.maxEventsPerSecond}`);
-    }
-    if (asked.overheadBudgetPercent !== undefined && asked.overheadBudgetPercent > policy.maxOverheadBudgetPercent) {
-      throw new BadRequestException(`limits.overheadBudgetPercent must be at most ${policy.maxOverheadBudgetPercent}`);
-    }
-    // Defaults never exceed the policy either: an operator's lower ceiling lowers them too.
-    return {
-      graceSeconds: DEFAULT_GRACE_SECONDS,
-      maxEventsPerOutput: DEFAULT_MAX_EVENTS_PER_RUN,
-      mapMemoryBytes: asked.mapMemoryBytes ?? Math.min(DEFAULT_MAP_MEMORY_BYTES, policy.maxMapMemoryBytes),
-      eventsPerSecond: asked.eventsPerSecond ?? Math.min(DEFAULT_EVENTS_PER_SECOND, policy.maxEventsPerSecond),
-      overheadBudgetPercent: asked.overheadBudgetPercent ?? Math.min(DEFAULT_OVERHEAD_BUDGET_PERCENT, policy.maxOverheadBudgetPercent),
-      overheadWindowMs: DEFAULT_OVERHEAD_WINDOW_MS,
-    };
+    const resolved = resolveRunLimits(request.limits, this.config.limitsPolicy);
+    if ('error' in resolved) throw new BadRequestException(resolved.error);
+    return resolved.limits;
   }
 
   /** What a host must have to run the job's program, by program kind. */

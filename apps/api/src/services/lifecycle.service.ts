@@ -8,6 +8,7 @@ import { IngestService } from './ingest.service';
 import { ReaperService } from './reaper.service';
 import { RetentionService } from './retention.service';
 import { JobHandlerRegistry } from './job-handler.registry';
+import { OtlpExportService } from '../telemetry/otlp-export.service';
 
 /** Jobs of one API queue handled at once per process (rollout steps and schedule firings are short). */
 const API_QUEUE_CONCURRENCY = 4;
@@ -30,6 +31,7 @@ export class LifecycleService implements OnApplicationBootstrap, OnModuleDestroy
     @Inject(IngestService) private readonly ingest: IngestService,
     @Inject(ReaperService) private readonly reaper: ReaperService,
     @Inject(RetentionService) private readonly retention: RetentionService,
+    @Inject(OtlpExportService) private readonly telemetry: OtlpExportService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -58,6 +60,8 @@ export class LifecycleService implements OnApplicationBootstrap, OnModuleDestroy
     await this.reaper.stop();
     await this.retention.stop();
     await this.ingest.stop();
+    // After ingest stopped (nothing new to export), before the pool closes (exports look runs up).
+    await this.telemetry.close();
     await this.queues.closeWorkers();
   }
 }

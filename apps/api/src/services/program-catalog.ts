@@ -24,7 +24,7 @@ export interface CatalogOutput {
   keyFields?: string[];
   /** Counts keyed by stack ids leave the host as a stacks output. */
   stacks?: unknown;
-  otel?: { instrument: string; name: string; unit?: string };
+  otel?: { instrument: string; name: string; unit?: string; attributes?: Readonly<Record<string, string>> };
 }
 
 export interface ProgramCatalog {

@@ -52,7 +52,8 @@ describe('ReaperService.sweep', () => {
     await service.sweep(now);
     expect(runs.queuedPastStartDeadline).toHaveBeenCalledWith(new Date('2030-01-01T00:00:53Z'));
     expect(runs.takenPastEndDeadline).toHaveBeenCalledWith(new Date('2030-01-01T00:00:28Z'));
-    expect(runs.unconfirmedCancels).toHaveBeenCalledWith(new Date('2030-01-01T00:00:23Z'));
+    // The job's own grace is added in SQL, from the limits stored on it.
+    expect(runs.unconfirmedCancels).toHaveBeenCalledWith(new Date('2030-01-01T00:00:28Z'));
   });
 
   it('ends each run with its reason, withdraws the ones it ended from their queues, then completes stragglers', async () => {

@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DEFAULT_GRACE_SECONDS } from '@fleettrace/contracts';
 import { API_CONFIG } from '../tokens';
 import type { ApiConfig } from '../config';
 import { RunRepository, type RunRef } from '../repositories/run.repository';
@@ -61,8 +60,8 @@ export class ReaperService {
     const before = (seconds: number) => new Date(now.getTime() - seconds * 1000 - lagMs);
     const missed = await this.runs.queuedPastStartDeadline(before(this.config.missedSlackSeconds));
     const silent = await this.runs.takenPastEndDeadline(before(this.config.silenceSlackSeconds));
-    // A host told to cancel detaches within a second; past its grace and the slack, it is not listening.
-    const unconfirmedCancels = await this.runs.unconfirmedCancels(before(DEFAULT_GRACE_SECONDS + this.config.silenceSlackSeconds));
+    // A host told to cancel detaches within a second; past the job's grace and the slack, it is not listening.
+    const unconfirmedCancels = await this.runs.unconfirmedCancels(before(this.config.silenceSlackSeconds));
     const ended = await this.lifecycle.transaction((transitions) =>
       transitions.apply([
         ...missed.map((r) => ({ runId: r.id, state: 'missed' as const, at: now, error: `host ${r.hostId} did not start the run before its start deadline` })),

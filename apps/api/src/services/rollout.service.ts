@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { z } from 'zod';
 import {
-  startAllowanceSeconds,
+  runAllowanceSeconds,
   FAILED_RUN_STATES,
   ROLLOUT_QUEUE,
   ROLLOUT_STEP_JOB_NAME,
@@ -18,6 +18,7 @@ import { EnqueueError, QueueRepository } from '../repositories/queue.repository'
 import { DatabaseRepository } from '../repositories/database.repository';
 import { stageName } from '../utils/rollout-plan';
 import { RunLifecycleService, type LifecycleOutcome } from './run-lifecycle.service';
+import { runTraceparent } from '../telemetry/trace-ids';
 
 const StepData = z.object({ jobId: z.guid() });
 
@@ -73,7 +74,7 @@ export class RolloutService implements OnModuleInit {
       if (decided.events.length > 0) await transitions.record(jobId, decided.events);
       if (decided.release.length === 0) return { release: [], nextStepAt: decided.nextStepAt } satisfies StepDecision;
       const startDeadline = new Date(now + this.config.startDeadlineSeconds * 1000);
-      const endDeadline = new Date(startDeadline.getTime() + allowanceSeconds(job) * 1000);
+      const endDeadline = new Date(startDeadline.getTime() + runAllowanceSeconds(job.program, job.durationSeconds, job.limits) * 1000);
       const released = new Set(
         (await transitions.release(decided.release.map((r) => r.id), { startDeadline, endDeadline })).map((r) => r.id),
       );
@@ -126,11 +127,6 @@ export class RolloutService implements OnModuleInit {
   }
 }
 
-/** Seconds past its start deadline a run may still be going: start allowance, duration, grace. */
-export function allowanceSeconds(job: Pick<JobRecord, 'program' | 'durationSeconds' | 'limits'>): number {
-  return startAllowanceSeconds(job.program) + job.durationSeconds + job.limits.graceSeconds;
-}
-
 export function dispatchOf(job: JobRecord, run: RunRecord): RunDispatch {
   return {
     runId: run.id,
@@ -142,6 +138,7 @@ export function dispatchOf(job: JobRecord, run: RunRecord): RunDispatch {
     startDeadline: run.startDeadline!.getTime(),
     endDeadline: run.endDeadline!.getTime(),
     limits: job.limits,
+    traceparent: runTraceparent(job.id, run.id),
     ...(job.snapshotSeconds ? { snapshotSeconds: job.snapshotSeconds } : {}),
   };
 }

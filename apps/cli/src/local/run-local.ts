@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_MAX_EVENTS_PER_RUN, MAX_DURATION_SECONDS, programLabel } from '@fleettrace/contracts';
+import { defaultRunLimits, MAX_DURATION_SECONDS, programLabel } from '@fleettrace/contracts';
 import { executeRun, useCoreBtfCache, type RunnerMessage, type RunnerStart } from '@fleettrace/runner';
 import { CliError, ExitCode } from '../errors';
 import type { Io } from '../io';
@@ -53,7 +53,8 @@ export const localRun: CommandHandler = async (input, io: Io) => {
     durationSeconds,
     // The whole host: no daemon's cgroup scope.
     cgroupId: null,
-    maxEventsPerOutput: DEFAULT_MAX_EVENTS_PER_RUN,
+    // No API to resolve them: the defaults, from the one place they are set.
+    limits: defaultRunLimits(),
     // Someone is watching: each event prints as its ring-buffer batch arrives, not up to 250 ms later.
     eventsMaxDelayMs: 0,
   };
@@ -94,7 +95,7 @@ export const localRun: CommandHandler = async (input, io: Io) => {
   const local = endingOf(ending, (Date.now() - startedAtMs) / 1000);
   if (ending.type === 'failed') throw new CliError(`${label} ${local.state === 'unsupported' ? 'cannot run on this host' : 'failed'}: ${local.error}`);
 
-  const { results, summaries } = localResults(runId, local, events, DEFAULT_MAX_EVENTS_PER_RUN);
+  const { results, summaries } = localResults(runId, local, events, start.limits.maxEventsPerOutput);
   await printResults(io.stdout, print, { results, summaries, program, eventsStreamed: stream !== undefined });
   for (const note of writeStacksFiles(files, results, label, { startedAtMs, durationSeconds: Math.round(local.seconds) })) io.stderr.write(`${note}\n`);
   // What went wrong without ending the run (a probe bpftrace skipped, a helper error), once each, as a fleet run lists them.
