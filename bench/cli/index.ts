@@ -2,7 +2,8 @@
 // how long from Enter to the first event on screen for `fleettrace local run execsnoop`, and for
 // `fleettrace run execsnoop` on 1 and on 3 local hosts (a fleet of its own: API and daemons as
 // processes), each against `bpftrace /usr/sbin/execsnoop.bt`, side by side, repetitions
-// alternating. Needs a built checkout (npm run build) and root.
+// alternating. Each `fleettrace` is the bin run as a command, as a shell runs it (its shell line,
+// then node). Needs a built checkout (npm run build) and root.
 // Args: --reps N (default 7).
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -42,21 +43,28 @@ async function startup(reps: number, fleet: BenchFleet): Promise<Metric[]> {
   const samples = await alternate(
     reps,
     {
-      help: () => timeToExit(process.execPath, [CLI_BIN, '--help'], env),
-      version: () => timeToExit(process.execPath, [CLI_BIN, '--version'], env),
+      // As a shell runs `fleettrace`: the bin itself (its shell line, then node).
+      help: () => timeToExit(CLI_BIN, ['--help'], env),
+      version: () => timeToExit(CLI_BIN, ['--version'], env),
       node: () => timeToExit(process.execPath, ['-e', ''], env),
-      helpNoCa: () => timeToExit(process.execPath, [CLI_BIN, '--help'], noCaEnv),
+      helpNode: () => timeToExit(process.execPath, [CLI_BIN, '--help'], env),
+      helpNoCa: () => timeToExit(CLI_BIN, ['--help'], noCaEnv),
       nodeNoCa: () => timeToExit(process.execPath, ['-e', ''], noCaEnv),
-      jobsLs: () => timeToExit(process.execPath, [CLI_BIN, 'jobs', 'ls'], apiEnv),
+      jobsLs: () => timeToExit(CLI_BIN, ['jobs', 'ls'], apiEnv),
     },
     (side, rep, ms) => log(`(a) start-up rep ${rep + 1}/${reps} ${side.padEnd(9)} ${ms.toFixed(1)} ms`),
   );
-  const ca = process.env.NODE_EXTRA_CA_CERTS ? `; NODE_EXTRA_CA_CERTS is set here, which makes node itself read ${process.env.NODE_EXTRA_CA_CERTS} at start` : '';
+  const ca = process.env.NODE_EXTRA_CA_CERTS
+    ? `; NODE_EXTRA_CA_CERTS is set here (${process.env.NODE_EXTRA_CA_CERTS}): node -e "" reads it at start, fleettrace defers it to its https client`
+    : '';
   return [
     withinBudget('(a) fleettrace --help, spawn to exit', samples.help, HELP_BUDGET_MS, `the issue's budget: < ${HELP_BUDGET_MS} ms${ca}`),
     withinBudget('(a) fleettrace jobs ls against the local API, spawn to exit', samples.jobsLs, JOBS_LS_BUDGET_MS, `the issue's budget: < ${JOBS_LS_BUDGET_MS} ms; one GET /v1/jobs`),
     metricOf('(a) fleettrace --help vs node -e "" (node alone)', 'ms', samples.help, 'node -e ""', samples.node, { note: 'context: what node costs before any of ours' }),
     metricOf('(a) fleettrace --version vs node -e ""', 'ms', samples.version, 'node -e ""', samples.node, { note: 'context' }),
+    metricOf('(a) node bin/fleettrace.mjs --help vs node -e ""', 'ms', samples.helpNode, 'node -e ""', samples.node, {
+      note: 'context: the bin run by node directly, which reads NODE_EXTRA_CA_CERTS (when set) at start like any node',
+    }),
     metricOf('(a) fleettrace --help without NODE_EXTRA_CA_CERTS vs node -e "" likewise', 'ms', samples.helpNoCa, 'node -e ""', samples.nodeNoCa, {
       note: 'context: the environment of a machine without extra CA certificates',
     }),
@@ -72,7 +80,7 @@ async function firstEvent(reps: number, fleet: BenchFleet): Promise<Metric[]> {
   const cliEnv = { ...process.env, NO_COLOR: '1', FLEETTRACE_URL: fleet.url, FLEETTRACE_TOKEN: fleet.token };
   const fleetRun = (hosts: string[]) => () =>
     timeToFirstEvent(
-      () => spawn(process.execPath, [CLI_BIN, 'run', 'execsnoop', '--hosts', hosts.join(','), '--duration', FLEET_RUN_DURATION], { env: cliEnv, stdio: ['ignore', 'pipe', 'pipe'] }),
+      () => spawn(CLI_BIN, ['run', 'execsnoop', '--hosts', hosts.join(','), '--duration', FLEET_RUN_DURATION], { env: cliEnv, stdio: ['ignore', 'pipe', 'pipe'] }),
       /^TIME\s+HOST\s+PID\s/,
       { stream: 'stderr', line: /^job [0-9a-f-]{36}: / },
     );
@@ -82,7 +90,7 @@ async function firstEvent(reps: number, fleet: BenchFleet): Promise<Metric[]> {
       {
         local: () =>
           timeToFirstEvent(
-            () => spawn(process.execPath, [CLI_BIN, 'local', 'run', 'execsnoop'], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] }),
+            () => spawn(CLI_BIN, ['local', 'run', 'execsnoop'], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] }),
             /^TIME\s+PID\s/,
             { stream: 'stderr', line: /^Tracing execsnoop/ },
           ),

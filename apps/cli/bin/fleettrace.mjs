@@ -1,6 +1,14 @@
-#!/usr/bin/env node
-// The `fleettrace` command: the bundle that `npm run build` makes (scripts/bundle.ts). A checkout
-// that was never built gets a sentence saying so rather than a module-resolution stack trace.
+#!/bin/sh
+":" //; if [ -n "$NODE_EXTRA_CA_CERTS" ] && [ "${NODE_OPTIONS#*-ca}" = "$NODE_OPTIONS" ]; then export FLEETTRACE_DEFERRED_CA_CERTS="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; fi; exec node "$0" "$@"
+// The `fleettrace` command, a file that is both a shell script and an ES module. Run as a command,
+// the line above (to JavaScript, a string and a comment) starts node on this same file, but without
+// NODE_EXTRA_CA_CERTS: node would read and parse those certificates at every start (~30-40 ms)
+// though only an https:// API needs them; src/api/deferred-ca.ts hands them to https instead.
+// With --use-openssl-ca or --use-bundled-ca in NODE_OPTIONS the variable is left alone. `node
+// bin/fleettrace.mjs` works too (with node reading the certificates itself).
+//
+// Then: the bundle that `npm run build` makes (scripts/bundle.ts). A checkout that was never built
+// gets a sentence saying so rather than a module-resolution stack trace.
 const bundle = new URL('../dist/fleettrace.mjs', import.meta.url);
 try {
   await import(bundle.href);

@@ -59,6 +59,27 @@ const lazyChildProcessForCommander: Plugin = {
   },
 };
 
+/**
+ * Each module of libs/contracts builds its zod schemas when it loads, and its index re-exports them
+ * all: without this, a command that needs one constant (local run: the run limits) builds every API
+ * schema too (~25 ms of CPU here). Declared free of side effects, a contracts module none of whose
+ * exports is used is left out. Its one side effect, naming schemas for the API's OpenAPI document
+ * (api-components.ts), is never read here.
+ */
+const contractsWithoutSideEffects: Plugin = {
+  name: 'contracts-without-side-effects',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.pluginData === 'contracts') return undefined;
+      const inContracts = args.path === '@fleettrace/contracts' || /[\\/]libs[\\/]contracts[\\/]src[\\/]/.test(args.importer);
+      if (!inContracts || args.kind === 'entry-point') return undefined;
+      const resolved = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: 'contracts' });
+      if (resolved.errors.length > 0) return { errors: resolved.errors };
+      return /[\\/]libs[\\/]contracts[\\/]src[\\/]/.test(resolved.path) ? { path: resolved.path, sideEffects: false } : undefined;
+    });
+  },
+};
+
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({
   entryPoints: { fleettrace: `${appDir}src/main.ts` },
@@ -77,7 +98,7 @@ const result = await build({
   metafile: true,
   logLevel: 'warning',
   define: { FLEETTRACE_VERSION: JSON.stringify(version) },
-  plugins: [ownImportMetaUrl, englishZodOnly, lazyChildProcessForCommander],
+  plugins: [contractsWithoutSideEffects, ownImportMetaUrl, englishZodOnly, lazyChildProcessForCommander],
   // Bundled CommonJS packages (commander, pprof-format) call require() for Node's built-ins.
   banner: { js: "import { createRequire as __cliRequire } from 'node:module'; const require = __cliRequire(import.meta.url);" },
 });

@@ -2,6 +2,7 @@
 import { runCli } from './cli';
 import { ExitCode } from './errors';
 import { processIo } from './io';
+import { takeDeferredCaCerts } from './api/deferred-ca';
 
 /** Resolves once everything written to the stream so far has left the process (a pipe may take it in pieces). */
 function flushed(stream: NodeJS.WriteStream): Promise<void> {
@@ -14,6 +15,7 @@ function flushed(stream: NodeJS.WriteStream): Promise<void> {
  * only what it printed is waited for.
  */
 async function main(): Promise<number> {
+  takeDeferredCaCerts(process.env);
   try {
     return await runCli(process.argv.slice(2), processIo());
   } catch (error) {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runnerEntry } from './runner-process';
+import { runnerEntry, runnerEnv } from './runner-process';
 
 let dir: string | undefined;
 afterEach(() => {
@@ -42,5 +42,14 @@ describe('runnerEntry', () => {
     rmSync(sources[0]!);
     expect(runnerEntry(bundle).execArgv).toEqual(['--import', 'tsx']);
     expect(runnerEntry(join(dir!, 'missing.mjs')).execArgv).toEqual(['--import', 'tsx']);
+  });
+});
+
+describe('runnerEnv', () => {
+  it('starts a runner without NODE_EXTRA_CA_CERTS, and with everything else of the daemon', () => {
+    expect(runnerEnv({ NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt', PATH: '/usr/bin', FLEETTRACE_STATE_DIR: '/var/lib/ft' })).toEqual({
+      PATH: '/usr/bin',
+      FLEETTRACE_STATE_DIR: '/var/lib/ft',
+    });
   });
 });

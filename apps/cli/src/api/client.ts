@@ -19,6 +19,7 @@ import type {
 } from '@fleettrace/contracts';
 import { CliError } from '../errors';
 import type { ApiTarget } from '../config/config';
+import { deferredCaOptions, type CaOptions } from './deferred-ca';
 
 /** The API answered with an error body: its status and its one-sentence message. */
 export class ApiError extends CliError {
@@ -58,14 +59,18 @@ export class ApiClient {
 
   /** node:https (with tls and crypto) only for an https:// API: tens of ms of start-up otherwise spent for nothing. */
   static async for(target: ApiTarget): Promise<ApiClient> {
-    return new ApiClient(target, target.url.startsWith('https:') ? await import('node:https') : http);
+    if (!target.url.startsWith('https:')) return new ApiClient(target, http);
+    const [https, tls] = await Promise.all([import('node:https'), deferredCaOptions()]);
+    return new ApiClient(target, https, tls);
   }
 
   constructor(
     private readonly target: ApiTarget,
     readonly transport: Transport,
+    /** TLS options of every connection (the CA certificates node was started without, see deferred-ca.ts). */
+    readonly tls: CaOptions = {},
   ) {
-    this.agent = new transport.Agent({ keepAlive: true, maxSockets: 2 });
+    this.agent = new transport.Agent({ keepAlive: true, maxSockets: 2, ...tls });
   }
 
   get url(): string {

@@ -32,7 +32,7 @@ function nodeFetch(client: ApiClient, refusal: { error?: CliError }) {
     new Promise((resolve, reject) => {
       const target = new URL(String(url));
       // A connection of its own (agent: false): it lives as long as the job, beside the client's requests.
-      const req = client.transport.request(target, { method: 'GET', agent: false, signal: init.signal, headers: { ...init.headers, ...client.headers('text/event-stream') } }, (res: IncomingMessage) => {
+      const req = client.transport.request(target, { ...client.tls, method: 'GET', agent: false, signal: init.signal, headers: { ...init.headers, ...client.headers('text/event-stream') } }, (res: IncomingMessage) => {
         const status = res.statusCode ?? 0;
         const headers = { get: (name: string) => (res.headers[name.toLowerCase()] === undefined ? null : String(res.headers[name.toLowerCase()])) };
         const base = { status, headers, url: target.href, redirected: false };

@@ -7,8 +7,12 @@ export const EVENT_TIME_FIELD = 'time_ns';
 /** The API sets it on every record: the host it came from. */
 export const EVENT_HOST_FIELD = 'host';
 
-/** `18:40:12.345` in local time, from nanoseconds since the epoch (a number or a decimal string). */
-export function formatEventTime(value: unknown, timeZone?: string): string {
+/**
+ * `18:40:12.345` in local time (UTC with `utc`), from nanoseconds since the epoch (a number or a
+ * decimal string). Built from the Date's fields rather than toLocaleTimeString: the first Intl
+ * call loads ICU's locale data, tens of ms that would delay the first event a tail prints.
+ */
+export function formatEventTime(value: unknown, utc = false): string {
   if (value === null || value === undefined || value === '') return '';
   let ms: number;
   try {
@@ -17,8 +21,9 @@ export function formatEventTime(value: unknown, timeZone?: string): string {
     return String(value);
   }
   const date = new Date(ms);
-  const clock = date.toLocaleTimeString('en-GB', { hour12: false, ...(timeZone ? { timeZone } : {}) });
-  return `${clock}.${String(date.getMilliseconds()).padStart(3, '0')}`;
+  const [hours, minutes, seconds] = utc ? [date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds()] : [date.getHours(), date.getMinutes(), date.getSeconds()];
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(hours)}:${pad(minutes)}:${pad(seconds)}.${String(date.getMilliseconds()).padStart(3, '0')}`;
 }
 
 /**

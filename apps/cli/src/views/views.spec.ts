@@ -37,9 +37,20 @@ describe('countsLines', () => {
 
 describe('events', () => {
   it('formats epoch nanoseconds (a number or a decimal string) as a wall-clock time with milliseconds', () => {
-    expect(formatEventTime('1700000000123456789', 'UTC')).toBe('22:13:20.123');
-    expect(formatEventTime(1_700_000_000_000_000_000, 'UTC')).toBe('22:13:20.000');
+    expect(formatEventTime('1700000000123456789', true)).toBe('22:13:20.123');
+    expect(formatEventTime(1_700_000_000_000_000_000, true)).toBe('22:13:20.000');
     expect(formatEventTime(undefined)).toBe('');
+  });
+
+  it('formats event times in the local time zone by default', () => {
+    const saved = process.env.TZ;
+    process.env.TZ = 'Asia/Kolkata'; // UTC+05:30: the half hour shows that minutes follow the zone too
+    try {
+      expect(formatEventTime('1700000000123456789')).toBe('03:43:20.123');
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
   });
 
   it('puts the time and host first, then the fields in the struct order given, then any others', () => {

@@ -40,9 +40,14 @@ export function apiEnv(url: string, token: string): { env: NodeJS.ProcessEnv; cw
   return cliEnv({ FLEETTRACE_URL: url, FLEETTRACE_TOKEN: token });
 }
 
-export function startCli(args: readonly string[], options: { env: NodeJS.ProcessEnv; cwd: string }): RunningCli {
+/**
+ * Starts `node bin/fleettrace.mjs args`; with `asCommand`, the bin itself, as a shell runs
+ * `fleettrace` (its shell line, see bin/fleettrace.mjs, then node).
+ */
+export function startCli(args: readonly string[], options: { env: NodeJS.ProcessEnv; cwd: string; asCommand?: boolean }): RunningCli {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npm run build\` first`);
-  const child = spawn(process.execPath, [CLI_BIN, ...args], { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, argv] = options.asCommand ? [CLI_BIN, args] : [process.execPath, [CLI_BIN, ...args]];
+  const child = spawn(command, argv, { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -75,4 +80,9 @@ export async function submittedJobId(cli: RunningCli): Promise<string> {
 
 export function runCli(args: readonly string[], options: { env: NodeJS.ProcessEnv; cwd: string }): Promise<CliResult> {
   return startCli(args, options).done;
+}
+
+/** runCli through the bin as a command, as a shell runs `fleettrace`. */
+export function runCliCommand(args: readonly string[], options: { env: NodeJS.ProcessEnv; cwd: string }): Promise<CliResult> {
+  return startCli(args, { ...options, asCommand: true }).done;
 }
