@@ -313,3 +313,25 @@ describe('ApiTokenRepository', () => {
     expect(await tokens.findById(id)).toMatchObject({ revokedAt: new Date(1000), revokedBy: 'admin', hostSelector: 'tier=web' });
   });
 });
+
+describe('DatabaseRepository', () => {
+  it('survives PostgreSQL ending a connection held between two queries of a transaction: the transaction fails, the process goes on', async () => {
+    let pid = 0;
+    let ended = false;
+    const outcome = database.transaction(async (tx) => {
+      pid = (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      // Held between queries, as a transaction waiting on Redis holds its client, while the server ends it.
+      await waitFor('the server to end this connection', async () => ended);
+      await tx.query('SELECT 1');
+    });
+    await waitFor('the transaction to hold its connection', async () => pid !== 0);
+    const client = (await database.pool.query<{ done: boolean }>('SELECT pg_terminate_backend($1) AS done', [pid])).rows[0]!;
+    expect(client.done).toBe(true);
+    // The server's message reaches the held client as an 'error' event: with no listener, Node ends the process.
+    await waitFor('the backend to be gone', async () => (await database.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1', [pid])).rows[0]!.n === 0);
+    ended = true;
+    await expect(outcome).rejects.toThrow();
+    // And the pool goes on with a connection of its own.
+    expect((await database.pool.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one).toBe(1);
+  });
+});

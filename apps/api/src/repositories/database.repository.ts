@@ -59,6 +59,11 @@ export class DatabaseRepository implements OnApplicationShutdown {
     this.pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     this.pool.on('error', () => undefined);
+    // Nor a checked-out one: the pool listens for errors on idle clients only, so a client held
+    // between two queries of a transaction when PostgreSQL goes away (it tells every backend
+    // "terminating connection due to administrator command") emitted 'error' with no listener, and
+    // Node ended the API. Its next query fails instead, and the pool drops it when it is released.
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   /** Rejects with DataRejectedError when the database refused the data written, else with what failed. */
