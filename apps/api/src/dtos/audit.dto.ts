@@ -1,14 +1,9 @@
 import { BadRequestException } from '@nestjs/common';
 import { z } from 'zod';
+import { pageParams, timeParam } from './page-query';
 
 export const MAX_AUDIT_PAGE = 500;
 const DEFAULT_AUDIT_PAGE = 100;
-const LIMIT_MESSAGE = `limit must be a whole number from 1 to ${MAX_AUDIT_PAGE}`;
-const time = (field: string) =>
-  z
-    .string({ error: `${field} must be a time like 2026-12-04T10:00:00Z` })
-    .refine((text) => !Number.isNaN(Date.parse(text)), `${field} must be a time like 2026-12-04T10:00:00Z`)
-    .transform((text) => new Date(text));
 const text = (field: string, max: number) => z.string({ error: `${field} must be a string` }).min(1, `${field} must not be empty`).max(max, `${field} must be at most ${max} characters`);
 
 /** The filters of GET /v1/audit; newest first, paged by `cursor` (the nextCursor of the previous page). */
@@ -23,15 +18,9 @@ export const AuditListQuery = z
         .optional(),
       subject: text('subject', 256).optional(),
       address: text('address', 64).optional(),
-      since: time('since').optional(),
-      until: time('until').optional(),
-      limit: z
-        .string({ error: LIMIT_MESSAGE })
-        .regex(/^\d{1,3}$/, LIMIT_MESSAGE)
-        .transform(Number)
-        .pipe(z.number().min(1, LIMIT_MESSAGE).max(MAX_AUDIT_PAGE, LIMIT_MESSAGE))
-        .default(DEFAULT_AUDIT_PAGE),
-      cursor: z.string().min(1, 'cursor must be a nextCursor from a previous page').optional(),
+      since: timeParam('since').optional(),
+      until: timeParam('until').optional(),
+      ...pageParams(MAX_AUDIT_PAGE, DEFAULT_AUDIT_PAGE),
     },
     { error: 'query must be an object' },
   )

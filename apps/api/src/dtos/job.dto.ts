@@ -1,5 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import { z } from 'zod';
+import { pageParams, timeParam } from './page-query';
 import {
   JOB_STATES,
   normalizeTargets,
@@ -30,12 +31,6 @@ export const CancelJobRequest = z
 
 export const MAX_JOBS_PAGE = 200;
 const DEFAULT_JOBS_PAGE = 50;
-const LIMIT_MESSAGE = `limit must be a whole number from 1 to ${MAX_JOBS_PAGE}`;
-const time = (field: string) =>
-  z
-    .string({ error: `${field} must be a time like 2026-12-04T10:00:00Z` })
-    .refine((text) => !Number.isNaN(Date.parse(text)), `${field} must be a time like 2026-12-04T10:00:00Z`)
-    .transform((text) => new Date(text));
 
 /** The filters of GET /v1/jobs; an unknown parameter is an error, not silently ignored. */
 export const JobListQuery = z
@@ -45,15 +40,9 @@ export const JobListQuery = z
       program: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'program must be a catalog name, "bpftrace" or "c"').optional(),
       createdBy: z.string().min(1, 'createdBy must name a token').max(128, 'createdBy must be at most 128 characters').optional(),
       scheduleId: z.guid({ error: 'scheduleId must be a UUID' }).optional(),
-      since: time('since').optional(),
-      until: time('until').optional(),
-      limit: z
-        .string({ error: LIMIT_MESSAGE })
-        .regex(/^\d{1,3}$/, LIMIT_MESSAGE)
-        .transform(Number)
-        .pipe(z.number().min(1, LIMIT_MESSAGE).max(MAX_JOBS_PAGE, LIMIT_MESSAGE))
-        .default(DEFAULT_JOBS_PAGE),
-      cursor: z.string().min(1, 'cursor must be a nextCursor from a previous page').optional(),
+      since: timeParam('since').optional(),
+      until: timeParam('until').optional(),
+      ...pageParams(MAX_JOBS_PAGE, DEFAULT_JOBS_PAGE),
     },
     { error: 'query must be an object' },
   )
