@@ -1,4 +1,5 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { CreateJobRequest, JobPage, JobPlanView, JobView } from '@fleettrace/contracts';
 import { ApiRoute } from '../decorators/api-route.decorator';
@@ -38,8 +39,14 @@ export class JobController {
   @Get(':id')
   @ApiRoute({ summary: "The job, the state of each host's run, and its timeline.", responses: { 200: JobView }, errors: [404] })
   @Scope('jobs:read')
-  get(@Auth() auth: AuthContext, @Param('id', new ZodValidationPipe(JobIdParam, 'job id')) id: string): Promise<JobView> {
-    return this.jobs.getFor(auth, id);
+  async get(
+    @Auth() auth: AuthContext,
+    @Param('id', new ZodValidationPipe(JobIdParam, 'job id')) id: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Buffer> {
+    const json = await this.jobs.getJsonFor(auth, id);
+    void reply.type('application/json; charset=utf-8');
+    return json;
   }
 
   @Post(':id/cancel')
