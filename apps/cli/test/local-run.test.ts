@@ -95,5 +95,11 @@ describe('fleettrace local run: the runner in the CLI process, no API, Redis or 
     const usage = await runCli(['local', 'run', 'runqlat', '--flamegraph', 'x.svg'], env);
     expect(usage).toMatchObject({ code: 2, stdout: '' });
     expect(usage.stderr).toBe('error: --flamegraph needs a program with a stacks output, like profile or offcputime; runqlat has none\n(run with --help for usage)\n');
+    expect(await runCli(['local', 'run', 'runqlat', '--interval', '0'], env)).toEqual({
+      code: 2,
+      signal: null,
+      stdout: '',
+      stderr: 'error: --interval must be a whole number of seconds like 10s, 2m or 1h, got "0"\n(run with --help for usage)\n',
+    });
   });
 });
