@@ -78,10 +78,28 @@ describe('fleettrace local run: the runner in the CLI process, no API, Redis or 
     await nothingLeft(baseline);
   });
 
+  it('a bpftrace script\'s maps print once at the end, as views, not also as the lines bpftrace printed at exit', async () => {
+    const script = 'BEGIN { printf("begun\\n"); } tracepoint:syscalls:sys_enter_getppid /comm == "python3"/ { @calls[comm] = count(); @s[comm] = stats(1); }';
+    const cli = startCli(['local', 'run', '-e', script, '--duration', '3s'], env);
+    await cli.untilStderr(/^Tracing bpftrace/m);
+    expect(spawnSync('python3', ['-c', 'import os\nfor _ in range(20): os.getppid()']).status).toBe(0);
+    const result = await cli.done;
+    expect(result.code, result.stderr).toBe(0);
+    // The script's line, then @s (stats(): no view draws it, so its printed line stays), then @calls as a top-counts table.
+    expect(result.stdout).toMatch(/^@printf:\nTIME\s+LINE\n[\d:.]+\s+begun\n[\d:.]+\s+@s\[python3\]: count 20, average 1, total 20\n[\d:.]+\n@calls:\nKEY\s+COUNT\s+%\npython3\s+20\s+100\.0\n/);
+    expect(result.stdout.match(/@calls/g)).toHaveLength(1);
+  });
+
   it('an unknown program exits 1 naming its near matches; a wrong flag exits 2', async () => {
     expect(await runCli(['local', 'run', 'runqlta'], env)).toEqual({ code: 1, signal: null, stdout: '', stderr: 'error: unknown program "runqlta"; did you mean runqlat?\n' });
     const usage = await runCli(['local', 'run', 'runqlat', '--flamegraph', 'x.svg'], env);
     expect(usage).toMatchObject({ code: 2, stdout: '' });
     expect(usage.stderr).toBe('error: --flamegraph needs a program with a stacks output, like profile or offcputime; runqlat has none\n(run with --help for usage)\n');
+    expect(await runCli(['local', 'run', 'runqlat', '--interval', '0'], env)).toEqual({
+      code: 2,
+      signal: null,
+      stdout: '',
+      stderr: 'error: --interval must be a whole number of seconds like 10s, 2m or 1h, got "0"\n(run with --help for usage)\n',
+    });
   });
 });

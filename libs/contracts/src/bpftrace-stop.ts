@@ -35,3 +35,11 @@ export function withExitOnInterrupt(script: string, senderPid: number): string {
   if (!Number.isInteger(senderPid) || senderPid <= 0) throw new RangeError(`senderPid must be a process id, got ${senderPid}`);
   return `${script}\ntracepoint:signal:signal_generate /pid == ${senderPid} && strncmp(args->comm, "bpftrace", 8) == 0/ { exit(); }\n`;
 }
+
+/**
+ * Set (true) on the lines of a bpftrace run's output that it printed once it exited (the blank
+ * lines, then its maps) and that its typed outputs (hist, counts, stacks) hold too. A view that
+ * draws those outputs leaves these lines out, so a map never shows twice. A map of strings or
+ * stats() tuples has no typed output: its lines are not marked.
+ */
+export const AT_EXIT_FIELD = 'at_exit';

@@ -260,6 +260,21 @@ describe('bpftrace -f json → the lines bpftrace prints without it', () => {
     expect(parse(output, script, true).printed).toEqual(['last', '', '@n: 3']);
   });
 
+  it('marks the lines of its print at exit that typed outputs hold too, not the script\'s own nor a map of stats', () => {
+    const marked: Array<[string, boolean]> = [];
+    const parser = new BpftraceOutputParser({ onLine: (line, atExit) => marked.push([line, atExit]) }, { script: '@n = count(); @sk[comm] = stats(1);', isKernelFunction: noKernelFunctions });
+    for (const line of ['{"type": "printf", "data": "last"}', '', '', '{"type": "map", "data": {"@n": 3}}', '{"type": "stats", "data": {"@sk": {"k1": {"count": 1, "average": 1, "total": 1}}}}']) parser.feed(line);
+    parser.end(true);
+    expect(marked).toEqual([
+      ['last', false],
+      ['', true],
+      ['@n: 3', true],
+      ['@sk[k1]: count 1, average 1, total 1', false],
+      ['', false],
+    ]);
+    expect(parser.outputs().map((o) => o.name)).toEqual(['n']);
+  });
+
   it('ends a last line that has no newline when bpftrace exits', () => {
     expect(parse(['{"type": "printf", "data": "a\\nb"}']).printed).toEqual(['a', 'b']);
   });

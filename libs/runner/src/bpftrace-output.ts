@@ -44,8 +44,12 @@ interface RawBucket {
 }
 
 export interface BpftraceOutputHandlers {
-  /** A complete line of bpftrace's text output, without its "\n". */
-  onLine(line: string): void;
+  /**
+   * A complete line of bpftrace's text output, without its "\n". `atExit`: the line is part of what
+   * bpftrace prints once it exits (the blank lines, then its maps) and the typed outputs hold it too:
+   * a view that draws those may leave it out. The lines of a map with no typed output are not.
+   */
+  onLine(line: string, atExit: boolean): void;
   /** Something went wrong that does not end the run (a helper error). */
   onWarning?(warning: string): void;
   /** The maps one snapshot printed (see withMapSnapshots), once all of them have come. */
@@ -67,8 +71,11 @@ export class BpftraceOutputParser {
   private partialLine = '';
   /** bpftrace has written the blank lines it writes before printing its maps at exit. */
   private exiting = false;
-  /** The maps printed at exit, by name, as text: the empty ones are added when it has finished. */
-  private readonly exitPrints = new Map<string, string>();
+  /**
+   * The maps printed at exit, by name, as text, and whether a typed output holds it too: the empty
+   * ones are added when it has finished.
+   */
+  private readonly exitPrints = new Map<string, { text: string; typed: boolean }>();
   /** The maps of the snapshot being printed, if one is. */
   private snapshot: Map<string, AggregateOutput> | undefined;
   /** Probes bpftrace reported attached; undefined until it says so. */
@@ -89,9 +96,11 @@ export class BpftraceOutputParser {
   feed(line: string): void {
     const trimmed = line.trim();
     if (!trimmed) {
-      // The only text -f json writes as it is: the two newlines before the maps at exit.
-      this.write('\n');
+      // The only text -f json writes as it is: the two newlines before the maps at exit. The first
+      // may end a line the script's printf left open: that line is the script's, not the exit's.
+      const endsScriptLine = this.partialLine !== '';
       this.exiting = true;
+      this.write('\n', !endsScriptLine);
       return;
     }
     let message: { type?: unknown; data?: unknown };
@@ -141,10 +150,14 @@ export class BpftraceOutputParser {
     if (this.exiting) {
       const names = new Set([...this.exitPrints.keys(), ...(printedAllMaps ? this.maps.keys() : [])]);
       // bpftrace keeps its maps in a std::map: by name, byte by byte, as JavaScript compares ASCII.
-      for (const name of [...names].sort()) this.write(this.exitPrints.get(name) ?? emptyMapText(this.maps.get(name)));
+      for (const name of [...names].sort()) {
+        const print = this.exitPrints.get(name);
+        // An empty map prints as blank lines, which no view misses.
+        this.write(print?.text ?? emptyMapText(this.maps.get(name)), print?.typed ?? true);
+      }
       this.exitPrints.clear();
     }
-    if (this.partialLine) this.handlers.onLine(this.partialLine);
+    if (this.partialLine) this.handlers.onLine(this.partialLine, this.exiting);
     this.partialLine = '';
   }
 
@@ -152,10 +165,10 @@ export class BpftraceOutputParser {
     return [...this.aggregates.values()];
   }
 
-  private write(text: string): void {
+  private write(text: string, atExit = this.exiting): void {
     const lines = (this.partialLine + text).split('\n');
     this.partialLine = lines.pop()!;
-    for (const line of lines) this.handlers.onLine(line);
+    for (const line of lines) this.handlers.onLine(line, atExit);
   }
 
   private onMapPrint(type: MapMessageType, data: unknown, message: string): void {
@@ -168,7 +181,8 @@ export class BpftraceOutputParser {
     const maps = ordered(message);
     for (const [name, value] of maps?.type === 'object' ? maps.entries : []) {
       const text = mapText(type, name, value, this.maps.get(name));
-      if (this.exiting) this.exitPrints.set(name, text);
+      // A map of strings or stats() tuples has no typed output: its text is all there is of it.
+      if (this.exiting) this.exitPrints.set(name, { text, typed: printed.some((o) => isOutputOf(o.name, name)) });
       else this.write(text);
     }
   }
@@ -232,6 +246,12 @@ function histsFrom(name: string, value: unknown, valueFunction: string | undefin
 
 function asObject(value: unknown): Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+/** The output is map `mapName`'s (a keyed hist makes one output a key, `h[key]`). */
+function isOutputOf(output: string, mapName: string): boolean {
+  const name = outputName(mapName);
+  return output === name || output.startsWith(`${name}[`);
 }
 
 /** `@x` → `x`; the anonymous map `@` → `map`. */

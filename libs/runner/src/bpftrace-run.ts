@@ -8,7 +8,7 @@ import { monotonicToEpochNs } from './boot-clock';
 import { BpftraceOutputParser, bpftraceErrors, PRINTF_OUTPUT } from './bpftrace-output';
 import { withMapSnapshots } from './bpftrace-maps';
 import { scopeScriptToCgroup } from './bpftrace-scope';
-import { BPFTRACE_START_ALLOWANCE_SECONDS, BPFTRACE_STOP_SIGNAL, withExitOnInterrupt } from '@fleettrace/contracts';
+import { AT_EXIT_FIELD, BPFTRACE_START_ALLOWANCE_SECONDS, BPFTRACE_STOP_SIGNAL, withExitOnInterrupt } from '@fleettrace/contracts';
 import { cgroupSubtreeIds } from './cgroup-subtree';
 import { programStatsOfProcess } from './process-bpf-stats';
 import type { RunnerStart } from './protocol';
@@ -158,8 +158,8 @@ export function bpftraceAdapter(start: RunnerStart, program: BpftraceProgram, la
       const events = context.openEvents(PRINTF_OUTPUT, PRINTF_TIME_FIELD);
       const output = new BpftraceOutputParser(
         {
-          onLine: (line) => {
-            if (events.admit(1) > 0) events.add({ line, [PRINTF_TIME_FIELD]: toEpoch(process.hrtime.bigint().toString()) });
+          onLine: (line, atExit) => {
+            if (events.admit(1) > 0) events.add({ line, [PRINTF_TIME_FIELD]: toEpoch(process.hrtime.bigint().toString()), ...(atExit ? { [AT_EXIT_FIELD]: true } : {}) });
           },
           onWarning: (warning) => warnings.add(warning),
           onSnapshot: (outputs) => context.sendSnapshot(outputs),

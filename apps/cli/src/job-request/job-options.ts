@@ -31,7 +31,7 @@ export const DURATION_OPTION: OptionSpec = {
 export const INTERVAL_OPTION: OptionSpec = {
   name: 'interval',
   argument: 'TIME',
-  description: 'read the hosts\' histograms and counts every TIME while the job runs (run: redrawn live on a terminal)',
+  description: 'read the histograms and counts every TIME while the program runs, and redraw them live on a terminal',
 };
 
 /** Every flag of a job, in the order help lists them. */

@@ -59,6 +59,11 @@ function toView(output: MergeableOutput): OutputView {
   }
 }
 
+/** The runner's snapshot of this host's maps as the live view takes a job's: merged over this one host. */
+export function localSnapshot(outputs: readonly AggregateOutput[], at: Date): { at: string; hosts: number; merged: OutputView[] } {
+  return { at: at.toISOString(), hosts: 1, merged: mergeOutputs([outputs], 0).map(toView) };
+}
+
 /**
  * A local run in the API's shape (JobResultsView), so one set of views and one JSON shape serve
  * both: this host is the only host, and the merge of one host is its own outputs, ordered by

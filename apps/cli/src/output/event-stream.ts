@@ -3,7 +3,7 @@ import { eventFieldsOf } from '../program/event-fields';
 import type { OutputStream } from '../io';
 import type { PrintOptions } from './printer';
 import { selectColumns } from './dataset';
-import { EVENT_HOST_FIELD, EventTail, eventColumns, eventRow } from '../views/events';
+import { EVENT_HOST_FIELD, EventTail, eventColumns, eventRow, tableRecords } from '../views/events';
 import type { Column } from '../views/table';
 
 /** Prints a run's events as they arrive: a table tail, or NDJSON lines. */
@@ -48,7 +48,9 @@ export function eventStreamFor(out: OutputStream, print: PrintOptions, program: 
   // The tails' lines of one batch, written at once (above a live progress region: one redraw per batch).
   const lines: string[] = [];
   return {
-    add(output, timeField, records) {
+    add(output, timeField, batch) {
+      const records = tableRecords(batch);
+      if (records.length === 0) return;
       let tail = tails.get(output);
       if (!tail) {
         const defaults = eventColumns(records, timeField, eventFieldsOf(program, output).order).filter((c) => options.hosts || c.key !== EVENT_HOST_FIELD);

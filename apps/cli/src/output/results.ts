@@ -4,7 +4,7 @@ import type { OutputStream } from '../io';
 import type { HostSummary } from '../job/host-summary';
 import { countsLines } from '../views/counts';
 import { eventFieldsOf } from '../program/event-fields';
-import { eventColumns, eventRow } from '../views/events';
+import { eventColumns, eventRow, tableRecords } from '../views/events';
 import { histLines, percentileLines } from '../views/hist';
 import { stacksLines } from '../views/stacks';
 import { besideEachOther, renderTable } from '../views/table';
@@ -87,10 +87,11 @@ function eventsHeader(output: EventsView): string {
 
 function eventsLines(output: EventsView, program: ProgramSpec | undefined, fields: string | undefined, color: boolean): string[] {
   const header = eventsHeader(output);
-  if (output.records.length === 0) return [header];
+  const records = tableRecords(output.records);
+  if (records.length === 0) return [header];
   const layout = eventFieldsOf(program, output.name);
-  const defaults = eventColumns(output.records, layout.timeField, layout.order);
-  const rows = output.records.map((r) => eventRow(r, layout.timeField));
+  const defaults = eventColumns(records, layout.timeField, layout.order);
+  const rows = records.map((r) => eventRow(r, layout.timeField));
   const available = [...defaults.map((c) => c.key), layout.timeField].filter((k, i, all) => all.indexOf(k) === i);
   const keys = selectColumns(defaults.map((c) => c.key), available, fields);
   const columns = keys.map((key) => defaults.find((c) => c.key === key) ?? { key, header: key.toUpperCase() });

@@ -1,4 +1,4 @@
-import type { EventRecord } from '@fleettrace/contracts';
+import { AT_EXIT_FIELD, type EventRecord } from '@fleettrace/contracts';
 import { cellText, type Column } from './table';
 import { styleFor, visibleLength } from './style';
 
@@ -44,6 +44,14 @@ export function eventColumns(records: readonly EventRecord[], timeField = EVENT_
 /** A record as the events table shows it: its fields, and `time` formatted from the time field. */
 export function eventRow(record: EventRecord, timeField = EVENT_TIME_FIELD): Record<string, unknown> {
   return timeField in record ? { ...record, time: formatEventTime(record[timeField]) } : record;
+}
+
+/**
+ * The records an events table shows: not bpftrace's print of its maps at exit, which the results
+ * draw from the run's typed outputs (the merged histogram, the top counts) after the events.
+ */
+export function tableRecords(records: readonly EventRecord[]): readonly EventRecord[] {
+  return records.some((r) => r[AT_EXIT_FIELD] === true) ? records.filter((r) => r[AT_EXIT_FIELD] !== true) : records;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { RESULT_VIEW_OPTIONS } from '../../options';
 import { PROGRAM_ARGUMENT, PROGRAM_OPTIONS } from '../../program/program-options';
 import type { CommandSpec } from '../../spec';
-import { DURATION_OPTION } from '../../job-request/job-options';
+import { DURATION_OPTION, INTERVAL_OPTION } from '../../job-request/job-options';
 
 export const localCommand: CommandSpec = {
   name: 'local',
@@ -11,10 +11,11 @@ export const localCommand: CommandSpec = {
       name: 'run',
       description: 'Run a program on this host through the same runner the daemons use, and print the same views. Ctrl-C ends it.',
       arguments: [PROGRAM_ARGUMENT],
-      options: [...PROGRAM_OPTIONS, DURATION_OPTION, ...RESULT_VIEW_OPTIONS],
+      options: [...PROGRAM_OPTIONS, DURATION_OPTION, INTERVAL_OPTION, ...RESULT_VIEW_OPTIONS],
       examples: [
         { description: 'every exec on this host until Ctrl-C', command: 'sudo fleettrace local run execsnoop' },
         { description: 'run-queue latency for 10 s', command: 'sudo fleettrace local run runqlat --duration 10s' },
+        { description: 'the same, the histogram redrawn every second while it runs', command: 'sudo fleettrace local run runqlat --duration 10s --interval 1s' },
         { description: 'a CPU flame graph of this host', command: 'sudo fleettrace local run profile --duration 30s --flamegraph cpu.svg' },
       ],
       // The one command that loads the BPF runner and its native loader (src/local/ alone may import it).
