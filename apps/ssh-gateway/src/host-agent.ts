@@ -1,8 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { SshHostEntry } from '@fleettrace/contracts';
 import { ControlRepository, Heartbeat, RunQueueRepository, type ResultsRepository } from '@fleettrace/host-agent';
-import { RunExecutor } from '@fleettrace/runner';
-import { hostInfoOf, probeHost } from './probe';
+import { RunExecutor, remoteRunnerBundle, type RemoteRunnerBundle } from '@fleettrace/runner';
+import { hostInfoOf, probeHost, type HostProbe } from './probe';
+import { remoteRunnerUnsupported } from './remote-runner';
+import { ensureRemoteRunner } from './runner-upload';
 import { sshRunnerLauncher } from './ssh-runner';
 import { SshError } from './ssh/errors';
 import { SshSession, type SshOptions } from './ssh/ssh-session';
@@ -40,6 +42,8 @@ export class SshHostAgent {
   private executor: RunExecutor | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The latest probe's answers: the runner needs a node, and the addon's arch. */
+  private probe: HostProbe | undefined;
 
   constructor(
     public entry: SshHostEntry,
@@ -81,7 +85,8 @@ export class SshHostAgent {
     let info;
     try {
       session = await this.connect();
-      info = hostInfoOf(this.entry, await probeHost(session));
+      this.probe = await probeHost(session);
+      info = hostInfoOf(this.entry, this.probe);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const final = error instanceof SshError && error.final;
@@ -93,10 +98,12 @@ export class SshHostAgent {
     if (this.stopped) return;
     await this.deps.results.publish({ type: 'ssh-probe', hostId: this.entry.id, at: Date.now(), hostKey: session.hostKey });
     this.log(`reached as ${this.entry.user}${session.sudo ? ' (sudo)' : ''}, kernel ${info.kernelRelease}, bpftrace ${info.tools.bpftrace ? 'yes' : 'no'}, host key ${session.hostKey}`);
+    this.installRunner(session);
     this.heartbeat = new Heartbeat(this.deps.results, info, this.log);
     await this.heartbeat.start();
     this.control = new ControlRepository(this.deps.redisUrl, this.deps.redis, this.deps.redisPrefix, [this.entry.id], this.log);
-    this.executor = new RunExecutor(this.deps.results, sshRunnerLauncher(this.connect), null, this.log, Date.now, this.control);
+    const runnerHost = { node: () => this.probe?.node ?? null, arch: () => this.probe?.arch ?? '', bundle: runnerBundle };
+    this.executor = new RunExecutor(this.deps.results, sshRunnerLauncher(this.connect, runnerHost), null, this.log, Date.now, this.control);
     // Listening before taking runs: a cancel for a run is never sent before the run is queued.
     await this.control.start((_hostId, runId, reason) => this.executor?.cancel(runId, reason));
     this.queue = new RunQueueRepository(this.deps.redisUrl, this.deps.redisPrefix, this.entry.id, this.deps.concurrencyPerHost, this.log);
@@ -105,10 +112,29 @@ export class SshHostAgent {
     this.timer = setInterval(() => void this.reprobe(), this.deps.probeIntervalMs);
   }
 
+  /**
+   * The runner bundle put on the host ahead of its first catalog or C run, which would otherwise
+   * spend its start allowance (the grace) on the upload; a run that finds it missing uploads it.
+   */
+  private installRunner(session: SshSession): void {
+    if (!this.probe || remoteRunnerUnsupported(this.probe, { arch: process.arch }, session.address) !== null) return;
+    let bundle: RemoteRunnerBundle;
+    try {
+      bundle = runnerBundle();
+    } catch (error) {
+      this.log(`catalog and C programs cannot run here: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    ensureRemoteRunner(session, bundle).then(
+      (dir) => this.log(`runner in ${dir}`),
+      (error) => this.log(`runner not installed yet: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  }
+
   private async reprobe(): Promise<void> {
     try {
-      const info = hostInfoOf(this.entry, await probeHost(await this.connect()));
-      this.heartbeat?.update(info);
+      this.probe = await probeHost(await this.connect());
+      this.heartbeat?.update(hostInfoOf(this.entry, this.probe));
     } catch (error) {
       this.log(`probe failed: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -129,4 +155,11 @@ export class SshHostAgent {
     await this.control?.close();
     await this.session?.close();
   }
+}
+
+let bundle: RemoteRunnerBundle | undefined;
+/** Read at the first catalog or C run, so a gateway without the build still serves bpftrace. */
+function runnerBundle(): RemoteRunnerBundle {
+  bundle ??= remoteRunnerBundle();
+  return bundle;
 }
