@@ -5,7 +5,7 @@ import { copyFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CountsOutput, EventPage, HostView, JobView, SshHostView } from '@fleettrace/contracts';
+import type { CountsOutput, EventPage, HostDetailView, HostView, JobView, SshHostView } from '@fleettrace/contracts';
 import { runInCgroup } from '@fleettrace/infra';
 import { REPO_ROOT, freePort, generateSshKey, startSshGateway, startSshd, stopPid, stopSshd, waitFor, type RunningSshd } from '@fleettrace/infra/stack';
 import { remoteRunnerBundle } from '@fleettrace/runner';
@@ -111,6 +111,13 @@ describe('hosts reached over SSH', () => {
     // The gateway installs the runner when it first reaches a host that can run it, before any run asks.
     await waitFor('the runner installed on the SSH host', async () => existsSync(join(RUNNER_DIR, '.complete')), 60_000, 200);
     const daemon = fleet.hosts[0];
+    // Its capability report, made on the host by the runner as a daemon makes its own: the same kernel, the same verdicts.
+    let ssh: HostDetailView | undefined;
+    await waitFor('the SSH host\'s capability report', async () => (ssh = await fleet.api.client.get<HostDetailView>('/v1/hosts/ssh-catalog')).capabilities !== undefined, 60_000, 200);
+    const onDaemon = await fleet.api.client.get<HostDetailView>(`/v1/hosts/${daemon.hostId}`);
+    expect(ssh!.capabilities!.programs).toEqual(onDaemon.capabilities!.programs);
+    expect(ssh!.programs).toEqual(onDaemon.programs);
+    expect(Object.keys(ssh!.capabilities!.programs ?? {}).sort()).toEqual(ssh!.programs.map((p) => p.name));
     const baseline = bpfBaseline();
     const job = await submitJob(fleet.api.client, { program: 'syscount', params: { comm: COMM }, durationSeconds: 15, targets: { hostIds: [daemon.hostId, 'ssh-catalog'] } });
     await waitForRuns(fleet.api.client, job.id, ['running'], 60_000);

@@ -1,10 +1,9 @@
 import type { Redis } from 'ioredis';
-import type { SshHostEntry } from '@fleettrace/contracts';
+import type { CapabilityReport, HostInfo, SshHostEntry } from '@fleettrace/contracts';
 import { ControlRepository, Heartbeat, RunQueueRepository, type ResultsRepository } from '@fleettrace/host-agent';
 import { RunExecutor, remoteRunnerBundle, type RemoteRunnerBundle } from '@fleettrace/runner';
 import { hostInfoOf, probeHost, type HostProbe } from './probe';
-import { remoteRunnerUnsupported } from './remote-runner';
-import { ensureRemoteRunner } from './runner-upload';
+import { remoteCapabilities, remoteRunnerUnsupported } from './remote-runner';
 import { sshRunnerLauncher } from './ssh-runner';
 import { SshError } from './ssh/errors';
 import { SshSession, type SshOptions } from './ssh/ssh-session';
@@ -44,6 +43,8 @@ export class SshHostAgent {
   private stopped = false;
   /** The latest probe's answers: the runner needs a node, and the addon's arch. */
   private probe: HostProbe | undefined;
+  /** Made on the host by the runner (remoteCapabilities); none until then, or when it cannot run there. */
+  private capabilities: CapabilityReport | undefined;
 
   constructor(
     public entry: SshHostEntry,
@@ -98,7 +99,6 @@ export class SshHostAgent {
     if (this.stopped) return;
     await this.deps.results.publish({ type: 'ssh-probe', hostId: this.entry.id, at: Date.now(), hostKey: session.hostKey });
     this.log(`reached as ${this.entry.user}${session.sudo ? ' (sudo)' : ''}, kernel ${info.kernelRelease}, bpftrace ${info.tools.bpftrace ? 'yes' : 'no'}, host key ${session.hostKey}`);
-    this.installRunner(session);
     this.heartbeat = new Heartbeat(this.deps.results, info, this.log);
     await this.heartbeat.start();
     this.control = new ControlRepository(this.deps.redisUrl, this.deps.redis, this.deps.redisPrefix, [this.entry.id], this.log);
@@ -110,31 +110,48 @@ export class SshHostAgent {
     const executor = this.executor;
     this.queue.start((dispatch) => this.deps.gatewaySlots.run(() => executor.execute(dispatch)));
     this.timer = setInterval(() => void this.reprobe(), this.deps.probeIntervalMs);
+    void this.probeCapabilities(session);
+  }
+
+  private hostInfo(): HostInfo {
+    const info = hostInfoOf(this.entry, this.probe!);
+    return this.capabilities ? { ...info, capabilities: this.capabilities } : info;
   }
 
   /**
-   * The runner bundle put on the host ahead of its first catalog or C run, which would otherwise
-   * spend its start allowance (the grace) on the upload; a run that finds it missing uploads it.
+   * The runner put on the host (ahead of its first catalog or C run, which would otherwise spend
+   * its start allowance on the upload) and the host's capability report made by it, as a daemon
+   * makes its own: from then on the heartbeat carries it, and planning judges this host as it does
+   * a daemon host. A host that cannot run the runner keeps none (the API then gives it the benefit
+   * of the doubt, and a run says why it cannot run).
    */
-  private installRunner(session: SshSession): void {
-    if (!this.probe || remoteRunnerUnsupported(this.probe, { arch: process.arch }, session.address) !== null) return;
-    let bundle: RemoteRunnerBundle;
-    try {
-      bundle = runnerBundle();
-    } catch (error) {
-      this.log(`catalog and C programs cannot run here: ${error instanceof Error ? error.message : String(error)}`);
+  private async probeCapabilities(session: SshSession): Promise<void> {
+    if (!this.probe) return;
+    const unsupported = remoteRunnerUnsupported(this.probe, { arch: process.arch }, session.address);
+    if (unsupported) {
+      this.log(`no capability report: ${unsupported}`);
       return;
     }
-    ensureRemoteRunner(session, bundle).then(
-      (dir) => this.log(`runner in ${dir}`),
-      (error) => this.log(`runner not installed yet: ${error instanceof Error ? error.message : String(error)}`),
-    );
+    try {
+      this.capabilities = await remoteCapabilities(session, runnerBundle());
+    } catch (error) {
+      this.log(`capability probe failed: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    if (this.stopped) return;
+    const report = this.capabilities;
+    this.log(`capabilities probed in ${Math.round(report.probeDurationMs)} ms`);
+    for (const [program, verdict] of Object.entries(report.programs ?? {})) {
+      if (!verdict.supported) this.log(`catalog program ${program} cannot run here: ${verdict.reason}`);
+    }
+    this.heartbeat?.update(this.hostInfo());
+    await this.heartbeat?.beat().catch((error) => this.log(`heartbeat failed: ${String(error)}`));
   }
 
   private async reprobe(): Promise<void> {
     try {
       this.probe = await probeHost(await this.connect());
-      this.heartbeat?.update(hostInfoOf(this.entry, this.probe));
+      this.heartbeat?.update(this.hostInfo());
     } catch (error) {
       this.log(`probe failed: ${error instanceof Error ? error.message : String(error)}`);
     }

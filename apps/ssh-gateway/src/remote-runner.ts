@@ -1,7 +1,40 @@
 import { createInterface } from 'node:readline';
+import { CapabilityReport } from '@fleettrace/contracts';
 import { encodeLine, STOP_LINE, type RemoteRunnerBundle, type RunnerMessage, type RunnerStart } from '@fleettrace/runner';
 import { ensureRemoteRunner } from './runner-upload';
-import type { SshSession } from './ssh/ssh-session';
+import type { RemoteCommand, SshSession } from './ssh/ssh-session';
+
+/** How long a runner started ahead of time waits for a run before it exits (and the next is started at the next run). */
+export const STANDBY_RUNNER_MS = 10 * 60 * 1000;
+
+const standby = new WeakMap<SshSession, RemoteCommand>();
+
+function startRunner(session: SshSession, dir: string): RemoteCommand {
+  const child = session.spawn(['node', `${dir}/runner.mjs`, '--idle-exit-after-ms', String(STANDBY_RUNNER_MS)]);
+  child.once('error', () => undefined);
+  return child;
+}
+
+/**
+ * A runner for this run: the one started ahead of time on this connection if it still waits,
+ * else a new one; and the next run's started now. Node's start over SSH (a channel, a shell, node
+ * reading the bundle and loading the addon: seconds on a busy host) is most of a run's start, and
+ * a run has only its grace for it, as on a daemon host.
+ */
+function takeRunner(session: SshSession, dir: string): RemoteCommand {
+  const waiting = standby.get(session);
+  standby.delete(session);
+  const usable = waiting !== undefined && waiting.exitCode === null && waiting.signalCode === null;
+  if (waiting && !usable) waiting.kill();
+  const runner = usable ? waiting : startRunner(session, dir);
+  if (session.alive) standby.set(session, startRunner(session, dir));
+  return runner;
+}
+
+/** Starts the first runner ahead of time (after the install): the host's first run need not wait for node. */
+export function prestartRunner(session: SshSession, dir: string): void {
+  if (!standby.has(session) && session.alive) standby.set(session, startRunner(session, dir));
+}
 
 /** The bundle is built for Node 20 (esbuild's target) and its addon for N-API 8, which Node 20 has. */
 export const MIN_REMOTE_NODE_MAJOR = 20;
@@ -50,7 +83,7 @@ export async function runRemoteRunner(
     return;
   }
   const dir = await ensureRemoteRunner(session, bundle);
-  const child = session.spawn(['node', `${dir}/runner.mjs`, '--exit-after-ms', String(Math.max(1, Math.round(hardLimitMs)))]);
+  const child = takeRunner(session, dir);
   let stderrTail = '';
   child.stderr.on('data', (chunk: Buffer) => (stderrTail = (stderrTail + chunk.toString()).slice(-STDERR_TAIL_BYTES)));
   let ended = false;
@@ -73,7 +106,7 @@ export async function runRemoteRunner(
     child.once('close', (code: number | null, signal: NodeJS.Signals | null) => resolve({ code, signal }));
   });
   const linesDone = new Promise<void>((resolve) => lines.once('close', () => resolve()));
-  child.stdin.write(encodeLine(start));
+  child.stdin.write(encodeLine({ ...start, exitAfterMs: Math.max(1, Math.round(hardLimitMs)) }));
   void stop.then(() => {
     if (child.exitCode === null && child.signalCode === null) child.stdin.write(`${STOP_LINE}\n`);
   });
@@ -89,4 +122,16 @@ export async function runRemoteRunner(
   } else {
     send({ type: 'failed', error: protocolError ?? `the runner on ${session.address} exited with code ${exit.code} before reporting results${tail ? `: ${tail}` : ''}` });
   }
+}
+
+/**
+ * The host's capability report, made on the host by the runner (`--capabilities`: the daemon's own
+ * probe and catalog verdicts), the runner uploaded first if it is not there.
+ */
+export async function remoteCapabilities(session: SshSession, bundle: RemoteRunnerBundle): Promise<CapabilityReport> {
+  const dir = await ensureRemoteRunner(session, bundle);
+  const result = await session.run(['node', `${dir}/runner.mjs`, '--capabilities']);
+  if (result.code !== 0) throw new Error(`the runner on ${session.address} exited with code ${result.code}: ${result.stderr.trim().slice(-500)}`);
+  prestartRunner(session, dir);
+  return CapabilityReport.parse(JSON.parse(result.stdout));
 }

@@ -12,3 +12,6 @@ export { RunExecutor, summarize, type RunsInProgress, type CancelledRuns, type C
 export { bpftraceAdapter, localBpftrace, PRINTF_TIME_FIELD, type BpftraceLauncher, type BpftraceProcess } from './bpftrace-run';
 export { runSession, UnsupportedProgramError, type RunAdapter } from './run-session';
 export { OverheadGuard } from './overhead-guard';
+export { probeHostCapabilities } from './capability-report';
+export { kernelHooks, type KernelHookPaths } from './kernel-hooks';
+export { programVerdicts } from './program-verdicts';

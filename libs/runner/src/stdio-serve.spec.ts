@@ -7,14 +7,14 @@ import { encodeLine, serveRunnerOverStdio, STOP_LINE } from './stdio-serve';
 const limits = (resolveRunLimits(undefined) as { limits: RunLimits }).limits;
 const start: RunnerStart = { type: 'start', runId: 'r1', program: 'not-in-the-catalog', params: {}, durationSeconds: 5, cgroupId: null, limits };
 
-function serve(exitAfterMs = 60_000) {
+function serve(idleExitAfterMs = 60_000) {
   const input = new PassThrough();
   const output = new PassThrough();
   let written = '';
   output.on('data', (chunk: Buffer) => (written += chunk.toString()));
   let exited: (code: number) => void = () => {};
   const exitCode = new Promise<number>((resolve) => (exited = resolve));
-  serveRunnerOverStdio({ input, output, exitAfterMs, exit: (code) => exited(code), resolveProgram: () => undefined });
+  serveRunnerOverStdio({ input, output, idleExitAfterMs, exit: (code) => exited(code), resolveProgram: () => undefined });
   return { input, exitCode, lines: () => written.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { type: string; error?: string; unsupported?: boolean }) };
 }
 
@@ -23,7 +23,7 @@ afterEach(() => vi.useRealTimers());
 describe('the runner protocol over stdio', () => {
   it('runs the start it reads and writes its reports, one JSON line each, then exits 0', async () => {
     const runner = serve();
-    runner.input.write(encodeLine(start));
+    runner.input.write(encodeLine({ ...start, exitAfterMs: 20_000 }));
     expect(await runner.exitCode).toBe(0);
     expect(runner.lines()).toEqual([{ type: 'failed', unsupported: true, error: `program "not-in-the-catalog" is not in this runner's catalog` }]);
   });
@@ -42,7 +42,7 @@ describe('the runner protocol over stdio', () => {
     expect(runner.lines()).toEqual([]);
   });
 
-  it('exits 3 at its hard limit, whatever the run is doing', async () => {
+  it('exits 4 when no start came within its idle limit', async () => {
     vi.useFakeTimers();
     const runner = serve(20_000);
     vi.advanceTimersByTime(19_999);
@@ -51,7 +51,14 @@ describe('the runner protocol over stdio', () => {
     await Promise.resolve();
     expect(code).toBeUndefined();
     vi.advanceTimersByTime(1);
-    expect(await runner.exitCode).toBe(3);
+    expect(await runner.exitCode).toBe(4);
+  });
+
+  it('refuses a start without its hard limit', async () => {
+    const runner = serve();
+    runner.input.write(encodeLine(start as never));
+    expect(await runner.exitCode).toBe(2);
+    expect(runner.lines()[0]!.error).toBe("the runner's start message is not valid: exitAfterMs must be a positive whole number of ms, got undefined");
   });
 
   it('knows the stop line it is sent', () => {
