@@ -5,7 +5,7 @@
 import { ATTACH_KINDS, type AttachKind, type AttachProbe, type CapabilityReport, type HostInfo } from '@fleettrace/contracts';
 import { catalog } from '@fleettrace/programs';
 import { DAEMON_VERSION } from '../../apps/node-daemon/src/host-info';
-import { programVerdicts } from '../../apps/node-daemon/src/program-verdicts';
+import { programVerdicts } from '@fleettrace/runner';
 
 const KERNELS = ['5.15.0-91-generic', '6.1.0-13-amd64', '6.8.0-45-generic', '6.12.9-200.fc41.x86_64'];
 const TIERS = ['web', 'db', 'cache'];

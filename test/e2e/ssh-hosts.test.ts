@@ -1,16 +1,17 @@
 // A mixed fleet: a daemon host and a host reached over SSH (Debian's sshd on a loopback port, on this
 // machine's kernel) through a real SSH gateway, all through the REST API. Enrolment and the SSH
 // failures, which load nothing into the kernel, are tested in apps/api/test/ssh-gateway.test.ts.
-import { copyFileSync, chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CountsOutput, HostView, JobView, SshHostView } from '@fleettrace/contracts';
+import type { CountsOutput, EventPage, HostDetailView, HostView, JobView, SshHostView } from '@fleettrace/contracts';
 import { runInCgroup } from '@fleettrace/infra';
 import { REPO_ROOT, freePort, generateSshKey, startSshGateway, startSshd, stopPid, stopSshd, waitFor, type RunningSshd } from '@fleettrace/infra/stack';
-import { bpfBaseline, bpfCreatedSince } from '../support/bpf-leak-check';
+import { remoteRunnerBundle } from '@fleettrace/runner';
+import { bpfBaseline, bpfCreatedSince, bpftoolOverSsh } from '../support/bpf-leak-check';
 import { startFleet, type Fleet } from '../support/fleet';
-import { getResults, submitJob, waitForJobDone } from '../support/jobs';
+import { getResults, submitJob, waitForJobDone, waitForRuns } from '../support/jobs';
 
 const dir = mkdtempSync(join(tmpdir(), 'ft-ssh-e2e-'));
 const keyDir = join(dir, 'keys');
@@ -21,6 +22,8 @@ const sshds: RunningSshd[] = [];
 /** The workload under a name of its own: the script counts its calls by comm, and nothing else has that name. */
 const COMM = `ftssh${process.pid}`.slice(0, 15);
 const WORKLOAD = join(dir, COMM);
+/** Where the gateway installs its runner on a host, content-addressed (the loopback hosts are this machine). */
+const RUNNER_DIR = `/var/lib/fleettrace/runner-${remoteRunnerBundle().sha256}`;
 
 beforeAll(async () => {
   mkdirSync(keyDir);
@@ -100,4 +103,95 @@ describe('hosts reached over SSH', () => {
     expect(merged.entries.find((e) => e.key.key === COMM)?.value).toBe(600);
     await waitFor('no BPF object of the job left', async () => bpfCreatedSince(baseline).length === 0, 15_000);
   }, 150_000);
+
+  it('a catalog program over SSH (the uploaded runner, the host\'s node) gives the same outputs as on a daemon host', async () => {
+    const server = await sshd();
+    await enrol('ssh-catalog', server.address, server.hostKeyFingerprint);
+    await online('ssh-catalog');
+    // The gateway installs the runner when it first reaches a host that can run it, before any run asks.
+    await waitFor('the runner installed on the SSH host', async () => existsSync(join(RUNNER_DIR, '.complete')), 60_000, 200);
+    const daemon = fleet.hosts[0];
+    // Its capability report, made on the host by the runner as a daemon makes its own: the same kernel, the same verdicts.
+    let ssh: HostDetailView | undefined;
+    await waitFor('the SSH host\'s capability report', async () => (ssh = await fleet.api.client.get<HostDetailView>('/v1/hosts/ssh-catalog')).capabilities !== undefined, 60_000, 200);
+    const onDaemon = await fleet.api.client.get<HostDetailView>(`/v1/hosts/${daemon.hostId}`);
+    expect(ssh!.capabilities!.programs).toEqual(onDaemon.capabilities!.programs);
+    expect(ssh!.programs).toEqual(onDaemon.programs);
+    expect(Object.keys(ssh!.capabilities!.programs ?? {}).sort()).toEqual(ssh!.programs.map((p) => p.name));
+    const baseline = bpfBaseline();
+    const job = await submitJob(fleet.api.client, { program: 'syscount', params: { comm: COMM }, durationSeconds: 15, targets: { hostIds: [daemon.hostId, 'ssh-catalog'] } });
+    await waitForRuns(fleet.api.client, job.id, ['running'], 60_000);
+    await runInCgroup(daemon.cgroupPath, WORKLOAD, ['getpriority', '300']);
+    const done = await waitForJobDone(fleet.api.client, job.id, 60_000);
+    expect(done.runs.map((r) => [r.hostId, r.state, r.error])).toEqual([
+      [daemon.hostId, 'succeeded', null],
+      ['ssh-catalog', 'succeeded', null],
+    ]);
+    const results = await getResults(fleet.api.client, job.id);
+    const outputsOf = (hostId: string) => results.hosts.find((h) => h.hostId === hostId)!.outputs;
+    const syscalls = outputsOf('ssh-catalog').find((o) => o.name === 'syscalls') as CountsOutput;
+    expect(syscalls.entries.find((e) => e.key.syscall === 'getpriority')?.value).toBe(300);
+    // The same process seen from both sides: the same syscalls, the same pid and comm.
+    expect(outputsOf('ssh-catalog')).toEqual(outputsOf(daemon.hostId));
+    // The runner's content-addressed directory on the host, complete (this host is this machine).
+    expect(readFileSync(join(RUNNER_DIR, '.complete'), 'utf8').trim()).toBe(remoteRunnerBundle().sha256);
+    await waitFor('no BPF object of the job left', async () => bpfCreatedSince(baseline).length === 0, 15_000);
+  }, 150_000);
+
+  it('a connection killed mid-run ends the run failed with the reason, keeps its events, and leaves no BPF object on the host', async () => {
+    const server = await sshd();
+    await enrol('ssh-cut', server.address, server.hostKeyFingerprint);
+    await online('ssh-cut');
+    // Already there from the catalog test (or an earlier run of this one): this run must not upload it again.
+    const uploaded = existsSync(join(RUNNER_DIR, '.complete')) ? statSync(join(RUNNER_DIR, '.complete')).mtimeMs : undefined;
+    const overSsh = bpftoolOverSsh({ port: server.port, keyFile: join(keyDir, 'default') });
+    const baseline = bpfBaseline(overSsh);
+    const marker = join(dir, `ftcut${process.pid}`.slice(0, 15));
+    copyFileSync('/bin/true', marker);
+    chmodSync(marker, 0o755);
+    const comm = marker.split('/').pop()!;
+    const job = await submitJob(fleet.api.client, { program: 'execsnoop', params: { comm }, durationSeconds: 120, targets: { hostIds: ['ssh-cut'] } });
+    await waitForRuns(fleet.api.client, job.id, ['running'], 60_000);
+    await runInCgroup(fleet.hosts[0].cgroupPath, marker, ['before-the-cut']);
+    const eventsOfJob = async () => (await fleet.api.client.get<EventPage>(`/v1/jobs/${job.id}/events`)).items.filter((e) => e.record.comm === comm);
+    await waitFor('the exec event ingested', async () => (await eventsOfJob()).length === 1, 30_000, 200);
+
+    const killed = killSshdSessions(server.pid);
+    expect(killed).toBeGreaterThan(0);
+    const done = await waitForJobDone(fleet.api.client, job.id, 60_000);
+    expect(done.runs[0]).toMatchObject({ hostId: 'ssh-cut', state: 'failed', error: expect.stringMatching(new RegExp(`^the SSH connection to ${server.address} ended during the run`)) });
+    const kept = await eventsOfJob();
+    expect(kept.map((e) => [e.hostId, e.record.filename])).toEqual([['ssh-cut', marker]]);
+    await waitFor('no BPF object of the run left on the host (bpftool over SSH)', async () => bpfCreatedSince(baseline, overSsh).length === 0, 15_000, 200);
+    // The bundle was already on this host: it was reused, not uploaded again.
+    if (uploaded !== undefined) expect(statSync(join(RUNNER_DIR, '.complete')).mtimeMs).toBe(uploaded);
+  }, 150_000);
 });
+
+/** SIGKILLs every sshd process under the listener `pid` (its connections), not the listener itself: a connection cut off. */
+function killSshdSessions(pid: number): number {
+  const children = new Map<number, number[]>();
+  const comms = new Map<number, string>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const ppid = Number(stat.slice(close + 2).split(' ')[1]);
+      comms.set(Number(entry), stat.slice(stat.indexOf('(') + 1, close));
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const sessions: number[] = [];
+  const walk = (parent: number): void => {
+    for (const child of children.get(parent) ?? []) {
+      if (comms.get(child)?.startsWith('sshd')) sessions.push(child);
+      walk(child);
+    }
+  };
+  walk(pid);
+  for (const session of sessions) process.kill(session, 'SIGKILL');
+  return sessions.length;
+}

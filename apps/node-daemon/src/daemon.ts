@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { CapabilityReport } from '@fleettrace/contracts';
 import { cgroupId } from '@fleettrace/contracts';
-import { probeHostCapabilities } from './capability-report';
+import { probeHostCapabilities } from '@fleettrace/runner';
 import type { DaemonConfig } from './config';
 import { DaemonMetrics } from './daemon-metrics';
 import { collectHostInfo } from './host-info';

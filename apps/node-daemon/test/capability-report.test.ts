@@ -5,8 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CapabilityReport, type KernelRequirements } from '@fleettrace/contracts';
 import { bpfObjectsHeldBy } from '@fleettrace/bpf-loader/testing';
 import { catalog } from '@fleettrace/programs';
-import { probeHostCapabilities } from '../src/capability-report';
-import { kernelHooks } from '../src/kernel-hooks';
+import { kernelHooks, probeHostCapabilities } from '@fleettrace/runner';
 
 const IMPOSSIBLE: Record<string, { requires: KernelRequirements }> = {
   test_missing_tracepoint: {

@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
-import type { SshHostEntry } from '@fleettrace/contracts';
+import type { CapabilityReport, HostInfo, SshHostEntry } from '@fleettrace/contracts';
 import { ControlRepository, Heartbeat, RunQueueRepository, type ResultsRepository } from '@fleettrace/host-agent';
-import { RunExecutor } from '@fleettrace/runner';
-import { hostInfoOf, probeHost } from './probe';
+import { RunExecutor, remoteRunnerBundle, type RemoteRunnerBundle } from '@fleettrace/runner';
+import { hostInfoOf, probeHost, type HostProbe } from './probe';
+import { remoteCapabilities, remoteRunnerUnsupported } from './remote-runner';
 import { sshRunnerLauncher } from './ssh-runner';
 import { SshError } from './ssh/errors';
 import { SshSession, type SshOptions } from './ssh/ssh-session';
@@ -40,6 +41,10 @@ export class SshHostAgent {
   private executor: RunExecutor | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The latest probe's answers: the runner needs a node, and the addon's arch. */
+  private probe: HostProbe | undefined;
+  /** Made on the host by the runner (remoteCapabilities); none until then, or when it cannot run there. */
+  private capabilities: CapabilityReport | undefined;
 
   constructor(
     public entry: SshHostEntry,
@@ -81,7 +86,8 @@ export class SshHostAgent {
     let info;
     try {
       session = await this.connect();
-      info = hostInfoOf(this.entry, await probeHost(session));
+      this.probe = await probeHost(session);
+      info = hostInfoOf(this.entry, this.probe);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const final = error instanceof SshError && error.final;
@@ -96,19 +102,56 @@ export class SshHostAgent {
     this.heartbeat = new Heartbeat(this.deps.results, info, this.log);
     await this.heartbeat.start();
     this.control = new ControlRepository(this.deps.redisUrl, this.deps.redis, this.deps.redisPrefix, [this.entry.id], this.log);
-    this.executor = new RunExecutor(this.deps.results, sshRunnerLauncher(this.connect), null, this.log, Date.now, this.control);
+    const runnerHost = { node: () => this.probe?.node ?? null, arch: () => this.probe?.arch ?? '', bundle: runnerBundle };
+    this.executor = new RunExecutor(this.deps.results, sshRunnerLauncher(this.connect, runnerHost), null, this.log, Date.now, this.control);
     // Listening before taking runs: a cancel for a run is never sent before the run is queued.
     await this.control.start((_hostId, runId, reason) => this.executor?.cancel(runId, reason));
     this.queue = new RunQueueRepository(this.deps.redisUrl, this.deps.redisPrefix, this.entry.id, this.deps.concurrencyPerHost, this.log);
     const executor = this.executor;
     this.queue.start((dispatch) => this.deps.gatewaySlots.run(() => executor.execute(dispatch)));
     this.timer = setInterval(() => void this.reprobe(), this.deps.probeIntervalMs);
+    void this.probeCapabilities(session);
+  }
+
+  private hostInfo(): HostInfo {
+    const info = hostInfoOf(this.entry, this.probe!);
+    return this.capabilities ? { ...info, capabilities: this.capabilities } : info;
+  }
+
+  /**
+   * The runner put on the host (ahead of its first catalog or C run, which would otherwise spend
+   * its start allowance on the upload) and the host's capability report made by it, as a daemon
+   * makes its own: from then on the heartbeat carries it, and planning judges this host as it does
+   * a daemon host. A host that cannot run the runner keeps none (the API then gives it the benefit
+   * of the doubt, and a run says why it cannot run).
+   */
+  private async probeCapabilities(session: SshSession): Promise<void> {
+    if (!this.probe) return;
+    const unsupported = remoteRunnerUnsupported(this.probe, { arch: process.arch }, session.address);
+    if (unsupported) {
+      this.log(`no capability report: ${unsupported}`);
+      return;
+    }
+    try {
+      this.capabilities = await remoteCapabilities(session, runnerBundle());
+    } catch (error) {
+      this.log(`capability probe failed: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    if (this.stopped) return;
+    const report = this.capabilities;
+    this.log(`capabilities probed in ${Math.round(report.probeDurationMs)} ms`);
+    for (const [program, verdict] of Object.entries(report.programs ?? {})) {
+      if (!verdict.supported) this.log(`catalog program ${program} cannot run here: ${verdict.reason}`);
+    }
+    this.heartbeat?.update(this.hostInfo());
+    await this.heartbeat?.beat().catch((error) => this.log(`heartbeat failed: ${String(error)}`));
   }
 
   private async reprobe(): Promise<void> {
     try {
-      const info = hostInfoOf(this.entry, await probeHost(await this.connect()));
-      this.heartbeat?.update(info);
+      this.probe = await probeHost(await this.connect());
+      this.heartbeat?.update(this.hostInfo());
     } catch (error) {
       this.log(`probe failed: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -129,4 +172,11 @@ export class SshHostAgent {
     await this.control?.close();
     await this.session?.close();
   }
+}
+
+let bundle: RemoteRunnerBundle | undefined;
+/** Read at the first catalog or C run, so a gateway without the build still serves bpftrace. */
+function runnerBundle(): RemoteRunnerBundle {
+  bundle ??= remoteRunnerBundle();
+  return bundle;
 }

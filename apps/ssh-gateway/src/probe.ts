@@ -57,9 +57,8 @@ export async function probeHost(session: SshSession): Promise<HostProbe> {
 }
 
 /**
- * The heartbeat a daemon would send for this host. No capability report: that needs the BPF
- * feature probes of the runner on the host (the runner bundle over SFTP, not built yet), and the API
- * gives a host without one the benefit of the doubt, as it does a daemon whose probe failed.
+ * The heartbeat a daemon would send for this host, but its capability report: that is made on the
+ * host by the uploaded runner (remote-runner.ts remoteCapabilities) and added by the host's agent.
  */
 export function hostInfoOf(host: { id: string; name: string; labels: Record<string, string> }, probe: HostProbe): HostInfo {
   return {

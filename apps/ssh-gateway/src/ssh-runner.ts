@@ -1,16 +1,19 @@
 import type { BpftraceProgram } from '@fleettrace/contracts';
 import { bpftraceAdapter, describeFailure, OverheadGuard, runSession, type RunnerHandle, type RunnerLauncher, type RunnerMessage, type RunnerOutcome, type RunnerStart } from '@fleettrace/runner';
 import { remoteBpftrace } from './remote-bpftrace';
+import { runRemoteRunner, type RemoteRunnerHost } from './remote-runner';
 import type { SshSession } from './ssh/ssh-session';
 
 /**
  * The runs of one SSH host, for the daemon's RunExecutor: the same start message, reports and
  * outcome as a runner process gives, so states, results, cancels and the watchdog are the daemon's
- * own code. The run lives in the gateway; only bpftrace runs on the host (remote-bpftrace.ts).
- * At `killAfterMs` the watchdog drops the run's channel (the host's bpftrace stops at that, and at
+ * own code. A bpftrace run lives in the gateway and only bpftrace runs on the host
+ * (remote-bpftrace.ts); catalog and C programs run in the daemon's own runner, uploaded to the host
+ * and speaking its protocol over the channel (remote-runner.ts).
+ * At `killAfterMs` the watchdog drops the run's channel (the host's process stops at that, and at
  * its own hard limit anyway) and the run ends timed out, as a daemon's killed runner does.
  */
-export function sshRunnerLauncher(connect: () => Promise<SshSession>): RunnerLauncher {
+export function sshRunnerLauncher(connect: () => Promise<SshSession>, host: RemoteRunnerHost): RunnerLauncher {
   return (start, killAfterMs, onMessage) => {
     let requestStop: () => void = () => {};
     const stop = new Promise<void>((resolve) => (requestStop = resolve));
@@ -29,7 +32,7 @@ export function sshRunnerLauncher(connect: () => Promise<SshSession>): RunnerLau
         resolve();
       }, killAfterMs);
     });
-    const run = runOverSsh(start, send, stop, connect, killAfterMs / 1000);
+    const run = runOverSsh(start, send, stop, connect, killAfterMs, host);
     const outcome: Promise<RunnerOutcome> = Promise.race([run, timedOut]).then(() => {
       clearTimeout(watchdog);
       // After the watchdog, nothing the run still says counts: it ended timed out.
@@ -42,15 +45,21 @@ export function sshRunnerLauncher(connect: () => Promise<SshSession>): RunnerLau
   };
 }
 
-async function runOverSsh(start: RunnerStart, send: (message: RunnerMessage) => void, stop: Promise<void>, connect: () => Promise<SshSession>, hardLimitSeconds: number): Promise<void> {
+async function runOverSsh(
+  start: RunnerStart,
+  send: (message: RunnerMessage) => void,
+  stop: Promise<void>,
+  connect: () => Promise<SshSession>,
+  hardLimitMs: number,
+  host: RemoteRunnerHost,
+): Promise<void> {
   try {
     const program = start.program;
     if (typeof program === 'string' || program.kind !== 'bpftrace') {
-      const kind = typeof program === 'string' ? 'catalog' : program.kind;
-      send({ type: 'failed', unsupported: true, error: `${kind} programs do not run on hosts reached over SSH yet (only bpftrace does)` });
+      await runRemoteRunner(start, send, stop, connect, hardLimitMs, host);
       return;
     }
-    await runBpftraceOverSsh(start, program, send, stop, await connect(), hardLimitSeconds);
+    await runBpftraceOverSsh(start, program, send, stop, await connect(), hardLimitMs / 1000);
   } catch (error) {
     send(describeFailure(error));
   }

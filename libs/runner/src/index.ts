@@ -2,7 +2,8 @@
 // The daemon, the CLI's local mode and the SSH gateway all run programs through this library; it is
 // the only one that loads the native loader (libs/bpf-loader).
 export * from './protocol';
-export { launchRunner, runnerEntry, RUNNER_MAIN, type RunnerEntry, type RunnerHandle, type RunnerOutcome } from './runner-process';
+export { launchRunner, runnerEntry, remoteRunnerBundle, RUNNER_MAIN, type RemoteRunnerBundle, type RunnerEntry, type RunnerHandle, type RunnerOutcome } from './runner-process';
+export { encodeLine, STOP_LINE } from './stdio-serve';
 export { serveRunner, executeRun, useCoreBtfCache, describeFailure } from './serve';
 export { cacheDir, coreBtfCacheDir, stateDir } from './host-dirs';
 export { attachPlanned } from './attach-plan';
@@ -11,3 +12,6 @@ export { RunExecutor, summarize, type RunsInProgress, type CancelledRuns, type C
 export { bpftraceAdapter, localBpftrace, PRINTF_TIME_FIELD, type BpftraceLauncher, type BpftraceProcess } from './bpftrace-run';
 export { runSession, UnsupportedProgramError, type RunAdapter } from './run-session';
 export { OverheadGuard } from './overhead-guard';
+export { probeHostCapabilities } from './capability-report';
+export { kernelHooks, type KernelHookPaths } from './kernel-hooks';
+export { programVerdicts } from './program-verdicts';

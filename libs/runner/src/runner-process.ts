@@ -6,6 +6,8 @@ import type { RunnerMessage, RunnerStart } from './protocol';
 export const RUNNER_MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 /** The runner as one plain-JS file, made by `npm run build` (scripts/bundle-runner.ts); not committed. */
 const RUNNER_BUNDLE = fileURLToPath(new URL('../dist/runner.mjs', import.meta.url));
+/** The remote runner and its files for hosts reached over SSH, made by the same build (bundle.json lists them). */
+const REMOTE_RUNNER_DIR = fileURLToPath(new URL('../dist/remote/', import.meta.url));
 const STDERR_TAIL_BYTES = 4096;
 const TSX = ['--import', 'tsx'];
 
@@ -29,6 +31,28 @@ export function runnerEntry(bundle: string = RUNNER_BUNDLE): RunnerEntry {
     // Not built, or a source is gone: the sources are what there is.
   }
   return { module: RUNNER_MAIN, execArgv: TSX };
+}
+
+export interface RemoteRunnerBundle {
+  /** Where its files are here. */
+  dir: string;
+  /** Of every file's path and content: the name of its directory on a host. */
+  sha256: string;
+  /** Paths relative to `dir`; the bundle (runner.mjs) finds the others by these same paths. */
+  files: string[];
+  /** The process.arch its native addon was built for. */
+  arch: string;
+}
+
+/** The remote runner as `npm run build` made it (scripts/bundle-runner.ts); throws, saying how to make it, when there is none. */
+export function remoteRunnerBundle(dir: string = REMOTE_RUNNER_DIR): RemoteRunnerBundle {
+  let manifest: { sha256: string; files: string[] };
+  try {
+    manifest = JSON.parse(readFileSync(`${dir}/bundle.json`, 'utf8')) as typeof manifest;
+  } catch (error) {
+    throw new Error(`the runner bundle for SSH hosts is not built (${dir}bundle.json: ${(error as Error).message}); run \`npm run build\``);
+  }
+  return { dir, sha256: manifest.sha256, files: manifest.files, arch: process.arch };
 }
 
 /**

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { FIRST_USE } from '@fleettrace/contracts';
 import { AuthRefusedError, HostKeyMismatchError, NoKeyError, NoRootError, UnreachableError, type SshError } from './errors';
 import { fingerprintOf } from './host-keys';
@@ -141,6 +141,13 @@ export class SshSession {
     const result = collect(child);
     child.stdin.end(input ?? '');
     return result;
+  }
+
+  /** An SFTP channel on this connection, as the login user (sudo does not apply): the caller ends it. */
+  sftp(): Promise<SFTPWrapper> {
+    return new Promise((resolve, reject) => {
+      this.client.sftp((error, sftp) => (error ? reject(new UnreachableError(this.address, `cannot open an SFTP channel: ${error.message}`)) : resolve(sftp)));
+    });
   }
 
   async close(): Promise<void> {
