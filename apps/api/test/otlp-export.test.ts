@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from 'bullmq';
 import { hostQueueName, RunDispatch } from '@fleettrace/contracts';
@@ -251,13 +251,25 @@ describe('run outputs exported over OTLP http/protobuf', () => {
     const exported = new Set(receiver.resourceMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((s) => s.metrics.flatMap(prometheusNamesOf))));
     expect(exported).toContain('fleettrace_runqlat_latency_microseconds_bucket');
 
-    const dashboard = JSON.parse(readFileSync(new URL('../../../infra/grafana/dashboards/fleettrace.json', import.meta.url), 'utf8')) as {
-      panels: Array<{ title: string; targets?: Array<{ expr: string }> }>;
-      templating: { list: Array<{ definition?: string }> };
-    };
-    const queries = [...dashboard.panels.flatMap((p) => (p.targets ?? []).map((target) => target.expr)), ...dashboard.templating.list.flatMap((v) => (v.definition ? [v.definition] : []))];
+    // Every dashboard shipped: its Prometheus queries read only names the service exposes; its
+    // profile panels select only labels the Pyroscope push sets.
+    const dir = new URL('../../../infra/grafana/dashboards/', import.meta.url);
+    const dashboards = readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(new URL(f, dir), 'utf8')) as Dashboard);
+    expect(dashboards.length).toBeGreaterThan(0);
+    const targets = dashboards.flatMap((d) => d.panels.flatMap((p) => (p.targets ?? []).map((target) => ({ ...target, type: p.datasource?.type }))));
+    const queries = [
+      ...targets.filter((target) => target.type === 'prometheus').map((target) => target.expr!),
+      ...dashboards.flatMap((d) => d.templating.list.flatMap((v) => (v.definition ? [v.definition] : []))),
+    ];
     const read = queries.flatMap(metricNamesIn);
     expect(read.length).toBeGreaterThan(10);
+    expect(read).toContain('fleettrace_runs_ended_total');
+    const profileSelectors = targets.filter((target) => target.type === 'grafana-pyroscope-datasource').map((target) => target.labelSelector!);
+    expect(profileSelectors.length).toBeGreaterThan(0);
+    const pushedLabels = new Set(['service_name', 'host_name', 'host_id', 'fleettrace_job_id', 'fleettrace_output', 'fleettrace_schedule_id']);
+    expect(profileSelectors.flatMap((selector) => [...selector.matchAll(/([a-z_]+)\s*=~?/g)].map((m) => m[1]!)).filter((label) => !pushedLabels.has(label))).toEqual([]);
+    // Nothing but Prometheus and Pyroscope queries, so nothing goes unchecked.
+    expect(targets.filter((target) => target.type !== 'prometheus' && target.type !== 'grafana-pyroscope-datasource')).toEqual([]);
     expect(read.filter((name) => !scraped.has(name) && !exported.has(name))).toEqual([]);
   });
 });
@@ -293,3 +305,8 @@ describe('stacks pushed to a Pyroscope-compatible server', () => {
     expect(pushed.get('app;main;idle')).toBe(30);
   });
 });
+
+interface Dashboard {
+  panels: Array<{ title: string; datasource?: { type: string }; targets?: Array<{ expr?: string; labelSelector?: string }> }>;
+  templating: { list: Array<{ definition?: string }> };
+}
