@@ -59,15 +59,25 @@ describe('telemetry across the API and real daemons', () => {
     }
 
     // Each host's stacks pushed as pprof; together they are the job's merged stacks.
-    const pushes = await waitFor('both profiles pushed', async () => {
-      const found = pyroscope.received.filter((r) => r.query.get('name')?.includes(`fleettrace_job_id=${job.id}`));
-      return found.length === 2 && found;
+    const results = await getResults(client, job.id);
+    for (const host of results.hosts) {
+      const stacks = host.outputs.find((o) => o.kind === 'stacks' && o.name === 'samples') as StacksOutput | undefined;
+      expect(stacks?.entries.length, `${host.hostId} sampled nothing\n${fleet.logs()}`).toBeGreaterThan(0);
+    }
+    const pushes = await waitFor(
+      'both profiles pushed',
+      async () => {
+        const found = pyroscope.received.filter((r) => r.query.get('name')?.includes(`fleettrace_job_id=${job.id}`));
+        return found.length === 2 && found;
+      },
+      30_000,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}: received ${JSON.stringify(pyroscope.received.map((r) => r.query.get('name')))}, refused ${JSON.stringify(pyroscope.refused)}\n${fleet.logs()}`);
     });
     expect(pyroscope.refused).toEqual([]);
     const pushed = new Map<string, number>();
     for (const push of pushes) for (const [stack, value] of foldedStacksOf(push.profile)) pushed.set(stack, (pushed.get(stack) ?? 0) + value);
-    const merged = (await getResults(client, job.id)).merged.find((o) => o.kind === 'stacks' && o.name === 'samples') as StacksOutput;
-    expect(merged.entries.length).toBeGreaterThan(0);
+    const merged = results.merged.find((o) => o.kind === 'stacks' && o.name === 'samples') as StacksOutput;
     expect(Object.fromEntries(pushed)).toEqual(Object.fromEntries(merged.entries.map((e) => [e.stack, e.value])));
 
     // The first daemon's /metrics, scraped by a real Prometheus: its run, its heartbeats.
