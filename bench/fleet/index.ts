@@ -41,7 +41,8 @@ import { log } from '../../libs/bpf-loader/bench/stats';
 import type { Metric, SuiteResult } from '../suite';
 import { simulatedHostId } from './host-profile';
 import { cpuPressure, measureIngest, postgresPids, type Wal } from './ingest';
-import { fleetArgs, firingJitters, latencyMetrics, requestLatencyMetric, stagesNote, throughputMetric, type FleetArgs, type Rates } from './metrics';
+import { exportCostMetric, fleetArgs, firingJitters, latencyMetrics, requestLatencyMetric, stagesNote, throughputMetric, type FleetArgs, type Rates } from './metrics';
+import { startOtlpSink } from './otlp-sink';
 import { latenciesAtRate, type RateResult } from './requests';
 import { RunsObserver, type RunsProgress } from './runs-observer';
 
@@ -77,18 +78,23 @@ export async function run(args: readonly string[]): Promise<SuiteResult> {
     stops.push(() => stopRedis(redis.pid));
     const databaseUrl = createDatabase(postgres.url, 'fleettrace');
     const apiLog = join(dir, 'api.log');
-    const api = await startApi({
-      databaseUrl,
-      redisUrl: redis.url,
-      redisPrefix: REDIS_PREFIX,
-      token: TOKEN,
-      port: await freePort(),
-      logFile: apiLog,
-      // Written when the API stops (SIGTERM ends it through process.exit): cpu-profile.mjs says how.
-      ...(options.apiCpuProfileDir ? { env: { NODE_OPTIONS: `--import ${pathToFileURL(CPU_PROFILER).href}`, FLEETTRACE_BENCH_CPU_PROFILE_DIR: options.apiCpuProfileDir } } : {}),
-    }).catch((error: Error) => {
-      throw new Error(`${error.message}\n${tail(apiLog)}`);
-    });
+    const startTheApi = async (env: Record<string, string>) =>
+      startApi({
+        databaseUrl,
+        redisUrl: redis.url,
+        redisPrefix: REDIS_PREFIX,
+        token: TOKEN,
+        port: await freePort(),
+        logFile: apiLog,
+        env: {
+          ...env,
+          // Written when the API stops (SIGTERM ends it through process.exit): cpu-profile.mjs says how.
+          ...(options.apiCpuProfileDir ? { NODE_OPTIONS: `--import ${pathToFileURL(CPU_PROFILER).href}`, FLEETTRACE_BENCH_CPU_PROFILE_DIR: options.apiCpuProfileDir } : {}),
+        },
+      }).catch((error: Error) => {
+        throw new Error(`${error.message}\n${tail(apiLog)}`);
+      });
+    let api = await startTheApi({});
     stops.push(() => stopPid(api.pid));
     const observer = await RunsObserver.connect(databaseUrl);
     stops.push(() => observer.close());
@@ -122,14 +128,35 @@ export async function run(args: readonly string[]): Promise<SuiteResult> {
         if (hosts === largest && options.measure.has('ingest')) {
           const redisClient = new Redis(redis.url, { maxRetriesPerRequest: null });
           try {
-            metrics.push(
-              await bench.ingestThroughput({
-                redis: redisClient,
-                stream: resultsStreamKey(REDIS_PREFIX),
-                databaseUrl,
-                processes: () => ({ api: [api.pid], postgres: postgresPids(postgres.pid), redis: [redis.pid] }),
-              }),
-            );
+            const stack = {
+              redis: redisClient,
+              stream: resultsStreamKey(REDIS_PREFIX),
+              databaseUrl,
+              processes: () => ({ api: [api.pid], postgres: postgresPids(postgres.pid), redis: [redis.pid] }),
+            };
+            const off = await bench.ingestThroughput(stack);
+            metrics.push(off);
+            if (options.measure.has('export')) {
+              // The same API restarted with every OTLP signal on, exporting to a sink in this process
+              // that accepts whatever comes (the API's cost is encoding and sending, not the sink's).
+              const sink = await startOtlpSink();
+              try {
+                await stopPid(api.pid);
+                api = await startTheApi({ OTEL_EXPORTER_OTLP_ENDPOINT: sink.url });
+                const on = await new FleetBench(api.client, observer, fleet, hosts, options).ingestThroughput(stack);
+                log(`fleet of ${hosts}: export on: ${on.value} events/s (off ${off.value}); the sink took ${sink.requests} requests, ${sink.bytes} bytes`);
+                metrics.push(
+                  exportCostMetric(
+                    on,
+                    off,
+                    `measured off then on, one after the other on the same stack (execsnoop events → OTLP log records); the sink took ${sink.requests} OTLP requests ` +
+                      `(${Math.round(sink.bytes / 1024)} KiB); load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`,
+                  ),
+                );
+              } finally {
+                await sink.close();
+              }
+            }
           } finally {
             await redisClient.quit().catch(() => redisClient.disconnect());
           }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ScheduleDetailView } from '@fleettrace/contracts';
 import { percentile } from '../../libs/bpf-loader/bench/stats';
-import { firingJitters, fleetArgs, latencyMetrics, ratesOf, requestLatencyMetric, stagesNote, storedRows, targetMs, throughputMetric } from './metrics';
+import { firingJitters, fleetArgs, latencyMetrics, ratesOf, requestLatencyMetric, stagesNote, storedRows, targetMs, throughputMetric, exportCostMetric } from './metrics';
 
 describe('percentile', () => {
   it('is the nearest-rank sample, never an interpolation', () => {
@@ -29,7 +29,7 @@ describe('fleetArgs', () => {
   it('defaults to 1, 10, 100 and 1,000 hosts, everything measured, ingest over 60 s, requests at 200/s for 20 s', () => {
     expect(fleetArgs([])).toEqual({
       hosts: [1, 10, 100, 1000],
-      measure: new Set(['dispatch', 'jitter', 'requests', 'ingest']),
+      measure: new Set(['dispatch', 'jitter', 'requests', 'ingest', 'export']),
       reps: 20,
       firings: 15,
       everySeconds: 1,
@@ -60,7 +60,7 @@ describe('fleetArgs', () => {
   });
 
   it('refuses a measurement it does not know, naming the choices', () => {
-    expect(() => fleetArgs(['--only', 'dispatch,latency'])).toThrow('--only takes dispatch, jitter, requests, ingest, got "latency"');
+    expect(() => fleetArgs(['--only', 'dispatch,latency'])).toThrow('--only takes dispatch, jitter, requests, ingest, export, got "latency"');
     expect(() => fleetArgs(['--api-cpu-prof'])).toThrow('--api-cpu-prof needs a value');
   });
 
@@ -189,5 +189,14 @@ describe('requestLatencyMetric', () => {
 
   it('sets no target where none is given', () => {
     expect(requestLatencyMetric('x', { latencies: [1], achievedRate: 1, meanBytes: 1 }, { name: 'r', latencies: [1], achievedRate: 1 }, undefined, '').target).toBeUndefined();
+  });
+});
+
+describe('exportCostMetric', () => {
+  it('puts ingest with export on beside off, the ratio against the 5 % budget', () => {
+    const off = { name: 'off', value: 20_000, unit: 'events/s' };
+    const on = { name: 'on', value: 19_400, unit: 'events/s' };
+    const metric = exportCostMetric(on, off, 'n');
+    expect(metric).toMatchObject({ value: 19_400, reference: { value: 20_000 }, ratio: 0.97, target: { op: '>=', ratio: 0.95 } });
   });
 });

@@ -6,7 +6,8 @@ import { median, percentile, ratioOf, spreadOf } from '../../libs/bpf-loader/ben
 import type { Metric } from '../suite';
 
 /** What the suite measures; `--only` picks some. Requests and ingest are measured on the largest fleet only. */
-export const MEASURED = ['dispatch', 'jitter', 'requests', 'ingest'] as const;
+/** `export`: ingest measured again with OTLP export on (issue #11: within 5 % of off). */
+export const MEASURED = ['dispatch', 'jitter', 'requests', 'ingest', 'export'] as const;
 export type Measurement = (typeof MEASURED)[number];
 
 export interface FleetArgs {
@@ -177,6 +178,23 @@ export function throughputMetric(name: string, ours: Rates, reference: { name: s
     reference: { name: reference.name, value: Math.round(reference.rates.sustained), ...spreadOfRates(reference.rates) },
     ratio: ratioOf(ours.sustained, reference.rates.sustained),
     target: { op: '>=', value: target },
+    note,
+  };
+}
+
+/**
+ * Ingest with OTLP export on beside the same measurement with it off, on the same stack: the ratio
+ * is what export costs (issue #11 wants at least 0.95).
+ */
+export function exportCostMetric(on: Metric, off: Metric, note: string): Metric {
+  return {
+    name: `events ingested into PostgreSQL per second with OTLP export on, beside off`,
+    value: on.value,
+    unit: 'events/s',
+    ...(on.spread ? { spread: on.spread } : {}),
+    reference: { name: 'the same with export off', value: off.value, ...(off.spread ? { spread: off.spread } : {}) },
+    ratio: ratioOf(on.value, off.value),
+    target: { op: '>=', ratio: 0.95 },
     note,
   };
 }

@@ -34,6 +34,8 @@ export const TEST_FLEET_API_ENV: Readonly<Record<string, string>> = { FLEETTRACE
 export interface FleetOptions {
   /** Environment of the i-th host's daemon over the test's own (a host without bpftrace: a PATH without it). */
   hostEnv?: (index: number) => Record<string, string> | undefined;
+  /** The API's environment over TEST_FLEET_API_ENV (telemetry endpoints). */
+  apiEnv?: Record<string, string>;
 }
 
 /**
@@ -62,7 +64,7 @@ export async function startFleet(label: string, hostCount: number, options: Flee
       token,
       port: await freePort(),
       logFile: join(logDir, 'api.log'),
-      env: TEST_FLEET_API_ENV,
+      env: { ...TEST_FLEET_API_ENV, ...options.apiEnv },
     });
     api = { ...api, client: await CheckedApiClient.of(api.url, api.token) };
     for (let i = 0; i < hostCount; i++) {

@@ -1,30 +1,34 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from 'bullmq';
 import { hostQueueName, RunDispatch } from '@fleettrace/contracts';
-import type { HistOutput, JobResultsView, JobView, ResultMessage } from '@fleettrace/contracts';
+import type { HistOutput, JobResultsView, JobView, ResultMessage, StacksOutput } from '@fleettrace/contracts';
 import { log2Bucket } from '@fleettrace/programs';
 import { LOG2_SLOTS, log2Boundaries, log2Buckets } from '../src/telemetry/hist-buckets';
 import { otlpExportFromEnv } from '../src/telemetry/otlp-config';
 import { ADMIN_TOKEN, hostInfo, registerHosts, startApi, waitFor, type TestApi } from './support/api';
 import { exposedNames, metricNamesIn, prometheusNamesOf } from './support/prometheus';
 import { attributesOf, hexId, startOtlpReceiver, type OtlpReceiver } from './support/otlp-receiver';
+import { foldedStacksOf, startPyroscopeReceiver, type PyroscopeReceiver } from './support/pyroscope-receiver';
 import { jobTraceId, runTraceparent, spanIdOf } from '../src/telemetry/trace-ids';
 
 // The whole API with export on, pointed at a receiver that decodes OTLP with the official protos;
 // the test plays the daemons on the results stream.
 let t: TestApi;
 let receiver: OtlpReceiver;
+let pyroscope: PyroscopeReceiver;
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
-  t = await startApi('otlp', { otlpExport: { ...otlpExportFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }), countsTop: 2 } });
+  pyroscope = await startPyroscopeReceiver();
+  t = await startApi('otlp', { otlpExport: { ...otlpExportFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, FLEETTRACE_PYROSCOPE_URL: pyroscope.url }), countsTop: 2 } });
   await registerHosts(t, [{ ...hostInfo('alpha'), kernelRelease: '6.1.0-alpha' }, { ...hostInfo('beta'), kernelRelease: '6.12.0-beta' }]);
 });
 
 afterAll(async () => {
   await t?.close();
   await receiver?.close();
+  await pyroscope?.close();
 });
 
 async function startJob(program: string): Promise<{ job: JobView; runOf: (host: string) => string }> {
@@ -247,13 +251,62 @@ describe('run outputs exported over OTLP http/protobuf', () => {
     const exported = new Set(receiver.resourceMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((s) => s.metrics.flatMap(prometheusNamesOf))));
     expect(exported).toContain('fleettrace_runqlat_latency_microseconds_bucket');
 
-    const dashboard = JSON.parse(readFileSync(new URL('../../../infra/grafana/dashboards/fleettrace.json', import.meta.url), 'utf8')) as {
-      panels: Array<{ title: string; targets?: Array<{ expr: string }> }>;
-      templating: { list: Array<{ definition?: string }> };
-    };
-    const queries = [...dashboard.panels.flatMap((p) => (p.targets ?? []).map((target) => target.expr)), ...dashboard.templating.list.flatMap((v) => (v.definition ? [v.definition] : []))];
+    // Every dashboard shipped: its Prometheus queries read only names the service exposes; its
+    // profile panels select only labels the Pyroscope push sets.
+    const dir = new URL('../../../infra/grafana/dashboards/', import.meta.url);
+    const dashboards = readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(new URL(f, dir), 'utf8')) as Dashboard);
+    expect(dashboards.length).toBeGreaterThan(0);
+    const targets = dashboards.flatMap((d) => d.panels.flatMap((p) => (p.targets ?? []).map((target) => ({ ...target, type: p.datasource?.type }))));
+    const queries = [
+      ...targets.filter((target) => target.type === 'prometheus').map((target) => target.expr!),
+      ...dashboards.flatMap((d) => d.templating.list.flatMap((v) => (v.definition ? [v.definition] : []))),
+    ];
     const read = queries.flatMap(metricNamesIn);
     expect(read.length).toBeGreaterThan(10);
+    expect(read).toContain('fleettrace_runs_ended_total');
+    const profileSelectors = targets.filter((target) => target.type === 'grafana-pyroscope-datasource').map((target) => target.labelSelector!);
+    expect(profileSelectors.length).toBeGreaterThan(0);
+    const pushedLabels = new Set(['service_name', 'host_name', 'host_id', 'fleettrace_job_id', 'fleettrace_output', 'fleettrace_schedule_id']);
+    expect(profileSelectors.flatMap((selector) => [...selector.matchAll(/([a-z_]+)\s*=~?/g)].map((m) => m[1]!)).filter((label) => !pushedLabels.has(label))).toEqual([]);
+    // Nothing but Prometheus and Pyroscope queries, so nothing goes unchecked.
+    expect(targets.filter((target) => target.type !== 'prometheus' && target.type !== 'grafana-pyroscope-datasource')).toEqual([]);
     expect(read.filter((name) => !scraped.has(name) && !exported.has(name))).toEqual([]);
   });
 });
+
+describe('stacks pushed to a Pyroscope-compatible server', () => {
+  it('pushes each run\'s stacks as pprof to /ingest, labelled by host, adding up to the job\'s merged stacks', async () => {
+    const { job, runOf } = await startJob('profile');
+    const stacks = (entries: Array<[string, number]>): StacksOutput => ({ kind: 'stacks', name: 'samples', unit: 'samples', entries: entries.map(([stack, value]) => ({ stack, value })), unsymbolized: 0, lost: 0 });
+    for (const host of ['alpha', 'beta']) await t.report({ type: 'state', runId: runOf(host), at: Date.now(), state: 'running' });
+    await t.report(summary(runOf('alpha'), [stacks([['app;main;work;schedule_[k]', 30], ['app;main;idle', 5]])]));
+    await t.report(summary(runOf('beta'), [stacks([['app;main;idle', 25], ['db;main;query', 5]])]));
+
+    const pushes = await waitFor('both runs pushed', async () => {
+      const found = pyroscope.received.filter((r) => r.query.get('name')?.includes(`fleettrace_job_id=${job.id}`));
+      return found.length === 2 && found;
+    });
+    expect(pyroscope.refused).toEqual([]);
+    const hostOf = (name: string) => /host_name=([^,}]+)/.exec(name)![1];
+    expect(pushes.map((p) => hostOf(p.query.get('name')!)).sort()).toEqual(['alpha', 'beta']);
+    for (const push of pushes) {
+      expect(push.query.get('name')).toBe(`fleettrace.profile{host_name=${hostOf(push.query.get('name')!)},host_id=${hostOf(push.query.get('name')!)},fleettrace_job_id=${job.id},fleettrace_output=samples}`);
+      expect(Number(push.query.get('until'))).toBeGreaterThan(Number(push.query.get('from')));
+      const strings = push.profile.stringTable.strings;
+      expect(push.profile.sampleType.map((st) => [strings[Number(st.type)], strings[Number(st.unit)]])).toEqual([['samples', 'count']]);
+    }
+
+    // What Pyroscope adds up over the job equals the job's merged stacks, as the API serves them.
+    const { body: results } = await t.request<JobResultsView>('GET', `/v1/jobs/${job.id}/results`);
+    const merged = results.merged.find((o) => o.name === 'samples') as StacksOutput;
+    const pushed = new Map<string, number>();
+    for (const push of pushes) for (const [stack, value] of foldedStacksOf(push.profile)) pushed.set(stack, (pushed.get(stack) ?? 0) + value);
+    expect(Object.fromEntries(pushed)).toEqual(Object.fromEntries(merged.entries.map((e) => [e.stack, e.value])));
+    expect(pushed.get('app;main;idle')).toBe(30);
+  });
+});
+
+interface Dashboard {
+  panels: Array<{ title: string; datasource?: { type: string }; targets?: Array<{ expr?: string; labelSelector?: string }> }>;
+  templating: { list: Array<{ definition?: string }> };
+}

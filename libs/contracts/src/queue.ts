@@ -7,6 +7,7 @@ import { InlineProgram } from './program';
 import { RunLimits, RunLimitsReport, RunOverhead } from './run-limits';
 import { RunWarnings } from './run-warnings';
 import { SshProbeMessage } from './ssh';
+import { Traceparent } from './trace-context';
 
 /** BullMQ queue a host's daemon consumes; one per host so a slow host never delays another. */
 export function hostQueueName(hostId: string): string {
@@ -70,7 +71,7 @@ export const RunDispatch = z.object({
   /** Each host sends its hist / counts / stacks maps every S seconds while the run goes on. */
   snapshotSeconds: z.number().int().positive().optional(),
   /** W3C trace context of the run's span in its job's trace, for the daemon to continue. Absent from an older API. */
-  traceparent: z.string().regex(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/).optional(),
+  traceparent: Traceparent.optional(),
   /** Resolved once by the API (resolveRunLimits) and applied as they are. */
   limits: RunLimits,
 });
@@ -94,6 +95,8 @@ export const StateMessage = z.object({
   at: z.number(),
   state: RunState,
   error: z.string().optional(),
+  /** The dispatch's traceparent, returned by the daemon that continued it (on `dispatched`). */
+  traceparent: Traceparent.optional(),
 });
 export const EventsMessage = z.object({
   type: z.literal('events'),
@@ -132,6 +135,8 @@ export const SummaryMessage = z.object({
   /** What its BPF programs cost. */
   overhead: RunOverhead.optional(),
   warnings: RunWarnings.optional(),
+  /** The dispatch's traceparent, returned with the results by the daemon that continued it. */
+  traceparent: Traceparent.optional(),
 });
 /**
  * A run's aggregate maps read while it goes on (every `snapshotSeconds`): hist, counts and stacks

@@ -64,6 +64,34 @@ describe('RunExecutor', () => {
     ]);
   });
 
+  it('continues the dispatch\'s trace context: its log lines name the run span, and it goes back with the results', async () => {
+    const traceparent = '00-5b0f8e554c664e0b9d430d7d9e0a1c02-8a3c60f7d188f8fa-01';
+    const sink = recorder();
+    const lines: string[] = [];
+    const script: RunnerMessage[] = [
+      { type: 'state', state: 'running' },
+      { type: 'done', outputs: [], events: [], counters: { events: 0, lostEvents: 0, droppedEvents: 0 }, stoppedEarly: false },
+    ];
+    const executor = new RunExecutor(sink, fakeLauncher(script, ok, {}), null, (line) => lines.push(line), () => 1000);
+    expect(await executor.execute({ ...dispatch, traceparent })).toBe('succeeded');
+    const returned = sink.messages.map((m) => [m.type === 'state' || m.type === 'summary' ? m.state : m.type, 'traceparent' in m ? m.traceparent : undefined]);
+    expect(returned).toEqual([
+      ['dispatched', traceparent],
+      ['running', undefined],
+      ['succeeded', traceparent],
+    ]);
+    expect(lines).toHaveLength(2);
+    for (const line of lines) expect(line).toMatch(/ trace_id=5b0f8e554c664e0b9d430d7d9e0a1c02 span_id=8a3c60f7d188f8fa$/);
+
+    // A run that never starts returns it too; a dispatch without one (an older API) gets none.
+    const missed = recorder();
+    await new RunExecutor(missed, fakeLauncher([], ok, {}), null, (line) => lines.push(line), () => 13_000).execute({ ...dispatch, traceparent });
+    expect(missed.messages).toEqual([expect.objectContaining({ state: 'missed', traceparent })]);
+    const untraced = recorder();
+    await new RunExecutor(untraced, fakeLauncher(script, ok, {}), null, () => {}, () => 1000).execute(dispatch);
+    expect(untraced.messages.filter((m) => 'traceparent' in m)).toEqual([]);
+  });
+
   it('marks a run missed, without starting a runner, when its start deadline has passed', async () => {
     const sink = recorder();
     const launcher: RunnerLauncher = () => {

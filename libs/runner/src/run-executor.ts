@@ -1,6 +1,6 @@
 import type { ResultMessage, RunCounters, RunDispatch, RunLimits, RunState, SummaryMessage } from '@fleettrace/contracts';
 import { getProgram } from '@fleettrace/programs';
-import { capRunWarnings, programLabel, runAllowanceSeconds, startAllowanceSeconds } from '@fleettrace/contracts';
+import { capRunWarnings, programLabel, runAllowanceSeconds, startAllowanceSeconds, traceContextOf, traceLogFields } from '@fleettrace/contracts';
 import type { RunnerHandle, RunnerOutcome } from './runner-process';
 import type { RunnerMessage, RunnerStart } from './protocol';
 
@@ -55,7 +55,7 @@ export class RunExecutor {
   /** Ends `failed` the runs a previous daemon of this host left unfinished (it died, and its runners with it). */
   async failLeftovers(runIds: readonly string[], reason: string): Promise<void> {
     for (const runId of runIds) {
-      await this.finish(runId, 'failed', reason);
+      await this.finish(runId, 'failed', reason, undefined);
       this.journal.finished(runId);
     }
   }
@@ -92,16 +92,23 @@ export class RunExecutor {
 
   async execute(dispatch: RunDispatch): Promise<RunState> {
     const { runId } = dispatch;
+    // The run's work continues the trace context the API sent: its log lines name the run's span,
+    // and the context goes back with the run's state and summary, so the API (and a test) can tell
+    // which span this host worked under.
+    const { traceparent } = dispatch;
+    const traced = traceparent ? { traceparent } : {};
+    const fields = traceLogFields(traceContextOf(traceparent));
+    const log = (line: string) => this.log(`${line}${fields}`);
     if (this.now() > dispatch.startDeadline) {
       const late = Math.round((this.now() - dispatch.startDeadline) / 1000);
-      return this.finish(runId, 'missed', `start deadline passed ${late} s before this host took the run`);
+      return this.finish(runId, 'missed', `start deadline passed ${late} s before this host took the run`, traceparent);
     }
     if (typeof dispatch.program === 'string' && !getProgram(dispatch.program)) {
-      return this.finish(runId, 'unsupported', `program "${dispatch.program}" is not in this daemon's catalog`);
+      return this.finish(runId, 'unsupported', `program "${dispatch.program}" is not in this daemon's catalog`, traceparent);
     }
     const cancelledBefore = await this.cancels.reasonFor(runId);
-    if (cancelledBefore !== undefined) return this.finish(runId, 'cancelled', cancelledBefore);
-    await this.publishState(runId, 'dispatched');
+    if (cancelledBefore !== undefined) return this.finish(runId, 'cancelled', cancelledBefore, traceparent);
+    await this.results.publish({ type: 'state', runId, at: this.now(), state: 'dispatched', ...traced });
 
     // Reports are published strictly in the order the runner sent them.
     let chain = Promise.resolve();
@@ -119,7 +126,7 @@ export class RunExecutor {
           : message.type === 'snapshot'
             ? { type: 'snapshot', runId, at: this.now(), seq: snapshots++, outputs: message.outputs }
             : { type: 'events', runId, seq: seq++, output: message.output, timeField: message.timeField, records: message.records };
-      chain = chain.then(() => this.results.publish(report)).catch((error) => this.log(`run ${runId}: report lost: ${String(error)}`));
+      chain = chain.then(() => this.results.publish(report)).catch((error) => log(`run ${runId}: report lost: ${String(error)}`));
     };
     // The run's allowance once started (contracts' runAllowanceSeconds, as the API computed its end
     // deadline with), never past that end deadline: the reaper gives up on the run after it.
@@ -142,25 +149,22 @@ export class RunExecutor {
     this.active.set(runId, handle);
     // A cancel that came while the runner was being started.
     if (this.cancelled.has(runId)) handle.stop();
-    this.log(`run ${runId}: ${programLabel(dispatch.program)} for ${dispatch.durationSeconds} s in runner pid ${handle.pid}`);
+    log(`run ${runId}: ${programLabel(dispatch.program)} for ${dispatch.durationSeconds} s in runner pid ${handle.pid}`);
     const outcome = await handle.outcome.finally(() => this.active.delete(runId));
     await chain;
     const cancelReason = this.cancelled.get(runId);
     this.forget(runId);
-    const summary = summarize(runId, this.now(), outcome, ending, dispatch, cancelReason);
+    const summary = { ...summarize(runId, this.now(), outcome, ending, dispatch, cancelReason), ...traced };
     await this.results.publish(summary);
     this.journal.finished(runId);
-    this.log(`run ${runId}: ${summary.state}${summary.error ? ` (${summary.error})` : ''}`);
+    log(`run ${runId}: ${summary.state}${summary.error ? ` (${summary.error})` : ''}`);
     return summary.state;
   }
 
-  private publishState(runId: string, state: RunState): Promise<void> {
-    return this.results.publish({ type: 'state', runId, at: this.now(), state });
-  }
-
-  private async finish(runId: string, state: RunState, error: string): Promise<RunState> {
-    await this.results.publish({ type: 'summary', runId, at: this.now(), state, error, outputs: [], events: [], counters: NO_COUNTERS });
-    this.log(`run ${runId}: ${state} (${error})`);
+  private async finish(runId: string, state: RunState, error: string, traceparent: string | undefined): Promise<RunState> {
+    const traced = traceparent ? { traceparent } : {};
+    await this.results.publish({ type: 'summary', runId, at: this.now(), state, error, outputs: [], events: [], counters: NO_COUNTERS, ...traced });
+    this.log(`run ${runId}: ${state} (${error})${traceLogFields(traceContextOf(traceparent))}`);
     return state;
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { INGEST_CONSUMER_GROUP, type EventsMessage, type FieldValue, type ResultMessage, type SnapshotMessage, type SshProbeMessage, type SummaryMessage } from '@fleettrace/contracts';
+import { INGEST_CONSUMER_GROUP, traceContextOf, type EventsMessage, type FieldValue, type ResultMessage, type SnapshotMessage, type SshProbeMessage, type SummaryMessage } from '@fleettrace/contracts';
 import { API_CONFIG } from '../tokens';
 import type { ApiConfig } from '../config';
 import { parseResultMessage, validText } from '../dtos/result-message.dto';
@@ -13,6 +13,7 @@ import { storeIsolatingRejected } from '../utils/isolate-rejected';
 import { failpoint } from '../utils/failpoints';
 import { RunLifecycleService, type RunTransitions } from './run-lifecycle.service';
 import { OtlpExportService } from '../telemetry/otlp-export.service';
+import { withTraceContext } from '../telemetry/log-trace-context';
 import { ServiceMetrics } from '../telemetry/service-metrics';
 import { SshHostService } from './ssh-host.service';
 
@@ -200,7 +201,11 @@ export class IngestService {
     await storeIsolatingRejected(batch.accepted, {
       store: (accepted) => this.commit(accepted),
       isRejection: (error) => error instanceof DataRejectedError,
-      rejected: (item, error) => this.reject(item.entry, (error as Error).message, 'runId' in item.message ? item.message.runId : undefined),
+      // Under the trace context the daemon returned with the report, so the warning names the run's span.
+      rejected: (item, error) =>
+        withTraceContext(traceContextOf('traceparent' in item.message ? item.message.traceparent : undefined), () =>
+          this.reject(item.entry, (error as Error).message, 'runId' in item.message ? item.message.runId : undefined),
+        ),
     });
   }
 

@@ -4,6 +4,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { withTraceContext } from './log-trace-context';
 import { SERVICE_NAME } from './run-context';
 
 const SPAN = Symbol('fleettrace.httpSpan');
@@ -23,17 +24,22 @@ export function installHttpSpans(server: FastifyInstance, tracesUrl: string): { 
   const tracer = provider.getTracer('@fleettrace/api');
   const propagator = new W3CTraceContextPropagator();
 
-  server.addHook('onRequest', async (request) => {
+  // A callback hook, not an async one: the rest of the request (its handler, its log lines) runs
+  // inside `done`, so the span is the current trace context of everything it does.
+  server.addHook('onRequest', (request, _reply, done) => {
     const parent = propagator.extract(context.active(), request.headers, {
       get: (headers, key) => headers[key] as string | string[] | undefined,
       keys: (headers) => Object.keys(headers),
     });
     const route = request.routeOptions.url ?? 'unmatched';
-    (request as WithSpan)[SPAN] = tracer.startSpan(
+    const span = tracer.startSpan(
       `${request.method} ${route}`,
       { kind: SpanKind.SERVER, attributes: { 'http.request.method': request.method, 'http.route': route, 'url.path': request.url.split('?')[0] } },
       parent,
     );
+    (request as WithSpan)[SPAN] = span;
+    const { traceId, spanId } = span.spanContext();
+    withTraceContext({ traceId, spanId }, done);
   });
   server.addHook('onResponse', async (request, reply) => {
     const span = (request as WithSpan)[SPAN];

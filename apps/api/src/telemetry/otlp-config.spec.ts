@@ -31,4 +31,12 @@ describe('OTLP export configuration from OTEL_* variables', () => {
     expect(() => otlpExportFromEnv({ OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'collector:4318' })).toThrow('OTEL_EXPORTER_OTLP_LOGS_ENDPOINT must be an http(s) URL, got "collector:4318"');
     expect(() => otlpExportFromEnv({ FLEETTRACE_OTEL_COUNTS_TOP: '0' })).toThrow('FLEETTRACE_OTEL_COUNTS_TOP must be a whole number from 1 to 1000, got "0"');
   });
+
+  it('pushes stacks to Pyroscope only when FLEETTRACE_PYROSCOPE_URL is set, and names it when it is no URL', () => {
+    expect(otlpExportFromEnv({}).profilesUrl).toBeUndefined();
+    const profiles = otlpExportFromEnv({ FLEETTRACE_PYROSCOPE_URL: 'http://pyroscope:4040' });
+    expect(profiles.profilesUrl).toBe('http://pyroscope:4040');
+    expect(otlpExportEnabled(profiles)).toBe(true);
+    expect(() => otlpExportFromEnv({ FLEETTRACE_PYROSCOPE_URL: 'pyroscope:4040' })).toThrow('FLEETTRACE_PYROSCOPE_URL must be an http(s) URL, got "pyroscope:4040"');
+  });
 });

@@ -13,6 +13,11 @@ export interface OtlpExportConfig {
   tracesUrl: string | undefined;
   /** Per run and counts output: the largest keys each get a series, the rest are summed into `other`. */
   countsTop: number;
+  /**
+   * Base URL of a Pyroscope-compatible server (FLEETTRACE_PYROSCOPE_URL) each run's stacks are
+   * pushed to as pprof, or undefined. Not an OTEL_* variable: OTLP profiles are not stable yet.
+   */
+  profilesUrl?: string;
 }
 
 export const OTLP_EXPORT_OFF: OtlpExportConfig = { metricsUrl: undefined, logsUrl: undefined, tracesUrl: undefined, countsTop: DEFAULT_TOP_LIMIT };
@@ -21,12 +26,14 @@ type Signal = 'metrics' | 'logs' | 'traces';
 
 export function otlpExportFromEnv(env: NodeJS.ProcessEnv = process.env): OtlpExportConfig {
   const countsTop = parseCountsTop(env.FLEETTRACE_OTEL_COUNTS_TOP);
-  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return { ...OTLP_EXPORT_OFF, countsTop };
-  return { metricsUrl: signalUrl(env, 'metrics'), logsUrl: signalUrl(env, 'logs'), tracesUrl: signalUrl(env, 'traces'), countsTop };
+  const pyroscope = env.FLEETTRACE_PYROSCOPE_URL?.trim();
+  const profiles = pyroscope ? { profilesUrl: checkedUrl('FLEETTRACE_PYROSCOPE_URL', pyroscope) } : {};
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return { ...OTLP_EXPORT_OFF, countsTop, ...profiles };
+  return { metricsUrl: signalUrl(env, 'metrics'), logsUrl: signalUrl(env, 'logs'), tracesUrl: signalUrl(env, 'traces'), countsTop, ...profiles };
 }
 
 export function otlpExportEnabled(config: OtlpExportConfig): boolean {
-  return config.metricsUrl !== undefined || config.logsUrl !== undefined || config.tracesUrl !== undefined;
+  return config.metricsUrl !== undefined || config.logsUrl !== undefined || config.tracesUrl !== undefined || config.profilesUrl !== undefined;
 }
 
 /**

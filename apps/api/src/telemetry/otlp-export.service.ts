@@ -7,7 +7,7 @@ import { resourceFromAttributes, type Resource } from '@opentelemetry/resources'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { AggregateOutput, ResultMessage } from '@fleettrace/contracts';
+import type { AggregateOutput, ResultMessage, StacksOutput } from '@fleettrace/contracts';
 import type { ApiConfig } from '../config';
 import { JobRepository } from '../repositories/job.repository';
 import { RunRepository, type TransitionRecord } from '../repositories/run.repository';
@@ -19,6 +19,7 @@ import { OTLP_EXPORT_OFF, type OtlpExportConfig } from './otlp-config';
 import { jobSpans } from './job-spans';
 import { SERVICE_NAME } from './run-context';
 import { RunMetricsProducer } from './run-metrics.producer';
+import { pushToPyroscope, pyroscopeIngest } from './pyroscope-push';
 
 /** Exports running at once; past this a batch is dropped (and counted) rather than queued without end. */
 const MAX_EXPORTS_IN_FLIGHT = 32;
@@ -27,6 +28,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export interface OtlpExportStats {
   metricExports: number;
   logExports: number;
+  profilePushes: number;
   traceExports: number;
   failedExports: number;
   droppedBatches: number;
@@ -47,7 +49,7 @@ export class OtlpExportService {
   private readonly traces: OTLPTraceExporter | undefined;
   private readonly serviceResource: Resource = resourceFromAttributes({ 'service.name': `${SERVICE_NAME}-api` });
   private readonly inFlight = new Set<Promise<void>>();
-  readonly stats: OtlpExportStats = { metricExports: 0, logExports: 0, traceExports: 0, failedExports: 0, droppedBatches: 0 };
+  readonly stats: OtlpExportStats = { metricExports: 0, logExports: 0, profilePushes: 0, traceExports: 0, failedExports: 0, droppedBatches: 0 };
 
   constructor(
     @Inject(API_CONFIG) apiConfig: ApiConfig,
@@ -69,13 +71,15 @@ export class OtlpExportService {
   }
 
   get enabled(): boolean {
-    return this.metrics !== undefined || this.logs !== undefined || this.traces !== undefined;
+    return this.metrics !== undefined || this.logs !== undefined || this.traces !== undefined || this.config.profilesUrl !== undefined;
   }
 
   /** What ingest just committed; returns at once. */
   ingested(messages: readonly ResultMessage[]): void {
     if (!this.enabled) return;
-    const wanted = messages.filter((m) => (m.type === 'events' ? this.logs : m.type === 'summary' || m.type === 'snapshot' ? this.metrics : undefined));
+    const wanted = messages.filter((m) =>
+      m.type === 'events' ? this.logs : m.type === 'snapshot' ? this.metrics : m.type === 'summary' ? (this.metrics ?? this.config.profilesUrl) : undefined,
+    );
     if (wanted.length === 0) return;
     if (this.inFlight.size >= MAX_EXPORTS_IN_FLIGHT) {
       if (this.stats.droppedBatches++ % 100 === 0) this.logger.warn(`OTLP export is behind (${MAX_EXPORTS_IN_FLIGHT} exports in flight): dropping a batch`);
@@ -134,8 +138,15 @@ export class OtlpExportService {
         records.push(...eventLogRecords(ctx, message, this.catalog, now));
         continue;
       }
+      // Only a run's final stacks are pushed: Pyroscope adds profiles up, so a snapshot (cumulative
+      // from the run's start) pushed too would count its samples twice.
+      if (message.type === 'summary' && this.config.profilesUrl) {
+        for (const stacks of message.outputs.filter((o): o is StacksOutput => o.kind === 'stacks' && o.entries.length > 0)) {
+          pending.push(this.pushProfile(pyroscopeIngest(this.config.profilesUrl, ctx, stacks, ctx.startedAt, new Date(message.at))));
+        }
+      }
       const outputs = message.outputs.filter((o): o is AggregateOutput => o.kind === 'hist' || o.kind === 'counts');
-      if (outputs.length === 0) continue;
+      if (outputs.length === 0 || !this.metrics) continue;
       const producer = new RunMetricsProducer(ctx, outputs, new Date(message.at), { catalog: this.catalog, countsTop: this.config.countsTop });
       pending.push(this.exportMetrics(producer));
     }
@@ -151,6 +162,11 @@ export class OtlpExportService {
     if (resourceMetrics.scopeMetrics.every((s) => s.metrics.length === 0)) return;
     await settle((done) => this.metrics!.export(resourceMetrics as ResourceMetrics, done));
     this.stats.metricExports++;
+  }
+
+  private async pushProfile(ingest: ReturnType<typeof pyroscopeIngest>): Promise<void> {
+    await pushToPyroscope(ingest);
+    this.stats.profilePushes++;
   }
 
   private async exportLogs(records: ReadableLogRecord[]): Promise<void> {
