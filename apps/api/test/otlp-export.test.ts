@@ -7,9 +7,9 @@ import { log2Bucket } from '@fleettrace/programs';
 import { LOG2_SLOTS, log2Boundaries, log2Buckets } from '../src/telemetry/hist-buckets';
 import { otlpExportFromEnv } from '../src/telemetry/otlp-config';
 import { ADMIN_TOKEN, hostInfo, registerHosts, startApi, waitFor, type TestApi } from './support/api';
-import { exposedNames, metricNamesIn, prometheusNamesOf } from './support/prometheus';
-import { attributesOf, hexId, startOtlpReceiver, type OtlpReceiver } from './support/otlp-receiver';
-import { foldedStacksOf, startPyroscopeReceiver, type PyroscopeReceiver } from './support/pyroscope-receiver';
+import { exposedNames, metricNamesIn, prometheusNamesOf } from '@fleettrace/testing/prometheus';
+import { attributesOf, hexId, startOtlpReceiver, type OtlpReceiver } from '@fleettrace/testing/otlp-receiver';
+import { foldedStacksOf, startPyroscopeReceiver, type PyroscopeReceiver } from '@fleettrace/testing/pyroscope-receiver';
 import { jobTraceId, runTraceparent, spanIdOf } from '../src/telemetry/trace-ids';
 
 // The whole API with export on, pointed at a receiver that decodes OTLP with the official protos;

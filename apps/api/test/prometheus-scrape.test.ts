@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView, ResultMessage } from '@fleettrace/contracts';
 import { ADMIN_TOKEN, hostInfo, registerHosts, startApi, waitFor, type TestApi } from './support/api';
-import { promtool, startPrometheus, type PrometheusServer } from './support/prometheus';
+import { promtool, startPrometheus, type PrometheusServer } from '@fleettrace/testing/prometheus';
 
 // The API's /metrics scraped by a real Prometheus; the test plays the daemons on the results stream.
 let t: TestApi;

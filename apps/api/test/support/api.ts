@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { ATTACH_KINDS, resultsStreamKey, type CapabilityReport, type HostInfo, type ResultMessage } from '@fleettrace/contracts';
 import { freshDatabaseUrl, freshRedisPrefix } from '@fleettrace/testing/database';
 import { OpenApiChecker } from '@fleettrace/testing/openapi-check';
+import { waitFor } from '@fleettrace/testing/wait';
 import { bootstrap, type RunningApi } from '../../src/bootstrap';
 import { DEFAULT_TIMINGS, type ApiConfig } from '../../src/config';
 
@@ -103,16 +104,7 @@ export function hostInfo(id: string, labels: Record<string, string> = {}): HostI
   };
 }
 
-/** Polls until `check` returns something other than undefined/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+export { waitFor };
 
 /** Registers hosts through the results stream, as their daemons would, and waits until the API lists them. */
 export async function registerHosts(t: TestApi, hosts: HostInfo[], at = Date.now()): Promise<void> {

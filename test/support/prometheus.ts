@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitFor } from './api';
+import { waitFor } from './wait';
 
 /** A real Prometheus server (Debian's `prometheus`) scraping one target every second. */
 export interface PrometheusServer {
