@@ -22,3 +22,4 @@ export * from './api-components';
 export * from './cgroup';
 export * from './tokens';
 export * from './ssh';
+export * from './dispatch-signature';
