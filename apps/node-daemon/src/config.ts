@@ -19,6 +19,13 @@ export interface DaemonConfig {
    * usage error at start (requireDispatchKey), so a daemon never runs unverified work.
    */
   dispatchKeyFile?: string;
+  /**
+   * A one-time enrolment token (POST /v1/hosts/enrolments) and the API to spend it at: the daemon
+   * then uses its own Redis user (enrolment.ts). Give the token by environment
+   * (FLEETTRACE_ENROL_TOKEN): a flag's value shows in `ps`.
+   */
+  enrolToken?: string;
+  apiUrl?: string;
 }
 
 export class DaemonUsageError extends Error {}
@@ -50,7 +57,7 @@ export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv, cgroup2R
       flags.set(arg.slice(2), value);
     }
   }
-  const known = new Set(['id', 'name', 'labels', 'cgroup', 'redis-url', 'redis-prefix', 'concurrency', 'metrics-listen', 'dispatch-key']);
+  const known = new Set(['id', 'name', 'labels', 'cgroup', 'redis-url', 'redis-prefix', 'concurrency', 'metrics-listen', 'dispatch-key', 'enrol-token', 'api-url']);
   for (const flag of flags.keys()) if (!known.has(flag)) throw new DaemonUsageError(`unknown flag --${flag}`);
 
   const hostId = flags.get('id') ?? env.FLEETTRACE_HOST_ID ?? hostname();
@@ -69,6 +76,8 @@ export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv, cgroup2R
     concurrency,
     metricsListen: parseListen(flags.get('metrics-listen') ?? env.FLEETTRACE_METRICS_LISTEN),
     ...optional('dispatchKeyFile', flags.get('dispatch-key') ?? env.FLEETTRACE_DISPATCH_PUBLIC_KEY_FILE),
+    ...optional('enrolToken', flags.get('enrol-token') ?? env.FLEETTRACE_ENROL_TOKEN),
+    ...optional('apiUrl', flags.get('api-url') ?? env.FLEETTRACE_API_URL),
   };
 }
 

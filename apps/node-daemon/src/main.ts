@@ -1,6 +1,7 @@
 import { cgroup2Root } from '@fleettrace/contracts';
 import { DaemonUsageError, parseDaemonArgs, requireDispatchKey } from './config';
 import { Daemon } from './daemon';
+import { withHostCredentials } from './enrolment';
 import { DispatchVerifier } from '@fleettrace/host-agent';
 
 const log = (line: string): void => {
@@ -18,6 +19,15 @@ async function main(): Promise<number> {
     } catch (error) {
       throw new DaemonUsageError(`--dispatch-key ${keyFile}: ${error instanceof Error ? error.message : String(error)}`);
     }
+  } catch (error) {
+    if (error instanceof DaemonUsageError) {
+      process.stderr.write(`fleettrace-daemon: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  try {
+    config = await withHostCredentials(config, log);
   } catch (error) {
     if (error instanceof DaemonUsageError) {
       process.stderr.write(`fleettrace-daemon: ${error.message}\n`);

@@ -23,3 +23,4 @@ export * from './cgroup';
 export * from './tokens';
 export * from './ssh';
 export * from './dispatch-signature';
+export * from './host-trust';
