@@ -1,7 +1,7 @@
 import { createRedisBackend, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { hostQueueName } from '@fleettrace/contracts';
-import { runJobProcessor, type RunHandler } from '@fleettrace/host-agent';
+import { runJobProcessor, type DispatchVerifier, type RunHandler } from '@fleettrace/host-agent';
 
 /** BullMQ's default lock: renewed at half of it while a run goes on, as a Worker's lock manager does. */
 const LOCK_MS = 30_000;
@@ -15,6 +15,8 @@ export interface HostQueuesOptions {
   concurrency: number;
   /** Hosts whose queues one blocking connection waits on. */
   hostsPerConnection: number;
+  /** Checks each dispatch as a daemon does, so the benchmark pays what a real host pays. */
+  verifier: DispatchVerifier;
   log: (line: string) => void;
 }
 
@@ -74,7 +76,7 @@ export class HostQueues {
       (name, opts) => createRedisBackend(name, opts, {}),
     );
     worker.on('error', (error) => this.options.log(`queue ${queue}: ${error.message}`));
-    this.hosts.set(hostId, { hostId, worker, process: runJobProcessor(queue, handler), active: 0, taking: false, again: false });
+    this.hosts.set(hostId, { hostId, worker, process: runJobProcessor(queue, hostId, this.options.verifier, handler, async (refusal, queuedAs) => this.options.log(`host ${hostId} refused job ${queuedAs}: ${refusal.reason}`)), active: 0, taking: false, again: false });
   }
 
   /** Starts waiting on every registered queue, after taking what is already waiting in them. */

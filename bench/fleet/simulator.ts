@@ -6,7 +6,8 @@
 // no BPF: synthetic-runner.ts) and the connections are shared (host-queues.ts says why).
 import { Redis } from 'ioredis';
 import { HEARTBEAT_INTERVAL_MS, type HostInfo } from '@fleettrace/contracts';
-import { ControlRepository, Heartbeat, ResultsRepository } from '@fleettrace/host-agent';
+import { ControlRepository, DispatchVerifier, Heartbeat, ResultsRepository } from '@fleettrace/host-agent';
+import { defaultDispatchKeys } from '@fleettrace/infra/stack';
 import { RunExecutor } from '../../libs/runner/src/run-executor';
 import { HostQueues } from './host-queues';
 import { syntheticLauncher } from './synthetic-runner';
@@ -51,6 +52,8 @@ export class FleetSimulator {
       prefix: redisPrefix,
       concurrency: options.concurrency ?? 4,
       hostsPerConnection: options.hostsPerConnection ?? 25,
+      // The key the API that infra/stack started in this process signs with.
+      verifier: DispatchVerifier.fromFile(defaultDispatchKeys().publicKeyFile),
       log,
     });
     const launch = syntheticLauncher({ eventsPerOutput: options.eventsPerOutput ?? 10 });

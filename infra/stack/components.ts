@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { createCgroup } from '../src/cgroup';
 import { ApiClient } from './api-client';
 import { REPO_ROOT } from './repo-root';
+import { defaultDispatchKeys, type DispatchKeyFiles } from './services/dispatch-keys';
 import { startDetached, waitFor, type StartedProcess } from './services/process';
 
 export interface ApiOptions {
@@ -15,6 +16,8 @@ export interface ApiOptions {
   env?: Record<string, string>;
   /** Wait until it answers (default); false returns once it is started, for a process meant to die. */
   waitUntilReady?: boolean;
+  /** The key pair dispatches are signed with; default: this process's (defaultDispatchKeys). */
+  dispatchKeys?: DispatchKeyFiles;
 }
 
 export interface RunningApi {
@@ -41,6 +44,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       FLEETTRACE_ADMIN_TOKEN: options.token,
       FLEETTRACE_HTTP_PORT: String(options.port),
       FLEETTRACE_HTTP_HOST: '127.0.0.1',
+      FLEETTRACE_DISPATCH_SIGNING_KEY_FILE: (options.dispatchKeys ?? defaultDispatchKeys()).privateKeyFile,
       ...options.env,
     },
   });
@@ -61,6 +65,8 @@ export interface DaemonOptions {
   logFile: string;
   /** More environment for the daemon process (FLEETTRACE_STATE_DIR of a fault test, say). */
   env?: Record<string, string>;
+  /** The API's dispatch key pair (its public half is used); default: this process's. */
+  dispatchKeys?: DispatchKeyFiles;
 }
 
 export interface RunningDaemon {
@@ -79,6 +85,7 @@ export function startDaemon(options: DaemonOptions): RunningDaemon {
     '--cgroup', cgroupPath,
     '--redis-url', options.redisUrl,
     '--redis-prefix', options.redisPrefix,
+    '--dispatch-key', (options.dispatchKeys ?? defaultDispatchKeys()).publicKeyFile,
     ...(labels ? ['--labels', labels] : []),
   ];
   const { pid } = startDetached(process.execPath, args, options.logFile, { cwd: REPO_ROOT, env: { ...process.env, ...options.env } });
@@ -100,6 +107,7 @@ export interface SshGatewayOptions {
   keyDir: string;
   logFile: string;
   env?: Record<string, string>;
+  dispatchKeys?: DispatchKeyFiles;
 }
 
 /** Starts an SSH gateway (apps/ssh-gateway): it serves every SSH host the API enrols on this Redis prefix. */
@@ -113,6 +121,7 @@ export function startSshGateway(options: SshGatewayOptions): StartedProcess {
       FLEETTRACE_SSH_KEY_DIR: options.keyDir,
       // Tests enrol and remove hosts and wait for the gateway to notice.
       FLEETTRACE_SSH_REFRESH_MS: '300',
+      FLEETTRACE_DISPATCH_PUBLIC_KEY_FILE: (options.dispatchKeys ?? defaultDispatchKeys()).publicKeyFile,
       ...options.env,
     },
   });

@@ -6,3 +6,4 @@ export * from './services/postgres';
 export * from './services/redis';
 export * from './repo-root';
 export * from './services/sshd';
+export * from './services/dispatch-keys';

@@ -6,6 +6,7 @@ import { startApi, startDaemon, startSshGateway, waitForHostsOnline, type Runnin
 import { REPO_ROOT } from './repo-root';
 import { freePort } from './services/ports';
 import { createDatabase, startPostgres, stopPostgres } from './services/postgres';
+import { dispatchKeyFiles } from './services/dispatch-keys';
 import { isAlive, stopPid } from './services/process';
 import { startRedis, stopRedis } from './services/redis';
 
@@ -52,6 +53,8 @@ export async function stackUp(hosts: number, log: (line: string) => void): Promi
   mkdirSync(logDir, { recursive: true });
   const token = existing?.token ?? `ft_${randomBytes(24).toString('hex')}`;
   const state: Partial<StackState> & { daemons: RunningDaemon[] } = { token, daemons: [], logDir };
+  // Kept in the state directory: a run queued before `down` still verifies after the next `up`.
+  const dispatchKeys = dispatchKeyFiles(join(STATE_DIR, 'dispatch-keys'));
   const save = (): void => writeSecretFile(STATE_FILE, JSON.stringify(state, null, 2));
   try {
     log('starting PostgreSQL');
@@ -70,6 +73,7 @@ export async function stackUp(hosts: number, log: (line: string) => void): Promi
       token,
       port: await freePort(),
       logFile: join(logDir, 'api.log'),
+      dispatchKeys,
     });
     state.api = { pid: api.pid };
     state.url = api.url;
@@ -85,6 +89,7 @@ export async function stackUp(hosts: number, log: (line: string) => void): Promi
           redisUrl: redis.url,
           redisPrefix: 'ft',
           logFile: join(logDir, `${hostId}.log`),
+          dispatchKeys,
         }),
       );
       save();
@@ -92,7 +97,7 @@ export async function stackUp(hosts: number, log: (line: string) => void): Promi
     const keyDir = join(STATE_DIR, 'ssh-keys');
     mkdirSync(keyDir, { recursive: true, mode: 0o700 });
     log(`starting the SSH gateway (keys: ${keyDir}/<host name> or default, else SSH_AUTH_SOCK)`);
-    state.sshGateway = { pid: startSshGateway({ redisUrl: redis.url, redisPrefix: 'ft', keyDir, logFile: join(logDir, 'ssh-gateway.log'), env: { FLEETTRACE_SSH_REFRESH_MS: '2000' } }).pid, keyDir };
+    state.sshGateway = { pid: startSshGateway({ redisUrl: redis.url, redisPrefix: 'ft', keyDir, logFile: join(logDir, 'ssh-gateway.log'), env: { FLEETTRACE_SSH_REFRESH_MS: '2000' }, dispatchKeys }).pid, keyDir };
     save();
     await waitForHostsOnline(api.client, state.daemons.map((d) => d.hostId));
     writeSecretFile(LOCAL_ENV_FILE, `FLEETTRACE_URL=${api.url}\nFLEETTRACE_TOKEN=${token}\n`);

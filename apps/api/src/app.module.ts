@@ -12,6 +12,9 @@ import { ProgramController } from './controllers/program.controller';
 import { TokenController } from './controllers/token.controller';
 import { AuditController } from './controllers/audit.controller';
 import { AuthGuard } from './middleware/auth.guard';
+import { HostEnrolmentRepository } from './repositories/host-enrolment.repository';
+import { HostCredentialRepository } from './repositories/host-credential.repository';
+import { HostTrustService } from './services/host-trust.service';
 import { ErrorFilter } from './middleware/error.filter';
 import { ApiTokenRepository } from './repositories/api-token.repository';
 import { AuditRepository } from './repositories/audit.repository';
@@ -57,6 +60,8 @@ const programCatalog: ProgramCatalog = { get: getProgram, names: programNames };
 const repositories = [
   ApiTokenRepository,
   AuditRepository,
+  HostEnrolmentRepository,
+  HostCredentialRepository,
   DatabaseRepository,
   HostRepository,
   JobRepository,
@@ -77,6 +82,7 @@ const services = [
   AuthService,
   TokenService,
   HostService,
+  HostTrustService,
   IngestService,
   JobHandlerRegistry,
   JobService,

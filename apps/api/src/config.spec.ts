@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { configFromEnv, parseRoles } from './config';
 
+const keyFile = join(mkdtempSync(join(tmpdir(), 'ft-config-')), 'dispatch.key');
+writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
+
 const base = {
+  FLEETTRACE_DISPATCH_SIGNING_KEY_FILE: keyFile,
   FLEETTRACE_DATABASE_URL: 'postgres://localhost/ft',
   FLEETTRACE_REDIS_URL: 'redis://localhost:6379',
   FLEETTRACE_ADMIN_TOKEN: 'token',

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import {
@@ -10,6 +11,7 @@ import {
   type LimitsPolicy,
 } from '@fleettrace/contracts';
 import { otlpExportFromEnv, type OtlpExportConfig } from './telemetry/otlp-config';
+import { readDispatchSigningKey } from './utils/dispatch-signer';
 
 export const ROLES = ['http', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -59,6 +61,13 @@ export interface ApiConfig {
   streamTrimIntervalMs: number;
   /** Run outputs as OpenTelemetry (telemetry/otlp-config.ts); unset is off. */
   otlpExport?: OtlpExportConfig;
+  /**
+   * The Redis URL enrolled hosts are given (with their own user and password put in), when they
+   * reach Redis by another address or scheme (rediss://) than the API; default: the API's own.
+   */
+  hostRedisUrl?: string;
+  /** Ed25519 private key every run dispatch is signed with; hosts hold its public half and run nothing else. */
+  dispatchSigningKey: KeyObject;
 }
 
 
@@ -76,6 +85,10 @@ const EnvSchema = z.object({
   FLEETTRACE_ADMIN_TOKEN: z
     .string({ error: 'FLEETTRACE_ADMIN_TOKEN is required' })
     .min(1, 'FLEETTRACE_ADMIN_TOKEN is required'),
+  FLEETTRACE_DISPATCH_SIGNING_KEY_FILE: z
+    .string({ error: 'FLEETTRACE_DISPATCH_SIGNING_KEY_FILE is required (a PEM Ed25519 private key: openssl genpkey -algorithm ed25519)' })
+    .min(1, 'FLEETTRACE_DISPATCH_SIGNING_KEY_FILE is required'),
+  FLEETTRACE_HOST_REDIS_URL: z.string().url('FLEETTRACE_HOST_REDIS_URL must be a redis:// or rediss:// URL').optional(),
   FLEETTRACE_TOKEN_KEY: z.string().min(32, 'FLEETTRACE_TOKEN_KEY must be at least 32 characters').optional(),
   FLEETTRACE_AUTH_FAILURE_LIMIT: positiveInt.default(20),
   FLEETTRACE_AUTH_FAILURE_WINDOW_SECONDS: positiveInt.default(60),
@@ -163,5 +176,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     otlpExport: otlpExportFromEnv(env),
     authFailureLimit: e.FLEETTRACE_AUTH_FAILURE_LIMIT,
     authFailureWindowSeconds: e.FLEETTRACE_AUTH_FAILURE_WINDOW_SECONDS,
+    ...(e.FLEETTRACE_HOST_REDIS_URL ? { hostRedisUrl: e.FLEETTRACE_HOST_REDIS_URL } : {}),
+    dispatchSigningKey: readDispatchSigningKey(e.FLEETTRACE_DISPATCH_SIGNING_KEY_FILE),
   };
 }

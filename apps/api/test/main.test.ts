@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { afterEach, expect, inject, it } from 'vitest';
 import { freshDatabaseUrl, freshRedisPrefix } from '@fleettrace/testing/database';
 import { ADMIN_TOKEN } from './support/api';
+import { defaultDispatchKeys } from '@fleettrace/infra/stack';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 let child: ChildProcess | undefined;
@@ -33,6 +34,7 @@ it('prints where it listens, serves, and exits 0 on SIGTERM', async () => {
     FLEETTRACE_REDIS_PREFIX: freshRedisPrefix('main'),
     FLEETTRACE_ADMIN_TOKEN: ADMIN_TOKEN,
     FLEETTRACE_HTTP_PORT: '0',
+    FLEETTRACE_DISPATCH_SIGNING_KEY_FILE: defaultDispatchKeys().privateKeyFile,
   });
   const deadline = Date.now() + 30_000;
   let match: RegExpMatchArray | null = null;

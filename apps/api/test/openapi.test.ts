@@ -26,7 +26,7 @@ describe('GET /openapi.json', () => {
     await expect(SwaggerParser.validate(structuredClone(body) as never)).resolves.toMatchObject({ openapi: '3.1.0' });
   });
 
-  it('is the only way in without a token, with /docs: every other route answers 401', async () => {
+  it('is the only way in without a token, with /docs and host enrolment: every other route answers 401', async () => {
     const { body } = await t.request<Document>('GET', '/openapi.json');
     const open: string[] = [];
     for (const [template, item] of Object.entries(body.paths)) {
@@ -37,7 +37,8 @@ describe('GET /openapi.json', () => {
         expect(status === 401, `${method} ${template} answered ${status}`).toBe(operation.security?.length !== 0);
       }
     }
-    expect(open.sort()).toEqual(['GET /docs', 'GET /openapi.json']);
+    // A daemon enrols with its one-time enrolment token, not an API token.
+    expect(open.sort()).toEqual(['GET /docs', 'GET /openapi.json', 'POST /v1/hosts/enrol']);
   });
 });
 

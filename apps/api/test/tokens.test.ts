@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditEntryView, AuditPage, CreatedTokenView, HostView, JobPage, JobView, ScheduleDetailView, TokenView } from '@fleettrace/contracts';
+import type { AuditEntryView, AuditPage, CreatedTokenView, HostDetailView, HostView, JobPage, JobView, ScheduleDetailView, TokenView } from '@fleettrace/contracts';
 import { ADMIN_TOKEN, hostInfo, registerHosts, startApi, waitFor, type TestApi } from './support/api';
 import { withDb } from './support/db';
 
@@ -139,6 +139,12 @@ describe('a token limited to a host selector', () => {
     expect(listed).toContain(mine.body.id);
     expect(listed).not.toContain(both.id);
     expect((await t.request<JobPage>('GET', '/v1/jobs?limit=200')).body.items.map((j) => j.id)).toContain(both.id);
+
+    // A host's recent runs follow the same rule: the job that also ran on db-1 is not shown to the web team.
+    const webRuns = (await t.request<HostDetailView>('GET', '/v1/hosts/web-1', as(web))).body.recentRuns.map((r) => r.jobId);
+    expect(webRuns).toContain(mine.body.id);
+    expect(webRuns).not.toContain(both.id);
+    expect((await t.request<HostDetailView>('GET', '/v1/hosts/web-1')).body.recentRuns.map((r) => r.jobId)).toContain(both.id);
   });
 });
 

@@ -14,6 +14,18 @@ export interface DaemonConfig {
   concurrency: number;
   /** Where GET /metrics is served (Prometheus text); undefined serves nothing. */
   metricsListen?: { host: string; port: number };
+  /**
+   * PEM file of the API's Ed25519 public key: the daemon runs only dispatches it signed. Unset is a
+   * usage error at start (requireDispatchKey), so a daemon never runs unverified work.
+   */
+  dispatchKeyFile?: string;
+  /**
+   * A one-time enrolment token (POST /v1/hosts/enrolments) and the API to spend it at: the daemon
+   * then uses its own Redis user (enrolment.ts). Give the token by environment
+   * (FLEETTRACE_ENROL_TOKEN): a flag's value shows in `ps`.
+   */
+  enrolToken?: string;
+  apiUrl?: string;
 }
 
 export class DaemonUsageError extends Error {}
@@ -45,7 +57,7 @@ export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv, cgroup2R
       flags.set(arg.slice(2), value);
     }
   }
-  const known = new Set(['id', 'name', 'labels', 'cgroup', 'redis-url', 'redis-prefix', 'concurrency', 'metrics-listen']);
+  const known = new Set(['id', 'name', 'labels', 'cgroup', 'redis-url', 'redis-prefix', 'concurrency', 'metrics-listen', 'dispatch-key', 'enrol-token', 'api-url']);
   for (const flag of flags.keys()) if (!known.has(flag)) throw new DaemonUsageError(`unknown flag --${flag}`);
 
   const hostId = flags.get('id') ?? env.FLEETTRACE_HOST_ID ?? hostname();
@@ -63,7 +75,20 @@ export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv, cgroup2R
     redisPrefix: flags.get('redis-prefix') ?? env.FLEETTRACE_REDIS_PREFIX ?? DEFAULT_REDIS_PREFIX,
     concurrency,
     metricsListen: parseListen(flags.get('metrics-listen') ?? env.FLEETTRACE_METRICS_LISTEN),
+    ...optional('dispatchKeyFile', flags.get('dispatch-key') ?? env.FLEETTRACE_DISPATCH_PUBLIC_KEY_FILE),
+    ...optional('enrolToken', flags.get('enrol-token') ?? env.FLEETTRACE_ENROL_TOKEN),
+    ...optional('apiUrl', flags.get('api-url') ?? env.FLEETTRACE_API_URL),
   };
+}
+
+function optional<K extends string>(key: K, value: string | undefined): { [k in K]?: string } {
+  return value ? ({ [key]: value } as { [k in K]?: string }) : {};
+}
+
+/** The key the daemon verifies every dispatch with; it does not start without one. */
+export function requireDispatchKey(config: DaemonConfig): string {
+  if (!config.dispatchKeyFile) throw new DaemonUsageError("--dispatch-key (or FLEETTRACE_DISPATCH_PUBLIC_KEY_FILE) is required: the PEM file of the API's dispatch-signing public key");
+  return config.dispatchKeyFile;
 }
 
 /** host:port, [v6]:port; a bare port listens on localhost only (a scraper elsewhere must ask for more). */

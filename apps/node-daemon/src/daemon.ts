@@ -6,7 +6,7 @@ import { probeHostCapabilities } from '@fleettrace/runner';
 import type { DaemonConfig } from './config';
 import { DaemonMetrics } from './daemon-metrics';
 import { collectHostInfo } from './host-info';
-import { ControlRepository, Heartbeat, ResultsRepository, RunQueueRepository } from '@fleettrace/host-agent';
+import { ControlRepository, Heartbeat, ResultsRepository, RunQueueRepository, type DispatchVerifier } from '@fleettrace/host-agent';
 import { RunExecutor, RunJournal, stateDir } from '@fleettrace/runner';
 import { launchRunner } from '@fleettrace/runner';
 
@@ -21,7 +21,11 @@ export class Daemon {
   private readonly journal: RunJournal;
   readonly executor: RunExecutor;
 
-  constructor(private readonly config: DaemonConfig, private readonly log: (line: string) => void) {
+  constructor(
+    private readonly config: DaemonConfig,
+    verifier: DispatchVerifier,
+    private readonly log: (line: string) => void,
+  ) {
     this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
     const results = new ResultsRepository(this.redis, config.redisPrefix);
     const metrics = config.metricsListen ? new DaemonMetrics({ id: config.hostId, name: config.name }) : undefined;
@@ -39,7 +43,7 @@ export class Daemon {
     this.control = new ControlRepository(config.redisUrl, this.redis, config.redisPrefix, [config.hostId], log);
     this.journal = new RunJournal(join(stateDir(), `daemon-${config.hostId}`, 'runs-in-progress'));
     this.executor = new RunExecutor(this.results, launchRunner, scope, log, Date.now, this.control, this.journal);
-    this.queue = new RunQueueRepository(config.redisUrl, config.redisPrefix, config.hostId, config.concurrency, log);
+    this.queue = new RunQueueRepository(config.redisUrl, config.redisPrefix, config.hostId, config.concurrency, verifier, (m) => this.results.publish(m), log);
   }
 
   async start(): Promise<void> {

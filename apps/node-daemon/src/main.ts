@@ -1,6 +1,8 @@
 import { cgroup2Root } from '@fleettrace/contracts';
-import { DaemonUsageError, parseDaemonArgs } from './config';
+import { DaemonUsageError, parseDaemonArgs, requireDispatchKey } from './config';
 import { Daemon } from './daemon';
+import { withHostCredentials } from './enrolment';
+import { DispatchVerifier } from '@fleettrace/host-agent';
 
 const log = (line: string): void => {
   process.stderr.write(`${new Date().toISOString()} fleettrace-daemon ${line}\n`);
@@ -8,8 +10,15 @@ const log = (line: string): void => {
 
 async function main(): Promise<number> {
   let config;
+  let verifier;
   try {
     config = parseDaemonArgs(process.argv.slice(2), process.env, cgroup2Root);
+    const keyFile = requireDispatchKey(config);
+    try {
+      verifier = DispatchVerifier.fromFile(keyFile);
+    } catch (error) {
+      throw new DaemonUsageError(`--dispatch-key ${keyFile}: ${error instanceof Error ? error.message : String(error)}`);
+    }
   } catch (error) {
     if (error instanceof DaemonUsageError) {
       process.stderr.write(`fleettrace-daemon: ${error.message}\n`);
@@ -17,7 +26,16 @@ async function main(): Promise<number> {
     }
     throw error;
   }
-  const daemon = new Daemon(config, log);
+  try {
+    config = await withHostCredentials(config, log);
+  } catch (error) {
+    if (error instanceof DaemonUsageError) {
+      process.stderr.write(`fleettrace-daemon: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const daemon = new Daemon(config, verifier, log);
   await daemon.start();
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);

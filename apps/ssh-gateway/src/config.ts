@@ -14,6 +14,8 @@ export interface GatewayConfig {
   refreshMs: number;
   connectTimeoutSeconds: number;
   keepaliveSeconds: number;
+  /** FLEETTRACE_DISPATCH_PUBLIC_KEY_FILE: the API's dispatch-signing public key (PEM); required. */
+  dispatchKeyFile: string;
 }
 
 export class GatewayUsageError extends Error {}
@@ -24,6 +26,12 @@ function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number)
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1) throw new GatewayUsageError(`${name} must be a positive integer, got "${text}"`);
   return value;
+}
+
+function required(env: NodeJS.ProcessEnv, name: string, what: string): string {
+  const text = env[name];
+  if (!text) throw new GatewayUsageError(`${name} is required: ${what}`);
+  return text;
 }
 
 /** All from the environment, as a systemd unit or a container sets it. */
@@ -39,5 +47,6 @@ export function gatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     refreshMs: positiveInteger(env, 'FLEETTRACE_SSH_REFRESH_MS', 2000),
     connectTimeoutSeconds: positiveInteger(env, 'FLEETTRACE_SSH_CONNECT_TIMEOUT_SECONDS', 10),
     keepaliveSeconds: positiveInteger(env, 'FLEETTRACE_SSH_KEEPALIVE_SECONDS', 15),
+    dispatchKeyFile: required(env, 'FLEETTRACE_DISPATCH_PUBLIC_KEY_FILE', "the PEM file of the API's dispatch-signing public key"),
   };
 }

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { FIRST_USE } from '@fleettrace/contracts';
-import { ResultsRepository } from '@fleettrace/host-agent';
+import { DispatchVerifier, ResultsRepository } from '@fleettrace/host-agent';
 import type { GatewayConfig } from './config';
 import { SshHostAgent } from './host-agent';
 import { SshHostDirectory, sameConnection } from './host-directory';
@@ -17,6 +17,7 @@ export class SshGateway {
   private readonly directory: SshHostDirectory;
   private readonly agents = new Map<string, SshHostAgent>();
   private readonly slots: Semaphore;
+  private readonly verifier: DispatchVerifier;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
 
@@ -26,6 +27,7 @@ export class SshGateway {
     this.results = new ResultsRepository(this.redis, config.redisPrefix);
     this.directory = new SshHostDirectory(this.redis, config.redisPrefix, log);
     this.slots = new Semaphore(config.concurrency);
+    this.verifier = DispatchVerifier.fromFile(config.dispatchKeyFile);
   }
 
   async start(): Promise<void> {
@@ -60,6 +62,7 @@ export class SshGateway {
         redisPrefix: this.config.redisPrefix,
         redis: this.redis,
         results: this.results,
+        verifier: this.verifier,
         ssh: {
           keyDir: this.config.keyDir,
           agentSocket: this.config.agentSocket,

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { CapabilityReport, HostInfo, SshHostEntry } from '@fleettrace/contracts';
-import { ControlRepository, Heartbeat, RunQueueRepository, type ResultsRepository } from '@fleettrace/host-agent';
+import { ControlRepository, Heartbeat, RunQueueRepository, type DispatchVerifier, type ResultsRepository } from '@fleettrace/host-agent';
 import { RunExecutor, remoteRunnerBundle, type RemoteRunnerBundle } from '@fleettrace/runner';
 import { hostInfoOf, probeHost, type HostProbe } from './probe';
 import { remoteCapabilities, remoteRunnerUnsupported } from './remote-runner';
@@ -14,6 +14,8 @@ export interface HostAgentDeps {
   redisPrefix: string;
   redis: Redis;
   results: ResultsRepository;
+  /** Every dispatch is verified as the node daemon verifies it, before anything reaches the host. */
+  verifier: DispatchVerifier;
   ssh: SshOptions;
   /** Runs at once on this host. */
   concurrencyPerHost: number;
@@ -106,7 +108,7 @@ export class SshHostAgent {
     this.executor = new RunExecutor(this.deps.results, sshRunnerLauncher(this.connect, runnerHost), null, this.log, Date.now, this.control);
     // Listening before taking runs: a cancel for a run is never sent before the run is queued.
     await this.control.start((_hostId, runId, reason) => this.executor?.cancel(runId, reason));
-    this.queue = new RunQueueRepository(this.deps.redisUrl, this.deps.redisPrefix, this.entry.id, this.deps.concurrencyPerHost, this.log);
+    this.queue = new RunQueueRepository(this.deps.redisUrl, this.deps.redisPrefix, this.entry.id, this.deps.concurrencyPerHost, this.deps.verifier, (m) => this.deps.results.publish(m), this.log);
     const executor = this.executor;
     this.queue.start((dispatch) => this.deps.gatewaySlots.run(() => executor.execute(dispatch)));
     this.timer = setInterval(() => void this.reprobe(), this.deps.probeIntervalMs);

@@ -23,3 +23,5 @@ export * from './cgroup';
 export * from './tokens';
 export * from './ssh';
 export * from './trace-context';
+export * from './dispatch-signature';
+export * from './host-trust';

@@ -58,6 +58,8 @@ export const RunDispatch = z.object({
   hostId: z.string(),
   /** A catalog name, or an inline bpftrace script / C source (validated by the API). */
   program: z.union([z.string(), InlineProgram]),
+  /** sha256 (hex) of programText(program): the host checks the program it runs is the one the API hashed. */
+  programSha256: z.string().regex(/^[0-9a-f]{64}$/, 'programSha256 must be 64 hex digits'),
   params: z.record(z.string(), z.unknown()),
   durationSeconds: z.number().int().positive(),
   /** Epoch ms after which the host must not start the run; it reports `missed` instead. */
@@ -74,8 +76,12 @@ export const RunDispatch = z.object({
   traceparent: Traceparent.optional(),
   /** Resolved once by the API (resolveRunLimits) and applied as they are. */
   limits: RunLimits,
+  /** Ed25519 signature (base64) by the API over dispatchSigningPayload of everything else. */
+  signature: z.string().min(1),
 });
 export type RunDispatch = z.infer<typeof RunDispatch>;
+/** A dispatch as the API builds it, before it signs it. */
+export type UnsignedRunDispatch = Omit<RunDispatch, 'signature'>;
 
 export const RunCounters = z.object({
   events: z.number(),
@@ -150,7 +156,22 @@ export const SnapshotMessage = z.object({
   seq: z.number().int().nonnegative(),
   outputs: NamedOutputs,
 });
-export const ResultMessage = z.discriminatedUnion('type', [HostMessage, StateMessage, EventsMessage, SummaryMessage, SnapshotMessage, SshProbeMessage]);
+/**
+ * A host refused a dispatch taken from its queue (bad or missing signature, another host's, a
+ * program that does not match its hash, past its deadline) and ran nothing. runId is what the
+ * dispatch claimed, if it named one: unverified, so ingest fails that run only if it is the host's own.
+ */
+export const DispatchRefusedMessage = z.object({
+  type: z.literal('dispatch-refused'),
+  hostId: z.string(),
+  at: z.number(),
+  /** The BullMQ job id it was queued under. */
+  queuedAs: z.string(),
+  runId: z.string().uuid().optional(),
+  reason: z.string(),
+});
+export type DispatchRefusedMessage = z.infer<typeof DispatchRefusedMessage>;
+export const ResultMessage = z.discriminatedUnion('type', [HostMessage, StateMessage, EventsMessage, SummaryMessage, SnapshotMessage, SshProbeMessage, DispatchRefusedMessage]);
 export type ResultMessage = z.infer<typeof ResultMessage>;
 export type HostMessage = z.infer<typeof HostMessage>;
 export type StateMessage = z.infer<typeof StateMessage>;

@@ -3,5 +3,6 @@
 // node daemon is the agent of its own host; the SSH gateway is the agent of the SSH hosts.
 export { ControlRepository, type CancelHandler } from './control.repository';
 export { ResultsRepository } from './results.repository';
-export { RunQueueRepository, runJobProcessor, type RunHandler } from './run-queue.repository';
+export { RunQueueRepository, runJobProcessor, type RunHandler, type RefusalHandler } from './run-queue.repository';
+export { DispatchVerifier, DispatchRefused } from './dispatch-verifier';
 export { Heartbeat } from './heartbeat';

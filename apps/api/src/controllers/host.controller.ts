@@ -1,6 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Ip, Param, Post, Query } from '@nestjs/common';
 import { z } from 'zod';
-import { EnrolSshHostRequest, HostDetailView, HostId, HostView, SshHostView } from '@fleettrace/contracts';
+import { CreateEnrolmentRequest, CreatedEnrolmentView, EnrolHostRequest, EnrolSshHostRequest, EnrolmentView, HostCredentialsView, HostDetailView, HostId, HostView, SshHostView } from '@fleettrace/contracts';
+import { HostTrustService } from '../services/host-trust.service';
 import { ApiRoute } from '../decorators/api-route.decorator';
 import { ZodValidationPipe } from '../pipes/zod-validation.pipe';
 import { Auth } from '../middleware/auth.guard';
@@ -16,7 +17,51 @@ export class HostController {
   constructor(
     @Inject(HostService) private readonly hosts: HostService,
     @Inject(SshHostService) private readonly sshHosts: SshHostService,
+    @Inject(HostTrustService) private readonly trust: HostTrustService,
   ) {}
+
+  @Post('enrolments')
+  @ApiRoute({
+    summary: "A one-time enrolment token for one host id: its daemon spends it (POST /v1/hosts/enrol) for the host's own Redis user.",
+    description: 'The token is in this answer only; the API keeps its HMAC. Valid once, until expiresAt (default 24 h). Needs the admin scope.',
+    responses: { 201: CreatedEnrolmentView },
+  })
+  @Scope('admin')
+  createEnrolment(@Auth() auth: AuthContext, @Body(new ZodValidationPipe(CreateEnrolmentRequest)) request: CreateEnrolmentRequest): Promise<CreatedEnrolmentView> {
+    return this.trust.createEnrolment(auth, request);
+  }
+
+  @Get('enrolments')
+  @ApiRoute({ summary: 'Every enrolment token made, used or not; never a token. Needs the admin scope.', responses: { 200: z.array(EnrolmentView) } })
+  @Scope('admin')
+  listEnrolments(): Promise<EnrolmentView[]> {
+    return this.trust.listEnrolments();
+  }
+
+  @Post('enrol')
+  @HttpCode(200)
+  @ApiRoute({
+    summary: "A daemon spends its enrolment token: the API creates the host's own Redis user and answers its Redis URL, once.",
+    description: 'No API token: the enrolment token is the credential. A token used, expired, unknown (401) or for another host id (403) is refused and audited.',
+    responses: { 200: HostCredentialsView },
+    withoutToken: true,
+  })
+  @Scope('enrolment-token')
+  enrol(@Body(new ZodValidationPipe(EnrolHostRequest)) request: EnrolHostRequest, @Ip() address: string): Promise<HostCredentialsView> {
+    return this.trust.enrol(request, address);
+  }
+
+  @Post(':id/revoke')
+  @HttpCode(204)
+  @ApiRoute({
+    summary: "Revokes a host: its Redis user is removed and its connections cut, so its daemon is refused at once. Needs the admin scope.",
+    responses: { 204: { description: 'Revoked.' } },
+    errors: [404],
+  })
+  @Scope('admin')
+  revoke(@Auth() auth: AuthContext, @Param('id', new ZodValidationPipe(HostId, 'host id')) id: string): Promise<void> {
+    return this.trust.revoke(auth, id);
+  }
 
   @Get()
   @ApiRoute({

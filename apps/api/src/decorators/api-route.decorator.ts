@@ -27,6 +27,8 @@ export interface RouteDoc {
   /** Its answers by status: Nest's own (200, 201 for POST, or @HttpCode) must be among them. */
   responses: Record<number, ResponseDoc>;
   errors?: readonly RouteError[];
+  /** A route that takes no API token (its body carries another credential): documented with no security. */
+  withoutToken?: true;
 }
 
 const API_ROUTE = Symbol('fleettrace:api-route');

@@ -8,6 +8,7 @@ import { liveResults } from './0008-live-results';
 import { runWarnings } from './0009-run-warnings';
 import { sshHosts } from './0010-ssh-hosts';
 import { tokensAudit } from './0011-tokens-audit';
+import { hostTrust } from './0012-host-trust';
 import { wholeRunLimits } from './0013-whole-run-limits';
 
 export interface Migration {
@@ -27,5 +28,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: '0009-run-warnings', sql: runWarnings },
   { name: '0010-ssh-hosts', sql: sshHosts },
   { name: '0011-tokens-audit', sql: tokensAudit },
+  { name: '0012-host-trust', sql: hostTrust },
   { name: '0013-whole-run-limits', sql: wholeRunLimits },
 ];

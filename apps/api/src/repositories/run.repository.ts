@@ -355,11 +355,17 @@ export class RunRepository {
   }
 
   /** A host's latest runs, newest first, with their job's program. */
-  async recentOfHost(hostId: string, limit: number): Promise<Array<RunRecord & { program: string }>> {
+  /**
+   * The host's latest runs; with `onlyHosts` (a host-limited token's view), only runs of jobs all of
+   * whose runs are on those hosts, the rule AccessService and the job list apply.
+   */
+  async recentOfHost(hostId: string, limit: number, onlyHosts?: readonly string[]): Promise<Array<RunRecord & { program: string }>> {
     const { rows } = await this.database.pool.query<RunRow & { program_label: string }>(
       `SELECT ${RUN_COLUMNS}, j.program_label FROM runs r JOIN jobs j ON j.id = r.job_id LEFT JOIN hosts h ON h.id = r.host_id
-       WHERE r.host_id = $1 ORDER BY r.queued_at DESC, r.id DESC LIMIT $2`,
-      [hostId, limit],
+       WHERE r.host_id = $1
+         AND ($3::text[] IS NULL OR NOT EXISTS (SELECT 1 FROM runs o WHERE o.job_id = r.job_id AND o.host_id <> ALL($3::text[])))
+       ORDER BY r.queued_at DESC, r.id DESC LIMIT $2`,
+      [hostId, limit, onlyHosts ?? null],
     );
     return rows.map((row) => ({ ...toRecord(row), program: row.program_label }));
   }

@@ -36,7 +36,9 @@ export class HostService {
   async get(auth: AuthContext, id: string): Promise<HostDetailView> {
     const host = await this.hosts.findById(id);
     if (!host || !canSeeHost(auth, host)) throw new NotFoundException(`host ${id} not found`);
-    const recent = await this.runs.recentOfHost(id, RECENT_RUNS);
+    // A job that also ran on hosts the token does not see is not the token's to read (AccessService).
+    const onlyHosts = auth.hostSelector ? hostsVisibleTo(auth, await this.hosts.list()).map((h) => h.id) : undefined;
+    const recent = await this.runs.recentOfHost(id, RECENT_RUNS, onlyHosts);
     return {
       ...mapHost(host, Date.now()),
       programs: [...this.catalog.names()].sort().map((name) => {

@@ -63,7 +63,7 @@ function setup(options: Options = {}) {
     deadLetter: vi.fn(async (letters: DeadLetter[]) => void deadLetters.push(...letters)),
   } as unknown as ResultsStreamRepository;
   const notifications = { notifyJobsOfRuns: vi.fn(async () => undefined) } as unknown as JobNotificationRepository;
-  const service = new IngestService({ ingestConsumer: 'c' } as ApiConfig, hosts, runs, results, stream, lifecycle, notifications, { ingested: () => undefined }, { ingested: () => undefined }, { applyProbes: async () => undefined });
+  const service = new IngestService({ ingestConsumer: 'c' } as ApiConfig, hosts, runs, results, stream, lifecycle, notifications, { ingested: () => undefined }, { ingested: () => undefined }, { applyProbes: async () => undefined }, { insert: async () => undefined });
   return { service, calls, events, runs, applied, stream, deadLetters, acked };
 }
 
@@ -125,7 +125,7 @@ describe('IngestService.processBatch', () => {
     const { service, calls, deadLetters } = setup();
     await service.processBatch([entry('4-0', '{}')]);
     expect(calls).toEqual(['ack 4-0']);
-    expect(deadLetters).toEqual([{ id: '4-0', message: '{}', reason: "type: Invalid discriminator value. Expected 'host' | 'state' | 'events' | 'summary' | 'snapshot' | 'ssh-probe'" }]);
+    expect(deadLetters).toEqual([{ id: '4-0', message: '{}', reason: "type: Invalid discriminator value. Expected 'host' | 'state' | 'events' | 'summary' | 'snapshot' | 'ssh-probe' | 'dispatch-refused'" }]);
   });
 
   it('isolates a message the database refuses: the others are stored in order, it is dead-lettered and its run fails', async () => {

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { INGEST_CONSUMER_GROUP, traceContextOf, type EventsMessage, type FieldValue, type ResultMessage, type SnapshotMessage, type SshProbeMessage, type SummaryMessage } from '@fleettrace/contracts';
+import { INGEST_CONSUMER_GROUP, traceContextOf, type DispatchRefusedMessage, type EventsMessage, type FieldValue, type ResultMessage, type SnapshotMessage, type SshProbeMessage, type SummaryMessage } from '@fleettrace/contracts';
 import { API_CONFIG } from '../tokens';
 import type { ApiConfig } from '../config';
 import { parseResultMessage, validText } from '../dtos/result-message.dto';
@@ -16,6 +16,7 @@ import { OtlpExportService } from '../telemetry/otlp-export.service';
 import { withTraceContext } from '../telemetry/log-trace-context';
 import { ServiceMetrics } from '../telemetry/service-metrics';
 import { SshHostService } from './ssh-host.service';
+import { AuditRepository } from '../repositories/audit.repository';
 
 export const INGEST_BATCH_SIZE = 100;
 const BLOCK_MS = 1000;
@@ -67,6 +68,7 @@ export class IngestService {
     @Inject(OtlpExportService) private readonly telemetry: Pick<OtlpExportService, 'ingested'>,
     @Inject(ServiceMetrics) private readonly metrics: Pick<ServiceMetrics, 'ingested'>,
     @Inject(SshHostService) private readonly sshHosts: Pick<SshHostService, 'applyProbes'>,
+    @Inject(AuditRepository) private readonly audit: Pick<AuditRepository, 'insert'>,
   ) {}
 
   start(): void {
@@ -261,8 +263,12 @@ export class IngestService {
     const snapshots: SnapshotMessage[] = [];
     const events: EventRow[] = [];
     const probes: SshProbeMessage[] = [];
+    const refusals: DispatchRefusedMessage[] = [];
     for (const message of messages) {
       switch (message.type) {
+        case 'dispatch-refused':
+          refusals.push(message);
+          break;
         case 'ssh-probe':
           probes.push(message);
           break;
@@ -289,6 +295,7 @@ export class IngestService {
     // Before the heartbeats: a gateway reports a host's first heartbeat right after the probe that enrolled it.
     if (probes.length > 0) await this.sshHosts.applyProbes(tx, probes);
     if (heartbeats.length > 0) await this.hosts.upsert(tx, heartbeats);
+    for (const refusal of refusals) changes.push(...(await this.recordRefusal(transitions, refusal)));
     if (changes.length > 0) await transitions.apply(changes);
     if (summaries.length > 0) {
       // The outputs are real even if the state came too late to apply (the reaper got there first).
@@ -303,6 +310,24 @@ export class IngestService {
     // Live streams of these jobs wake when this commits (state changes notify through the runs trigger).
     const fresh = messages.filter((m) => m.type === 'events' || m.type === 'snapshot').map((m) => (m as { runId: string }).runId);
     await this.notifications.notifyJobsOfRuns(tx, fresh);
+  }
+
+  /**
+   * A host refused a dispatch from its queue: always audited (something wrote to that queue that
+   * the API did not sign for it), and the run it named fails saying why, if it is that host's own
+   * run. The run id is whatever the refused dispatch claimed: a run of another host is left alone.
+   */
+  private async recordRefusal(transitions: RunTransitions, refusal: DispatchRefusedMessage): Promise<RunStateChange[]> {
+    this.logger.warn(`host ${refusal.hostId} refused dispatch ${refusal.queuedAs}: ${refusal.reason}`);
+    await this.audit.insert(transitions.tx, {
+      actor: `host:${refusal.hostId}`,
+      action: 'dispatch.refuse',
+      subject: refusal.runId ?? refusal.queuedAs,
+      detail: { hostId: refusal.hostId, queuedAs: refusal.queuedAs, reason: refusal.reason },
+    });
+    const run = refusal.runId ? await this.runs.findById(refusal.runId) : undefined;
+    if (!run || run.hostId !== refusal.hostId) return [];
+    return [{ runId: run.id, state: 'failed', at: new Date(refusal.at), error: `host ${refusal.hostId} refused the dispatch: ${refusal.reason}` }];
   }
 }
 

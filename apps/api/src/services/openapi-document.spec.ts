@@ -79,8 +79,8 @@ describe('buildOpenApiDocument', () => {
 describe('the API document', () => {
   const operations = Object.entries(document.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ path, method, op })));
 
-  it('needs a token everywhere but at /openapi.json and /docs, and says what 401, 500 and 503 look like', () => {
-    expect(operations.filter(({ op }) => op.security?.length === 0).map(({ path }) => path)).toEqual(['/openapi.json', '/docs']);
+  it('needs a token everywhere but at /openapi.json, /docs and host enrolment (its own token), and says what 401, 500 and 503 look like', () => {
+    expect(operations.filter(({ op }) => op.security?.length === 0).map(({ path }) => path)).toEqual(['/v1/hosts/enrol', '/openapi.json', '/docs']);
     for (const { op } of operations.filter(({ op }) => op.security === undefined)) {
       expect(op.responses[401]).toEqual({ $ref: '#/components/responses/Unauthorized' });
       expect(op.responses[500]).toEqual({ $ref: '#/components/responses/InternalServerError' });

@@ -173,6 +173,7 @@ function operation(route: ControllerRoute, doc: RouteDoc, schemas: SchemaSet): O
     summary: doc.summary,
     ...(doc.description ? { description: doc.description } : {}),
     tags: [route.tag],
+    ...(doc.withoutToken ? { security: [] } : {}),
     ...(parameters.length > 0 ? { parameters } : {}),
     responses: {},
   };

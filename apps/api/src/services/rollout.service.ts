@@ -7,7 +7,7 @@ import {
   ROLLOUT_STEP_JOB_NAME,
   failureLimit,
   isTerminalRunState,
-  type RunDispatch,
+  type UnsignedRunDispatch,
 } from '@fleettrace/contracts';
 import { API_CONFIG } from '../tokens';
 import type { ApiConfig } from '../config';
@@ -19,6 +19,7 @@ import { DatabaseRepository } from '../repositories/database.repository';
 import { stageName } from '../utils/rollout-plan';
 import { RunLifecycleService, type LifecycleOutcome } from './run-lifecycle.service';
 import { runTraceparent } from '../telemetry/trace-ids';
+import { signDispatch } from '../utils/dispatch-signer';
 
 const StepData = z.object({ jobId: z.guid() });
 
@@ -91,7 +92,7 @@ export class RolloutService implements OnModuleInit {
     const job = (await this.jobs.findById(jobId))!;
     const runs = await this.runs.listByJob(jobId);
     const byId = new Map(runs.map((r) => [r.id, r]));
-    const dispatches = released.map((run) => dispatchOf(job, byId.get(run.id)!));
+    const dispatches = released.map((run) => signDispatch(this.config.dispatchSigningKey, dispatchOf(job, byId.get(run.id)!)));
     try {
       await this.queues.dispatch(dispatches);
     } catch (error) {
@@ -127,7 +128,7 @@ export class RolloutService implements OnModuleInit {
   }
 }
 
-export function dispatchOf(job: JobRecord, run: RunRecord): RunDispatch {
+export function dispatchOf(job: JobRecord, run: RunRecord): Omit<UnsignedRunDispatch, 'programSha256'> {
   return {
     runId: run.id,
     jobId: job.id,

@@ -124,14 +124,14 @@ export class OtlpExportService {
   }
 
   private async export(messages: readonly ResultMessage[]): Promise<void> {
-    const runIds = [...new Set(messages.map((m) => ('runId' in m ? m.runId : '')).filter((id) => UUID.test(id)))];
+    const runIds = [...new Set(messages.map((m) => ('runId' in m ? (m.runId ?? '') : '')).filter((id) => UUID.test(id)))];
     const contexts = await this.runs.telemetryContexts(runIds);
     const now = new Date();
     const pending: Array<Promise<void>> = [];
     const records: ReadableLogRecord[] = [];
     for (const message of messages) {
-      // Hosts and SSH probes belong to no run; a state change has nothing to export.
-      if (message.type === 'host' || message.type === 'ssh-probe' || message.type === 'state') continue;
+      // Hosts, SSH probes and refused dispatches belong to no run's outputs; a state change has nothing to export.
+      if (message.type === 'host' || message.type === 'ssh-probe' || message.type === 'state' || message.type === 'dispatch-refused') continue;
       const ctx = contexts.get(message.runId);
       if (!ctx) continue;
       if (message.type === 'events') {

@@ -6,6 +6,8 @@ import { OpenApiChecker } from '@fleettrace/testing/openapi-check';
 import { waitFor } from '@fleettrace/testing/wait';
 import { bootstrap, type RunningApi } from '../../src/bootstrap';
 import { DEFAULT_TIMINGS, type ApiConfig } from '../../src/config';
+import { readDispatchSigningKey } from '../../src/utils/dispatch-signer';
+import { defaultDispatchKeys } from '@fleettrace/infra/stack';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -48,6 +50,8 @@ export async function startApi(label: string, overrides: Partial<ApiConfig> = {}
     startDeadlineSeconds: 30,
     ingestConsumer: `test-${label}`,
     ...DEFAULT_TIMINGS,
+    // The key the SSH gateways and daemons a test starts (infra/stack) verify with.
+    dispatchSigningKey: readDispatchSigningKey(defaultDispatchKeys().privateKeyFile),
     ...overrides,
   };
   const api = await bootstrap(config, { logLevels: process.env.FLEETTRACE_TEST_API_LOGS ? undefined : false });

@@ -1,0 +1,108 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { RUN_JOB_NAME, cancelledRunKey, hostControlChannel, hostQueueName, hostRedisUser, resultsStreamKey } from '@fleettrace/contracts';
+import { freshRedisPrefix } from '@fleettrace/testing/database';
+import type { ApiConfig } from '../src/config';
+import { HostCredentialRepository } from '../src/repositories/host-credential.repository';
+import { waitFor } from './support/api';
+
+const prefix = freshRedisPrefix('acl');
+const adminUrl = inject('redisUrl');
+const credentials = new HostCredentialRepository({ redisUrl: adminUrl, redisPrefix: prefix } as ApiConfig);
+const admin = new Redis(adminUrl, { maxRetriesPerRequest: null });
+const opened: Array<{ close(): Promise<unknown> } | Redis> = [];
+
+/** The URL a host is given: its own user and password in the API's Redis URL. */
+async function hostUrl(hostId: string): Promise<string> {
+  const password = randomBytes(32).toString('hex');
+  const user = await credentials.createUser(hostId, password);
+  const url = new URL(adminUrl);
+  url.username = encodeURIComponent(user);
+  url.password = password;
+  return url.toString();
+}
+
+function connect(url: string): Redis {
+  const redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true, retryStrategy: () => null });
+  opened.push(redis);
+  return redis;
+}
+
+afterAll(async () => {
+  for (const o of opened) await (o instanceof Redis ? Promise.resolve(o.disconnect()) : o.close().catch(() => undefined));
+  await credentials.removeUser('web-1');
+  await credentials.removeUser('db-1');
+  await credentials.onModuleDestroy();
+  admin.disconnect();
+});
+
+describe("a host's own Redis user", () => {
+  it('runs its own queue with BullMQ, reports to the results stream, hears its control channel', async () => {
+    const web = await hostUrl('web-1');
+    const done: string[] = [];
+    const worker = new Worker(hostQueueName('web-1'), async (job) => void done.push(String(job.id)), { connection: connect(web), prefix });
+    opened.push(worker);
+    const queue = new Queue(hostQueueName('web-1'), { connection: admin, prefix });
+    opened.push(queue);
+    await queue.add(RUN_JOB_NAME, { x: 1 }, { jobId: 'run-1' });
+    await waitFor('the host to take its job', async () => done.includes('run-1'));
+
+    const host = connect(web);
+    await host.connect();
+    expect(await host.xadd(resultsStreamKey(prefix), '*', 'm', '{}')).toMatch(/^\d+-\d+$/);
+    await admin.set(cancelledRunKey(prefix, 'r1'), 'cancelled by admin');
+    expect(await host.get(cancelledRunKey(prefix, 'r1'))).toBe('cancelled by admin');
+    const subscriber = connect(web);
+    await subscriber.connect();
+    await subscriber.subscribe(hostControlChannel(prefix, 'web-1'));
+  });
+
+  it("is refused by Redis (NOPERM) another host's queue, read or added to, its control channel, the results others wrote, and server-wide commands", async () => {
+    await hostUrl('db-1');
+    const web = connect(await hostUrl('web-1'));
+    await web.connect();
+    const dbQueue = hostQueueName('db-1');
+    await new Queue(dbQueue, { connection: admin, prefix }).add(RUN_JOB_NAME, { secret: 'db run' }, { jobId: 'db-run' });
+
+    const refusals = {
+      readQueue: () => web.lrange(`${prefix}:${dbQueue}:wait`, 0, -1),
+      readJob: () => web.hgetall(`${prefix}:${dbQueue}:db-run`),
+      addToQueue: async () => {
+        const queue = new Queue(dbQueue, { connection: web, prefix });
+        opened.push(queue);
+        return queue.add(RUN_JOB_NAME, { forged: true });
+      },
+      subscribeToControl: () => {
+        const subscriber = web.duplicate();
+        opened.push(subscriber);
+        return subscriber.subscribe(hostControlChannel(prefix, 'db-1'));
+      },
+      readResults: () => web.xrange(resultsStreamKey(prefix), '-', '+'),
+      flushAll: () => web.flushall(),
+      listKeys: () => web.keys('*'),
+      config: () => web.config('GET', 'requirepass'),
+      acl: () => web.call('ACL', 'LIST'),
+    };
+    for (const [what, attempt] of Object.entries(refusals)) {
+      await expect(attempt(), what).rejects.toThrow(/NOPERM/);
+    }
+    expect(await admin.llen(`${prefix}:${dbQueue}:wait`)).toBe(1);
+  });
+
+  it('once removed, its open connections are closed at once and it cannot sign in again', async () => {
+    const url = await hostUrl('web-1');
+    const web = connect(url);
+    await web.connect();
+    expect(await web.ping()).toBe('PONG');
+    expect(await credentials.removeUser('web-1')).toBe(true);
+    await expect(web.ping()).rejects.toThrow();
+    const again = connect(url);
+    const refused = new Promise<Error>((resolve) => again.once('error', resolve));
+    await again.connect().catch(() => undefined);
+    expect((await refused).message).toMatch(/^WRONGPASS/);
+    const users = (await admin.call('ACL', 'USERS')) as string[];
+    expect(users).not.toContain(hostRedisUser(prefix, 'web-1'));
+  });
+});

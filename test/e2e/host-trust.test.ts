@@ -1,0 +1,147 @@
+import { randomUUID, createHash, createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import {
+  RUN_JOB_NAME,
+  defaultRunLimits,
+  dispatchSigningPayload,
+  hostQueueName,
+  hostRedisUser,
+  programText,
+  type AuditPage,
+  type CreatedEnrolmentView,
+  type HostCredentialsView,
+  type RunDispatch,
+} from '@fleettrace/contracts';
+import { ApiClient, defaultDispatchKeys, startDaemon, stopPid, waitFor, waitForHostsOnline } from '@fleettrace/infra/stack';
+import { startFleet, type Fleet } from '../support/fleet';
+import { submitJob, waitForJobDone } from '../support/jobs';
+
+/** What the API's signDispatch does: anyone holding `key` can make a dispatch a host accepts. */
+function signed(key: KeyObject, dispatch: Omit<RunDispatch, 'programSha256' | 'signature'>): RunDispatch {
+  const withHash = { ...dispatch, programSha256: createHash('sha256').update(programText(dispatch.program)).digest('hex') };
+  return { ...withHash, signature: sign(null, dispatchSigningPayload(withHash), key).toString('base64') };
+}
+
+function loadedPrograms(): number {
+  return (JSON.parse(execFileSync('bpftool', ['prog', 'list', '-j']).toString()) as unknown[]).length;
+}
+
+describe('a host runs only the dispatches the API signed for it', () => {
+  let fleet: Fleet;
+  let redis: Redis;
+  let queue: Queue;
+
+  beforeAll(async () => {
+    fleet = await startFleet('trust', 2);
+    redis = new Redis(fleet.redisUrl, { maxRetriesPerRequest: null });
+    queue = new Queue(hostQueueName(fleet.hosts[0].hostId), { connection: redis, prefix: fleet.redisPrefix });
+  }, 120_000);
+  afterAll(async () => {
+    await queue?.close();
+    redis?.disconnect();
+    await fleet?.stop();
+  });
+
+  it('refuses an unsigned, a forged and a re-targeted dispatch in its queue, loads nothing, and each refusal is in the audit log', async () => {
+    const [host1, host2] = fleet.hosts.map((h) => h.hostId);
+    const apiKey = createPrivateKey(readFileSync(defaultDispatchKeys().privateKeyFile));
+    // A program that loads and attaches at once if it is ever run.
+    const base = (hostId: string) => ({
+      runId: randomUUID(),
+      jobId: randomUUID(),
+      hostId,
+      program: { kind: 'bpftrace' as const, script: 'tracepoint:syscalls:sys_enter_getppid { @calls = count(); }' },
+      params: {},
+      durationSeconds: 30,
+      startDeadline: Date.now() + 60_000,
+      endDeadline: Date.now() + 120_000,
+      limits: defaultRunLimits(),
+    });
+    const unsigned: Partial<RunDispatch> & { runId: string } = signed(apiKey, base(host1));
+    delete unsigned.signature;
+    const forged = signed(generateKeyPairSync('ed25519').privateKey, base(host1));
+    const retargeted = signed(apiKey, base(host2));
+    const cases = [
+      { dispatch: unsigned, reason: 'it is not signed' },
+      { dispatch: forged, reason: "its signature is not the API's" },
+      { dispatch: retargeted, reason: `it is for host ${host2}, not ${host1}` },
+    ];
+
+    const before = loadedPrograms();
+    for (const { dispatch } of cases) await queue.add(RUN_JOB_NAME, dispatch, { jobId: dispatch.runId });
+
+    for (const { dispatch, reason } of cases) {
+      await waitFor(`job ${dispatch.runId} to fail`, async () => (await (await queue.getJob(dispatch.runId))?.isFailed()) === true);
+      expect((await queue.getJob(dispatch.runId))!.failedReason).toBe(`dispatch refused: ${reason}`);
+    }
+    const refusals = async () => (await fleet.api.client.get<AuditPage>(`/v1/audit?action=dispatch.refuse&actor=host:${host1}`)).items;
+    await waitFor('three refusals in the audit log', async () => (await refusals()).length === 3);
+    expect((await refusals()).map((e) => [e.subject, e.detail.reason]).sort()).toEqual(cases.map((c) => [c.dispatch.runId, c.reason]).sort());
+    expect(loadedPrograms()).toBe(before);
+    expect(fleet.logs()).toContain(`refused job ${forged.runId}: its signature is not the API's`);
+
+    // What the API itself queues is signed and runs.
+    const job = await submitJob(fleet.api.client, { program: 'execsnoop', durationSeconds: 1, targets: { hosts: [host1] } });
+    expect((await waitForJobDone(fleet.api.client, job.id)).runs.map((r) => [r.state, r.error])).toEqual([['succeeded', null]]);
+  }, 120_000);
+
+  it("enrols a host once with its token: its own Redis user runs its jobs, is refused other hosts' queues by Redis, and is cut off at once when revoked", async () => {
+    const admin = fleet.api.client;
+    const hostId = `${fleet.redisPrefix}-enrolled`;
+    const created = await admin.request<CreatedEnrolmentView>('POST', '/v1/hosts/enrolments', { hostId });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body.token).toMatch(/^fte_[A-Za-z0-9_-]{43}$/);
+
+    const stateDir = mkdtempSync(join(tmpdir(), 'fleettrace-enrolled-'));
+    const daemon = startDaemon({
+      hostId,
+      labels: { tier: 'enrolled' },
+      cgroup: `fleettrace-test/${fleet.redisPrefix}/${hostId}`,
+      // The shared credential it is started with is not what it uses once enrolled.
+      redisUrl: fleet.redisUrl,
+      redisPrefix: fleet.redisPrefix,
+      logFile: join(fleet.logDir, `${hostId}.log`),
+      env: { FLEETTRACE_STATE_DIR: stateDir, FLEETTRACE_API_URL: fleet.api.url, FLEETTRACE_ENROL_TOKEN: created.body.token },
+    });
+    try {
+      await waitForHostsOnline(admin, [hostId]);
+      const file = join(stateDir, `daemon-${hostId}`, 'redis-credentials.json');
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const kept = JSON.parse(readFileSync(file, 'utf8')) as HostCredentialsView;
+      const user = hostRedisUser(fleet.redisPrefix, hostId);
+      expect(decodeURIComponent(new URL(kept.redisUrl).username)).toBe(user);
+
+      const job = await waitForJobDone(admin, (await submitJob(admin, { program: 'execsnoop', durationSeconds: 1, targets: { hosts: [hostId] } })).id);
+      expect(job.runs.map((r) => [r.hostId, r.state, r.error])).toEqual([[hostId, 'succeeded', null]]);
+
+      // Spent: the token does not work twice.
+      const again = await new ApiClient(fleet.api.url, 'none').request('POST', '/v1/hosts/enrol', { hostId, token: created.body.token });
+      expect(again).toEqual({ status: 401, body: { statusCode: 401, error: 'Unauthorized', message: 'enrolment token already used' } });
+
+      // With the daemon's own credentials: host-1's queue can be neither read nor added to.
+      const own = new Redis(kept.redisUrl, { maxRetriesPerRequest: null, retryStrategy: () => null });
+      const otherQueue = `${fleet.redisPrefix}:${hostQueueName(fleet.hosts[0].hostId)}`;
+      await expect(own.lrange(`${otherQueue}:wait`, 0, -1)).rejects.toThrow(/NOPERM/);
+      const forgedInto = new Queue(hostQueueName(fleet.hosts[0].hostId), { connection: own, prefix: fleet.redisPrefix });
+      await expect(forgedInto.add(RUN_JOB_NAME, { forged: true })).rejects.toThrow(/NOPERM/);
+      await forgedInto.close();
+
+      expect((await admin.request('POST', `/v1/hosts/${hostId}/revoke`)).status).toBe(204);
+      // At once: no connection of its user is left, and a new one is refused.
+      const clients = String(await redis.call('CLIENT', 'LIST'));
+      expect(clients).not.toContain(`user=${user} `);
+      await expect(own.ping()).rejects.toThrow();
+      own.disconnect();
+      const trail = await admin.get<AuditPage>(`/v1/audit?subject=${hostId}&action=host.`);
+      expect(trail.items.map((e) => e.action)).toEqual(expect.arrayContaining(['host.revoke', 'host.enrol', 'host.enrolment_create']));
+    } finally {
+      await stopPid(daemon.pid);
+    }
+  }, 180_000);
+});
