@@ -21,4 +21,5 @@ export * from './results-views';
 export * from './api-components';
 export * from './cgroup';
 export * from './tokens';
+export * from './program-policy';
 export * from './ssh';

@@ -4,6 +4,7 @@ import { HostInfo } from './host';
 import { AggregateOutput, EventRecord, EventsSummary, Record as RecordSchema } from './outputs';
 import { RunState } from './run-state';
 import { InlineProgram } from './program';
+import { ProgramPolicy } from './program-policy';
 import { RunLimits, RunLimitsReport, RunOverhead } from './run-limits';
 import { RunWarnings } from './run-warnings';
 import { SshProbeMessage } from './ssh';
@@ -73,6 +74,12 @@ export const RunDispatch = z.object({
   traceparent: z.string().regex(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/).optional(),
   /** Resolved once by the API (resolveRunLimits) and applied as they are. */
   limits: RunLimits,
+  /**
+   * What a custom C program may contain (program kinds, helpers), resolved by the API from the job's
+   * token and checked by the runner before load. Absent from an older API: the runner then applies
+   * DEFAULT_PROGRAM_POLICY, the strictest.
+   */
+  policy: ProgramPolicy.optional(),
 });
 export type RunDispatch = z.infer<typeof RunDispatch>;
 
