@@ -9,6 +9,7 @@ import { runWarnings } from './0009-run-warnings';
 import { sshHosts } from './0010-ssh-hosts';
 import { tokensAudit } from './0011-tokens-audit';
 import { wholeRunLimits } from './0013-whole-run-limits';
+import { programPolicy } from './0015-program-policy';
 
 export interface Migration {
   /** Applied in this order; a name, once released, never changes. */
@@ -28,4 +29,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: '0010-ssh-hosts', sql: sshHosts },
   { name: '0011-tokens-audit', sql: tokensAudit },
   { name: '0013-whole-run-limits', sql: wholeRunLimits },
+  { name: '0015-program-policy', sql: programPolicy },
 ];

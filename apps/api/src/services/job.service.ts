@@ -3,6 +3,7 @@ import { BadRequestException, ConflictException, Inject, Injectable, NotFoundExc
 import {
   jobCreateScope,
   programLabel,
+  resolveProgramPolicy,
   resolveRunLimits,
   type CreateJobRequest,
   type JobPage,
@@ -100,6 +101,8 @@ export class JobService {
         targets: request.targets,
         durationSeconds: request.durationSeconds,
         limits: plan.limits,
+        // The creating token's, kept with the job: a schedule's firing uses its owner's (auth here).
+        programPolicy: typeof request.program === 'object' && request.program.kind === 'c' ? resolveProgramPolicy(auth.scopes) : null,
         rollout: request.rollout ?? null,
         snapshotSeconds: request.snapshotSeconds ?? null,
         state: 'running',
