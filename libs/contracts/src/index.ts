@@ -22,4 +22,5 @@ export * from './api-components';
 export * from './cgroup';
 export * from './tokens';
 export * from './program-policy';
+export * from './source-includes';
 export * from './ssh';

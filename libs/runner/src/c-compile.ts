@@ -3,9 +3,8 @@ import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { C_COMPILE_ALLOWANCE_SECONDS } from '@fleettrace/contracts';
+import { C_COMPILE_ALLOWANCE_SECONDS, refusedInclude } from '@fleettrace/contracts';
 import { cacheDir as hostCacheDir } from './host-dirs';
-import { refusedInclude } from './source-includes';
 import { promisify } from 'node:util';
 
 /** Compile has its own time limit, on top of the run's duration (the run's end deadline includes it). */

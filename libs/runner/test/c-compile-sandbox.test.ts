@@ -3,7 +3,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, chmodSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { defaultRunLimits } from '@fleettrace/contracts';
 import { CCompileError, COMPILE_RLIMITS, compileC, compileSandbox, sandboxedCommand } from '../src/c-compile';
+import { launchRunner } from '../src/runner-process';
+import type { RunnerMessage } from '../src/protocol';
 
 /** The user names in /etc/shadow, which the test (root) can read and the compiler must not reveal. */
 const shadowUsers = readFileSync('/etc/shadow', 'utf8')
@@ -84,6 +88,20 @@ describe('compiling untrusted C (real clang, as an unprivileged user)', () => {
     // A system header is not there to include: only what fleettrace ships.
     const missing = await compileError('#include <stdio.h>\nint x;', cacheDir);
     expect(missing).toMatch(/^compile failed: program\.c:1:10: fatal error: 'stdio\.h' file not found/);
+  });
+
+  it('refuses a bpftrace script including /etc/shadow before bpftrace runs, whoever queued it', async () => {
+    const messages: RunnerMessage[] = [];
+    const script = '#include "/etc/shadow"\nBEGIN { exit(); }';
+    const handle = launchRunner(
+      { type: 'start', runId: randomUUID(), program: { kind: 'bpftrace', script }, params: {}, durationSeconds: 1, cgroupId: null, limits: defaultRunLimits() },
+      30_000,
+      (m) => messages.push(m),
+    );
+    expect((await handle.outcome).exitCode).toBe(0);
+    const failed = messages.at(-1) as Extract<RunnerMessage, { type: 'failed' }>;
+    expect(failed).toEqual({ type: 'failed', error: 'bpftrace script refused: line 1: #include "/etc/shadow" is not allowed: bpftrace scripts may include system headers only, as <name.h>' });
+    expect(revealsShadow(JSON.stringify(messages))).toEqual([]);
   });
 
   it('refuses an object cache others can write to, and tightens one they could only read', async () => {

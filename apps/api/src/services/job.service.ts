@@ -3,6 +3,7 @@ import { BadRequestException, ConflictException, Inject, Injectable, NotFoundExc
 import {
   jobCreateScope,
   programLabel,
+  refusedInclude,
   resolveProgramPolicy,
   resolveRunLimits,
   type CreateJobRequest,
@@ -272,6 +273,9 @@ export class JobService {
       if (Object.keys(request.params).length > 0) {
         throw new BadRequestException(`params apply to catalog programs only; a ${request.program.kind} program takes none`);
       }
+      // Checked again on the host before clang or bpftrace runs; here so the caller learns at once.
+      const refusal = request.program.kind === 'c' ? refusedInclude(request.program.source, 'c') : refusedInclude(request.program.script, 'bpftrace');
+      if (refusal) throw new BadRequestException(`program.${request.program.kind === 'c' ? 'source' : 'script'} ${refusal}`);
       return {};
     }
     const program = this.catalog.get(request.program);
