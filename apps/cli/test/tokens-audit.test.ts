@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditEntryView, CreatedTokenView, JobView, TokenView } from '@fleettrace/contracts';
+import type { AuditEntryView, JobView, TokenView } from '@fleettrace/contracts';
 import { startFleet, type Fleet } from '@fleettrace/testing/fleet';
 import { waitForJobDone } from '@fleettrace/testing/jobs';
 import { apiEnv, runCli } from './support/cli';
