@@ -78,6 +78,16 @@ describe('POST /v1/jobs rejects bad input with an exact message', () => {
     ['a kernel range that is no version', job({ targets: { selector: 'kernel>=six' } }), expect.stringMatching(/^targets\.selector: .*"six".* at position 8$/)],
     ['a bad sample', job({ targets: { sample: '120%' } }), 'targets.sample must be a count like 5 or a percent like "10%"'],
     ['an empty legacy host list', job({ targets: { hostIds: [] } }), 'targets.hostIds must name at least one host'],
+    [
+      'a C source including a file outside the shipped headers',
+      job({ program: { kind: 'c', source: 'int a = \n#include "/etc/shadow"\n;', outputs: [{ kind: 'counts', map: 'counts', unit: 'calls' }] } }),
+      'program.source line 2: #include "/etc/shadow" is outside the allowed include directories: name a header relative to them (vmlinux.h, bpf/*.h)',
+    ],
+    [
+      'a bpftrace script including a file by path',
+      job({ program: { kind: 'bpftrace', script: '#include "/etc/shadow"\nBEGIN { exit(); }' } }),
+      'program.script line 1: #include "/etc/shadow" is not allowed: bpftrace scripts may include system headers only, as <name.h>',
+    ],
     ['unknown hosts', job({ targets: { hosts: ['a', 'web-1', 'b'] } }), 'targets.hosts: unknown hosts a, b'],
     ['unknown legacy host ids', job({ targets: { hostIds: ['a', 'web-1'] } }), 'targets.hosts: unknown host a'],
     ['a selector no online host matches', job({ targets: { selector: 'role=cache' } }), 'targets match no online host'],

@@ -61,6 +61,7 @@ async function seedJob(hostIds: string[], options: { startDeadline?: Date; durat
       targets: { hosts: hostIds },
       durationSeconds,
       limits: { ...defaultRunLimits(), maxEventsPerOutput: 100 },
+      programPolicy: null,
       rollout: null,
       snapshotSeconds: null,
       state: 'running',

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostQueueName, RunDispatch } from '@fleettrace/contracts';
 import type { AuditEntryView, AuditPage, CreatedTokenView, HostDetailView, HostView, JobPage, JobView, ScheduleDetailView, TokenView } from '@fleettrace/contracts';
 import { ADMIN_TOKEN, hostInfo, registerHosts, startApi, waitFor, type TestApi } from './support/api';
 import { withDb } from './support/db';
@@ -50,8 +52,8 @@ describe('POST /v1/tokens', () => {
 
   it.each([
     [{ scopes: ['jobs:read'] }, 'name is required'],
-    [{ name: 'x', scopes: [] }, 'scopes must be a non-empty list of jobs:read, jobs:catalog, jobs:bpftrace, jobs:c, jobs:cancel, schedules:write, hosts:write, admin'],
-    [{ name: 'x', scopes: ['jobs:read', 'jobs:write'] }, 'scopes: unknown scope "jobs:write" (known: jobs:read, jobs:catalog, jobs:bpftrace, jobs:c, jobs:cancel, schedules:write, hosts:write, admin)'],
+    [{ name: 'x', scopes: [] }, 'scopes must be a non-empty list of jobs:read, jobs:catalog, jobs:bpftrace, jobs:c, jobs:c:network, jobs:c:hooks, jobs:cancel, schedules:write, hosts:write, admin'],
+    [{ name: 'x', scopes: ['jobs:read', 'jobs:write'] }, 'scopes: unknown scope "jobs:write" (known: jobs:read, jobs:catalog, jobs:bpftrace, jobs:c, jobs:c:network, jobs:c:hooks, jobs:cancel, schedules:write, hosts:write, admin)'],
     [{ name: 'x', scopes: ['jobs:read'], hostSelector: 'tier in web' }, 'hostSelector: expected "(" after "in", found "web" at position 8'],
     [{ name: 'x', scopes: ['jobs:read'], expiresAt: 'tomorrow' }, 'expiresAt must be a time like 2026-12-31T00:00:00Z'],
     [{ name: 'x', scopes: ['jobs:read'], expiresAt: '2001-01-01T00:00:00Z' }, 'expiresAt must be in the future'],
@@ -107,6 +109,28 @@ describe('scopes', () => {
     expect(entries.map((e) => e.action)).toEqual(['auth.forbidden', 'job.create', 'auth.forbidden', 'auth.forbidden']);
     expect(entries[1]).toMatchObject({ subject: accepted.body.id, address: '127.0.0.1', programSha256: null, detail: { program: 'execsnoop', params: {} } });
     expect(entries[3]).toMatchObject({ subject: 'POST /v1/jobs', detail: { missingScope: 'jobs:bpftrace' } });
+  });
+
+  it("sends a C job's runs the program policy its token's scopes resolve to; other kinds carry none", async () => {
+    const q = new Queue(hostQueueName('web-1'), { connection: { url: t.config.redisUrl }, prefix: t.config.redisPrefix });
+    try {
+      const dispatched = async (token: { secret: string } | undefined, body: Record<string, unknown>): Promise<RunDispatch> => {
+        const response = await t.request<JobView>('POST', '/v1/jobs', { ...(token ? as(token) : {}), body: { ...body, targets: { hosts: ['web-1'] } } });
+        expect(response.status, JSON.stringify(response.body)).toBe(201);
+        return RunDispatch.parse((await q.getJob(response.body.runs[0]!.id))?.data);
+      };
+      const tracing = ['kprobe', 'uprobe', 'tracepoint', 'raw_tp', 'tp_btf', 'fentry', 'perf_event'];
+      const denied = ['bpf_probe_write_user', 'bpf_override_return', 'bpf_send_signal', 'bpf_send_signal_thread', 'bpf_sys_bpf', 'bpf_set_retval'];
+      const c = await createToken({ name: 'c-only', scopes: ['jobs:c'] });
+      expect((await dispatched(c, cJob)).policy).toEqual({ programKinds: tracing, deniedHelpers: denied });
+      const net = await createToken({ name: 'c-net', scopes: ['jobs:c', 'jobs:c:network'] });
+      expect((await dispatched(net, cJob)).policy).toEqual({ programKinds: [...tracing, 'xdp', 'tc'], deniedHelpers: denied });
+      // admin holds every scope, yet no scope lifts a denied helper.
+      expect((await dispatched(undefined, cJob)).policy).toEqual({ programKinds: [...tracing, 'xdp', 'tc', 'lsm', 'struct_ops', 'fmod_ret'], deniedHelpers: denied });
+      expect((await dispatched(undefined, catalogJob)).policy).toBeUndefined();
+    } finally {
+      await q.close();
+    }
   });
 
   it('records a bpftrace job with its script and sha256, a C job with its source hash only', async () => {

@@ -6,13 +6,15 @@ import { loadFailure } from './attach-support';
 import { native } from './binding';
 import { type CoreBtfSource, defaultCoreBtf, mayBeRelocationFailure } from './core-btf';
 import { planTransport } from './event-transport';
-import { BpfError, ClosedError, NotFoundError, VerifierError } from './errors';
+import { BpfError, ClosedError, NotFoundError, NotSupportedError, VerifierError } from './errors';
 import { LoadedObject } from './loaded-object';
 import { estimateObjectMemory, MapMemoryLimitError, type ObjectMemoryEstimate } from './memory-estimate';
 import type { NativeGlobalWrite, NativeMaxEntries } from './native';
 import { requireBytes, requireInteger, requireString } from './validate';
 import { type Btf, btfFromElf } from './btf/index';
 import { lazy, registerBtf } from './btf/registry';
+import type { ProgramObjectFacts } from '@fleettrace/contracts';
+import { objectCodeFacts, type ObjectCodeFacts } from './policy-facts';
 
 export interface ProgramSpec {
   readonly name: string;
@@ -100,6 +102,7 @@ export class ObjectSpec {
   readonly #attachTargets = new Map<string, string>();
   // Parsed on first use; kept (with the ELF bytes it needs) even after close().
   readonly #btf: () => Btf;
+  readonly #codeFacts: () => ObjectCodeFacts;
 
   constructor(name: string, elf: Buffer) {
     const info = native().inspect(elf, name);
@@ -109,6 +112,28 @@ export class ObjectSpec {
     this.maps = Object.freeze(info.maps.map((m) => Object.freeze(m)));
     this.globals = Object.freeze(info.globals.map((g) => Object.freeze(g)));
     this.#btf = lazy(() => btfFromElf(elf, name));
+    this.#codeFacts = lazy(() =>
+      objectCodeFacts(
+        elf,
+        () => {
+          try {
+            return this.#btf();
+          } catch (error) {
+            if (error instanceof NotSupportedError) return undefined;
+            throw error;
+          }
+        },
+        name,
+      ),
+    );
+  }
+
+  /**
+   * What the program policy checks (contracts' checkProgramPolicy), read from the object's code and
+   * BTF before load: its programs, the helper ids of its call instructions, its pinned maps.
+   */
+  policyFacts(): ProgramObjectFacts {
+    return { programs: this.programs.map((p) => ({ name: p.name, section: p.section, type: p.type })), ...this.#codeFacts() };
   }
 
   /** The object's BTF (types, map key/value types, decoders). NotSupportedError if it has none. */

@@ -21,6 +21,8 @@ export * from './results-views';
 export * from './api-components';
 export * from './cgroup';
 export * from './tokens';
+export * from './program-policy';
+export * from './source-includes';
 export * from './ssh';
 export * from './trace-context';
 export * from './dispatch-signature';

@@ -4,6 +4,7 @@ import { HostInfo } from './host';
 import { AggregateOutput, EventRecord, EventsSummary, Record as RecordSchema } from './outputs';
 import { RunState } from './run-state';
 import { InlineProgram } from './program';
+import { ProgramPolicy } from './program-policy';
 import { RunLimits, RunLimitsReport, RunOverhead } from './run-limits';
 import { RunWarnings } from './run-warnings';
 import { SshProbeMessage } from './ssh';
@@ -76,6 +77,12 @@ export const RunDispatch = z.object({
   traceparent: Traceparent.optional(),
   /** Resolved once by the API (resolveRunLimits) and applied as they are. */
   limits: RunLimits,
+  /**
+   * What a custom C program may contain (program kinds, helpers), resolved by the API from the job's
+   * token and checked by the runner before load. Absent from an older API: the runner then applies
+   * DEFAULT_PROGRAM_POLICY, the strictest.
+   */
+  policy: ProgramPolicy.optional(),
   /** Ed25519 signature (base64) by the API over dispatchSigningPayload of everything else. */
   signature: z.string().min(1),
 });

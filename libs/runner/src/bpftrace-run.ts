@@ -3,7 +3,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ProgramStats } from '@fleettrace/bpf-loader';
-import type { BpftraceProgram } from '@fleettrace/contracts';
+import { refusedInclude, type BpftraceProgram } from '@fleettrace/contracts';
 import { monotonicToEpochNs } from './boot-clock';
 import { BpftraceOutputParser, bpftraceErrors, PRINTF_OUTPUT } from './bpftrace-output';
 import { withMapSnapshots } from './bpftrace-maps';
@@ -154,6 +154,9 @@ export function bpftraceAdapter(start: RunnerStart, program: BpftraceProgram, la
     attachTimeoutMs: BPFTRACE_START_ALLOWANCE_SECONDS * 1000,
     ended,
     async load(context: SessionContext) {
+      // The API refuses these too; a host checks what it runs whoever queued it.
+      const refusal = refusedInclude(program.script, 'bpftrace');
+      if (refusal) throw new BpftraceFailedError(`bpftrace script refused: ${refusal}`);
       const toEpoch = monotonicToEpochNs();
       const events = context.openEvents(PRINTF_OUTPUT, PRINTF_TIME_FIELD);
       const output = new BpftraceOutputParser(

@@ -1,9 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { release } from 'node:os';
-import { join } from 'node:path';
-import { C_COMPILE_ALLOWANCE_SECONDS } from '@fleettrace/contracts';
+import { chmodSync, chownSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { release, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { C_COMPILE_ALLOWANCE_SECONDS, refusedInclude } from '@fleettrace/contracts';
 import { cacheDir as hostCacheDir } from './host-dirs';
 import { promisify } from 'node:util';
 
@@ -36,7 +36,9 @@ export interface CompiledObject {
 
 /**
  * Compiles a user's C source for this host: clang -target bpf against a vmlinux.h generated from
- * this host's BTF, plus the libbpf headers. Objects are cached by sha256 of the source, the flags,
+ * this host's BTF, plus the libbpf headers. The source is untrusted: its includes are checked
+ * first (source-includes.ts), and clang runs as an unprivileged user (compileSandbox) under
+ * rlimits, with -nostdinc and only a copy of the shipped headers in reach. Objects are cached by sha256 of the source, the flags,
  * `clang --version` and the host's BTF, so a source runs again without recompiling until one changes.
  */
 export async function compileC(source: string, options: CompileOptions = {}): Promise<CompiledObject> {
@@ -45,31 +47,111 @@ export async function compileC(source: string, options: CompileOptions = {}): Pr
   const timeoutMs = options.timeoutMs ?? C_COMPILE_TIMEOUT_MS;
   const arch = ARCH[process.arch];
   if (!arch) throw new CCompileError(`custom C programs are not supported on ${process.arch}`);
+  const refusal = refusedInclude(source, 'c');
+  if (refusal) throw new CCompileError(`compile refused: ${SOURCE_NAME} ${refusal}`);
 
-  const btfDir = join(cacheDir, 'vmlinux');
+  const btfDir = ensurePrivateDir(join(cacheDir, 'vmlinux'));
   await ensureVmlinuxHeader(btfDir, timeoutMs);
-  const flags = ['-O2', '-g', '-target', 'bpf', `-D__TARGET_ARCH_${arch.target}`, `-I/usr/include/${arch.multiarch}`, `-I${btfDir}`];
+  const headers = shippedHeaders(btfDir);
+  // -nostdinc: the shipped directory alone (relative to the build directory, so the cache key does not vary).
+  const flags = ['-O2', '-g', '-target', 'bpf', `-D__TARGET_ARCH_${arch.target}`, '-nostdinc', `-I../${INCLUDE_DIR}`];
   const clangVersion = (await promisify(execFile)(clang, ['--version'], { timeout: timeoutMs })).stdout;
   const btfHash = createHash('sha256').update(readFileSync('/sys/kernel/btf/vmlinux')).digest('hex');
-  const key = createHash('sha256').update(JSON.stringify([source, flags, clangVersion, btfHash])).digest('hex');
+  const headersHash = createHash('sha256').update(JSON.stringify(headers.map(([name, from]) => [name, readFileSync(from, 'utf8')]))).digest('hex');
+  const key = createHash('sha256').update(JSON.stringify([source, flags, clangVersion, btfHash, headersHash])).digest('hex');
 
-  const objectsDir = join(cacheDir, 'c');
+  const objectsDir = ensurePrivateDir(join(cacheDir, 'c'));
   const objectPath = join(objectsDir, `${key}.bpf.o`);
   if (existsSync(objectPath)) return { objectPath, cached: true };
 
-  mkdirSync(objectsDir, { recursive: true });
-  const work = mkdtempSync(join(objectsDir, 'build-'));
+  const sandbox = compileSandbox();
+  const build = mkdtempSync(join(tmpdir(), 'fleettrace-cc-'));
   try {
-    writeFileSync(join(work, SOURCE_NAME), source);
-    const { code, output, timedOut } = await run(clang, [...flags, '-c', SOURCE_NAME, '-o', 'program.o'], work, timeoutMs);
+    // Only the shipped headers and the source are in reach: root's files, readable; the source
+    // directory is the unprivileged user's, where clang writes the object.
+    const include = join(build, INCLUDE_DIR);
+    for (const [name, from] of headers) {
+      mkdirSync(dirname(join(include, name)), { recursive: true, mode: 0o755 });
+      copyFileSync(from, join(include, name));
+      chmodSync(join(include, name), 0o444);
+    }
+    const work = join(build, 'src');
+    mkdirSync(work, { mode: 0o700 });
+    writeFileSync(join(work, SOURCE_NAME), source, { mode: 0o400 });
+    chmodSync(build, 0o755);
+    if (sandbox) {
+      chownSync(work, sandbox.uid, sandbox.gid);
+      chownSync(join(work, SOURCE_NAME), sandbox.uid, sandbox.gid);
+    }
+    const { code, output, timedOut } = await run(...sandboxedCommand(clang, [...flags, '-c', SOURCE_NAME, '-o', 'program.o'], timeoutMs), work, timeoutMs, sandbox);
     if (timedOut) throw new CCompileError(`compile did not finish within ${timeoutMs / 1000} s`);
     if (code !== 0) throw new CCompileError(`compile failed: ${firstCompileError(output) ?? output.trim().split('\n').slice(-3).join(' | ')}`);
     // Atomic: a concurrent run of the same source sees a whole object or none.
-    renameSync(join(work, 'program.o'), objectPath);
+    const staged = join(objectsDir, `.${key}.${process.pid}.tmp`);
+    copyFileSync(join(work, 'program.o'), staged);
+    chmodSync(staged, 0o600);
+    renameSync(staged, objectPath);
     return { objectPath, cached: false };
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    rmSync(build, { recursive: true, force: true });
   }
+}
+
+/** The include directory's name in a build directory: vmlinux.h and the libbpf headers a BPF program uses. */
+const INCLUDE_DIR = 'include';
+/** libbpf's headers that stand alone (bpf_endian.h and usdt.bpf.h need kernel UAPI headers, which are not shipped). */
+const LIBBPF_HEADERS = ['bpf_helpers.h', 'bpf_helper_defs.h', 'bpf_tracing.h', 'bpf_core_read.h'];
+const LIBBPF_INCLUDE = '/usr/include/bpf';
+
+/** [name under the include directory, file it is copied from]. */
+function shippedHeaders(btfDir: string): [string, string][] {
+  return [['vmlinux.h', join(btfDir, 'vmlinux.h')], ...LIBBPF_HEADERS.map((h): [string, string] => [`bpf/${h}`, join(LIBBPF_INCLUDE, h)])];
+}
+
+/** Limits on clang: CPU seconds, address space and the size of any file it writes. */
+export const COMPILE_RLIMITS = { addressSpaceBytes: 2 * 1024 ** 3, fileSizeBytes: 64 * 1024 ** 2, openFiles: 64 };
+
+/**
+ * The unprivileged user clang runs as: $FLEETTRACE_COMPILE_USER, else `nobody`. Undefined when
+ * this process is not root (a developer's own runs): it cannot change user, and is no more
+ * privileged than clang would be.
+ */
+export function compileSandbox(env: NodeJS.ProcessEnv = process.env): { user: string; uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const user = env.FLEETTRACE_COMPILE_USER || 'nobody';
+  const entry = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .map((line) => line.split(':'))
+    .find((fields) => fields[0] === user);
+  if (!entry) throw new CCompileError(`compile user ${user} does not exist on this host (set FLEETTRACE_COMPILE_USER to an unprivileged user)`);
+  const uid = Number(entry[2]);
+  const gid = Number(entry[3]);
+  if (uid === 0 || gid === 0) throw new CCompileError(`compile user ${user} is privileged (uid ${uid}, gid ${gid}): clang must not run as root`);
+  return { user, uid, gid };
+}
+
+/** `command args` under prlimit's CPU, address-space, file-size and open-files limits. */
+export function sandboxedCommand(command: string, args: string[], timeoutMs: number): [string, string[]] {
+  const cpuSeconds = Math.max(1, Math.ceil(timeoutMs / 1000));
+  return [
+    'prlimit',
+    [`--cpu=${cpuSeconds}`, `--as=${COMPILE_RLIMITS.addressSpaceBytes}`, `--fsize=${COMPILE_RLIMITS.fileSizeBytes}`, `--nofile=${COMPILE_RLIMITS.openFiles}`, '--', command, ...args],
+  ];
+}
+
+/**
+ * A cache directory only this process's user can write or read (0700), created so if missing and
+ * refused if it is not: compiled objects are loaded as root, so nobody else may swap one in.
+ */
+function ensurePrivateDir(dir: string): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = statSync(dir);
+  if (!st.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0) {
+    throw new CCompileError(`cache directory ${dir} must be a directory of uid ${process.getuid?.()} writable only by it`);
+  }
+  // Made readable by others by an older version: no one else could write in it, so tightening is enough.
+  if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+  return dir;
 }
 
 /**
@@ -122,9 +204,17 @@ export function firstCompileError(output: string): string | undefined {
   return errors.find((l) => l.startsWith(`${SOURCE_NAME}:`)) ?? errors[0];
 }
 
-function run(command: string, args: string[], cwd: string, timeoutMs: number): Promise<{ code: number | null; output: string; timedOut: boolean }> {
+function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  timeoutMs: number,
+  sandbox: { uid: number; gid: number } | undefined,
+): Promise<{ code: number | null; output: string; timedOut: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Nothing of the daemon's environment (its Redis URL, tokens) reaches clang.
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C' };
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], ...(sandbox ? { uid: sandbox.uid, gid: sandbox.gid } : {}) });
     let output = '';
     const collect = (chunk: Buffer): void => {
       output = (output + chunk.toString()).slice(-65_536);

@@ -1,5 +1,5 @@
 import { BtfTypeNotFoundError, openObject, u64, type DecodedValue, type LoadedObject, type ObjectSpec, type RingBufferConsumer } from '@fleettrace/bpf-loader';
-import { cOutputName, type AggregateOutput, type COutputDecl, type CountEntry, type CProgram, type EventRecord, type FieldValue } from '@fleettrace/contracts';
+import { checkProgramPolicy, cOutputName, DEFAULT_PROGRAM_POLICY, type AggregateOutput, type COutputDecl, type CountEntry, type CProgram, type EventRecord, type FieldValue } from '@fleettrace/contracts';
 import { histFromEntries } from '@fleettrace/programs';
 import { monotonicToEpochNs } from './boot-clock';
 import { compileC } from './c-compile';
@@ -7,6 +7,11 @@ import type { RunnerStart } from './protocol';
 import type { EventsSink, RunAdapter, SessionContext } from './run-session';
 
 export { CCompileError } from './c-compile';
+
+/** The compiled object contains what the run's program policy denies; nothing was loaded. */
+export class ProgramPolicyError extends Error {
+  override name = 'ProgramPolicyError';
+}
 
 /**
  * The kernel-side scope contract of custom C programs: a program that declares
@@ -39,6 +44,9 @@ export function cAdapter(start: RunnerStart, program: CProgram): RunAdapter {
     },
     load(context: SessionContext) {
       spec = openObject(objectPath!);
+      // Before anything reaches the kernel, from the object's own instructions and BTF.
+      const refusal = checkProgramPolicy(spec.policyFacts(), start.policy ?? DEFAULT_PROGRAM_POLICY);
+      if (refusal) throw new ProgramPolicyError(refusal);
       scoped = start.cgroupId !== null && spec.globals.some((g) => g.name === C_CGROUP_GLOBAL);
       if (scoped) spec.setGlobal(C_CGROUP_GLOBAL, u64(BigInt(start.cgroupId!)));
       for (const output of program.outputs) {

@@ -1,4 +1,4 @@
-import type { InlineProgram, AggregateOutput, EventRecord, EventsSummary, RunCounters, RunLimits, RunLimitsReport, RunOverhead } from '@fleettrace/contracts';
+import type { InlineProgram, ProgramPolicy, AggregateOutput, EventRecord, EventsSummary, RunCounters, RunLimits, RunLimitsReport, RunOverhead } from '@fleettrace/contracts';
 
 /** What the daemon tells a fresh runner process to do (sent once over IPC). */
 export interface RunnerStart {
@@ -20,6 +20,8 @@ export interface RunnerStart {
   eventsMaxDelayMs?: number;
   /** The run's limits, whole, as the API resolved them (contracts' resolveRunLimits): applied as they are. */
   limits: RunLimits;
+  /** What a custom C program may contain, as the API resolved it; absent: DEFAULT_PROGRAM_POLICY, the strictest. */
+  policy?: ProgramPolicy;
   /** Epoch ms at which the daemon's watchdog SIGKILLs this runner: whatever it reports must be sent before. */
   killAt?: number;
   /** Read the aggregate maps and send them as a `snapshot` every this many seconds while running. */

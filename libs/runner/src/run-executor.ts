@@ -143,6 +143,7 @@ export class RunExecutor {
       killAt: this.now() + killAfterMs,
       ...(dispatch.snapshotSeconds ? { snapshotSeconds: dispatch.snapshotSeconds } : {}),
       limits: dispatch.limits,
+      ...(dispatch.policy ? { policy: dispatch.policy } : {}),
     };
     this.journal.started(runId);
     const handle = this.launch(start, killAfterMs, onMessage);

@@ -3,7 +3,7 @@ import { catalogAdapter, type ProgramResolver } from './catalog-run';
 import type { RunnerMessage, RunnerStart } from './protocol';
 import { coreBtfCacheDir } from './host-dirs';
 import { BpftraceFailedError, bpftraceAdapter } from './bpftrace-run';
-import { CCompileError, cAdapter } from './c-run';
+import { CCompileError, cAdapter, ProgramPolicyError } from './c-run';
 import { RunLimitError, runSession, UnsupportedProgramError, type RunAdapter } from './run-session';
 
 /**
@@ -83,7 +83,7 @@ export function useCoreBtfCache(env: NodeJS.ProcessEnv = process.env): void {
 export function describeFailure(error: unknown): RunnerMessage {
   if (error instanceof VerifierError) return { type: 'failed', error: `verifier rejected the program: ${error.message}`, verifierLog: error.log };
   if (error instanceof UnsupportedProgramError) return { type: 'failed', error: error.message, unsupported: true };
-  if (error instanceof BpftraceFailedError || error instanceof CCompileError) return { type: 'failed', error: error.message };
+  if (error instanceof BpftraceFailedError || error instanceof CCompileError || error instanceof ProgramPolicyError) return { type: 'failed', error: error.message };
   if (error instanceof RunLimitError) return { type: 'failed', error: error.message, limits: error.limits };
   return { type: 'failed', error: error instanceof Error ? error.message : String(error) };
 }

@@ -111,12 +111,18 @@ describe('bpftrace and C program kinds in a real runner (real kernel, real bpftr
   describe('c kind', () => {
     let cacheDir: string;
     let clangLog: string;
+    let toolDir: string;
     const saved = { cache: process.env.FLEETTRACE_CACHE_DIR, clang: process.env.FLEETTRACE_CLANG };
     beforeAll(() => {
       cacheDir = mkdtempSync(join(tmpdir(), 'fleettrace-c-cache-'));
-      // A clang that notes each compile it does, so a cache hit is seen as "clang never ran".
-      clangLog = join(cacheDir, 'clang-compiles.log');
-      const wrapper = join(cacheDir, 'clang-counting');
+      // A clang that notes each compile it does, so a cache hit is seen as "clang never ran". Not
+      // in the cache (0700, root's): clang runs as an unprivileged user, who must reach it and the log.
+      toolDir = mkdtempSync(join(tmpdir(), 'fleettrace-c-clang-'));
+      chmodSync(toolDir, 0o755);
+      clangLog = join(toolDir, 'clang-compiles.log');
+      writeFileSync(clangLog, '');
+      chmodSync(clangLog, 0o666);
+      const wrapper = join(toolDir, 'clang-counting');
       writeFileSync(wrapper, `#!/bin/sh\ncase " $* " in *" -c "*) echo compile >> '${clangLog}';; esac\nexec clang "$@"\n`);
       chmodSync(wrapper, 0o755);
       // Runners inherit the environment they are forked with.
@@ -129,6 +135,7 @@ describe('bpftrace and C program kinds in a real runner (real kernel, real bpftr
         else process.env[key] = value;
       }
       rmSync(cacheDir, { recursive: true, force: true });
+      rmSync(toolDir, { recursive: true, force: true });
     });
     const compiles = (): number => {
       try {

@@ -10,6 +10,7 @@ import { sshHosts } from './0010-ssh-hosts';
 import { tokensAudit } from './0011-tokens-audit';
 import { hostTrust } from './0012-host-trust';
 import { wholeRunLimits } from './0013-whole-run-limits';
+import { programPolicy } from './0015-program-policy';
 
 export interface Migration {
   /** Applied in this order; a name, once released, never changes. */
@@ -30,4 +31,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: '0011-tokens-audit', sql: tokensAudit },
   { name: '0012-host-trust', sql: hostTrust },
   { name: '0013-whole-run-limits', sql: wholeRunLimits },
+  { name: '0015-program-policy', sql: programPolicy },
 ];

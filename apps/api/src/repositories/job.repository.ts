@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { JobState, ProgramSpec, RolloutSpec, RunDispatch, TargetsV2 } from '@fleettrace/contracts';
+import type { JobState, ProgramPolicy, ProgramSpec, RolloutSpec, RunDispatch, TargetsV2 } from '@fleettrace/contracts';
 import { DatabaseRepository, type Db } from './database.repository';
 
 export interface JobRecord {
@@ -12,6 +12,8 @@ export interface JobRecord {
   durationSeconds: number;
   /** The run limits every host applies, resolved once when the job was created. */
   limits: RunDispatch['limits'];
+  /** What a C program may contain (program-policy.ts), resolved from the creating token's scopes; null for other kinds. */
+  programPolicy: ProgramPolicy | null;
   rollout: RolloutSpec | null;
   snapshotSeconds: number | null;
   state: JobState;
@@ -56,6 +58,7 @@ interface JobRow {
   targets: TargetsV2;
   duration_seconds: number;
   limits: RunDispatch['limits'];
+  program_policy: ProgramPolicy | null;
   rollout: RolloutSpec | null;
   snapshot_seconds: number | null;
   state: JobState;
@@ -77,6 +80,7 @@ function toRecord(row: JobRow): JobRecord {
     targets: row.targets,
     durationSeconds: row.duration_seconds,
     limits: row.limits,
+    programPolicy: row.program_policy,
     rollout: row.rollout,
     snapshotSeconds: row.snapshot_seconds,
     state: row.state,
@@ -97,8 +101,8 @@ export class JobRepository {
   async insert(db: Db, job: JobRecord): Promise<void> {
     await db.query(
       `INSERT INTO jobs (id, program, program_label, params, targets, duration_seconds, limits, rollout, snapshot_seconds,
-         state, created_by, created_at, finished_at, schedule_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+         state, created_by, created_at, finished_at, schedule_id, program_policy)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
       [
         job.id,
         encodeProgram(job.program),
@@ -114,6 +118,7 @@ export class JobRepository {
         job.createdAt,
         job.finishedAt,
         job.scheduleId,
+        job.programPolicy ? JSON.stringify(job.programPolicy) : null,
       ],
     );
   }

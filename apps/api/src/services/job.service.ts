@@ -3,6 +3,8 @@ import { BadRequestException, ConflictException, Inject, Injectable, NotFoundExc
 import {
   jobCreateScope,
   programLabel,
+  refusedInclude,
+  resolveProgramPolicy,
   resolveRunLimits,
   type CreateJobRequest,
   type JobPage,
@@ -109,6 +111,8 @@ export class JobService {
         targets: request.targets,
         durationSeconds: request.durationSeconds,
         limits: plan.limits,
+        // The creating token's, kept with the job: a schedule's firing uses its owner's (auth here).
+        programPolicy: typeof request.program === 'object' && request.program.kind === 'c' ? resolveProgramPolicy(auth.scopes) : null,
         rollout: request.rollout ?? null,
         snapshotSeconds: request.snapshotSeconds ?? null,
         state: 'running',
@@ -292,6 +296,9 @@ export class JobService {
       if (Object.keys(request.params).length > 0) {
         throw new BadRequestException(`params apply to catalog programs only; a ${request.program.kind} program takes none`);
       }
+      // Checked again on the host before clang or bpftrace runs; here so the caller learns at once.
+      const refusal = request.program.kind === 'c' ? refusedInclude(request.program.source, 'c') : refusedInclude(request.program.script, 'bpftrace');
+      if (refusal) throw new BadRequestException(`program.${request.program.kind === 'c' ? 'source' : 'script'} ${refusal}`);
       return {};
     }
     const program = this.catalog.get(request.program);

@@ -139,6 +139,7 @@ export function dispatchOf(job: JobRecord, run: RunRecord): Omit<UnsignedRunDisp
     startDeadline: run.startDeadline!.getTime(),
     endDeadline: run.endDeadline!.getTime(),
     limits: job.limits,
+    ...(job.programPolicy ? { policy: job.programPolicy } : {}),
     traceparent: runTraceparent(job.id, run.id),
     ...(job.snapshotSeconds ? { snapshotSeconds: job.snapshotSeconds } : {}),
   };

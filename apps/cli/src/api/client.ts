@@ -1,6 +1,10 @@
 import * as http from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import type {
+  AuditPage,
+  CreatedTokenView,
+  CreateTokenRequest,
+  TokenView,
   CreateJobInput,
   CreateScheduleInput,
   ErrorBody,
@@ -91,6 +95,23 @@ export class ApiClient {
 
   cancelJob(jobId: string, reason?: string): Promise<JobView> {
     return this.json<JobView>('POST', `/v1/jobs/${encodeURIComponent(jobId)}/cancel`, reason === undefined ? {} : { reason });
+  }
+
+  createToken(request: CreateTokenRequest): Promise<CreatedTokenView> {
+    return this.json<CreatedTokenView>('POST', '/v1/tokens', request);
+  }
+
+  tokens(): Promise<TokenView[]> {
+    return this.json<TokenView[]>('GET', '/v1/tokens');
+  }
+
+  async revokeToken(id: string): Promise<void> {
+    const response = await this.send('DELETE', `/v1/tokens/${encodeURIComponent(id)}`);
+    if (response.status !== 204 && response.status !== 200) throw this.failure(response);
+  }
+
+  audit(query: Query): Promise<AuditPage> {
+    return this.json<AuditPage>('GET', `/v1/audit${queryString(query)}`);
   }
 
   jobs(query: Query): Promise<JobPage> {
