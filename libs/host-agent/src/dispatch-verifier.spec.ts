@@ -44,9 +44,9 @@ describe('signed dispatches', () => {
   });
 
   it('covers every field, including ones this host does not know (a later `policy`)', () => {
-    const withPolicy = signDispatch(api.privateKey, { ...unsigned, policy: { helpers: ['bpf_send_signal'] } });
+    const withPolicy = signDispatch(api.privateKey, { ...unsigned, policy: { programKinds: ['tracepoint'], deniedHelpers: ['bpf_send_signal'] } });
     expect(() => verifier.verify('web-1', runId, withPolicy)).not.toThrow();
-    expect(refusal({ ...withPolicy, policy: { helpers: [] } }).reason).toBe("its signature is not the API's");
+    expect(refusal({ ...withPolicy, policy: { programKinds: ['tracepoint'], deniedHelpers: [] } }).reason).toBe("its signature is not the API's");
     expect(refusal({ ...withPolicy, durationSeconds: 3600 }).reason).toBe("its signature is not the API's");
   });
 

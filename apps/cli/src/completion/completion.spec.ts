@@ -33,7 +33,7 @@ describe.each([
   ['zsh', zshComplete],
 ])('%s completion generated from the command specs', (_shell, complete) => {
   it('completes commands and subcommands', () => {
-    expect(complete('fleettrace ')).toEqual(['run', 'jobs', 'hosts', 'programs', 'schedules', 'local', 'completion', 'help']);
+    expect(complete('fleettrace ')).toEqual(['run', 'jobs', 'hosts', 'programs', 'schedules', 'tokens', 'audit', 'local', 'completion', 'help']);
     expect(complete('fleettrace jobs ')).toEqual(['ls', 'show', 'wait', 'results', 'events', 'cancel', 'compare']);
     expect(complete('fleettrace schedules ')).toEqual(['create', 'ls', 'show', 'pause', 'resume', 'rm']);
     expect(complete('fleettrace lo')).toEqual(['local']);
