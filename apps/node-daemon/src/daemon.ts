@@ -65,7 +65,10 @@ export class Daemon {
     }
     // Listening before taking runs: a cancel for a run is never sent before the run is queued.
     await this.control.start((_hostId, runId, reason) => this.executor.cancel(runId, reason));
-    this.queue.start((dispatch) => this.executor.execute(dispatch));
+    this.queue.start(
+      (dispatch) => this.executor.execute(dispatch),
+      (runId, reason) => this.executor.refuse(runId, reason),
+    );
     const scope = this.config.cgroupPath ? ` tracing cgroup ${this.config.cgroupPath}` : '';
     this.log(`host ${this.config.hostId} ready${scope}`);
     this.trimTimer = setInterval(releaseFreeNativeMemory, NATIVE_TRIM_INTERVAL_MS).unref();

@@ -3,5 +3,5 @@
 // node daemon is the agent of its own host; the SSH gateway is the agent of the SSH hosts.
 export { ControlRepository, type CancelHandler } from './control.repository';
 export { ResultsRepository } from './results.repository';
-export { RunQueueRepository, runJobProcessor, type RunHandler } from './run-queue.repository';
+export { RunQueueRepository, dispatchRefusalReason, runJobProcessor, type RunHandler, type RunRefusal } from './run-queue.repository';
 export { Heartbeat } from './heartbeat';

@@ -2,6 +2,23 @@ import { Worker, type Job } from 'bullmq';
 import { hostQueueName, RUN_JOB_NAME, RunDispatch, type RunState } from '@fleettrace/contracts';
 
 export type RunHandler = (dispatch: RunDispatch) => Promise<RunState>;
+/** Ends a run whose dispatch this daemon cannot run as sent, with the reason; its final state. */
+export type RunRefusal = (runId: string, reason: string) => Promise<RunState>;
+
+const RunIdentity = RunDispatch.pick({ runId: true });
+
+/**
+ * Why this daemon will not run a dispatch it cannot read. A dispatch without `limits` comes from an
+ * API older than whole run limits (migration 0013) during a rolling upgrade: the daemon refuses it
+ * instead of making up limits, since the limits are resolved once, in the API, and nothing on the
+ * way may default them again.
+ */
+export function dispatchRefusalReason(data: unknown, issue: { path: PropertyKey[]; message: string }): string {
+  if (typeof data === 'object' && data !== null && !('limits' in data)) {
+    return 'the dispatch carries no run limits: it comes from an API older than this daemon (before whole run limits); upgrade the API and run the job again';
+  }
+  return `the daemon cannot read the dispatch: ${issue.path.map(String).join('.') || 'dispatch'}: ${issue.message}`;
+}
 
 function connectionOptions(redisUrl: string): { host: string; port: number; password?: string; db?: number; maxRetriesPerRequest: null } {
   const url = new URL(redisUrl);
@@ -17,14 +34,19 @@ function connectionOptions(redisUrl: string): { host: string; port: number; pass
 
 /**
  * What a job of a host's queue is to the host: a run dispatch, checked, handed to `handler`, whose
- * final state becomes the job's result. A job that is not a well-formed run fails.
+ * final state becomes the job's result. A dispatch this daemon cannot run as sent (an older API's,
+ * during a rolling upgrade) goes to `refuse` with the reason, so its run ends `failed` saying why
+ * instead of waiting for the reaper; one without even a run id fails as a job.
  */
-export function runJobProcessor(queue: string, handler: RunHandler): (job: Job) => Promise<{ state: RunState }> {
+export function runJobProcessor(queue: string, handler: RunHandler, refuse?: RunRefusal): (job: Pick<Job, 'id' | 'name' | 'data'>) => Promise<{ state: RunState }> {
   return async (job) => {
     if (job.name !== RUN_JOB_NAME) throw new Error(`no handler for job "${job.name}" in ${queue}`);
     const parsed = RunDispatch.safeParse(job.data);
-    if (!parsed.success) throw new Error(`malformed run dispatch ${job.id}: ${parsed.error.issues[0].message}`);
-    return { state: await handler(parsed.data) };
+    if (parsed.success) return { state: await handler(parsed.data) };
+    const reason = dispatchRefusalReason(job.data, parsed.error.issues[0]!);
+    const identity = RunIdentity.safeParse(job.data);
+    if (!refuse || !identity.success) throw new Error(`malformed run dispatch ${job.id}: ${reason}`);
+    return { state: await refuse(identity.data.runId, reason) };
   };
 }
 
@@ -40,11 +62,11 @@ export class RunQueueRepository {
     private readonly log: (line: string) => void,
   ) {}
 
-  start(handler: RunHandler): void {
+  start(handler: RunHandler, refuse?: RunRefusal): void {
     const queue = hostQueueName(this.hostId);
     this.worker = new Worker(
       queue,
-      runJobProcessor(queue, handler),
+      runJobProcessor(queue, handler, refuse),
       {
         connection: connectionOptions(this.redisUrl),
         prefix: this.prefix,

@@ -60,6 +60,11 @@ export class RunExecutor {
     }
   }
 
+  /** Ends `failed`, without starting it, a run whose dispatch this daemon cannot run as sent (see runJobProcessor). */
+  refuse(runId: string, reason: string): Promise<RunState> {
+    return this.finish(runId, 'failed', reason);
+  }
+
   /** Runner PIDs by run id, for shutdown and for tests that kill a runner mid-run. */
   get runnerPids(): Map<string, number> {
     return new Map([...this.active].map(([runId, handle]) => [runId, handle.pid]));
