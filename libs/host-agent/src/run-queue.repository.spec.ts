@@ -17,6 +17,11 @@ function dispatch(): RunDispatch {
   };
 }
 
+/** The dispatch as a sender that does not know `field` makes it. */
+function without(run: RunDispatch, field: keyof RunDispatch): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(run).filter(([name]) => name !== field));
+}
+
 describe('runJobProcessor', () => {
   it('hands a well-formed dispatch to the handler', async () => {
     const run = dispatch();
@@ -28,14 +33,15 @@ describe('runJobProcessor', () => {
   });
 
   it('refuses, naming the cause, the dispatch of an API older than whole run limits (a rolling upgrade), without running it', async () => {
-    const { limits: _older, ...olderApiDispatch } = dispatch();
+    const run = dispatch();
+    const olderApiDispatch = without(run, 'limits');
     const handler = vi.fn(async () => 'succeeded' as const);
     const refuse = vi.fn(async () => 'failed' as const);
-    const outcome = await runJobProcessor('host.h1', handler, refuse)({ id: olderApiDispatch.runId, name: RUN_JOB_NAME, data: olderApiDispatch });
+    const outcome = await runJobProcessor('host.h1', handler, refuse)({ id: run.runId, name: RUN_JOB_NAME, data: olderApiDispatch });
     expect(outcome).toEqual({ state: 'failed' });
     expect(handler).not.toHaveBeenCalled();
     expect(refuse).toHaveBeenCalledWith(
-      olderApiDispatch.runId,
+      run.runId,
       'the dispatch carries no run limits: it comes from an API older than this daemon (before whole run limits); upgrade the API and run the job again',
     );
   });
@@ -48,11 +54,10 @@ describe('runJobProcessor', () => {
   });
 
   it('fails the job when the dispatch has no run id to report on, or when nobody can be told', async () => {
-    const { runId: _none, ...noRun } = dispatch();
+    const noRun = without(dispatch(), 'runId');
     await expect(runJobProcessor('host.h1', vi.fn(), vi.fn())({ id: 'x', name: RUN_JOB_NAME, data: noRun })).rejects.toThrow(
       /^malformed run dispatch x: the daemon cannot read the dispatch: runId: /,
     );
-    const { limits: _older, ...olderApiDispatch } = dispatch();
-    await expect(runJobProcessor('host.h1', vi.fn())({ id: 'y', name: RUN_JOB_NAME, data: olderApiDispatch })).rejects.toThrow(/no run limits/);
+    await expect(runJobProcessor('host.h1', vi.fn())({ id: 'y', name: RUN_JOB_NAME, data: without(dispatch(), 'limits') })).rejects.toThrow(/no run limits/);
   });
 });
