@@ -9,7 +9,7 @@ import { DaemonMetrics } from './daemon-metrics';
 import { collectHostInfo } from './host-info';
 import { ControlRepository, Heartbeat, ResultsRepository, RunQueueRepository } from '@fleettrace/host-agent';
 import { RunExecutor, RunJournal, stateDir } from '@fleettrace/runner';
-import { launchRunner } from '@fleettrace/runner';
+import { warmRunnerLauncher } from '@fleettrace/runner';
 
 /**
  * How often freed C-heap pages go back to the kernel. The start-up probe's libbpf work, V8's own
@@ -23,6 +23,7 @@ export class Daemon {
   private readonly redis: Redis;
   private heartbeat: Heartbeat | undefined;
   private trimTimer: NodeJS.Timeout | undefined;
+  private readonly launcher: ReturnType<typeof warmRunnerLauncher>;
   private readonly results: Pick<ResultsRepository, 'publish'>;
   private readonly metrics: DaemonMetrics | undefined;
   private readonly queue: RunQueueRepository;
@@ -47,7 +48,9 @@ export class Daemon {
     const scope = config.cgroupPath === null ? null : { id: cgroupId(config.cgroupPath), path: config.cgroupPath };
     this.control = new ControlRepository(config.redisUrl, this.redis, config.redisPrefix, [config.hostId], log);
     this.journal = new RunJournal(join(stateDir(), `daemon-${config.hostId}`, 'runs-in-progress'));
-    this.executor = new RunExecutor(this.results, launchRunner, scope, log, Date.now, this.control, this.journal);
+    // One runner always started ahead: a dispatch reaches attach without waiting for a process start.
+    this.launcher = warmRunnerLauncher();
+    this.executor = new RunExecutor(this.results, this.launcher, scope, log, Date.now, this.control, this.journal);
     this.queue = new RunQueueRepository(config.redisUrl, config.redisPrefix, config.hostId, config.concurrency, log);
   }
 
@@ -94,6 +97,7 @@ export class Daemon {
   async stop(): Promise<void> {
     clearInterval(this.trimTimer);
     this.heartbeat?.stop();
+    this.launcher.close();
     this.executor.stopAll();
     await this.queue.close();
     await this.control.close();

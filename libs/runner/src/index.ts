@@ -2,7 +2,7 @@
 // The daemon, the CLI's local mode and the SSH gateway all run programs through this library; it is
 // the only one that loads the native loader (libs/bpf-loader).
 export * from './protocol';
-export { launchRunner, runnerEntry, RUNNER_MAIN, type RunnerEntry, type RunnerHandle, type RunnerOutcome } from './runner-process';
+export { launchRunner, warmRunnerLauncher, runnerEntry, RUNNER_MAIN, type RunnerEntry, type RunnerHandle, type RunnerOutcome } from './runner-process';
 export { serveRunner, executeRun, useCoreBtfCache, describeFailure } from './serve';
 export { cacheDir, coreBtfCacheDir, stateDir } from './host-dirs';
 export { attachPlanned } from './attach-plan';
