@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { RunnerMessage, RunnerStart } from './protocol';
+import { WARM_RUNNER_RUN_ID, type RunnerMessage, type RunnerStart } from './protocol';
 import type { RunnerLauncher } from './run-executor';
 
 export const RUNNER_MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
@@ -90,7 +90,7 @@ function forkRunner(runnerMain: string | undefined, args: string[]): ChildProces
 export function warmRunnerLauncher(runnerMain?: string): RunnerLauncher & { close(): void; readonly warmPid: number | undefined } {
   let warm: ChildProcess | undefined;
   const prepare = (): void => {
-    const child = forkRunner(runnerMain, ['--warm']);
+    const child = forkRunner(runnerMain, ['--run-id', WARM_RUNNER_RUN_ID]);
     child.unref();
     child.channel?.unref();
     // A warm runner that died (killed, or its entry failed) is replaced at the next launch.

@@ -34,12 +34,15 @@ describe('warmRunnerLauncher (real runner processes, real kernel)', () => {
     expect(bpfObjectsHeldBy(warmPid)).toEqual({ progs: [], maps: [], links: [] });
 
     const messages: RunnerMessage[] = [];
-    const handle = launcher(execsnoop(1), 30_000, (m) => messages.push(m));
+    const start = execsnoop(1);
+    const handle = launcher(start, 30_000, (m) => messages.push(m));
     expect(handle.pid).toBe(warmPid);
     const next = launcher.warmPid!;
     expect(next).not.toBe(warmPid);
     await untilRunning(messages, 30_000);
     expect(bpfObjectsHeldBy(warmPid).progs.length).toBeGreaterThan(0);
+    // Found in ps by its run, as a runner started for it is.
+    expect(readFileSync(`/proc/${warmPid}/cmdline`, 'utf8')).toContain(`--run-id ${start.runId}`);
     const outcome = await handle.outcome;
     expect(outcome).toMatchObject({ exitCode: 0, killedByWatchdog: false });
     expect(messages.at(-1)?.type).toBe('done');
