@@ -8,6 +8,7 @@ const suites: Record<string, () => Promise<Suite>> = {
   loader: () => import('./loader/index'),
   cli: () => import('./cli/index'),
   fleet: () => import('./fleet/index'),
+  soak: () => import('./soak/index'),
 };
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -59,6 +59,8 @@ export interface ApiConfig {
   retentionIntervalMs: number;
   /** How often ingest trims from the results stream what every consumer has acked. */
   streamTrimIntervalMs: number;
+  /** How long a request waits for Redis to accept its runs (or a cancel) before it fails instead of hanging. */
+  enqueueTimeoutMs: number;
   /** Run outputs as OpenTelemetry (telemetry/otlp-config.ts); unset is off. */
   otlpExport?: OtlpExportConfig;
   /**
@@ -142,6 +144,7 @@ export const DEFAULT_TIMINGS = {
   eventsRetentionDays: DEFAULT_EVENTS_RETENTION_DAYS,
   retentionIntervalMs: 15 * 60_000,
   streamTrimIntervalMs: 10_000,
+  enqueueTimeoutMs: 10_000,
   authFailureLimit: 20,
   authFailureWindowSeconds: 60,
 } as const;

@@ -2,18 +2,28 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { CapabilityReport } from '@fleettrace/contracts';
 import { cgroupId } from '@fleettrace/contracts';
+import { releaseFreeNativeMemory } from '@fleettrace/bpf-loader';
 import { probeHostCapabilities } from '@fleettrace/runner';
 import type { DaemonConfig } from './config';
 import { DaemonMetrics } from './daemon-metrics';
 import { collectHostInfo } from './host-info';
 import { ControlRepository, Heartbeat, ResultsRepository, RunQueueRepository, type DispatchVerifier } from '@fleettrace/host-agent';
 import { RunExecutor, RunJournal, stateDir } from '@fleettrace/runner';
-import { launchRunner } from '@fleettrace/runner';
+import { warmRunnerLauncher } from '@fleettrace/runner';
+
+/**
+ * How often freed C-heap pages go back to the kernel. The start-up probe's libbpf work, V8's own
+ * malloc'd memory and the Redis clients' buffers are freed but glibc keeps them resident: 12-20 MiB
+ * of an idle daemon's RSS otherwise. Trimming twice a minute is cheap.
+ */
+const NATIVE_TRIM_INTERVAL_MS = 30_000;
 
 /** One host's agent: registers, heartbeats, and executes the runs queued for this host. */
 export class Daemon {
   private readonly redis: Redis;
   private heartbeat: Heartbeat | undefined;
+  private trimTimer: NodeJS.Timeout | undefined;
+  private readonly launcher: ReturnType<typeof warmRunnerLauncher>;
   private readonly results: Pick<ResultsRepository, 'publish'>;
   private readonly metrics: DaemonMetrics | undefined;
   private readonly queue: RunQueueRepository;
@@ -42,7 +52,9 @@ export class Daemon {
     const scope = config.cgroupPath === null ? null : { id: cgroupId(config.cgroupPath), path: config.cgroupPath };
     this.control = new ControlRepository(config.redisUrl, this.redis, config.redisPrefix, [config.hostId], log);
     this.journal = new RunJournal(join(stateDir(), `daemon-${config.hostId}`, 'runs-in-progress'));
-    this.executor = new RunExecutor(this.results, launchRunner, scope, log, Date.now, this.control, this.journal);
+    // One runner always started ahead: a dispatch reaches attach without waiting for a process start.
+    this.launcher = warmRunnerLauncher();
+    this.executor = new RunExecutor(this.results, this.launcher, scope, log, Date.now, this.control, this.journal);
     this.queue = new RunQueueRepository(config.redisUrl, config.redisPrefix, config.hostId, config.concurrency, verifier, (m) => this.results.publish(m), log);
   }
 
@@ -63,6 +75,7 @@ export class Daemon {
     this.queue.start((dispatch) => this.executor.execute(dispatch));
     const scope = this.config.cgroupPath ? ` tracing cgroup ${this.config.cgroupPath}` : '';
     this.log(`host ${this.config.hostId} ready${scope}`);
+    this.trimTimer = setInterval(releaseFreeNativeMemory, NATIVE_TRIM_INTERVAL_MS).unref();
   }
 
   /** A host whose probe fails still registers: it just cannot be planned by capability. */
@@ -83,7 +96,9 @@ export class Daemon {
 
   /** Runners detach and report (as cancelled) before the queue connection closes. */
   async stop(): Promise<void> {
+    clearInterval(this.trimTimer);
     this.heartbeat?.stop();
+    this.launcher.close();
     this.executor.stopAll();
     await this.queue.close();
     await this.control.close();

@@ -38,7 +38,7 @@ static napi_value init_module(napi_env env, napi_value exports) {
       {"programTypeNames", NULL, probe_program_type_names, NULL, NULL, NULL, napi_default, NULL},
       {"mapTypeNames", NULL, probe_map_type_names, NULL, NULL, NULL, napi_default, NULL},
       {"probeHelper", NULL, probe_helper, NULL, NULL, NULL, napi_default, NULL},
-      {"btfTypedefNames", NULL, btf_typedef_names, NULL, NULL, NULL, napi_default, NULL},
+      {"btfHasTypedefs", NULL, btf_has_typedefs, NULL, NULL, NULL, napi_default, NULL},
       {"fireProbeTargets", NULL, probe_fire_targets, NULL, NULL, NULL, napi_default, NULL},
       {"ringBufferStart", NULL, ringbuf_start, NULL, NULL, NULL, napi_default, NULL},
       {"ringBufferStop", NULL, ringbuf_stop, NULL, NULL, NULL, napi_default, NULL},
@@ -46,6 +46,7 @@ static napi_value init_module(napi_env env, napi_value exports) {
       {"disableStats", NULL, prog_stats_disable, NULL, NULL, NULL, napi_default, NULL},
       {"programStats", NULL, prog_stats_read, NULL, NULL, NULL, napi_default, NULL},
       {"setParentDeathSignal", NULL, process_set_parent_death_signal, NULL, NULL, NULL, napi_default, NULL},
+      {"releaseFreeNativeMemory", NULL, process_release_free_native_memory, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns) != napi_ok) return NULL;
   return exports;

@@ -3,44 +3,47 @@
 #include <bpf/btf.h>
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "errors.h"
 #include "napi_util.h"
 
-napi_value btf_typedef_names(napi_env env, napi_callback_info info) {
-  napi_value argv[2], list = NULL;
+napi_value btf_has_typedefs(napi_env env, napi_callback_info info) {
+  napi_value argv[2], found = NULL;
   if (!get_args(env, info, 2, argv)) return NULL;
+  uint32_t count;
+  if (napi_get_array_length(env, argv[1], &count) != napi_ok) return napi_throw_last(env, "btfHasTypedefs names");
   char *path = get_string(env, argv[0]);
-  char *prefix = path ? get_string(env, argv[1]) : NULL;
-  if (!prefix) {
-    free(path);
-    return NULL;
-  }
+  if (!path) return NULL;
   struct btf *btf = btf__parse(path, NULL);
   if (!btf) {
     throw_bpf_error(env, "parse BTF", errno ? errno : EINVAL, path, NULL);
     goto out;
   }
-  if (napi_create_array(env, &list) != napi_ok) {
-    list = napi_throw_last(env, "btfTypedefNames");
+  if (napi_create_array_with_length(env, count, &found) != napi_ok) {
+    found = napi_throw_last(env, "btfHasTypedefs");
     goto out;
   }
-  size_t prefix_len = strlen(prefix);
-  uint32_t n = 0, types = btf__type_cnt(btf);
-  for (uint32_t id = 1; id < types; id++) {
-    const struct btf_type *t = btf__type_by_id(btf, id);
-    if (!btf_is_typedef(t)) continue;
-    const char *name = btf__name_by_offset(btf, t->name_off);
-    if (!name || strncmp(name, prefix, prefix_len) != 0) continue;
-    if (napi_set_element(env, list, n++, make_string(env, name + prefix_len)) != napi_ok) {
-      list = napi_throw_last(env, "btfTypedefNames");
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value item;
+    if (napi_get_element(env, argv[1], i, &item) != napi_ok) {
+      found = napi_throw_last(env, "btfHasTypedefs names");
+      goto out;
+    }
+    char *name = get_string(env, item);
+    if (!name) {
+      found = NULL;
+      goto out;
+    }
+    // A negative id (-ENOENT) is "not declared"; libbpf searches by name, without a JS copy of the names.
+    bool declared = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) > 0;
+    free(name);
+    if (napi_set_element(env, found, i, make_bool(env, declared)) != napi_ok) {
+      found = napi_throw_last(env, "btfHasTypedefs");
       goto out;
     }
   }
 out:
   btf__free(btf);
   free(path);
-  free(prefix);
-  return list;
+  return found;
 }

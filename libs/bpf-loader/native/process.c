@@ -4,6 +4,9 @@
 
 #include <errno.h>
 #include <sys/prctl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "errors.h"
 #include "napi_util.h"
@@ -15,4 +18,16 @@ napi_value process_set_parent_death_signal(napi_env env, napi_callback_info info
   if (!get_u32(env, argv[0], &sig)) return NULL;
   if (prctl(PR_SET_PDEATHSIG, (unsigned long)sig, 0, 0, 0) != 0) return throw_bpf_error(env, "prctl(PR_SET_PDEATHSIG)", errno, NULL, NULL);
   return NULL;
+}
+
+napi_value process_release_free_native_memory(napi_env env, napi_callback_info info) {
+  (void)info;
+#ifdef __GLIBC__
+  // Freed blocks below the top of glibc's heap (and the mmap threshold it raised after freeing a
+  // large block) otherwise stay resident: a long-lived process keeps its start-up's peak for good.
+  malloc_trim(0);
+  return make_bool(env, true);
+#else
+  return make_bool(env, false);
+#endif
 }

@@ -118,9 +118,11 @@ export interface NativeBinding {
   mapTypeNames(): string[];
   /** helper: the uapi name without "bpf_" ("ringbuf_output"). null: libbpf cannot probe that program type. */
   probeHelper(programType: string, helper: string): boolean | null;
-  /** Typedef names in a BTF file that start with `prefix`, the prefix removed; BpfError if it cannot be parsed. */
-  btfTypedefNames(path: string, prefix: string): string[];
+  /** For each name, whether the BTF file declares a typedef of that name; BpfError if it cannot be parsed. */
+  btfHasTypedefs(path: string, names: string[]): boolean[];
   setParentDeathSignal(signal: number): void;
+  /** glibc malloc_trim(0); false where the C library has none. */
+  releaseFreeNativeMemory(): boolean;
   /** Calls the addon's fleettrace_uprobe_target (which hits USDT fleettrace:capability_probe) n times. */
   fireProbeTargets(n: number): void;
   /** deliver(null, ...) is called exactly once, after the last batch. ringbuf or perf_event_array maps. */

@@ -12,3 +12,12 @@ export function setParentDeathSignal(signal: NodeJS.Signals): void {
   if (number === undefined) throw new TypeError(`unknown signal ${signal}`);
   native().setParentDeathSignal(number);
 }
+
+/**
+ * Gives the C heap's free pages back to the kernel (glibc's malloc_trim). libbpf's start-up work
+ * (parsing the kernel's BTF, loading probe programs) frees megabytes that glibc would otherwise
+ * keep resident for the life of a long-running process. False where the C library cannot.
+ */
+export function releaseFreeNativeMemory(): boolean {
+  return native().releaseFreeNativeMemory();
+}

@@ -1,7 +1,7 @@
 import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, defaultRunLimits, dispatchSigningPayload, programText, type RunDispatch } from '@fleettrace/contracts';
-import { DispatchRefused, DispatchVerifier } from './dispatch-verifier';
+import { DispatchRefused, DispatchVerifier, OLDER_API } from './dispatch-verifier';
 
 /** What the API's signDispatch (apps/api utils/dispatch-signer.ts) does, from the same contract. */
 function signDispatch(key: KeyObject, dispatch: Record<string, unknown> & { program: RunDispatch['program'] }): RunDispatch {
@@ -48,6 +48,11 @@ describe('signed dispatches', () => {
     expect(() => verifier.verify('web-1', runId, withPolicy)).not.toThrow();
     expect(refusal({ ...withPolicy, policy: { programKinds: ['tracepoint'], deniedHelpers: [] } }).reason).toBe("its signature is not the API's");
     expect(refusal({ ...withPolicy, durationSeconds: 3600 }).reason).toBe("its signature is not the API's");
+  });
+
+  it('refuses, saying why, the dispatch of an API older than this host (a rolling upgrade: no signature, no run limits)', () => {
+    const { limits: _limits, ...olderApiDispatch } = unsigned;
+    expect(refusal(olderApiDispatch)).toMatchObject({ reason: OLDER_API, runId });
   });
 
   it.each([

@@ -13,6 +13,13 @@ export class DispatchRefused extends Error {
   }
 }
 
+/**
+ * During a rolling upgrade an API older than this host (before whole run limits and signatures)
+ * sends dispatches without either. The host refuses them, saying why, rather than make up limits:
+ * limits are resolved once, in the API, and nothing on the way defaults them again.
+ */
+export const OLDER_API = 'it is not signed and carries no run limits: it comes from an API older than this host; upgrade the API and run the job again';
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -42,7 +49,7 @@ export class DispatchVerifier {
       throw new DispatchRefused(reason, claimedRun);
     };
     const signature = raw[DISPATCH_SIGNATURE_FIELD];
-    if (typeof signature !== 'string' || signature === '') refuse('it is not signed');
+    if (typeof signature !== 'string' || signature === '') refuse(raw.limits === undefined ? OLDER_API : 'it is not signed');
     let valid = false;
     try {
       valid = verify(null, dispatchSigningPayload(raw), this.publicKey, Buffer.from(signature as string, 'base64'));

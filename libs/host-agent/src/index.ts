@@ -4,5 +4,5 @@
 export { ControlRepository, type CancelHandler } from './control.repository';
 export { ResultsRepository } from './results.repository';
 export { RunQueueRepository, runJobProcessor, type RunHandler, type RefusalHandler } from './run-queue.repository';
-export { DispatchVerifier, DispatchRefused } from './dispatch-verifier';
+export { DispatchVerifier, DispatchRefused, OLDER_API } from './dispatch-verifier';
 export { Heartbeat } from './heartbeat';

@@ -11,11 +11,11 @@ import { programVerdicts } from './program-verdicts';
  */
 export async function probeHostCapabilities(
   programs: Readonly<Record<string, { requires: KernelRequirements }>> = catalog,
-  hooks = kernelHooks(),
+  hooks = kernelHooks(undefined, Object.values(programs).flatMap((program) => program.requires.rawTracepoints ?? [])),
 ): Promise<CapabilityReport> {
   const report = await probeCapabilities();
   const started = performance.now();
   const verdicts = programVerdicts(programs, { ...report, ...hooks });
-  // Looking the hooks up (parsing the kernel's BTF) is part of the probe's cost.
+  // Looking the hooks up (libbpf parsing the kernel's BTF once) is part of the probe's cost.
   return { ...report, programs: verdicts, probeDurationMs: Math.round(report.probeDurationMs + performance.now() - started) };
 }

@@ -2,7 +2,7 @@
 // The daemon, the CLI's local mode and the SSH gateway all run programs through this library; it is
 // the only one that loads the native loader (libs/bpf-loader).
 export * from './protocol';
-export { launchRunner, runnerEntry, remoteRunnerBundle, RUNNER_MAIN, type RemoteRunnerBundle, type RunnerEntry, type RunnerHandle, type RunnerOutcome } from './runner-process';
+export { launchRunner, warmRunnerLauncher, runnerEntry, remoteRunnerBundle, RUNNER_MAIN, type RemoteRunnerBundle, type RunnerEntry, type RunnerHandle, type RunnerOutcome } from './runner-process';
 export { encodeLine, STOP_LINE } from './stdio-serve';
 export { serveRunner, executeRun, useCoreBtfCache, describeFailure } from './serve';
 export { cacheDir, coreBtfCacheDir, stateDir } from './host-dirs';

@@ -50,3 +50,6 @@ export type RunnerMessage =
       warnings?: string[];
     }
   | { type: 'failed'; error: string; verifierLog?: string; unsupported?: boolean; limits?: RunLimitsReport };
+
+/** The run id a warm runner is started with (runner-process.ts): a UUID's length, so the real one fits in its place (serve.ts). */
+export const WARM_RUNNER_RUN_ID = 'warm-runner-waiting-for-its-run-0000';

@@ -1,7 +1,8 @@
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { RunnerMessage, RunnerStart } from './protocol';
+import { WARM_RUNNER_RUN_ID, type RunnerMessage, type RunnerStart } from './protocol';
+import type { RunnerLauncher } from './run-executor';
 
 export const RUNNER_MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 /** The runner as one plain-JS file, made by `npm run build` (scripts/bundle-runner.ts); not committed. */
@@ -91,12 +92,65 @@ export function launchRunner(
   /** The runner's entry module (default runnerEntry()); tests pass a .ts one that also knows their fixture programs. */
   runnerMain?: string,
 ): RunnerHandle {
+  return superviseRunner(forkRunner(runnerMain, ['--run-id', start.runId]), start, killAfterMs, onMessage);
+}
+
+function forkRunner(runnerMain: string | undefined, args: string[]): ChildProcess {
   const entry = runnerMain === undefined ? runnerEntry() : { module: runnerMain, execArgv: runnerMain.endsWith('.ts') ? TSX : [] };
-  const child = fork(entry.module, ['--run-id', start.runId], {
+  return fork(entry.module, args, {
     execArgv: entry.execArgv,
     env: runnerEnv(process.env),
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
+}
+
+/**
+ * A launcher that keeps one runner started ahead: node up, the loader, the catalog and the addon
+ * loaded, waiting for its run. A run takes it, and the next one is started at once, so a dispatch
+ * pays for the run's own work only, not for a process start. An idle runner holds no BPF object
+ * (serveRunner loads nothing before its start message) and dies with the daemon like any runner
+ * (parent-death signal, exit on IPC disconnect). It does not keep the daemon's event loop alive.
+ */
+export function warmRunnerLauncher(runnerMain?: string): RunnerLauncher & { close(): void; readonly warmPid: number | undefined } {
+  let warm: ChildProcess | undefined;
+  const prepare = (): void => {
+    const child = forkRunner(runnerMain, ['--run-id', WARM_RUNNER_RUN_ID]);
+    child.unref();
+    child.channel?.unref();
+    // A warm runner that died (killed, or its entry failed) is replaced at the next launch.
+    child.once('exit', () => {
+      if (warm === child) warm = undefined;
+    });
+    warm = child;
+  };
+  const take = (): ChildProcess | undefined => {
+    const child = warm;
+    warm = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null || !child.connected) return undefined;
+    child.ref();
+    child.channel?.ref();
+    return child;
+  };
+  prepare();
+  const launch = (start: RunnerStart, killAfterMs: number, onMessage: (message: RunnerMessage) => void): RunnerHandle => {
+    const child = take() ?? forkRunner(runnerMain, ['--run-id', start.runId]);
+    prepare();
+    return superviseRunner(child, start, killAfterMs, onMessage);
+  };
+  return Object.defineProperties(launch, {
+    close: {
+      value: (): void => {
+        warm?.kill('SIGKILL');
+        warm = undefined;
+      },
+    },
+    /** The runner waiting for the next run, for diagnostics and tests. */
+    warmPid: { get: () => warm?.pid },
+  }) as RunnerLauncher & { close(): void; readonly warmPid: number | undefined };
+}
+
+/** Hands a started runner process its run, and watches it: stderr tail, messages, watchdog, outcome. */
+function superviseRunner(child: ChildProcess, start: RunnerStart, killAfterMs: number, onMessage: (message: RunnerMessage) => void): RunnerHandle {
   if (child.pid === undefined) throw new Error('could not start the runner process');
   let stderrTail = '';
   child.stderr?.on('data', (chunk: Buffer) => {

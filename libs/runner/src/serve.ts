@@ -1,6 +1,6 @@
 import { CoreBtfCache, setDefaultCoreBtf, setParentDeathSignal, VerifierError } from '@fleettrace/bpf-loader';
 import { catalogAdapter, type ProgramResolver } from './catalog-run';
-import type { RunnerMessage, RunnerStart } from './protocol';
+import { WARM_RUNNER_RUN_ID, type RunnerMessage, type RunnerStart } from './protocol';
 import { coreBtfCacheDir } from './host-dirs';
 import { BpftraceFailedError, bpftraceAdapter } from './bpftrace-run';
 import { CCompileError, cAdapter, ProgramPolicyError } from './c-run';
@@ -24,6 +24,7 @@ export function serveRunner(resolveProgram?: ProgramResolver): void {
   process.on('SIGINT', () => requestStop());
 
   process.once('message', async (start: RunnerStart) => {
+    nameTheRun(start.runId);
     let pending = Promise.resolve();
     const queue = (message: RunnerMessage): void => {
       pending = pending.then(() => send(message));
@@ -35,6 +36,19 @@ export function serveRunner(resolveProgram?: ProgramResolver): void {
     // Nothing of the run may keep this process alive once it has reported.
     process.exit(0);
   });
+}
+
+/**
+ * A warm runner learns its run only now: its command line (ps, /proc/<pid>/cmdline), where people
+ * and tests find a run's runner by `--run-id <id>`, is rewritten to name it. The title replaces
+ * the whole command line and fits because the placeholder is as long as the id.
+ */
+function nameTheRun(runId: string): void {
+  const i = process.argv.indexOf(WARM_RUNNER_RUN_ID);
+  if (i < 0) return;
+  const argv = [...process.argv];
+  argv[i] = runId;
+  process.title = [process.execPath, ...process.execArgv, ...argv.slice(1)].join(' ');
 }
 
 /** Set once the run has reported everything: the IPC channel then closes because we close it. */

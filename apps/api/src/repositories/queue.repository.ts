@@ -37,9 +37,11 @@ export interface RunOnHost {
 /** How a schedule repeats, in BullMQ job-scheduler terms. */
 export type Repeat = { cron: string; timezone?: string } | { everyMs: number };
 
-/** Fail the request rather than hang it when Redis is unreachable. */
-const ENQUEUE_TIMEOUT_MS = 10_000;
 const DAY_SECONDS = 24 * 3600;
+/** How often, and how long apart, a withdrawal after a timed-out enqueue is tried while Redis does not answer. */
+const WITHDRAW_ATTEMPTS = 30;
+const WITHDRAW_RETRY_MS = 2000;
+const WITHDRAWN_REASON = 'the API gave up enqueueing this run';
 
 export class EnqueueError extends Error {}
 
@@ -50,6 +52,8 @@ export class QueueRepository implements BeforeApplicationShutdown {
   private readonly flows: FlowProducer;
   private readonly queues = new Map<string, Queue>();
   private readonly workers: Array<{ worker: Worker; client: Redis }> = [];
+  /** Withdrawals of runs whose enqueue timed out, still waiting for Redis; shutdown waits for them. */
+  private readonly withdrawals = new Set<Promise<void>>();
 
   constructor(@Inject(API_CONFIG) private readonly config: ApiConfig) {
     // Commands give up after a few reconnect attempts instead of queueing forever, so a request
@@ -63,8 +67,9 @@ export class QueueRepository implements BeforeApplicationShutdown {
   /**
    * Puts each run in its host's queue, all in one Redis transaction: every host gets its run or
    * none does. The job id is the run id, so adding a run twice adds it once. If Redis does not
-   * answer in time, whatever may have been added is taken out again and marked cancelled for the
-   * daemons, so that no run the API gave up on can start later.
+   * answer in time the request fails (the caller marks the runs failed), and whatever the add may
+   * still put in the queues is taken out again once it has landed (withdrawAfterTimeout), so that
+   * no run the API gave up on can start later.
    */
   async dispatch(runs: readonly RunDispatch[]): Promise<void> {
     if (runs.length === 0) return;
@@ -76,16 +81,42 @@ export class QueueRepository implements BeforeApplicationShutdown {
         opts: { jobId: run.runId, attempts: 1, removeOnComplete: { age: DAY_SECONDS }, removeOnFail: { age: 7 * DAY_SECONDS } },
       })),
     );
+    const timeoutMs = this.config.enqueueTimeoutMs;
     try {
-      await withTimeout(added, ENQUEUE_TIMEOUT_MS, `redis did not accept the runs within ${ENQUEUE_TIMEOUT_MS} ms`);
+      await withTimeout(added, timeoutMs, `redis did not accept the runs within ${timeoutMs} ms`);
     } catch (error) {
-      added.catch(() => undefined);
-      await this.withdraw(
-        runs.map((r) => ({ runId: r.runId, hostId: r.hostId })),
-        'the API gave up enqueueing this run',
-      ).catch((withdrawError: Error) => this.logger.warn(`could not withdraw runs after a failed enqueue: ${withdrawError.message}`));
+      this.withdrawAfterTimeout(added, runs);
       throw new EnqueueError((error as Error).message);
     }
+  }
+
+  /**
+   * Takes out the runs of a timed-out enqueue and marks them cancelled for the daemons, after the
+   * add has landed or failed: withdrawn at once, the removal could run before the add that Redis
+   * has not executed yet (a paused or slow server), and the add would then leave a run in a host's
+   * queue that the API has marked failed. Retried while Redis does not answer.
+   */
+  private withdrawAfterTimeout(added: Promise<unknown>, runs: readonly RunDispatch[]): void {
+    const onHosts = runs.map((r) => ({ runId: r.runId, hostId: r.hostId }));
+    const withdrawal = (async () => {
+      await added.catch(() => undefined);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.withdraw(onHosts, WITHDRAWN_REASON);
+          return;
+        } catch (error) {
+          const message = `could not withdraw ${runs.length} runs after a failed enqueue (attempt ${attempt}): ${(error as Error).message}`;
+          if (attempt === WITHDRAW_ATTEMPTS) {
+            this.logger.error(`${message}; giving up`);
+            return;
+          }
+          this.logger.warn(message);
+          await new Promise((resolve) => setTimeout(resolve, WITHDRAW_RETRY_MS));
+        }
+      }
+    })();
+    this.withdrawals.add(withdrawal);
+    void withdrawal.finally(() => this.withdrawals.delete(withdrawal));
   }
 
   /**
@@ -118,7 +149,8 @@ export class QueueRepository implements BeforeApplicationShutdown {
       const message: HostControlMessage = { type: 'cancel', runId: run.runId, reason };
       multi.publish(hostControlChannel(this.config.redisPrefix, run.hostId), JSON.stringify(message));
     }
-    await withTimeout(multi.exec(), ENQUEUE_TIMEOUT_MS, `redis did not accept the cancel within ${ENQUEUE_TIMEOUT_MS} ms`);
+    const timeoutMs = this.config.enqueueTimeoutMs;
+    await withTimeout(multi.exec(), timeoutMs, `redis did not accept the cancel within ${timeoutMs} ms`);
   }
 
   /** A rollout step for the job, now or after `delayMs`; `key` makes repeated requests for one moment one step. */
@@ -188,6 +220,8 @@ export class QueueRepository implements BeforeApplicationShutdown {
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.closeWorkers();
+    // A withdrawal still waiting for Redis gets as long as an enqueue would; Redis may be gone for good.
+    await Promise.race([Promise.all(this.withdrawals), new Promise((resolve) => setTimeout(resolve, this.config.enqueueTimeoutMs).unref())]);
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     await this.flows.close();
     await this.producerClient.quit().catch(() => this.producerClient.disconnect());

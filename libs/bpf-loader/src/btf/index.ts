@@ -2,7 +2,7 @@
 export { Btf, BtfTypeNotFoundError, type MapBtfTypes, type TypeRef } from './btf';
 export type { DecodedValue, Decoder } from './decoder';
 export { btfFromElf } from './from-elf';
-export { btfTypedefNames } from './typedef-names';
+export { btfHasTypedefs } from './typedefs';
 export { BtfFormatError } from './parse';
 export { TypedRecordBatch } from './typed-record-batch';
 export type * from './types';
