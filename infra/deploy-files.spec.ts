@@ -35,7 +35,8 @@ describe('systemd unit of the daemon', () => {
     const directive = (name: string) => text.match(new RegExp(`^${name}=(.*)$`, 'm'))?.[1];
     expect(directive('ProtectSystem')).toBe('strict');
     expect(directive('NoNewPrivileges')).toBe('yes');
-    expect(directive('CapabilityBoundingSet')?.split(' ').sort()).toEqual(['CAP_BPF', 'CAP_DAC_READ_SEARCH', 'CAP_PERFMON', 'CAP_SYS_ADMIN', 'CAP_SYS_PTRACE', 'CAP_SYS_RESOURCE']);
+    // CHOWN, SETUID and SETGID: custom C is compiled by clang as an unprivileged user (libs/runner/src/c-compile.ts).
+    expect(directive('CapabilityBoundingSet')?.split(' ').sort()).toEqual(['CAP_BPF', 'CAP_CHOWN', 'CAP_DAC_READ_SEARCH', 'CAP_PERFMON', 'CAP_SETGID', 'CAP_SETUID', 'CAP_SYS_ADMIN', 'CAP_SYS_PTRACE', 'CAP_SYS_RESOURCE']);
     expect(directive('ReadWritePaths')?.split(' ')).toEqual(['/var/lib/fleettrace', '/var/cache/fleettrace']);
   });
 
