@@ -51,7 +51,8 @@ describe('signed dispatches', () => {
   });
 
   it('refuses, saying why, the dispatch of an API older than this host (a rolling upgrade: no signature, no run limits)', () => {
-    const { limits: _limits, ...olderApiDispatch } = unsigned;
+    const olderApiDispatch: Record<string, unknown> = { ...unsigned };
+    delete olderApiDispatch.limits;
     expect(refusal(olderApiDispatch)).toMatchObject({ reason: OLDER_API, runId });
   });
 

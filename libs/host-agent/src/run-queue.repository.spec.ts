@@ -36,7 +36,9 @@ describe('runJobProcessor', () => {
   });
 
   it("reports an older API's dispatch (a rolling upgrade) as refused with the cause, runs nothing, and fails the job", async () => {
-    const { limits: _limits, signature: _signature, programSha256: _sha, ...olderApiDispatch } = signed();
+    // What an API from before whole run limits and signatures sends.
+    const olderApiDispatch: Record<string, unknown> & { runId: string } = { ...signed() };
+    for (const field of ['limits', 'signature', 'programSha256']) delete olderApiDispatch[field];
     const handler = vi.fn(async () => 'succeeded' as const);
     const refused = vi.fn(async () => undefined);
     await expect(runJobProcessor('host.h1', 'h1', verifier, handler, refused)({ id: olderApiDispatch.runId, name: RUN_JOB_NAME, data: olderApiDispatch } as never)).rejects.toThrow(
