@@ -19,6 +19,12 @@ export type Role = (typeof ROLES)[number];
 /** Everything the API reads from its environment, resolved once at start. */
 export interface ApiConfig {
   databaseUrl: string;
+  /**
+   * PostgreSQL connections this process keeps at most. No request or task holds one connection
+   * while it waits for another, so any size ≥ 1 is correct (apps/api/test/pool-of-one.test.ts);
+   * size buys concurrency. Default DEFAULT_DATABASE_POOL_SIZE.
+   */
+  databasePoolSize?: number;
   redisUrl: string;
   /** BullMQ key prefix and the prefix of the results stream. */
   redisPrefix: string;
@@ -119,6 +125,7 @@ const EnvSchema = z.object({
     .max(MAX_OVERHEAD_BUDGET_PERCENT, `FLEETTRACE_DEFAULT_OVERHEAD_BUDGET_PERCENT must be at most ${MAX_OVERHEAD_BUDGET_PERCENT}`)
     .optional(),
   FLEETTRACE_INGEST_CONSUMER: z.string().min(1).optional(),
+  FLEETTRACE_DATABASE_POOL_SIZE: positiveInt.optional(),
   FLEETTRACE_SCHEDULE_LATE_SECONDS: positiveInt.default(30),
   FLEETTRACE_EVENTS_RETENTION_DAYS: z.coerce.number().positive('FLEETTRACE_EVENTS_RETENTION_DAYS must be more than 0').default(DEFAULT_EVENTS_RETENTION_DAYS),
 });
@@ -157,6 +164,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   const e = parsed.data;
   return {
     databaseUrl: e.FLEETTRACE_DATABASE_URL,
+    ...(e.FLEETTRACE_DATABASE_POOL_SIZE ? { databasePoolSize: e.FLEETTRACE_DATABASE_POOL_SIZE } : {}),
     redisUrl: e.FLEETTRACE_REDIS_URL,
     redisPrefix: e.FLEETTRACE_REDIS_PREFIX,
     adminToken: e.FLEETTRACE_ADMIN_TOKEN,

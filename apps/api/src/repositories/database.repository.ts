@@ -49,6 +49,7 @@ export function asDataRejected(error: unknown): unknown {
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 const CONNECT_TIMEOUT_MS = 5000;
+export const DEFAULT_DATABASE_POOL_SIZE = 10;
 
 @Injectable()
 export class DatabaseRepository implements OnApplicationShutdown {
@@ -56,7 +57,7 @@ export class DatabaseRepository implements OnApplicationShutdown {
 
   constructor(@Inject(API_CONFIG) config: ApiConfig) {
     // A request waiting for a connection fails after a while instead of hanging through an outage: it answers 503.
-    this.pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+    this.pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.databasePoolSize ?? DEFAULT_DATABASE_POOL_SIZE, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     this.pool.on('error', () => undefined);
     // Nor a checked-out one: the pool listens for errors on idle clients only, so a client held

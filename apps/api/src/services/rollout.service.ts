@@ -15,7 +15,7 @@ import { OnJob } from '../decorators/on-job.decorator';
 import { JobRepository, type JobEvent, type JobRecord } from '../repositories/job.repository';
 import { RunRepository, type RunRecord, type RunStateChange } from '../repositories/run.repository';
 import { EnqueueError, QueueRepository } from '../repositories/queue.repository';
-import { DatabaseRepository } from '../repositories/database.repository';
+import { DatabaseRepository, type Tx } from '../repositories/database.repository';
 import { stageName } from '../utils/rollout-plan';
 import { RunLifecycleService, type LifecycleOutcome } from './run-lifecycle.service';
 import { runTraceparent } from '../telemetry/trace-ids';
@@ -65,7 +65,7 @@ export class RolloutService implements OnModuleInit {
       const job = await this.jobs.lock(transitions.tx, jobId);
       if (!job || job.state === 'completed' || job.cancelledAt) return undefined;
       const runs = await this.runs.listByJob(jobId, transitions.tx);
-      const decided = decide(job, runs, now, await this.lastReleaseAt(jobId));
+      const decided = decide(job, runs, now, await this.lastReleaseAt(jobId, transitions.tx));
       if (decided.stop) {
         const pending = runs.filter((r) => r.state === 'pending');
         await transitions.apply(pending.map((r) => ({ runId: r.id, state: 'cancelled', at: new Date(now), error: decided.stop!.reason })));
@@ -121,8 +121,9 @@ export class RolloutService implements OnModuleInit {
     return rows.map((r) => r.job_id);
   }
 
-  private async lastReleaseAt(jobId: string): Promise<number | undefined> {
-    const events = await this.jobs.eventsOf(jobId);
+  /** Read in the step's transaction: a second connection taken while holding one starves the pool under a burst. */
+  private async lastReleaseAt(jobId: string, tx: Tx): Promise<number | undefined> {
+    const events = await this.jobs.eventsOf(jobId, tx);
     const releases = events.filter((e) => e.kind === 'stage_released');
     return releases.length > 0 ? releases[releases.length - 1]!.at.getTime() : undefined;
   }
