@@ -67,4 +67,15 @@ describe('a pool of one PostgreSQL connection', () => {
     const page = await ok<JobPage>('GET', '/v1/jobs?limit=10');
     expect(page.items.map((j) => j.id)).toEqual(expect.arrayContaining([job.id, other.id]));
   });
+
+  it('records a dispatch its host refused, and fails that run', async () => {
+    const job = await ok<JobView>('POST', '/v1/jobs', { program: 'execsnoop', durationSeconds: 30, targets: { hosts: ['pool-1'] } });
+    const runId = job.runs[0]!.id;
+    await t.report({ type: 'dispatch-refused', hostId: 'pool-1', at: Date.now(), queuedAs: runId, runId, reason: "its signature is not the API's" });
+    const failed = await waitFor('the refused run to fail', async () => {
+      const run = (await ok<JobView>('GET', `/v1/jobs/${job.id}`)).runs[0]!;
+      return run.state === 'failed' && run;
+    }, 20_000);
+    expect(failed.error).toBe("host pool-1 refused the dispatch: its signature is not the API's");
+  });
 });

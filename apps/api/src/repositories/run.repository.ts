@@ -170,8 +170,8 @@ export class RunRepository {
     return rows.map(toRecord);
   }
 
-  async findById(runId: string): Promise<RunRecord | undefined> {
-    const { rows } = await this.database.pool.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs r LEFT JOIN hosts h ON h.id = r.host_id WHERE r.id = $1`, [runId]);
+  async findById(runId: string, db: Db = this.database.pool): Promise<RunRecord | undefined> {
+    const { rows } = await db.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs r LEFT JOIN hosts h ON h.id = r.host_id WHERE r.id = $1`, [runId]);
     return rows[0] && toRecord(rows[0]);
   }
 

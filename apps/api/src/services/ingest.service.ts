@@ -325,7 +325,8 @@ export class IngestService {
       subject: refusal.runId ?? refusal.queuedAs,
       detail: { hostId: refusal.hostId, queuedAs: refusal.queuedAs, reason: refusal.reason },
     });
-    const run = refusal.runId ? await this.runs.findById(refusal.runId) : undefined;
+    // In the batch's transaction: a second pooled connection taken while holding one starves the pool.
+    const run = refusal.runId ? await this.runs.findById(refusal.runId, transitions.tx) : undefined;
     if (!run || run.hostId !== refusal.hostId) return [];
     return [{ runId: run.id, state: 'failed', at: new Date(refusal.at), error: `host ${refusal.hostId} refused the dispatch: ${refusal.reason}` }];
   }
