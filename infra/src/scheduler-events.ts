@@ -6,9 +6,11 @@
  * sleeps of one process gave 200 sleeping switch-outs and 200 successful nanosleep returns, but
  * 197–199 sched_wakeup and switch-in events in 7 of 40 runs — counted by bpftrace's own
  * tracepoints with none of our programs loaded, and the same shortfall by runqlat beside it.
- * A test that expects one sample per sleep therefore allows one sleep in a hundred to go unseen:
- * enough for the kernel, far too little to hide a program that loses wakeups.
+ * CI then saw 197 of 200 again (three hosts' runqlat attached at once). So the allowance is one
+ * sleep in fifty, the measured worst case (3 in 200) with a margin: enough for the kernel, far too
+ * little to hide a program that loses wakeups. Why the kernel skips them is not settled: it is not
+ * BPF recursion (a 3 × bpftrace reproduction showed no recursion_misses).
  */
 export function sleepsSurelySeen(sleeps: number): number {
-  return sleeps - Math.ceil(sleeps / 100);
+  return sleeps - Math.ceil(sleeps / 50);
 }
