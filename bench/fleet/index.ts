@@ -197,7 +197,7 @@ class FleetBench {
       const submitted = Date.now();
       const job = await this.post<JobView>('/v1/jobs', { program: PROGRAM, durationSeconds: DISPATCH_JOB_SECONDS, targets: { selector: this.selector } }, 201);
       const answered = Date.now();
-      if (job.runs.length !== this.hosts) throw new Error(`job ${job.id} has ${job.runs.length} runs for ${this.hosts} hosts`);
+      if (job.runsPage.total !== this.hosts) throw new Error(`job ${job.id} has ${job.runsPage.total} runs for ${this.hosts} hosts`);
       const running = await this.runs.until(job.id, 'running', (p) => p.started === p.total, (p) => endedOtherThan(p), WAIT_MS);
 
       const cancelled = Date.now();
@@ -338,7 +338,7 @@ class FleetBench {
       const { ingestSeconds: seconds, ingestRecords: records } = this.options;
       log(`fleet of ${this.hosts}: ingest, ${seconds} s, ${records} records a message`);
       const result = await measureIngest(
-        { redis: stack.redis, stream: stack.stream, databaseUrl: stack.databaseUrl, jobId: job.id, runs: job.runs.map((r) => ({ id: r.id, hostId: r.hostId })) },
+        { redis: stack.redis, stream: stack.stream, databaseUrl: stack.databaseUrl, jobId: job.id, runs: (await this.api.everyRun(job)).runs.map((r) => ({ id: r.id, hostId: r.hostId })) },
         { seconds, recordsPerMessage: records, processes: stack.processes },
       );
       // CPU per event says what limits the rate whatever else the machine runs: a process needing

@@ -107,7 +107,7 @@ class Soak {
         const finishedAt = body.finishedAt ? Date.parse(body.finishedAt) : Date.now();
         if (!job.cancelled) this.overheadMs.push(finishedAt - job.createdAt - JOB.durationSeconds * 1000);
         const wanted = job.cancelled ? ['succeeded', 'cancelled'] : ['succeeded'];
-        for (const run of body.runs) {
+        for (const run of (await this.client.everyRun(body)).runs) {
           if (!wanted.includes(run.state)) this.errors.push(`job ${id} run on ${run.hostId} ended ${run.state}: ${run.error ?? ''}`);
         }
       }),

@@ -13,11 +13,11 @@ const DURATION_SECONDS = 5;
 async function submit(client: ApiClient, program: string): Promise<JobView> {
   const { status, body } = await client.request<JobView & { message?: string }>('POST', '/v1/jobs', { program, durationSeconds: DURATION_SECONDS, targets: { all: true } });
   if (status !== 201) throw new Error(`submitting ${program}: HTTP ${status} ${body.message ?? ''}`);
-  return body;
+  return client.everyRun(body);
 }
 
 async function waitUntil(client: ApiClient, jobId: string, done: (job: JobView) => boolean, what: string): Promise<void> {
-  await waitFor(what, async () => done(await client.get<JobView>(`/v1/jobs/${jobId}`)), 60_000, 200);
+  await waitFor(what, async () => done(await client.job(jobId)), 60_000, 200);
 }
 
 /** Some ordinary activity in one host: a few execs, and sleeps that make run-queue wakeups. */

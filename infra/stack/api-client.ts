@@ -1,4 +1,4 @@
-import type { HostView } from '@fleettrace/contracts';
+import { MAX_RUNS_PAGE, withEveryRun, type HostView, type JobView, type RunPage } from '@fleettrace/contracts';
 
 /** An answer as received, before its body is parsed. */
 export interface ReceivedResponse {
@@ -36,6 +36,16 @@ export class ApiClient {
 
   hosts(): Promise<HostView[]> {
     return this.get<HostView[]>('/v1/hosts');
+  }
+
+  /** The job with every run: its view carries the first page, the rest are paged in from GET /v1/jobs/:id/runs. */
+  async job(jobId: string): Promise<JobView> {
+    return this.everyRun(await this.get<JobView>(`/v1/jobs/${jobId}`));
+  }
+
+  /** A job view (as GET, POST or cancel answer it) completed with the runs past its first page. */
+  everyRun(job: JobView): Promise<JobView> {
+    return withEveryRun(job, (cursor) => this.get<RunPage>(`/v1/jobs/${job.id}/runs?limit=${MAX_RUNS_PAGE}&cursor=${encodeURIComponent(cursor)}`));
   }
 
   /** Every answer passes here first: the tests' client checks it against the API's /openapi.json. */

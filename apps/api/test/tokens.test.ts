@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostQueueName, RunDispatch } from '@fleettrace/contracts';
-import type { AuditEntryView, AuditPage, CreatedTokenView, HostDetailView, HostView, JobPage, JobView, ScheduleDetailView, TokenView } from '@fleettrace/contracts';
+import type { AuditEntryView, AuditPage, CreatedTokenView, HostDetailView, HostView, JobPage, JobView, RunPage, ScheduleDetailView, TokenView } from '@fleettrace/contracts';
 import { ADMIN_TOKEN, hostInfo, registerHosts, startApi, waitFor, type TestApi } from './support/api';
 import { withDb } from './support/db';
 
@@ -154,11 +154,12 @@ describe('a token limited to a host selector', () => {
 
     const both = (await t.request<JobView>('POST', '/v1/jobs', { body: catalogJob })).body;
     expect(both.runs).toHaveLength(2);
-    for (const path of [`/v1/jobs/${both.id}`, `/v1/jobs/${both.id}/results`, `/v1/jobs/${both.id}/events`, `/v1/jobs/${mine.body.id}/compare/${both.id}`]) {
+    for (const path of [`/v1/jobs/${both.id}`, `/v1/jobs/${both.id}/runs`, `/v1/jobs/${both.id}/results`, `/v1/jobs/${both.id}/events`, `/v1/jobs/${mine.body.id}/compare/${both.id}`]) {
       expect((await t.request('GET', path, as(web))).body, path).toEqual({ statusCode: 404, error: 'Not Found', message: `job ${both.id} not found` });
     }
     expect((await t.request('POST', `/v1/jobs/${both.id}/cancel`, { ...as(web), body: {} })).status).toBe(404);
     expect((await t.request('GET', `/v1/jobs/${mine.body.id}`, as(web))).status).toBe(200);
+    expect((await t.request<RunPage>('GET', `/v1/jobs/${mine.body.id}/runs`, as(web))).body.items.map((r) => r.hostId)).toEqual(['web-1']);
     const listed = (await t.request<JobPage>('GET', '/v1/jobs?limit=200', as(web))).body.items.map((j) => j.id);
     expect(listed).toContain(mine.body.id);
     expect(listed).not.toContain(both.id);

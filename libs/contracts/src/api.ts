@@ -84,6 +84,18 @@ export const JobCancellation = z.object({
 });
 export type JobCancellation = z.infer<typeof JobCancellation>;
 
+/** Where the job view's `runs` stand among all of the job's runs. */
+export const RunsPageInfo = apiComponent(
+  'RunsPageInfo',
+  z.object({
+    /** How many runs the job has in all (its hosts). */
+    total: z.number().int(),
+    /** Null when `runs` holds every run; else the `cursor` of GET /v1/jobs/:id/runs for the rest. */
+    nextCursor: z.string().nullable(),
+  }),
+);
+export type RunsPageInfo = z.infer<typeof RunsPageInfo>;
+
 export const JobView = apiComponent(
   'JobView',
   z.object({
@@ -106,11 +118,27 @@ export const JobView = apiComponent(
     runStates: RunStateCounts,
     /** Why the runs that did not succeed ended, equal causes grouped. */
     summary: JobSummary,
+    /**
+     * The first page of the job's runs (at most JOB_VIEW_RUNS (100), by stage, then host id, then run id):
+     * a small job's every run; a large job's rest is at `GET /v1/jobs/:id/runs?cursor=runsPage.nextCursor`.
+     */
     runs: z.array(RunView),
+    runsPage: RunsPageInfo,
     events: z.array(JobEventView),
   }),
 );
 export type JobView = z.infer<typeof JobView>;
+
+/** A page of a job's runs (GET /v1/jobs/:id/runs), in the order of the job view's `runs`. */
+export const RunPage = apiComponent(
+  'RunPage',
+  z.object({
+    items: z.array(RunView),
+    /** Pass as `cursor` for the next page; null on the last. */
+    nextCursor: z.string().nullable(),
+  }),
+);
+export type RunPage = z.infer<typeof RunPage>;
 
 /** A job in a list: no per-run detail. */
 export const JobListItem = apiComponent(

@@ -1,4 +1,5 @@
 export * from './limits';
+export * from './run-paging';
 export * from './run-limits';
 export * from './run-warnings';
 export * from './run-state';

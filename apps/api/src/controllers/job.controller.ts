@@ -1,14 +1,14 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { CreateJobRequest, JobPage, JobPlanView, JobView } from '@fleettrace/contracts';
+import { CreateJobRequest, JobPage, JobPlanView, JobView, RunPage } from '@fleettrace/contracts';
 import { ApiRoute } from '../decorators/api-route.decorator';
 import { ZodValidationPipe } from '../pipes/zod-validation.pipe';
 import { Auth } from '../middleware/auth.guard';
 import { JobService } from '../services/job.service';
 import { Scope } from '../decorators/scope.decorator';
 import type { AuthContext } from '../services/auth.service';
-import { CancelJobRequest, CreateJobQuery, JobIdParam, JobListQuery } from '../dtos/job.dto';
+import { CancelJobRequest, CreateJobQuery, JobIdParam, JobListQuery, JobRunsQuery } from '../dtos/job.dto';
 
 @Controller('v1/jobs')
 export class JobController {
@@ -37,7 +37,7 @@ export class JobController {
   }
 
   @Get(':id')
-  @ApiRoute({ summary: "The job, the state of each host's run, and its timeline.", responses: { 200: JobView }, errors: [404] })
+  @ApiRoute({ summary: "The job, its failure summary, the first page of its runs (the rest: GET /v1/jobs/:id/runs), and its timeline.", responses: { 200: JobView }, errors: [404] })
   @Scope('jobs:read')
   async get(
     @Auth() auth: AuthContext,
@@ -47,6 +47,22 @@ export class JobController {
     const json = await this.jobs.getJsonFor(auth, id);
     void reply.type('application/json; charset=utf-8');
     return json;
+  }
+
+  @Get(':id/runs')
+  @ApiRoute({
+    summary: "The job's runs, a page at a time (by stage, then host id), filtered by state and host; paged by an opaque cursor.",
+    description: "The job view carries the first page and `runsPage.nextCursor`; pass it as `cursor` here for the rest. `state` takes one or more run states, comma-separated; `host` a host id or name.",
+    responses: { 200: RunPage },
+    errors: [404],
+  })
+  @Scope('jobs:read')
+  runs(
+    @Auth() auth: AuthContext,
+    @Param('id', new ZodValidationPipe(JobIdParam, 'job id')) id: string,
+    @Query(new ZodValidationPipe(JobRunsQuery, 'query')) query: JobRunsQuery,
+  ): Promise<RunPage> {
+    return this.jobs.runsOf(auth, id, query);
   }
 
   @Post(':id/cancel')

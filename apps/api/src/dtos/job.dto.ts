@@ -3,6 +3,9 @@ import { z } from 'zod';
 import { pageParams, timeParam } from './page-query';
 import {
   JOB_STATES,
+  JOB_VIEW_RUNS,
+  MAX_RUNS_PAGE,
+  RUN_STATES,
   normalizeTargets,
   type JobListItem,
   type JobView,
@@ -12,8 +15,8 @@ import {
   type TargetsV2,
 } from '@fleettrace/contracts';
 import type { JobEvent, JobListPosition, JobRecord } from '../repositories/job.repository';
-import type { RunRecord } from '../repositories/run.repository';
-import { summarizeRuns } from '../utils/failure-summary';
+import type { RunPosition, RunRecord } from '../repositories/run.repository';
+import { summarizeRuns, type SummarizedRun } from '../utils/failure-summary';
 
 export const JobIdParam = z.guid({ error: 'job id must be a UUID' });
 
@@ -66,6 +69,49 @@ export function decodeCursor(cursor: string): JobListPosition {
   throw new BadRequestException('cursor must be a nextCursor from a previous page');
 }
 
+const RUN_STATES_MESSAGE = `state must be one or more of ${RUN_STATES.join(', ')}, comma-separated`;
+
+/** The filters of GET /v1/jobs/:id/runs. `state` takes one state or several, comma-separated. */
+export const JobRunsQuery = z
+  .object(
+    {
+      state: z
+        .string({ error: RUN_STATES_MESSAGE })
+        .refine((text) => text.split(',').every((state) => (RUN_STATES as readonly string[]).includes(state)), RUN_STATES_MESSAGE)
+        .transform((text) => text.split(',') as RunState[])
+        .optional(),
+      host: z.string().min(1, 'host must be a host id or name').max(253, 'host must be at most 253 characters').optional(),
+      ...pageParams(MAX_RUNS_PAGE, JOB_VIEW_RUNS),
+    },
+    { error: 'query must be an object' },
+  )
+  .strict();
+export type JobRunsQuery = z.infer<typeof JobRunsQuery>;
+
+/** The run a page of runs ends at, opaque to clients: base64url of its (stage, host id, run id). */
+export function encodeRunCursor(run: Pick<RunRecord, 'stage' | 'hostId' | 'id'>): string {
+  return Buffer.from(JSON.stringify([run.stage, run.hostId, run.id])).toString('base64url');
+}
+
+export function decodeRunCursor(cursor: string): RunPosition {
+  try {
+    const [stage, hostId, runId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown, unknown];
+    if (Number.isInteger(stage) && typeof hostId === 'string' && typeof runId === 'string' && z.guid().safeParse(runId).success) {
+      return { stage: stage as number, hostId, runId };
+    }
+  } catch {
+    // falls through to the error below
+  }
+  throw new BadRequestException('cursor must be a nextCursor from a previous page of this job\'s runs');
+}
+
+/** A page read with one run more than asked: the extra one only says there is a next page. */
+export function runPageOf(read: readonly RunRecord[], limit: number): { items: RunRecord[]; nextCursor: string | null } {
+  const items = read.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, nextCursor: read.length > limit && last ? encodeRunCursor(last) : null };
+}
+
 const iso = (date: Date | null): string | null => date?.toISOString() ?? null;
 
 export function mapRun(run: RunRecord): RunView {
@@ -89,7 +135,7 @@ export function mapRun(run: RunRecord): RunView {
   };
 }
 
-function runStates(runs: readonly RunRecord[]): Partial<Record<RunState, number>> {
+function runStates(runs: readonly SummarizedRun[]): Partial<Record<RunState, number>> {
   const counts: Partial<Record<RunState, number>> = {};
   for (const run of runs) counts[run.state] = (counts[run.state] ?? 0) + 1;
   return counts;
@@ -100,7 +146,12 @@ function targetsOf(job: JobRecord): TargetsV2 {
   return normalizeTargets(job.targets as TargetsV2 | TargetSelector);
 }
 
-export function mapJob(job: JobRecord, runs: readonly RunRecord[], events: readonly JobEvent[]): JobView {
+/**
+ * `runs` is every run as its summary needs it; `firstRuns` the first page of the full runs, read with
+ * one more than JOB_VIEW_RUNS (runPageOf).
+ */
+export function mapJob(job: JobRecord, runs: readonly SummarizedRun[], firstRuns: readonly RunRecord[], events: readonly JobEvent[]): JobView {
+  const page = runPageOf(firstRuns, JOB_VIEW_RUNS);
   return {
     id: job.id,
     program: job.program,
@@ -117,7 +168,8 @@ export function mapJob(job: JobRecord, runs: readonly RunRecord[], events: reado
     cancelled: job.cancelledAt ? { at: job.cancelledAt.toISOString(), by: job.cancelledBy ?? '', reason: job.cancelReason ?? '' } : null,
     runStates: runStates(runs),
     summary: summarizeRuns(runs),
-    runs: runs.map(mapRun),
+    runs: page.items.map(mapRun),
+    runsPage: { total: runs.length, nextCursor: page.nextCursor },
     events: events.map((e) => ({ at: e.at.toISOString(), kind: e.kind, message: e.message, detail: e.detail })),
   };
 }

@@ -15,7 +15,7 @@ export function pageParams(max: number, fallback: number) {
   return {
     limit: z
       .string({ error: message })
-      .regex(/^\d{1,3}$/, message)
+      .regex(/^\d{1,6}$/, message)
       .transform(Number)
       .pipe(z.number().min(1, message).max(max, message))
       .default(fallback),

@@ -12,6 +12,7 @@ import {
 import { DatabaseRepository, type Db } from './database.repository';
 import { inRounds } from '../utils/rounds';
 import type { RunTelemetryContext } from '../telemetry/run-context';
+import type { SummarizedRun } from '../utils/failure-summary';
 
 export interface RunRecord {
   id: string;
@@ -43,6 +44,21 @@ export interface NewRun {
   hostId: string;
   stage: number;
   queuedAt: Date;
+}
+
+/** Where a page of a job's runs starts: just after this run, in (stage, host id, run id) order. */
+export interface RunPosition {
+  stage: number;
+  hostId: string;
+  runId: string;
+}
+
+export interface RunPageQuery {
+  after?: RunPosition;
+  limit: number;
+  states?: readonly RunState[];
+  /** A host id or name. */
+  host?: string;
 }
 
 /** A state a run reports or is given; applied only if the state machine allows it from where the run is. */
@@ -164,10 +180,43 @@ export class RunRepository {
 
   async listByJob(jobId: string, db: Db = this.database.pool): Promise<RunRecord[]> {
     const { rows } = await db.query<RunRow>(
-      `SELECT ${RUN_COLUMNS} FROM runs r LEFT JOIN hosts h ON h.id = r.host_id WHERE r.job_id = $1 ORDER BY r.stage, r.host_id`,
+      `SELECT ${RUN_COLUMNS} FROM runs r LEFT JOIN hosts h ON h.id = r.host_id WHERE r.job_id = $1 ORDER BY r.stage, r.host_id, r.id`,
       [jobId],
     );
     return rows.map(toRecord);
+  }
+
+  /**
+   * One page of a job's runs in the order of listByJob, after `after` (keyset: stage, host and id
+   * never change, so a run moving state while someone pages is met exactly once). `host` matches a
+   * host id or name; `states` keeps runs in those states.
+   */
+  async pageByJob(jobId: string, query: RunPageQuery, db: Db = this.database.pool): Promise<RunRecord[]> {
+    const where = ['r.job_id = $1'];
+    const params: unknown[] = [jobId];
+    const param = (value: unknown): string => `$${params.push(value)}`;
+    if (query.after) where.push(`(r.stage, r.host_id, r.id) > (${param(query.after.stage)}, ${param(query.after.hostId)}, ${param(query.after.runId)}::uuid)`);
+    if (query.states) where.push(`r.state = ANY(${param(query.states)}::text[])`);
+    if (query.host !== undefined) {
+      const host = param(query.host);
+      where.push(`(r.host_id = ${host} OR h.name = ${host})`);
+    }
+    const { rows } = await db.query<RunRow>(
+      `SELECT ${RUN_COLUMNS} FROM runs r LEFT JOIN hosts h ON h.id = r.host_id WHERE ${where.join(' AND ')}
+       ORDER BY r.stage, r.host_id, r.id LIMIT ${param(query.limit)}`,
+      params,
+    );
+    return rows.map(toRecord);
+  }
+
+  /** What a job's summary needs of every run, without the runs' counters, limits and logs. */
+  async summariesOf(jobId: string, db: Db = this.database.pool): Promise<SummarizedRun[]> {
+    const { rows } = await db.query<{ host_id: string; host_name: string | null; host_kernel: string | null; state: RunState; error: string | null }>(
+      `SELECT r.host_id, h.name AS host_name, h.kernel_release AS host_kernel, r.state, r.error
+       FROM runs r LEFT JOIN hosts h ON h.id = r.host_id WHERE r.job_id = $1 ORDER BY r.stage, r.host_id, r.id`,
+      [jobId],
+    );
+    return rows.map((r) => ({ hostId: r.host_id, hostName: r.host_name ?? r.host_id, hostKernel: r.host_kernel ?? '', state: r.state, error: r.error }));
   }
 
   async findById(runId: string, db: Db = this.database.pool): Promise<RunRecord | undefined> {

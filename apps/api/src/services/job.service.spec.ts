@@ -68,6 +68,9 @@ function setup(hostList = [host('h1'), host('h2')]) {
       }
     },
     listByJob: async (jobId: string) => state.runs.filter((r) => r.jobId === jobId).map((r) => ({ ...r })),
+    summariesOf: async (jobId: string) => state.runs.filter((r) => r.jobId === jobId).map((r) => ({ ...r })),
+    // The jobs here are a few hosts: the first page is every run (paging is tested on PostgreSQL, apps/api/test/job-runs.test.ts).
+    pageByJob: async (jobId: string, query: { limit: number }) => state.runs.filter((r) => r.jobId === jobId).slice(0, query.limit).map((r) => ({ ...r })),
   } as unknown as RunRepository;
   const lifecycle = {
     transaction: async (work: (transitions: RunTransitions) => Promise<unknown>) =>

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import {
+  JOB_VIEW_RUNS,
   jobCreateScope,
   programLabel,
   refusedInclude,
@@ -11,6 +12,7 @@ import {
   type JobPlanView,
   type JobView,
   type RunDispatch,
+  type RunPage,
 } from '@fleettrace/contracts';
 import { API_CONFIG, PROGRAM_CATALOG } from '../tokens';
 import type { ApiConfig } from '../config';
@@ -21,7 +23,7 @@ import { hostsVisibleTo } from '../utils/host-access';
 import { programAudit } from '../utils/program-audit';
 import { planTargets, type TargetPlan } from './target-planner';
 import { unsupportedReason, type ProgramRequirements } from './capability-check';
-import { decodeCursor, encodeCursor, mapJob, mapJobListItem, type JobListQuery } from '../dtos/job.dto';
+import { decodeCursor, decodeRunCursor, encodeCursor, mapJob, mapJobListItem, mapRun, runPageOf, type JobListQuery, type JobRunsQuery } from '../dtos/job.dto';
 import { describeIssue } from '../utils/describe-issue';
 import { rolloutStages } from '../utils/rollout-plan';
 import { CoalescedReads } from '../utils/coalesced-reads';
@@ -164,8 +166,10 @@ export class JobService {
   }
 
   /**
-   * The job, if the token may see it (else 404, as for no such job), as JSON bytes, encoded once per read and sent as is to every poller sharing that read:
-   * a 1,000-host job's view is ~430 KB, and encoding it per request costs more than reading it.
+   * The job, if the token may see it (else 404, as for no such job), as JSON bytes, encoded once per
+   * read and sent as is to every poller sharing that read. It carries the first JOB_VIEW_RUNS runs
+   * only: a 1,000-host job's every run made a ~430 KB body whose encoding and writing, not its read,
+   * set the latency under polling; the rest are paged by runs().
    */
   async getJsonFor(auth: AuthContext, jobId: string): Promise<Buffer> {
     await this.access.assertJobVisible(auth, jobId);
@@ -184,10 +188,26 @@ export class JobService {
     return this.jobs.readAsOne(async (db) => {
       const job = await this.jobs.findById(jobId, db);
       if (!job) throw new NotFoundException(`job ${jobId} not found`);
-      const runs = await this.runs.listByJob(jobId, db);
+      const runs = await this.runs.summariesOf(jobId, db);
+      const firstRuns = await this.runs.pageByJob(jobId, { limit: JOB_VIEW_RUNS + 1 }, db);
       const events = await this.jobs.eventsOf(jobId, db);
-      return mapJob(job, runs, events);
+      return mapJob(job, runs, firstRuns, events);
     });
+  }
+
+  /** A page of the job's runs, filtered by state and host; a token sees them when it sees the job. */
+  async runsOf(auth: AuthContext, jobId: string, query: JobRunsQuery): Promise<RunPage> {
+    const after = query.cursor === undefined ? undefined : decodeRunCursor(query.cursor);
+    await this.access.assertJobVisible(auth, jobId);
+    if (!(await this.jobs.findById(jobId))) throw new NotFoundException(`job ${jobId} not found`);
+    const read = await this.runs.pageByJob(jobId, {
+      limit: query.limit + 1,
+      ...(after ? { after } : {}),
+      ...(query.state ? { states: query.state } : {}),
+      ...(query.host !== undefined ? { host: query.host } : {}),
+    });
+    const page = runPageOf(read, query.limit);
+    return { items: page.items.map(mapRun), nextCursor: page.nextCursor };
   }
 
   async list(auth: AuthContext, query: JobListQuery): Promise<JobPage> {

@@ -1,25 +1,28 @@
 import * as http from 'node:http';
 import type { IncomingMessage } from 'node:http';
-import type {
-  AuditPage,
-  CreatedTokenView,
-  CreateTokenRequest,
-  TokenView,
-  CreateJobInput,
-  CreateScheduleInput,
-  ErrorBody,
-  EventPage,
-  HostDetailView,
-  HostView,
-  JobComparisonView,
-  JobPage,
-  JobPlanView,
-  JobResultsView,
-  JobView,
-  ProgramView,
-  ScheduleDetailView,
-  ScheduleView,
-  UpdateScheduleRequest,
+import {
+  type AuditPage,
+  type CreatedTokenView,
+  type CreateTokenRequest,
+  type TokenView,
+  type CreateJobInput,
+  type CreateScheduleInput,
+  type ErrorBody,
+  type EventPage,
+  type HostDetailView,
+  type HostView,
+  type JobComparisonView,
+  type JobPage,
+  type JobPlanView,
+  type JobResultsView,
+  type JobView,
+  MAX_RUNS_PAGE,
+  withEveryRun,
+  type ProgramView,
+  type RunPage,
+  type ScheduleDetailView,
+  type ScheduleView,
+  type UpdateScheduleRequest,
 } from '@fleettrace/contracts';
 import { CliError } from '../errors';
 import type { ApiTarget } from '../config/config';
@@ -85,16 +88,17 @@ export class ApiClient {
     this.agent.destroy();
   }
 
-  createJob(request: CreateJobInput): Promise<JobView> {
-    return this.json<JobView>('POST', '/v1/jobs', request);
+  /** The job as created, with every run (the API's answer carries the first page of them). */
+  async createJob(request: CreateJobInput): Promise<JobView> {
+    return this.everyRun(await this.json<JobView>('POST', '/v1/jobs', request));
   }
 
   planJob(request: CreateJobInput): Promise<JobPlanView> {
     return this.json<JobPlanView>('POST', '/v1/jobs?dryRun=true', request);
   }
 
-  cancelJob(jobId: string, reason?: string): Promise<JobView> {
-    return this.json<JobView>('POST', `/v1/jobs/${encodeURIComponent(jobId)}/cancel`, reason === undefined ? {} : { reason });
+  async cancelJob(jobId: string, reason?: string): Promise<JobView> {
+    return this.everyRun(await this.json<JobView>('POST', `/v1/jobs/${encodeURIComponent(jobId)}/cancel`, reason === undefined ? {} : { reason }));
   }
 
   createToken(request: CreateTokenRequest): Promise<CreatedTokenView> {
@@ -131,8 +135,18 @@ export class ApiClient {
     return this.json<JobComparisonView>('GET', `/v1/jobs/${encodeURIComponent(jobA)}/compare/${encodeURIComponent(jobB)}${queryString({ top })}`);
   }
 
-  job(jobId: string): Promise<JobView> {
-    return this.json<JobView>('GET', `/v1/jobs/${encodeURIComponent(jobId)}`);
+  /** The job with every run: its view carries the first page, the rest are paged in here. */
+  async job(jobId: string): Promise<JobView> {
+    return this.everyRun(await this.json<JobView>('GET', `/v1/jobs/${encodeURIComponent(jobId)}`));
+  }
+
+  runs(jobId: string, query: Query): Promise<RunPage> {
+    return this.json<RunPage>('GET', `/v1/jobs/${encodeURIComponent(jobId)}/runs${queryString(query)}`);
+  }
+
+  /** Every CLI view of a job (progress, the per-host table, wait's outcome) speaks of every host. */
+  private everyRun(job: JobView): Promise<JobView> {
+    return withEveryRun(job, (cursor) => this.runs(job.id, { cursor, limit: MAX_RUNS_PAGE }));
   }
 
   results(jobId: string, eventsLimit?: number): Promise<JobResultsView> {

@@ -21,6 +21,7 @@ const job = (state: JobView['state'], runs: RunState[]): JobView => ({
   cancelled: null,
   runStates: {},
   summary: { hosts: runs.length, byState: {}, causes: [] },
+  runsPage: { total: runs.length, nextCursor: null },
   events: [],
   runs: runs.map((s, i) => ({
     id: `r${i}`,
