@@ -25,6 +25,7 @@ import { isTerminalRunState, resultsStreamKey, type JobView, type RunState, type
 import {
   REPO_ROOT,
   createDatabase,
+  defaultDispatchKeys,
   freePort,
   startApi,
   startDetached,
@@ -105,7 +106,7 @@ export async function run(args: readonly string[]): Promise<SuiteResult> {
       log(`fleet of ${hosts}: starting the simulator`);
       const simulator = startDetached(
         process.execPath,
-        ['--import', 'tsx', SIMULATOR_MAIN, '--redis-url', redis.url, '--redis-prefix', REDIS_PREFIX, '--fleet', fleet, '--hosts', String(hosts)],
+        ['--import', 'tsx', SIMULATOR_MAIN, '--redis-url', redis.url, '--redis-prefix', REDIS_PREFIX, '--fleet', fleet, '--hosts', String(hosts), '--dispatch-key', defaultDispatchKeys().publicKeyFile],
         simulatorLog,
         { cwd: REPO_ROOT },
       );

@@ -23,6 +23,8 @@ export interface SimulatorOptions {
   /** Records each events output of a run reports. */
   eventsPerOutput?: number;
   log: (line: string) => void;
+  /** The public key dispatches are verified with; default: this process's (defaultDispatchKeys), right when the API was started in it. */
+  dispatchPublicKeyFile?: string;
 }
 
 interface SimulatedHost {
@@ -52,8 +54,8 @@ export class FleetSimulator {
       prefix: redisPrefix,
       concurrency: options.concurrency ?? 4,
       hostsPerConnection: options.hostsPerConnection ?? 25,
-      // The key the API that infra/stack started in this process signs with.
-      verifier: DispatchVerifier.fromFile(defaultDispatchKeys().publicKeyFile),
+      // The key the API signs with: the starter's (a process of its own has other default keys).
+      verifier: DispatchVerifier.fromFile(options.dispatchPublicKeyFile ?? defaultDispatchKeys().publicKeyFile),
       log,
     });
     const launch = syntheticLauncher({ eventsPerOutput: options.eventsPerOutput ?? 10 });
