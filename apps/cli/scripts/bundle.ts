@@ -3,43 +3,18 @@
 // small: each command's handler, the catalog, the results math and the BPF runner (local mode
 // only) are chunks loaded when a command needs them.
 //
-// Modules of the libraries find their files (the native addon, BPF objects) from import.meta.url;
-// in a bundle that would be the chunk's URL, so each module's own URL is written in at build time,
-// as libs/runner/scripts/bundle-runner.ts does. The bundle therefore belongs to this checkout, like
-// the addon build it loads (`npm install -g ./apps/cli` links the package, so that holds there too).
+// Each module's own import.meta.url is written in at build time (ownImportMetaUrl, libs/build-tools):
+// the bundle therefore belongs to this checkout, like the addon build it loads (`npm install -g
+// ./apps/cli` links the package, so that holds there too).
+import { englishZodOnly, ownImportMetaUrl } from '@fleettrace/build-tools';
 import { build, type Plugin } from 'esbuild';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const appDir = fileURLToPath(new URL('../', import.meta.url));
 const outdir = `${appDir}dist`;
 const { version } = JSON.parse(readFileSync(`${appDir}package.json`, 'utf8')) as { version: string };
-
-const ownImportMetaUrl: Plugin = {
-  name: 'own-import-meta-url',
-  setup(b) {
-    b.onLoad({ filter: /\.[cm]?ts$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8');
-      return { contents: source.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)), loader: 'ts' };
-    });
-  },
-};
-
-/**
- * zod's classic API re-exports every one of its ~50 message locales (~360 KiB of the bundle, half
- * of zod), and the runner's chunk pays to parse them at each local run's start. Nothing here sets
- * a locale: only English, the default, is kept.
- */
-const englishZodOnly: Plugin = {
-  name: 'english-zod-only',
-  setup(b) {
-    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      /[\\/]zod[\\/]v4[\\/](classic|core)$/.test(args.resolveDir) ? { path: join(args.resolveDir, '../locales'), namespace: 'zod-locales' } : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({ contents: 'export { default as en } from "./en.js";', resolveDir: args.path, loader: 'js' }));
-  },
-};
 
 /**
  * commander requires node:child_process at load for executable subcommands (`git-foo` style),
