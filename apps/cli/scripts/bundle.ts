@@ -9,11 +9,13 @@
 import { englishZodOnly, ownImportMetaUrl } from '@fleettrace/build-tools';
 import { build, type Plugin } from 'esbuild';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SHARED_ERRORS_ID } from '../src/local/local-run-script';
 
 const appDir = fileURLToPath(new URL('../', import.meta.url));
 const outdir = `${appDir}dist`;
+const localRunScript = `${outdir}/local-run.cjs`;
 const { version } = JSON.parse(readFileSync(`${appDir}package.json`, 'utf8')) as { version: string };
 
 /**
@@ -55,6 +57,21 @@ const contractsWithoutSideEffects: Plugin = {
   },
 };
 
+const errorsModule = `${appDir}src/errors.ts`;
+/**
+ * The local-run script shares src/errors.ts with the ES module bundle that loads it: its imports
+ * of it become a require of SHARED_ERRORS_ID, which the loader (src/local/local-run-script.ts)
+ * answers with the bundle's own module, so a CliError it throws is one cli.ts recognises.
+ */
+const errorsFromLoader: Plugin = {
+  name: 'errors-from-loader',
+  setup(b) {
+    b.onResolve({ filter: /[\\/]errors$/ }, (args) =>
+      args.importer.startsWith(`${appDir}src`) && resolve(args.resolveDir, `${args.path}.ts`) === errorsModule ? { path: SHARED_ERRORS_ID, external: true } : undefined,
+    );
+  },
+};
+
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({
   entryPoints: { fleettrace: `${appDir}src/main.ts` },
@@ -72,10 +89,26 @@ const result = await build({
   minifySyntax: true,
   metafile: true,
   logLevel: 'warning',
-  define: { FLEETTRACE_VERSION: JSON.stringify(version) },
+  define: { FLEETTRACE_VERSION: JSON.stringify(version), FLEETTRACE_LOCAL_RUN_SCRIPT: JSON.stringify(localRunScript) },
   plugins: [contractsWithoutSideEffects, ownImportMetaUrl, englishZodOnly, lazyChildProcessForCommander],
   // Bundled CommonJS packages (commander, pprof-format) call require() for Node's built-ins.
   banner: { js: "import { createRequire as __cliRequire } from 'node:module'; const require = __cliRequire(import.meta.url);" },
+});
+
+// `local run` (src/local/run-local.ts and what it imports): one CommonJS script, not chunks of the
+// ES module bundle, so that it can be run with a V8 code cache (src/code-cache/cached-script.ts).
+await build({
+  entryPoints: [`${appDir}src/local/run-local.ts`],
+  outfile: localRunScript,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: 'warning',
+  define: { FLEETTRACE_VERSION: JSON.stringify(version) },
+  plugins: [errorsFromLoader, contractsWithoutSideEffects, ownImportMetaUrl, englishZodOnly],
 });
 
 const entry = `${outdir}/fleettrace.mjs`;
