@@ -84,12 +84,15 @@ export function buildProgram(commands: readonly CommandSpec[], io: Io, select: (
     .addHelpText('after', EXIT_CODES_HELP);
   configure(program, io);
   const shallow = new Map<Command, CommandSpec>();
-  const helpFor = argv[0] === 'help' ? argv[1] : undefined;
+  // Built whole up front, wherever `help` is (after --profile NAME too): one more command built
+  // than needed at worst, never a help without its subcommands.
+  const helpAt = argv.indexOf('help');
+  const helpFor = helpAt < 0 ? undefined : argv[helpAt + 1];
   for (const spec of commands) {
     if (spec.name === helpFor) addCommand(program, spec, io, select);
     else shallow.set(addCommand(program, spec, io, select, false), spec);
   }
-  // Before the given command parses the rest (`help <command>` too), its subcommands are added.
+  // Before the given command parses the rest of the command line, its subcommands are added.
   program.hook('preSubcommand', (_program, command) => {
     const spec = shallow.get(command);
     if (!spec) return;
