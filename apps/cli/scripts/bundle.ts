@@ -8,6 +8,7 @@
 // ./apps/cli` links the package, so that holds there too).
 import { englishZodOnly, ownImportMetaUrl } from '@fleettrace/build-tools';
 import { build, type Plugin } from 'esbuild';
+import { createHash } from 'node:crypto';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,6 +74,24 @@ const errorsFromLoader: Plugin = {
 };
 
 rmSync(outdir, { recursive: true, force: true });
+// `local run` (src/local/run-local.ts and what it imports): one CommonJS script, not chunks of the
+// ES module bundle, so that it can be run with a V8 code cache (src/code-cache/cached-script.ts).
+await build({
+  entryPoints: [`${appDir}src/local/run-local.ts`],
+  outfile: localRunScript,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: 'warning',
+  define: { FLEETTRACE_VERSION: JSON.stringify(version) },
+  plugins: [errorsFromLoader, contractsWithoutSideEffects, ownImportMetaUrl, englishZodOnly],
+});
+// Its hash goes into the main bundle: the key of its code cache, without hashing it at each start.
+const localRunSha256 = createHash('sha256').update(readFileSync(localRunScript)).digest('hex');
+
 const result = await build({
   entryPoints: { fleettrace: `${appDir}src/main.ts` },
   outdir,
@@ -89,26 +108,14 @@ const result = await build({
   minifySyntax: true,
   metafile: true,
   logLevel: 'warning',
-  define: { FLEETTRACE_VERSION: JSON.stringify(version), FLEETTRACE_LOCAL_RUN_SCRIPT: JSON.stringify(localRunScript) },
+  define: {
+    FLEETTRACE_VERSION: JSON.stringify(version),
+    FLEETTRACE_LOCAL_RUN_SCRIPT: JSON.stringify(localRunScript),
+    FLEETTRACE_LOCAL_RUN_SHA256: JSON.stringify(localRunSha256),
+  },
   plugins: [contractsWithoutSideEffects, ownImportMetaUrl, englishZodOnly, lazyChildProcessForCommander],
   // Bundled CommonJS packages (commander, pprof-format) call require() for Node's built-ins.
   banner: { js: "import { createRequire as __cliRequire } from 'node:module'; const require = __cliRequire(import.meta.url);" },
-});
-
-// `local run` (src/local/run-local.ts and what it imports): one CommonJS script, not chunks of the
-// ES module bundle, so that it can be run with a V8 code cache (src/code-cache/cached-script.ts).
-await build({
-  entryPoints: [`${appDir}src/local/run-local.ts`],
-  outfile: localRunScript,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  logLevel: 'warning',
-  define: { FLEETTRACE_VERSION: JSON.stringify(version) },
-  plugins: [errorsFromLoader, contractsWithoutSideEffects, ownImportMetaUrl, englishZodOnly],
 });
 
 const entry = `${outdir}/fleettrace.mjs`;

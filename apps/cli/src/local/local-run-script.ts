@@ -5,10 +5,11 @@ import type { CommandHandler } from '../spec';
 
 /**
  * The bundle of `local run` (src/local/run-local.ts and all it imports: the runner, the catalog,
- * zod), a CommonJS script beside the CLI's bundle, written in by scripts/bundle.ts; undefined
- * when the CLI runs from source (tests, tsx).
+ * zod), a CommonJS script beside the CLI's bundle, and its sha256, written in by scripts/bundle.ts
+ * (which builds both at once); undefined when the CLI runs from source (tests, tsx).
  */
 declare const FLEETTRACE_LOCAL_RUN_SCRIPT: string | undefined;
+declare const FLEETTRACE_LOCAL_RUN_SHA256: string | undefined;
 
 /**
  * The id under which the local-run script requires src/errors.ts: it gets this bundle's module,
@@ -24,6 +25,10 @@ export const SHARED_ERRORS_ID = 'fleettrace-cli:errors';
  */
 export async function loadLocalRun(): Promise<CommandHandler> {
   if (typeof FLEETTRACE_LOCAL_RUN_SCRIPT !== 'string') return (await import('./run-local')).localRun;
-  const { exports } = runCachedScript(FLEETTRACE_LOCAL_RUN_SCRIPT, { cacheDir: codeCacheDir(process.env), shared: { [SHARED_ERRORS_ID]: errors } });
+  const { exports } = runCachedScript(FLEETTRACE_LOCAL_RUN_SCRIPT, {
+    cacheDir: codeCacheDir(process.env),
+    ...(typeof FLEETTRACE_LOCAL_RUN_SHA256 === 'string' ? { sha256: FLEETTRACE_LOCAL_RUN_SHA256 } : {}),
+    shared: { [SHARED_ERRORS_ID]: errors },
+  });
   return exports.localRun as CommandHandler;
 }
