@@ -10,6 +10,46 @@ const RUNNER_IN_LOCAL_ONLY = {
   message: "only the CLI's local mode (apps/cli/src/local/) loads the BPF runner: the rest of the CLI talks to the API",
 };
 
+/**
+ * Which projects may import which, by tag. A project's build scripts (apps/<app>/scripts, libs/<lib>/scripts)
+ * may also use the build tools (libs/build-tools, tagged type:build and scope:build): see the block
+ * for scripts below. Shipped code never may.
+ */
+const DEP_CONSTRAINTS = [
+  { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:contracts', 'type:util'] },
+  { sourceTag: 'type:native', onlyDependOnLibsWithTags: ['type:contracts', 'type:util'] },
+  // The runner (libs/runner): the one library that loads the native loader.
+  { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:native'] },
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:native', 'type:feature', 'type:testing'] },
+  // Only the daemon, the runner and the CLI's local mode may load the native loader.
+  { sourceTag: 'scope:api', onlyDependOnLibsWithTags: ['scope:shared', 'scope:testing'] },
+  // The CLI's local mode runs the daemons' runner (scope:daemon); which CLI files may is the
+  // rule below the boundaries: apps/cli/src/local/ alone.
+  { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:shared', 'scope:daemon', 'scope:testing'] },
+  { sourceTag: 'scope:daemon', onlyDependOnLibsWithTags: ['scope:shared', 'scope:daemon', 'scope:testing'] },
+  { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+  // The shared test harness starts real services and fleets: it may use anything.
+  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['*'] },
+  // The build tools are esbuild plugins: they import no project.
+  { sourceTag: 'type:build', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'scope:build', onlyDependOnLibsWithTags: [] },
+];
+const BUILD_TAGS = ['type:build', 'scope:build'];
+/** DEP_CONSTRAINTS, each also allowing the build tools: for build scripts. */
+const DEP_CONSTRAINTS_OF_BUILD_SCRIPTS = DEP_CONSTRAINTS.map((c) =>
+  c.onlyDependOnLibsWithTags.includes('*') ? c : { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, ...BUILD_TAGS] },
+);
+const moduleBoundaries = (depConstraints) => [
+  'error',
+  {
+    enforceBuildableLibDependency: false,
+    allow: [],
+    // Direct dependencies only (Nx's notDependOn... is transitive and counts test-file imports).
+    depConstraints,
+  },
+];
+
 export default [
   { ignores: ['**/node_modules/**', '**/build/**', '**/dist/**', '.nx/**', '.fleettrace/**', 'bench/results/**'] },
   ...tseslint.configs.recommended,
@@ -18,32 +58,13 @@ export default [
     plugins: { '@nx': nx },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          // Direct dependencies only (Nx's notDependOn... is transitive and counts test-file imports).
-          depConstraints: [
-            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:contracts', 'type:util'] },
-            { sourceTag: 'type:native', onlyDependOnLibsWithTags: ['type:contracts', 'type:util'] },
-            // The runner (libs/runner): the one library that loads the native loader.
-            { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:native'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:native', 'type:feature', 'type:testing'] },
-            // Only the daemon, the runner and the CLI's local mode may load the native loader.
-            { sourceTag: 'scope:api', onlyDependOnLibsWithTags: ['scope:shared', 'scope:testing'] },
-            // The CLI's local mode runs the daemons' runner (scope:daemon); which CLI files may is the
-            // rule below the boundaries: apps/cli/src/local/ alone.
-            { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:shared', 'scope:daemon', 'scope:testing'] },
-            { sourceTag: 'scope:daemon', onlyDependOnLibsWithTags: ['scope:shared', 'scope:daemon', 'scope:testing'] },
-            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-            // The shared test harness starts real services and fleets: it may use anything.
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['*'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': moduleBoundaries(DEP_CONSTRAINTS),
     },
+  },
+  {
+    // Build scripts bundle a project with the shared esbuild plugins (libs/build-tools).
+    files: ['apps/*/scripts/**/*.ts', 'libs/*/scripts/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': moduleBoundaries(DEP_CONSTRAINTS_OF_BUILD_SCRIPTS) },
   },
   {
     // The test harness never ships: only tests import it.

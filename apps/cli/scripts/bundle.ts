@@ -3,43 +3,21 @@
 // small: each command's handler, the catalog, the results math and the BPF runner (local mode
 // only) are chunks loaded when a command needs them.
 //
-// Modules of the libraries find their files (the native addon, BPF objects) from import.meta.url;
-// in a bundle that would be the chunk's URL, so each module's own URL is written in at build time,
-// as libs/runner/scripts/bundle-runner.ts does. The bundle therefore belongs to this checkout, like
-// the addon build it loads (`npm install -g ./apps/cli` links the package, so that holds there too).
+// Each module's own import.meta.url is written in at build time (ownImportMetaUrl, libs/build-tools):
+// the bundle therefore belongs to this checkout, like the addon build it loads (`npm install -g
+// ./apps/cli` links the package, so that holds there too).
+import { englishZodOnly, ownImportMetaUrl } from '@fleettrace/build-tools';
 import { build, type Plugin } from 'esbuild';
+import { createHash } from 'node:crypto';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SHARED_ERRORS_ID } from '../src/local/local-run-script';
 
 const appDir = fileURLToPath(new URL('../', import.meta.url));
 const outdir = `${appDir}dist`;
+const localRunScript = `${outdir}/local-run.cjs`;
 const { version } = JSON.parse(readFileSync(`${appDir}package.json`, 'utf8')) as { version: string };
-
-const ownImportMetaUrl: Plugin = {
-  name: 'own-import-meta-url',
-  setup(b) {
-    b.onLoad({ filter: /\.[cm]?ts$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8');
-      return { contents: source.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)), loader: 'ts' };
-    });
-  },
-};
-
-/**
- * zod's classic API re-exports every one of its ~50 message locales (~360 KiB of the bundle, half
- * of zod), and the runner's chunk pays to parse them at each local run's start. Nothing here sets
- * a locale: only English, the default, is kept.
- */
-const englishZodOnly: Plugin = {
-  name: 'english-zod-only',
-  setup(b) {
-    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      /[\\/]zod[\\/]v4[\\/](classic|core)$/.test(args.resolveDir) ? { path: join(args.resolveDir, '../locales'), namespace: 'zod-locales' } : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({ contents: 'export { default as en } from "./en.js";', resolveDir: args.path, loader: 'js' }));
-  },
-};
 
 /**
  * commander requires node:child_process at load for executable subcommands (`git-foo` style),
@@ -80,7 +58,40 @@ const contractsWithoutSideEffects: Plugin = {
   },
 };
 
+const errorsModule = `${appDir}src/errors.ts`;
+/**
+ * The local-run script shares src/errors.ts with the ES module bundle that loads it: its imports
+ * of it become a require of SHARED_ERRORS_ID, which the loader (src/local/local-run-script.ts)
+ * answers with the bundle's own module, so a CliError it throws is one cli.ts recognises.
+ */
+const errorsFromLoader: Plugin = {
+  name: 'errors-from-loader',
+  setup(b) {
+    b.onResolve({ filter: /[\\/]errors$/ }, (args) =>
+      args.importer.startsWith(`${appDir}src`) && resolve(args.resolveDir, `${args.path}.ts`) === errorsModule ? { path: SHARED_ERRORS_ID, external: true } : undefined,
+    );
+  },
+};
+
 rmSync(outdir, { recursive: true, force: true });
+// `local run` (src/local/run-local.ts and what it imports): one CommonJS script, not chunks of the
+// ES module bundle, so that it can be run with a V8 code cache (src/code-cache/cached-script.ts).
+await build({
+  entryPoints: [`${appDir}src/local/run-local.ts`],
+  outfile: localRunScript,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: 'warning',
+  define: { FLEETTRACE_VERSION: JSON.stringify(version) },
+  plugins: [errorsFromLoader, contractsWithoutSideEffects, ownImportMetaUrl, englishZodOnly],
+});
+// Its hash goes into the main bundle: the key of its code cache, without hashing it at each start.
+const localRunSha256 = createHash('sha256').update(readFileSync(localRunScript)).digest('hex');
+
 const result = await build({
   entryPoints: { fleettrace: `${appDir}src/main.ts` },
   outdir,
@@ -97,7 +108,11 @@ const result = await build({
   minifySyntax: true,
   metafile: true,
   logLevel: 'warning',
-  define: { FLEETTRACE_VERSION: JSON.stringify(version) },
+  define: {
+    FLEETTRACE_VERSION: JSON.stringify(version),
+    FLEETTRACE_LOCAL_RUN_SCRIPT: JSON.stringify(localRunScript),
+    FLEETTRACE_LOCAL_RUN_SHA256: JSON.stringify(localRunSha256),
+  },
   plugins: [contractsWithoutSideEffects, ownImportMetaUrl, englishZodOnly, lazyChildProcessForCommander],
   // Bundled CommonJS packages (commander, pprof-format) call require() for Node's built-ins.
   banner: { js: "import { createRequire as __cliRequire } from 'node:module'; const require = __cliRequire(import.meta.url);" },

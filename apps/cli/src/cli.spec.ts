@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { runCli } from './cli';
+import { buildProgram, runCli } from './cli';
+import { COMMANDS } from './commands/index';
 import { ExitCode } from './errors';
 import { memoryIo } from './testing/memory-io';
 
@@ -29,6 +30,17 @@ describe('the command line, parsed from the command specs', () => {
     }
     expect((await cli('help', 'jobs')).stdout).toMatch(/show \[options\] <id>/);
     expect((await cli('local', 'run', '--help')).stdout).toContain('Usage: fleettrace local run [options] [program]');
+  });
+
+  it('constructs the subcommands of the command given only: not those of every command', () => {
+    const io = memoryIo({ env: { HOME: '/nonexistent' } });
+    const program = buildProgram(COMMANDS, io, () => undefined).exitOverride();
+    const subcommandsOf = (name: string) => program.commands.find((c) => c.name() === name)!.commands.map((c) => c.name());
+    expect(subcommandsOf('jobs')).toEqual([]);
+    program.parse(['--profile', 'p', 'jobs', 'ls', '--limit', '5'], { from: 'user' });
+    expect(subcommandsOf('jobs')).toEqual(['ls', 'show', 'wait', 'results', 'events', 'cancel', 'compare']);
+    expect(subcommandsOf('schedules')).toEqual([]);
+    expect(subcommandsOf('local')).toEqual([]);
   });
 
   it('prints the version', async () => {

@@ -25,7 +25,13 @@ function commanderOption(option: OptionSpec): Option {
   return built;
 }
 
-function addCommand(parent: Command, spec: CommandSpec, io: Io, select: (selected: Selected) => void): void {
+/**
+ * The commander command of a spec. With `deep` false its subcommands are left out: they are added
+ * by `buildProgram`'s hook only when the command is the one given, so a start-up constructs the
+ * subtree of one command, not of all (the top-level help needs no more than each command's name,
+ * description, arguments and whether it has options).
+ */
+function addCommand(parent: Command, spec: CommandSpec, io: Io, select: (selected: Selected) => void, deep = true): Command {
   const command = parent.command(spec.name).description(spec.description);
   for (const argument of spec.arguments ?? []) {
     command.argument(argument.required ? `<${argument.name}>` : `[${argument.name}]`, argument.description);
@@ -35,7 +41,7 @@ function addCommand(parent: Command, spec: CommandSpec, io: Io, select: (selecte
     const lines = spec.examples.flatMap((e) => [`  # ${e.description}`, `  $ ${e.command}`]);
     command.addHelpText('after', `\nExamples:\n${lines.join('\n')}`);
   }
-  for (const sub of spec.subcommands ?? []) addCommand(command, sub, io, select);
+  if (deep) addSubcommands(command, spec, io, select);
   configure(command, io);
   if (spec.load) {
     command.action((...received: unknown[]) => {
@@ -45,6 +51,11 @@ function addCommand(parent: Command, spec: CommandSpec, io: Io, select: (selecte
       select({ spec, input: { args, options: self.optsWithGlobals() } });
     });
   }
+  return command;
+}
+
+function addSubcommands(command: Command, spec: CommandSpec, io: Io, select: (selected: Selected) => void): void {
+  for (const sub of spec.subcommands ?? []) addCommand(command, sub, io, select);
 }
 
 function configure(command: Command, io: Io): void {
@@ -59,8 +70,12 @@ function configure(command: Command, io: Io): void {
     .configureHelp({ showGlobalOptions: true });
 }
 
-/** The commander program for a set of command specs: parsing, help and errors, no side effects. */
-export function buildProgram(commands: readonly CommandSpec[], io: Io, select: (selected: Selected) => void): Command {
+/**
+ * The commander program for a set of command specs: parsing, help and errors, no side effects.
+ * `argv` only tells which command `help <command>` shows, whose help commander prints without
+ * dispatching to it (so without the hook that completes a command).
+ */
+export function buildProgram(commands: readonly CommandSpec[], io: Io, select: (selected: Selected) => void, argv: readonly string[] = []): Command {
   const program = new Command('fleettrace')
     .description('Run eBPF tracing programs on a fleet of Linux hosts, or on this one, and read the merged answer.')
     .version(VERSION, '-V, --version', 'print the version')
@@ -68,7 +83,22 @@ export function buildProgram(commands: readonly CommandSpec[], io: Io, select: (
     .helpCommand('help [command]', 'show help for a command')
     .addHelpText('after', EXIT_CODES_HELP);
   configure(program, io);
-  for (const spec of commands) addCommand(program, spec, io, select);
+  const shallow = new Map<Command, CommandSpec>();
+  // Built whole up front, wherever `help` is (after --profile NAME too): one more command built
+  // than needed at worst, never a help without its subcommands.
+  const helpAt = argv.indexOf('help');
+  const helpFor = helpAt < 0 ? undefined : argv[helpAt + 1];
+  for (const spec of commands) {
+    if (spec.name === helpFor) addCommand(program, spec, io, select);
+    else shallow.set(addCommand(program, spec, io, select, false), spec);
+  }
+  // Before the given command parses the rest of the command line, its subcommands are added.
+  program.hook('preSubcommand', (_program, command) => {
+    const spec = shallow.get(command);
+    if (!spec) return;
+    shallow.delete(command);
+    addSubcommands(command, spec, io, select);
+  });
   return program;
 }
 
@@ -83,7 +113,7 @@ Exit codes:
 /** Parses argv, runs the chosen command, and returns the exit code; every failure is one line on stderr. */
 export async function runCli(argv: readonly string[], io: Io, commands: readonly CommandSpec[] = COMMANDS): Promise<number> {
   let selected: Selected | undefined;
-  const program = buildProgram(commands, io, (s) => (selected = s));
+  const program = buildProgram(commands, io, (s) => (selected = s), argv);
   try {
     if (argv.length === 0) {
       program.outputHelp({ error: true });

@@ -4,42 +4,17 @@
 // the daemon's heap and no transpiling at each start.
 // dist/main.inputs.json lists the sources it was made from, so a stale bundle can be told apart.
 //
-// Modules find their files (the addon, the runner bundle, BPF objects) from import.meta.url; in a
-// bundle that would be the bundle's URL, so each module's own URL is written in at build time, as
-// libs/runner/scripts/bundle-runner.ts does. The bundle belongs to this checkout, like the addon.
-import { build, type Plugin } from 'esbuild';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+// Each module's own import.meta.url is written in at build time (ownImportMetaUrl, libs/build-tools):
+// the bundle belongs to this checkout, like the addon.
+import { englishZodOnly, ownImportMetaUrl } from '@fleettrace/build-tools';
+import { build } from 'esbuild';
+import { writeFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const appDir = fileURLToPath(new URL('../', import.meta.url));
 const entry = `${appDir}src/main.ts`;
 const outfile = `${appDir}dist/main.js`;
-
-const ownImportMetaUrl: Plugin = {
-  name: 'own-import-meta-url',
-  setup(b) {
-    b.onLoad({ filter: /\.[cm]?ts$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8');
-      return { contents: source.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)), loader: 'ts' };
-    });
-  },
-};
-
-/**
- * zod's classic API re-exports every one of its ~50 message locales (~360 KiB of source the daemon
- * would keep in its heap); nothing here sets a locale, so only English, the default, is kept.
- * The same plugin as the CLI's (apps/cli/scripts/bundle.ts).
- */
-const englishZodOnly: Plugin = {
-  name: 'english-zod-only',
-  setup(b) {
-    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      /[\\/]zod[\\/]v4[\\/](classic|core)$/.test(args.resolveDir) ? { path: join(args.resolveDir, '../locales'), namespace: 'zod-locales' } : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({ contents: 'export { default as en } from "./en.js";', resolveDir: args.path, loader: 'js' }));
-  },
-};
 
 const result = await build({
   entryPoints: [entry],

@@ -21,6 +21,8 @@ export * from './schedule';
 export * from './results-views';
 export * from './api-components';
 export * from './cgroup';
+// API_SCOPES in a module of their own, free of zod: the CLI's help lists them without loading zod.
+export * from './api-scopes';
 export * from './tokens';
 export * from './program-policy';
 export * from './source-includes';

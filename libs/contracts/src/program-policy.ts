@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { apiComponent } from './api-components';
-import { hasScope, type ApiScope } from './tokens';
+import { type ApiScope } from './api-scopes';
+import { hasScope } from './tokens';
 
 /**
  * The program policy of custom C programs: which program kinds an object may contain and which BPF

@@ -4,9 +4,9 @@
 // time (~1 s of each cold start). dist/runner.inputs.json lists the sources it was made from:
 // runner-process.ts falls back to tsx when any of them is newer than the bundle.
 //
-// Modules find their files (the addon, the BPF objects, scripts) from import.meta.url; in a bundle
-// that would be the bundle's URL, so each module's own URL is written in at build time. The
-// bundle therefore belongs to this checkout, like the addon build next to it.
+// Each module's own import.meta.url is written in at build time (ownImportMetaUrl, libs/build-tools):
+// the bundle therefore belongs to this checkout, like the addon build next to it.
+import { englishZodOnly, ownImportMetaUrl } from '@fleettrace/build-tools';
 import { build, type Plugin } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,16 +18,6 @@ const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const entry = `${appDir}src/main.ts`;
 const outfile = `${appDir}dist/runner.mjs`;
 
-const ownImportMetaUrl: Plugin = {
-  name: 'own-import-meta-url',
-  setup(b) {
-    b.onLoad({ filter: /\.[cm]?ts$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8');
-      return { contents: source.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)), loader: 'ts' };
-    });
-  },
-};
-
 const result = await build({
   entryPoints: [entry],
   outfile,
@@ -38,12 +28,15 @@ const result = await build({
   sourcemap: 'linked',
   metafile: true,
   logLevel: 'warning',
-  plugins: [ownImportMetaUrl],
+  plugins: [ownImportMetaUrl, englishZodOnly],
   // Bundled CommonJS packages call require() for Node's built-ins.
   banner: { js: "import { createRequire as __runnerRequire } from 'node:module'; const require = __runnerRequire(import.meta.url);" },
 });
 
-const inputs = Object.keys(result.metafile.inputs).map((input) => fileURLToPath(pathToFileURL(`${process.cwd()}/${input}`)));
+// Inputs of a plugin's own namespace ("zod-locales:...") are no files: their files are listed too.
+const inputs = Object.keys(result.metafile.inputs)
+  .filter((input) => !/^[a-z-]+:/.test(input))
+  .map((input) => fileURLToPath(pathToFileURL(`${process.cwd()}/${input}`)));
 writeFileSync(`${appDir}dist/runner.inputs.json`, `${JSON.stringify(inputs, null, 1)}\n`);
 process.stdout.write(`bundle-runner: ${relative(process.cwd(), outfile)} from ${inputs.length} sources\n`);
 
@@ -72,7 +65,7 @@ await build({
   format: 'esm',
   target: 'node20',
   logLevel: 'warning',
-  plugins: [relativeImportMetaUrl],
+  plugins: [relativeImportMetaUrl, englishZodOnly],
   banner: { js: "import { createRequire as __runnerRequire } from 'node:module'; const require = __runnerRequire(import.meta.url);" },
 });
 const programsBuild = 'libs/programs/build';

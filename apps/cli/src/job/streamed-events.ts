@@ -1,4 +1,4 @@
-import type { EventItem, JobResultsView } from '@fleettrace/contracts';
+import { AT_EXIT_FIELD, type EventItem, type JobResultsView } from '@fleettrace/contracts';
 
 const keyOf = (item: EventItem): string => `${item.time}\u0000${JSON.stringify(item.record)}`;
 const slotOf = (hostId: string, output: string): string => `${hostId}\u0000${output}`;
@@ -55,4 +55,15 @@ export class StreamedEvents {
       return false;
     });
   }
+}
+
+/**
+ * The note on stderr for the events printed after the rest, or none. bpftrace's print of its maps
+ * at exit (records marked AT_EXIT_FIELD) comes once the run has ended, after the stream, by
+ * design: those lines were never late, and counting them would announce a lost race that was not.
+ */
+export function lateEventsNote(late: readonly EventItem[]): string | undefined {
+  const missed = late.filter((item) => item.record[AT_EXIT_FIELD] !== true).length;
+  if (missed === 0) return undefined;
+  return `${missed} event${missed === 1 ? '' : 's'} reached the API after later ones of other hosts and missed the live stream: printed last`;
 }

@@ -7,9 +7,8 @@ import type { CommandHandler } from '../../spec';
 import { ago } from '../../views/time';
 import { timeFlag } from '../jobs/ls';
 import { fetchPages, morePages, pagingOf } from '../jobs/paging';
+import { AUDIT_PAGE } from '../jobs/paging-options';
 
-/** Page sizes, as the API bounds them (GET /v1/audit). */
-export const AUDIT_PAGE = { max: 500, fallback: 100 } as const;
 const ACTION = /^[a-z]+(\.[a-z_]+)*\.?$/;
 
 export function auditDataset(entries: readonly AuditEntryView[], now = Date.now()): Dataset {

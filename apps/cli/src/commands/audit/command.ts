@@ -1,7 +1,6 @@
 import { FIELDS_OPTION, FORMAT_OPTION } from '../../options';
 import type { CommandSpec } from '../../spec';
-import { pagingOptions } from '../jobs/paging-options';
-import { AUDIT_PAGE } from './audit';
+import { AUDIT_PAGE, pagingOptions } from '../jobs/paging-options';
 
 export const auditCommand: CommandSpec = {
   name: 'audit',

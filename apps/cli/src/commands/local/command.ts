@@ -19,7 +19,7 @@ export const localCommand: CommandSpec = {
         { description: 'a CPU flame graph of this host', command: 'sudo fleettrace local run profile --duration 30s --flamegraph cpu.svg' },
       ],
       // The one command that loads the BPF runner and its native loader (src/local/ alone may import it).
-      load: async () => (await import('../../local/run-local')).localRun,
+      load: async () => (await import('../../local/local-run-script')).loadLocalRun(),
     },
   ],
 };

@@ -8,7 +8,7 @@ import { followJob } from '../../job/follow';
 import { hostSummaries, warningLines } from '../../job/host-summary';
 import { interruptOnce } from '../../job/interrupt';
 import { jobExitCode } from '../../job/outcome';
-import { StreamedEvents } from '../../job/streamed-events';
+import { lateEventsNote, StreamedEvents } from '../../job/streamed-events';
 import { jobRequestFromFlags } from '../../job-request/job-flags';
 import { eventStreamFor, type EventStream } from '../../output/event-stream';
 import { printDocument, printOptions } from '../../output/printer';
@@ -60,7 +60,8 @@ async function printLateEvents(client: ApiClient, jobId: string, streamed: Strea
     late.push(...streamed.unseen(stored));
   }
   if (late.length === 0) return;
-  io.stderr.write(`${late.length} event${late.length === 1 ? '' : 's'} reached the API after later ones of other hosts and missed the live stream: printed last\n`);
+  const note = lateEventsNote(late);
+  if (note) io.stderr.write(`${note}\n`);
   tail(late.sort((a, b) => (BigInt(a.time) < BigInt(b.time) ? -1 : BigInt(a.time) > BigInt(b.time) ? 1 : 0)));
 }
 

@@ -1,0 +1,34 @@
+import { codeCacheDir } from '../code-cache/cache-files';
+import { runCachedScript } from '../code-cache/cached-script';
+import * as errors from '../errors';
+import type { CommandHandler } from '../spec';
+
+/**
+ * The bundle of `local run` (src/local/run-local.ts and all it imports: the runner, the catalog,
+ * zod), a CommonJS script beside the CLI's bundle, and its sha256, written in by scripts/bundle.ts
+ * (which builds both at once); undefined when the CLI runs from source (tests, tsx).
+ */
+declare const FLEETTRACE_LOCAL_RUN_SCRIPT: string | undefined;
+declare const FLEETTRACE_LOCAL_RUN_SHA256: string | undefined;
+
+/**
+ * The id under which the local-run script requires src/errors.ts: it gets this bundle's module,
+ * so the CliError it throws is the class cli.ts checks with instanceof (scripts/bundle.ts makes
+ * every import of errors.ts in the script this require).
+ */
+export const SHARED_ERRORS_ID = 'fleettrace-cli:errors';
+
+/**
+ * `local run`'s handler. Bundled, it is loaded from its script with a V8 code cache
+ * (code-cache/cached-script.ts): most of what it loads is the runner and zod, compiled again at
+ * every start without one. From source, it is imported as any module.
+ */
+export async function loadLocalRun(): Promise<CommandHandler> {
+  if (typeof FLEETTRACE_LOCAL_RUN_SCRIPT !== 'string') return (await import('./run-local')).localRun;
+  const { exports } = runCachedScript(FLEETTRACE_LOCAL_RUN_SCRIPT, {
+    cacheDir: codeCacheDir(process.env),
+    ...(typeof FLEETTRACE_LOCAL_RUN_SHA256 === 'string' ? { sha256: FLEETTRACE_LOCAL_RUN_SHA256 } : {}),
+    shared: { [SHARED_ERRORS_ID]: errors },
+  });
+  return exports.localRun as CommandHandler;
+}

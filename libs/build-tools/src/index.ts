@@ -1,0 +1,1 @@
+export { englishZodOnly, ownImportMetaUrl } from './esbuild-plugins';
