@@ -145,6 +145,9 @@ function guestSetupScript(config: string): string {
     `mount -t tmpfs -o mode=0755 fleettrace ${GUEST_RUNNER_ROOT}`,
     // sshd's privilege separation directory (systemd makes it on a real host); /run is the guest's tmpfs.
     'mkdir -p /run/sshd',
+    // root's home of its own: this machine's shell start-up files (a .bashrc that runs version
+    // managers) cost seconds per command at the guest's speed, and every SSH command runs a shell.
+    'mount -t tmpfs -o mode=0700 root /root',
     `exec /usr/sbin/sshd -D -e -f ${config}`,
     '',
   ].join('\n');
