@@ -4,3 +4,5 @@ export type { GuestKernel } from './prepare';
 export { commandScript, GuestRunError, lsmArgs, runInGuest } from './run-in-guest';
 export type { GuestRunOptions, GuestRunResult, GuestTimings } from './run-in-guest';
 export { runScriptInGuest, type GuestScriptRun } from './run-script-in-guest';
+export { GUEST_RUNNER_ROOT, startSshGuest, stopSshGuest } from './ssh-guest';
+export type { RunningSshGuest, SshGuestOptions } from './ssh-guest';

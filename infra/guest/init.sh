@@ -23,6 +23,13 @@ for m in $(cat /modules/order); do
   insmod "/modules/$m.ko" 2>/dev/null || say "insmod $m failed"
 done
 
+# A network card only when QEMU was given one (ssh-guest.ts: user networking, restrict=on, one hostfwd
+# to port 22): QEMU's user network hands the guest 10.0.2.15; nothing routes anywhere else.
+ip link set lo up
+if [ -e /sys/class/net/eth0 ]; then
+  ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 || say "cannot configure eth0"
+fi
+
 mkdir -p /host /out
 # msize: 9p reads the host's node binary and node_modules in chunks of this size (6.1 defaults to 8 KiB).
 # cache=loose on the read-only root lets the guest keep what it read; nothing changes it during a run.

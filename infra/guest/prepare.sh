@@ -19,8 +19,9 @@ repo=$(cd "$here/../.." && pwd)
 cache="$repo/.fleettrace/guest"
 mkdir -p "$cache"
 
-# Modules the initramfs loads, in dependency order (no modules.dep in the unpacked package).
-modules=(netfs fscache 9pnet virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci 9pnet_virtio 9p)
+# Modules the initramfs loads, in dependency order (no modules.dep in the unpacked package): 9p
+# for the host's root and the output share, virtio_net for a guest reached over SSH (ssh-guest.ts).
+modules=(netfs fscache 9pnet virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci 9pnet_virtio 9p failover net_failover virtio_net)
 
 log() { echo "guest-prepare: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -45,8 +46,11 @@ fi
 dir="$cache/$pkg"
 mkdir -p "$dir"
 
-# 1. Kernel: vmlinux, config and the modules the initramfs needs, from the unpacked package.
-if [ ! -s "$dir/vmlinux" ] || [ ! -s "$dir/config" ] || [ ! -d "$dir/modules" ]; then
+# 1. Kernel: vmlinux, config and the modules the initramfs needs, from the unpacked package (again
+# when a cache prepared by an older version of this script lacks a module now in the list).
+missing_module=
+for m in "${modules[@]}"; do [ -s "$dir/modules/$m.ko" ] || missing_module=$m; done
+if [ ! -s "$dir/vmlinux" ] || [ ! -s "$dir/config" ] || [ -n "$missing_module" ]; then
   work="$dir/work"
   rm -rf "$work" && mkdir -p "$work"
   log "downloading $pkg"

@@ -142,7 +142,17 @@ export async function runInGuest(options: GuestRunOptions): Promise<GuestRunResu
   }
 }
 
-function qemuArgs(kernel: GuestKernel, memoryMb: number, cpus: number, share: string, consolePath: string, append: string): string[] {
+/**
+ * QEMU's command line for a guest: the kernel and initramfs, the host's root (read-only) and `share`
+ * (read-write) over 9p, the serial console to a file. No network unless `hostForwardPort` is given:
+ * then QEMU user networking with restrict=on (the guest reaches nothing) and one forward from
+ * 127.0.0.1:<hostForwardPort> to the guest's port 22.
+ */
+export function qemuArgs(kernel: Pick<GuestKernel, 'vmlinux' | 'initrd'>, memoryMb: number, cpus: number, share: string, consolePath: string, append: string, hostForwardPort?: number): string[] {
+  const network =
+    hostForwardPort === undefined
+      ? []
+      : ['-netdev', `user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${hostForwardPort}-:22`, '-device', 'virtio-net-pci,netdev=n0'];
   return [
     '-nodefaults',
     '-accel', 'tcg,thread=multi,tb-size=64',
@@ -161,6 +171,7 @@ function qemuArgs(kernel: GuestKernel, memoryMb: number, cpus: number, share: st
     '-device', 'virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot',
     '-fsdev', `local,id=out,path=${share},security_model=none`,
     '-device', 'virtio-9p-pci,fsdev=out,mount_tag=out',
+    ...network,
   ];
 }
 
@@ -202,12 +213,12 @@ export function commandScript(options: Pick<GuestRunOptions, 'command' | 'cwd' |
   return `${lines.join('\n')}\n`;
 }
 
-function shellQuote(s: string): string {
+export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 // By PID, and only while not yet reaped: a reaped PID may already be someone else's.
-function killIfRunning(child: ChildProcess): void {
+export function killIfRunning(child: ChildProcess): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   try {
     process.kill(child.pid, 'SIGKILL');

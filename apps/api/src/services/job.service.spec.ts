@@ -139,6 +139,21 @@ describe('JobService.create', () => {
     });
   });
 
+  it('marks a bpftrace job unsupported on the hosts whose kernel refused one of its probes\' attach types', async () => {
+    const tools = { clang: false, bpftrace: true };
+    const noKprobes = { kernelRelease: '6.18.0', attachTypes: { kprobe: { supported: false, reason: 'kprobes are not built into this kernel' } } } as unknown as Partial<CapabilityReport>;
+    const withKprobes = { kernelRelease: '6.1.0-13-amd64', attachTypes: { kprobe: { supported: true } } } as unknown as Partial<CapabilityReport>;
+    const { service } = setup([{ ...host('new', noKprobes), tools }, { ...host('old', withKprobes), tools }]);
+    const view = await service.create(auth, { ...request, program: { kind: 'bpftrace', script: 'kprobe:vfs_read { @ = count(); }' } });
+    expect(Object.fromEntries(view.runs.map((r) => [r.hostId, [r.state, r.error]]))).toEqual({
+      new: ['unsupported', 'host new cannot attach kprobe (kprobes are not built into this kernel) on kernel 6.18.0'],
+      old: ['pending', null],
+    });
+    // A tracepoint script runs on both.
+    const tracepoints = await service.create(auth, { ...request, program: { kind: 'bpftrace', script: 'tracepoint:syscalls:sys_enter_read { @ = count(); }' } });
+    expect(tracepoints.runs.map((r) => r.state)).toEqual(['pending', 'pending']);
+  });
+
   it('puts the canaries in stage 0 and the others in batches after them', async () => {
     const hostList = ['a', 'b', 'c', 'd', 'e'].map((id) => host(id));
     const { service } = setup(hostList);

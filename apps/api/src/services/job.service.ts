@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import {
   JOB_VIEW_RUNS,
+  bpftraceAttachKinds,
   jobCreateScope,
   programLabel,
   refusedInclude,
@@ -304,7 +305,8 @@ export class JobService {
       return { catalogName: request.program, kernel: program?.requires ?? { attachTypes: [] }, tools: [] };
     }
     return request.program.kind === 'bpftrace'
-      ? { kernel: { attachTypes: [] }, tools: ['bpftrace'] }
+      ? // Its probes' attach types: a kprobe script is unsupported where the probe found no kprobes.
+        { kernel: { attachTypes: bpftraceAttachKinds(request.program.script) }, tools: ['bpftrace'] }
       : // A C source is compiled on the host and relocated (CO-RE) against its kernel's BTF.
         { kernel: { attachTypes: [], btf: true }, tools: ['clang'] };
   }
