@@ -51,9 +51,18 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function sshd(): Promise<RunningSshd> {
-  const started = await startSshd({ baseDir: mkdtempSync(join(dir, 'sshd-')), port: await freePort(), authorizedKeys: [clientKey] });
+/**
+ * `forUsers`: sshd reads authorized_keys as the user logging in, so for users other than root the
+ * file (public keys only) and the directories above it are made readable to them.
+ */
+async function sshd(forUsers = false): Promise<RunningSshd> {
+  const baseDir = mkdtempSync(join(dir, 'sshd-'));
+  const started = await startSshd({ baseDir, port: await freePort(), authorizedKeys: [clientKey] });
   sshds.push(started);
+  if (forUsers) {
+    for (const path of [dir, baseDir]) chmodSync(path, 0o755);
+    chmodSync(join(baseDir, 'authorized_keys'), 0o644);
+  }
   return started;
 }
 
@@ -174,7 +183,7 @@ describe('SSH hosts whose login user is not root', () => {
   });
 
   it('a user with passwordless sudo is served (commands under sudo -n) and runs a catalog job', async () => {
-    const server = await sshd();
+    const server = await sshd(true);
     await enrol('ssh-sudo', server, SUDO_USER);
     expect((await sshHost('ssh-sudo', (h) => h.state !== 'pending')).state).toBe('enrolled');
     await hostOf('ssh-sudo', (h) => h?.online === true);
@@ -189,7 +198,7 @@ describe('SSH hosts whose login user is not root', () => {
   }, 200_000);
 
   it('a user with neither root nor passwordless sudo is refused, saying so', async () => {
-    const server = await sshd();
+    const server = await sshd(true);
     await enrol('ssh-plain', server, PLAIN_USER);
     const refused = await sshHost('ssh-plain', (h) => h.state !== 'pending', 30_000);
     expect(refused).toMatchObject({
