@@ -13,7 +13,9 @@
 // - GET /v1/jobs/:id of a running job on every host;
 // - GET /v1/jobs/:id/results of a completed job of `--results-hosts` hosts with synthetic outputs;
 // and events ingested into PostgreSQL per second, sustained, beside a raw COPY of the same rows
-// (ingest.ts). Args: --hosts 1,10,100,1000 --reps 20 --firings 15 --every 1
+// (ingest.ts). With `--only ...,ssh` (ssh-fleet.ts): the same dispatch and cancel on --ssh-hosts (10) real
+// hosts reached over SSH, sshd instances on loopback ports served by one SSH gateway, beside the
+// simulated daemon hosts of the same run. Args: --hosts 1,10,100,1000 --reps 20 --firings 15 --every 1
 // --only dispatch,jitter,requests,ingest and the rest fleetArgs (metrics.ts) lists.
 import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -42,10 +44,11 @@ import { log } from '../../libs/bpf-loader/bench/stats';
 import type { Metric, SuiteResult } from '../suite';
 import { simulatedHostId } from './host-profile';
 import { cpuPressure, measureIngest, postgresPids, type Wal } from './ingest';
-import { exportCostMetric, fleetArgs, firingJitters, latencyMetrics, requestLatencyMetric, stagesNote, throughputMetric, type FleetArgs, type Rates } from './metrics';
+import { exportCostMetric, fleetArgs, firingJitters, latencyMetrics, requestLatencyMetric, stagesNote, throughputMetric, type FleetArgs, type Measured, type Rates } from './metrics';
 import { startOtlpSink } from './otlp-sink';
 import { latenciesAtRate, type RateResult } from './requests';
 import { RunsObserver, type RunsProgress } from './runs-observer';
+import { startSshFleet } from './ssh-fleet';
 
 const REDIS_PREFIX = 'ftbench';
 const SIMULATOR_MAIN = fileURLToPath(new URL('./simulator-main.ts', import.meta.url));
@@ -168,6 +171,19 @@ export async function run(args: readonly string[]): Promise<SuiteResult> {
         await stopPid(simulator.pid);
       }
     }
+    if (options.measure.has('ssh')) {
+      // Real hosts over SSH, measured as the simulated daemon hosts above are, in the same run.
+      const fleet = `ssh${options.sshHosts}`;
+      log(`fleet of ${options.sshHosts} SSH hosts: starting sshd x${options.sshHosts} and a gateway`);
+      const ssh = await startSshFleet(api.client, { redisUrl: redis.url, redisPrefix: REDIS_PREFIX, dir, fleet, hosts: options.sshHosts });
+      try {
+        metrics.push(...(await new FleetBench(api.client, observer, fleet, options.sshHosts, options, { dispatch: 'ssh-dispatch', cancel: 'ssh-cancel' }).dispatchAndCancel()));
+      } catch (error) {
+        throw new Error(`${(error as Error).message}\n--- ssh-gateway.log\n${tail(ssh.gatewayLog)}`);
+      } finally {
+        await ssh.stop();
+      }
+    }
   } finally {
     for (const stop of stops.reverse()) await stop().catch((error: Error) => log(`stopping: ${error.message}`));
     rmSync(dir, { recursive: true, force: true });
@@ -185,6 +201,7 @@ class FleetBench {
     private readonly fleet: string,
     private readonly hosts: number,
     private readonly options: FleetArgs,
+    private readonly measured: { dispatch: Measured; cancel: Measured } = { dispatch: 'dispatch', cancel: 'cancel' },
   ) {
     this.selector = `fleet=${fleet}`;
   }
@@ -222,7 +239,7 @@ class FleetBench {
     }
     return [
       ...latencyMetrics(
-        'dispatch',
+        this.measured.dispatch,
         this.hosts,
         stage.dispatch,
         stagesNote([
@@ -233,7 +250,7 @@ class FleetBench {
         ]),
       ),
       ...latencyMetrics(
-        'cancel',
+        this.measured.cancel,
         this.hosts,
         cancelStage.cancel,
         stagesNote([

@@ -29,7 +29,7 @@ describe('fleetArgs', () => {
   it('defaults to 1, 10, 100 and 1,000 hosts, everything measured, ingest over 60 s, requests at 200/s for 20 s', () => {
     expect(fleetArgs([])).toEqual({
       hosts: [1, 10, 100, 1000],
-      measure: new Set(['dispatch', 'jitter', 'requests', 'ingest', 'export']),
+      measure: new Set(['dispatch', 'jitter', 'requests', 'ingest', 'export', 'ssh']),
       reps: 20,
       firings: 15,
       everySeconds: 1,
@@ -38,12 +38,13 @@ describe('fleetArgs', () => {
       requestRate: 200,
       requestSeconds: 20,
       resultsHosts: 100,
+      sshHosts: 10,
     });
   });
 
   it('takes every option', () => {
     const args = ['--hosts', '1,10,100', '--reps', '5', '--firings', '8', '--every', '2', '--only', 'ingest,requests'];
-    const more = ['--ingest-seconds', '30', '--ingest-records', '1000', '--rate', '100', '--request-seconds', '10', '--results-hosts', '50', '--api-cpu-prof', '/tmp/prof'];
+    const more = ['--ingest-seconds', '30', '--ingest-records', '1000', '--rate', '100', '--request-seconds', '10', '--results-hosts', '50', '--ssh-hosts', '3', '--api-cpu-prof', '/tmp/prof'];
     expect(fleetArgs([...args, ...more])).toEqual({
       hosts: [1, 10, 100],
       measure: new Set(['ingest', 'requests']),
@@ -55,12 +56,13 @@ describe('fleetArgs', () => {
       requestRate: 100,
       requestSeconds: 10,
       resultsHosts: 50,
+      sshHosts: 3,
       apiCpuProfileDir: '/tmp/prof',
     });
   });
 
   it('refuses a measurement it does not know, naming the choices', () => {
-    expect(() => fleetArgs(['--only', 'dispatch,latency'])).toThrow('--only takes dispatch, jitter, requests, ingest, export, got "latency"');
+    expect(() => fleetArgs(['--only', 'dispatch,latency'])).toThrow('--only takes dispatch, jitter, requests, ingest, export, ssh, got "latency"');
     expect(() => fleetArgs(['--api-cpu-prof'])).toThrow('--api-cpu-prof needs a value');
   });
 

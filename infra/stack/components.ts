@@ -158,6 +158,8 @@ export function startSshGateway(options: SshGatewayOptions): StartedProcess {
       // Tests enrol and remove hosts and wait for the gateway to notice.
       FLEETTRACE_SSH_REFRESH_MS: '300',
       FLEETTRACE_DISPATCH_PUBLIC_KEY_FILE: (options.dispatchKeys ?? defaultDispatchKeys()).publicKeyFile,
+      // What POST /v1/hosts/ssh/:id/bootstrap installs (npm run build makes it).
+      FLEETTRACE_DAEMON_BUNDLE_DIR: join(REPO_ROOT, 'apps/node-daemon/dist/remote'),
       ...options.env,
     },
   });

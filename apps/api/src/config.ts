@@ -74,6 +74,8 @@ export interface ApiConfig {
    * reach Redis by another address or scheme (rediss://) than the API; default: the API's own.
    */
   hostRedisUrl?: string;
+  /** FLEETTRACE_HOST_API_URL: where daemons bootstrapped over SSH reach this API; unset, the URL the bootstrap request came to. */
+  hostApiUrl?: string;
   /** Ed25519 private key every run dispatch is signed with; hosts hold its public half and run nothing else. */
   dispatchSigningKey: KeyObject;
 }
@@ -97,6 +99,7 @@ const EnvSchema = z.object({
     .string({ error: 'FLEETTRACE_DISPATCH_SIGNING_KEY_FILE is required (a PEM Ed25519 private key: openssl genpkey -algorithm ed25519)' })
     .min(1, 'FLEETTRACE_DISPATCH_SIGNING_KEY_FILE is required'),
   FLEETTRACE_HOST_REDIS_URL: z.string().url('FLEETTRACE_HOST_REDIS_URL must be a redis:// or rediss:// URL').optional(),
+  FLEETTRACE_HOST_API_URL: z.string().url('FLEETTRACE_HOST_API_URL must be an http:// or https:// URL').optional(),
   FLEETTRACE_TOKEN_KEY: z.string().min(32, 'FLEETTRACE_TOKEN_KEY must be at least 32 characters').optional(),
   FLEETTRACE_AUTH_FAILURE_LIMIT: positiveInt.default(20),
   FLEETTRACE_AUTH_FAILURE_WINDOW_SECONDS: positiveInt.default(60),
@@ -188,6 +191,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     authFailureLimit: e.FLEETTRACE_AUTH_FAILURE_LIMIT,
     authFailureWindowSeconds: e.FLEETTRACE_AUTH_FAILURE_WINDOW_SECONDS,
     ...(e.FLEETTRACE_HOST_REDIS_URL ? { hostRedisUrl: e.FLEETTRACE_HOST_REDIS_URL } : {}),
+    ...(e.FLEETTRACE_HOST_API_URL ? { hostApiUrl: e.FLEETTRACE_HOST_API_URL } : {}),
     dispatchSigningKey: readDispatchSigningKey(e.FLEETTRACE_DISPATCH_SIGNING_KEY_FILE),
   };
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sshHostsKey, SshHostEntry, type HostView, type SshHostView } from '@fleettrace/contracts';
+import { sshDaemonProgressKey, sshDaemonTokenKey, sshHostsKey, SshHostEntry, type HostView, type SshHostView } from '@fleettrace/contracts';
 import { hostInfo, registerHosts, startApi, waitFor, type TestApi } from './support/api';
 import { withDb } from './support/db';
 
@@ -115,5 +115,67 @@ describe('DELETE /v1/hosts/:id', () => {
     await t.report({ type: 'host', at: Date.now(), host: { ...hostInfo('gone-ssh'), kind: 'ssh' } });
     await registerHosts(t, [hostInfo('after-gone')]);
     expect((await t.request<HostView[]>('GET', '/v1/hosts')).body.map((h) => h.id)).not.toContain('gone-ssh');
+  });
+});
+
+describe('POST /v1/hosts/ssh/:id/bootstrap and /uninstall', () => {
+  const progressKey = () => sshDaemonProgressKey(t.config.redisPrefix);
+  const view = async (id: string) => (await t.request<SshHostView>('GET', `/v1/hosts/ssh/${id}`)).body;
+
+  it('leaves a one-time enrolment token for one gateway, hands the host to its daemon, and says registered at the daemon\'s heartbeat', async () => {
+    await enrol({ name: 'boot-1', address: '127.0.0.1:2223', user: 'root', labels: {}, hostKey: KEY_A });
+    // Only an enrolled host: a pending one has not been reached yet.
+    expect((await t.request('POST', '/v1/hosts/ssh/boot-1/bootstrap')).body).toMatchObject({ statusCode: 409, message: 'SSH host boot-1 is not enrolled (pending)' });
+    await t.report({ type: 'ssh-probe', hostId: 'boot-1', at: Date.now(), hostKey: KEY_A });
+    await waitFor('boot-1 enrolled', async () => (await view('boot-1')).state === 'enrolled');
+    expect(await view('boot-1')).toMatchObject({ daemon: null });
+
+    const { status, body } = await t.request<SshHostView>('POST', '/v1/hosts/ssh/boot-1/bootstrap');
+    expect(status).toBe(202);
+    expect(body.daemon).toMatchObject({ state: 'installing', action: 'install', error: null, mode: null, pid: null });
+    const entry = (await registry())['boot-1'];
+    // Where the daemon reaches the API: FLEETTRACE_HOST_API_URL is unset here, so where this request came to.
+    expect(entry.daemon).toMatchObject({ action: 'install', apiUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) });
+    const tokenKey = sshDaemonTokenKey(t.config.redisPrefix, 'boot-1', entry.daemon!.requestId);
+    expect(await t.redis.get(tokenKey)).toMatch(/^fte_/);
+    const ttl = await t.redis.ttl(tokenKey);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(600);
+    const records = await audit('boot-1');
+    expect(records.map((r) => r.action)).toEqual(expect.arrayContaining(['host.enrolment_create', 'ssh-host.bootstrap']));
+    expect(JSON.stringify(records)).not.toContain(await t.redis.get(tokenKey));
+    expect((await t.request('POST', '/v1/hosts/ssh/boot-1/bootstrap')).body).toMatchObject({ statusCode: 409, message: 'host boot-1 already has a daemon (installing)' });
+
+    // The gateway that took it says the daemon runs; the API says registered at its first heartbeat of kind daemon.
+    const progress = { requestId: entry.daemon!.requestId, action: 'install', state: 'started', mode: 'systemd', pid: 4242, at: Date.now() };
+    await t.redis.hset(progressKey(), 'boot-1', JSON.stringify(progress));
+    expect((await view('boot-1')).daemon?.state).toBe('installing');
+    await t.report({ type: 'host', at: Date.now(), host: hostInfo('boot-1') });
+    await waitFor('boot-1 registered', async () => (await view('boot-1')).daemon?.state === 'registered');
+    expect((await t.request<HostView[]>('GET', '/v1/hosts')).body.find((h) => h.id === 'boot-1')).toMatchObject({ kind: 'daemon' });
+    expect((await view('boot-1')).daemon).toMatchObject({ state: 'registered', mode: 'systemd', pid: 4242 });
+    expect((await t.request('POST', '/v1/hosts/ssh/boot-1/bootstrap')).body).toMatchObject({ statusCode: 409, message: 'host boot-1 already has a daemon (registered): uninstall it first' });
+
+    const removing = await t.request<SshHostView>('POST', '/v1/hosts/ssh/boot-1/uninstall');
+    expect([removing.status, removing.body.daemon?.state]).toEqual([202, 'uninstalling']);
+    const uninstall = (await registry())['boot-1'].daemon!;
+    expect(uninstall).toMatchObject({ action: 'uninstall' });
+    await t.redis.hset(progressKey(), 'boot-1', JSON.stringify({ requestId: uninstall.requestId, action: 'uninstall', state: 'done', at: Date.now() }));
+    expect((await view('boot-1')).daemon).toBeNull();
+    expect((await audit('boot-1')).map((r) => r.action)).toContain('ssh-host.uninstall');
+  });
+
+  it('says why an install failed, and lets it be tried again', async () => {
+    await enrol({ name: 'boot-2', address: '127.0.0.1:2224', user: 'root', labels: {}, hostKey: KEY_A });
+    await t.report({ type: 'ssh-probe', hostId: 'boot-2', at: Date.now(), hostKey: KEY_A });
+    await waitFor('boot-2 enrolled', async () => (await view('boot-2')).state === 'enrolled');
+    expect((await t.request('POST', '/v1/hosts/ssh/boot-2/uninstall')).body).toMatchObject({ statusCode: 409, message: 'host boot-2 has no daemon to uninstall' });
+    await t.request('POST', '/v1/hosts/ssh/boot-2/bootstrap');
+    const request = (await registry())['boot-2'].daemon!;
+    await t.redis.hset(progressKey(), 'boot-2', JSON.stringify({ requestId: request.requestId, action: 'install', state: 'failed', error: 'the daemon on 127.0.0.1:2224 exited before it enrolled', at: Date.now() }));
+    expect((await view('boot-2')).daemon).toMatchObject({ state: 'failed', error: 'install failed: the daemon on 127.0.0.1:2224 exited before it enrolled' });
+    const again = await t.request<SshHostView>('POST', '/v1/hosts/ssh/boot-2/bootstrap');
+    expect([again.status, again.body.daemon?.state]).toEqual([202, 'installing']);
+    expect((await registry())['boot-2'].daemon!.requestId).not.toBe(request.requestId);
   });
 });

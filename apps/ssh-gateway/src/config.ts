@@ -16,6 +16,10 @@ export interface GatewayConfig {
   keepaliveSeconds: number;
   /** FLEETTRACE_DISPATCH_PUBLIC_KEY_FILE: the API's dispatch-signing public key (PEM); required. */
   dispatchKeyFile: string;
+  /** FLEETTRACE_DAEMON_BUNDLE_DIR: the daemon bundle bootstraps install (apps/node-daemon/dist/remote); none refuses them. */
+  daemonBundleDir: string | undefined;
+  /** How long a bootstrapped daemon has to start and enrol. */
+  daemonRegisterTimeoutMs: number;
 }
 
 export class GatewayUsageError extends Error {}
@@ -47,6 +51,8 @@ export function gatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     refreshMs: positiveInteger(env, 'FLEETTRACE_SSH_REFRESH_MS', 2000),
     connectTimeoutSeconds: positiveInteger(env, 'FLEETTRACE_SSH_CONNECT_TIMEOUT_SECONDS', 10),
     keepaliveSeconds: positiveInteger(env, 'FLEETTRACE_SSH_KEEPALIVE_SECONDS', 15),
+    daemonBundleDir: env.FLEETTRACE_DAEMON_BUNDLE_DIR || undefined,
+    daemonRegisterTimeoutMs: positiveInteger(env, 'FLEETTRACE_DAEMON_REGISTER_TIMEOUT_SECONDS', 60) * 1000,
     dispatchKeyFile: required(env, 'FLEETTRACE_DISPATCH_PUBLIC_KEY_FILE', "the PEM file of the API's dispatch-signing public key"),
   };
 }

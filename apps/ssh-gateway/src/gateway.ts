@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
-import { FIRST_USE } from '@fleettrace/contracts';
+import { FIRST_USE, servedOverSsh } from '@fleettrace/contracts';
 import { DispatchVerifier, ResultsRepository } from '@fleettrace/host-agent';
 import type { GatewayConfig } from './config';
+import { DaemonRequests } from './daemon-requests';
 import { SshHostAgent } from './host-agent';
 import { SshHostDirectory, sameConnection } from './host-directory';
 import { Semaphore } from './semaphore';
@@ -18,6 +19,7 @@ export class SshGateway {
   private readonly agents = new Map<string, SshHostAgent>();
   private readonly slots: Semaphore;
   private readonly verifier: DispatchVerifier;
+  private readonly daemons: DaemonRequests;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
 
@@ -28,6 +30,24 @@ export class SshGateway {
     this.directory = new SshHostDirectory(this.redis, config.redisPrefix, log);
     this.slots = new Semaphore(config.concurrency);
     this.verifier = DispatchVerifier.fromFile(config.dispatchKeyFile);
+    this.daemons = new DaemonRequests({
+      redis: this.redis,
+      redisPrefix: config.redisPrefix,
+      ssh: this.sshOptions(),
+      bundleDir: config.daemonBundleDir,
+      dispatchKeyFile: config.dispatchKeyFile,
+      registerTimeoutMs: config.daemonRegisterTimeoutMs,
+      log,
+    });
+  }
+
+  private sshOptions() {
+    return {
+      keyDir: this.config.keyDir,
+      agentSocket: this.config.agentSocket,
+      connectTimeoutSeconds: this.config.connectTimeoutSeconds,
+      keepaliveSeconds: this.config.keepaliveSeconds,
+    };
   }
 
   async start(): Promise<void> {
@@ -41,7 +61,11 @@ export class SshGateway {
   }
 
   private async refresh(): Promise<void> {
-    const entries = await this.directory.read();
+    const all = await this.directory.read();
+    const progress = await this.daemons.progress();
+    // A host with a daemon (installed, or being installed or removed) is its daemon's, not the gateways'.
+    const entries = new Map([...all].filter(([id, entry]) => servedOverSsh(entry, progress.get(id))));
+    for (const [id, entry] of all) this.daemons.consider(entry, progress.get(id));
     for (const [id, agent] of this.agents) {
       const entry = entries.get(id);
       // A key pinned (first use) after this agent connected: it connected to the key it saw, which
@@ -52,7 +76,7 @@ export class SshGateway {
         continue;
       }
       this.agents.delete(id);
-      this.log(`host ${id}: ${entry ? 'enrolment changed' : 'removed'}`);
+      this.log(`host ${id}: ${entry ? 'enrolment changed' : all.has(id) ? 'handed to its daemon' : 'removed'}`);
       await agent.stop();
     }
     for (const [id, entry] of entries) {
@@ -63,12 +87,7 @@ export class SshGateway {
         redis: this.redis,
         results: this.results,
         verifier: this.verifier,
-        ssh: {
-          keyDir: this.config.keyDir,
-          agentSocket: this.config.agentSocket,
-          connectTimeoutSeconds: this.config.connectTimeoutSeconds,
-          keepaliveSeconds: this.config.keepaliveSeconds,
-        },
+        ssh: this.sshOptions(),
         concurrencyPerHost: this.config.concurrencyPerHost,
         gatewaySlots: this.slots,
         probeIntervalMs: this.config.probeIntervalMs,

@@ -50,8 +50,21 @@ export function ensureRemoteRunner(session: SshSession, bundle: RemoteRunnerBund
 
 async function install(session: SshSession, bundle: RemoteRunnerBundle): Promise<string> {
   const final = remoteRunnerDir(bundle);
+  await installBundle(session, bundle, final, 'the runner');
+  return final;
+}
+
+/** A directory of files to put on hosts under the name of its hash (the runner's, the daemon's). */
+export type UploadableBundle = Pick<RemoteRunnerBundle, 'dir' | 'sha256' | 'files'>;
+
+/**
+ * Puts `bundle` at `final` on the host, unless a complete copy of this very bundle is there:
+ * uploaded over SFTP into a private staging directory as the login user, then moved into place by
+ * root (INSTALL_SCRIPT). `what` names it in errors.
+ */
+export async function installBundle(session: SshSession, bundle: UploadableBundle, final: string, what: string): Promise<void> {
   const marker = await session.run(['cat', `${final}/${COMPLETE_MARKER}`]);
-  if (marker.code === 0 && marker.stdout.trim() === bundle.sha256) return final;
+  if (marker.code === 0 && marker.stdout.trim() === bundle.sha256) return;
   // Staged by the login user over SFTP (sudo does not reach SFTP), then moved into place as root.
   const stage = `/tmp/fleettrace-upload-${randomBytes(8).toString('hex')}`;
   const sftp = await session.sftp();
@@ -59,19 +72,18 @@ async function install(session: SshSession, bundle: RemoteRunnerBundle): Promise
     await upload(sftp, bundle, stage);
   } catch (error) {
     await session.run(['rm', '-rf', stage]).catch(() => undefined);
-    throw new Error(`uploading the runner to ${session.address} failed: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`uploading ${what} to ${session.address} failed: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
     sftp.end();
   }
   const result = await session.run(['sh', '-c', INSTALL_SCRIPT, 'fleettrace-install', stage, final, bundle.sha256]);
   if (result.code !== 0) {
     await session.run(['rm', '-rf', stage]).catch(() => undefined);
-    throw new Error(`installing the runner in ${final} on ${session.address} failed (exit ${result.code}): ${result.stderr.trim().slice(0, 500)}`);
+    throw new Error(`installing ${what} in ${final} on ${session.address} failed (exit ${result.code}): ${result.stderr.trim().slice(0, 500)}`);
   }
-  return final;
 }
 
-async function upload(sftp: SFTPWrapper, bundle: RemoteRunnerBundle, stage: string): Promise<void> {
+async function upload(sftp: SFTPWrapper, bundle: UploadableBundle, stage: string): Promise<void> {
   // Made here, private to the login user: it fails if the name is taken, so nobody else's directory is written into.
   await call<void>((done) => sftp.mkdir(stage, { mode: 0o700 }, done));
   const made = new Set<string>([stage]);

@@ -56,6 +56,21 @@ export const SshHostView = apiComponent(
     state: SshEnrolmentState,
     error: z.string().nullable(),
     enrolledAt: z.string(),
+    /** Its daemon, once bootstrapped over SSH (POST /v1/hosts/ssh/:id/bootstrap); null while it is reached over SSH. */
+    daemon: z
+      .object({
+        state: z.enum(['installing', 'registered', 'failed', 'uninstalling']),
+        /** install or uninstall: what the state is of. */
+        action: z.enum(['install', 'uninstall']),
+        /** Why it failed; null otherwise. */
+        error: z.string().nullable(),
+        /** How it runs: its systemd unit, or (a host without systemd) a process the gateway started, with its PID. */
+        mode: z.enum(['systemd', 'process']).nullable(),
+        pid: z.number().int().nullable(),
+        requestedAt: z.string(),
+      })
+      .nullable()
+      .optional(),
   }),
 );
 export type SshHostView = z.infer<typeof SshHostView>;
@@ -70,8 +85,66 @@ export const SshHostEntry = z.object({
   labels: z.record(z.string(), z.string()),
   /** The fingerprint the host must show, or FIRST_USE until the first probe pinned one. */
   hostKey: z.union([z.literal(FIRST_USE), SshFingerprint]),
+  /**
+   * A daemon asked for on this host (install) or asked away (uninstall). While one is installed,
+   * or being installed or removed, no gateway serves the host over SSH (servedOverSsh).
+   */
+  daemon: z
+    .object({
+      action: z.enum(['install', 'uninstall']),
+      requestId: z.string().uuid(),
+      requestedAt: z.number(),
+      /** The API the daemon enrols at and reaches (install only). */
+      apiUrl: z.string().url().optional(),
+    })
+    .optional(),
 });
 export type SshHostEntry = z.infer<typeof SshHostEntry>;
+export type SshDaemonRequest = NonNullable<SshHostEntry['daemon']>;
+
+/**
+ * How far a gateway got with a host's daemon request (hash `sshDaemonProgressKey`, field: host id):
+ * written by the gateway that took the request, read by the API and by every gateway.
+ */
+export const SshDaemonProgress = z.object({
+  requestId: z.string().uuid(),
+  action: z.enum(['install', 'uninstall']),
+  /** working: taken by a gateway; started: the daemon runs and holds its own credentials; done: uninstalled. */
+  state: z.enum(['working', 'started', 'failed', 'done']),
+  error: z.string().optional(),
+  mode: z.enum(['systemd', 'process']).optional(),
+  pid: z.number().int().optional(),
+  at: z.number(),
+});
+export type SshDaemonProgress = z.infer<typeof SshDaemonProgress>;
+
+export function sshDaemonProgressKey(prefix: string): string {
+  return `${prefix}:ssh-daemon-progress`;
+}
+
+/**
+ * Where the API leaves a bootstrap's one-time enrolment token for the gateway, briefly (it expires
+ * with the token's own short life): the gateway that takes it (GETDEL) is the one that installs.
+ */
+export function sshDaemonTokenKey(prefix: string, hostId: string, requestId: string): string {
+  return `${prefix}:ssh-daemon-token:${hostId}:${requestId}`;
+}
+
+/** Of the progress, the part that answers this request (an older request's is not). */
+export function progressOf(request: SshDaemonRequest | undefined, progress: SshDaemonProgress | undefined): SshDaemonProgress | undefined {
+  return request && progress?.requestId === request.requestId && progress.action === request.action ? progress : undefined;
+}
+
+/**
+ * Whether gateways serve the host over SSH: unless a daemon is installed or being installed or
+ * removed there. An install that failed, and an uninstall that finished, give the host back.
+ */
+export function servedOverSsh(entry: SshHostEntry, progress: SshDaemonProgress | undefined): boolean {
+  const request = entry.daemon;
+  if (!request) return true;
+  const own = progressOf(request, progress);
+  return request.action === 'install' ? own?.state === 'failed' : own?.state === 'done';
+}
 
 export function sshHostsKey(prefix: string): string {
   return `${prefix}:ssh-hosts`;

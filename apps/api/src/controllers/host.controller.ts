@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Ip, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Ip, Param, Post, Query } from '@nestjs/common';
 import { z } from 'zod';
 import { CreateEnrolmentRequest, CreatedEnrolmentView, EnrolHostRequest, EnrolSshHostRequest, EnrolmentView, HostCredentialsView, HostDetailView, HostId, HostView, SshHostView } from '@fleettrace/contracts';
 import { HostTrustService } from '../services/host-trust.service';
@@ -101,6 +101,34 @@ export class HostController {
   @Scope('hosts:write')
   getSsh(@Param('id', new ZodValidationPipe(HostId, 'host id')) id: string): Promise<SshHostView> {
     return this.sshHosts.get(id);
+  }
+
+  @Post('ssh/:id/bootstrap')
+  @HttpCode(202)
+  @ApiRoute({
+    summary: 'Turns an enrolled SSH host into a daemon host (same host id): an SSH gateway installs the daemon, which enrols itself with a one-time token.',
+    description:
+      'Answers at once with daemon.state `installing`; GET /v1/hosts/ssh/:id then says `registered` (the daemon heartbeats; its runs go to it) or `failed` with the reason. ' +
+      'The daemon reaches the API at FLEETTRACE_HOST_API_URL, else at the address this request came to. Audited (ssh-host.bootstrap).',
+    responses: { 202: SshHostView },
+    errors: [404, 409],
+  })
+  @Scope('hosts:write')
+  bootstrapSsh(@Auth() auth: AuthContext, @Param('id', new ZodValidationPipe(HostId, 'host id')) id: string, @Headers('host') host: string | undefined): Promise<SshHostView> {
+    return this.sshHosts.bootstrap(auth, id, `http://${host ?? '127.0.0.1'}`);
+  }
+
+  @Post('ssh/:id/uninstall')
+  @HttpCode(202)
+  @ApiRoute({
+    summary: "Removes a bootstrapped daemon: its Redis user is revoked at once, then a gateway stops it and removes its unit and files, and the host is reached over SSH again.",
+    description: 'Answers with daemon.state `uninstalling`; GET /v1/hosts/ssh/:id then shows daemon null (done) or `failed` with the reason. Audited (ssh-host.uninstall).',
+    responses: { 202: SshHostView },
+    errors: [404, 409],
+  })
+  @Scope('hosts:write')
+  uninstallSsh(@Auth() auth: AuthContext, @Param('id', new ZodValidationPipe(HostId, 'host id')) id: string): Promise<SshHostView> {
+    return this.sshHosts.uninstall(auth, id);
   }
 
   @Get(':id')

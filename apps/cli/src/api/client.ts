@@ -11,6 +11,7 @@ import {
   type EventPage,
   type HostDetailView,
   type HostView,
+  type SshHostView,
   type JobComparisonView,
   type JobPage,
   type JobPlanView,
@@ -160,6 +161,15 @@ export class ApiClient {
 
   host(hostId: string): Promise<HostDetailView> {
     return this.json<HostDetailView>('GET', `/v1/hosts/${encodeURIComponent(hostId)}`);
+  }
+
+  sshHost(hostId: string): Promise<SshHostView> {
+    return this.json<SshHostView>('GET', `/v1/hosts/ssh/${encodeURIComponent(hostId)}`);
+  }
+
+  /** POST /v1/hosts/ssh/:id/bootstrap or /uninstall: the host's daemon asked for, or asked away. */
+  sshDaemon(hostId: string, action: 'bootstrap' | 'uninstall'): Promise<SshHostView> {
+    return this.json<SshHostView>('POST', `/v1/hosts/ssh/${encodeURIComponent(hostId)}/${action}`);
   }
 
   programs(): Promise<ProgramView[]> {

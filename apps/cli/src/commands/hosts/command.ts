@@ -22,9 +22,24 @@ export const hostsCommand: CommandSpec = {
       options: [FORMAT_OPTION, FIELDS_OPTION],
       load: async () => (await import('./show')).show,
     },
+    {
+      name: 'bootstrap',
+      description: 'Turns an SSH host into a daemon host (same id): a gateway installs the daemon, which enrols itself; waits until it registers.',
+      arguments: [{ name: 'id', required: true, description: 'the SSH host id' }],
+      options: [{ name: 'wait-seconds', argument: 'SECONDS', description: 'how long to wait for the daemon to register (default 120; 0 answers at once)' }, FORMAT_OPTION],
+      load: async () => (await import('./daemon')).bootstrap,
+    },
+    {
+      name: 'uninstall',
+      description: "Removes a bootstrapped daemon (its unit or process, its files, its Redis user); the host is reached over SSH again.",
+      arguments: [{ name: 'id', required: true, description: 'the SSH host id' }],
+      options: [{ name: 'wait-seconds', argument: 'SECONDS', description: 'how long to wait for the removal (default 120; 0 answers at once)' }, FORMAT_OPTION],
+      load: async () => (await import('./daemon')).uninstall,
+    },
   ],
   examples: [
     { description: 'the web tier on new kernels', command: "fleettrace hosts ls --selector 'tier=web,kernel>=6.1'" },
     { description: 'why a program does not run on a host', command: 'fleettrace hosts show web-1' },
+    { description: 'install the daemon on a host reached over SSH', command: 'fleettrace hosts bootstrap db-3' },
   ],
 };
