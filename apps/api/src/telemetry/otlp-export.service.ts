@@ -1,33 +1,33 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { AggregateOutput, ResultMessage, StacksOutput } from '@fleettrace/contracts';
+import type { AggregateOutput, EventsMessage, ResultMessage, StacksOutput } from '@fleettrace/contracts';
 import type { ApiConfig } from '../config';
 import { JobRepository } from '../repositories/job.repository';
 import { RunRepository, type TransitionRecord } from '../repositories/run.repository';
 import { RunLifecycleService } from '../services/run-lifecycle.service';
 import type { ProgramCatalog } from '../services/program-catalog';
 import { API_CONFIG, PROGRAM_CATALOG } from '../tokens';
-import { eventLogRecords } from './event-log-records';
+import { eventLogBatch, type EventLogBatch } from './event-log-records';
+import { LogExportQueue } from './log-export-queue';
 import { OTLP_EXPORT_OFF, type OtlpExportConfig } from './otlp-config';
 import { jobSpans } from './job-spans';
-import { SERVICE_NAME } from './run-context';
+import { SERVICE_NAME, type RunTelemetryContext } from './run-context';
 import { RunMetricsProducer } from './run-metrics.producer';
 import { pushToPyroscope, pyroscopeIngest } from './pyroscope-push';
 
 /** Exports running at once; past this a batch is dropped (and counted) rather than queued without end. */
 const MAX_EXPORTS_IN_FLIGHT = 32;
+/** Runs whose telemetry context is kept for their events (a host's name and a job's program do not change). */
+const CONTEXTS_KEPT = 10_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface OtlpExportStats {
   metricExports: number;
-  logExports: number;
   profilePushes: number;
   traceExports: number;
   failedExports: number;
@@ -45,11 +45,13 @@ export class OtlpExportService {
   private readonly logger = new Logger('OtlpExport');
   private readonly config: OtlpExportConfig;
   private readonly metrics: OTLPMetricExporter | undefined;
-  private readonly logs: OTLPLogExporter | undefined;
+  /** Event records go through a bounded queue to a worker thread: their volume is ingest's own. */
+  private readonly logs: LogExportQueue | undefined;
+  private readonly eventContexts = new Map<string, RunTelemetryContext>();
   private readonly traces: OTLPTraceExporter | undefined;
   private readonly serviceResource: Resource = resourceFromAttributes({ 'service.name': `${SERVICE_NAME}-api` });
   private readonly inFlight = new Set<Promise<void>>();
-  readonly stats: OtlpExportStats = { metricExports: 0, logExports: 0, profilePushes: 0, traceExports: 0, failedExports: 0, droppedBatches: 0 };
+  readonly stats: OtlpExportStats = { metricExports: 0, profilePushes: 0, traceExports: 0, failedExports: 0, droppedBatches: 0 };
 
   constructor(
     @Inject(API_CONFIG) apiConfig: ApiConfig,
@@ -61,7 +63,10 @@ export class OtlpExportService {
     this.config = apiConfig.otlpExport ?? OTLP_EXPORT_OFF;
     // The exporters read OTEL_EXPORTER_OTLP_*HEADERS, _TIMEOUT and _COMPRESSION themselves.
     if (this.config.metricsUrl) this.metrics = new OTLPMetricExporter({ url: this.config.metricsUrl });
-    if (this.config.logsUrl) this.logs = new OTLPLogExporter({ url: this.config.logsUrl });
+    if (this.config.logsUrl) {
+      this.logs = new LogExportQueue(this.config.logsUrl, (message) => this.logger.warn(message));
+      this.logs.start();
+    }
     if (this.config.tracesUrl) {
       this.traces = new OTLPTraceExporter({ url: this.config.tracesUrl });
       lifecycle.onCommitted(({ completedJobs }) => {
@@ -74,18 +79,52 @@ export class OtlpExportService {
     return this.metrics !== undefined || this.logs !== undefined || this.traces !== undefined || this.config.profilesUrl !== undefined;
   }
 
+  /** Event records dropped because the log export queue was full. */
+  get droppedRecords(): number {
+    return this.logs?.stats.dropped ?? 0;
+  }
+
   /** What ingest just committed; returns at once. */
   ingested(messages: readonly ResultMessage[]): void {
     if (!this.enabled) return;
-    const wanted = messages.filter((m) =>
-      m.type === 'events' ? this.logs : m.type === 'snapshot' ? this.metrics : m.type === 'summary' ? (this.metrics ?? this.config.profilesUrl) : undefined,
-    );
+    if (this.logs) this.ingestedEvents(messages.filter((m): m is EventsMessage => m.type === 'events'));
+    const wanted = messages.filter((m) => (m.type === 'snapshot' ? this.metrics : m.type === 'summary' ? (this.metrics ?? this.config.profilesUrl) : undefined));
     if (wanted.length === 0) return;
     if (this.inFlight.size >= MAX_EXPORTS_IN_FLIGHT) {
       if (this.stats.droppedBatches++ % 100 === 0) this.logger.warn(`OTLP export is behind (${MAX_EXPORTS_IN_FLIGHT} exports in flight): dropping a batch`);
       return;
     }
     this.track(this.export(wanted));
+  }
+
+  /**
+   * Events are handed to the log export queue as they are, under the run's context: from memory
+   * when the run was seen before (the common case: a run reports many batches), else looked up once.
+   */
+  private ingestedEvents(messages: EventsMessage[]): void {
+    if (messages.length === 0) return;
+    const unknown = [...new Set(messages.map((m) => m.runId).filter((id) => !this.eventContexts.has(id) && UUID.test(id)))];
+    if (unknown.length === 0) return this.offerEvents(messages);
+    this.track(
+      this.runs.telemetryContexts(unknown).then((found) => {
+        for (const [runId, ctx] of found) this.eventContexts.set(runId, ctx);
+        // Oldest first out: a Map iterates in insertion order.
+        for (const runId of this.eventContexts.keys()) {
+          if (this.eventContexts.size <= CONTEXTS_KEPT) break;
+          this.eventContexts.delete(runId);
+        }
+        this.offerEvents(messages);
+      }),
+    );
+  }
+
+  private offerEvents(messages: EventsMessage[]): void {
+    const batches: EventLogBatch[] = [];
+    for (const message of messages) {
+      const ctx = this.eventContexts.get(message.runId);
+      if (ctx) batches.push(eventLogBatch(ctx, message, this.catalog));
+    }
+    this.logs!.offer(batches, new Date());
   }
 
   private track(work: Promise<void>): void {
@@ -120,24 +159,18 @@ export class OtlpExportService {
   /** Waits for the exports in flight, then closes the exporters (shutdown). */
   async close(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
-    await Promise.allSettled([this.metrics?.shutdown(), this.logs?.shutdown(), this.traces?.shutdown()]);
+    await Promise.allSettled([this.metrics?.shutdown(), this.logs?.close(), this.traces?.shutdown()]);
   }
 
   private async export(messages: readonly ResultMessage[]): Promise<void> {
     const runIds = [...new Set(messages.map((m) => ('runId' in m ? (m.runId ?? '') : '')).filter((id) => UUID.test(id)))];
     const contexts = await this.runs.telemetryContexts(runIds);
-    const now = new Date();
     const pending: Array<Promise<void>> = [];
-    const records: ReadableLogRecord[] = [];
     for (const message of messages) {
       // Hosts, SSH probes and refused dispatches belong to no run's outputs; a state change has nothing to export.
-      if (message.type === 'host' || message.type === 'ssh-probe' || message.type === 'state' || message.type === 'dispatch-refused') continue;
+      if (message.type !== 'summary' && message.type !== 'snapshot') continue;
       const ctx = contexts.get(message.runId);
       if (!ctx) continue;
-      if (message.type === 'events') {
-        records.push(...eventLogRecords(ctx, message, this.catalog, now));
-        continue;
-      }
       // Only a run's final stacks are pushed: Pyroscope adds profiles up, so a snapshot (cumulative
       // from the run's start) pushed too would count its samples twice.
       if (message.type === 'summary' && this.config.profilesUrl) {
@@ -150,7 +183,6 @@ export class OtlpExportService {
       const producer = new RunMetricsProducer(ctx, outputs, new Date(message.at), { catalog: this.catalog, countsTop: this.config.countsTop });
       pending.push(this.exportMetrics(producer));
     }
-    if (records.length > 0 && this.logs) pending.push(this.exportLogs(records));
     const failures = (await Promise.allSettled(pending)).filter((r) => r.status === 'rejected');
     if (failures.length > 0) throw (failures[0] as PromiseRejectedResult).reason;
   }
@@ -169,10 +201,6 @@ export class OtlpExportService {
     this.stats.profilePushes++;
   }
 
-  private async exportLogs(records: ReadableLogRecord[]): Promise<void> {
-    await settle((done) => this.logs!.export(records, done));
-    this.stats.logExports++;
-  }
 }
 
 function settle(run: (done: (result: ExportResult) => void) => void): Promise<void> {
