@@ -37,7 +37,7 @@ describe('event records exported from a worker thread through a bounded queue', 
     try {
       queue.offer([batch('job-a', 1500), batch('job-a', 700, 1500)], new Date());
       queue.offer([batch('job-a', 800, 2200)], new Date());
-      const requests = await waitFor('3000 records received', () => {
+      const requests = await waitFor('3000 records received', async () => {
         const found = logRecordsOf('job-a');
         return found.flat().length >= 3000 && found;
       });
@@ -45,7 +45,7 @@ describe('event records exported from a worker thread through a bounded queue', 
       const pids = requests.flat().map((r) => attributesOf(r.attributes).pid);
       expect(new Set(pids).size).toBe(3000);
       expect(requests.flat()[0]!.timeUnixNano).toBe('1700000000000000000');
-      await waitFor('the queue to count them sent', () => queue.stats.exported === 3000);
+      await waitFor('the queue to count them sent', async () => queue.stats.exported === 3000);
       expect(queue.stats).toMatchObject({ queued: 3000, exported: 3000, failed: 0, dropped: 0 });
     } finally {
       await queue.close();
@@ -61,10 +61,10 @@ describe('event records exported from a worker thread through a bounded queue', 
       queue.offer([batch('job-b', 80)], new Date());
       queue.offer([batch('job-b', 50, 80)], new Date());
       expect(queue.stats).toMatchObject({ queued: 80, dropped: 50 });
-      await waitFor('the 80 sent', () => queue.stats.exported === 80);
+      await waitFor('the 80 sent', async () => queue.stats.exported === 80);
       // Room again once they are sent.
       queue.offer([batch('job-b', 20, 200)], new Date());
-      await waitFor('the 20 sent', () => queue.stats.exported === 100);
+      await waitFor('the 20 sent', async () => queue.stats.exported === 100);
       expect(logRecordsOf('job-b').flat()).toHaveLength(100);
     } finally {
       await queue.close();

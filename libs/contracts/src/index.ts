@@ -27,3 +27,4 @@ export * from './ssh';
 export * from './trace-context';
 export * from './dispatch-signature';
 export * from './host-trust';
+export * from './otlp-endpoint';

@@ -5,7 +5,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { AggregateOutput, EventsMessage, ResultMessage, StacksOutput } from '@fleettrace/contracts';
+import { traceContextOf, type AggregateOutput, type EventsMessage, type ResultMessage, type StacksOutput, type StateMessage, type SummaryMessage } from '@fleettrace/contracts';
 import type { ApiConfig } from '../config';
 import { JobRepository } from '../repositories/job.repository';
 import { RunRepository, type TransitionRecord } from '../repositories/run.repository';
@@ -16,13 +16,14 @@ import { eventLogBatch, type EventLogBatch } from './event-log-records';
 import { LogExportQueue } from './log-export-queue';
 import { OTLP_EXPORT_OFF, type OtlpExportConfig } from './otlp-config';
 import { jobSpans } from './job-spans';
+import { runTraceparent } from './trace-ids';
 import { SERVICE_NAME, type RunTelemetryContext } from './run-context';
 import { RunMetricsProducer } from './run-metrics.producer';
 import { pushToPyroscope, pyroscopeIngest } from './pyroscope-push';
 
 /** Exports running at once; past this a batch is dropped (and counted) rather than queued without end. */
 const MAX_EXPORTS_IN_FLIGHT = 32;
-/** Runs whose telemetry context is kept for their events (a host's name and a job's program do not change). */
+/** Runs whose telemetry context is kept in memory. */
 const CONTEXTS_KEPT = 10_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -47,7 +48,10 @@ export class OtlpExportService {
   private readonly metrics: OTLPMetricExporter | undefined;
   /** Event records go through a bounded queue to a worker thread: their volume is ingest's own. */
   private readonly logs: LogExportQueue | undefined;
-  private readonly eventContexts = new Map<string, RunTelemetryContext>();
+  /** Runs' telemetry contexts, for their events and returned trace contexts (a host's name and a job's program do not change). */
+  private readonly runContexts = new Map<string, RunTelemetryContext>();
+  /** Trace contexts daemons returned: equal to their run span's, or not. */
+  readonly traceContexts = { continued: 0, mismatched: 0 };
   private readonly traces: OTLPTraceExporter | undefined;
   private readonly serviceResource: Resource = resourceFromAttributes({ 'service.name': `${SERVICE_NAME}-api` });
   private readonly inFlight = new Set<Promise<void>>();
@@ -88,6 +92,7 @@ export class OtlpExportService {
   ingested(messages: readonly ResultMessage[]): void {
     if (!this.enabled) return;
     if (this.logs) this.ingestedEvents(messages.filter((m): m is EventsMessage => m.type === 'events'));
+    if (this.traces) this.checkReturnedTraceContexts(messages);
     const wanted = messages.filter((m) => (m.type === 'snapshot' ? this.metrics : m.type === 'summary' ? (this.metrics ?? this.config.profilesUrl) : undefined));
     if (wanted.length === 0) return;
     if (this.inFlight.size >= MAX_EXPORTS_IN_FLIGHT) {
@@ -103,25 +108,60 @@ export class OtlpExportService {
    */
   private ingestedEvents(messages: EventsMessage[]): void {
     if (messages.length === 0) return;
-    const unknown = [...new Set(messages.map((m) => m.runId).filter((id) => !this.eventContexts.has(id) && UUID.test(id)))];
-    if (unknown.length === 0) return this.offerEvents(messages);
+    const known = this.knownContexts(messages.map((m) => m.runId));
+    if (known) this.offerEvents(messages, known);
+    else this.track(this.lookUpContexts(messages.map((m) => m.runId)).then((contexts) => this.offerEvents(messages, contexts)));
+  }
+
+  /** The contexts of these runs if all are in memory, else undefined. */
+  private knownContexts(runIds: readonly string[]): Map<string, RunTelemetryContext> | undefined {
+    const known = new Map<string, RunTelemetryContext>();
+    for (const runId of runIds) {
+      const ctx = this.runContexts.get(runId);
+      if (!ctx) return undefined;
+      known.set(runId, ctx);
+    }
+    return known;
+  }
+
+  private async lookUpContexts(runIds: readonly string[]): Promise<Map<string, RunTelemetryContext>> {
+    const unknown = [...new Set(runIds.filter((id) => !this.runContexts.has(id) && UUID.test(id)))];
+    for (const [runId, ctx] of await this.runs.telemetryContexts(unknown)) this.runContexts.set(runId, ctx);
+    // Oldest first out: a Map iterates in insertion order.
+    for (const runId of this.runContexts.keys()) {
+      if (this.runContexts.size <= CONTEXTS_KEPT) break;
+      this.runContexts.delete(runId);
+    }
+    return new Map(runIds.flatMap((id) => (this.runContexts.has(id) ? [[id, this.runContexts.get(id)!] as const] : [])));
+  }
+
+  /**
+   * A daemon returns the traceparent it continued (on `dispatched` and with the summary): it must be
+   * the one the API gave the run (trace-ids.ts), or the host's spans hang off the wrong trace.
+   */
+  private checkReturnedTraceContexts(messages: readonly ResultMessage[]): void {
+    const returned = messages.filter((m): m is StateMessage | SummaryMessage => (m.type === 'state' || m.type === 'summary') && m.traceparent !== undefined);
+    if (returned.length === 0) return;
     this.track(
-      this.runs.telemetryContexts(unknown).then((found) => {
-        for (const [runId, ctx] of found) this.eventContexts.set(runId, ctx);
-        // Oldest first out: a Map iterates in insertion order.
-        for (const runId of this.eventContexts.keys()) {
-          if (this.eventContexts.size <= CONTEXTS_KEPT) break;
-          this.eventContexts.delete(runId);
+      this.lookUpContexts(returned.map((m) => m.runId)).then((contexts) => {
+        for (const message of returned) {
+          const ctx = contexts.get(message.runId);
+          if (!ctx) continue;
+          const expected = runTraceparent(ctx.jobId, ctx.runId);
+          if (traceContextsEqual(message.traceparent!, expected)) this.traceContexts.continued++;
+          else {
+            this.traceContexts.mismatched++;
+            this.logger.warn(`run ${ctx.runId}: its host continued trace context ${message.traceparent}, not the run span's ${expected}`);
+          }
         }
-        this.offerEvents(messages);
       }),
     );
   }
 
-  private offerEvents(messages: EventsMessage[]): void {
+  private offerEvents(messages: EventsMessage[], contexts: ReadonlyMap<string, RunTelemetryContext>): void {
     const batches: EventLogBatch[] = [];
     for (const message of messages) {
-      const ctx = this.eventContexts.get(message.runId);
+      const ctx = contexts.get(message.runId);
       if (ctx) batches.push(eventLogBatch(ctx, message, this.catalog));
     }
     this.logs!.offer(batches, new Date());
@@ -207,4 +247,10 @@ function settle(run: (done: (result: ExportResult) => void) => void): Promise<vo
   return new Promise((resolve, reject) =>
     run((result) => (result.code === ExportResultCode.SUCCESS ? resolve() : reject(result.error ?? new Error('export failed')))),
   );
+}
+
+/** Trace and parent span the same; the flags may differ (a host may not sample what the API did). */
+function traceContextsEqual(a: string, b: string): boolean {
+  const [x, y] = [traceContextOf(a), traceContextOf(b)];
+  return x !== undefined && y !== undefined && x.traceId === y.traceId && x.spanId === y.spanId;
 }

@@ -56,7 +56,7 @@ export class ServiceMetrics implements OnModuleDestroy {
     @Inject(QueueRepository) private readonly queues: QueueRepository,
     @Inject(ResultsStreamRepository) private readonly stream: ResultsStreamRepository,
     @Inject(RunLifecycleService) lifecycle: RunLifecycleService,
-    @Inject(OtlpExportService) private readonly otlpExport: Pick<OtlpExportService, 'droppedRecords'>,
+    @Inject(OtlpExportService) private readonly otlpExport: Pick<OtlpExportService, 'droppedRecords' | 'traceContexts'>,
   ) {
     lifecycle.onCommitted((outcome) => this.runsChanged(outcome));
     const readers: IMetricReader[] = [this.prometheus];
@@ -96,6 +96,15 @@ export class ServiceMetrics implements OnModuleDestroy {
         description: 'Event records not exported over OTLP because the export queue was full (export never holds ingest up).',
       })
       .addCallback((result) => result.observe(this.otlpExport.droppedRecords, { signal: 'logs' }));
+    meter
+      .createObservableCounter('fleettrace.trace_context.returned', {
+        unit: '{run}',
+        description: "Trace contexts daemons returned with a run, by whether they equal the run span's (counted while traces are exported).",
+      })
+      .addCallback((result) => {
+        result.observe(this.otlpExport.traceContexts.continued, { result: 'continued' });
+        result.observe(this.otlpExport.traceContexts.mismatched, { result: 'mismatch' });
+      });
   }
 
   /** Prometheus text exposition of every metric, read now. */
