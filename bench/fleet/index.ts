@@ -25,6 +25,7 @@ import { isTerminalRunState, resultsStreamKey, type JobView, type RunState, type
 import {
   REPO_ROOT,
   createDatabase,
+  defaultDispatchKeys,
   freePort,
   startApi,
   startDetached,
@@ -105,7 +106,7 @@ export async function run(args: readonly string[]): Promise<SuiteResult> {
       log(`fleet of ${hosts}: starting the simulator`);
       const simulator = startDetached(
         process.execPath,
-        ['--import', 'tsx', SIMULATOR_MAIN, '--redis-url', redis.url, '--redis-prefix', REDIS_PREFIX, '--fleet', fleet, '--hosts', String(hosts)],
+        ['--import', 'tsx', SIMULATOR_MAIN, '--redis-url', redis.url, '--redis-prefix', REDIS_PREFIX, '--fleet', fleet, '--hosts', String(hosts), '--dispatch-key', defaultDispatchKeys().publicKeyFile],
         simulatorLog,
         { cwd: REPO_ROOT },
       );
@@ -143,6 +144,8 @@ export async function run(args: readonly string[]): Promise<SuiteResult> {
               try {
                 await stopPid(api.pid);
                 api = await startTheApi({ OTEL_EXPORTER_OTLP_ENDPOINT: sink.url });
+                // A job is planned onto hosts online; the new API knows them once it ingested their heartbeats.
+                await waitForHostsOnline(api.client, ids, WAIT_MS);
                 const on = await new FleetBench(api.client, observer, fleet, hosts, options).ingestThroughput(stack);
                 log(`fleet of ${hosts}: export on: ${on.value} events/s (off ${off.value}); the sink took ${sink.requests} requests, ${sink.bytes} bytes`);
                 metrics.push(

@@ -15,12 +15,14 @@ async function main(): Promise<number> {
       fleet: { type: 'string' },
       hosts: { type: 'string' },
       'hosts-per-connection': { type: 'string', default: '25' },
+      // The bench's own key pair (infra/stack makes one per process): this process would make another.
+      'dispatch-key': { type: 'string' },
     },
   });
   const count = Number(values.hosts);
   const perConnection = Number(values['hosts-per-connection']);
   if (!values['redis-url'] || !values['redis-prefix'] || !values.fleet || !Number.isInteger(count) || count < 1 || !(perConnection >= 1)) {
-    process.stderr.write('usage: simulator-main.ts --redis-url URL --redis-prefix P --fleet NAME --hosts N [--hosts-per-connection K]\n');
+    process.stderr.write('usage: simulator-main.ts --redis-url URL --redis-prefix P --fleet NAME --hosts N [--hosts-per-connection K] [--dispatch-key PUBLIC.pem]\n');
     return 2;
   }
   const now = new Date();
@@ -30,6 +32,7 @@ async function main(): Promise<number> {
     redisPrefix: values['redis-prefix'],
     hosts,
     hostsPerConnection: perConnection,
+    ...(values['dispatch-key'] ? { dispatchPublicKeyFile: values['dispatch-key'] } : {}),
     log,
   });
   await simulator.start();

@@ -22,6 +22,8 @@ export interface SimulatorOptions {
   hostsPerConnection?: number;
   /** Records each events output of a run reports. */
   eventsPerOutput?: number;
+  /** The public half of the key the API signs with; default: the one infra/stack made for this process. */
+  dispatchPublicKeyFile?: string;
   log: (line: string) => void;
 }
 
@@ -52,8 +54,7 @@ export class FleetSimulator {
       prefix: redisPrefix,
       concurrency: options.concurrency ?? 4,
       hostsPerConnection: options.hostsPerConnection ?? 25,
-      // The key the API that infra/stack started in this process signs with.
-      verifier: DispatchVerifier.fromFile(defaultDispatchKeys().publicKeyFile),
+      verifier: DispatchVerifier.fromFile(options.dispatchPublicKeyFile ?? defaultDispatchKeys().publicKeyFile),
       log,
     });
     const launch = syntheticLauncher({ eventsPerOutput: options.eventsPerOutput ?? 10 });
