@@ -56,9 +56,11 @@ export function eventLogRecords(ctx: RunTelemetryContext, message: EventsMessage
 
 /** Epoch nanoseconds as a number or (past 2^53) a decimal string, exactly; undefined when not a time. */
 export function nanosToHrTime(value: FieldValue | undefined): HrTime | undefined {
-  let ns: bigint;
-  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) ns = BigInt(Math.trunc(value));
-  else if (typeof value === 'string' && /^\d{1,19}$/.test(value)) ns = BigInt(value);
-  else return undefined;
-  return [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)];
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) {
+    const ns = BigInt(Math.trunc(value));
+    return [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)];
+  }
+  if (typeof value !== 'string' || !/^\d{1,19}$/.test(value)) return undefined;
+  // Split as decimal text, exactly and without BigInt: this runs once per exported event.
+  return value.length <= 9 ? [0, Number(value)] : [Number(value.slice(0, -9)), Number(value.slice(-9))];
 }
