@@ -13,9 +13,14 @@ export interface LogExportLimits {
   /** How long a partial request waits for more records. */
   scheduledDelayMs: number;
   maxExportsInFlight: number;
+  /**
+   * The worker thread's nice value (Linux: per thread). Telemetry must not take CPU that ingest and
+   * PostgreSQL need: on a busy host the worker yields, falls behind, and the queue drops (counted).
+   */
+  workerNice: number;
 }
 
-export const LOG_EXPORT_LIMITS: LogExportLimits = { maxQueuedRecords: 50_000, maxExportBatchSize: 2_048, scheduledDelayMs: 200, maxExportsInFlight: 2 };
+export const LOG_EXPORT_LIMITS: LogExportLimits = { maxQueuedRecords: 50_000, maxExportBatchSize: 2_048, scheduledDelayMs: 200, maxExportsInFlight: 2, workerNice: 10 };
 
 export type ToLogExportWorker = { kind: 'batches'; batches: EventLogBatch[]; observedAt: number } | { kind: 'flush'; id: number };
 export type FromLogExportWorker = { kind: 'settled'; records: number; error?: string } | { kind: 'flushed'; id: number };

@@ -1,5 +1,6 @@
 // The log export worker's thread (started by log-export-queue.ts): builds OTLP log records from event
 // batches, encodes and sends them, so none of that runs on the thread that ingests.
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ExportResultCode } from '@opentelemetry/core';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
@@ -11,6 +12,12 @@ const port = parentPort!;
 const { url, limits } = workerData as { url: string; limits: LogExportLimits };
 const exporter = new OTLPLogExporter({ url });
 const post = (message: FromLogExportWorker) => port.postMessage(message);
+// On Linux a thread's nice value is its own: this lowers the worker only, never the ingest thread.
+try {
+  setPriority(limits.workerNice);
+} catch {
+  // Not permitted (or not Linux): the worker runs at the process's priority.
+}
 
 let pending: ReadableLogRecord[] = [];
 let inFlight = 0;
