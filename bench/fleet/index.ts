@@ -148,6 +148,9 @@ export async function run(args: readonly string[]): Promise<SuiteResult> {
                 await waitForHostsOnline(api.client, ids, WAIT_MS);
                 const on = await new FleetBench(api.client, observer, fleet, hosts, options).ingestThroughput(stack);
                 log(`fleet of ${hosts}: export on: ${on.value} events/s (off ${off.value}); the sink took ${sink.requests} requests, ${sink.bytes} bytes`);
+                // Each phase's CPU per event (the API's includes its export worker): what export costs, less at the mercy of the machine's load.
+                log(`fleet of ${hosts}: export off: ${off.note}`);
+                log(`fleet of ${hosts}: export on: ${on.note}`);
                 metrics.push(
                   exportCostMetric(
                     on,
