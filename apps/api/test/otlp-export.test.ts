@@ -149,6 +149,24 @@ describe('run outputs exported over OTLP http/protobuf', () => {
     expect(children.find((c) => c !== beta)!.status.code).toBe(1); // OK
   });
 
+  it("checks the trace context a daemon returns against its run span's, and counts one that differs", async () => {
+    const returned = async () => {
+      const text = (await t.request<string>('GET', '/metrics')).body;
+      const value = (result: string) => Number(new RegExp(`^fleettrace_trace_context_returned_total\\{[^}]*result="${result}"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+      return { continued: value('continued'), mismatch: value('mismatch') };
+    };
+    const before = await returned();
+    const { job, runOf } = await startJob('execsnoop');
+    await t.report({ type: 'state', runId: runOf('alpha'), at: Date.now(), state: 'dispatched', traceparent: runTraceparent(job.id, runOf('alpha')) });
+    // beta says it continued alpha's span: the right trace, the wrong parent.
+    await t.report({ type: 'state', runId: runOf('beta'), at: Date.now(), state: 'dispatched', traceparent: `00-${jobTraceId(job.id)}-${spanIdOf('run', runOf('alpha'))}-01` });
+    const after = await waitFor('both returned contexts checked', async () => {
+      const now = await returned();
+      return now.continued + now.mismatch === before.continued + before.mismatch + 2 && now;
+    });
+    expect(after).toEqual({ continued: before.continued + 1, mismatch: before.mismatch + 1 });
+  });
+
   it('traces HTTP requests as server spans named by route, continuing the caller\'s trace context', async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const response = await fetch(`${t.url}/v1/jobs/00000000-0000-4000-8000-000000000001`, {
@@ -270,7 +288,10 @@ describe('run outputs exported over OTLP http/protobuf', () => {
     expect(profileSelectors.flatMap((selector) => [...selector.matchAll(/([a-z_]+)\s*=~?/g)].map((m) => m[1]!)).filter((label) => !pushedLabels.has(label))).toEqual([]);
     // Nothing but Prometheus and Pyroscope queries, so nothing goes unchecked.
     expect(targets.filter((target) => target.type !== 'prometheus' && target.type !== 'grafana-pyroscope-datasource')).toEqual([]);
-    expect(read.filter((name) => !scraped.has(name) && !exported.has(name))).toEqual([]);
+    // Each daemon's own /metrics feeds the daemon panels: test/e2e/telemetry.test.ts checks those names against a real daemon's scrape.
+    const daemonNames = read.filter((name) => name.startsWith('fleettrace_daemon_'));
+    expect(daemonNames).toContain('fleettrace_daemon_heartbeats_total');
+    expect(read.filter((name) => !daemonNames.includes(name) && !scraped.has(name) && !exported.has(name))).toEqual([]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { DEFAULT_REDIS_PREFIX, HostId } from '@fleettrace/contracts';
+import { DEFAULT_REDIS_PREFIX, HostId, otlpSignalUrl } from '@fleettrace/contracts';
 
 export interface DaemonConfig {
   hostId: string;
@@ -26,6 +26,8 @@ export interface DaemonConfig {
    */
   enrolToken?: string;
   apiUrl?: string;
+  /** Where this daemon's own run spans go (OTLP http/protobuf, from the standard OTEL_* variables); undefined exports none. */
+  tracesUrl?: string;
 }
 
 export class DaemonUsageError extends Error {}
@@ -78,7 +80,16 @@ export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv, cgroup2R
     ...optional('dispatchKeyFile', flags.get('dispatch-key') ?? env.FLEETTRACE_DISPATCH_PUBLIC_KEY_FILE),
     ...optional('enrolToken', flags.get('enrol-token') ?? env.FLEETTRACE_ENROL_TOKEN),
     ...optional('apiUrl', flags.get('api-url') ?? env.FLEETTRACE_API_URL),
+    ...optional('tracesUrl', tracesUrl(env)),
   };
+}
+
+function tracesUrl(env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    return otlpSignalUrl(env, 'traces');
+  } catch (error) {
+    throw new DaemonUsageError((error as Error).message);
+  }
 }
 
 function optional<K extends string>(key: K, value: string | undefined): { [k in K]?: string } {

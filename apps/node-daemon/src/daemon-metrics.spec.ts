@@ -8,6 +8,14 @@ describe('daemon /metrics', () => {
   let metrics: DaemonMetrics | undefined;
   afterEach(async () => metrics?.close());
 
+  it('serves its counters at 0 before anything happened, so dashboards find a series on an idle host', async () => {
+    metrics = new DaemonMetrics({ id: 'h1', name: 'web-1' });
+    const text = await metrics.scrape();
+    for (const name of ['fleettrace_daemon_heartbeats_total', 'fleettrace_daemon_events_sent_total', 'fleettrace_daemon_events_lost_total', 'fleettrace_daemon_events_dropped_total', 'fleettrace_daemon_runs_active']) {
+      expect(text).toMatch(new RegExp(`^${name}(\\{[^}]*\\})? 0$`, 'm'));
+    }
+  });
+
   it('counts what the daemon reported and serves it as Prometheus text that promtool accepts', async () => {
     metrics = new DaemonMetrics({ id: 'h1', name: 'web-1' });
     metrics.published({ type: 'host', at: 0, host: { id: 'h1', name: 'web-1', labels: {}, kernelRelease: '6.1', arch: 'x64', btf: true, daemonVersion: '0', cgroup: null, tools: { clang: false, bpftrace: false } } });

@@ -46,6 +46,9 @@ export class DaemonMetrics {
       description: "CPU time each run's BPF programs took in the kernel.",
       advice: { explicitBucketBoundaries: BPF_TIME_BOUNDS },
     });
+    // Served at 0 from the start, not from their first event: a dashboard panel (and a rate()) finds
+    // a series on a host that has not yet run anything that sends or loses events.
+    for (const counter of [this.heartbeats, this.runsStarted, this.runsActive, this.eventsSent, this.eventsLost, this.eventsDropped]) counter.add(0);
   }
 
   /** Every report the daemon publishes passes here once it is sent. */

@@ -1,3 +1,4 @@
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { CapabilityReport } from '@fleettrace/contracts';
@@ -6,6 +7,8 @@ import { releaseFreeNativeMemory } from '@fleettrace/bpf-loader';
 import { probeHostCapabilities } from '@fleettrace/runner';
 import type { DaemonConfig } from './config';
 import { DaemonMetrics } from './daemon-metrics';
+import { RunSpans } from './run-spans';
+import { SpanExporter } from './span-exporter';
 import { collectHostInfo } from './host-info';
 import { ControlRepository, Heartbeat, ResultsRepository, RunQueueRepository, type DispatchVerifier } from '@fleettrace/host-agent';
 import { RunExecutor, RunJournal, stateDir } from '@fleettrace/runner';
@@ -26,6 +29,7 @@ export class Daemon {
   private readonly launcher: ReturnType<typeof warmRunnerLauncher>;
   private readonly results: Pick<ResultsRepository, 'publish'>;
   private readonly metrics: DaemonMetrics | undefined;
+  private readonly spans: SpanExporter | undefined;
   private readonly queue: RunQueueRepository;
   private readonly control: ControlRepository;
   private readonly journal: RunJournal;
@@ -40,15 +44,19 @@ export class Daemon {
     const results = new ResultsRepository(this.redis, config.redisPrefix);
     const metrics = config.metricsListen ? new DaemonMetrics({ id: config.hostId, name: config.name }) : undefined;
     this.metrics = metrics;
-    // Counted as sent: every report goes through here, so /metrics is what the API was told.
-    this.results = metrics
-      ? {
-          publish: async (message) => {
-            await results.publish(message);
-            metrics.published(message);
-          },
-        }
-      : results;
+    this.spans = config.tracesUrl ? new SpanExporter(config.tracesUrl, { id: config.hostId, name: config.name, kernelRelease: release() }, log) : undefined;
+    const runSpans = this.spans ? new RunSpans((span) => this.spans!.add(span)) : undefined;
+    // Counted and traced as sent: every report goes through here, so /metrics and the run spans are what the API was told.
+    const observers = [metrics, runSpans].filter((o) => o !== undefined);
+    this.results =
+      observers.length > 0
+        ? {
+            publish: async (message) => {
+              await results.publish(message);
+              for (const observer of observers) observer.published(message);
+            },
+          }
+        : results;
     const scope = config.cgroupPath === null ? null : { id: cgroupId(config.cgroupPath), path: config.cgroupPath };
     this.control = new ControlRepository(config.redisUrl, this.redis, config.redisPrefix, [config.hostId], log);
     this.journal = new RunJournal(join(stateDir(), `daemon-${config.hostId}`, 'runs-in-progress'));
@@ -103,6 +111,7 @@ export class Daemon {
     await this.queue.close();
     await this.control.close();
     await this.metrics?.close();
+    await this.spans?.close();
     this.redis.disconnect();
   }
 }

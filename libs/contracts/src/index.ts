@@ -31,3 +31,4 @@ export * from './trace-context';
 export * from './dispatch-signature';
 export * from './host-trust';
 export * from './bpftrace-probes';
+export * from './otlp-endpoint';

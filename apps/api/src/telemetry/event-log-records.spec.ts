@@ -34,6 +34,9 @@ describe('events as log records', () => {
   it('reads epoch nanoseconds exactly, past 2^53 too', () => {
     expect(nanosToHrTime('9223372036854775807')).toEqual([9223372036, 854775807]);
     expect(nanosToHrTime(1_000_000_001)).toEqual([1, 1]);
+    expect(nanosToHrTime('999999999')).toEqual([0, 999_999_999]);
+    expect(nanosToHrTime('1000000000')).toEqual([1, 0]);
+    expect(nanosToHrTime('0')).toEqual([0, 0]);
     expect(nanosToHrTime('-5')).toBeUndefined();
     expect(nanosToHrTime(null)).toBeUndefined();
   });

@@ -16,13 +16,18 @@ export interface RunTelemetryContext {
 }
 
 export const SERVICE_NAME = 'fleettrace';
+export const INSTRUMENTATION_SCOPE = { name: '@fleettrace/api', version: '0.1.0' };
 
 /**
  * The resource of a run's telemetry is the host it ran on (host.* as the semantic conventions name
  * them) with the job that asked for it: the API exports on the host's behalf.
  */
 export function runResource(ctx: RunTelemetryContext, serviceName = SERVICE_NAME): Resource {
-  return resourceFromAttributes({
+  return resourceFromAttributes(runResourceAttributes(ctx, serviceName));
+}
+
+export function runResourceAttributes(ctx: RunTelemetryContext, serviceName = SERVICE_NAME): Attributes {
+  return {
     'service.name': serviceName,
     'host.name': ctx.hostName,
     'host.id': ctx.hostId,
@@ -30,7 +35,7 @@ export function runResource(ctx: RunTelemetryContext, serviceName = SERVICE_NAME
     'fleettrace.job.id': ctx.jobId,
     'fleettrace.program': ctx.program,
     ...(ctx.scheduleId ? { 'fleettrace.schedule.id': ctx.scheduleId } : {}),
-  });
+  };
 }
 
 /**

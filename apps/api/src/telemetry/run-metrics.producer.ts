@@ -13,9 +13,9 @@ import type { ProgramCatalog } from '../services/program-catalog';
 import { countSeries } from './counts-series';
 import { explicitBuckets, log2Buckets } from './hist-buckets';
 import { outputSignal } from './output-signals';
-import { runResource, seriesAttributes, type RunTelemetryContext } from './run-context';
+import { INSTRUMENTATION_SCOPE, runResource, seriesAttributes, type RunTelemetryContext } from './run-context';
 
-export const INSTRUMENTATION_SCOPE = { name: '@fleettrace/api', version: '0.1.0' };
+export { INSTRUMENTATION_SCOPE };
 
 export interface RunMetricsOptions {
   catalog: ProgramCatalog;

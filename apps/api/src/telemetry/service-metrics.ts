@@ -14,6 +14,7 @@ import { RunRepository } from '../repositories/run.repository';
 import { RunLifecycleService, type LifecycleOutcome } from '../services/run-lifecycle.service';
 import { API_CONFIG } from '../tokens';
 import { SERVICE_NAME } from './run-context';
+import { OtlpExportService } from './otlp-export.service';
 
 /** Seconds: a run lasts from under a second to an hour; dispatch waits from milliseconds to minutes. */
 const DURATION_BOUNDS = [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
@@ -55,6 +56,7 @@ export class ServiceMetrics implements OnModuleDestroy {
     @Inject(QueueRepository) private readonly queues: QueueRepository,
     @Inject(ResultsStreamRepository) private readonly stream: ResultsStreamRepository,
     @Inject(RunLifecycleService) lifecycle: RunLifecycleService,
+    @Inject(OtlpExportService) private readonly otlpExport: Pick<OtlpExportService, 'droppedRecords' | 'traceContexts'>,
   ) {
     lifecycle.onCommitted((outcome) => this.runsChanged(outcome));
     const readers: IMetricReader[] = [this.prometheus];
@@ -88,6 +90,21 @@ export class ServiceMetrics implements OnModuleDestroy {
     this.heartbeats = meter.createCounter('fleettrace.host.heartbeats', { unit: '{heartbeat}', description: 'Daemon heartbeats ingested, by host.' });
     this.reportsIngested = meter.createCounter('fleettrace.ingest.reports', { unit: '{report}', description: 'Results stream entries stored, by type.' });
     this.observeStores(meter);
+    meter
+      .createObservableCounter('fleettrace.export.dropped', {
+        unit: '{record}',
+        description: 'Event records not exported over OTLP because the export queue was full (export never holds ingest up).',
+      })
+      .addCallback((result) => result.observe(this.otlpExport.droppedRecords, { signal: 'logs' }));
+    meter
+      .createObservableCounter('fleettrace.trace_context.returned', {
+        unit: '{run}',
+        description: "Trace contexts daemons returned with a run, by whether they equal the run span's (counted while traces are exported).",
+      })
+      .addCallback((result) => {
+        result.observe(this.otlpExport.traceContexts.continued, { result: 'continued' });
+        result.observe(this.otlpExport.traceContexts.mismatched, { result: 'mismatch' });
+      });
   }
 
   /** Prometheus text exposition of every metric, read now. */
