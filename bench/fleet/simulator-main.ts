@@ -1,6 +1,6 @@
 // The fleet simulator as its own process, so the hosts' work never shares an event loop with the
 // benchmark that times them: `tsx bench/fleet/simulator-main.ts --redis-url U --redis-prefix P
-// --fleet NAME --hosts N`. Stops (its runs reporting `cancelled`) on SIGTERM or SIGINT.
+// --fleet NAME --hosts N --dispatch-key FILE` (the public half of the key the API signs with). Stops (its runs reporting `cancelled`) on SIGTERM or SIGINT.
 import { parseArgs } from 'node:util';
 import { simulatedHost } from './host-profile';
 import { FleetSimulator } from './simulator';
@@ -15,12 +15,13 @@ async function main(): Promise<number> {
       fleet: { type: 'string' },
       hosts: { type: 'string' },
       'hosts-per-connection': { type: 'string', default: '25' },
+      'dispatch-key': { type: 'string' },
     },
   });
   const count = Number(values.hosts);
   const perConnection = Number(values['hosts-per-connection']);
-  if (!values['redis-url'] || !values['redis-prefix'] || !values.fleet || !Number.isInteger(count) || count < 1 || !(perConnection >= 1)) {
-    process.stderr.write('usage: simulator-main.ts --redis-url URL --redis-prefix P --fleet NAME --hosts N [--hosts-per-connection K]\n');
+  if (!values['redis-url'] || !values['redis-prefix'] || !values.fleet || !values['dispatch-key'] || !Number.isInteger(count) || count < 1 || !(perConnection >= 1)) {
+    process.stderr.write('usage: simulator-main.ts --redis-url URL --redis-prefix P --fleet NAME --hosts N --dispatch-key FILE [--hosts-per-connection K]\n');
     return 2;
   }
   const now = new Date();
@@ -30,6 +31,7 @@ async function main(): Promise<number> {
     redisPrefix: values['redis-prefix'],
     hosts,
     hostsPerConnection: perConnection,
+    dispatchKeyFile: values['dispatch-key'],
     log,
   });
   await simulator.start();

@@ -22,6 +22,8 @@ export interface SimulatorOptions {
   hostsPerConnection?: number;
   /** Records each events output of a run reports. */
   eventsPerOutput?: number;
+  /** The public key the API signs dispatches with (the benchmark's API: defaultDispatchKeys of the process that started it). */
+  dispatchKeyFile?: string;
   log: (line: string) => void;
 }
 
@@ -44,7 +46,6 @@ export class FleetSimulator {
     // Every host's reports on one connection, written together when they come in the same tick.
     this.redis = new Redis(redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true });
     this.redis.on('error', (error) => log(`redis: ${error.message}`));
-    const results = new ResultsRepository(this.redis, redisPrefix);
     const hostIds = options.hosts.map((h) => h.id);
     this.control = new ControlRepository(redisUrl, this.redis, redisPrefix, hostIds, log);
     this.queues = new HostQueues({
@@ -52,14 +53,16 @@ export class FleetSimulator {
       prefix: redisPrefix,
       concurrency: options.concurrency ?? 4,
       hostsPerConnection: options.hostsPerConnection ?? 25,
-      // The key the API that infra/stack started in this process signs with.
-      verifier: DispatchVerifier.fromFile(defaultDispatchKeys().publicKeyFile),
+      // The key the API signs with: given, or that of an API infra/stack started in this process.
+      verifier: DispatchVerifier.fromFile(options.dispatchKeyFile ?? defaultDispatchKeys().publicKeyFile),
       log,
     });
     const launch = syntheticLauncher({ eventsPerOutput: options.eventsPerOutput ?? 10 });
     // A run's lines would be thousands a second across the fleet: only what goes wrong is logged.
     const quiet = (line: string): void => void (/failed|lost|malformed/.test(line) && log(line));
     for (const info of options.hosts) {
+      // Each host reports through its own stream, as a real one does.
+      const results = new ResultsRepository(this.redis, redisPrefix, info.id);
       const executor = new RunExecutor(results, launch, null, quiet, Date.now, this.control);
       this.hosts.set(info.id, { info, heartbeat: new Heartbeat(results, info, log), executor });
     }

@@ -37,7 +37,7 @@ export class Daemon {
     private readonly log: (line: string) => void,
   ) {
     this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-    const results = new ResultsRepository(this.redis, config.redisPrefix);
+    const results = new ResultsRepository(this.redis, config.redisPrefix, config.hostId);
     const metrics = config.metricsListen ? new DaemonMetrics({ id: config.hostId, name: config.name }) : undefined;
     this.metrics = metrics;
     // Counted as sent: every report goes through here, so /metrics is what the API was told.
