@@ -16,6 +16,7 @@ export interface StreamEntry {
 export interface ReadOptions {
   /** 'pending': entries delivered to this consumer before but never acked; 'new': never delivered. */
   from: 'pending' | 'new';
+  /** Entries per stream, as XREADGROUP counts them. */
   count: number;
   blockMs: number;
 }

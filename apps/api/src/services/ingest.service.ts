@@ -64,9 +64,10 @@ interface ParsedBatch {
 }
 
 /**
- * Moves what daemons report through the results stream into Postgres. A batch is written in one
- * transaction and acked only after it commits; every write is idempotent, so entries redelivered
- * after a crash between commit and ack change nothing.
+ * Moves what hosts report through their results streams (one each) into Postgres, applying only
+ * what a host reports about itself and its runs, and nothing for a run that has ended (screen). A
+ * batch is written in one transaction and acked only after it commits; every write is idempotent,
+ * so entries redelivered after a crash between commit and ack change nothing.
  *
  * A report that cannot be stored never holds up the others: what parsing refuses, and what the
  * database refuses (found by splitting the batch until the refused report is alone), goes to the
