@@ -98,6 +98,23 @@ describe("a host's own Redis user", () => {
     expect(await admin.exists(resultsStreamKey(prefix, 'db-1'))).toBe(0);
   });
 
+  it("made by an older API (write of the shared stream only), gets today's rules at start: its own stream, still not another's, same password", async () => {
+    const url = await hostUrl('web-1');
+    const user = hostRedisUser(prefix, 'web-1');
+    // The rules an API before per-host streams gave it.
+    await admin.call('ACL', 'SETUSER', user, 'resetkeys', `~${prefix}:${hostQueueName('web-1')}:*`, `%W~${prefix}:results`);
+    const web = connect(url);
+    await web.connect();
+    await expect(web.xadd(resultsStreamKey(prefix, 'web-1'), '*', 'm', '{}')).rejects.toThrow(/NOPERM/);
+    expect(await credentials.applyRules('web-1')).toBe(true);
+    expect(await web.xadd(resultsStreamKey(prefix, 'web-1'), '*', 'm', '{}')).toMatch(/^\d+-\d+$/);
+    await expect(web.xadd(`${prefix}:results`, '*', 'm', '{}')).rejects.toThrow(/NOPERM/);
+    await expect(web.xadd(resultsStreamKey(prefix, 'db-1'), '*', 'm', '{}')).rejects.toThrow(/NOPERM/);
+    // A revoked host's user is not made again.
+    expect(await credentials.applyRules('never-enrolled')).toBe(false);
+    expect((await admin.call('ACL', 'USERS')) as string[]).not.toContain(hostRedisUser(prefix, 'never-enrolled'));
+  });
+
   it('once removed, its open connections are closed at once and it cannot sign in again', async () => {
     const url = await hostUrl('web-1');
     const web = connect(url);

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ForbiddenException, Inject, Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
+import { ForbiddenException, Inject, Injectable, Logger, NotFoundException, UnauthorizedException } from '@nestjs/common';
 import {
   ENROLMENT_TOKEN_PREFIX,
   type CreateEnrolmentRequest,
@@ -28,6 +28,8 @@ const SECRET_BYTES = 32;
  */
 @Injectable()
 export class HostTrustService {
+  private readonly logger = new Logger('HostTrust');
+
   constructor(
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(DatabaseRepository) private readonly database: DatabaseRepository,
@@ -117,6 +119,20 @@ export class HostTrustService {
       return removed;
     });
     return hadUser || hadRecord;
+  }
+
+  /**
+   * At start: every enrolled host's Redis user gets today's rules. Users made before per-host
+   * results streams could write only the shared stream, which nothing reads any more; their daemons
+   * report through their own from the moment they are upgraded. A failure is logged, not fatal.
+   */
+  async applyHostAclRules(): Promise<void> {
+    try {
+      const hosts = await this.enrolments.hostsWithCredentials();
+      for (const hostId of hosts) await this.credentials.applyRules(hostId);
+    } catch (error) {
+      this.logger.warn(`could not apply the current Redis ACL rules to the enrolled hosts' users: ${(error as Error).message}`);
+    }
   }
 
   /**
