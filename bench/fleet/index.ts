@@ -134,7 +134,7 @@ export async function run(args: readonly string[]): Promise<SuiteResult> {
           try {
             const stack = {
               redis: redisClient,
-              stream: resultsStreamKey(REDIS_PREFIX),
+              streamOf: (hostId: string) => resultsStreamKey(REDIS_PREFIX, hostId),
               databaseUrl,
               processes: () => ({ api: [api.pid], postgres: postgresPids(postgres.pid), redis: [redis.pid] }),
             };
@@ -353,7 +353,7 @@ class FleetBench {
   }
 
   /** Events stored per second by ingest for the runs of a job on every host, beside a raw COPY of the same rows (ingest.ts). */
-  async ingestThroughput(stack: { redis: Redis; stream: string; databaseUrl: string; processes: () => Record<string, number[]> }): Promise<Metric> {
+  async ingestThroughput(stack: { redis: Redis; streamOf: (hostId: string) => string; databaseUrl: string; processes: () => Record<string, number[]> }): Promise<Metric> {
     await this.settle();
     const job = await this.post<JobView>('/v1/jobs', { program: PROGRAM, durationSeconds: LONG_JOB_SECONDS, targets: { selector: this.selector } }, 201);
     try {
@@ -361,7 +361,7 @@ class FleetBench {
       const { ingestSeconds: seconds, ingestRecords: records } = this.options;
       log(`fleet of ${this.hosts}: ingest, ${seconds} s, ${records} records a message`);
       const result = await measureIngest(
-        { redis: stack.redis, stream: stack.stream, databaseUrl: stack.databaseUrl, jobId: job.id, runs: (await this.api.everyRun(job)).runs.map((r) => ({ id: r.id, hostId: r.hostId })) },
+        { redis: stack.redis, streamOf: stack.streamOf, databaseUrl: stack.databaseUrl, jobId: job.id, runs: (await this.api.everyRun(job)).runs.map((r) => ({ id: r.id, hostId: r.hostId })) },
         { seconds, recordsPerMessage: records, processes: stack.processes },
       );
       // CPU per event says what limits the rate whatever else the machine runs: a process needing

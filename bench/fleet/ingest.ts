@@ -1,5 +1,5 @@
 // Ingest throughput for the fleet suite: events stored in PostgreSQL per second, sustained, by the
-// API's ingest reading the results stream, for the runs of a real job running on the simulated
+// API's ingest reading the hosts' results streams, for the runs of a real job running on the simulated
 // hosts. A producer here XADDs events messages for those runs (as their runners would, only far
 // faster), keeping a bounded backlog unread ahead of ingest so it never waits and Redis never
 // fills. Rows stored are read from PostgreSQL each second (storedRows in metrics.ts says how) and
@@ -23,7 +23,8 @@ import { ratesOf, storedRows, type CountSample, type Rates } from './metrics';
 
 export interface IngestTarget {
   redis: Redis;
-  stream: string;
+  /** A host's results stream. */
+  streamOf: (hostId: string) => string;
   databaseUrl: string;
   jobId: string;
   runs: ReadonlyArray<{ id: string; hostId: string }>;
@@ -85,7 +86,9 @@ export async function measureIngest(target: IngestTarget, options: IngestOptions
         recordsPerMessage,
       );
     };
-    const producer = new Producer(target.redis, target.stream, runIds, batches, options.backlogMessages ?? 200);
+    // Each run's messages go to its host's own results stream, as its host would write them.
+    const streams = target.runs.map((r) => target.streamOf(r.hostId));
+    const producer = new Producer(target.redis, streams, runIds, batches, options.backlogMessages ?? 200);
     const producing = producer.run();
     let ingest: Rates;
     let cpu: Record<string, number>;
@@ -109,7 +112,7 @@ export async function measureIngest(target: IngestTarget, options: IngestOptions
     await waitFor(
       'ingest to catch up',
       async () => {
-        const group = await groupProgress(target.redis, target.stream);
+        const group = await groupProgress(target.redis, streams);
         return group.pending + group.lag === 0;
       },
       300_000,
@@ -252,7 +255,8 @@ class Producer {
 
   constructor(
     private readonly redis: Redis,
-    private readonly stream: string,
+    /** The stream of each run (its host's), by index in runIds. */
+    private readonly streams: readonly string[],
     private readonly runIds: readonly string[],
     private readonly batches: Batches,
     private readonly backlog: number,
@@ -263,15 +267,16 @@ class Producer {
   async run(): Promise<void> {
     let next = 0;
     while (!this.stopping) {
-      const wanted = this.backlog - (await groupProgress(this.redis, this.stream)).lag;
+      const wanted = this.backlog - (await groupProgress(this.redis, this.streams)).lag;
       if (wanted < this.backlog / 4) {
-        await sleep(5);
+        // Every host's stream is asked: not too often, or the asking is what Redis spends its time on.
+        await sleep(this.streams.length > 1 ? 20 : 5);
         continue;
       }
       const pipeline = this.redis.pipeline();
       for (let i = 0; i < wanted; i++) {
         const run = next++ % this.runIds.length;
-        pipeline.xadd(this.stream, '*', 'm', this.batches.message(this.runIds[run]!, this.seq[run]!++));
+        pipeline.xadd(this.streams[run]!, '*', 'm', this.batches.message(this.runIds[run]!, this.seq[run]!++));
       }
       await pipeline.exec();
       this.sent += wanted;
@@ -283,14 +288,24 @@ class Producer {
   }
 }
 
-/** The ingest group's counters: entries read but not acked yet, and not read yet. */
-async function groupProgress(redis: Redis, stream: string): Promise<{ pending: number; lag: number }> {
-  const groups = (await redis.call('XINFO', 'GROUPS', stream)) as unknown[][];
-  for (const group of groups) {
-    const fields = Object.fromEntries(group.flatMap((value, i) => (i % 2 === 0 ? [[String(value), group[i + 1]]] : [])));
-    if (fields.name === INGEST_CONSUMER_GROUP) return { pending: Number(fields.pending), lag: Number(fields.lag ?? 0) };
+/** The ingest group's counters over the streams: entries read but not acked yet, and not read yet. */
+async function groupProgress(redis: Redis, streams: readonly string[]): Promise<{ pending: number; lag: number }> {
+  const pipeline = redis.pipeline();
+  const distinct = [...new Set(streams)];
+  for (const stream of distinct) pipeline.call('XINFO', 'GROUPS', stream);
+  const total = { pending: 0, lag: 0 };
+  for (const [error, groups] of (await pipeline.exec()) ?? []) {
+    // A stream ingest has not made its group on yet (or not written yet): nothing read of it.
+    if (error) continue;
+    for (const group of groups as unknown[][]) {
+      const fields = Object.fromEntries(group.flatMap((value, i) => (i % 2 === 0 ? [[String(value), group[i + 1]]] : [])));
+      if (fields.name === INGEST_CONSUMER_GROUP) {
+        total.pending += Number(fields.pending);
+        total.lag += Number(fields.lag ?? 0);
+      }
+    }
   }
-  return { pending: 0, lag: 0 };
+  return total;
 }
 
 /** CPU time of processes over the measured window, as a percentage of one core. */

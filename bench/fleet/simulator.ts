@@ -46,7 +46,6 @@ export class FleetSimulator {
     // Every host's reports on one connection, written together when they come in the same tick.
     this.redis = new Redis(redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true });
     this.redis.on('error', (error) => log(`redis: ${error.message}`));
-    const results = new ResultsRepository(this.redis, redisPrefix);
     const hostIds = options.hosts.map((h) => h.id);
     this.control = new ControlRepository(redisUrl, this.redis, redisPrefix, hostIds, log);
     this.queues = new HostQueues({
@@ -62,6 +61,8 @@ export class FleetSimulator {
     // A run's lines would be thousands a second across the fleet: only what goes wrong is logged.
     const quiet = (line: string): void => void (/failed|lost|malformed/.test(line) && log(line));
     for (const info of options.hosts) {
+      // Each host reports through its own stream, as a real one does.
+      const results = new ResultsRepository(this.redis, redisPrefix, info.id);
       const executor = new RunExecutor(results, launch, null, quiet, Date.now, this.control);
       this.hosts.set(info.id, { info, heartbeat: new Heartbeat(results, info, log), executor });
     }

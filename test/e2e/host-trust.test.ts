@@ -10,12 +10,15 @@ import {
   RUN_JOB_NAME,
   defaultRunLimits,
   dispatchSigningPayload,
+  INGEST_CONSUMER_GROUP,
   hostQueueName,
   hostRedisUser,
   programText,
+  resultsStreamKey,
   type AuditPage,
   type CreatedEnrolmentView,
   type HostCredentialsView,
+  type JobView,
   type RunDispatch,
 } from '@fleettrace/contracts';
 import { ApiClient, defaultDispatchKeys, startDaemon, stopPid, waitFor, waitForHostsOnline } from '@fleettrace/infra/stack';
@@ -119,6 +122,11 @@ describe('a host runs only the dispatches the API signed for it', () => {
 
       const job = await waitForJobDone(admin, (await submitJob(admin, { program: 'execsnoop', durationSeconds: 1, targets: { hosts: [hostId] } })).id);
       expect(job.runs.map((r) => [r.hostId, r.state, r.error])).toEqual([[hostId, 'succeeded', null]]);
+      // Its reports came through its own results stream, read by ingest.
+      const ownStream = resultsStreamKey(fleet.redisPrefix, hostId);
+      const groups = (await redis.call('XINFO', 'GROUPS', ownStream)) as unknown[][];
+      const ingestGroup = groups.map((g) => Object.fromEntries(g.flatMap((v, i) => (i % 2 === 0 ? [[String(v), g[i + 1]]] : [])))).find((g) => g.name === INGEST_CONSUMER_GROUP);
+      expect(Number(ingestGroup?.['entries-read'])).toBeGreaterThan(0);
 
       // Spent: the token does not work twice.
       const again = await new ApiClient(fleet.api.url, 'none').request('POST', '/v1/hosts/enrol', { hostId, token: created.body.token });
@@ -131,6 +139,11 @@ describe('a host runs only the dispatches the API signed for it', () => {
       const forgedInto = new Queue(hostQueueName(fleet.hosts[0].hostId), { connection: own, prefix: fleet.redisPrefix });
       await expect(forgedInto.add(RUN_JOB_NAME, { forged: true })).rejects.toThrow(/NOPERM/);
       await forgedInto.close();
+      // Nor can it report as host-1: Redis refuses it host-1's results stream; its own takes it.
+      const asHost1 = JSON.stringify({ type: 'host', at: Date.now(), host: { id: fleet.hosts[0].hostId, name: 'forged', labels: {} } });
+      await expect(own.xadd(resultsStreamKey(fleet.redisPrefix, fleet.hosts[0].hostId), '*', 'm', asHost1)).rejects.toThrow(/NOPERM/);
+      await expect(own.xrange(resultsStreamKey(fleet.redisPrefix, fleet.hosts[0].hostId), '-', '+')).rejects.toThrow(/NOPERM/);
+      expect(await own.xadd(ownStream, '*', 'm', JSON.stringify({ type: 'host', at: Date.now(), host: { id: hostId, name: hostId, labels: { tier: 'enrolled' } } }))).toMatch(/^\d+-\d+$/);
 
       expect((await admin.request('POST', `/v1/hosts/${hostId}/revoke`)).status).toBe(204);
       // At once: no connection of its user is left, and a new one is refused.
@@ -144,4 +157,32 @@ describe('a host runs only the dispatches the API signed for it', () => {
       await stopPid(daemon.pid);
     }
   }, 180_000);
+
+  it("refuses and audits a report about one host's run that came through another host's stream, and the run is unchanged", async () => {
+    const [host1, host2] = fleet.hosts.map((h) => h.hostId);
+    const admin = fleet.api.client;
+    const job = await submitJob(admin, { program: 'execsnoop', durationSeconds: 60, targets: { hosts: [host1] } });
+    const runId = job.runs[0]!.id;
+    await waitFor('the victim run to be running', async () => (await admin.get<JobView>(`/v1/jobs/${job.id}`)).runs[0]!.state === 'running');
+    // The shared credential (the dev path) can write any stream: host-2's carries a lie about host-1's run.
+    const lies = [
+      { type: 'state', runId, at: Date.now(), state: 'failed', error: 'forged by host-2' },
+      { type: 'events', runId, seq: 1_000_000, output: 'execs', timeField: 'time_ns', records: [{ time_ns: Date.now() * 1e6, comm: 'forged' }] },
+    ];
+    for (const lie of lies) await redis.xadd(resultsStreamKey(fleet.redisPrefix, host2), '*', 'm', JSON.stringify(lie));
+    const refusals = async () => (await admin.get<AuditPage>(`/v1/audit?action=ingest.refuse&actor=host:${host2}`)).items;
+    await waitFor('both lies refused in the audit log', async () => (await refusals()).length === 2);
+    expect((await refusals()).map((e) => [e.subject, e.detail.type, e.detail.streamHost, e.detail.reportedHost]).sort()).toEqual([
+      [runId, 'events', host2, host1],
+      [runId, 'state', host2, host1],
+    ]);
+    const run = (await admin.get<JobView>(`/v1/jobs/${job.id}`)).runs[0]!;
+    expect([run.state, run.error]).toEqual(['running', null]);
+    // The forged events (seq 1,000,000, comm "forged") were not stored beside the run's own.
+    const events = await admin.request(`GET`, `/v1/jobs/${job.id}/events?output=execs&limit=5000`);
+    expect(events.status).toBe(200);
+    expect(JSON.stringify(events.body)).not.toContain('"forged"');
+    await admin.request('POST', `/v1/jobs/${job.id}/cancel`, { reason: 'test over' });
+    expect((await waitForJobDone(admin, job.id)).runs.map((r) => r.state)).toEqual(['cancelled']);
+  }, 120_000);
 });

@@ -54,7 +54,7 @@ beforeAll(async () => {
   const beat = () =>
     Promise.all(
       [host('fz-1', { tier: 'web', zone: 'a' }), host('fz-2', { tier: 'db' })].map((h) =>
-        redis.xadd(resultsStreamKey(prefix), '*', 'm', JSON.stringify({ type: 'host', at: Date.now(), host: h })),
+        redis.xadd(resultsStreamKey(prefix, h.id), '*', 'm', JSON.stringify({ type: 'host', at: Date.now(), host: h })),
       ),
     );
   await beat();

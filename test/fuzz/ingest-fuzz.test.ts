@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import { resultsStreamKey, type HostInfo, type JobView } from '@fleettrace/contracts';
+import { resultsDeadLetterKey, resultsStreamKey, type HostInfo, type JobView } from '@fleettrace/contracts';
 import { freePort, startApi, stopPid, waitFor, type RunningApi } from '@fleettrace/infra/stack';
 import { freshDatabaseUrl, freshRedisPrefix } from '../support/database';
 import { anyJson, hostileNumber, hostileString } from './arbitraries';
@@ -81,7 +81,7 @@ function hostileMessages(runId: string): fc.Arbitrary<string> {
 }
 
 it('10,000 hostile results messages: ingest never stalls, and every good message beside them is stored once', async () => {
-  await redis.xadd(resultsStreamKey(prefix), '*', 'm', JSON.stringify({ type: 'host', at: Date.now(), host }));
+  await redis.xadd(resultsStreamKey(prefix, 'fz-ingest'), '*', 'm', JSON.stringify({ type: 'host', at: Date.now(), host }));
   await waitFor('the host to register', async () => (await api.client.request('GET', '/v1/hosts/fz-ingest')).status === 200);
   const created = await api.client.request<JobView>('POST', '/v1/jobs', { program: 'execsnoop', durationSeconds: 600, targets: { hosts: ['fz-ingest'] } });
   expect(created.status).toBe(201);
@@ -92,11 +92,11 @@ it('10,000 hostile results messages: ingest never stalls, and every good message
   const pipeline = redis.pipeline();
   for (const [i, text] of hostile.entries()) {
     // An entry without the `m` field now and then, as a stranger writing to the stream would.
-    if (i % 997 === 0) pipeline.xadd(resultsStreamKey(prefix), '*', 'x', text);
-    else pipeline.xadd(resultsStreamKey(prefix), '*', 'm', text);
+    if (i % 997 === 0) pipeline.xadd(resultsStreamKey(prefix, 'fz-ingest'), '*', 'x', text);
+    else pipeline.xadd(resultsStreamKey(prefix, 'fz-ingest'), '*', 'm', text);
     if (i % GOOD_EVERY === 0) {
       good++;
-      pipeline.xadd(resultsStreamKey(prefix), '*', 'm', JSON.stringify({ type: 'events', runId, seq: seq++, output: 'good', timeField: 't', records: [{ t: Date.now() * 1e6, marker: `good-${good}` }] }));
+      pipeline.xadd(resultsStreamKey(prefix, 'fz-ingest'), '*', 'm', JSON.stringify({ type: 'events', runId, seq: seq++, output: 'good', timeField: 't', records: [{ t: Date.now() * 1e6, marker: `good-${good}` }] }));
     }
   }
   await pipeline.exec();
@@ -113,9 +113,9 @@ it('10,000 hostile results messages: ingest never stalls, and every good message
   );
   expect(stored).toBe(good);
   // And it still goes on: one more good message after all of them is stored too.
-  await redis.xadd(resultsStreamKey(prefix), '*', 'm', JSON.stringify({ type: 'events', runId, seq: seq++, output: 'good', timeField: 't', records: [{ t: Date.now() * 1e6, marker: 'last' }] }));
+  await redis.xadd(resultsStreamKey(prefix, 'fz-ingest'), '*', 'm', JSON.stringify({ type: 'events', runId, seq: seq++, output: 'good', timeField: 't', records: [{ t: Date.now() * 1e6, marker: 'last' }] }));
   await waitFor('the last good event', async () => (await api.client.get<{ items: unknown[] }>(`/v1/jobs/${created.body.id}/events?output=good&limit=5000`)).items.length === good + 1, 60_000);
-  const dead = await redis.xlen(`${resultsStreamKey(prefix)}:dead`);
+  const dead = await redis.xlen(resultsDeadLetterKey(prefix));
   console.log(`ingest fuzz: ${good} good stored, ${dead} dead-lettered`);
   expect(dead).toBeGreaterThan(0);
 }, 600_000);

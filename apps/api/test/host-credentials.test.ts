@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { RUN_JOB_NAME, cancelledRunKey, hostControlChannel, hostQueueName, hostRedisUser, resultsStreamKey } from '@fleettrace/contracts';
+import { RUN_JOB_NAME, cancelledRunKey, hostControlChannel, hostQueueName, hostRedisUser, resultsDeadLetterKey, resultsStreamKey } from '@fleettrace/contracts';
 import { freshRedisPrefix } from '@fleettrace/testing/database';
 import type { ApiConfig } from '../src/config';
 import { HostCredentialRepository } from '../src/repositories/host-credential.repository';
@@ -39,7 +39,7 @@ afterAll(async () => {
 });
 
 describe("a host's own Redis user", () => {
-  it('runs its own queue with BullMQ, reports to the results stream, hears its control channel', async () => {
+  it('runs its own queue with BullMQ, reports to its own results stream, hears its control channel', async () => {
     const web = await hostUrl('web-1');
     const done: string[] = [];
     const worker = new Worker(hostQueueName('web-1'), async (job) => void done.push(String(job.id)), { connection: connect(web), prefix });
@@ -51,7 +51,7 @@ describe("a host's own Redis user", () => {
 
     const host = connect(web);
     await host.connect();
-    expect(await host.xadd(resultsStreamKey(prefix), '*', 'm', '{}')).toMatch(/^\d+-\d+$/);
+    expect(await host.xadd(resultsStreamKey(prefix, 'web-1'), '*', 'm', '{}')).toMatch(/^\d+-\d+$/);
     await admin.set(cancelledRunKey(prefix, 'r1'), 'cancelled by admin');
     expect(await host.get(cancelledRunKey(prefix, 'r1'))).toBe('cancelled by admin');
     const subscriber = connect(web);
@@ -59,7 +59,7 @@ describe("a host's own Redis user", () => {
     await subscriber.subscribe(hostControlChannel(prefix, 'web-1'));
   });
 
-  it("is refused by Redis (NOPERM) another host's queue, read or added to, its control channel, the results others wrote, and server-wide commands", async () => {
+  it("is refused by Redis (NOPERM) another host's queue, read or added to, its control channel, another host's results stream, written or read, reading its own, and server-wide commands", async () => {
     await hostUrl('db-1');
     const web = connect(await hostUrl('web-1'));
     await web.connect();
@@ -79,7 +79,13 @@ describe("a host's own Redis user", () => {
         opened.push(subscriber);
         return subscriber.subscribe(hostControlChannel(prefix, 'db-1'));
       },
-      readResults: () => web.xrange(resultsStreamKey(prefix), '-', '+'),
+      reportAsAnotherHost: () => web.xadd(resultsStreamKey(prefix, 'db-1'), '*', 'm', JSON.stringify({ type: 'host', at: Date.now(), host: { id: 'db-1' } })),
+      reportToTheOldSharedStream: () => web.xadd(`${prefix}:results`, '*', 'm', '{}'),
+      trimAnotherHostsResults: () => web.xtrim(resultsStreamKey(prefix, 'db-1'), 'MAXLEN', 0),
+      deleteAnotherHostsResults: () => web.del(resultsStreamKey(prefix, 'db-1')),
+      readAnotherHostsResults: () => web.xrange(resultsStreamKey(prefix, 'db-1'), '-', '+'),
+      readOwnResults: () => web.xrange(resultsStreamKey(prefix, 'web-1'), '-', '+'),
+      readDeadLetters: () => web.xrange(resultsDeadLetterKey(prefix), '-', '+'),
       flushAll: () => web.flushall(),
       listKeys: () => web.keys('*'),
       config: () => web.config('GET', 'requirepass'),
@@ -89,6 +95,24 @@ describe("a host's own Redis user", () => {
       await expect(attempt(), what).rejects.toThrow(/NOPERM/);
     }
     expect(await admin.llen(`${prefix}:${dbQueue}:wait`)).toBe(1);
+    expect(await admin.exists(resultsStreamKey(prefix, 'db-1'))).toBe(0);
+  });
+
+  it("made by an older API (write of the shared stream only), gets today's rules at start: its own stream, still not another's, same password", async () => {
+    const url = await hostUrl('web-1');
+    const user = hostRedisUser(prefix, 'web-1');
+    // The rules an API before per-host streams gave it.
+    await admin.call('ACL', 'SETUSER', user, 'resetkeys', `~${prefix}:${hostQueueName('web-1')}:*`, `%W~${prefix}:results`);
+    const web = connect(url);
+    await web.connect();
+    await expect(web.xadd(resultsStreamKey(prefix, 'web-1'), '*', 'm', '{}')).rejects.toThrow(/NOPERM/);
+    expect(await credentials.applyRules('web-1')).toBe(true);
+    expect(await web.xadd(resultsStreamKey(prefix, 'web-1'), '*', 'm', '{}')).toMatch(/^\d+-\d+$/);
+    await expect(web.xadd(`${prefix}:results`, '*', 'm', '{}')).rejects.toThrow(/NOPERM/);
+    await expect(web.xadd(resultsStreamKey(prefix, 'db-1'), '*', 'm', '{}')).rejects.toThrow(/NOPERM/);
+    // A revoked host's user is not made again.
+    expect(await credentials.applyRules('never-enrolled')).toBe(false);
+    expect((await admin.call('ACL', 'USERS')) as string[]).not.toContain(hostRedisUser(prefix, 'never-enrolled'));
   });
 
   it('once removed, its open connections are closed at once and it cannot sign in again', async () => {

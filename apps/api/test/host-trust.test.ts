@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostRedisUser, type AuditPage, type CreatedEnrolmentView, type CreatedTokenView, type HostCredentialsView, type JobView } from '@fleettrace/contracts';
-import { hostInfo, registerHosts, startApi, waitFor, type TestApi } from './support/api';
+import { Redis } from 'ioredis';
+import { hostRedisUser, resultsStreamKey, type AuditPage, type CreatedEnrolmentView, type CreatedTokenView, type HostCredentialsView, type JobView } from '@fleettrace/contracts';
+import { ADMIN_TOKEN, hostInfo, registerHosts, startApi, waitFor, type TestApi } from './support/api';
+import { withDb } from './support/db';
 
 let t: TestApi;
 
@@ -75,5 +77,62 @@ describe('a dispatch a host refused', () => {
     expect(failed.error).toBe("host web-1 refused the dispatch: its signature is not the API's");
     const entry = (await t.request<AuditPage>('GET', `/v1/audit?action=dispatch.refuse&actor=host:web-1`)).body.items[0]!;
     expect(entry).toMatchObject({ subject: runId, detail: { hostId: 'web-1', queuedAs: runId, reason: "its signature is not the API's" } });
+  });
+});
+
+describe('removing a host', () => {
+  it("revokes its Redis user as POST /v1/hosts/:id/revoke does: its open connection is cut and it cannot sign in again", async () => {
+    await registerHosts(t, [hostInfo('gone-1')]);
+    const enrolled = await enrol({ hostId: 'gone-1', token: (await enrolment('gone-1')).token });
+    expect(enrolled.status).toBe(200);
+    const host = new Redis(enrolled.body.redisUrl, { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+    host.on('error', () => undefined);
+    try {
+      await host.connect();
+      expect(await host.xadd(resultsStreamKey(t.config.redisPrefix, 'gone-1'), '*', 'm', JSON.stringify({ type: 'host', at: Date.now(), host: hostInfo('gone-1') }))).toMatch(/^\d+-\d+$/);
+      expect((await t.request('DELETE', '/v1/hosts/gone-1')).status).toBe(204);
+      await expect(host.ping()).rejects.toThrow();
+      const again = new Redis(enrolled.body.redisUrl, { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+      const refused = new Promise<Error>((resolve) => again.once('error', resolve));
+      await again.connect().catch(() => undefined);
+      expect((await refused).message).toMatch(/^WRONGPASS/);
+      again.disconnect();
+    } finally {
+      host.disconnect();
+    }
+    expect((await t.redis.call('ACL', 'USERS')) as string[]).not.toContain(hostRedisUser(t.config.redisPrefix, 'gone-1'));
+    const trail = (await t.request<AuditPage>('GET', '/v1/audit?subject=gone-1&action=host.')).body.items.map((e) => e.action);
+    expect(trail.slice(0, 2)).toEqual(['host.remove', 'host.revoke']);
+    // Nothing left to revoke, nothing left to remove.
+    expect(await t.request('DELETE', '/v1/hosts/gone-1')).toMatchObject({ status: 404, body: { message: 'host gone-1 not found' } });
+  });
+});
+
+describe('throttling failed enrolments', () => {
+  let small: TestApi;
+  beforeAll(async () => {
+    small = await startApi('trust-throttle', { authFailureLimit: 3, authFailureWindowSeconds: 600 });
+  });
+  afterAll(async () => small?.close());
+
+  it('answers 429 with Retry-After past the limit of failed enrolments from one address, even to a good token, and API tokens share the count', async () => {
+    const token = (await small.request<CreatedEnrolmentView>('POST', '/v1/hosts/enrolments', { body: { hostId: 'web-9' } })).body.token;
+    const post = (body: unknown) => fetch(`${small.url}/v1/hosts/enrol`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    for (let i = 0; i < 3; i++) expect((await post({ hostId: 'web-9', token: `fte_guess-${i}` })).status).toBe(401);
+    const throttled = await post({ hostId: 'web-9', token });
+    expect(throttled.status).toBe(429);
+    expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(500);
+    expect(await throttled.json()).toMatchObject({ statusCode: 429, message: expect.stringMatching(/^too many failed authentications from this address; retry in \d+ s$/) });
+    // One throttle: the same address is refused its API token too.
+    expect((await fetch(`${small.url}/v1/hosts`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status).toBe(429);
+    const refused = await withDb(small.config.databaseUrl, async (db) => (await db.query("SELECT detail FROM audit WHERE action = 'host.enrol_refused' ORDER BY id")).rows.map((r) => r.detail));
+    expect(refused).toEqual([
+      { reason: 'enrolment token not recognised' },
+      { reason: 'enrolment token not recognised' },
+      { reason: 'enrolment token not recognised', throttled: true },
+    ]);
+    // The token was never spent: the throttle answered before it was looked at.
+    const enrolments = await withDb(small.config.databaseUrl, async (db) => (await db.query('SELECT used_at FROM host_enrolments')).rows);
+    expect(enrolments).toEqual([{ used_at: null }]);
   });
 });

@@ -35,12 +35,12 @@ function eventsBatch(runId: string, seq: number): ResultMessage {
 
 /** How many times each pending entry was delivered. */
 async function deliveries(): Promise<number[]> {
-  const pending = (await t.redis.xpending(resultsStreamKey(t.config.redisPrefix), INGEST_CONSUMER_GROUP, '-', '+', 100)) as Array<[string, string, number, number]>;
+  const pending = (await t.redis.xpending(resultsStreamKey(t.config.redisPrefix, 'node-a'), INGEST_CONSUMER_GROUP, '-', '+', 100)) as Array<[string, string, number, number]>;
   return pending.map(([, , , delivered]) => Number(delivered));
 }
 
 async function pendingCount(): Promise<number> {
-  const summary = (await t.redis.xpending(resultsStreamKey(t.config.redisPrefix), INGEST_CONSUMER_GROUP)) as unknown[];
+  const summary = (await t.redis.xpending(resultsStreamKey(t.config.redisPrefix, 'node-a'), INGEST_CONSUMER_GROUP)) as unknown[];
   return Number(summary[0]);
 }
 
@@ -52,8 +52,9 @@ it('keeps reports pending while PostgreSQL is down and stores them when it is ba
 
   await stopPostgres(pg!.pid);
   pg = undefined;
-  for (const seq of [1, 2, 3]) await t.report(eventsBatch(runId, seq));
-  await t.report({ type: 'state', runId, at: Date.now(), state: 'running' });
+  // Named: the test's report() cannot ask the database which host the run is on now.
+  for (const seq of [1, 2, 3]) await t.report(eventsBatch(runId, seq), 'node-a');
+  await t.report({ type: 'state', runId, at: Date.now(), state: 'running' }, 'node-a');
   // Ingest took them, could not store them, and took them again: pending, not dead-lettered.
   await waitFor('a report delivered twice', async () => (await deliveries()).some((n) => n >= 2));
   expect(await t.redis.xlen(resultsDeadLetterKey(t.config.redisPrefix))).toBe(0);

@@ -9,7 +9,7 @@ import {
   type ResultMessage,
   type RunState,
 } from '@fleettrace/contracts';
-import { hostInfo, startApi, waitFor, type TestApi } from './support/api';
+import { UNNAMED_TEST_HOST, hostInfo, startApi, waitFor, type TestApi } from './support/api';
 import { countRows, withDb } from './support/db';
 import { IngestService } from '../src/services/ingest.service';
 import { ResultsStreamRepository } from '../src/repositories/results-stream.repository';
@@ -24,7 +24,6 @@ beforeAll(async () => {
   t = await startApi('ingest', { roles: new Set(['http']) });
   ingest = t.api.app.get(IngestService);
   stream = t.api.app.get(ResultsStreamRepository);
-  await stream.ensureGroup();
   await deliver([{ type: 'host', at: Date.now(), host: hostInfo('node-a') }, { type: 'host', at: Date.now(), host: hostInfo('node-b') }]);
 });
 
@@ -33,15 +32,17 @@ afterAll(async () => {
   await t?.close();
 });
 
-/** XADDs the messages like a daemon and processes exactly those entries as one batch. */
-async function deliver(messages: Array<ResultMessage | string>): Promise<void> {
-  for (const message of messages) await t.report(message);
-  const entries = await stream.read(consumer(), { from: 'new', count: 500, blockMs: 100 });
+/** XADDs the messages like a daemon (of `hostId`, else the host each names) and processes exactly those entries as one batch. */
+async function deliver(messages: Array<ResultMessage | string>, hostId?: string): Promise<void> {
+  for (const message of messages) await t.report(message, hostId);
+  const entries = await stream.read(consumer(), await streams(), { from: 'new', count: 500, blockMs: 100 });
   expect(entries).toHaveLength(messages.length);
   await ingest.processBatch(entries);
 }
 
-const streamKey = () => resultsStreamKey(t.config.redisPrefix);
+const streamKey = (hostId = 'node-a') => resultsStreamKey(t.config.redisPrefix, hostId);
+/** Every results stream, each with the ingest group (as the ingest loop lists them). */
+const streams = () => ingest.refreshStreams([]);
 
 /** The dead-letter stream's entries, each as its fields. */
 async function deadLetters(): Promise<Array<Record<string, string>>> {
@@ -60,8 +61,9 @@ async function withIngestLoop(work: () => Promise<void>): Promise<void> {
 }
 
 async function pendingCount(): Promise<number> {
-  const summary = (await t.redis.xpending(resultsStreamKey(t.config.redisPrefix), INGEST_CONSUMER_GROUP)) as unknown[];
-  return Number(summary[0]);
+  let pending = 0;
+  for (const key of await stream.discover()) pending += Number(((await t.redis.xpending(key, INGEST_CONSUMER_GROUP)) as unknown[])[0]);
+  return pending;
 }
 
 async function createJob(hostIds: string[]): Promise<JobView> {
@@ -159,7 +161,7 @@ describe('ingest', () => {
     const runId = job.runs[0].id;
     await t.report(eventsBatch(runId, 0, [1, 2, 3]));
     await t.report(summary(runId));
-    const entries = await stream.read(consumer(), { from: 'new', count: 500, blockMs: 100 });
+    const entries = await stream.read(consumer(), await streams(), { from: 'new', count: 500, blockMs: 100 });
 
     const ack = stream.ack.bind(stream);
     stream.ack = async () => {
@@ -204,15 +206,15 @@ describe('ingest', () => {
     run = (await getJob(job.id)).runs[0];
     expect(run.state).toBe('failed');
     expect(run.error).toBe('verifier said no');
-    // The late summary's outputs are kept even though its state came too late.
-    expect(await countRows(t.config.databaseUrl, 'run_outputs', runId)).toBe(1);
+    // A terminal run's outputs are frozen: the late summary is ignored, outputs and all.
+    expect(await countRows(t.config.databaseUrl, 'run_outputs', runId)).toBe(0);
   });
 
   it('acks malformed entries without letting them block the good ones', async () => {
     const job = await createJob(['node-b']);
     const runId = job.runs[0].id;
     const unknownRun = '5d3b1c6e-9a0e-4c4e-8d0e-2f1f7c9b1a11';
-    await t.redis.xadd(resultsStreamKey(t.config.redisPrefix), '*', 'x', 'no m field');
+    await t.redis.xadd(streamKey(UNNAMED_TEST_HOST), '*', 'x', 'no m field');
     for (const message of [
       'not json',
       JSON.stringify({ type: 'bogus' }),
@@ -223,9 +225,9 @@ describe('ingest', () => {
       JSON.stringify({ type: 'state', runId: unknownRun, at: Date.now(), state: 'running' }),
       JSON.stringify(eventsBatch(unknownRun, 0, [1])),
     ]) {
-      await t.report(message);
+      await t.report(message, 'node-b');
     }
-    const entries = await stream.read(consumer(), { from: 'new', count: 500, blockMs: 100 });
+    const entries = await stream.read(consumer(), await streams(), { from: 'new', count: 500, blockMs: 100 });
     expect(entries).toHaveLength(8);
     await ingest.processBatch(entries);
 
@@ -239,8 +241,8 @@ describe('ingest', () => {
     const job = await createJob(['node-a']);
     const runId = job.runs[0].id;
     // Storage keys outputs by (run, name): a second "h" would make the upsert touch a row twice.
-    await t.report(JSON.stringify({ ...(summary(runId) as object), outputs: [{ kind: 'hist', name: 'h', unit: 'us', buckets: [] }, { kind: 'hist', name: 'h', unit: 'ns', buckets: [] }] }));
-    await ingest.processBatch(await stream.read(consumer(), { from: 'new', count: 500, blockMs: 100 }));
+    await t.report(JSON.stringify({ ...(summary(runId) as object), outputs: [{ kind: 'hist', name: 'h', unit: 'us', buckets: [] }, { kind: 'hist', name: 'h', unit: 'ns', buckets: [] }] }), 'node-a');
+    await ingest.processBatch(await stream.read(consumer(), await streams(), { from: 'new', count: 500, blockMs: 100 }));
     expect(await pendingCount()).toBe(0);
     const run = (await getJob(job.id)).runs[0];
     expect(run.state).toBe('failed');
@@ -270,7 +272,7 @@ describe('ingest', () => {
         tooLongOutput,
         eventsBatch(runB, 2, [23]),
       ]) {
-        ids.push(await t.report(message));
+        ids.push(await t.report(message, message === surrogate ? 'node-a' : undefined));
       }
       // A job started after the bad reports runs as usual.
       const later = await createJob(['node-a']);
@@ -279,7 +281,7 @@ describe('ingest', () => {
 
       const letters = (await deadLetters()).slice(deadBefore);
       expect(letters.map((l) => l.id)).toEqual([ids[3], ids[5]]);
-      expect(letters[0]).toEqual({ id: ids[3], reason: 'outputs.0.entries.0.value 100000000000000000000 is outside the int8 range', m: JSON.stringify(overInt8) });
+      expect(letters[0]).toEqual({ id: ids[3], stream: streamKey('node-a'), reason: 'outputs.0.entries.0.value 100000000000000000000 is outside the int8 range', m: JSON.stringify(overInt8) });
       expect(letters[1]!.reason).toMatch(/^index row (size \d+ exceeds btree version 4 maximum 2704|requires \d+ bytes)/);
       expect(letters[1]!.m).toBe(JSON.stringify(tooLongOutput));
     });
@@ -309,7 +311,7 @@ describe('ingest', () => {
     await withIngestLoop(async () => {
       await t.report(eventsBatch(runId, 0, [1, 2]));
       await waitFor('the first batch stored', async () => (await countRows(t.config.databaseUrl, 'run_events', runId)) === 2);
-      await t.redis.xgroup('DESTROY', streamKey(), INGEST_CONSUMER_GROUP);
+      await t.redis.xgroup('DESTROY', streamKey('node-b'), INGEST_CONSUMER_GROUP);
       await t.report(eventsBatch(runId, 1, [3, 4, 5]));
       await t.report({ type: 'state', runId, at: Date.now(), state: 'running' });
       await waitFor('the run to be running', async () => (await getJob(job.id)).runs[0].state === 'running');
@@ -323,17 +325,17 @@ describe('ingest', () => {
     const job = await createJob(['node-a']);
     const runId = job.runs[0].id;
     for (let seq = 0; seq < 5; seq++) await t.report(eventsBatch(runId, seq, [seq]));
-    const delivered = await stream.read(consumer(), { from: 'new', count: 500, blockMs: 100 });
+    const delivered = await stream.read(consumer(), await streams(), { from: 'new', count: 500, blockMs: 100 });
     expect(delivered).toHaveLength(5);
     await ingest.processBatch(delivered.slice(0, 2));
     const undelivered = [await t.report(eventsBatch(runId, 5, [5])), await t.report(eventsBatch(runId, 6, [6]))];
 
-    expect(await ingest.trimStream()).toBeGreaterThanOrEqual(2);
+    expect(await ingest.trimStreams([streamKey()])).toBeGreaterThanOrEqual(2);
     const kept = ((await t.redis.xrange(streamKey(), '-', '+')) as Array<[string, string[]]>).map(([id]) => id);
     expect(kept).toEqual([...delivered.slice(2).map((e) => e.id), ...undelivered]);
 
     await ingest.processBatch(delivered.slice(2));
-    await ingest.trimStream();
+    await ingest.trimStreams([streamKey()]);
     const rest = ((await t.redis.xrange(streamKey(), '-', '+')) as Array<[string, string[]]>).map(([id]) => id);
     // The last delivered entry marks where the group is; the undelivered ones wait for it.
     expect(rest).toEqual([delivered[4]!.id, ...undelivered]);
@@ -352,7 +354,7 @@ describe('ingest', () => {
       const runId = job.runs[0].id;
       for (let seq = 0; seq < 50; seq++) await own.report(eventsBatch(runId, seq, [seq]));
       await waitFor('every batch stored', async () => (await countRows(own.config.databaseUrl, 'run_events', runId)) === 50);
-      await waitFor('the stream trimmed to its last entry', async () => (await own.redis.xlen(resultsStreamKey(own.config.redisPrefix))) === 1);
+      await waitFor('the stream trimmed to its last entry', async () => (await own.redis.xlen(resultsStreamKey(own.config.redisPrefix, 'node-a'))) === 1);
     } finally {
       await ownIngest.stop();
       await own.close();
@@ -383,12 +385,97 @@ describe('ingest', () => {
     );
     expect(rows).toEqual([{ output: 'out\tput', data: { time_ns: 1234, text: `${tricky} 1234`, n: null, ok: true } }]);
   });
+  it("refuses a report about another host's run or another host, audits it and applies nothing", async () => {
+    const job = await createJob(['node-b']);
+    const runId = job.runs[0].id;
+    const hostsBefore = (await t.request<HostView[]>('GET', '/v1/hosts')).body.find((h) => h.id === 'node-b');
+    // What a compromised node-a (or the shared credential) could write into node-a's stream.
+    await deliver(
+      [
+        { type: 'state', runId, at: Date.now(), state: 'running' },
+        eventsBatch(runId, 0, [1, 2, 3]),
+        summary(runId, 'failed'),
+        { type: 'host', at: Date.now(), host: hostInfo('node-b', { team: 'stolen' }) },
+      ],
+      'node-a',
+    );
+    const after = await getJob(job.id);
+    expect(after.runs[0]).toMatchObject({ hostId: 'node-b', state: 'queued', error: null });
+    expect(await countRows(t.config.databaseUrl, 'run_events', runId)).toBe(0);
+    expect(await countRows(t.config.databaseUrl, 'run_outputs', runId)).toBe(0);
+    expect((await t.request<HostView[]>('GET', '/v1/hosts')).body.find((h) => h.id === 'node-b')?.labels).toEqual(hostsBefore?.labels);
+    const { body: audit } = await t.request<{ items: Array<{ actor: string; subject: string; detail: Record<string, unknown> }> }>('GET', '/v1/audit?action=ingest.refuse&actor=host:node-a');
+    expect(audit.items.map((e) => [e.subject, e.detail.type, e.detail.streamHost, e.detail.reportedHost]).sort()).toEqual(
+      [
+        [runId, 'state', 'node-a', 'node-b'],
+        [runId, 'events', 'node-a', 'node-b'],
+        [runId, 'summary', 'node-a', 'node-b'],
+        ['node-b', 'host', 'node-a', 'node-b'],
+      ].sort(),
+    );
+    expect(await ignoredCount('host-mismatch', 'state')).toBeGreaterThanOrEqual(1);
+    expect(await ignoredCount('host-mismatch', 'host')).toBeGreaterThanOrEqual(1);
+    expect(await deadLetters()).not.toContainEqual(expect.objectContaining({ m: expect.stringContaining(runId) }));
+    // Its own host's report on it still counts.
+    await deliver([{ type: 'state', runId, at: Date.now(), state: 'running' }], 'node-b');
+    expect((await getJob(job.id)).runs[0].state).toBe('running');
+    expect(await pendingCount()).toBe(0);
+  });
+
+  it("ignores whatever comes for a run after it ended, in the same batch or later, and counts it", async () => {
+    const job = await createJob(['node-a']);
+    const runId = job.runs[0].id;
+    const before = await ignoredCount('run-ended', 'events');
+    await deliver([{ type: 'state', runId, at: Date.now(), state: 'running' }, eventsBatch(runId, 0, [1, 2]), summary(runId), eventsBatch(runId, 1, [3])]);
+    await deliver([
+      eventsBatch(runId, 2, [4, 5]),
+      { type: 'snapshot', runId, at: Date.now(), seq: 0, outputs: [{ kind: 'hist', name: 'late', unit: 'us', buckets: [{ low: 1, high: 2, count: 9 }] }] },
+      { type: 'state', runId, at: Date.now(), state: 'failed', error: 'too late' },
+      { ...(summary(runId, 'failed') as Extract<ResultMessage, { type: 'summary' }>), outputs: [{ kind: 'hist', name: 'other', unit: 'us', buckets: [{ low: 1, high: 2, count: 1 }] }], counters: { events: 99, lostEvents: 0, droppedEvents: 0 } },
+    ]);
+    const after = await getJob(job.id);
+    expect(after.runs[0]).toMatchObject({ state: 'succeeded', error: null, counters: { events: 5, lostEvents: 0, droppedEvents: 0 } });
+    expect(await countRows(t.config.databaseUrl, 'run_events', runId)).toBe(2);
+    expect(await countRows(t.config.databaseUrl, 'run_outputs', runId)).toBe(1);
+    expect(await countRows(t.config.databaseUrl, 'run_snapshots', runId)).toBe(0);
+    expect(await ignoredCount('run-ended', 'events')).toBe(before + 2);
+    expect(await ignoredCount('run-ended', 'summary')).toBeGreaterThanOrEqual(1);
+    expect(await pendingCount()).toBe(0);
+  });
+
+  it('reads a new host\'s stream within a few seconds, and drops a removed host\'s once it is drained', async () => {
+    const own = await startApi('ingest-streams', { roles: new Set(['http']) });
+    const ownIngest = own.api.app.get(IngestService);
+    const ownStream = own.api.app.get(ResultsStreamRepository);
+    try {
+      ownIngest.start();
+      await own.report({ type: 'host', at: Date.now(), host: hostInfo('node-new') });
+      await waitFor('the new host registered', async () => (await own.request<HostView[]>('GET', '/v1/hosts')).body.some((h) => h.id === 'node-new'), 10_000);
+      expect((await own.request('DELETE', '/v1/hosts/node-new')).status).toBe(204);
+      // Drained (stored and acked); idle since its last entry: dropped by the next refresh once idle long enough.
+      expect(await ownStream.dropIfDrained(resultsStreamKey(own.config.redisPrefix, 'node-new'), Date.now() + 1, 0)).toBe(true);
+      expect(await ownStream.discover()).not.toContain(resultsStreamKey(own.config.redisPrefix, 'node-new'));
+      // A stream with an entry not yet stored is never dropped.
+      await own.report({ type: 'host', at: Date.now(), host: hostInfo('node-later') });
+      expect(await ownStream.dropIfDrained(resultsStreamKey(own.config.redisPrefix, 'node-later'), Date.now() + 1, 0)).toBe(false);
+    } finally {
+      await ownIngest.stop();
+      await own.close();
+    }
+  });
 });
+
+/** fleettrace_ingest_ignored_total for one reason and type, as /metrics says now. */
+async function ignoredCount(reason: string, type: string): Promise<number> {
+  const { body } = await t.request<string>('GET', '/metrics');
+  const line = body.split('\n').find((l) => l.startsWith('fleettrace_ingest_ignored_total{') && l.includes(`reason="${reason}"`) && l.includes(`type="${type}"`));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
 
 /** Processes whatever is pending for this consumer, then whatever is new. */
 async function deliverPending(): Promise<void> {
   for (const from of ['pending', 'new'] as const) {
-    const entries = await stream.read(consumer(), { from, count: 500, blockMs: 100 });
+    const entries = await stream.read(consumer(), await streams(), { from, count: 500, blockMs: 100 });
     if (entries.length > 0) await ingest.processBatch(entries);
   }
 }

@@ -41,7 +41,7 @@ export class Daemon {
     private readonly log: (line: string) => void,
   ) {
     this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-    const results = new ResultsRepository(this.redis, config.redisPrefix);
+    const results = new ResultsRepository(this.redis, config.redisPrefix, config.hostId);
     const metrics = config.metricsListen ? new DaemonMetrics({ id: config.hostId, name: config.name }) : undefined;
     this.metrics = metrics;
     this.spans = config.tracesUrl ? new SpanExporter(config.tracesUrl, { id: config.hostId, name: config.name, kernelRelease: release() }, log) : undefined;

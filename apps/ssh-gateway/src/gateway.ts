@@ -14,7 +14,6 @@ import { Semaphore } from './semaphore';
  */
 export class SshGateway {
   private readonly redis: Redis;
-  private readonly results: ResultsRepository;
   private readonly directory: SshHostDirectory;
   private readonly agents = new Map<string, SshHostAgent>();
   private readonly slots: Semaphore;
@@ -26,7 +25,6 @@ export class SshGateway {
   constructor(private readonly config: GatewayConfig, private readonly log: (line: string) => void) {
     this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
     this.redis.on('error', (error) => this.log(`redis: ${error.message}`));
-    this.results = new ResultsRepository(this.redis, config.redisPrefix);
     this.directory = new SshHostDirectory(this.redis, config.redisPrefix, log);
     this.slots = new Semaphore(config.concurrency);
     this.verifier = DispatchVerifier.fromFile(config.dispatchKeyFile);
@@ -85,7 +83,8 @@ export class SshGateway {
         redisUrl: this.config.redisUrl,
         redisPrefix: this.config.redisPrefix,
         redis: this.redis,
-        results: this.results,
+        // The gateway's credential may write every SSH host's stream; each host's reports go to its own.
+        results: new ResultsRepository(this.redis, this.config.redisPrefix, id),
         verifier: this.verifier,
         ssh: this.sshOptions(),
         concurrencyPerHost: this.config.concurrencyPerHost,

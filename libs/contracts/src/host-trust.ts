@@ -5,7 +5,8 @@ import { cancelledRunKey, hostControlChannel, hostQueueName, resultsStreamKey } 
 
 /**
  * What one host's own Redis user may touch, as Redis ACL rules (Redis 7): its queue's BullMQ keys,
- * the cancel marks (read), the results stream (write), its control channel; no command that
+ * the cancel marks (read), its own results stream (write only: it cannot report as another host
+ * nor read what others report), its control channel; no command that
  * reaches the whole server (@dangerous: FLUSHALL, CONFIG, ACL, KEYS, ...), bar the two BullMQ and
  * ioredis need at connect. One place, read by the API that creates the user and by the tests that
  * check each refusal.
@@ -15,7 +16,7 @@ export function hostRedisAclRules(prefix: string, hostId: string): string[] {
     'resetkeys',
     `~${prefix}:${hostQueueName(hostId)}:*`,
     `%R~${cancelledRunKey(prefix, '*')}`,
-    `%W~${resultsStreamKey(prefix)}`,
+    `%W~${resultsStreamKey(prefix, hostId)}`,
     'resetchannels',
     `&${hostControlChannel(prefix, hostId)}`,
     '-@all',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { apiComponent } from './api-components';
-import { HostInfo } from './host';
+import { HostId, HostInfo } from './host';
 import { AggregateOutput, EventRecord, EventsSummary, Record as RecordSchema } from './outputs';
 import { RunState } from './run-state';
 import { InlineProgram } from './program';
@@ -22,17 +22,36 @@ export const SCHEDULES_QUEUE = 'schedules';
 export const SCHEDULE_FIRE_JOB_NAME = 'fire';
 /** Every fleettrace key in Redis (BullMQ's too) lives under a prefix; tests use one each. */
 export const DEFAULT_REDIS_PREFIX = 'ft';
-/** Redis stream through which daemons report hosts, run states and results to the API's ingest. */
-export function resultsStreamKey(prefix: string): string {
-  return `${prefix}:results`;
+/**
+ * Redis stream through which one host reports (its registration, heartbeats, run states and
+ * results) to the API's ingest. One per host, so Redis itself keeps a host to its own stream (its
+ * ACL user may write only this key: hostRedisAclRules) and ingest knows the sender of every entry.
+ */
+export function resultsStreamKey(prefix: string, hostId: string): string {
+  return `${resultsStreamPrefix(prefix)}${hostId}`;
+}
+function resultsStreamPrefix(prefix: string): string {
+  return `${prefix}:results:`;
+}
+/** SCAN pattern matching every host's results stream (a host id has no `:`, so nothing else matches: see hostOfResultsStream). */
+export function resultsStreamPattern(prefix: string): string {
+  return `${resultsStreamPrefix(prefix).replace(/[*?[\]\\]/g, '\\$&')}*`;
+}
+/** The host whose results stream `key` is, or undefined if it is no host's results stream. */
+export function hostOfResultsStream(prefix: string, key: string): string | undefined {
+  const start = resultsStreamPrefix(prefix);
+  if (!key.startsWith(start)) return undefined;
+  const hostId = key.slice(start.length);
+  return HostId.safeParse(hostId).success ? hostId : undefined;
 }
 export const INGEST_CONSUMER_GROUP = 'ingest';
 /**
- * Where ingest puts a results entry it could not store (fields: `id` of the entry, `reason`, and
- * `m` as it was), so one bad report never holds up the others and an operator can still read it.
+ * Where ingest puts a results entry it could not store (fields: `id` of the entry, `stream` it came
+ * from, `reason`, and `m` as it was), so one bad report never holds up the others and an operator
+ * can still read it. Outside the results streams' key space: no host id can name it.
  */
 export function resultsDeadLetterKey(prefix: string): string {
-  return `${resultsStreamKey(prefix)}:dead`;
+  return `${prefix}:results-dead`;
 }
 
 /**

@@ -145,12 +145,13 @@ export class HostController {
   @Delete(':id')
   @HttpCode(204)
   @ApiRoute({
-    summary: 'Removes a host of either kind (an SSH host: its enrolment too); a daemon still running registers again at its next heartbeat.',
+    summary:
+      "Removes a host of either kind (an SSH host: its enrolment too) and revokes its own Redis user as POST /v1/hosts/:id/revoke does; its results stream is dropped once ingest stored all of it. A daemon on the shared credential registers again at its next heartbeat.",
     responses: { 204: { description: 'Removed.' } },
     errors: [404],
   })
   @Scope('hosts:write')
   remove(@Auth() auth: AuthContext, @Param('id', new ZodValidationPipe(HostId, 'host id')) id: string): Promise<void> {
-    return this.sshHosts.remove(auth, id);
+    return this.trust.remove(auth, id);
   }
 }

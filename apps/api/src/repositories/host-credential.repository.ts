@@ -28,6 +28,18 @@ export class HostCredentialRepository implements OnModuleDestroy {
   }
 
   /**
+   * Sets the rules of hostRedisAclRules on an existing host user (password and connections
+   * untouched), so a user made by an older API gets today's (its own results stream). Whether the
+   * user exists; a missing one (revoked) is not made again.
+   */
+  async applyRules(hostId: string): Promise<boolean> {
+    const user = hostRedisUser(this.config.redisPrefix, hostId);
+    if ((await this.redis.call('ACL', 'GETUSER', user)) === null) return false;
+    await this.redis.call('ACL', 'SETUSER', user, ...hostRedisAclRules(this.config.redisPrefix, hostId));
+    return true;
+  }
+
+  /**
    * Removes the host's user and ends every connection made with it: ACL DELUSER alone leaves
    * connections that authenticated before it working. Whether there was one to remove.
    */

@@ -56,6 +56,12 @@ export class HostEnrolmentRepository {
   }
 
   /** Whether the host had credentials to remove. */
+  /** The hosts that hold credentials of their own now (enrolled, not revoked). */
+  async hostsWithCredentials(): Promise<string[]> {
+    const { rows } = await this.database.pool.query<{ host_id: string }>('SELECT host_id FROM host_credentials ORDER BY host_id');
+    return rows.map((r) => r.host_id);
+  }
+
   async deleteCredentials(db: Db, hostId: string): Promise<boolean> {
     return ((await db.query('DELETE FROM host_credentials WHERE host_id = $1', [hostId])).rowCount ?? 0) > 0;
   }

@@ -112,6 +112,12 @@ export class HostRepository {
     return rows.map(toRecord);
   }
 
+  /** Ids of the hosts not removed: each has a results stream ingest reads. */
+  async liveIds(): Promise<string[]> {
+    const { rows } = await this.database.pool.query<{ id: string }>('SELECT id FROM hosts WHERE removed_at IS NULL');
+    return rows.map((r) => r.id);
+  }
+
   /**
    * Forgets a host: its row goes if no run ever named it, else it is marked removed (its runs keep
    * their host). False when there was no such host.

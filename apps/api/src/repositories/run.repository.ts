@@ -164,6 +164,8 @@ const RUN_COLUMNS = `r.*, h.name AS host_name, h.kernel_release AS host_kernel`;
  * (libs/contracts run-state.ts): the run must be in a state the new one may follow. The database's
  * trigger checks the same table, so a change this class lets through the trigger lets through too.
  */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 @Injectable()
 export class RunRepository {
   constructor(@Inject(DatabaseRepository) private readonly database: DatabaseRepository) {}
@@ -222,6 +224,18 @@ export class RunRepository {
   async findById(runId: string, db: Db = this.database.pool): Promise<RunRecord | undefined> {
     const { rows } = await db.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs r LEFT JOIN hosts h ON h.id = r.host_id WHERE r.id = $1`, [runId]);
     return rows[0] && toRecord(rows[0]);
+  }
+
+  /**
+   * Each run's host and state, for the runs of `runIds` that exist (ids that are no UUID name no
+   * run), keyed by the id in lower case: what ingest checks a report against. Read in the batch's
+   * transaction.
+   */
+  async ownersAndStates(db: Db, runIds: readonly string[]): Promise<Map<string, { hostId: string; state: RunState }>> {
+    const ids = [...new Set(runIds.map((id) => id.toLowerCase()))].filter((id) => UUID.test(id));
+    if (ids.length === 0) return new Map();
+    const { rows } = await db.query<{ id: string; host_id: string; state: RunState }>('SELECT id, host_id, state FROM runs WHERE id = ANY($1::uuid[])', [ids]);
+    return new Map(rows.map((r) => [r.id, { hostId: r.host_id, state: r.state }]));
   }
 
   /** Runs not yet ended, by state: read through the partial index of unfinished runs, never the whole table. */

@@ -73,8 +73,7 @@ export class AuthService {
    * against the client's address; past the limit the address gets 429 whatever it presents.
    */
   async authenticate(authorization: string | undefined, request: RequestDescription): Promise<AuthContext> {
-    const wait = this.throttle.retryAfterSeconds(request.address);
-    if (wait > 0) throw new TooManyAuthFailuresException(wait);
+    this.refuseIfThrottled(request.address);
     const match = BEARER.exec(authorization ?? '');
     const token = match ? await this.tokens.findBySecretHmac(this.secretHmac(match[1])) : undefined;
     const now = new Date();
@@ -88,7 +87,7 @@ export class AuthService {
             ? 'bearer token expired'
             : undefined;
     if (problem || !token) {
-      const throttled = this.throttle.fail(request.address);
+      const throttled = this.countFailure(request.address);
       await this.audit.record({
         actor: token?.id ?? null,
         action: 'auth.refused',
@@ -104,6 +103,20 @@ export class AuthService {
       await this.tokens.touch(token.id, now).catch((error: unknown) => this.logger.warn(`could not record the last use of token ${token.id}: ${(error as Error).message}`));
     }
     return contextOf(token, request.address);
+  }
+
+  /**
+   * 429 for an address past the limit of failed authentications, whatever credential it presents
+   * now: an API token or an enrolment token (one throttle for both, so guessing either costs time).
+   */
+  refuseIfThrottled(address: string): void {
+    const wait = this.throttle.retryAfterSeconds(address);
+    if (wait > 0) throw new TooManyAuthFailuresException(wait);
+  }
+
+  /** Counts a failed authentication of the address; whether this one started its throttle. */
+  countFailure(address: string): boolean {
+    return this.throttle.fail(address);
   }
 
   /**

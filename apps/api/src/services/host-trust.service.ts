@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ForbiddenException, Inject, Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
+import { ForbiddenException, Inject, Injectable, Logger, NotFoundException, UnauthorizedException } from '@nestjs/common';
 import {
   ENROLMENT_TOKEN_PREFIX,
   type CreateEnrolmentRequest,
@@ -15,17 +15,21 @@ import { HostEnrolmentRepository, type EnrolmentRecord } from '../repositories/h
 import { HostCredentialRepository } from '../repositories/host-credential.repository';
 import { AuditRepository } from '../repositories/audit.repository';
 import { AuthService, type AuthContext } from './auth.service';
+import { SshHostService } from './ssh-host.service';
 
 const DEFAULT_ENROLMENT_SECONDS = 24 * 3600;
 const SECRET_BYTES = 32;
 
 /**
  * Per-host trust: a one-time enrolment token per host (admin), spent by the host's daemon to get
- * its own Redis user (hostRedisAclRules: its queue, the results stream, its control channel), and
- * revocation, which removes that user and cuts its connections at once. Each step is audited.
+ * its own Redis user (hostRedisAclRules: its queue, its own results stream, its control channel),
+ * and revocation (also part of removing a host), which removes that user and cuts its connections
+ * at once. Each step is audited.
  */
 @Injectable()
 export class HostTrustService {
+  private readonly logger = new Logger('HostTrust');
+
   constructor(
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(DatabaseRepository) private readonly database: DatabaseRepository,
@@ -33,6 +37,7 @@ export class HostTrustService {
     @Inject(HostCredentialRepository) private readonly credentials: HostCredentialRepository,
     @Inject(AuditRepository) private readonly audit: AuditRepository,
     @Inject(AuthService) private readonly auth: AuthService,
+    @Inject(SshHostService) private readonly sshHosts: Pick<SshHostService, 'remove'>,
   ) {}
 
   /** The token is in this answer only; the database keeps its HMAC. */
@@ -65,11 +70,15 @@ export class HostTrustService {
 
   /**
    * Spends the token: creates the host's Redis user with a fresh password and returns the URL that
-   * carries it. A token works once, before its expiry, for the host it names; every refusal is audited.
+   * carries it. A token works once, before its expiry, for the host it names; every refusal is audited
+   * and counted against the client's address (AuthService's throttle: 429 past the limit).
    */
   async enrol(request: EnrolHostRequest, address: string): Promise<HostCredentialsView> {
+    // Failed enrolments count against the address like failed API tokens: guessing costs time.
+    this.auth.refuseIfThrottled(address);
     const refuse = async (status: 401 | 403, reason: string): Promise<never> => {
-      await this.audit.record({ actor: null, action: 'host.enrol_refused', subject: request.hostId, address, detail: { reason } });
+      const throttled = this.auth.countFailure(address);
+      await this.audit.record({ actor: null, action: 'host.enrol_refused', subject: request.hostId, address, detail: { reason, ...(throttled ? { throttled: true } : {}) } });
       throw status === 401 ? new UnauthorizedException(reason) : new ForbiddenException(reason);
     };
     const password = randomBytes(SECRET_BYTES).toString('hex');
@@ -94,13 +103,50 @@ export class HostTrustService {
 
   /** Removes the host's Redis user and ends its connections: its daemon is refused from now on. */
   async revoke(auth: AuthContext, hostId: string): Promise<void> {
+    if (!(await this.revokeCredentials(auth, hostId))) throw new NotFoundException(`host ${hostId} has no credentials to revoke`);
+  }
+
+  /**
+   * What revoking is, for POST /v1/hosts/:id/revoke and for removing a host: ACL DELUSER and CLIENT
+   * KILL USER, the record of its credentials deleted, audited (host.revoke). Whether there was
+   * anything to revoke; a host on the shared credential has nothing.
+   */
+  async revokeCredentials(auth: AuthContext, hostId: string): Promise<boolean> {
     const hadUser = await this.credentials.removeUser(hostId);
     const hadRecord = await this.database.transaction(async (tx) => {
       const removed = await this.enrolments.deleteCredentials(tx, hostId);
       if (removed || hadUser) await this.audit.insert(tx, { actor: auth.tokenId, action: 'host.revoke', subject: hostId, address: auth.address, detail: { redisUserRemoved: hadUser } });
       return removed;
     });
-    if (!hadUser && !hadRecord) throw new NotFoundException(`host ${hostId} has no credentials to revoke`);
+    return hadUser || hadRecord;
+  }
+
+  /**
+   * At start: every enrolled host's Redis user gets today's rules. Users made before per-host
+   * results streams could write only the shared stream, which nothing reads any more; their daemons
+   * report through their own from the moment they are upgraded. A failure is logged, not fatal.
+   */
+  async applyHostAclRules(): Promise<void> {
+    try {
+      const hosts = await this.enrolments.hostsWithCredentials();
+      for (const hostId of hosts) await this.credentials.applyRules(hostId);
+    } catch (error) {
+      this.logger.warn(`could not apply the current Redis ACL rules to the enrolled hosts' users: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * DELETE /v1/hosts/:id: the host's credentials are revoked first (its daemon is cut off before it
+   * can report again), then the host is removed (SshHostService.remove). Ingest drops its results
+   * stream once it has stored all of it. A host enrolled but never registered is only revoked.
+   */
+  async remove(auth: AuthContext, hostId: string): Promise<void> {
+    const revoked = await this.revokeCredentials(auth, hostId);
+    try {
+      await this.sshHosts.remove(auth, hostId);
+    } catch (error) {
+      if (!(revoked && error instanceof NotFoundException)) throw error;
+    }
   }
 }
 

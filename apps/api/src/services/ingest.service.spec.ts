@@ -37,18 +37,20 @@ function setup(options: Options = {}) {
       calls.push('begin');
       const written: { events: EventRow[]; applied: RunStateChange[] } = { events: [], applied: [] };
       const tx = { written } as unknown as Tx;
-      await work({ tx, apply: async (changes) => (written.applied.push(...changes), []), release: async () => [], record: async () => undefined });
+      const result = await work({ tx, apply: async (changes) => (written.applied.push(...changes), []), release: async () => [], record: async () => undefined });
       if (options.outage?.()) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
       if (written.events.some((e) => e.data.comm === 'poison')) throw new DataRejectedError('invalid input syntax for type json', '22P02');
       events.push(...written.events);
       applied.push(...written.applied);
       calls.push('commit');
+      return result;
     },
   } as unknown as RunLifecycleService;
   const hosts = { upsert: vi.fn(async () => undefined) } as unknown as HostRepository;
   const runs = {
     recordSummaries: vi.fn(async () => undefined),
-    findById: vi.fn(async (id: string) => (id === runId ? ({ id, hostId: 'node-a' } as RunRecord) : undefined)),
+    findById: vi.fn(async (id: string) => (id === runId ? ({ id, hostId: 'node-a', state: 'running' } as RunRecord) : undefined)),
+    ownersAndStates: vi.fn(async (_tx: Tx, ids: string[]) => new Map(ids.filter((id) => id === runId).map((id) => [id, { hostId: 'node-a', state: 'running' as const }]))),
   } as unknown as RunRepository;
   const results = {
     insertEvents: vi.fn(async (tx: Tx, rows: EventRow[]) => (tx as unknown as { written: { events: EventRow[] } }).written.events.push(...rows)),
@@ -56,18 +58,21 @@ function setup(options: Options = {}) {
     upsertEventSummaries: vi.fn(async () => undefined),
   } as unknown as ResultRepository;
   const stream = {
-    ack: vi.fn(async (ids: string[]) => {
+    ack: vi.fn(async (entries: StreamEntry[]) => {
+      const ids = entries.map((e) => e.id);
       calls.push(`ack ${ids.join(',')}`);
       acked.push(...ids);
     }),
     deadLetter: vi.fn(async (letters: DeadLetter[]) => void deadLetters.push(...letters)),
   } as unknown as ResultsStreamRepository;
   const notifications = { notifyJobsOfRuns: vi.fn(async () => undefined) } as unknown as JobNotificationRepository;
-  const service = new IngestService({ ingestConsumer: 'c' } as ApiConfig, hosts, runs, results, stream, lifecycle, notifications, { ingested: () => undefined }, { ingested: () => undefined }, { applyProbes: async () => undefined }, { insert: async () => undefined });
-  return { service, calls, events, runs, applied, stream, deadLetters, acked };
+  const service = new IngestService({ ingestConsumer: 'c' } as ApiConfig, hosts, runs, results, stream, lifecycle, notifications, { ingested: () => undefined }, { ingested: () => undefined, ignored: () => undefined }, { applyProbes: async () => undefined }, { insert: async () => undefined });
+  return { service, calls, events, runs, hosts, applied, stream, deadLetters, acked };
 }
 
 const entry = (id: string, message: ResultMessage | string | undefined): StreamEntry => ({
+  stream: 'ft:results:node-a',
+  hostId: 'node-a',
   id,
   message: typeof message === 'object' ? JSON.stringify(message) : message,
 });
@@ -89,14 +94,14 @@ describe('IngestService.processBatch', () => {
       entry('1-1', { type: 'events', runId, seq: 3, output: 'execs', timeField: 'ts', records: [{ ts: '18446744073709551615' }, { ts: 5 }] }),
       entry('1-2', undefined),
     ]);
-    expect(calls).toEqual(['ack 1-0', 'ack 1-2', 'begin', 'commit', 'ack 1-1']);
+    expect(calls).toEqual(['begin', 'commit', 'ack 1-1', 'ack 1-0', 'ack 1-2']);
     expect(events).toEqual([
       { runId, seq: 3, idx: 0, output: 'execs', ts: '0', data: { ts: '18446744073709551615' } },
       { runId, seq: 3, idx: 1, output: 'execs', ts: '5', data: { ts: 5 } },
     ]);
     expect(deadLetters).toEqual([
-      { id: '1-0', message: 'garbage', reason: 'not JSON' },
-      { id: '1-2', message: undefined, reason: 'entry has no "m" field' },
+      { stream: 'ft:results:node-a', id: '1-0', message: 'garbage', reason: 'not JSON' },
+      { stream: 'ft:results:node-a', id: '1-2', message: undefined, reason: 'entry has no "m" field' },
     ]);
   });
 
@@ -125,7 +130,7 @@ describe('IngestService.processBatch', () => {
     const { service, calls, deadLetters } = setup();
     await service.processBatch([entry('4-0', '{}')]);
     expect(calls).toEqual(['ack 4-0']);
-    expect(deadLetters).toEqual([{ id: '4-0', message: '{}', reason: "type: Invalid discriminator value. Expected 'host' | 'state' | 'events' | 'summary' | 'snapshot' | 'ssh-probe' | 'dispatch-refused'" }]);
+    expect(deadLetters).toEqual([{ stream: 'ft:results:node-a', id: '4-0', message: '{}', reason: "type: Invalid discriminator value. Expected 'host' | 'state' | 'events' | 'summary' | 'snapshot' | 'ssh-probe' | 'dispatch-refused'" }]);
   });
 
   it('isolates a message the database refuses: the others are stored in order, it is dead-lettered and its run fails', async () => {
@@ -134,7 +139,7 @@ describe('IngestService.processBatch', () => {
     await service.processBatch(batch);
 
     expect(events.map((e) => e.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15]);
-    expect(deadLetters).toEqual([{ id: '5-11', message: batch[11]!.message, reason: 'invalid input syntax for type json' }]);
+    expect(deadLetters).toEqual([{ stream: 'ft:results:node-a', id: '5-11', message: batch[11]!.message, reason: 'invalid input syntax for type json' }]);
     expect(applied).toEqual([
       { runId, state: 'failed', at: expect.any(Date), error: 'a report from host node-a could not be stored: invalid input syntax for type json' },
     ]);
@@ -183,13 +188,17 @@ describe('IngestService loop', () => {
     const fakes = setup(options);
     let groupLost = options.groupLostOnce ?? false;
     let delivered = false;
-    const ensureGroup = vi.fn(async () => undefined);
+    const ensureGroups = vi.fn(async (keys: string[]) => keys);
+    Object.assign(fakes.hosts, { liveIds: async () => ['node-a'] });
     const batch = [entry('8-0', eventsOf(0, 'bash')), entry('8-1', eventsOf(1, 'bash'))];
     Object.assign(fakes.stream, {
-      ensureGroup,
+      ensureGroups,
+      keyOf: (hostId: string) => `ft:results:${hostId}`,
+      discover: async () => ['ft:results:node-a'],
+      dropIfDrained: async () => false,
       claimAbandoned: async () => [],
       trimAcked: async () => 0,
-      read: async (_consumer: string, { from }: { from: 'pending' | 'new' }) => {
+      read: async (_consumer: string, _keys: string[], { from }: { from: 'pending' | 'new' }) => {
         await new Promise((resolve) => setTimeout(resolve, 5));
         if (groupLost) {
           groupLost = false;
@@ -203,7 +212,7 @@ describe('IngestService loop', () => {
         return batch;
       },
     });
-    return { ...fakes, ensureGroup };
+    return { ...fakes, ensureGroups };
   }
 
   async function until(what: string, check: () => boolean): Promise<void> {
@@ -215,14 +224,14 @@ describe('IngestService loop', () => {
   }
 
   it('creates the consumer group again when Redis lost it, and goes on', async () => {
-    const { service, ensureGroup, events } = loopSetup({ groupLostOnce: true });
+    const { service, ensureGroups, events } = loopSetup({ groupLostOnce: true });
     service.start();
     try {
       await until('both batches stored', () => events.length === 2);
     } finally {
       await service.stop();
     }
-    expect(ensureGroup).toHaveBeenCalledTimes(2);
+    expect(ensureGroups.mock.calls).toEqual([[['ft:results:node-a']], [['ft:results:node-a']]]);
   });
 
   it('retries a batch through an outage, and dead-letters nothing', async () => {

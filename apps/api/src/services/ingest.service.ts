@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { INGEST_CONSUMER_GROUP, traceContextOf, type DispatchRefusedMessage, type EventsMessage, type FieldValue, type ResultMessage, type SnapshotMessage, type SshProbeMessage, type SummaryMessage } from '@fleettrace/contracts';
+import { INGEST_CONSUMER_GROUP, isTerminalRunState, traceContextOf, type DispatchRefusedMessage, type EventsMessage, type FieldValue, type ResultMessage, type SnapshotMessage, type SshProbeMessage, type SummaryMessage } from '@fleettrace/contracts';
 import { API_CONFIG } from '../tokens';
 import type { ApiConfig } from '../config';
 import { parseResultMessage, validText } from '../dtos/result-message.dto';
@@ -26,6 +26,16 @@ const RETRY_MAX_MS = 30_000;
 /** Entries another consumer holds this long without acking are taken over: that consumer is gone. */
 const ABANDONED_AFTER_MS = 60_000;
 const CLAIM_EVERY_MS = 30_000;
+/**
+ * How often the list of results streams is read again (the hosts table, and the streams that exist:
+ * a new host's first heartbeat comes through a stream the API does not know yet). A new host's
+ * reports wait at most this plus one blocked read.
+ */
+export const STREAM_REFRESH_MS = 2000;
+/** A removed host's stream is deleted once ingest stored all of it and nothing came for this long. */
+const REMOVED_STREAM_IDLE_MS = 60_000;
+/** Runs whose late reports were logged as ignored; past this many the record starts again. */
+const FROZEN_LOGGED_MAX = 10_000;
 /** A reason goes into a run's error and a dead letter: long database messages are cut. */
 const REASON_MAX_CHARS = 500;
 
@@ -34,15 +44,30 @@ interface Accepted {
   message: ResultMessage;
 }
 
+/** What ingest did not apply for a reason of its own (not the data's): counted by ServiceMetrics. */
+export interface IgnoredReport {
+  /** `host-mismatch`: it came through another host's stream than the one it reports for; `run-ended`: its run was terminal. */
+  reason: 'host-mismatch' | 'run-ended';
+  type: ResultMessage['type'];
+}
+
+interface SetAside {
+  entry: StreamEntry;
+  reason: string;
+  runId?: string;
+  traceparent?: string;
+}
+
 interface ParsedBatch {
   accepted: Accepted[];
-  refused: Array<{ entry: StreamEntry; reason: string; runId?: string }>;
+  refused: SetAside[];
 }
 
 /**
- * Moves what daemons report through the results stream into Postgres. A batch is written in one
- * transaction and acked only after it commits; every write is idempotent, so entries redelivered
- * after a crash between commit and ack change nothing.
+ * Moves what hosts report through their results streams (one each) into Postgres, applying only
+ * what a host reports about itself and its runs, and nothing for a run that has ended (screen). A
+ * batch is written in one transaction and acked only after it commits; every write is idempotent,
+ * so entries redelivered after a crash between commit and ack change nothing.
  *
  * A report that cannot be stored never holds up the others: what parsing refuses, and what the
  * database refuses (found by splitting the batch until the refused report is alone), goes to the
@@ -56,6 +81,7 @@ export class IngestService {
   private running: Promise<void> | undefined;
   private stopping = false;
   private wake: (() => void) | undefined;
+  private readonly frozenLogged = new Set<string>();
 
   constructor(
     @Inject(API_CONFIG) private readonly config: ApiConfig,
@@ -66,7 +92,7 @@ export class IngestService {
     @Inject(RunLifecycleService) private readonly lifecycle: RunLifecycleService,
     @Inject(JobNotificationRepository) private readonly notifications: JobNotificationRepository,
     @Inject(OtlpExportService) private readonly telemetry: Pick<OtlpExportService, 'ingested'>,
-    @Inject(ServiceMetrics) private readonly metrics: Pick<ServiceMetrics, 'ingested'>,
+    @Inject(ServiceMetrics) private readonly metrics: Pick<ServiceMetrics, 'ingested' | 'ignored'>,
     @Inject(SshHostService) private readonly sshHosts: Pick<SshHostService, 'applyProbes'>,
     @Inject(AuditRepository) private readonly audit: Pick<AuditRepository, 'insert'>,
   ) {}
@@ -89,7 +115,10 @@ export class IngestService {
     let from: 'pending' | 'new' = 'pending';
     let lastClaim = 0;
     let lastTrim = Date.now();
-    let groupReady = false;
+    let lastRefresh = 0;
+    // The results streams read, one per host; every one has the ingest group.
+    let streams: string[] = [];
+    let groupsReady = false;
     let failures = 0;
     // The batch the database is storing while the next one is read and parsed here, so the two
     // work at once; batches are still stored one at a time, in order.
@@ -103,19 +132,33 @@ export class IngestService {
     };
     while (!this.stopping) {
       try {
-        if (!groupReady) {
-          await this.stream.ensureGroup();
-          groupReady = true;
+        if (!groupsReady || Date.now() - lastRefresh > STREAM_REFRESH_MS) {
+          // Dropping a drained stream needs its last batch acked.
+          await stored();
+          lastRefresh = Date.now();
+          const known = streams;
+          // The database away must not stop ingest reading (and retrying) what it already knows.
+          streams = groupsReady
+            ? await this.refreshStreams(known).catch((error: Error) => {
+                this.logger.warn(`could not list the results streams again, reading the ${known.length} known: ${error.message}`);
+                return known;
+              })
+            : await this.refreshStreams([]);
+          groupsReady = true;
+        }
+        if (streams.length === 0) {
+          await this.pause(BLOCK_MS);
+          continue;
         }
         if (Date.now() - lastClaim > CLAIM_EVERY_MS) {
           await stored();
           lastClaim = Date.now();
-          const claimed = await this.stream.claimAbandoned(consumer, ABANDONED_AFTER_MS, INGEST_BATCH_SIZE);
+          const claimed = await this.stream.claimAbandoned(consumer, streams, ABANDONED_AFTER_MS, INGEST_BATCH_SIZE);
           if (claimed.length > 0) await this.processBatch(claimed);
         }
         // This consumer's pending entries include the batch being stored: it goes first.
         if (from === 'pending') await stored();
-        const entries = await this.stream.read(consumer, { from, count: INGEST_BATCH_SIZE, blockMs: BLOCK_MS });
+        const entries = await this.stream.read(consumer, streams, { from, count: perStreamCount(streams.length), blockMs: BLOCK_MS });
         if (entries.length === 0) {
           await stored();
           failures = 0;
@@ -129,7 +172,7 @@ export class IngestService {
         }
         if (Date.now() - lastTrim > this.config.streamTrimIntervalMs) {
           lastTrim = Date.now();
-          await this.trimStream();
+          await this.trimStreams(streams);
         }
       } catch (error) {
         // A batch still being stored (the read failed meanwhile) finishes before anything is read
@@ -141,10 +184,11 @@ export class IngestService {
         // The failed batch stays pending for this consumer; read it again before anything new.
         from = 'pending';
         if (error instanceof ConsumerGroupMissingError) {
-          // From the start of the stream: what is in it was either stored (and storing it again
-          // changes nothing) or not yet, and must not be skipped.
-          this.logger.warn(`consumer group ${INGEST_CONSUMER_GROUP} is gone, creating it again from the start of the stream: ${error.message}`);
-          groupReady = false;
+          // A stream (or its group) is gone: the streams are listed again and each group made again
+          // where missing, from the start of its stream: what is in it was either stored (and
+          // storing it again changes nothing) or not yet, and must not be skipped.
+          this.logger.warn(`a consumer group ${INGEST_CONSUMER_GROUP} is gone, creating it again from the start of its stream: ${error.message}`);
+          groupsReady = false;
           continue;
         }
         const delayMs = Math.min(RETRY_FIRST_MS * 2 ** failures++, RETRY_MAX_MS);
@@ -153,6 +197,27 @@ export class IngestService {
       }
     }
     await stored().catch((error: Error) => this.logger.error(`ingest batch failed while stopping, left pending: ${error.message}`));
+  }
+
+  /**
+   * The results streams to read now: every live host's (the hosts table) and every stream that
+   * exists (a host not registered yet reports through one). The stream of a host not registered
+   * (removed) is dropped once drained and idle. Streams not in `known` get their group first.
+   */
+  async refreshStreams(known: readonly string[]): Promise<string[]> {
+    const live = new Set((await this.hosts.liveIds()).map((id) => this.stream.keyOf(id)));
+    const streams = new Set(live);
+    const now = Date.now();
+    for (const key of await this.stream.discover()) {
+      if (!live.has(key) && (await this.stream.dropIfDrained(key, now, REMOVED_STREAM_IDLE_MS))) {
+        this.logger.log(`results stream ${key} dropped: its host is not registered and ingest stored all of it`);
+        continue;
+      }
+      streams.add(key);
+    }
+    const had = new Set(known);
+    const ready = new Set(await this.stream.ensureGroups([...streams].filter((key) => !had.has(key))));
+    return [...streams].filter((key) => had.has(key) || ready.has(key)).sort();
   }
 
   /** Waits, or less if stop() is called meanwhile. */
@@ -168,12 +233,12 @@ export class IngestService {
     this.wake = undefined;
   }
 
-  /** Drops what every consumer has acked from the stream, so it holds only what ingest still needs. */
-  async trimStream(): Promise<number> {
+  /** Drops what every consumer has acked from the streams, so they hold only what ingest still needs. */
+  async trimStreams(streams: readonly string[]): Promise<number> {
     try {
-      return await this.stream.trimAcked();
+      return await this.stream.trimAcked(streams);
     } catch (error) {
-      this.logger.warn(`could not trim the results stream: ${(error as Error).message}`);
+      this.logger.warn(`could not trim the results streams: ${(error as Error).message}`);
       return 0;
     }
   }
@@ -199,31 +264,37 @@ export class IngestService {
   }
 
   private async store(batch: ParsedBatch): Promise<void> {
-    for (const { entry, reason, runId } of batch.refused) await this.reject(entry, reason, runId);
-    await storeIsolatingRejected(batch.accepted, {
-      store: (accepted) => this.commit(accepted),
-      isRejection: (error) => error instanceof DataRejectedError,
+    // What cannot be stored is set aside (its run failed) after the rest of the batch is stored:
+    // the reports its host sent around it still count, and a failed run's outputs are frozen.
+    const setAside: SetAside[] = [...batch.refused];
+    // One read over many hosts' streams can bring several batches' worth: each is its own transaction.
+    for (let i = 0; i < batch.accepted.length; i += INGEST_BATCH_SIZE) {
+      await storeIsolatingRejected(batch.accepted.slice(i, i + INGEST_BATCH_SIZE), {
+        store: (accepted) => this.commit(accepted),
+        isRejection: (error) => error instanceof DataRejectedError,
+        rejected: async (item, error) =>
+          void setAside.push({
+            entry: item.entry,
+            reason: (error as Error).message,
+            runId: 'runId' in item.message ? item.message.runId : undefined,
+            traceparent: 'traceparent' in item.message ? item.message.traceparent : undefined,
+          }),
+      });
+    }
+    for (const { entry, reason, runId, traceparent } of setAside) {
       // Under the trace context the daemon returned with the report, so the warning names the run's span.
-      rejected: (item, error) =>
-        withTraceContext(traceContextOf('traceparent' in item.message ? item.message.traceparent : undefined), () =>
-          this.reject(item.entry, (error as Error).message, 'runId' in item.message ? item.message.runId : undefined),
-        ),
-    });
+      await withTraceContext(traceContextOf(traceparent), () => this.reject(entry, reason, runId));
+    }
   }
 
   private async commit(batch: readonly Accepted[]): Promise<void> {
-    await this.lifecycle.transaction((transitions) =>
-      this.write(
-        transitions,
-        batch.map((b) => b.message),
-      ),
-    );
+    const outcome = await this.lifecycle.transaction((transitions) => this.write(transitions, batch));
     failpoint('ingest.after-commit');
-    await this.stream.ack(batch.map((b) => b.entry.id));
+    await this.stream.ack(batch.map((b) => b.entry));
     // Only what committed is exported; an entry redelivered after a crash may be exported twice.
-    const messages = batch.map((b) => b.message);
-    this.metrics.ingested(messages);
-    this.telemetry.ingested(messages);
+    this.metrics.ingested(outcome.applied);
+    this.metrics.ignored(outcome.ignored);
+    this.telemetry.ingested(outcome.applied);
   }
 
   /**
@@ -234,14 +305,15 @@ export class IngestService {
   private async reject(entry: StreamEntry, why: string, runId: string | undefined): Promise<void> {
     const reason = shortReason(why);
     this.logger.warn(`results entry ${entry.id} could not be stored, dead-lettered: ${reason}`);
-    if (runId) await this.failRun(runId, reason);
-    await this.stream.deadLetter([{ id: entry.id, message: entry.message, reason }]);
-    await this.stream.ack([entry.id]);
+    if (runId) await this.failRun(runId, entry.hostId, reason);
+    await this.stream.deadLetter([{ stream: entry.stream, id: entry.id, message: entry.message, reason }]);
+    await this.stream.ack([entry]);
   }
 
-  private async failRun(runId: string, reason: string): Promise<void> {
+  /** Only a run of the host that sent the bad report: a host cannot fail another's runs by sending garbage. */
+  private async failRun(runId: string, sender: string, reason: string): Promise<void> {
     const run = await this.runs.findById(runId);
-    if (!run) return;
+    if (!run || run.hostId !== sender || isTerminalRunState(run.state)) return;
     const error = `a report from host ${run.hostId} could not be stored: ${reason}`;
     try {
       await this.lifecycle.transaction((transitions) => transitions.apply([{ runId, state: 'failed', at: new Date(), error }]));
@@ -256,7 +328,8 @@ export class IngestService {
    * events), in the order the reports came per host and per run: a statement per report was what
    * ingest lag was made of at a thousand hosts.
    */
-  private async write(transitions: RunTransitions, messages: readonly ResultMessage[]): Promise<void> {
+  private async write(transitions: RunTransitions, batch: readonly Accepted[]): Promise<{ applied: ResultMessage[]; ignored: IgnoredReport[] }> {
+    const { applied: messages, ignored } = await this.screen(transitions, batch);
     const heartbeats: Heartbeat[] = [];
     const changes: RunStateChange[] = [];
     const summaries: SummaryMessage[] = [];
@@ -298,7 +371,6 @@ export class IngestService {
     for (const refusal of refusals) changes.push(...(await this.recordRefusal(transitions, refusal)));
     if (changes.length > 0) await transitions.apply(changes);
     if (summaries.length > 0) {
-      // The outputs are real even if the state came too late to apply (the reaper got there first).
       await this.runs.recordSummaries(tx, summaries);
       await this.results.upsertOutputs(tx, summaries);
       await this.results.upsertEventSummaries(tx, summaries);
@@ -310,6 +382,65 @@ export class IngestService {
     // Live streams of these jobs wake when this commits (state changes notify through the runs trigger).
     const fresh = messages.filter((m) => m.type === 'events' || m.type === 'snapshot').map((m) => (m as { runId: string }).runId);
     await this.notifications.notifyJobsOfRuns(tx, fresh);
+    return { applied: messages, ignored };
+  }
+
+  /**
+   * What of a batch may be applied. A report must be about its sender, the host whose stream it
+   * came through (Redis lets an enrolled host write only its own): a heartbeat for that host, a
+   * run's report for one of that host's runs. Anything else is refused, audited and never applied,
+   * whatever credential wrote it. Reports on a run that has ended (or ends earlier in this batch)
+   * are ignored: a terminal run's outputs are frozen.
+   */
+  private async screen(transitions: RunTransitions, batch: readonly Accepted[]): Promise<{ applied: ResultMessage[]; ignored: IgnoredReport[] }> {
+    const runIds = batch.flatMap(({ message }) => (hasRun(message) ? [message.runId] : []));
+    const runs = await this.runs.ownersAndStates(transitions.tx, runIds);
+    const ended = new Map<string, string>();
+    for (const [id, run] of runs) if (isTerminalRunState(run.state)) ended.set(id, run.state);
+    const applied: ResultMessage[] = [];
+    const ignored: IgnoredReport[] = [];
+    for (const { entry, message } of batch) {
+      const run = hasRun(message) ? runs.get(message.runId.toLowerCase()) : undefined;
+      // A run ingest does not know is let through: storing it fails as it always has (dead letter).
+      const about = hasRun(message) ? run?.hostId : reportedHost(message);
+      if (about !== undefined && about !== entry.hostId) {
+        ignored.push({ reason: 'host-mismatch', type: message.type });
+        await this.refuse(transitions, entry, message, about);
+        continue;
+      }
+      if (hasRun(message) && run) {
+        const runId = message.runId.toLowerCase();
+        const endedAs = ended.get(runId);
+        if (endedAs !== undefined) {
+          ignored.push({ reason: 'run-ended', type: message.type });
+          this.logFrozen(runId, endedAs, message.type);
+          continue;
+        }
+        if ((message.type === 'state' || message.type === 'summary') && isTerminalRunState(message.state)) ended.set(runId, message.state);
+      }
+      applied.push(message);
+    }
+    return { applied, ignored };
+  }
+
+  private async refuse(transitions: RunTransitions, entry: StreamEntry, message: ResultMessage, about: string): Promise<void> {
+    const subject = hasRun(message) ? message.runId : about;
+    const what = hasRun(message) ? `run ${subject} of host ${about}` : `host ${about}`;
+    this.logger.warn(`results entry ${entry.id} of host ${entry.hostId} refused: a ${message.type} report about ${what}`);
+    await this.audit.insert(transitions.tx, {
+      actor: `host:${entry.hostId}`,
+      action: 'ingest.refuse',
+      subject,
+      detail: { type: message.type, streamHost: entry.hostId, reportedHost: about, entryId: entry.id },
+    });
+  }
+
+  /** Once per run (per process): a host that keeps reporting on an ended run must not flood the log. */
+  private logFrozen(runId: string, state: string, type: string): void {
+    if (this.frozenLogged.has(runId)) return;
+    if (this.frozenLogged.size >= FROZEN_LOGGED_MAX) this.frozenLogged.clear();
+    this.frozenLogged.add(runId);
+    this.logger.warn(`run ${runId} is ${state}: its later reports (a ${type} first) are ignored`);
   }
 
   /**
@@ -330,6 +461,27 @@ export class IngestService {
     if (!run || run.hostId !== refusal.hostId) return [];
     return [{ runId: run.id, state: 'failed', at: new Date(refusal.at), error: `host ${refusal.hostId} refused the dispatch: ${refusal.reason}` }];
   }
+}
+
+type RunReport = Extract<ResultMessage, { type: 'state' | 'events' | 'summary' | 'snapshot' }>;
+
+function hasRun(message: ResultMessage): message is RunReport {
+  return message.type === 'state' || message.type === 'events' || message.type === 'summary' || message.type === 'snapshot';
+}
+
+/** The host a report that names no run is about. */
+function reportedHost(message: ResultMessage): string | undefined {
+  if (message.type === 'host') return message.host.id;
+  if (message.type === 'ssh-probe' || message.type === 'dispatch-refused') return message.hostId;
+  return undefined;
+}
+
+/**
+ * Entries asked of each stream in one read (Redis counts per stream): at most about ten batches'
+ * worth spread over the streams, at least one from each, never more than a batch from one.
+ */
+function perStreamCount(streams: number): number {
+  return Math.max(1, Math.min(INGEST_BATCH_SIZE, Math.floor((INGEST_BATCH_SIZE * 10) / streams)));
 }
 
 /** Each record keyed by (run, batch, index), so a batch delivered twice is stored once. */

@@ -4,6 +4,7 @@ import type { ApiConfig } from '../config';
 import { MigrationRepository } from '../repositories/migration.repository';
 import { QueueRepository } from '../repositories/queue.repository';
 import { AuthService } from './auth.service';
+import { HostTrustService } from './host-trust.service';
 import { IngestService } from './ingest.service';
 import { ReaperService } from './reaper.service';
 import { RetentionService } from './retention.service';
@@ -14,9 +15,9 @@ import { OtlpExportService } from '../telemetry/otlp-export.service';
 const API_QUEUE_CONCURRENCY = 4;
 
 /**
- * Start-up and shutdown order in one place: schema first, then the admin token, then the job
- * handler check, then (worker role) the consumers. On shutdown the consumers stop before the
- * repositories close their connections.
+ * Start-up and shutdown order in one place: schema first, then the admin token and the enrolled
+ * hosts' Redis ACL rules, then the job handler check, then (worker role) the consumers. On shutdown
+ * the consumers stop before the repositories close their connections.
  */
 @Injectable()
 export class LifecycleService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -26,6 +27,7 @@ export class LifecycleService implements OnApplicationBootstrap, OnModuleDestroy
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(MigrationRepository) private readonly migrations: MigrationRepository,
     @Inject(AuthService) private readonly auth: AuthService,
+    @Inject(HostTrustService) private readonly hostTrust: Pick<HostTrustService, 'applyHostAclRules'>,
     @Inject(JobHandlerRegistry) private readonly handlers: JobHandlerRegistry,
     @Inject(QueueRepository) private readonly queues: QueueRepository,
     @Inject(IngestService) private readonly ingest: IngestService,
@@ -37,6 +39,7 @@ export class LifecycleService implements OnApplicationBootstrap, OnModuleDestroy
   async onApplicationBootstrap(): Promise<void> {
     await this.migrations.migrate();
     await this.auth.storeAdminToken();
+    await this.hostTrust.applyHostAclRules();
     const table = this.handlers.build();
     if (!this.config.roles.has('worker')) return;
     for (const [queue, byName] of table) {

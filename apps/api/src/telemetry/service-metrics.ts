@@ -12,6 +12,7 @@ import { QueueRepository } from '../repositories/queue.repository';
 import { ResultsStreamRepository } from '../repositories/results-stream.repository';
 import { RunRepository } from '../repositories/run.repository';
 import { RunLifecycleService, type LifecycleOutcome } from '../services/run-lifecycle.service';
+import type { IgnoredReport } from '../services/ingest.service';
 import { API_CONFIG } from '../tokens';
 import { SERVICE_NAME } from './run-context';
 import { OtlpExportService } from './otlp-export.service';
@@ -47,6 +48,7 @@ export class ServiceMetrics implements OnModuleDestroy {
   private readonly eventsDropped: Counter;
   private readonly heartbeats: Counter;
   private readonly reportsIngested: Counter;
+  private readonly reportsIgnored: Counter;
 
   constructor(
     @Inject(API_CONFIG) config: ApiConfig,
@@ -89,6 +91,10 @@ export class ServiceMetrics implements OnModuleDestroy {
     this.eventsDropped = meter.createCounter('fleettrace.events.dropped', { unit: '{event}', description: "Events past a run's cap or rate limit, counted but not stored." });
     this.heartbeats = meter.createCounter('fleettrace.host.heartbeats', { unit: '{heartbeat}', description: 'Daemon heartbeats ingested, by host.' });
     this.reportsIngested = meter.createCounter('fleettrace.ingest.reports', { unit: '{report}', description: 'Results stream entries stored, by type.' });
+    this.reportsIgnored = meter.createCounter('fleettrace.ingest.ignored', {
+      unit: '{report}',
+      description: "Results stream entries not applied, by reason (host-mismatch: about another host than the stream's; run-ended: its run was terminal) and type.",
+    });
     this.observeStores(meter);
     meter
       .createObservableCounter('fleettrace.export.dropped', {
@@ -146,6 +152,11 @@ export class ServiceMetrics implements OnModuleDestroy {
       }
     }
     for (const [type, n] of byType) this.reportsIngested.add(n, { type });
+  }
+
+  /** Reports ingest refused or ignored (IngestService.screen). */
+  ignored(reports: readonly IgnoredReport[]): void {
+    for (const report of reports) this.reportsIgnored.add(1, { reason: report.reason, type: report.type });
   }
 
   async onModuleDestroy(): Promise<void> {

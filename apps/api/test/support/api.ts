@@ -7,6 +7,7 @@ import { waitFor } from '@fleettrace/testing/wait';
 import { bootstrap, type RunningApi } from '../../src/bootstrap';
 import { DEFAULT_TIMINGS, type ApiConfig } from '../../src/config';
 import { readDispatchSigningKey } from '../../src/utils/dispatch-signer';
+import { RunRepository } from '../../src/repositories/run.repository';
 import { defaultDispatchKeys } from '@fleettrace/infra/stack';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -21,8 +22,12 @@ export interface TestApi {
    * checked against the API's /openapi.json first: one it does not describe fails the test.
    */
   request<T = unknown>(method: string, path: string, options?: RequestOptions): Promise<{ status: number; body: T; contentType: string }>;
-  /** What a daemon does: one entry with field `m` on the results stream. */
-  report(message: ResultMessage | string): Promise<string>;
+  /**
+   * What a daemon does: one entry with field `m` on its host's results stream. The host is
+   * `hostId`, else the one the message names (a heartbeat's, a run's host in the database), else
+   * UNNAMED_TEST_HOST (a malformed entry).
+   */
+  report(message: ResultMessage | string, hostId?: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -83,15 +88,25 @@ export async function startApi(label: string, overrides: Partial<ApiConfig> = {}
       const parsed = /^application\/json/.test(contentType) ? (text ? JSON.parse(text) : undefined) : text;
       return { status: response.status, body: parsed as never, contentType };
     },
-    async report(message) {
+    async report(message, hostId) {
       const m = typeof message === 'string' ? message : JSON.stringify(message);
-      return (await redis.xadd(resultsStreamKey(config.redisPrefix), '*', 'm', m)) as string;
+      const sender = hostId ?? (typeof message === 'string' ? undefined : await senderOf(api, message)) ?? UNNAMED_TEST_HOST;
+      return (await redis.xadd(resultsStreamKey(config.redisPrefix, sender), '*', 'm', m)) as string;
     },
     async close() {
       await api.close();
       await redis.quit();
     },
   };
+}
+
+/** The host whose stream carries a test's reports that name none. */
+export const UNNAMED_TEST_HOST = 'test-unnamed-host';
+
+async function senderOf(api: RunningApi, message: ResultMessage): Promise<string | undefined> {
+  if (message.type === 'host') return message.host.id;
+  if (message.type === 'ssh-probe' || message.type === 'dispatch-refused') return message.hostId;
+  return (await api.app.get(RunRepository).findById(message.runId).catch(() => undefined))?.hostId;
 }
 
 export function hostInfo(id: string, labels: Record<string, string> = {}): HostInfo {
