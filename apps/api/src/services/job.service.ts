@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import {
+  binaryParamRefusal,
   jobCreateScope,
   programLabel,
   refusedInclude,
@@ -310,7 +311,12 @@ export class JobService {
     if (!parsed.success) {
       throw new BadRequestException(describeIssue(parsed.error.issues[0], request.params, { root: 'params', subject: 'params' }));
     }
-    return parsed.data as Record<string, unknown>;
+    const params = parsed.data as Record<string, unknown>;
+    for (const name of program.binaryParams ?? []) {
+      const refusal = typeof params[name] === 'string' ? binaryParamRefusal(params[name], this.config.binaryPrefixes) : undefined;
+      if (refusal) throw new BadRequestException(`params.${name} ${refusal}`);
+    }
+    return params;
   }
 }
 
