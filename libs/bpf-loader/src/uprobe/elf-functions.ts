@@ -117,15 +117,19 @@ interface CacheEntry {
 const cache = new Map<string, CacheEntry>();
 const CACHE_LIMIT = 32;
 
-/** Every defined function of the file; cached per path, inode, size and mtime. */
+/**
+ * Every defined function of the file; cached per file (device and inode, checked against size and
+ * mtime), not per path: the loader reads through /proc/self/fd/N paths, whose numbers are reused.
+ */
 export function elfFunctions(path: string): ElfFunction[] {
   const st = statSync(path);
-  const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
-  const hit = cache.get(path);
+  const file = `${st.dev}:${st.ino}`;
+  const key = `${st.size}:${st.mtimeMs}`;
+  const hit = cache.get(file);
   if (hit?.key === key) return hit.functions;
   const functions = parseFunctions(path, readFileSync(path));
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
-  cache.set(path, { key, functions });
+  cache.set(file, { key, functions });
   return functions;
 }
 
