@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, linkSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BinaryRefusedError, type LoadedObject, NotFoundError, openObject, resolveBinary, resolveFunctionOffset, SymbolNotFoundError, u32 } from '../src/index';
@@ -139,7 +139,11 @@ describe('uprobe', () => {
       const copy = join(dir, 'probe-target');
       copyFileSync(probeTargetPath(), copy);
       chmodSync(copy, 0o755);
-      target = spawnGated(copy, ['call', String(CALLS)]);
+      // The gate execs its command only when released, after the swap: it runs the same inode by a
+      // second name (a hard link) that the swap leaves alone.
+      const sameFile = join(dir, 'probe-target-link');
+      linkSync(copy, sameFile);
+      target = spawnGated(sameFile, ['call', String(CALLS)]);
       const o = loadFor(target.pid);
       o.attachUprobe('ft_uretprobe_call', { binary: copy, symbol: 'ft_probe_target', retprobe: true, pid: target.pid });
       // The path now names a file that is no ELF: what is attached is still the running program's code.
