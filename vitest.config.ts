@@ -10,6 +10,7 @@ import { defineConfig } from 'vitest/config';
  */
 const KERNEL_GUARD = 'test/support/kernel-guard.ts';
 const SERVICES = 'test/support/services.ts';
+const SECRET_SCAN = 'test/support/secret-scan-hook.ts';
 
 export default defineConfig({
   test: {
@@ -51,6 +52,8 @@ export default defineConfig({
           name: 'e2e',
           include: ['apps/cli/test/**/*.test.ts', 'test/**/*.test.ts'],
           globalSetup: [KERNEL_GUARD, SERVICES],
+          // After each file: no service log it made holds a secret.
+          setupFiles: [SECRET_SCAN],
         },
       },
     ],

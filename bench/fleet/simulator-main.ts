@@ -2,12 +2,11 @@
 // benchmark that times them: `tsx bench/fleet/simulator-main.ts --redis-url U --redis-prefix P
 // --fleet NAME --hosts N --dispatch-key PUBLIC_KEY_FILE` (the key of the API's dispatch signing key pair). Stops (its runs reporting `cancelled`) on SIGTERM or SIGINT.
 import { parseArgs } from 'node:util';
+import { runService, UsageError } from '@fleettrace/host-agent/service';
 import { simulatedHost } from './host-profile';
 import { FleetSimulator } from './simulator';
 
-const log = (line: string): void => void process.stderr.write(`${new Date().toISOString()} fleet-simulator ${line}\n`);
-
-async function main(): Promise<number> {
+runService('fleet-simulator', async (log) => {
   const { values } = parseArgs({
     options: {
       'redis-url': { type: 'string' },
@@ -21,8 +20,7 @@ async function main(): Promise<number> {
   const count = Number(values.hosts);
   const perConnection = Number(values['hosts-per-connection']);
   if (!values['redis-url'] || !values['redis-prefix'] || !values.fleet || !values['dispatch-key'] || !Number.isInteger(count) || count < 1 || !(perConnection >= 1)) {
-    process.stderr.write('usage: simulator-main.ts --redis-url URL --redis-prefix P --fleet NAME --hosts N --dispatch-key PUBLIC_KEY_FILE [--hosts-per-connection K]\n');
-    return 2;
+    throw new UsageError('usage: simulator-main.ts --redis-url URL --redis-prefix P --fleet NAME --hosts N --dispatch-key PUBLIC_KEY_FILE [--hosts-per-connection K]');
   }
   const now = new Date();
   const hosts = Array.from({ length: count }, (_, i) => simulatedHost(values.fleet!, i, now));
@@ -34,21 +32,11 @@ async function main(): Promise<number> {
     dispatchPublicKeyFile: values['dispatch-key'],
     log,
   });
-  await simulator.start();
-  log(`${count} hosts of fleet ${values.fleet} started`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
-  log('stopping');
-  await simulator.stop();
-  return 0;
-}
-
-main().then(
-  (code) => process.exit(code),
-  (error) => {
-    log(`fatal: ${error instanceof Error ? error.stack : String(error)}`);
-    process.exit(1);
-  },
-);
+  return {
+    start: async () => {
+      await simulator.start();
+      log(`${count} hosts of fleet ${values.fleet} started`);
+    },
+    stop: () => simulator.stop(),
+  };
+});

@@ -1,4 +1,5 @@
 import { MAX_RUNS_PAGE, withEveryRun, type HostView, type JobView, type RunPage } from '@fleettrace/contracts';
+import { recordSecret, secretsInAnswer } from './services/secret-record';
 
 /** An answer as received, before its body is parsed. */
 export interface ReceivedResponse {
@@ -25,7 +26,9 @@ export class ApiClient {
     this.received({ method, path, status: response.status, contentType, text });
     // JSON bodies parsed; text ones (folded stacks are text/plain) as they are.
     const json = contentType.includes('json');
-    return { status: response.status, body: (json ? (text ? JSON.parse(text) : undefined) : text) as T };
+    const parsed = (json ? (text ? JSON.parse(text) : undefined) : text) as T;
+    for (const secret of secretsInAnswer(method, path, response.status, parsed)) recordSecret(secret.value, secret.what);
+    return { status: response.status, body: parsed };
   }
 
   async get<T>(path: string): Promise<T> {

@@ -5,6 +5,7 @@ import { ApiClient } from './api-client';
 import { REPO_ROOT } from './repo-root';
 import { defaultDispatchKeys, type DispatchKeyFiles } from './services/dispatch-keys';
 import { startDetached, waitFor, type StartedProcess } from './services/process';
+import { recordLateSecrets, recordSecret, urlPassword, type RecordedSecret } from './services/secret-record';
 
 export interface ApiOptions {
   databaseUrl: string;
@@ -35,6 +36,7 @@ function tsEntry(path: string): string[] {
 
 /** Starts the API (http + worker roles) as its own process and waits until it answers. */
 export async function startApi(options: ApiOptions): Promise<RunningApi> {
+  recordSecret(options.token, 'admin token');
   const { pid } = startDetached(process.execPath, tsEntry('apps/api/src/main.ts'), options.logFile, {
     cwd: REPO_ROOT,
     env: {
@@ -124,8 +126,21 @@ export function startDaemon(options: DaemonOptions): RunningDaemon {
     '--dispatch-key', (options.dispatchKeys ?? defaultDispatchKeys()).publicKeyFile,
     ...(labels ? ['--labels', labels] : []),
   ];
-  const { pid } = startDetached(process.execPath, args, options.logFile, { cwd: REPO_ROOT, env: { ...process.env, ...options.env } });
+  const env = { ...process.env, ...options.env };
+  const { pid } = startDetached(process.execPath, args, options.logFile, { cwd: REPO_ROOT, env });
+  recordLateSecrets(() => enrolledCredentials(env.FLEETTRACE_STATE_DIR || '/var/lib/fleettrace', options.hostId));
   return { pid, hostId: options.hostId, cgroupPath };
+}
+
+/** The Redis password an enrolled daemon keeps (apps/node-daemon enrolment.ts), once it has enrolled. */
+function enrolledCredentials(stateDir: string, hostId: string): RecordedSecret[] {
+  try {
+    const kept = JSON.parse(readFileSync(join(stateDir, `daemon-${hostId}`, 'redis-credentials.json'), 'utf8')) as { redisUrl?: unknown };
+    const password = typeof kept.redisUrl === 'string' ? urlPassword(kept.redisUrl) : undefined;
+    return password ? [{ value: password, what: `Redis password of host ${hostId}` }] : [];
+  } catch {
+    return []; // not enrolled (the shared credential), or not yet
+  }
 }
 
 /** Waits until the API lists every one of these hosts as online. */

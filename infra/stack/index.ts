@@ -7,3 +7,4 @@ export * from './services/redis';
 export * from './repo-root';
 export * from './services/sshd';
 export * from './services/dispatch-keys';
+export * from './services/secret-record';

@@ -49,6 +49,12 @@ describe('configFromEnv', () => {
     );
   });
 
+  it('reads the binary prefixes, unset meaning the contracts default, and names the variable when one is bad', () => {
+    expect(configFromEnv(base).binaryPrefixes).toBeUndefined();
+    expect(configFromEnv({ ...base, FLEETTRACE_BINARY_PREFIXES: '/usr:/srv/app' }).binaryPrefixes).toEqual(['/usr', '/srv/app']);
+    expect(() => configFromEnv({ ...base, FLEETTRACE_BINARY_PREFIXES: 'usr' })).toThrow('FLEETTRACE_BINARY_PREFIXES: "usr" must be an absolute, normalized directory other than /');
+  });
+
   it('refuses unknown roles', () => {
     expect(() => parseRoles('http,cron')).toThrow('FLEETTRACE_ROLES: unknown role "cron" (known: http, worker)');
     expect(() => parseRoles(' , ')).toThrow('FLEETTRACE_ROLES must name at least one role');

@@ -8,6 +8,7 @@ import {
   MAX_EVENTS_PER_SECOND,
   MAX_MAP_MEMORY_BYTES,
   MAX_OVERHEAD_BUDGET_PERCENT,
+  parseBinaryPrefixes,
   type LimitsPolicy,
 } from '@fleettrace/contracts';
 import { otlpExportFromEnv, type OtlpExportConfig } from './telemetry/otlp-config';
@@ -78,6 +79,11 @@ export interface ApiConfig {
   hostApiUrl?: string;
   /** Ed25519 private key every run dispatch is signed with; hosts hold its public half and run nothing else. */
   dispatchSigningKey: KeyObject;
+  /**
+   * Directories a catalog program's binary param may name a file under (FLEETTRACE_BINARY_PREFIXES,
+   * colon-separated). Unset: DEFAULT_BINARY_PREFIXES of libs/contracts program-policy.ts.
+   */
+  binaryPrefixes?: readonly string[];
 }
 
 
@@ -131,6 +137,7 @@ const EnvSchema = z.object({
   FLEETTRACE_DATABASE_POOL_SIZE: positiveInt.optional(),
   FLEETTRACE_SCHEDULE_LATE_SECONDS: positiveInt.default(30),
   FLEETTRACE_EVENTS_RETENTION_DAYS: z.coerce.number().positive('FLEETTRACE_EVENTS_RETENTION_DAYS must be more than 0').default(DEFAULT_EVENTS_RETENTION_DAYS),
+  FLEETTRACE_BINARY_PREFIXES: z.string().optional(),
 });
 
 export function parseRoles(text: string): ReadonlySet<Role> {
@@ -193,5 +200,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     ...(e.FLEETTRACE_HOST_REDIS_URL ? { hostRedisUrl: e.FLEETTRACE_HOST_REDIS_URL } : {}),
     ...(e.FLEETTRACE_HOST_API_URL ? { hostApiUrl: e.FLEETTRACE_HOST_API_URL } : {}),
     dispatchSigningKey: readDispatchSigningKey(e.FLEETTRACE_DISPATCH_SIGNING_KEY_FILE),
+    ...(e.FLEETTRACE_BINARY_PREFIXES !== undefined ? { binaryPrefixes: parseBinaryPrefixes(e.FLEETTRACE_BINARY_PREFIXES) } : {}),
   };
 }

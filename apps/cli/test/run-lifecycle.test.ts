@@ -83,7 +83,7 @@ describe('fleettrace against a real fleet: exit codes, errors, detach and wait',
   });
 
   it('exits 3 when the job completes but hosts failed, printing each host and why', async () => {
-    const result = await runCli(['run', 'funclatency', '--param', 'binary=/nonexistent/app', '--param', 'function=main', '--duration', '2s'], env);
+    const result = await runCli(['run', 'funclatency', '--param', 'binary=/usr/bin/nonexistent-app', '--param', 'function=main', '--duration', '2s'], env);
     expect(result.code, result.stderr).toBe(3);
     for (const host of fleet.hosts) {
       expect(result.stderr).toMatch(new RegExp(`^${host.hostId} failed: \\S.*$`, 'm'));

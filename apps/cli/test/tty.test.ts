@@ -1,17 +1,12 @@
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runInCgroup, spawnInCgroup } from '@fleettrace/infra';
-import { REPO_ROOT } from '@fleettrace/infra/stack';
 import { startFleet, type Fleet } from '@fleettrace/testing/fleet';
 import { waitForRuns } from '@fleettrace/testing/jobs';
-import { CLI_BIN, apiEnv } from './support/cli';
-import { TmuxTerminal } from './support/tmux';
+import { apiEnv } from './support/cli';
+import { expectOnlyTheResult, liveView, startCli, untilTwoLiveHistograms, WORKLOAD, type TmuxTerminal } from './support/tmux';
 
-const WORKLOAD = join(REPO_ROOT, 'infra/build/workload');
 const SPINNER = /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] runqlat on 2 hosts: /m;
 const ESC = '\x1b';
-/** The live view: the snapshot's time and hosts, then the merged histogram, right above the progress line. */
-const LIVE_VIEW = /^at (\d\d:\d\d:\d\d\.\d{3}), merged over \d hosts?:\n\n@latency \(us\):\n((?:\[.*\n)+)/m;
 
 describe('fleettrace run in a terminal (tmux): the live progress and view, then the result, and nothing left behind', () => {
   let fleet: Fleet;
@@ -27,8 +22,7 @@ describe('fleettrace run in a terminal (tmux): the live progress and view, then 
 
   function start(extraEnv: Record<string, string> = {}, args = ['run', 'runqlat', '--duration', '4s']): void {
     const { env, cwd } = apiEnv(fleet.api.url, fleet.token);
-    terminal = new TmuxTerminal(160, 50);
-    terminal.start(`${process.execPath} ${CLI_BIN} ${args.join(' ')}`, { HOME: env.HOME, PATH: env.PATH, FLEETTRACE_URL: env.FLEETTRACE_URL, FLEETTRACE_TOKEN: env.FLEETTRACE_TOKEN, ...extraEnv }, cwd);
+    terminal = startCli(args, env, cwd, extraEnv);
   }
 
   it('redraws one progress line in place while the runs go on, then erases it for the histogram and the hosts', async () => {
@@ -71,26 +65,10 @@ describe('fleettrace run in a terminal (tmux): the live progress and view, then 
     await waitForRuns(fleet.api.client, jobId, ['running']);
     // Wake-ups all along the run, so that each snapshot holds more than the one before.
     const load = spawnInCgroup(fleet.hosts[0].cgroupPath, WORKLOAD, ['sleep', '4000', '1000'], { stdio: 'ignore' });
-    const renderings = new Set<string>();
-    await terminal.until('two different live histograms', (screen) => {
-      const live = LIVE_VIEW.exec(screen);
-      if (live) {
-        // The view sits right above the one progress line, the bars as bpftrace draws them.
-        expect(screen.match(new RegExp(SPINNER.source, 'gm'))).toHaveLength(1);
-        expect(live[2]).toMatch(/^\[[^\n]+\d+ \|@*\s*\|$/m);
-        renderings.add(live[2]);
-      }
-      return renderings.size >= 2;
-    }, 20_000);
+    await untilTwoLiveHistograms(terminal, liveView('\\d hosts?'), SPINNER);
     const done = await terminal.until('the command to end', (screen) => /^\[exit \d+\]$/m.test(screen));
     load.kill();
-    expect(done).toMatch(/^\[exit 0\]$/m);
-    // The live view and the progress line are gone: the result's histogram is the only one.
-    expect(done).not.toMatch(/^at \d\d:\d\d:\d\d\.\d{3}, merged over/m);
-    expect(done).not.toMatch(SPINNER);
-    expect(done.match(/^@latency \(us\):/gm)).toHaveLength(1);
-    expect(done).not.toContain(ESC);
-    expect(done).not.toMatch(/\[2K(?!, )|\[\d*[AJ]|\[(?:\d+;)*\d*m/);
+    expectOnlyTheResult(done, SPINNER);
     expect(done).toMatch(new RegExp(`^${fleet.hosts[0].hostId}\\s+succeeded\\s`, 'm'));
   });
 

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { DEFAULT_REDIS_PREFIX, HostId, otlpSignalUrl } from '@fleettrace/contracts';
+import { UsageError } from '@fleettrace/host-agent/service';
 
 export interface DaemonConfig {
   hostId: string;
@@ -30,7 +31,7 @@ export interface DaemonConfig {
   tracesUrl?: string;
 }
 
-export class DaemonUsageError extends Error {}
+export class DaemonUsageError extends UsageError {}
 
 function parseLabels(text: string): Record<string, string> {
   const labels: Record<string, string> = {};

@@ -1,4 +1,5 @@
 import { DEFAULT_REDIS_PREFIX } from '@fleettrace/contracts';
+import { UsageError } from '@fleettrace/host-agent/service';
 
 export interface GatewayConfig {
   redisUrl: string;
@@ -22,7 +23,7 @@ export interface GatewayConfig {
   daemonRegisterTimeoutMs: number;
 }
 
-export class GatewayUsageError extends Error {}
+export class GatewayUsageError extends UsageError {}
 
 function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const text = env[name];

@@ -1,5 +1,6 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
 import { openSync } from 'node:fs';
+import { recordLogFile } from './secret-record';
 
 export interface StartedProcess {
   pid: number;
@@ -11,6 +12,7 @@ export interface StartedProcess {
  */
 export function startDetached(command: string, args: string[], logFile: string, options: SpawnOptions = {}): StartedProcess {
   const log = openSync(logFile, 'a');
+  recordLogFile(logFile);
   const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', log, log] });
   if (child.pid === undefined) throw new Error(`could not start ${command}`);
   child.unref();

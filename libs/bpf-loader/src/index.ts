@@ -20,6 +20,7 @@ export type { CapabilityReport } from './capabilities';
 export type { KprobeTarget, PerfEventTarget, TcTarget, UprobeTarget, UsdtTarget, XdpTarget } from './attach-targets';
 export type { AttachKind } from './attach-support';
 export { resolveBinary } from './uprobe/binary-path';
+export { BinaryRefusedError, MAX_BINARY_BYTES, openBinary, type OpenedBinary } from './uprobe/binary-file';
 export { elfFunctions, resolveFunctionOffset, SymbolNotFoundError } from './uprobe/elf-functions';
 export type { ElfFunction } from './uprobe/elf-functions';
 export {

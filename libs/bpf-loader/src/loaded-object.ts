@@ -20,7 +20,7 @@ import type { NativeAttached, ObjectHandle } from './native';
 import type { GlobalSpec, MapSpec, ObjectSpec, ProgramSpec } from './object-spec';
 import { type ProgramStats, readProgramStats } from './prog-stats';
 import { type BatchHandler, RingBufferConsumer, type RingBufferOptions } from './ring-buffer';
-import { resolveBinary } from './uprobe/binary-path';
+import { openBinary } from './uprobe/binary-file';
 import { resolveFunctionOffset } from './uprobe/elf-functions';
 import { requireInteger, requireString } from './validate';
 
@@ -174,9 +174,15 @@ export class LoadedObject {
     const pid = target.pid === undefined ? -1 : requireInteger(target.pid, 'pid', 1, MAX_PID);
     if (target.symbol === undefined && target.offset === undefined) throw new TypeError('uprobe target needs a symbol or an offset');
     const offset = target.offset === undefined ? 0 : requireInteger(target.offset, 'offset', 0, Number.MAX_SAFE_INTEGER);
-    const path = resolveBinary(target.binary, target.pid);
-    const fileOffset = target.symbol === undefined ? offset : resolveFunctionOffset(path, requireString(target.symbol, 'symbol')).fileOffset + offset;
-    return this.#attachAs(kind, programName, (h, p) => native().attachUprobe(h, p, path, fileOffset, pid, Boolean(target.retprobe)));
+    // Symbols are read and the uprobe attached through the one checked fd, so they are the same file.
+    const file = openBinary(target.binary, { pid: target.pid });
+    try {
+      const fileOffset =
+        target.symbol === undefined ? offset : resolveFunctionOffset(file.fdPath, requireString(target.symbol, 'symbol'), file.path).fileOffset + offset;
+      return this.#attachAs(kind, programName, (h, p) => native().attachUprobe(h, p, file.fdPath, fileOffset, pid, Boolean(target.retprobe)));
+    } finally {
+      file.close();
+    }
   }
 
   /** A USDT probe (SEC("usdt"), BPF side using <bpf/usdt.bpf.h>) of a binary or shared library. */
@@ -185,8 +191,13 @@ export class LoadedObject {
     requireName(target.provider, 'USDT provider');
     requireName(target.name, 'USDT name');
     const pid = target.pid === undefined ? -1 : requireInteger(target.pid, 'pid', 1, MAX_PID);
-    const path = resolveBinary(target.binary, target.pid);
-    return this.#attachAs('usdt', programName, (h, p) => native().attachUsdt(h, p, path, target.provider, target.name, pid));
+    // libbpf reads the USDT notes and attaches through the checked fd's path: the same file.
+    const file = openBinary(target.binary, { pid: target.pid });
+    try {
+      return this.#attachAs('usdt', programName, (h, p) => native().attachUsdt(h, p, file.fdPath, target.provider, target.name, pid));
+    } finally {
+      file.close();
+    }
   }
 
   /** CPU-clock sampling at `frequency` Hz on every (or the listed) CPU; one Link for all of them. */

@@ -1,6 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type LoadedObject, NotFoundError, openObject, resolveBinary, resolveFunctionOffset, SymbolNotFoundError, u32 } from '../src/index';
-import { fixturePath, type GatedProcess, probeTargetPath, spawnGated } from '../src/testing/index';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, linkSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BinaryRefusedError, type LoadedObject, NotFoundError, openObject, resolveBinary, resolveFunctionOffset, SymbolNotFoundError, u32 } from '../src/index';
+import { fixturePath, type GatedProcess, linksOfPrograms, probeTargetPath, spawnGated } from '../src/testing/index';
 import { CYCLES, expectNoLeaksOver } from './support/cycles';
 import { trackKernelObjects } from './support/kernel-leaks';
 
@@ -106,6 +110,51 @@ describe('uprobe', () => {
     expect(() => o.attachUprobe('ft_uprobe_call', { binary: probeTargetPath() })).toThrow('needs a symbol or an offset');
     expect(() => o.attachUprobe('ft_uprobe_call', { binary: '/no/such/binary', symbol: 'x' })).toThrow(NotFoundError);
     expect(() => o.attachUprobe('ft_uprobe_call', { binary: probeTargetPath(), symbol: 'nope' })).toThrow(SymbolNotFoundError);
+  });
+
+  it('refuses to open what is no executable or library, and attaches nothing', () => {
+    const o = loadFor(process.pid);
+    const dir = mkdtempSync(join(tmpdir(), 'ft-uprobe-refuse-'));
+    try {
+      const fifo = join(dir, 'fifo');
+      execFileSync('mkfifo', [fifo]);
+      const refusals: Array<[string, string]> = [
+        ['/etc/shadow', 'binary "/etc/shadow": /etc/shadow is not an ELF file'],
+        ['/dev/zero', 'binary "/dev/zero": /dev/zero is a device, not an executable or shared library'],
+        [fifo, `binary "${fifo}": ${fifo} is a FIFO, not an executable or shared library`],
+      ];
+      for (const [binary, message] of refusals) {
+        expect(() => o.attachUprobe('ft_uprobe_call', { binary, offset: 0 })).toThrow(new BinaryRefusedError('binary', binary, message.slice(message.indexOf(': ') + 2)));
+        expect(() => o.attachUsdt('ft_uprobe_call', { binary, provider: 'p', name: 'n' })).toThrow(message);
+      }
+      expect(linksOfPrograms(o.programInfo().map((p) => p.id))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('attaches to the file it checked even when the path is swapped right after', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ft-uprobe-swap-'));
+    try {
+      const copy = join(dir, 'probe-target');
+      copyFileSync(probeTargetPath(), copy);
+      chmodSync(copy, 0o755);
+      // The gate execs its command only when released, after the swap: it runs the same inode by a
+      // second name (a hard link) that the swap leaves alone.
+      const sameFile = join(dir, 'probe-target-link');
+      linkSync(copy, sameFile);
+      target = spawnGated(sameFile, ['call', String(CALLS)]);
+      const o = loadFor(target.pid);
+      o.attachUprobe('ft_uretprobe_call', { binary: copy, symbol: 'ft_probe_target', retprobe: true, pid: target.pid });
+      // The path now names a file that is no ELF: what is attached is still the running program's code.
+      writeFileSync(join(dir, 'swap'), 'not a program');
+      renameSync(join(dir, 'swap'), copy);
+      target.release();
+      await target.exited;
+      expect(o.readGlobal('return_count').readBigUInt64LE()).toBe(BigInt(CALLS));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it(`leaves nothing after ${CYCLES} load/attach/close cycles`, async () => {

@@ -157,3 +157,47 @@ export function checkProgramPolicy(facts: ProgramObjectFacts, policy: ProgramPol
   if (facts.pinnedMaps.length > 0) return `map ${facts.pinnedMaps[0]} is declared with pinning, which the policy denies`;
   return undefined;
 }
+
+/**
+ * Where the file a catalog program's `binary` parameter names (a uprobe or USDT target) may be on
+ * a host: the API refuses any other path with a 400 (configurable there as
+ * FLEETTRACE_BINARY_PREFIXES). The host opens whatever passes only if it is a regular ELF
+ * executable or shared library (libs/bpf-loader uprobe/binary-file.ts), so this list is the second
+ * fence: it keeps a job from pointing the root daemon at files users can write (/tmp, /home).
+ * Paths inside a process's mount namespace (/proc/<pid>/root/…) are judged by the part after
+ * `root`. A name without '/' ("libc.so.6", "bash") is looked up by the host in the dynamic
+ * linker's cache and PATH, which hold system directories.
+ */
+export const DEFAULT_BINARY_PREFIXES: readonly string[] = ['/usr', '/bin', '/sbin', '/lib', '/lib64', '/opt'];
+
+const BINARY_NAME = /^[A-Za-z0-9_][A-Za-z0-9._+-]*$/;
+const VIA_PROCESS_ROOT = /^\/proc\/[1-9][0-9]*\/root(\/.*)$/;
+
+/** Why `value` may not be a job's binary parameter (the rest of "<param> …"), or undefined when it may. */
+export function binaryParamRefusal(value: string, prefixes: readonly string[] = DEFAULT_BINARY_PREFIXES): string | undefined {
+  if (!value.includes('/')) {
+    return BINARY_NAME.test(value) ? undefined : 'must be an absolute path, or a library or program name of letters, digits, ".", "_", "+" and "-"';
+  }
+  if (!value.startsWith('/')) return 'must be an absolute path (or a library or program name without "/")';
+  if (value.split('/').slice(1).some((part) => part === '' || part === '.' || part === '..')) {
+    return 'must be a normalized absolute path (no "//", "." or ".." parts)';
+  }
+  const inside = VIA_PROCESS_ROOT.exec(value)?.[1] ?? value;
+  const allowed = prefixes.some((prefix) => {
+    const dir = prefix.endsWith('/') ? prefix : `${prefix}/`;
+    return inside.startsWith(dir);
+  });
+  return allowed ? undefined : `must be under ${prefixes.join(', ')} (or the same under /proc/<pid>/root)`;
+}
+
+/** FLEETTRACE_BINARY_PREFIXES: colon-separated absolute directories; throws naming the variable. */
+export function parseBinaryPrefixes(text: string): readonly string[] {
+  const prefixes = text.split(':').filter(Boolean);
+  if (prefixes.length === 0) throw new Error('FLEETTRACE_BINARY_PREFIXES must name at least one directory');
+  for (const prefix of prefixes) {
+    if (!prefix.startsWith('/') || prefix === '/' || prefix.split('/').slice(1).some((p, i, all) => p === '.' || p === '..' || (p === '' && i < all.length - 1))) {
+      throw new Error(`FLEETTRACE_BINARY_PREFIXES: "${prefix}" must be an absolute, normalized directory other than /`);
+    }
+  }
+  return prefixes;
+}

@@ -115,6 +115,19 @@ describe('attach plans', () => {
     expect(message('funccount', { binary: '/bin/x', function: '' })).toBe('function must not be empty');
     expect(message('profile', { frequency: 0 })).toBe('frequency must be at least 1');
   });
+
+  it('take every uprobe binary from a declared binary param, so the API holds it to the binary rule', () => {
+    for (const name of programNames()) {
+      const program = catalog[name];
+      if (!program.attach) continue;
+      const marker = '/usr/lib/fleettrace-binary-param-marker';
+      const params: Record<string, unknown> = { ...minimalParams(name) };
+      for (const param of program.binaryParams ?? []) params[param] = marker;
+      for (const step of program.attach(program.params.parse(params))) {
+        if (step.kind === 'uprobe') expect(step.binary, `${name}: ${step.program}`).toBe(marker);
+      }
+    }
+  });
 });
 
 describe('execsnoop params', () => {

@@ -94,4 +94,10 @@ export interface CatalogProgram<P = Record<string, unknown>> {
   fallbacks?: ProgramFallback[];
   /** Where each program attaches, for targets that depend on params; without it every program attaches by its SEC(). */
   attach?(params: P): AttachStep[];
+  /**
+   * Params that name a file on the host to attach to (a uprobe's `binary`): the API holds their
+   * values to binaryParamRefusal (libs/contracts program-policy.ts); catalog.spec.ts checks every
+   * uprobe step's binary comes from one of them.
+   */
+  binaryParams?: readonly string[];
 }

@@ -3,6 +3,7 @@ import { BadRequestException, ConflictException, Inject, Injectable, NotFoundExc
 import {
   JOB_VIEW_RUNS,
   bpftraceAttachKinds,
+  binaryParamRefusal,
   jobCreateScope,
   programLabel,
   refusedInclude,
@@ -332,7 +333,12 @@ export class JobService {
     if (!parsed.success) {
       throw new BadRequestException(describeIssue(parsed.error.issues[0], request.params, { root: 'params', subject: 'params' }));
     }
-    return parsed.data as Record<string, unknown>;
+    const params = parsed.data as Record<string, unknown>;
+    for (const name of program.binaryParams ?? []) {
+      const refusal = typeof params[name] === 'string' ? binaryParamRefusal(params[name], this.config.binaryPrefixes) : undefined;
+      if (refusal) throw new BadRequestException(`params.${name} ${refusal}`);
+    }
+    return params;
   }
 }
 

@@ -14,6 +14,8 @@ export interface CatalogEntry {
   summary?: string;
   outputs?: ReadonlyArray<CatalogOutput>;
   fallbacks?: ReadonlyArray<{ lacking: string; instead: string }>;
+  /** Params naming a file on the host to attach to; held to binaryParamRefusal (libs/contracts program-policy). */
+  binaryParams?: readonly string[];
 }
 
 /** A catalog output as the API describes it (libs/programs OutputSpec, the parts a client needs). */

@@ -117,15 +117,19 @@ interface CacheEntry {
 const cache = new Map<string, CacheEntry>();
 const CACHE_LIMIT = 32;
 
-/** Every defined function of the file; cached per path, inode, size and mtime. */
+/**
+ * Every defined function of the file; cached per file (device and inode, checked against size and
+ * mtime), not per path: the loader reads through /proc/self/fd/N paths, whose numbers are reused.
+ */
 export function elfFunctions(path: string): ElfFunction[] {
   const st = statSync(path);
-  const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
-  const hit = cache.get(path);
+  const file = `${st.dev}:${st.ino}`;
+  const key = `${st.size}:${st.mtimeMs}`;
+  const hit = cache.get(file);
   if (hit?.key === key) return hit.functions;
   const functions = parseFunctions(path, readFileSync(path));
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
-  cache.set(path, { key, functions });
+  cache.set(file, { key, functions });
   return functions;
 }
 
@@ -143,19 +147,20 @@ export class SymbolNotFoundError extends Error {
 /**
  * The file offset of a function: "name" (the default version if versioned, else the only
  * definition), "name@@VER" (the default definition of VER) or "name@VER" (VER's definition).
+ * `label` names the file in errors when `path` is an fd path (/proc/self/fd/N).
  */
-export function resolveFunctionOffset(path: string, symbol: string): ElfFunction {
+export function resolveFunctionOffset(path: string, symbol: string, label: string = path): ElfFunction {
   const at = symbol.indexOf('@');
   const name = at > 0 ? symbol.slice(0, at) : symbol;
   const wantDefault = at > 0 && symbol.startsWith('@@', at);
   const version = at > 0 ? symbol.slice(at + (wantDefault ? 2 : 1)) : undefined;
   let candidates = elfFunctions(path).filter((f) => f.name === name);
-  if (candidates.length === 0) throw new SymbolNotFoundError(symbol, path, 'no such function in .symtab or .dynsym');
+  if (candidates.length === 0) throw new SymbolNotFoundError(symbol, label, 'no such function in .symtab or .dynsym');
   if (version !== undefined) {
     candidates = candidates.filter((f) => f.version === version && (!wantDefault || f.isDefault));
     if (candidates.length === 0) {
       const known = [...new Set(elfFunctions(path).filter((f) => f.name === name).map((f) => `${f.name}${f.isDefault ? '@@' : '@'}${f.version ?? ''}`))];
-      throw new SymbolNotFoundError(symbol, path, `no definition with that version (it has: ${known.join(', ')})`);
+      throw new SymbolNotFoundError(symbol, label, `no definition with that version (it has: ${known.join(', ')})`);
     }
   } else {
     const defaults = candidates.filter((f) => f.isDefault);
@@ -163,11 +168,11 @@ export function resolveFunctionOffset(path: string, symbol: string): ElfFunction
   }
   const offsets = new Set(candidates.map((f) => f.fileOffset));
   if (offsets.size > 1) {
-    throw new SymbolNotFoundError(symbol, path, `ambiguous: ${offsets.size} definitions; name a version (name@VERSION) or an offset`);
+    throw new SymbolNotFoundError(symbol, label, `ambiguous: ${offsets.size} definitions; name a version (name@VERSION) or an offset`);
   }
   const found = candidates[0]!;
   if (found.ifunc) {
-    throw new SymbolNotFoundError(symbol, path, 'it is a GNU indirect function (its resolver, not the implementation, is at that address); attach by offset');
+    throw new SymbolNotFoundError(symbol, label, 'it is a GNU indirect function (its resolver, not the implementation, is at that address); attach by offset');
   }
   return found;
 }

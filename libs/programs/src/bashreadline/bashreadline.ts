@@ -53,5 +53,6 @@ export const bashreadline: CatalogProgram<BashreadlineParams> = {
     mapTypes: ['array', 'ringbuf'],
   },
   fallbacks: [],
+  binaryParams: ['bash'],
   attach: (p) => [{ program: 'readline_return', kind: 'uprobe', binary: p.bash, symbol: 'readline', retprobe: true, pid: p.pid }],
 };

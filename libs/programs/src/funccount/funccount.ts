@@ -45,5 +45,6 @@ export const funccount: CatalogProgram<FunccountParams> = {
     mapTypes: ['array', 'hash'],
   },
   fallbacks: [],
+  binaryParams: ['binary'],
   attach: (p) => [{ program: 'func_entry', kind: 'uprobe', binary: p.binary, symbol: p.function, pid: p.pid }],
 };

@@ -33,6 +33,7 @@ export const funclatency: CatalogProgram<FunclatencyParams> = {
     mapTypes: ['array', 'hash', 'percpu_array'],
   },
   fallbacks: [],
+  binaryParams: ['binary'],
   attach: (p) => [
     { program: 'func_entry', kind: 'uprobe', binary: p.binary, symbol: p.function, pid: p.pid },
     { program: 'func_exit', kind: 'uprobe', binary: p.binary, symbol: p.function, pid: p.pid, retprobe: true },
