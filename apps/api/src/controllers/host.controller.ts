@@ -152,6 +152,6 @@ export class HostController {
   })
   @Scope('hosts:write')
   remove(@Auth() auth: AuthContext, @Param('id', new ZodValidationPipe(HostId, 'host id')) id: string): Promise<void> {
-    return this.trust.remove(auth, id);
+    return this.sshHosts.remove(auth, id);
   }
 }

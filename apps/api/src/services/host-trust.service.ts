@@ -15,7 +15,6 @@ import { HostEnrolmentRepository, type EnrolmentRecord } from '../repositories/h
 import { HostCredentialRepository } from '../repositories/host-credential.repository';
 import { AuditRepository } from '../repositories/audit.repository';
 import { AuthService, type AuthContext } from './auth.service';
-import { SshHostService } from './ssh-host.service';
 
 const DEFAULT_ENROLMENT_SECONDS = 24 * 3600;
 const SECRET_BYTES = 32;
@@ -37,7 +36,6 @@ export class HostTrustService {
     @Inject(HostCredentialRepository) private readonly credentials: HostCredentialRepository,
     @Inject(AuditRepository) private readonly audit: AuditRepository,
     @Inject(AuthService) private readonly auth: AuthService,
-    @Inject(SshHostService) private readonly sshHosts: Pick<SshHostService, 'remove'>,
   ) {}
 
   /** The token is in this answer only; the database keeps its HMAC. */
@@ -132,20 +130,6 @@ export class HostTrustService {
       for (const hostId of hosts) await this.credentials.applyRules(hostId);
     } catch (error) {
       this.logger.warn(`could not apply the current Redis ACL rules to the enrolled hosts' users: ${(error as Error).message}`);
-    }
-  }
-
-  /**
-   * DELETE /v1/hosts/:id: the host's credentials are revoked first (its daemon is cut off before it
-   * can report again), then the host is removed (SshHostService.remove). Ingest drops its results
-   * stream once it has stored all of it. A host enrolled but never registered is only revoked.
-   */
-  async remove(auth: AuthContext, hostId: string): Promise<void> {
-    const revoked = await this.revokeCredentials(auth, hostId);
-    try {
-      await this.sshHosts.remove(auth, hostId);
-    } catch (error) {
-      if (!(revoked && error instanceof NotFoundException)) throw error;
     }
   }
 }

@@ -181,8 +181,22 @@ export class SshHostService {
     return host;
   }
 
-  /** Removes a host of either kind: its enrolment if it is reached over SSH, and its registration. */
+  /**
+   * DELETE /v1/hosts/:id, a host of either kind: its credentials are revoked first (its daemon is cut
+   * off before it can report again), then its enrolment if it is reached over SSH and its
+   * registration go. Ingest drops its results stream once it has stored all of it. A host enrolled
+   * but never registered is only revoked.
+   */
   async remove(auth: AuthContext, id: string): Promise<void> {
+    const revoked = await this.trust.revokeCredentials(auth, id);
+    try {
+      await this.removeRecords(auth, id);
+    } catch (error) {
+      if (!(revoked && error instanceof NotFoundException)) throw error;
+    }
+  }
+
+  private async removeRecords(auth: AuthContext, id: string): Promise<void> {
     await this.database.transaction(async (tx) => {
       const enrolled = await this.sshHosts.remove(tx, id);
       const registered = await this.hosts.remove(tx, id);
