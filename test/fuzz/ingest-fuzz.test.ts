@@ -86,7 +86,12 @@ it('10,000 hostile results messages: ingest never stalls, and every good message
   const created = await api.client.request<JobView>('POST', '/v1/jobs', { program: 'execsnoop', durationSeconds: 600, targets: { hosts: ['fz-ingest'] } });
   expect(created.status).toBe(201);
   const runId = created.body.runs[0]!.id;
-  const hostile = fc.sample(hostileMessages(runId), { numRuns: HOSTILE, seed: SEED });
+  // The hostile messages name another run of the same host: a well-formed summary among them ends
+  // the run it names, and a run that ended takes no more reports (its outputs are frozen), so the
+  // good events go to a run no hostile message can end.
+  const decoy = await api.client.request<JobView>('POST', '/v1/jobs', { program: 'execsnoop', durationSeconds: 600, targets: { hosts: ['fz-ingest'] } });
+  expect(decoy.status).toBe(201);
+  const hostile = fc.sample(hostileMessages(decoy.body.runs[0]!.id), { numRuns: HOSTILE, seed: SEED });
   let good = 0;
   let seq = 1_000_000;
   const pipeline = redis.pipeline();
