@@ -5,9 +5,10 @@
 // addon at libs/bpf-loader/build/Release/, the catalog objects at libs/programs/build/), and each
 // module's import.meta.url becomes its path relative to the bundle that holds it.
 // bundle.json lists the files and their hash, the directory's name on a host.
+import { copyNativePayload } from '@fleettrace/build-tools';
 import { build, type Plugin } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -55,18 +56,7 @@ await bundle('libs/runner/src/main.ts', 'libs/runner/dist/runner.mjs');
 // The daemon runs its runner bundle only when the sources listed beside it are not newer: none are
 // listed here (they stay behind), so the bundle is what runs.
 writeFileSync(join(outDir, 'libs/runner/dist/runner.inputs.json'), '[]\n');
-const programsBuild = 'libs/programs/build';
-const payload = [
-  'libs/bpf-loader/build/Release/bpf_loader.node',
-  'libs/bpf-loader/build/bpf/capabilities.bpf.o',
-  ...readdirSync(join(repoRoot, programsBuild))
-    .filter((name) => name.endsWith('.bpf.o'))
-    .map((name) => `${programsBuild}/${name}`),
-];
-for (const file of payload) {
-  mkdirSync(dirname(join(outDir, file)), { recursive: true });
-  copyFileSync(join(repoRoot, file), join(outDir, file));
-}
+const payload = copyNativePayload(repoRoot, outDir);
 // The hardened unit a host with systemd runs it under (the gateway adds a drop-in naming this directory).
 copyFileSync(join(repoRoot, 'infra/systemd/fleettrace-daemon.service'), join(outDir, 'fleettrace-daemon.service'));
 const files = ['daemon.mjs', 'fleettrace-daemon.service', 'libs/runner/dist/runner.mjs', 'libs/runner/dist/runner.inputs.json', ...payload].sort();

@@ -1,1 +1,2 @@
 export { englishZodOnly, ownImportMetaUrl } from './esbuild-plugins';
+export { copyNativePayload } from './native-payload';

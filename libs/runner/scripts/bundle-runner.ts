@@ -6,11 +6,11 @@
 //
 // Each module's own import.meta.url is written in at build time (ownImportMetaUrl, libs/build-tools):
 // the bundle therefore belongs to this checkout, like the addon build next to it.
-import { englishZodOnly, ownImportMetaUrl } from '@fleettrace/build-tools';
+import { copyNativePayload, englishZodOnly, ownImportMetaUrl } from '@fleettrace/build-tools';
 import { build, type Plugin } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const appDir = fileURLToPath(new URL('../', import.meta.url));
@@ -68,18 +68,7 @@ await build({
   plugins: [relativeImportMetaUrl, englishZodOnly],
   banner: { js: "import { createRequire as __runnerRequire } from 'node:module'; const require = __runnerRequire(import.meta.url);" },
 });
-const programsBuild = 'libs/programs/build';
-const payload = [
-  'libs/bpf-loader/build/Release/bpf_loader.node',
-  'libs/bpf-loader/build/bpf/capabilities.bpf.o',
-  ...readdirSync(join(repoRoot, programsBuild))
-    .filter((name) => name.endsWith('.bpf.o'))
-    .map((name) => `${programsBuild}/${name}`),
-];
-for (const file of payload) {
-  mkdirSync(dirname(join(remoteDir, file)), { recursive: true });
-  copyFileSync(join(repoRoot, file), join(remoteDir, file));
-}
+const payload = copyNativePayload(repoRoot, remoteDir);
 const files = ['runner.mjs', ...payload].sort();
 // The directory's name on a host: a hash of every file's path and content, so a changed file is a new directory.
 const hash = createHash('sha256');
