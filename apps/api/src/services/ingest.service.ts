@@ -5,7 +5,7 @@ import type { ApiConfig } from '../config';
 import { parseResultMessage, validText } from '../dtos/result-message.dto';
 import { DataRejectedError } from '../repositories/database.repository';
 import { HostRepository, type Heartbeat } from '../repositories/host.repository';
-import { RunRepository, type RunStateChange } from '../repositories/run.repository';
+import { RunRepository, type ReturnedTraceContext, type RunStateChange } from '../repositories/run.repository';
 import { ResultRepository, type EventRow } from '../repositories/result.repository';
 import { ConsumerGroupMissingError, ResultsStreamRepository, type StreamEntry } from '../repositories/results-stream.repository';
 import { JobNotificationRepository } from '../repositories/job-notification.repository';
@@ -337,7 +337,11 @@ export class IngestService {
     const events: EventRow[] = [];
     const probes: SshProbeMessage[] = [];
     const refusals: DispatchRefusedMessage[] = [];
+    const traceContexts: ReturnedTraceContext[] = [];
     for (const message of messages) {
+      if ((message.type === 'state' || message.type === 'summary') && message.traceparent !== undefined) {
+        traceContexts.push({ runId: message.runId, traceparent: message.traceparent, ...(message.hostSpanId ? { hostSpanId: message.hostSpanId } : {}) });
+      }
       switch (message.type) {
         case 'dispatch-refused':
           refusals.push(message);
@@ -370,6 +374,7 @@ export class IngestService {
     if (heartbeats.length > 0) await this.hosts.upsert(tx, heartbeats);
     for (const refusal of refusals) changes.push(...(await this.recordRefusal(transitions, refusal)));
     if (changes.length > 0) await transitions.apply(changes);
+    if (traceContexts.length > 0) await this.runs.recordTraceContexts(tx, traceContexts);
     if (summaries.length > 0) {
       await this.runs.recordSummaries(tx, summaries);
       await this.results.upsertOutputs(tx, summaries);

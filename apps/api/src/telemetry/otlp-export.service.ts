@@ -5,7 +5,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { traceContextOf, type AggregateOutput, type EventsMessage, type ResultMessage, type StacksOutput, type StateMessage, type SummaryMessage } from '@fleettrace/contracts';
+import { sameTraceContext, type AggregateOutput, type EventsMessage, type ResultMessage, type StacksOutput, type StateMessage, type SummaryMessage } from '@fleettrace/contracts';
 import type { ApiConfig } from '../config';
 import { JobRepository } from '../repositories/job.repository';
 import { RunRepository, type TransitionRecord } from '../repositories/run.repository';
@@ -148,7 +148,7 @@ export class OtlpExportService {
           const ctx = contexts.get(message.runId);
           if (!ctx) continue;
           const expected = runTraceparent(ctx.jobId, ctx.runId);
-          if (traceContextsEqual(message.traceparent!, expected)) this.traceContexts.continued++;
+          if (sameTraceContext(message.traceparent, expected)) this.traceContexts.continued++;
           else {
             this.traceContexts.mismatched++;
             this.logger.warn(`run ${ctx.runId}: its host continued trace context ${message.traceparent}, not the run span's ${expected}`);
@@ -247,10 +247,4 @@ function settle(run: (done: (result: ExportResult) => void) => void): Promise<vo
   return new Promise((resolve, reject) =>
     run((result) => (result.code === ExportResultCode.SUCCESS ? resolve() : reject(result.error ?? new Error('export failed')))),
   );
-}
-
-/** Trace and parent span the same; the flags may differ (a host may not sample what the API did). */
-function traceContextsEqual(a: string, b: string): boolean {
-  const [x, y] = [traceContextOf(a), traceContextOf(b)];
-  return x !== undefined && y !== undefined && x.traceId === y.traceId && x.spanId === y.spanId;
 }
