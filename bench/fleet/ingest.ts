@@ -84,7 +84,7 @@ export async function measureIngest(target: IngestTarget, options: IngestOptions
     try {
       await waitFor('ingest to store the first events', async () => (await stored()) > 0, 60_000);
       await sleep(warmupSeconds * 1000);
-      const meter = new CpuMeter(options.processes());
+      const meter = new CpuMeter(options.processes);
       const bench = process.cpuUsage();
       const walBefore = await walNow(db);
       ingest = ratesOf(await sampleEverySecond(seconds, stored));
@@ -189,7 +189,7 @@ export async function measureExportWindows(target: IngestTarget, options: Export
           const before = await stored();
           await waitFor(`ingest to store events with export ${on ? 'on' : 'off'}`, async () => (await stored()) > before, 120_000);
           await sleep(options.warmupSeconds * 1000);
-          const meter = new CpuMeter(options.processes());
+          const meter = new CpuMeter(options.processes);
           const bench = process.cpuUsage();
           const rates = ratesOf(await sampleEverySecond(options.windowSeconds, stored));
           const cpu = meter.percentages();
@@ -246,7 +246,7 @@ async function copyCeiling(
     })();
     try {
       await sleep(warmupSeconds * 1000);
-      const meter = new CpuMeter(processes());
+      const meter = new CpuMeter(processes);
       const bench = process.cpuUsage();
       const walBefore = await walNow(db);
       const rates = ratesOf(await sampleEverySecond(seconds, async () => committed));
@@ -388,38 +388,46 @@ async function groupProgress(redis: Redis, streams: readonly string[]): Promise<
 /** A process by pid, or one of its threads (the main thread's tid is the pid). */
 export type CpuSource = number | { pid: number; tid: number };
 
-/** CPU time of processes over the measured window, as a percentage of one core. */
+/**
+ * CPU time of processes over the measured window, as a percentage of one core. The processes are
+ * asked again at the end: one started meanwhile (a PostgreSQL backend) counts whole, one that
+ * exited counts nothing (its last ticks cannot be read), never less than nothing.
+ */
 class CpuMeter {
-  private readonly start: Record<string, number>;
+  private readonly start: Record<string, Map<string, number>>;
   private readonly startedAt = performance.now();
 
-  constructor(private readonly groups: Record<string, CpuSource[]>) {
-    this.start = Object.fromEntries(Object.entries(groups).map(([name, pids]) => [name, cpuTicks(pids)]));
+  constructor(private readonly groups: () => Record<string, CpuSource[]>) {
+    this.start = Object.fromEntries(Object.entries(groups()).map(([name, sources]) => [name, ticksBySource(sources)]));
   }
 
   percentages(): Record<string, number> {
     const elapsedS = (performance.now() - this.startedAt) / 1000;
     return Object.fromEntries(
-      Object.entries(this.groups).map(([name, pids]) => [name, ((cpuTicks(pids) - this.start[name]!) / TICKS_PER_SECOND / elapsedS) * 100]),
+      Object.entries(this.groups()).map(([name, sources]) => {
+        let ticks = 0;
+        for (const [source, now] of ticksBySource(sources)) ticks += now - (this.start[name]?.get(source) ?? 0);
+        return [name, (ticks / TICKS_PER_SECOND / elapsedS) * 100];
+      }),
     );
   }
 }
 
-const TICKS_PER_SECOND = 100;
-
-function cpuTicks(sources: readonly CpuSource[]): number {
-  let ticks = 0;
+function ticksBySource(sources: readonly CpuSource[]): Map<string, number> {
+  const ticks = new Map<string, number>();
   for (const source of sources) {
+    const stat = typeof source === 'number' ? `/proc/${source}/stat` : `/proc/${source.pid}/task/${source.tid}/stat`;
     try {
-      const stat = typeof source === 'number' ? `/proc/${source}/stat` : `/proc/${source.pid}/task/${source.tid}/stat`;
       const fields = readFileSync(stat, 'utf8').split(') ')[1]!.split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
+      ticks.set(stat, Number(fields[11]) + Number(fields[12]));
     } catch {
       // exited
     }
   }
   return ticks;
 }
+
+const TICKS_PER_SECOND = 100;
 
 /** The postmaster and every process it started (backends, WAL writer, checkpointer...). */
 export function postgresPids(postmaster: number): number[] {
