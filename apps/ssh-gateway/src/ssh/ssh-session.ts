@@ -215,9 +215,17 @@ class ExecChannel extends EventEmitter implements RemoteCommand {
     }
   }
 
+  /**
+   * Kills the command and ends the channel. sshd sends a `signal` request to the session's whole
+   * process group (killpg), so a command's children (bpftrace under its wrapper) die with it, and a
+   * stopped or stuck one too, which the end of its input alone would not end.
+   */
   kill(): void {
     this.#killed = true;
-    this.#channel?.close();
+    if (this.#channel) {
+      this.#channel.signal('KILL');
+      this.#channel.close();
+    }
   }
 }
 
