@@ -10,10 +10,10 @@ import type { SshSession } from './ssh/ssh-session';
  * own code. A bpftrace run lives in the gateway and only bpftrace runs on the host
  * (remote-bpftrace.ts); catalog and C programs run in the daemon's own runner, uploaded to the host
  * and speaking its protocol over the channel (remote-runner.ts).
- * At `killAfterMs` (or when the executor's watchdog kills the run) the run's remote processes are
- * killed, not asked to stop: a runner or bpftrace that overran its time may be stuck (still
- * compiling, stopped), and its BPF objects must go now, not at its own hard limit. The run ends
- * timed out, as a daemon's killed runner does.
+ * At `killAfterMs` (or when the executor's watchdog kills the run) the run's remote command is
+ * killed (RemoteCommand.kill: a `signal KILL` request, then the channel's end), not asked to stop:
+ * a runner or bpftrace that overran its time may be stuck. The run ends timed out, as a daemon's
+ * killed runner does.
  */
 export function sshRunnerLauncher(connect: () => Promise<SshSession>, host: RemoteRunnerHost): RunnerLauncher {
   return (start, killAfterMs, onMessage) => {

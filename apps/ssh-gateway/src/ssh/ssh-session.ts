@@ -216,9 +216,11 @@ class ExecChannel extends EventEmitter implements RemoteCommand {
   }
 
   /**
-   * Kills the command and ends the channel. sshd sends a `signal` request to the session's whole
-   * process group (killpg), so a command's children (bpftrace under its wrapper) die with it, and a
-   * stopped or stuck one too, which the end of its input alone would not end.
+   * Kills the command and ends the channel. The `signal` request makes sshd killpg the session
+   * (a stopped or stuck command too, which the end of its input alone would not end), but only for
+   * a login with post-auth privilege separation: OpenSSH refuses it for root logins ("session
+   * signalling requires privilege separation"), where only the channel's end reaches the command.
+   * A root host's overrun run therefore needs the process-group kill over a second channel (issue 12, open).
    */
   kill(): void {
     this.#killed = true;
