@@ -96,7 +96,8 @@ export function syntheticLauncher(options: SyntheticRunOptions): RunnerLauncher 
       });
       return { exitCode: 0, signal: null, killedByWatchdog: false, stderrTail: '' };
     })();
-    // No process of its own: the simulator's pid stands in for the runner's in the executor's logs.
-    return { pid: process.pid, stop, outcome };
+    // No process of its own: the simulator's pid stands in for the runner's in the executor's logs;
+    // nothing to kill either (a simulated run never overruns: it ends at its duration).
+    return { pid: process.pid, stop, kill: stop, outcome };
   };
 }

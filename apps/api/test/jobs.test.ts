@@ -5,6 +5,8 @@ import {
   RUN_JOB_NAME,
   RunDispatch,
   hostQueueName,
+  runPhases,
+  startAllowanceSeconds,
   type ErrorBody,
   type HostView,
   type JobView,
@@ -343,3 +345,35 @@ describe('planning against the hosts\' capability reports', () => {
     expect(body.runs.map((r) => [r.hostId, r.state])).toEqual([['old-kernel-1', 'queued']]);
   });
 });
+
+describe('run deadlines by each host\'s measured start', () => {
+  beforeAll(async () => {
+    await registerHosts(t, [
+      // What the emulated 6.1 guest measured of itself, roughly; and a host that measured nothing.
+      { ...hostInfo('slow-start-1', { role: 'deadlines' }), tools: { clang: true, bpftrace: true }, capabilities: capabilityReport({ startTimings: SLOW }) },
+      { ...hostInfo('unmeasured-1', { role: 'deadlines' }), tools: { clang: true, bpftrace: true }, capabilities: capabilityReport({}) },
+    ]);
+  });
+
+  it('gives each run the start allowance its host needs, stored on the run and carried by its dispatch', async () => {
+    const programs: Array<string | { kind: 'bpftrace'; script: string }> = ['execsnoop', { kind: 'bpftrace', script: 'BEGIN { exit(); }' }];
+    for (const program of programs) {
+      const { status, body } = await t.request<JobView>('POST', '/v1/jobs', { body: job({ program, targets: { labels: { role: 'deadlines' } } }) });
+      expect(status).toBe(201);
+      const allowances = await Promise.all(body.runs.map(async (run) => {
+        const dispatch = RunDispatch.parse((await queue(hostQueueName(run.hostId)).getJob(run.id))?.data);
+        expect(Date.parse(run.endDeadline!)).toBe(dispatch.endDeadline);
+        return [run.hostId, runPhases(dispatch).startAllowanceMs / 1000];
+      }));
+      expect(allowances).toEqual([
+        ['slow-start-1', startAllowanceSeconds(program, SLOW)],
+        ['unmeasured-1', startAllowanceSeconds(program)],
+      ]);
+    }
+    // 22 s and 15 + 24 s: what the guest's catalog and bpftrace runs get to start (issue 12).
+    expect(startAllowanceSeconds('execsnoop', SLOW)).toBe(22);
+    expect(startAllowanceSeconds({ kind: 'bpftrace' }, SLOW)).toBe(39);
+  });
+});
+
+const SLOW = { loaderMs: 900, bpftraceMs: 2_400, runnerStartMs: 1_300 };

@@ -75,7 +75,7 @@ async function seedJob(hostIds: string[], options: { startDeadline?: Date; durat
     });
     const ids = hostIds.map(() => randomUUID());
     await runs.insertMany(tx, hostIds.map((hostId, i) => ({ id: ids[i]!, jobId, hostId, stage: 0, queuedAt: now })));
-    await runs.release(tx, ids, { startDeadline, endDeadline: new Date(startDeadline.getTime() + (durationSeconds + 5) * 1000) });
+    await runs.release(tx, ids.map((runId) => ({ runId, deadlines: { startDeadline, endDeadline: new Date(startDeadline.getTime() + (durationSeconds + 5) * 1000) } })));
   });
   const list = await runs.listByJob(jobId);
   return { jobId, runIds: list.map((r) => r.id) };

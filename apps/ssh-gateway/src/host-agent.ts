@@ -142,7 +142,9 @@ export class SshHostAgent {
     }
     if (this.stopped) return;
     const report = this.capabilities;
-    this.log(`capabilities probed in ${Math.round(report.probeDurationMs)} ms`);
+    const timings = report.startTimings;
+    const start = timings ? `; a run's start: loader ${timings.loaderMs} ms, bpftrace ${timings.bpftraceMs ?? '-'} ms, runner ${timings.runnerStartMs ?? '-'} ms` : '';
+    this.log(`capabilities probed in ${Math.round(report.probeDurationMs)} ms${start}`);
     for (const [program, verdict] of Object.entries(report.programs ?? {})) {
       if (!verdict.supported) this.log(`catalog program ${program} cannot run here: ${verdict.reason}`);
     }

@@ -55,7 +55,8 @@ function hostKernelFunctions(session: SshSession): Promise<ReadonlySet<string>> 
   return names;
 }
 
-export function remoteBpftrace(session: SshSession, hardLimitSeconds: number): BpftraceLauncher {
+/** `killed`: when it resolves, the wrapper's whole process group (bpftrace too) is killed on the host (RemoteCommand.kill). */
+export function remoteBpftrace(session: SshSession, hardLimitSeconds: number, killed: Promise<void> = new Promise(() => {})): BpftraceLauncher {
   // Stacks are told apart by the host's kernel functions, not this machine's.
   let names: ReadonlySet<string> = new Set();
   return {
@@ -64,6 +65,8 @@ export function remoteBpftrace(session: SshSession, hardLimitSeconds: number): B
       // The script as it will run (with a stop probe for some sender): does it take kernel stacks?
       if (/\bkstack\b/.test(scriptFor(1))) names = await hostKernelFunctions(session);
       const child = session.spawn(['sh', '-c', REMOTE_BPFTRACE_SCRIPT, 'fleettrace-bpftrace', String(Math.max(1, Math.ceil(hardLimitSeconds)))]);
+      // Still compiling, bpftrace has no stop probe to hear a stop: an overrun run is killed instead.
+      void killed.then(() => child.kill());
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
         child.once('error', reject);
         child.once('close', (code, signal) => resolve({ code, signal }));

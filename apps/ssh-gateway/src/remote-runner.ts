@@ -74,6 +74,8 @@ export async function runRemoteRunner(
   connect: () => Promise<SshSession>,
   hardLimitMs: number,
   host: RemoteRunnerHost,
+  /** Resolves when the run must end now (it overran): the runner is killed on the host, its BPF objects with it. */
+  killed: Promise<void> = new Promise(() => {}),
 ): Promise<void> {
   const session = await connect();
   const bundle = host.bundle();
@@ -84,6 +86,7 @@ export async function runRemoteRunner(
   }
   const dir = await ensureRemoteRunner(session, bundle);
   const child = takeRunner(session, dir);
+  void killed.then(() => child.kill());
   let stderrTail = '';
   child.stderr.on('data', (chunk: Buffer) => (stderrTail = (stderrTail + chunk.toString()).slice(-STDERR_TAIL_BYTES)));
   let ended = false;
@@ -130,8 +133,15 @@ export async function runRemoteRunner(
  */
 export async function remoteCapabilities(session: SshSession, bundle: RemoteRunnerBundle): Promise<CapabilityReport> {
   const dir = await ensureRemoteRunner(session, bundle);
+  const began = performance.now();
   const result = await session.run(['node', `${dir}/runner.mjs`, '--capabilities']);
+  const wallMs = performance.now() - began;
   if (result.code !== 0) throw new Error(`the runner on ${session.address} exited with code ${result.code}: ${result.stderr.trim().slice(-500)}`);
   prestartRunner(session, dir);
-  return CapabilityReport.parse(JSON.parse(result.stdout));
+  const report = CapabilityReport.parse(JSON.parse(result.stdout));
+  if (!report.startTimings) return report;
+  // What the command took beyond what the runner measured of its own work: the channel, node's
+  // start, the bundle and addon loaded. A run pays it too, unless a runner started ahead waits.
+  const measured = report.probeDurationMs + report.startTimings.loaderMs + (report.startTimings.bpftraceMs ?? 0);
+  return { ...report, startTimings: { ...report.startTimings, runnerStartMs: Math.max(0, Math.round(wallMs - measured)) } };
 }

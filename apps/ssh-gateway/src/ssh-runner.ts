@@ -10,8 +10,10 @@ import type { SshSession } from './ssh/ssh-session';
  * own code. A bpftrace run lives in the gateway and only bpftrace runs on the host
  * (remote-bpftrace.ts); catalog and C programs run in the daemon's own runner, uploaded to the host
  * and speaking its protocol over the channel (remote-runner.ts).
- * At `killAfterMs` the watchdog drops the run's channel (the host's process stops at that, and at
- * its own hard limit anyway) and the run ends timed out, as a daemon's killed runner does.
+ * At `killAfterMs` (or when the executor's watchdog kills the run) the run's remote command is
+ * killed (RemoteCommand.kill: a `signal KILL` request, then the channel's end), not asked to stop:
+ * a runner or bpftrace that overran its time may be stuck. The run ends timed out, as a daemon's
+ * killed runner does.
  */
 export function sshRunnerLauncher(connect: () => Promise<SshSession>, host: RemoteRunnerHost): RunnerLauncher {
   return (start, killAfterMs, onMessage) => {
@@ -23,24 +25,25 @@ export function sshRunnerLauncher(connect: () => Promise<SshSession>, host: Remo
       if (message.type === 'done' || message.type === 'failed') ended = message;
       onMessage(message);
     };
-    let watchdog: NodeJS.Timeout | undefined;
-    let killedByWatchdog = false;
-    const timedOut = new Promise<void>((resolve) => {
-      watchdog = setTimeout(() => {
-        killedByWatchdog = true;
-        requestStop();
-        resolve();
-      }, killAfterMs);
-    });
-    const run = runOverSsh(start, send, stop, connect, killAfterMs, host);
-    const outcome: Promise<RunnerOutcome> = Promise.race([run, timedOut]).then(() => {
+    let killedBy: 'watchdog' | 'executor' | undefined;
+    let requestKill: () => void = () => {};
+    const killed = new Promise<void>((resolve) => (requestKill = resolve));
+    const kill = (by: 'watchdog' | 'executor'): void => {
+      if (killedBy || ended) return;
+      killedBy = by;
+      requestKill();
+    };
+    const watchdog = setTimeout(() => kill('watchdog'), killAfterMs);
+    const run = runOverSsh(start, send, stop, killed, connect, killAfterMs, host);
+    const outcome: Promise<RunnerOutcome> = Promise.race([run, killed]).then(() => {
       clearTimeout(watchdog);
-      // After the watchdog, nothing the run still says counts: it ended timed out.
-      if (killedByWatchdog && !ended) ended = { type: 'failed', error: 'timed out' };
-      return { exitCode: killedByWatchdog ? null : 0, signal: killedByWatchdog ? 'SIGKILL' : null, killedByWatchdog, stderrTail: '' };
+      // After the kill, nothing the run still says counts: it ended timed out.
+      if (killedBy && !ended) ended = { type: 'failed', error: 'timed out' };
+      const dead = killedBy !== undefined;
+      return { exitCode: dead ? null : 0, signal: dead ? 'SIGKILL' : null, killedByWatchdog: killedBy === 'watchdog', stderrTail: '' };
     });
     // The run is in this process; its remote part has no pid here.
-    const handle: RunnerHandle = { pid: process.pid, stop: () => requestStop(), outcome };
+    const handle: RunnerHandle = { pid: process.pid, stop: () => requestStop(), kill: () => kill('executor'), outcome };
     return handle;
   };
 }
@@ -49,6 +52,7 @@ async function runOverSsh(
   start: RunnerStart,
   send: (message: RunnerMessage) => void,
   stop: Promise<void>,
+  killed: Promise<void>,
   connect: () => Promise<SshSession>,
   hardLimitMs: number,
   host: RemoteRunnerHost,
@@ -56,10 +60,10 @@ async function runOverSsh(
   try {
     const program = start.program;
     if (typeof program === 'string' || program.kind !== 'bpftrace') {
-      await runRemoteRunner(start, send, stop, connect, hardLimitMs, host);
+      await runRemoteRunner(start, send, stop, connect, hardLimitMs, host, killed);
       return;
     }
-    await runBpftraceOverSsh(start, program, send, stop, await connect(), hardLimitMs / 1000);
+    await runBpftraceOverSsh(start, program, send, stop, await connect(), hardLimitMs / 1000, killed);
   } catch (error) {
     send(describeFailure(error));
   }
@@ -78,9 +82,11 @@ export function runBpftraceOverSsh(
   stop: Promise<void>,
   session: SshSession,
   hardLimitSeconds: number,
+  /** Resolves when the run must end now: bpftrace and its wrapper are killed on the host. */
+  killed: Promise<void> = new Promise(() => {}),
 ): Promise<void> {
   const { limits } = start;
-  return runSession(start, bpftraceAdapter(start, program, remoteBpftrace(session, hardLimitSeconds)), send, stop, {
+  return runSession(start, bpftraceAdapter(start, program, remoteBpftrace(session, hardLimitSeconds, killed)), send, stop, {
     guard: (stats, onExceeded) =>
       new OverheadGuard(stats, limits.overheadBudgetPercent, limits.overheadWindowMs, onExceeded, undefined, () => {
         throw new Error(`bpftrace runs on ${session.address} over SSH, where the gateway does not read its programs' run time`);

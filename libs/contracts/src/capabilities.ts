@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { apiComponent } from './api-components';
+import { StartTimings } from './run-deadline';
 
 /** Attach types a host is probed for (by loading and attaching a tiny program of each kind). */
 export const ATTACH_KINDS = [
@@ -61,6 +62,11 @@ export const CapabilityReport = z.object({
   programs: z.record(z.string(), ProgramVerdict).optional(),
   probedAt: z.string(),
   probeDurationMs: z.number().nonnegative(),
+  /**
+   * What a run's start costs on this host, measured at the probe: the API scales the host's start
+   * allowance by it (run-deadline.ts). Absent from hosts that predate it: they get the fixed allowance.
+   */
+  startTimings: StartTimings.optional(),
 });
 export type CapabilityReport = z.infer<typeof CapabilityReport>;
 apiComponent('CapabilityReport', CapabilityReport);

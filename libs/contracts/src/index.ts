@@ -1,6 +1,7 @@
 export * from './limits';
 export * from './run-paging';
 export * from './run-limits';
+export * from './run-deadline';
 export * from './run-warnings';
 export * from './run-state';
 export * from './outputs';

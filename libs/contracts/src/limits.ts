@@ -14,21 +14,10 @@ export const DEFAULT_START_DEADLINE_SECONDS = 30;
 export const C_COMPILE_ALLOWANCE_SECONDS = 30;
 /**
  * Seconds bpftrace may take to compile its script (LLVM, on the host) and attach, before the run's
- * duration starts: ~0.2 s on an idle host, seconds on a busy one.
+ * duration starts: ~0.2 s on an idle host, seconds on a busy one. A host that measured a slower
+ * start gets more (run-deadline.ts startAllowanceSeconds).
  */
 export const BPFTRACE_START_ALLOWANCE_SECONDS = 15;
-
-/**
- * Seconds a run of this program may spend before its duration starts, compiling on its host. A
- * catalog program is compiled already: its load and attach come out of the grace. The daemon's
- * watchdog and the API's reaper both count it, so they agree on when a run is overdue.
- */
-export function startAllowanceSeconds(program: string | { kind: string }): number {
-  if (typeof program === 'string') return 0;
-  if (program.kind === 'c') return C_COMPILE_ALLOWANCE_SECONDS;
-  if (program.kind === 'bpftrace') return BPFTRACE_START_ALLOWANCE_SECONDS;
-  return 0;
-}
 
 /**
  * Resource limits of one run (ARCHITECTURE "Time limits, in layers", 5). A job may lower or raise

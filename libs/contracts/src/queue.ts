@@ -85,9 +85,10 @@ export const RunDispatch = z.object({
   /** Epoch ms after which the host must not start the run; it reports `missed` instead. */
   startDeadline: z.number(),
   /**
-   * Epoch ms by which the run must have ended whatever happens (start deadline + runAllowanceSeconds,
-   * stored on the run): the daemon's watchdog kills the runner by then, and the API's reaper gives
-   * up on the run after it.
+   * Epoch ms by which the run must have ended whatever happens (run-deadline.ts runDeadlines: the
+   * start deadline + the host's start allowance + duration + grace, stored on the run): the host
+   * reads its start allowance back from the two deadlines (runPhases), its watchdog kills the runner
+   * by then, and the API's reaper gives up on the run after it.
    */
   endDeadline: z.number(),
   /** Each host sends its hist / counts / stacks maps every S seconds while the run goes on. */

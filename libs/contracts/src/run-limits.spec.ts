@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BPFTRACE_START_ALLOWANCE_SECONDS, C_COMPILE_ALLOWANCE_SECONDS } from './limits';
-import { defaultRunLimits, resolveRunLimits, runAllowanceSeconds } from './run-limits';
+import { defaultRunLimits, resolveRunLimits } from './run-limits';
 
 describe('resolveRunLimits', () => {
   it('fills in every limit once: the job\'s overrides over the defaults', () => {
@@ -25,13 +24,5 @@ describe('resolveRunLimits', () => {
     expect(resolveRunLimits(undefined, { defaultOverheadBudgetPercent: 25 })).toMatchObject({ limits: { overheadBudgetPercent: 25 } });
     expect(resolveRunLimits({ overheadBudgetPercent: 1 }, { defaultOverheadBudgetPercent: 25 })).toMatchObject({ limits: { overheadBudgetPercent: 1 } });
     expect(resolveRunLimits(undefined, { defaultOverheadBudgetPercent: 25, maxOverheadBudgetPercent: 10 })).toMatchObject({ limits: { overheadBudgetPercent: 10 } });
-  });
-});
-
-describe('runAllowanceSeconds', () => {
-  it('is duration + grace, and the start allowance too for a program its host compiles', () => {
-    expect(runAllowanceSeconds('syscount', 10, { graceSeconds: 5 })).toBe(15);
-    expect(runAllowanceSeconds({ kind: 'c', source: '', outputs: [] }, 10, { graceSeconds: 5 })).toBe(C_COMPILE_ALLOWANCE_SECONDS + 15);
-    expect(runAllowanceSeconds({ kind: 'bpftrace', script: 'BEGIN {}' }, 10, { graceSeconds: 5 })).toBe(BPFTRACE_START_ALLOWANCE_SECONDS + 15);
   });
 });

@@ -12,9 +12,7 @@ import {
   MAX_MAP_MEMORY_BYTES,
   MAX_OVERHEAD_BUDGET_PERCENT,
   MIN_MAP_MEMORY_BYTES,
-  startAllowanceSeconds,
 } from './limits';
-import type { InlineProgram } from './program';
 
 const MAP_MEMORY_MESSAGE = `limits.mapMemoryBytes must be a whole number of bytes from ${MIN_MAP_MEMORY_BYTES} to ${MAX_MAP_MEMORY_BYTES}`;
 const EVENTS_PER_SECOND_MESSAGE = `limits.eventsPerSecond must be a whole number from 1 to ${MAX_EVENTS_PER_SECOND}`;
@@ -50,7 +48,7 @@ export type JobLimits = z.infer<typeof JobLimits>;
  * Nothing on the way fills in a default.
  */
 export const RunLimits = z.object({
-  /** Seconds past the duration before the daemon's watchdog SIGKILLs a runner that did not detach. */
+  /** Seconds past the duration (from the attach), and past the start allowance, before the host's watchdog kills a runner (run-deadline.ts). */
   graceSeconds: z.number().positive(),
   /** Events kept per events output; the rest are dropped and counted. */
   maxEventsPerOutput: z.number().int().positive(),
@@ -114,17 +112,6 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 /** The limits of a run nobody asked anything of: the defaults (the CLI's local mode, tests). */
 export function defaultRunLimits(): RunLimits {
   return (resolveRunLimits(undefined) as { limits: RunLimits }).limits;
-}
-
-/**
- * How long a run may take once its host starts it: the start allowance (a C program or a bpftrace
- * script compiles on its host before its duration starts), the duration and the grace. The API adds it to the start
- * deadline to get the run's end deadline, stored on the run; the daemon's watchdog kills the runner
- * this long after it started it, and never past that end deadline, so the reaper, which gives up on
- * the run after the end deadline, never gives up on a run its host still has.
- */
-export function runAllowanceSeconds(program: string | InlineProgram, durationSeconds: number, limits: Pick<RunLimits, 'graceSeconds'>): number {
-  return startAllowanceSeconds(program) + durationSeconds + limits.graceSeconds;
 }
 
 /** A limit a run's program kind could not have applied to it, and why. */

@@ -12,7 +12,7 @@ import { AT_EXIT_FIELD, BPFTRACE_START_ALLOWANCE_SECONDS, BPFTRACE_STOP_SIGNAL, 
 import { cgroupSubtreeIds } from './cgroup-subtree';
 import { programStatsOfProcess } from './process-bpf-stats';
 import type { RunnerStart } from './protocol';
-import { UnsupportedProgramError, type RunAdapter, type SessionContext } from './run-session';
+import { StartAllowanceError, UnsupportedProgramError, type RunAdapter, type SessionContext } from './run-session';
 
 /** Told to stop, bpftrace prints its maps and exits; without a known watchdog deadline it gets this long. */
 const PRINT_GRACE_MS = 2_000;
@@ -136,6 +136,7 @@ export function bpftraceAdapter(start: RunnerStart, program: BpftraceProgram, la
   // Distinct, in the order they came: a helper error in a hot probe repeats at every event.
   const warnings = new Set<string>();
   const seenPrograms = new Map<number, ProgramStats>();
+  const startAllowanceMs = start.startAllowanceMs ?? BPFTRACE_START_ALLOWANCE_SECONDS * 1000;
 
   let child: BpftraceProcess | undefined;
   let parser: BpftraceOutputParser | undefined;
@@ -149,9 +150,9 @@ export function bpftraceAdapter(start: RunnerStart, program: BpftraceProgram, la
   const after = (ms: number): Promise<void> => new Promise((resolve) => timers.push(setTimeout(resolve, ms)));
 
   return {
-    // bpftrace compiles with LLVM before it attaches: its start allowance, which the daemon's watchdog
-    // and the API's end deadline count too; the duration runs from the moment it attached.
-    attachTimeoutMs: BPFTRACE_START_ALLOWANCE_SECONDS * 1000,
+    // bpftrace compiles with LLVM before it attaches: its start allowance (this host's, as the API's
+    // deadlines give it), which the watchdog counts too; the duration runs from the moment it attached.
+    attachTimeoutMs: startAllowanceMs,
     ended,
     async load(context: SessionContext) {
       // The API refuses these too; a host checks what it runs whoever queued it.
@@ -220,7 +221,9 @@ export function bpftraceAdapter(start: RunnerStart, program: BpftraceProgram, la
       if (output.attachedProbes === undefined) {
         const errors = bpftraceErrors(stderr) || output.otherLines.join('\n');
         if (how === 'stopped') throw new BpftraceFailedError('stopped before bpftrace attached its probes');
-        if (how === 'elapsed') throw new BpftraceFailedError(`bpftrace did not attach its probes within its start allowance (${BPFTRACE_START_ALLOWANCE_SECONDS} s)${errors ? `: ${errors}` : ''}`);
+        if (how === 'elapsed') {
+          throw new StartAllowanceError(`bpftrace did not compile and attach its probes within its start allowance (${Math.round(startAllowanceMs / 100) / 10} s)${errors ? `: ${errors}` : ''}`);
+        }
         throw new BpftraceFailedError(`bpftrace rejected the script: ${errors || `exit code ${exit.code}`}`);
       }
       const errors = bpftraceErrors(stderr);

@@ -10,7 +10,7 @@ export { attachPlanned } from './attach-plan';
 export { RunJournal } from './run-journal';
 export { RunExecutor, summarize, type RunsInProgress, type CancelledRuns, type CgroupScope, type ResultsSink, type RunnerLauncher } from './run-executor';
 export { bpftraceAdapter, localBpftrace, PRINTF_TIME_FIELD, type BpftraceLauncher, type BpftraceProcess } from './bpftrace-run';
-export { runSession, UnsupportedProgramError, type RunAdapter } from './run-session';
+export { runSession, StartAllowanceError, UnsupportedProgramError, type RunAdapter } from './run-session';
 export { OverheadGuard } from './overhead-guard';
 export { probeHostCapabilities } from './capability-report';
 export { kernelHooks, type KernelHookPaths } from './kernel-hooks';

@@ -22,8 +22,13 @@ export interface RunnerStart {
   limits: RunLimits;
   /** What a custom C program may contain, as the API resolved it; absent: DEFAULT_PROGRAM_POLICY, the strictest. */
   policy?: ProgramPolicy;
-  /** Epoch ms at which the daemon's watchdog SIGKILLs this runner: whatever it reports must be sent before. */
+  /** Epoch ms at which the daemon's watchdog SIGKILLs this runner at the latest: whatever it reports must be sent before. */
   killAt?: number;
+  /**
+   * Ms the run may take to start (compile, load, attach) on this host, as the API's deadlines give
+   * it (contracts' runPhases); the duration runs from the attach. Absent: the kind's fixed allowance.
+   */
+  startAllowanceMs?: number;
   /** Read the aggregate maps and send them as a `snapshot` every this many seconds while running. */
   snapshotSeconds?: number;
 }
@@ -49,7 +54,8 @@ export type RunnerMessage =
       /** What went wrong without ending the run (a probe bpftrace skipped, a helper error), each once, in the order they came. */
       warnings?: string[];
     }
-  | { type: 'failed'; error: string; verifierLog?: string; unsupported?: boolean; limits?: RunLimitsReport };
+  /** timedOut: the run did not start within its start allowance (the run ends `timed_out`). */
+  | { type: 'failed'; error: string; verifierLog?: string; unsupported?: boolean; timedOut?: boolean; limits?: RunLimitsReport };
 
 /** The run id a warm runner is started with (runner-process.ts): a UUID's length, so the real one fits in its place (serve.ts). */
 export const WARM_RUNNER_RUN_ID = 'warm-runner-waiting-for-its-run-0000';

@@ -5,7 +5,7 @@ import { serveRemoteRunner } from './stdio-serve';
 //   node runner.mjs --capabilities          the host's capability report (as a daemon makes its own), one JSON line
 //   node runner.mjs --idle-exit-after-ms N  one run, the protocol on stdio (stdio-serve.ts), its start awaited N ms at most
 if (process.argv.includes('--capabilities')) {
-  probeHostCapabilities().then(
+  probeHostCapabilities(undefined, undefined, { startTimings: true }).then(
     (report) => process.stdout.write(`${JSON.stringify(report)}\n`, () => process.exit(0)),
     (error: unknown) => {
       process.stderr.write(`capability probe failed: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BPFTRACE_START_ALLOWANCE_SECONDS, C_COMPILE_ALLOWANCE_SECONDS, defaultRunLimits, type ResultMessage, type RunDispatch } from '@fleettrace/contracts';
+import { defaultRunLimits, type ResultMessage, type RunDispatch } from '@fleettrace/contracts';
 import { RunExecutor, summarize, type RunnerLauncher } from './run-executor';
 import type { RunnerOutcome } from './runner-process';
 import type { RunnerMessage, RunnerStart } from './protocol';
@@ -28,6 +28,7 @@ function fakeLauncher(script: RunnerMessage[], outcome: RunnerOutcome, seen: { k
     return {
       pid: 4242,
       stop: () => {},
+      kill: () => {},
       outcome: (async () => {
         for (const message of script) onMessage(message);
         return outcome;
@@ -55,7 +56,7 @@ describe('RunExecutor', () => {
     ];
     const executor = new RunExecutor(sink, fakeLauncher(script, ok, seen), { id: 77n, path: '/sys/fs/cgroup/unified/host-a' }, () => {}, () => 1000);
     expect(await executor.execute(dispatch)).toBe('succeeded');
-    expect(seen).toEqual({ killAfterMs: 7000, cgroupId: '77', cgroupPath: '/sys/fs/cgroup/unified/host-a' });
+    expect(seen).toEqual({ killAfterMs: 16_000, cgroupId: '77', cgroupPath: '/sys/fs/cgroup/unified/host-a' });
     expect(sink.messages.map((m) => (m.type === 'state' || m.type === 'summary' ? `${m.type}:${m.state}` : m.type === 'events' ? `events:${m.seq}` : m.type))).toEqual([
       'state:dispatched',
       'state:loading',
@@ -109,21 +110,71 @@ describe('RunExecutor', () => {
     let seen: RunnerStart | undefined;
     const launcher: RunnerLauncher = (start, _kill, _onMessage) => {
       seen = start;
-      return { pid: 1, stop: () => {}, outcome: Promise.resolve(ok) };
+      return { pid: 1, stop: () => {}, kill: () => {}, outcome: Promise.resolve(ok) };
     };
     const executor = new RunExecutor(recorder(), launcher, null, () => {}, () => 0);
     await executor.execute({ ...dispatch, limits: { ...dispatch.limits, eventsPerSecond: 50, overheadBudgetPercent: 5 } });
     expect(seen?.limits).toEqual({ ...dispatch.limits, eventsPerSecond: 50, overheadBudgetPercent: 5 });
   });
 
-  it('kills the runner at the run\'s allowance (start allowance + duration + grace), never past its end deadline', async () => {
-    const cProgram = { kind: 'c' as const, source: 'int x;', outputs: [] };
-    const seen: { killAfterMs?: number } = {};
-    await new RunExecutor(recorder(), fakeLauncher([], ok, seen), null, () => {}, () => 0).execute({ ...dispatch, program: cProgram, endDeadline: 100_000 });
-    expect(seen.killAfterMs).toBe((C_COMPILE_ALLOWANCE_SECONDS + 2 + 5) * 1000);
-    // An end deadline nearer than the allowance (clocks apart, a late take): the one the reaper goes by comes first.
-    await new RunExecutor(recorder(), fakeLauncher([], ok, seen), null, () => {}, () => 9_000).execute({ ...dispatch, endDeadline: 14_000 });
-    expect(seen.killAfterMs).toBe(14_000 - 9_000);
+  it('gives the launcher the end deadline as the outer limit, and the runner its start allowance read from the deadlines', async () => {
+    let seen: { killAfterMs?: number; start?: RunnerStart } = {};
+    const launcher: RunnerLauncher = (start, killAfterMs) => {
+      seen = { killAfterMs, start };
+      return { pid: 1, stop: () => {}, kill: () => {}, outcome: Promise.resolve(ok) };
+    };
+    // 17 s − 10 s between the deadlines, less duration 2 s and grace 5 s: no start allowance (a catalog program, a host that measured nothing).
+    await new RunExecutor(recorder(), launcher, null, () => {}, () => 9_000).execute(dispatch);
+    expect(seen.killAfterMs).toBe(17_000 - 9_000);
+    expect(seen.start?.startAllowanceMs).toBe(0);
+    await new RunExecutor(recorder(), launcher, null, () => {}, () => 0).execute({ ...dispatch, program: { kind: 'bpftrace', script: 'BEGIN {}' }, endDeadline: 56_000 });
+    expect(seen.start?.startAllowanceMs).toBe(39_000);
+  });
+
+  /** A runner that reports `script` and then neither detaches nor ends, until it is killed. */
+  function stuckRunner(script: RunnerMessage[], killed: { count: number }): RunnerLauncher {
+    return (_start, _killAfterMs, onMessage) => {
+      let die: () => void = () => {};
+      const dead = new Promise<void>((resolve) => (die = resolve));
+      for (const message of script) onMessage(message);
+      return {
+        pid: 1,
+        stop: () => {},
+        kill: () => {
+          killed.count++;
+          die();
+        },
+        outcome: dead.then(() => ({ exitCode: null, signal: 'SIGKILL' as const, killedByWatchdog: false, stderrTail: '' })),
+      };
+    };
+  }
+  const quick = (startAllowanceMs: number): RunDispatch => {
+    const now = Date.now();
+    const limits = { ...dispatch.limits, graceSeconds: 0.05 };
+    return { ...dispatch, durationSeconds: 1, limits, startDeadline: now + 10_000, endDeadline: now + 10_000 + startAllowanceMs + 1000 + 50 };
+  };
+
+  it('kills a run that did not attach within start allowance + grace, saying which step overran', async () => {
+    const sink = recorder();
+    const killed = { count: 0 };
+    const state = await new RunExecutor(sink, stuckRunner([{ type: 'state', state: 'loading' }], killed), null, () => {}).execute(quick(100));
+    expect(state).toBe('timed_out');
+    expect(killed.count).toBe(1);
+    expect(sink.messages.at(-1)).toMatchObject({
+      type: 'summary',
+      state: 'timed_out',
+      error: 'the run did not start within its start allowance + grace (0.2 s): its host was still loading and attaching, and the runner was killed',
+    });
+  });
+
+  it('once attached, kills at duration + grace from the attach, not at the start allowance', async () => {
+    const sink = recorder();
+    const killed = { count: 0 };
+    const script: RunnerMessage[] = [{ type: 'state', state: 'loading' }, { type: 'state', state: 'running' }];
+    // A start allowance of 100 ms: a watchdog still in the start phase would kill at 150 ms, in the duration (1 s).
+    const state = await new RunExecutor(sink, stuckRunner(script, killed), null, () => {}).execute(quick(100));
+    expect(state).toBe('timed_out');
+    expect(sink.messages.at(-1)).toMatchObject({ state: 'timed_out', error: 'runner did not detach within duration + grace (1.1 s) after it attached, and was killed' });
   });
 
   it('marks a program this daemon does not know unsupported', async () => {
@@ -134,23 +185,23 @@ describe('RunExecutor', () => {
 });
 
 describe('summarize', () => {
-  const limits = { program: 'syscount', durationSeconds: 2, limits: dispatch.limits };
   it.each([
     [{ ...ok, exitCode: null, signal: 'SIGKILL' as const }, undefined, 'failed', 'runner was killed by SIGKILL before reporting results'],
-    [{ ...ok, exitCode: null, signal: 'SIGKILL' as const, killedByWatchdog: true }, undefined, 'timed_out', 'runner did not detach within duration + grace (7 s) and was killed'],
+    [{ ...ok, exitCode: null, signal: 'SIGKILL' as const, killedByWatchdog: true }, undefined, 'timed_out', 'runner did not detach by its end deadline and was killed'],
     [{ ...ok, exitCode: 3, stderrTail: 'a\nb\nc\nboom' }, undefined, 'failed', 'runner exited with code 3 before reporting results: b | c | boom'],
     [ok, { type: 'failed' as const, error: 'verifier rejected the program: R1 !read_ok', verifierLog: 'log' }, 'failed', 'verifier rejected the program: R1 !read_ok'],
     [ok, { type: 'failed' as const, error: 'needs fentry', unsupported: true }, 'unsupported', 'needs fentry'],
   ])('%j + %j → %s', (outcome, ending, state, error) => {
-    const summary = summarize('r', 1, outcome, ending, limits);
+    const summary = summarize('r', 1, outcome, ending, undefined);
     expect(summary.state).toBe(state);
     expect(summary.error).toBe(error);
   });
 
-  it('counts the start allowance of a program the host compiles in the limit a killed runner missed', () => {
+  it('ends timed_out with the watchdog\'s cause, and a runner that gave up on its start allowance timed_out too', () => {
     const killed = { ...ok, exitCode: null, signal: 'SIGKILL' as const, killedByWatchdog: true };
-    const bpftrace = summarize('r', 1, killed, undefined, { ...limits, program: { kind: 'bpftrace', script: 'BEGIN { exit(); }' } });
-    expect(bpftrace.error).toBe(`runner did not detach within start allowance + duration + grace (${BPFTRACE_START_ALLOWANCE_SECONDS + 7} s) and was killed`);
+    expect(summarize('r', 1, killed, undefined, 'the cause')).toMatchObject({ state: 'timed_out', error: 'the cause' });
+    const gaveUp = { type: 'failed' as const, error: 'bpftrace did not compile and attach its probes within its start allowance (39 s)', timedOut: true };
+    expect(summarize('r', 1, ok, gaveUp, undefined)).toMatchObject({ state: 'timed_out', error: gaveUp.error });
   });
 
   it('ends a run that exceeded its overhead budget budget_exceeded, with its results, limits and measured overhead', () => {
@@ -166,7 +217,7 @@ describe('summarize', () => {
       overhead,
       budgetExceeded: 'BPF programs used 12.5 % of one CPU over 1 s, over the run\'s overhead budget of 2 %; the runner detached after 1.0 s',
     };
-    expect(summarize('r', 1, ok, ending, limits)).toEqual({
+    expect(summarize('r', 1, ok, ending, undefined)).toEqual({
       type: 'summary',
       runId: 'r',
       at: 1,
@@ -178,24 +229,24 @@ describe('summarize', () => {
       limits: limitsReport,
       overhead,
     });
-    const within = summarize('r', 1, ok, { ...ending, budgetExceeded: undefined, overhead: { ...overhead, budgetExceeded: false } }, limits);
+    const within = summarize('r', 1, ok, { ...ending, budgetExceeded: undefined, overhead: { ...overhead, budgetExceeded: false } }, undefined);
     expect(within).toMatchObject({ state: 'succeeded', overhead: { budgetExceeded: false }, limits: limitsReport });
     expect(within.error).toBeUndefined();
   });
 
   it('reports the limits of a run that failed on them', () => {
     const limitsReport = { mapMemoryBytes: 4096, mapMemoryEstimateBytes: 1 << 20, eventsPerSecond: 10, overheadBudgetPercent: 2, overheadWindowMs: 1000, maxEventsPerOutput: 100 };
-    expect(summarize('r', 1, ok, { type: 'failed', error: 'maps of ...', limits: limitsReport }, limits)).toMatchObject({ state: 'failed', limits: limitsReport });
+    expect(summarize('r', 1, ok, { type: 'failed', error: 'maps of ...', limits: limitsReport }, undefined)).toMatchObject({ state: 'failed', limits: limitsReport });
   });
 
   it('carries the warnings of a run that ended well, capped as a summary carries them', () => {
     const done: RunnerMessage = { type: 'done', outputs: [], events: [], counters: { events: 0, lostEvents: 0, droppedEvents: 0 }, stoppedEarly: false };
     const warnings = Array.from({ length: 25 }, (_, i) => `WARNING: could not attach probe kprobe:f${i}, skipping.`);
-    expect(summarize('r', 1, ok, { ...done, warnings }, limits).warnings).toEqual({ first: warnings.slice(0, 20), distinct: 25 });
-    expect(summarize('r', 1, ok, done, limits)).not.toHaveProperty('warnings');
+    expect(summarize('r', 1, ok, { ...done, warnings }, undefined).warnings).toEqual({ first: warnings.slice(0, 20), distinct: 25 });
+    expect(summarize('r', 1, ok, done, undefined)).not.toHaveProperty('warnings');
   });
 
   it('carries the verifier log of a rejected program', () => {
-    expect(summarize('r', 1, ok, { type: 'failed', error: 'x', verifierLog: 'the log' }, limits).verifierLog).toBe('the log');
+    expect(summarize('r', 1, ok, { type: 'failed', error: 'x', verifierLog: 'the log' }, undefined).verifierLog).toBe('the log');
   });
 });

@@ -1,6 +1,6 @@
-import type { ResultMessage, RunCounters, RunDispatch, RunLimits, RunState, SummaryMessage } from '@fleettrace/contracts';
+import type { ResultMessage, RunCounters, RunDispatch, RunState, SummaryMessage } from '@fleettrace/contracts';
 import { getProgram } from '@fleettrace/programs';
-import { capRunWarnings, programLabel, runAllowanceSeconds, startAllowanceSeconds, traceContextOf, traceLogFields } from '@fleettrace/contracts';
+import { capRunWarnings, programLabel, runPhases, traceContextOf, traceLogFields, watchdogCause, watchdogDeadline, type StartStep, type WatchdogDeadline } from '@fleettrace/contracts';
 import type { RunnerHandle, RunnerOutcome } from './runner-process';
 import type { RunnerMessage, RunnerStart } from './protocol';
 
@@ -128,10 +128,34 @@ export class RunExecutor {
             : { type: 'events', runId, seq: seq++, output: message.output, timeField: message.timeField, records: message.records };
       chain = chain.then(() => this.results.publish(report)).catch((error) => log(`run ${runId}: report lost: ${String(error)}`));
     };
-    // The run's allowance once started (contracts' runAllowanceSeconds, as the API computed its end
-    // deadline with), never past that end deadline: the reaper gives up on the run after it.
-    const allowanceMs = runAllowanceSeconds(dispatch.program, dispatch.durationSeconds, dispatch.limits) * 1000;
-    const killAfterMs = Math.max(0, Math.min(allowanceMs, dispatch.endDeadline - this.now()));
+    // The watchdog goes by the run's deadlines as the API stored them (contracts' run-deadline.ts):
+    // start allowance + grace until the program attached, then duration + grace from the attach,
+    // never past the end deadline, which the launcher's own watchdog keeps as the outer limit.
+    const phases = runPhases(dispatch);
+    const startedAt = this.now();
+    let step: StartStep = 'starting';
+    let deadline = watchdogDeadline(phases, startedAt, undefined, dispatch.endDeadline);
+    let killedFor: { deadline: WatchdogDeadline; step: StartStep } | undefined;
+    // Set once the runner is launched (its first messages may come before).
+    let killRunner: () => void = () => {};
+    let watchdog: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => {
+        killedFor = { deadline, step };
+        log(`run ${runId}: ${watchdogCause(deadline, phases, step)}`);
+        killRunner();
+      }, Math.max(0, deadline.at - this.now()));
+    };
+    const observe = (message: RunnerMessage): void => {
+      if (message.type === 'state' && (message.state === 'compiling' || message.state === 'loading')) step = message.state;
+      if (message.type === 'state' && message.state === 'running' && deadline.phase === 'start' && !killedFor) {
+        deadline = watchdogDeadline(phases, startedAt, this.now(), dispatch.endDeadline);
+        arm();
+      }
+      onMessage(message);
+    };
+    const killAfterMs = Math.max(0, dispatch.endDeadline - startedAt);
     const start: RunnerStart = {
       type: 'start',
       runId,
@@ -140,22 +164,33 @@ export class RunExecutor {
       durationSeconds: dispatch.durationSeconds,
       cgroupId: this.scope === null ? null : this.scope.id.toString(),
       ...(this.scope ? { cgroupPath: this.scope.path } : {}),
-      killAt: this.now() + killAfterMs,
+      // The earliest the watchdog kills once attached (watchdogDeadline): what the runner reports at
+      // the end (bpftrace printing its maps) comes before it.
+      killAt: startedAt + Math.min(killAfterMs, phases.startAllowanceMs + phases.durationMs + phases.graceMs),
+      startAllowanceMs: phases.startAllowanceMs,
       ...(dispatch.snapshotSeconds ? { snapshotSeconds: dispatch.snapshotSeconds } : {}),
       limits: dispatch.limits,
       ...(dispatch.policy ? { policy: dispatch.policy } : {}),
     };
     this.journal.started(runId);
-    const handle = this.launch(start, killAfterMs, onMessage);
+    const handle = this.launch(start, killAfterMs, observe);
+    killRunner = () => handle.kill();
+    arm();
     this.active.set(runId, handle);
     // A cancel that came while the runner was being started.
     if (this.cancelled.has(runId)) handle.stop();
     log(`run ${runId}: ${programLabel(dispatch.program)} for ${dispatch.durationSeconds} s in runner pid ${handle.pid}`);
-    const outcome = await handle.outcome.finally(() => this.active.delete(runId));
+    const outcome = await handle.outcome.finally(() => {
+      clearTimeout(watchdog);
+      this.active.delete(runId);
+    });
     await chain;
     const cancelReason = this.cancelled.get(runId);
     this.forget(runId);
-    const summary = { ...summarize(runId, this.now(), outcome, ending, dispatch, cancelReason), ...traced };
+    // The launcher's outer watchdog is the end deadline, in the phase the run was in.
+    const timedOut = killedFor ?? (outcome.killedByWatchdog ? { deadline: { ...deadline, endDeadline: true }, step } : undefined);
+    const cause = timedOut ? watchdogCause(timedOut.deadline, phases, timedOut.step) : undefined;
+    const summary = { ...summarize(runId, this.now(), { ...outcome, killedByWatchdog: cause !== undefined }, ending, cause, cancelReason), ...traced };
     await this.results.publish(summary);
     this.journal.finished(runId);
     log(`run ${runId}: ${summary.state}${summary.error ? ` (${summary.error})` : ''}`);
@@ -176,7 +211,8 @@ export function summarize(
   at: number,
   outcome: RunnerOutcome,
   ending: Extract<RunnerMessage, { type: 'done' | 'failed' }> | undefined,
-  dispatch: Pick<RunDispatch, 'program' | 'durationSeconds'> & { limits: Pick<RunLimits, 'graceSeconds'> },
+  /** Why the watchdog killed the runner (contracts' watchdogCause), when it did. */
+  timedOutCause: string | undefined,
   /** Set when the API cancelled the run and this host stopped it for that. */
   cancelReason?: string,
 ): SummaryMessage {
@@ -200,16 +236,14 @@ export function summarize(
   if (ending?.type === 'failed') {
     return {
       ...base,
-      state: ending.unsupported ? 'unsupported' : 'failed',
+      state: ending.unsupported ? 'unsupported' : ending.timedOut ? 'timed_out' : 'failed',
       error: ending.error,
       ...(ending.verifierLog ? { verifierLog: ending.verifierLog } : {}),
       ...(ending.limits ? { limits: ending.limits } : {}),
     };
   }
   if (outcome.killedByWatchdog) {
-    const limit = runAllowanceSeconds(dispatch.program, dispatch.durationSeconds, dispatch.limits);
-    const within = startAllowanceSeconds(dispatch.program) > 0 ? 'start allowance + duration + grace' : 'duration + grace';
-    return { ...base, state: 'timed_out', error: `runner did not detach within ${within} (${limit} s) and was killed` };
+    return { ...base, state: 'timed_out', error: timedOutCause ?? 'runner did not detach by its end deadline and was killed' };
   }
   if (outcome.signal) {
     return { ...base, state: 'failed', error: `runner was killed by ${outcome.signal} before reporting results` };

@@ -11,6 +11,8 @@ import type { RunnerMessage, RunnerStart } from './protocol';
 const EVENTS_FLUSH_AT = 500;
 
 export class UnsupportedProgramError extends Error {}
+/** The run did not start (compile, load, attach) within its start allowance: it ends `timed_out`, saying which step overran. */
+export class StartAllowanceError extends Error {}
 
 /** A run that failed before load because of its limits (map memory); the summary reports them. */
 export class RunLimitError extends Error {

@@ -68,7 +68,7 @@ export function runnerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 export interface RunnerOutcome {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
-  /** The daemon's watchdog killed it: it did not detach by duration + grace. */
+  /** The launcher's own watchdog killed it: still alive at killAfterMs (the run's end deadline; the executor's phases come first). */
   killedByWatchdog: boolean;
   stderrTail: string;
 }
@@ -77,6 +77,8 @@ export interface RunnerHandle {
   pid: number;
   /** Asks the runner to detach now and report what it has (daemon shutdown, cancellation). */
   stop(): void;
+  /** Ends the runner now, reporting nothing more: its run overran (the watchdog); its BPF objects go with it. */
+  kill(): void;
   outcome: Promise<RunnerOutcome>;
 }
 
@@ -170,5 +172,5 @@ function superviseRunner(child: ChildProcess, start: RunnerStart, killAfterMs: n
     });
   });
   child.send(start);
-  return { pid: child.pid, stop: () => child.kill('SIGTERM'), outcome };
+  return { pid: child.pid, stop: () => child.kill('SIGTERM'), kill: () => child.kill('SIGKILL'), outcome };
 }

@@ -4,7 +4,7 @@ import { WARM_RUNNER_RUN_ID, type RunnerMessage, type RunnerStart } from './prot
 import { coreBtfCacheDir } from './host-dirs';
 import { BpftraceFailedError, bpftraceAdapter } from './bpftrace-run';
 import { CCompileError, cAdapter, ProgramPolicyError } from './c-run';
-import { RunLimitError, runSession, UnsupportedProgramError, type RunAdapter } from './run-session';
+import { RunLimitError, runSession, StartAllowanceError, UnsupportedProgramError, type RunAdapter } from './run-session';
 
 /**
  * The runner process: one run, then exit. Everything it loaded into the kernel is tied to its
@@ -97,6 +97,7 @@ export function useCoreBtfCache(env: NodeJS.ProcessEnv = process.env): void {
 export function describeFailure(error: unknown): RunnerMessage {
   if (error instanceof VerifierError) return { type: 'failed', error: `verifier rejected the program: ${error.message}`, verifierLog: error.log };
   if (error instanceof UnsupportedProgramError) return { type: 'failed', error: error.message, unsupported: true };
+  if (error instanceof StartAllowanceError) return { type: 'failed', error: error.message, timedOut: true };
   if (error instanceof BpftraceFailedError || error instanceof CCompileError || error instanceof ProgramPolicyError) return { type: 'failed', error: error.message };
   if (error instanceof RunLimitError) return { type: 'failed', error: error.message, limits: error.limits };
   return { type: 'failed', error: error instanceof Error ? error.message : String(error) };

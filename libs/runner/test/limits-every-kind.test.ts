@@ -145,7 +145,7 @@ describe('run limits for C and bpftrace programs (real kernel, clang, bpftrace)'
     expect(done.budgetExceeded).toMatch(/^BPF programs used [\d.]+ % of one CPU over 1 s, over the run's overhead budget of 2 %; the runner detached after [\d.]+ s$/);
     expect(done.overhead).toMatchObject({ measured: true, budgetExceeded: true });
     expect(done.limits).toMatchObject({ overheadBudgetPercent: 2, overheadWindowMs: 1000 });
-    const summary = summarize('r', 1, { exitCode: 0, signal: null, killedByWatchdog: false, stderrTail: '' }, done, { program, durationSeconds: 30, limits: { graceSeconds: 5 } });
+    const summary = summarize('r', 1, { exitCode: 0, signal: null, killedByWatchdog: false, stderrTail: '' }, done, undefined);
     expect(summary).toMatchObject({ state: 'budget_exceeded', error: done.budgetExceeded });
   });
 

@@ -76,7 +76,7 @@ describe('run limits in the runner (real kernel)', () => {
     expect(done.limits).toMatchObject({ overheadBudgetPercent: 2, overheadWindowMs: 1000 });
     console.log(`budget run: ${done.budgetExceeded}; overhead ${JSON.stringify(done.overhead)}`);
 
-    const summary = summarize('r', 1, outcome, done, { program: 'test_overhead_burner', durationSeconds: 30, limits: { graceSeconds: 5 } });
+    const summary = summarize('r', 1, outcome, done, undefined);
     expect(summary).toMatchObject({ state: 'budget_exceeded', error: done.budgetExceeded, overhead: done.overhead, limits: done.limits });
 
     await waitFor('the runner\'s programs freed', async () => programs.filter(programExists).length === 0, 5_000, 20);
@@ -174,7 +174,7 @@ describe('run limits in the runner (real kernel)', () => {
     expect(failed.limits!.mapMemoryEstimateBytes).toBeGreaterThan(1024 * 1024);
     // Nothing was loaded: the runner never said it was running.
     expect(messages.some((m) => m.type === 'state' && m.state === 'running')).toBe(false);
-    const summary = summarize('r', 1, { exitCode: 0, signal: null, killedByWatchdog: false, stderrTail: '' }, failed, { program: 'test_rate_events', durationSeconds: 2, limits: { graceSeconds: 5 } });
+    const summary = summarize('r', 1, { exitCode: 0, signal: null, killedByWatchdog: false, stderrTail: '' }, failed, undefined);
     expect(summary).toMatchObject({ state: 'failed', error: failed.error, limits: failed.limits });
   });
 });

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { HostInfo, HostKind } from '@fleettrace/contracts';
+import { StartTimings, type HostInfo, type HostKind } from '@fleettrace/contracts';
 import { DatabaseRepository, type Db } from './database.repository';
 import { inRounds } from '../utils/rounds';
 
@@ -110,6 +110,21 @@ export class HostRepository {
   async list(): Promise<HostRecord[]> {
     const { rows } = await this.database.pool.query<HostRow>('SELECT * FROM hosts WHERE removed_at IS NULL ORDER BY id');
     return rows.map(toRecord);
+  }
+
+  /** What each of these hosts measured of a run's start (its capability report's startTimings), for those that did. */
+  async startTimings(db: Db, hostIds: readonly string[]): Promise<Map<string, StartTimings>> {
+    if (hostIds.length === 0) return new Map();
+    const { rows } = await db.query<{ id: string; timings: unknown }>(
+      `SELECT id, capabilities->'startTimings' AS timings FROM hosts WHERE id = ANY($1::text[]) AND capabilities ? 'startTimings'`,
+      [hostIds],
+    );
+    const timings = new Map<string, StartTimings>();
+    for (const row of rows) {
+      const parsed = StartTimings.safeParse(row.timings);
+      if (parsed.success) timings.set(row.id, parsed.data);
+    }
+    return timings;
   }
 
   /** Ids of the hosts not removed: each has a results stream ingest reads. */

@@ -111,10 +111,16 @@ export interface RunTimes {
   finishedAt: Date | null;
 }
 
-/** When a released run must start, and by when it must have ended whatever happens. */
+/** When a released run must start, and by when it must have ended whatever happens (contracts' runDeadlines). */
 export interface RunDeadlines {
   startDeadline: Date;
   endDeadline: Date;
+}
+
+/** A run released with its own deadlines: each host has its own start allowance. */
+export interface ReleasedRun {
+  runId: string;
+  deadlines: RunDeadlines;
 }
 
 interface RunRow {
@@ -362,13 +368,14 @@ export class RunRepository {
    * Puts pending runs in their queues' state with their deadlines; returns those it released
    * (a run cancelled meanwhile is not).
    */
-  async release(db: Db, runIds: readonly string[], deadlines: RunDeadlines): Promise<RunRef[]> {
-    if (runIds.length === 0) return [];
+  async release(db: Db, released: readonly ReleasedRun[]): Promise<RunRef[]> {
+    if (released.length === 0) return [];
     const { rows } = await db.query(
-      `UPDATE runs SET state = 'queued', start_deadline = $2, end_deadline = $3, updated_at = now()
-       WHERE id = ANY($1::uuid[]) AND state = 'pending'
-       RETURNING id, job_id, host_id`,
-      [runIds, deadlines.startDeadline, deadlines.endDeadline],
+      `UPDATE runs r SET state = 'queued', start_deadline = d.start_deadline, end_deadline = d.end_deadline, updated_at = now()
+       FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS d(id, start_deadline, end_deadline)
+       WHERE r.id = d.id AND r.state = 'pending'
+       RETURNING r.id, r.job_id, r.host_id`,
+      [released.map((r) => r.runId), released.map((r) => r.deadlines.startDeadline), released.map((r) => r.deadlines.endDeadline)],
     );
     return toRefs(rows);
   }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { z } from 'zod';
 import {
-  runAllowanceSeconds,
+  runDeadlines,
   FAILED_RUN_STATES,
   ROLLOUT_QUEUE,
   ROLLOUT_STEP_JOB_NAME,
@@ -12,6 +12,7 @@ import {
 import { API_CONFIG } from '../tokens';
 import type { ApiConfig } from '../config';
 import { OnJob } from '../decorators/on-job.decorator';
+import { HostRepository } from '../repositories/host.repository';
 import { JobRepository, type JobEvent, type JobRecord } from '../repositories/job.repository';
 import { RunRepository, type RunRecord, type RunStateChange } from '../repositories/run.repository';
 import { EnqueueError, QueueRepository } from '../repositories/queue.repository';
@@ -46,6 +47,7 @@ export class RolloutService implements OnModuleInit {
     @Inject(DatabaseRepository) private readonly database: DatabaseRepository,
     @Inject(JobRepository) private readonly jobs: JobRepository,
     @Inject(RunRepository) private readonly runs: RunRepository,
+    @Inject(HostRepository) private readonly hosts: HostRepository,
     @Inject(QueueRepository) private readonly queues: QueueRepository,
     @Inject(RunLifecycleService) private readonly lifecycle: RunLifecycleService,
   ) {}
@@ -74,11 +76,13 @@ export class RolloutService implements OnModuleInit {
       }
       if (decided.events.length > 0) await transitions.record(jobId, decided.events);
       if (decided.release.length === 0) return { release: [], nextStepAt: decided.nextStepAt } satisfies StepDecision;
-      const startDeadline = new Date(now + this.config.startDeadlineSeconds * 1000);
-      const endDeadline = new Date(startDeadline.getTime() + runAllowanceSeconds(job.program, job.durationSeconds, job.limits) * 1000);
-      const released = new Set(
-        (await transitions.release(decided.release.map((r) => r.id), { startDeadline, endDeadline })).map((r) => r.id),
-      );
+      // Each run's deadlines, once, stored on it: its host's start allowance grows with what that host measured of its start.
+      const timings = await this.hosts.startTimings(transitions.tx, [...new Set(decided.release.map((r) => r.hostId))]);
+      const toRelease = decided.release.map((r) => {
+        const d = runDeadlines(now, this.config.startDeadlineSeconds, job, timings.get(r.hostId));
+        return { runId: r.id, deadlines: { startDeadline: new Date(d.startDeadline), endDeadline: new Date(d.endDeadline) } };
+      });
+      const released = new Set((await transitions.release(toRelease)).map((r) => r.id));
       return { release: decided.release.filter((r) => released.has(r.id)), nextStepAt: decided.nextStepAt } satisfies StepDecision;
     });
     if (!decision) return;

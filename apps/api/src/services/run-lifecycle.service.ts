@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { isTerminalRunState } from '@fleettrace/contracts';
 import { DatabaseRepository, type Db, type Tx } from '../repositories/database.repository';
 import { JobRepository, type JobEvent } from '../repositories/job.repository';
-import { RunRepository, type AppliedChange, type RunDeadlines, type RunRef, type RunStateChange } from '../repositories/run.repository';
+import { RunRepository, type AppliedChange, type ReleasedRun, type RunRef, type RunStateChange } from '../repositories/run.repository';
 
 /** What a transaction did to runs and jobs, handed to listeners once it committed. */
 export interface LifecycleOutcome {
@@ -18,8 +18,8 @@ export interface RunTransitions {
   readonly tx: Tx;
   /** Moves runs as the state machine allows; returns what moved. */
   apply(changes: readonly RunStateChange[]): Promise<AppliedChange[]>;
-  /** Moves pending runs to `queued` with their deadlines (the caller then puts them in their queues). */
-  release(runIds: readonly string[], deadlines: RunDeadlines): Promise<RunRef[]>;
+  /** Moves pending runs to `queued`, each with its deadlines (the caller then puts them in their queues). */
+  release(released: readonly ReleasedRun[]): Promise<RunRef[]>;
   /** Adds to a job's timeline, committed with the rest. */
   record(jobId: string, events: readonly JobEvent[]): Promise<void>;
 }
@@ -59,8 +59,8 @@ export class RunLifecycleService {
           }
           return applied;
         },
-        release: async (runIds, deadlines) => {
-          const released = await this.runs.release(tx, runIds, deadlines);
+        release: async (runs) => {
+          const released = await this.runs.release(tx, runs);
           for (const run of released) changes.push({ ...run, from: 'pending', state: 'queued', error: null });
           return released;
         },

@@ -215,9 +215,19 @@ class ExecChannel extends EventEmitter implements RemoteCommand {
     }
   }
 
+  /**
+   * Kills the command and ends the channel. The `signal` request makes sshd killpg the session
+   * (a stopped or stuck command too, which the end of its input alone would not end), but only for
+   * a login with post-auth privilege separation: OpenSSH refuses it for root logins ("session
+   * signalling requires privilege separation"), where only the channel's end reaches the command.
+   * A root host's overrun run therefore needs the process-group kill over a second channel (issue 12, open).
+   */
   kill(): void {
     this.#killed = true;
-    this.#channel?.close();
+    if (this.#channel) {
+      this.#channel.signal('KILL');
+      this.#channel.close();
+    }
   }
 }
 
