@@ -5,7 +5,8 @@ import { ApiClient } from './api-client';
 import { REPO_ROOT } from './repo-root';
 import { defaultDispatchKeys, type DispatchKeyFiles } from './services/dispatch-keys';
 import { startDetached, waitFor, type StartedProcess } from './services/process';
-import { recordLateSecrets, recordSecret, urlPassword, type RecordedSecret } from './services/secret-record';
+import { recordLateSecrets, recordLogFile, recordSecret, urlPassword, type RecordedSecret } from './services/secret-record';
+import { auditedRequestLogFor, recordAuditedApi } from './services/audit-record';
 
 export interface ApiOptions {
   databaseUrl: string;
@@ -37,6 +38,8 @@ function tsEntry(path: string): string[] {
 /** Starts the API (http + worker roles) as its own process and waits until it answers. */
 export async function startApi(options: ApiOptions): Promise<RunningApi> {
   recordSecret(options.token, 'admin token');
+  // Under the e2e suite: the audit record each request owes, checked after the test file.
+  const requestLog = auditedRequestLogFor(options.logFile);
   const { pid } = startDetached(process.execPath, tsEntry('apps/api/src/main.ts'), options.logFile, {
     cwd: REPO_ROOT,
     env: {
@@ -48,10 +51,15 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       FLEETTRACE_HTTP_PORT: String(options.port),
       FLEETTRACE_HTTP_HOST: '127.0.0.1',
       FLEETTRACE_DISPATCH_SIGNING_KEY_FILE: (options.dispatchKeys ?? defaultDispatchKeys()).privateKeyFile,
+      ...(requestLog ? { FLEETTRACE_AUDITED_REQUEST_LOG: requestLog } : {}),
       ...options.env,
     },
   });
   const url = `http://127.0.0.1:${options.port}`;
+  if (requestLog) {
+    recordAuditedApi(options.databaseUrl, { pid, url, token: options.token, requestLog });
+    recordLogFile(requestLog); // scanned for secrets like every log: it must hold none
+  }
   const client = new ApiClient(url, options.token);
   if (options.waitUntilReady === false) return { pid, url, token: options.token, client };
   await waitFor(`the API at ${url} (log: ${options.logFile})`, async () => (await client.request('GET', '/v1/hosts')).status === 200, 60_000, 200);
