@@ -71,8 +71,14 @@ export interface DaemonOptions {
   labels: Record<string, string>;
   /** cgroup-v2 path relative to the cgroup2 root; created if missing. */
   cgroup: string;
-  redisUrl: string;
-  redisPrefix: string;
+  /** The shared Redis credential (the dev path); left out for a host that enrols (`enrolment`), which is given its own. */
+  redisUrl?: string;
+  redisPrefix?: string;
+  /**
+   * Enrol at first start with this one-time token (createEnrolment) and run on the host's own Redis
+   * user from then on. Given by environment, never on the command line (`ps` shows that).
+   */
+  enrolment?: { apiUrl: string; token: string };
   logFile: string;
   /** More environment for the daemon process (FLEETTRACE_STATE_DIR of a fault test, say). */
   env?: Record<string, string>;
@@ -129,12 +135,17 @@ export function startDaemon(options: DaemonOptions): RunningDaemon {
     builtDaemonEntry(),
     '--id', options.hostId,
     '--cgroup', cgroupPath,
-    '--redis-url', options.redisUrl,
-    '--redis-prefix', options.redisPrefix,
+    ...(options.redisUrl ? ['--redis-url', options.redisUrl] : []),
+    ...(options.redisPrefix ? ['--redis-prefix', options.redisPrefix] : []),
     '--dispatch-key', (options.dispatchKeys ?? defaultDispatchKeys()).publicKeyFile,
     ...(labels ? ['--labels', labels] : []),
   ];
-  const env = { ...process.env, ...options.env };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...(options.enrolment ? { FLEETTRACE_API_URL: options.enrolment.apiUrl, FLEETTRACE_ENROL_TOKEN: options.enrolment.token } : {}),
+    ...options.env,
+  };
+  if (options.enrolment) recordSecret(options.enrolment.token, `enrolment token of ${options.hostId}`);
   const { pid } = startDetached(process.execPath, args, options.logFile, { cwd: REPO_ROOT, env });
   recordLateSecrets(() => enrolledCredentials(env.FLEETTRACE_STATE_DIR || '/var/lib/fleettrace', options.hostId));
   return { pid, hostId: options.hostId, cgroupPath };
@@ -149,6 +160,13 @@ function enrolledCredentials(stateDir: string, hostId: string): RecordedSecret[]
   } catch {
     return []; // not enrolled (the shared credential), or not yet
   }
+}
+
+/** A one-time enrolment token for the host (POST /v1/hosts/enrolments, as the admin), for startDaemon's `enrolment`. */
+export async function createEnrolment(client: ApiClient, hostId: string): Promise<string> {
+  const { status, body } = await client.request<{ token?: string; message?: string }>('POST', '/v1/hosts/enrolments', { hostId });
+  if (status !== 201 || typeof body.token !== 'string') throw new Error(`POST /v1/hosts/enrolments for ${hostId} answered ${status}: ${body.message ?? ''}`);
+  return body.token;
 }
 
 /** Waits until the API lists every one of these hosts as online. */
