@@ -11,6 +11,7 @@ import { defineConfig } from 'vitest/config';
 const KERNEL_GUARD = 'test/support/kernel-guard.ts';
 const SERVICES = 'test/support/services.ts';
 const SECRET_SCAN = 'test/support/secret-scan-hook.ts';
+const AUDIT_COVERAGE = 'test/support/audit-coverage-hook.ts';
 
 export default defineConfig({
   test: {
@@ -52,8 +53,9 @@ export default defineConfig({
           name: 'e2e',
           include: ['apps/cli/test/**/*.test.ts', 'test/**/*.test.ts'],
           globalSetup: [KERNEL_GUARD, SERVICES],
-          // After each file: no service log it made holds a secret.
-          setupFiles: [SECRET_SCAN],
+          // After each file: no service log it made holds a secret, and the audit trail of every API it
+          // started has a record for each mutation and refused authentication it caused.
+          setupFiles: [SECRET_SCAN, AUDIT_COVERAGE],
         },
       },
     ],

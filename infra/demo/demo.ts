@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { JobView } from '@fleettrace/contracts';
+import type { AuditPage, HostView, JobView } from '@fleettrace/contracts';
 import { runInCgroup } from '../src/cgroup';
 import { ApiClient } from '../stack/api-client';
 import { readStackState } from '../stack/local-stack';
@@ -26,12 +26,30 @@ async function workload(cgroupPath: string, hostId: string): Promise<void> {
   await runInCgroup(cgroupPath, WORKLOAD, ['sleep', '300', '2000']);
 }
 
+/**
+ * How each host came to be trusted, from the audit trail: the stack enrolled it with a one-time
+ * token, and it runs on a Redis user of its own (its queue and its results stream only).
+ */
+async function trustPath(client: ApiClient, hosts: readonly HostView[]): Promise<string> {
+  const enrolments = (await client.get<AuditPage>('/v1/audit?action=host.enrol&limit=100')).items;
+  return hosts
+    .map((h) => {
+      // Newest first: the enrolment of this `up`.
+      const record = enrolments.find((e) => e.subject === h.id);
+      return record
+        ? `trust: ${h.id} enrolled at ${record.at} with a one-time token (audit record ${record.id}, actor ${record.actor}); it runs as Redis user ${String(record.detail.redisUser)}, which reaches its own queue and results stream only\n`
+        : `trust: ${h.id} has no enrolment: it runs on the shared Redis credential\n`;
+    })
+    .join('');
+}
+
 async function main(): Promise<void> {
   const state = readStackState();
   if (!state) throw new Error('no local stack is up');
   const client = new ApiClient(state.url, state.token);
   const hosts = await client.hosts();
   process.stderr.write(`fleet: ${hosts.map((h) => `${h.id} (${Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(',')}, kernel ${h.kernelRelease})`).join('; ')}\n`);
+  process.stderr.write(await trustPath(client, hosts));
 
   const exec = await submit(client, 'execsnoop');
   const runq = await submit(client, 'runqlat');

@@ -5,7 +5,8 @@ import { ApiClient } from './api-client';
 import { REPO_ROOT } from './repo-root';
 import { defaultDispatchKeys, type DispatchKeyFiles } from './services/dispatch-keys';
 import { startDetached, waitFor, type StartedProcess } from './services/process';
-import { recordLateSecrets, recordSecret, urlPassword, type RecordedSecret } from './services/secret-record';
+import { recordLateSecrets, recordLogFile, recordSecret, urlPassword, type RecordedSecret } from './services/secret-record';
+import { auditedRequestLogFor, recordAuditedApi } from './services/audit-record';
 
 export interface ApiOptions {
   databaseUrl: string;
@@ -37,6 +38,8 @@ function tsEntry(path: string): string[] {
 /** Starts the API (http + worker roles) as its own process and waits until it answers. */
 export async function startApi(options: ApiOptions): Promise<RunningApi> {
   recordSecret(options.token, 'admin token');
+  // Under the e2e suite: the audit record each request owes, checked after the test file.
+  const requestLog = auditedRequestLogFor(options.logFile);
   const { pid } = startDetached(process.execPath, tsEntry('apps/api/src/main.ts'), options.logFile, {
     cwd: REPO_ROOT,
     env: {
@@ -48,10 +51,15 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       FLEETTRACE_HTTP_PORT: String(options.port),
       FLEETTRACE_HTTP_HOST: '127.0.0.1',
       FLEETTRACE_DISPATCH_SIGNING_KEY_FILE: (options.dispatchKeys ?? defaultDispatchKeys()).privateKeyFile,
+      ...(requestLog ? { FLEETTRACE_AUDITED_REQUEST_LOG: requestLog } : {}),
       ...options.env,
     },
   });
   const url = `http://127.0.0.1:${options.port}`;
+  if (requestLog) {
+    recordAuditedApi(options.databaseUrl, { pid, url, token: options.token, requestLog });
+    recordLogFile(requestLog); // scanned for secrets like every log: it must hold none
+  }
   const client = new ApiClient(url, options.token);
   if (options.waitUntilReady === false) return { pid, url, token: options.token, client };
   await waitFor(`the API at ${url} (log: ${options.logFile})`, async () => (await client.request('GET', '/v1/hosts')).status === 200, 60_000, 200);
@@ -63,8 +71,14 @@ export interface DaemonOptions {
   labels: Record<string, string>;
   /** cgroup-v2 path relative to the cgroup2 root; created if missing. */
   cgroup: string;
-  redisUrl: string;
-  redisPrefix: string;
+  /** The shared Redis credential (the dev path); left out for a host that enrols (`enrolment`), which is given its own. */
+  redisUrl?: string;
+  redisPrefix?: string;
+  /**
+   * Enrol at first start with this one-time token (createEnrolment) and run on the host's own Redis
+   * user from then on. Given by environment, never on the command line (`ps` shows that).
+   */
+  enrolment?: { apiUrl: string; token: string };
   logFile: string;
   /** More environment for the daemon process (FLEETTRACE_STATE_DIR of a fault test, say). */
   env?: Record<string, string>;
@@ -121,12 +135,17 @@ export function startDaemon(options: DaemonOptions): RunningDaemon {
     builtDaemonEntry(),
     '--id', options.hostId,
     '--cgroup', cgroupPath,
-    '--redis-url', options.redisUrl,
-    '--redis-prefix', options.redisPrefix,
+    ...(options.redisUrl ? ['--redis-url', options.redisUrl] : []),
+    ...(options.redisPrefix ? ['--redis-prefix', options.redisPrefix] : []),
     '--dispatch-key', (options.dispatchKeys ?? defaultDispatchKeys()).publicKeyFile,
     ...(labels ? ['--labels', labels] : []),
   ];
-  const env = { ...process.env, ...options.env };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...(options.enrolment ? { FLEETTRACE_API_URL: options.enrolment.apiUrl, FLEETTRACE_ENROL_TOKEN: options.enrolment.token } : {}),
+    ...options.env,
+  };
+  if (options.enrolment) recordSecret(options.enrolment.token, `enrolment token of ${options.hostId}`);
   const { pid } = startDetached(process.execPath, args, options.logFile, { cwd: REPO_ROOT, env });
   recordLateSecrets(() => enrolledCredentials(env.FLEETTRACE_STATE_DIR || '/var/lib/fleettrace', options.hostId));
   return { pid, hostId: options.hostId, cgroupPath };
@@ -141,6 +160,13 @@ function enrolledCredentials(stateDir: string, hostId: string): RecordedSecret[]
   } catch {
     return []; // not enrolled (the shared credential), or not yet
   }
+}
+
+/** A one-time enrolment token for the host (POST /v1/hosts/enrolments, as the admin), for startDaemon's `enrolment`. */
+export async function createEnrolment(client: ApiClient, hostId: string): Promise<string> {
+  const { status, body } = await client.request<{ token?: string; message?: string }>('POST', '/v1/hosts/enrolments', { hostId });
+  if (status !== 201 || typeof body.token !== 'string') throw new Error(`POST /v1/hosts/enrolments for ${hostId} answered ${status}: ${body.message ?? ''}`);
+  return body.token;
 }
 
 /** Waits until the API lists every one of these hosts as online. */

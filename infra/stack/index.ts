@@ -8,3 +8,4 @@ export * from './repo-root';
 export * from './services/sshd';
 export * from './services/dispatch-keys';
 export * from './services/secret-record';
+export * from './services/audit-record';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeCgroup, cgroup2Root } from '../src/cgroup';
-import { startApi, startDaemon, startSshGateway, waitForHostsOnline, type RunningDaemon } from './components';
+import { createEnrolment, startApi, startDaemon, startSshGateway, waitForHostsOnline, type RunningDaemon } from './components';
 import { REPO_ROOT } from './repo-root';
 import { freePort } from './services/ports';
 import { createDatabase, startPostgres, stopPostgres } from './services/postgres';
@@ -15,6 +15,8 @@ const STATE_FILE = join(STATE_DIR, 'stack.json');
 export const LOCAL_ENV_FILE = join(STATE_DIR, 'local.env');
 /** All local hosts' cgroups live under this one, so `down` can remove whatever is left. */
 const CGROUP_PARENT = 'fleettrace-local';
+/** The daemons' state (FLEETTRACE_STATE_DIR): each keeps the Redis credentials its enrolment gave it here. */
+const HOSTS_STATE_DIR = join(STATE_DIR, 'hosts');
 
 export interface StackState {
   url: string;
@@ -78,17 +80,23 @@ export async function stackUp(hosts: number, log: (line: string) => void): Promi
     state.api = { pid: api.pid };
     state.url = api.url;
     save();
+    mkdirSync(HOSTS_STATE_DIR, { recursive: true, mode: 0o700 });
     for (let i = 1; i <= hosts; i++) {
       const hostId = `host-${i}`;
-      log(`starting daemon ${hostId}`);
+      // Each daemon enrols as production hosts do: a one-time token from the API (as the admin),
+      // spent at its first start for its own Redis user, limited to its own queue and results
+      // stream. Redis does not keep ACL users across restarts: a new `up` enrols afresh.
+      rmSync(join(HOSTS_STATE_DIR, `daemon-${hostId}`, 'redis-credentials.json'), { force: true });
+      log(`enrolling ${hostId} (one-time token) and starting its daemon`);
+      const enrolToken = await createEnrolment(api.client, hostId);
       state.daemons.push(
         startDaemon({
           hostId,
           labels: hostLabels(i),
           cgroup: `${CGROUP_PARENT}/${hostId}`,
-          redisUrl: redis.url,
-          redisPrefix: 'ft',
+          enrolment: { apiUrl: api.url, token: enrolToken },
           logFile: join(logDir, `${hostId}.log`),
+          env: { FLEETTRACE_STATE_DIR: HOSTS_STATE_DIR },
           dispatchKeys,
         }),
       );

@@ -9,6 +9,8 @@ import { API_CONTROLLERS, AppModule } from './app.module';
 import { DOCS_PATH, OPENAPI_PATH, buildOpenApiDocument, checkRoutesDocumented, type OpenApiDocument } from './services/openapi-document';
 import { StderrLogger } from './utils/stderr-logger';
 import { installHttpSpans } from './telemetry/http-spans';
+import { installAuditedRequestLog } from './middleware/audited-request-log';
+import { checkMutationsAudited } from './utils/audited-routes';
 
 export interface RunningApi {
   app: NestFastifyApplication;
@@ -45,6 +47,7 @@ export async function bootstrap(config: ApiConfig, options: BootstrapOptions = {
 
   const tracesUrl = config.otlpExport?.tracesUrl;
   const httpSpans = tracesUrl && config.roles.has('http') ? installHttpSpans(app.getHttpAdapter().getInstance(), tracesUrl) : undefined;
+  if (config.auditedRequestLog) installAuditedRequestLog(app.getHttpAdapter().getInstance(), config.auditedRequestLog);
   const closeAll = async () => {
     await app.close();
     await httpSpans?.shutdown();
@@ -56,6 +59,7 @@ export async function bootstrap(config: ApiConfig, options: BootstrapOptions = {
     await serveOpenApi(app, document);
     await app.init();
     checkRoutesDocumented(served, document);
+    checkMutationsAudited(served);
     if (!config.roles.has('http')) return { app, url: undefined, close: closeAll };
     await app.listen(config.httpPort, config.httpHost);
   } catch (error) {

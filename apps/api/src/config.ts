@@ -84,6 +84,17 @@ export interface ApiConfig {
    * colon-separated). Unset: DEFAULT_BINARY_PREFIXES of libs/contracts program-policy.ts.
    */
   binaryPrefixes?: readonly string[];
+  /**
+   * Of one host's refused reports of one reason (ingest.refuse), the first of each window is audited
+   * in full and the rest as one summary record with their count when the window ends: a host
+   * flooding its own stream cannot flood the audit table. Every one is counted in the metric.
+   */
+  refusalAuditWindowMs: number;
+  /**
+   * For tests (FLEETTRACE_AUDITED_REQUEST_LOG): a file the API appends, for each request, the audit
+   * record it owes (middleware/audited-request-log.ts). Unset in production: no hook at all.
+   */
+  auditedRequestLog?: string;
 }
 
 
@@ -138,6 +149,8 @@ const EnvSchema = z.object({
   FLEETTRACE_SCHEDULE_LATE_SECONDS: positiveInt.default(30),
   FLEETTRACE_EVENTS_RETENTION_DAYS: z.coerce.number().positive('FLEETTRACE_EVENTS_RETENTION_DAYS must be more than 0').default(DEFAULT_EVENTS_RETENTION_DAYS),
   FLEETTRACE_BINARY_PREFIXES: z.string().optional(),
+  FLEETTRACE_REFUSAL_AUDIT_WINDOW_SECONDS: positiveInt.default(60),
+  FLEETTRACE_AUDITED_REQUEST_LOG: z.string().min(1).optional(),
 });
 
 export function parseRoles(text: string): ReadonlySet<Role> {
@@ -164,6 +177,7 @@ export const DEFAULT_TIMINGS = {
   enqueueTimeoutMs: 10_000,
   authFailureLimit: 20,
   authFailureWindowSeconds: 60,
+  refusalAuditWindowMs: 60_000,
 } as const;
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
@@ -201,5 +215,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     ...(e.FLEETTRACE_HOST_API_URL ? { hostApiUrl: e.FLEETTRACE_HOST_API_URL } : {}),
     dispatchSigningKey: readDispatchSigningKey(e.FLEETTRACE_DISPATCH_SIGNING_KEY_FILE),
     ...(e.FLEETTRACE_BINARY_PREFIXES !== undefined ? { binaryPrefixes: parseBinaryPrefixes(e.FLEETTRACE_BINARY_PREFIXES) } : {}),
+    refusalAuditWindowMs: e.FLEETTRACE_REFUSAL_AUDIT_WINDOW_SECONDS * 1000,
+    ...(e.FLEETTRACE_AUDITED_REQUEST_LOG ? { auditedRequestLog: e.FLEETTRACE_AUDITED_REQUEST_LOG } : {}),
   };
 }

@@ -4,6 +4,8 @@ import {
   INGEST_CONSUMER_GROUP,
   resultsDeadLetterKey,
   resultsStreamKey,
+  type AuditEntryView,
+  type AuditPage,
   type HostView,
   type JobView,
   type ResultMessage,
@@ -404,15 +406,15 @@ describe('ingest', () => {
     expect(await countRows(t.config.databaseUrl, 'run_events', runId)).toBe(0);
     expect(await countRows(t.config.databaseUrl, 'run_outputs', runId)).toBe(0);
     expect((await t.request<HostView[]>('GET', '/v1/hosts')).body.find((h) => h.id === 'node-b')?.labels).toEqual(hostsBefore?.labels);
-    const { body: audit } = await t.request<{ items: Array<{ actor: string; subject: string; detail: Record<string, unknown> }> }>('GET', '/v1/audit?action=ingest.refuse&actor=host:node-a');
-    expect(audit.items.map((e) => [e.subject, e.detail.type, e.detail.streamHost, e.detail.reportedHost]).sort()).toEqual(
-      [
-        [runId, 'state', 'node-a', 'node-b'],
-        [runId, 'events', 'node-a', 'node-b'],
-        [runId, 'summary', 'node-a', 'node-b'],
-        ['node-b', 'host', 'node-a', 'node-b'],
-      ].sort(),
-    );
+    // The first in full; the rest of the window counted, and summed up when it ends.
+    expect((await refusalRecords('node-a')).map((e) => [e.subject, e.detail.type, e.detail.streamHost, e.detail.reportedHost, e.detail.reason])).toEqual([
+      [runId, 'state', 'node-a', 'node-b', 'host-mismatch'],
+    ]);
+    await ingest.closeRefusalWindows(new Date(Date.now() + t.config.refusalAuditWindowMs));
+    expect((await refusalRecords('node-a'))[0]).toMatchObject({
+      subject: 'node-a',
+      detail: { summary: true, reason: 'host-mismatch', streamHost: 'node-a', count: 3, types: { events: 1, summary: 1, host: 1 } },
+    });
     expect(await ignoredCount('host-mismatch', 'state')).toBeGreaterThanOrEqual(1);
     expect(await ignoredCount('host-mismatch', 'host')).toBeGreaterThanOrEqual(1);
     expect(await deadLetters()).not.toContainEqual(expect.objectContaining({ m: expect.stringContaining(runId) }));
@@ -421,6 +423,36 @@ describe('ingest', () => {
     expect((await getJob(job.id)).runs[0].state).toBe('running');
     expect(await pendingCount()).toBe(0);
   });
+
+  it('audits a host flooding its own stream with 5,000 reports about another in two records, and counts every one', async () => {
+    const job = await createJob(['node-b']);
+    const runId = job.runs[0].id;
+    await deliver([{ type: 'host', at: Date.now(), host: hostInfo('flooder') }]);
+    const counted = async () => (await ignoredCount('host-mismatch', 'state')) + (await ignoredCount('host-mismatch', 'host'));
+    const before = await counted();
+    const hostile: ResultMessage[] = Array.from({ length: 5000 }, (_, i) =>
+      i % 2 === 0 ? { type: 'state', runId, at: Date.now(), state: 'failed', error: `forged ${i}` } : { type: 'host', at: Date.now(), host: hostInfo('node-b', { team: 'stolen' }) },
+    );
+    for (let i = 0; i < hostile.length; i += 500) {
+      const pipeline = t.redis.pipeline();
+      for (const message of hostile.slice(i, i + 500)) pipeline.xadd(streamKey('flooder'), '*', 'm', JSON.stringify(message));
+      await pipeline.exec();
+    }
+    await withIngestLoop(async () => {
+      await waitFor('5,000 refused reports counted', async () => (await counted()) - before === 5000, 120_000);
+    });
+    // While the window is open: the first in full, nothing else.
+    expect((await refusalRecords('flooder')).map((e) => [e.subject, e.detail.type, e.detail.summary ?? false])).toEqual([[runId, 'state', false]]);
+    await ingest.closeRefusalWindows(new Date(Date.now() + t.config.refusalAuditWindowMs));
+    const records = await refusalRecords('flooder');
+    expect(records).toHaveLength(2);
+    expect(records[0]).toMatchObject({ subject: 'flooder', detail: { summary: true, reason: 'host-mismatch', streamHost: 'flooder', count: 4999, types: { state: 2499, host: 2500 } } });
+    // Closing again writes nothing more: the window is gone.
+    await ingest.closeRefusalWindows(new Date(Date.now() + t.config.refusalAuditWindowMs));
+    expect(await refusalRecords('flooder')).toHaveLength(2);
+    expect((await getJob(job.id)).runs[0]).toMatchObject({ state: 'queued', error: null });
+    expect(await pendingCount()).toBe(0);
+  }, 180_000);
 
   it("ignores whatever comes for a run after it ended, in the same batch or later, and counts it", async () => {
     const job = await createJob(['node-a']);
@@ -470,6 +502,13 @@ async function ignoredCount(reason: string, type: string): Promise<number> {
   const { body } = await t.request<string>('GET', '/metrics');
   const line = body.split('\n').find((l) => l.startsWith('fleettrace_ingest_ignored_total{') && l.includes(`reason="${reason}"`) && l.includes(`type="${type}"`));
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
+/** The ingest.refuse records of refusals of reports that came through `streamHost`'s stream, newest first. */
+async function refusalRecords(streamHost: string): Promise<AuditEntryView[]> {
+  const { status, body } = await t.request<AuditPage>('GET', `/v1/audit?action=ingest.refuse&actor=host:${streamHost}&limit=500`);
+  expect(status).toBe(200);
+  return body.items;
 }
 
 /** Processes whatever is pending for this consumer, then whatever is new. */

@@ -232,11 +232,14 @@ describe('POST /v1/jobs/:id/cancel', () => {
     await db.connect();
     try {
       const { rows } = await db.query('SELECT actor, action, detail FROM audit WHERE subject = $1 ORDER BY id', [view.id]);
+      // The second cancel changed nothing, but who asked is on the record too.
       expect(rows.map((r) => [r.actor, r.action])).toEqual([
         ['admin', 'job.create'],
         ['admin', 'job.cancel'],
+        ['admin', 'job.cancel'],
       ]);
       expect(rows[1].detail).toEqual({ reason: 'wrong fleet' });
+      expect(rows[2].detail).toEqual({ alreadyCancelled: true });
     } finally {
       await db.end();
     }

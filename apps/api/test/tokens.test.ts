@@ -174,14 +174,18 @@ describe('a token limited to a host selector', () => {
 });
 
 describe('revocation and expiry', () => {
-  it('answers 401 to a revoked token at its next request; revoking again is harmless and audited once', async () => {
+  it('answers 401 to a revoked token at its next request; revoking again is harmless and audited as such', async () => {
     const token = await createToken({ name: 'short-lived', scopes: ['jobs:read'] });
     expect((await t.request('GET', '/v1/hosts', as(token))).status).toBe(200);
     expect((await t.request('DELETE', `/v1/tokens/${token.id}`)).status).toBe(204);
     expect((await t.request('GET', '/v1/hosts', as(token))).body).toEqual({ statusCode: 401, error: 'Unauthorized', message: 'bearer token revoked' });
     expect((await t.request('DELETE', `/v1/tokens/${token.id}`)).status).toBe(204);
     expect((await t.request<TokenView[]>('GET', '/v1/tokens')).body.find((x) => x.id === token.id)).toMatchObject({ revokedAt: expect.any(String), lastUsedAt: expect.any(String) });
-    expect((await audit(`subject=${token.id}`)).map((e) => e.action)).toEqual(['token.revoke', 'token.create']);
+    expect((await audit(`subject=${token.id}`)).map((e) => [e.action, e.detail.alreadyRevoked ?? false])).toEqual([
+      ['token.revoke', true],
+      ['token.revoke', false],
+      ['token.create', false],
+    ]);
     const refused = await audit(`actor=${token.id}&action=auth.refused`);
     expect(refused).toEqual([expect.objectContaining({ subject: 'GET /v1/hosts', address: '127.0.0.1', detail: { reason: 'bearer token revoked' } })]);
   });

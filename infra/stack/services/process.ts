@@ -28,9 +28,23 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** What must be done with a service while it still runs, just before stopPid stops it gracefully. */
+const stopping = new Map<number, Array<() => Promise<void>>>();
+
+/**
+ * Runs `before` when stopPid is about to stop `pid` with a graceful signal (not SIGKILL: a test
+ * that kills a process means the moment). Used to read what only a running service can answer.
+ */
+export function onStopping(pid: number, before: () => Promise<void>): void {
+  stopping.set(pid, [...(stopping.get(pid) ?? []), before]);
+}
+
 /** Signals a PID and waits for it to be gone; escalates to SIGKILL after the timeout. */
 export async function stopPid(pid: number, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<void> {
+  const before = stopping.get(pid) ?? [];
+  stopping.delete(pid);
   if (!isAlive(pid)) return;
+  if (signal !== 'SIGKILL') for (const run of before) await run();
   try {
     process.kill(pid, signal);
   } catch {

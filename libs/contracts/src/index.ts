@@ -33,3 +33,4 @@ export * from './dispatch-signature';
 export * from './host-trust';
 export * from './bpftrace-probes';
 export * from './otlp-endpoint';
+export * from './audit-coverage';

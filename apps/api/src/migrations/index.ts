@@ -12,6 +12,7 @@ import { hostTrust } from './0012-host-trust';
 import { wholeRunLimits } from './0013-whole-run-limits';
 import { programPolicy } from './0015-program-policy';
 import { hostTraceContext } from './0017-host-trace-context';
+import { refusalWindows } from './0018-refusal-windows';
 
 export interface Migration {
   /** Applied in this order; a name, once released, never changes. */
@@ -34,4 +35,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: '0013-whole-run-limits', sql: wholeRunLimits },
   { name: '0015-program-policy', sql: programPolicy },
   { name: '0017-host-trace-context', sql: hostTraceContext },
+  { name: '0018-refusal-windows', sql: refusalWindows },
 ];

@@ -67,7 +67,12 @@ function setup(options: Options = {}) {
     deadLetter: vi.fn(async (letters: DeadLetter[]) => void deadLetters.push(...letters)),
   } as unknown as ResultsStreamRepository;
   const notifications = { notifyJobsOfRuns: vi.fn(async () => undefined) } as unknown as JobNotificationRepository;
-  const service = new IngestService({ ingestConsumer: 'c' } as ApiConfig, hosts, runs, results, stream, lifecycle, notifications, { ingested: () => undefined }, { ingested: () => undefined, ignored: () => undefined }, { applyProbes: async () => undefined }, { insert: async () => undefined });
+  const service = new IngestService({ ingestConsumer: 'c', refusalAuditWindowMs: 60_000 } as ApiConfig, hosts, runs, results, stream, lifecycle, notifications, { ingested: () => undefined }, { ingested: () => undefined, ignored: () => undefined }, { applyProbes: async () => undefined }, {
+    insert: async () => undefined,
+    lockRefusalWindows: async () => [],
+    saveRefusalWindows: async () => undefined,
+    takeEndedRefusalWindows: async () => [],
+  });
   return { service, calls, events, runs, hosts, applied, stream, deadLetters, acked };
 }
 

@@ -17,6 +17,7 @@ import { withTraceContext } from '../telemetry/log-trace-context';
 import { ServiceMetrics } from '../telemetry/service-metrics';
 import { SshHostService } from './ssh-host.service';
 import { AuditRepository } from '../repositories/audit.repository';
+import { stepRefusalWindows, summaryDetail, type Refusal, type RefusalWindow } from '../utils/refusal-windows';
 
 export const INGEST_BATCH_SIZE = 100;
 const BLOCK_MS = 1000;
@@ -49,6 +50,15 @@ export interface IgnoredReport {
   /** `host-mismatch`: it came through another host's stream than the one it reports for; `run-ended`: its run was terminal. */
   reason: 'host-mismatch' | 'run-ended';
   type: ResultMessage['type'];
+}
+
+/** A report screen refused, with what its audit record says. */
+interface RefusedReport {
+  refusal: Refusal;
+  entry: StreamEntry;
+  message: ResultMessage;
+  /** The host it was about. */
+  about: string;
 }
 
 interface SetAside {
@@ -94,7 +104,7 @@ export class IngestService {
     @Inject(OtlpExportService) private readonly telemetry: Pick<OtlpExportService, 'ingested'>,
     @Inject(ServiceMetrics) private readonly metrics: Pick<ServiceMetrics, 'ingested' | 'ignored'>,
     @Inject(SshHostService) private readonly sshHosts: Pick<SshHostService, 'applyProbes'>,
-    @Inject(AuditRepository) private readonly audit: Pick<AuditRepository, 'insert'>,
+    @Inject(AuditRepository) private readonly audit: Pick<AuditRepository, 'insert' | 'lockRefusalWindows' | 'saveRefusalWindows' | 'takeEndedRefusalWindows'>,
   ) {}
 
   start(): void {
@@ -116,6 +126,7 @@ export class IngestService {
     let lastClaim = 0;
     let lastTrim = Date.now();
     let lastRefresh = 0;
+    let lastWindowsClosed = Date.now();
     // The results streams read, one per host; every one has the ingest group.
     let streams: string[] = [];
     let groupsReady = false;
@@ -173,6 +184,11 @@ export class IngestService {
         if (Date.now() - lastTrim > this.config.streamTrimIntervalMs) {
           lastTrim = Date.now();
           await this.trimStreams(streams);
+        }
+        // A quarter window: a flood's summary record comes at most that late after its window ends.
+        if (Date.now() - lastWindowsClosed > Math.min(this.config.refusalAuditWindowMs / 4, 15_000)) {
+          lastWindowsClosed = Date.now();
+          await this.closeRefusalWindows();
         }
       } catch (error) {
         // A batch still being stored (the read failed meanwhile) finishes before anything is read
@@ -405,6 +421,7 @@ export class IngestService {
     for (const [id, run] of runs) if (isTerminalRunState(run.state)) ended.set(id, run.state);
     const applied: Accepted[] = [];
     const ignored: IgnoredReport[] = [];
+    const refused: RefusedReport[] = [];
     for (const accepted of batch) {
       const { entry, message } = accepted;
       const run = hasRun(message) ? runs.get(message.runId.toLowerCase()) : undefined;
@@ -412,7 +429,7 @@ export class IngestService {
       const about = hasRun(message) ? run?.hostId : reportedHost(message);
       if (about !== undefined && about !== entry.hostId) {
         ignored.push({ reason: 'host-mismatch', type: message.type });
-        await this.refuse(transitions, entry, message, about);
+        refused.push({ refusal: { streamHost: entry.hostId, reason: 'host-mismatch', type: message.type, at: new Date() }, entry, message, about });
         continue;
       }
       if (hasRun(message) && run) {
@@ -427,19 +444,57 @@ export class IngestService {
       }
       applied.push(accepted);
     }
+    await this.auditRefusals(transitions, refused);
     return { applied, ignored };
   }
 
-  private async refuse(transitions: RunTransitions, entry: StreamEntry, message: ResultMessage, about: string): Promise<void> {
-    const subject = hasRun(message) ? message.runId : about;
-    const what = hasRun(message) ? `run ${subject} of host ${about}` : `host ${about}`;
-    this.logger.warn(`results entry ${entry.id} of host ${entry.hostId} refused: a ${message.type} report about ${what}`);
+  /**
+   * Audits refused reports, bounded per host and reason (utils/refusal-windows.ts): the first of
+   * each window in full, the rest counted in the window's row, in this transaction, and summed up
+   * in one record when the window ends. The metric counts every one (ServiceMetrics.ignored).
+   */
+  private async auditRefusals(transitions: RunTransitions, refused: readonly RefusedReport[]): Promise<void> {
+    if (refused.length === 0) return;
+    const before = await this.audit.lockRefusalWindows(transitions.tx, refused.map((r) => r.refusal));
+    const windowMs = this.config.refusalAuditWindowMs;
+    const step = stepRefusalWindows(before, refused.map((r) => r.refusal), new Date(), windowMs);
+    for (const refusal of step.full) {
+      const { entry, message, about } = refused.find((r) => r.refusal === refusal)!;
+      const subject = hasRun(message) ? message.runId : about;
+      const what = hasRun(message) ? `run ${subject} of host ${about}` : `host ${about}`;
+      this.logger.warn(`results entry ${entry.id} of host ${entry.hostId} refused: a ${message.type} report about ${what} (more such refusals of this host in the next ${windowMs / 1000} s are counted, then summed up in one audit record)`);
+      await this.audit.insert(transitions.tx, {
+        actor: `host:${entry.hostId}`,
+        action: 'ingest.refuse',
+        subject,
+        detail: { reason: refusal.reason, type: message.type, streamHost: entry.hostId, reportedHost: about, entryId: entry.id },
+      });
+    }
+    for (const window of step.ended) await this.auditRefusalSummary(transitions, window);
+    await this.audit.saveRefusalWindows(transitions.tx, step.open);
+  }
+
+  private async auditRefusalSummary(transitions: RunTransitions, window: RefusalWindow): Promise<void> {
+    this.logger.warn(`host ${window.streamHost}: ${window.counted} more reports refused (${window.reason}) in the window from ${window.windowStart.toISOString()}`);
     await this.audit.insert(transitions.tx, {
-      actor: `host:${entry.hostId}`,
+      actor: `host:${window.streamHost}`,
       action: 'ingest.refuse',
-      subject,
-      detail: { type: message.type, streamHost: entry.hostId, reportedHost: about, entryId: entry.id },
+      subject: window.streamHost,
+      detail: summaryDetail(window, this.config.refusalAuditWindowMs),
     });
+  }
+
+  /** Ends the refusal windows that are over: each that counted refusals gets its summary record. */
+  async closeRefusalWindows(now = new Date()): Promise<void> {
+    try {
+      await this.lifecycle.transaction(async (transitions) => {
+        const ended = await this.audit.takeEndedRefusalWindows(transitions.tx, new Date(now.getTime() - this.config.refusalAuditWindowMs));
+        for (const window of ended) if (window.counted > 0) await this.auditRefusalSummary(transitions, window);
+      });
+    } catch (error) {
+      // Still in the table: the next pass (of this process or another) writes the summary.
+      this.logger.warn(`could not close the ended refusal windows: ${(error as Error).message}`);
+    }
   }
 
   /** Once per run (per process): a host that keeps reporting on an ended run must not flood the log. */

@@ -229,7 +229,7 @@ describe('JobService.dryRun', () => {
 });
 
 describe('JobService.cancel', () => {
-  it('ends pending and queued runs at once, tells hosts to stop taken ones, and is harmless twice', async () => {
+  it('ends pending and queued runs at once, tells hosts to stop taken ones, and is harmless (but audited) twice', async () => {
     const { service, state } = setup();
     const view = await service.create(auth, request);
     state.runs[0]!.state = 'running';
@@ -240,6 +240,8 @@ describe('JobService.cancel', () => {
     expect(state.audit.at(-1)).toEqual({ actor: 'ops', action: 'job.cancel', subject: view.id, address: null, detail: { reason: 'wrong fleet' } });
     await service.cancel(ops, view.id);
     expect(state.withdrawn).toHaveLength(1);
+    // Asked again: nothing changes, but the request is on the record.
+    expect(state.audit.at(-1)).toEqual({ actor: 'ops', action: 'job.cancel', subject: view.id, address: null, detail: { alreadyCancelled: true } });
   });
 
   it('refuses a completed job with 409', async () => {

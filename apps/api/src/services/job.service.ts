@@ -232,7 +232,7 @@ export class JobService {
   /**
    * Stops the job: runs not yet taken by a host end `cancelled` at once and leave their queues;
    * hosts running one are told to detach now, and report it `cancelled` with what it saw so far.
-   * Cancelling twice changes nothing; a completed job cannot be cancelled.
+   * Cancelling twice changes nothing (but is audited again); a completed job cannot be cancelled.
    */
   async cancel(auth: AuthContext, jobId: string, reason?: string): Promise<JobView> {
     await this.access.assertJobVisible(auth, jobId);
@@ -243,8 +243,11 @@ export class JobService {
       const job = await this.jobs.lock(transitions.tx, jobId);
       if (!job) throw new NotFoundException(`job ${jobId} not found`);
       if (job.state === 'completed') throw new ConflictException(`job ${jobId} already completed`);
-      if (!(await this.jobs.markCancelled(transitions.tx, jobId, { at: now, by: auth.tokenId, reason: why }))) return [];
-      await this.audit.insert(transitions.tx, { actor: auth.tokenId, action: 'job.cancel', subject: jobId, address: auth.address, detail: reason ? { reason } : {} });
+      const cancelled = await this.jobs.markCancelled(transitions.tx, jobId, { at: now, by: auth.tokenId, reason: why });
+      // Asking again changes nothing, but who asked is still recorded: every accepted mutation has its record.
+      const detail = { ...(reason ? { reason } : {}), ...(cancelled ? {} : { alreadyCancelled: true }) };
+      await this.audit.insert(transitions.tx, { actor: auth.tokenId, action: 'job.cancel', subject: jobId, address: auth.address, detail });
+      if (!cancelled) return [];
       await transitions.record(jobId, [{ at: now, kind: 'cancel_requested', message: why, detail: { by: auth.tokenId } }]);
       const runs = await this.runs.listByJob(jobId, transitions.tx);
       await transitions.apply(

@@ -150,7 +150,7 @@ export class ScheduleService {
       // Whoever changes what a schedule runs, or when, or resumes it, must be allowed to run its
       // program themselves; renaming and pausing are harmless.
       const harmless = Object.keys(patch).every((key) => key === 'name' || (key === 'enabled' && patch.enabled === false));
-      if (!harmless) await this.auth.require(auth, jobCreateScope(next.job.program), `PATCH /v1/schedules/${id}`);
+      if (!harmless) await this.auth.require(auth, jobCreateScope(next.job.program), 'PATCH /v1/schedules/:id');
       const checked = patch.job ? this.jobService.check(patch.job) : undefined;
       const repeat = repeatOf({ cron: next.cron ?? undefined, timezone: next.timezone ?? undefined, everySeconds: next.everySeconds ?? undefined });
       await this.schedules.update(tx, next);

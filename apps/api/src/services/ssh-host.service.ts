@@ -102,9 +102,10 @@ export class SshHostService {
     await this.database.transaction(async (tx) => {
       if (!(await this.sshHosts.insert(tx, host))) throw new ConflictException(`name: a host named ${host.name} already exists`);
       await this.audit.insert(tx, {
-        actor: auth.tokenName,
+        actor: auth.tokenId,
         action: 'ssh-host.enrol',
         subject: host.id,
+        address: auth.address,
         detail: { address: host.address, user: host.user, trust: host.trust, ...(host.hostKey ? { hostKey: host.hostKey } : {}) },
       });
       // In the transaction: an enrolment Redis refused is not left behind for no gateway to reach.
@@ -145,7 +146,7 @@ export class SshHostService {
     const request: SshDaemonRequest = { action: 'install', requestId: randomUUID(), requestedAt: Date.now(), apiUrl };
     await this.registry.putDaemonToken(id, request.requestId, enrolment.token, DAEMON_TOKEN_SECONDS);
     await this.database.transaction(async (tx) => {
-      await this.audit.insert(tx, { actor: auth.tokenName, action: 'ssh-host.bootstrap', subject: id, address: auth.address, detail: { requestId: request.requestId, enrolmentId: enrolment.id, apiUrl } });
+      await this.audit.insert(tx, { actor: auth.tokenId, action: 'ssh-host.bootstrap', subject: id, address: auth.address, detail: { requestId: request.requestId, enrolmentId: enrolment.id, apiUrl } });
       await this.registry.put(registryEntry(host, request));
     });
     return mapSshHost(host, daemonView(request, undefined, undefined, request.requestedAt));
@@ -168,7 +169,7 @@ export class SshHostService {
     });
     const request: SshDaemonRequest = { action: 'uninstall', requestId: randomUUID(), requestedAt: Date.now() };
     await this.database.transaction(async (tx) => {
-      await this.audit.insert(tx, { actor: auth.tokenName, action: 'ssh-host.uninstall', subject: id, address: auth.address, detail: { requestId: request.requestId } });
+      await this.audit.insert(tx, { actor: auth.tokenId, action: 'ssh-host.uninstall', subject: id, address: auth.address, detail: { requestId: request.requestId } });
       await this.registry.put(registryEntry(host, request));
     });
     return mapSshHost(host, daemonView(request, undefined, undefined, request.requestedAt));
@@ -201,7 +202,7 @@ export class SshHostService {
       const enrolled = await this.sshHosts.remove(tx, id);
       const registered = await this.hosts.remove(tx, id);
       if (!enrolled && !registered) throw new NotFoundException(`host ${id} not found`);
-      await this.audit.insert(tx, { actor: auth.tokenName, action: 'host.remove', subject: id, detail: { kind: enrolled ? 'ssh' : 'daemon' } });
+      await this.audit.insert(tx, { actor: auth.tokenId, action: 'host.remove', subject: id, address: auth.address, detail: { kind: enrolled ? 'ssh' : 'daemon' } });
       if (enrolled) await this.registry.remove(id);
     });
   }

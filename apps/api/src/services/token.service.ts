@@ -56,15 +56,14 @@ export class TokenService {
     return (await this.tokens.list()).map(tokenView);
   }
 
-  /** Takes effect at the token's next request. Revoking twice is harmless and audited once. */
+  /** Takes effect at the token's next request. Revoking twice is harmless; each request is audited (the second `alreadyRevoked`). */
   async revoke(auth: AuthContext, id: string): Promise<void> {
     if (id === BOOTSTRAP_TOKEN_ID) throw new BadRequestException('the bootstrap admin token is replaced by changing FLEETTRACE_ADMIN_TOKEN, not revoked');
     await this.database.transaction(async (tx) => {
       const token = await this.tokens.findById(id, tx);
       if (!token) throw new NotFoundException(`token ${id} not found`);
-      if (await this.tokens.revoke(tx, id, auth.tokenId, new Date())) {
-        await this.audit.insert(tx, { actor: auth.tokenId, action: 'token.revoke', subject: id, address: auth.address, detail: { name: token.name } });
-      }
+      const revoked = await this.tokens.revoke(tx, id, auth.tokenId, new Date());
+      await this.audit.insert(tx, { actor: auth.tokenId, action: 'token.revoke', subject: id, address: auth.address, detail: { name: token.name, ...(revoked ? {} : { alreadyRevoked: true }) } });
     });
   }
 }
