@@ -32,7 +32,7 @@ export class OverheadGuard {
     this.#meter = new OverheadMeter(windowMs);
   }
 
-  /** Enables stats and takes the first reading; call right before attaching. Never throws: without stats the run goes on unguarded. */
+  /** Enables stats and takes the first reading; call once the programs are attached (see runSession). Never throws: without stats the run goes on unguarded. */
   start(): void {
     try {
       this.#stats = this.enableStats();

@@ -77,6 +77,23 @@ describe('runSession', () => {
     expect(messages.at(-1)).toMatchObject({ type: 'done', stoppedEarly: false });
   });
 
+  it('turns BPF stats on only once the run is reported running: flipping them on costs the kernel tens of ms that would delay the first event', async () => {
+    const adapter = new FakeAdapter();
+    const messages: RunnerMessage[] = [];
+    const seenAtEnable: string[] = [];
+    const enable = (): ProgramStatsSwitch => {
+      seenAtEnable.push(...adapter.calls, ...messages.map((m) => (m.type === 'state' ? m.state : m.type)));
+      const stats = { closed: false, close: () => void (stats.closed = true) };
+      return stats as unknown as ProgramStatsSwitch;
+    };
+    const start = startOf();
+    await runSession(start, adapter, (m) => messages.push(m), new Promise(() => {}), {
+      guard: (stats, onExceeded) => new OverheadGuard(stats, start.limits.overheadBudgetPercent, start.limits.overheadWindowMs, onExceeded, () => 0, enable),
+    });
+    expect(seenAtEnable).toEqual(['load', 'attach', 'loading', 'running']);
+    expect(messages.at(-1)).toMatchObject({ type: 'done', overhead: { measured: true } });
+  });
+
   it('applies the events-per-second limit in the runner when the kernel does not, counting the excess as droppedByRate', async () => {
     const records = (n: number) => Array.from({ length: n }, (_, i) => ({ i }));
     const adapter = new FakeAdapter({
