@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import Ajv2019 from 'ajv/dist/2019';
@@ -197,6 +197,87 @@ describe('Kubernetes manifests', () => {
       [[{ 'app.kubernetes.io/name': 'redis' }], [6379]],
       [[{ 'k8s-app': 'kube-dns' }], [53, 53]],
     ]);
+  });
+});
+
+describe('Kubernetes manifests as kubectl applies them (kustomize), with and without OTLP export', () => {
+  const dir = join(here, 'kubernetes');
+  interface Rendered extends K8sObject {
+    metadata: { name: string };
+    data?: Record<string, string>;
+    spec: {
+      template: { spec: { containers: Array<{ env?: Array<{ name: string; value?: string; valueFrom?: unknown }>; envFrom?: unknown }> } };
+      podSelector: { matchLabels: Record<string, string> };
+      policyTypes: string[];
+      egress: Array<{ to: Array<{ namespaceSelector?: { matchLabels: Record<string, string> }; podSelector?: { matchLabels: Record<string, string> } }>; ports: Array<{ port: number }> }>;
+    };
+  }
+  /** What `kubectl apply -k <dir>` would apply, rendered by kubectl's own kustomize. */
+  const rendered = (from: string): Rendered[] => {
+    const result = spawnSync('kubectl', ['kustomize', from], { encoding: 'utf8' });
+    if (result.error) throw result.error;
+    if (result.status !== 0) throw new Error(`kubectl kustomize ${from} failed: ${result.stderr}`);
+    return parseAllDocuments(result.stdout).map((doc) => doc.toJS() as Rendered);
+  };
+  /** The same manifests with the otlp-export component taken out of the kustomization. */
+  const withoutExport = (): string => {
+    const copy = join(scratch, 'kubernetes-no-export');
+    cpSync(dir, copy, { recursive: true });
+    const kustomization = parseYaml(readFileSync(join(copy, 'kustomization.yaml'), 'utf8')) as { components?: string[] };
+    expect(kustomization.components).toEqual(['otlp-export']);
+    delete kustomization.components;
+    writeFileSync(join(copy, 'kustomization.yaml'), JSON.stringify(kustomization));
+    return copy;
+  };
+  const daemonSet = (objects: Rendered[]) => objects.find((o) => o.kind === 'DaemonSet')!;
+  const configMap = (objects: Rendered[]) => objects.find((o) => o.kind === 'ConfigMap')!;
+  const daemonEnv = (objects: Rendered[]) => daemonSet(objects).spec.template.spec.containers[0]!.env ?? [];
+  /** Where the daemons may connect: every egress rule of every NetworkPolicy selecting them (policies add up). */
+  const daemonEgress = (objects: Rendered[]) =>
+    objects
+      .filter((o) => o.kind === 'NetworkPolicy' && o.spec.podSelector.matchLabels['app.kubernetes.io/name'] === 'fleettrace-daemon' && o.spec.policyTypes.includes('Egress'))
+      .flatMap((o) => o.spec.egress)
+      .map((rule) => ({
+        to: rule.to.map((t) => ({ namespace: t.namespaceSelector?.matchLabels['kubernetes.io/metadata.name'] ?? 'fleettrace', pods: t.podSelector?.matchLabels })),
+        ports: rule.ports.map((p) => p.port),
+      }));
+  const redisAndDns = [
+    { to: [{ namespace: 'fleettrace', pods: { 'app.kubernetes.io/name': 'redis' } }], ports: [6379] },
+    { to: [{ namespace: 'kube-system', pods: { 'k8s-app': 'kube-dns' } }], ports: [53, 53] },
+  ];
+
+  it('renders, and every object it applies validates against the Kubernetes API schemas', () => {
+    for (const objects of [rendered(dir), rendered(withoutExport())]) {
+      expect(objects.length).toBeGreaterThan(0);
+      for (const object of objects) expect(() => k8sModel(object).validate(), `${object.kind} ${object.metadata.name}`).not.toThrow();
+    }
+  });
+
+  it('with export on, gives every part the endpoint, the daemons from the ConfigMap, and lets daemons reach the collector it names on its port', () => {
+    const objects = rendered(dir);
+    const endpoint = new URL(configMap(objects).data!.OTEL_EXPORTER_OTLP_ENDPOINT!);
+    expect(configMap(objects).data!.OTEL_EXPORTER_OTLP_PROTOCOL).toBe('http/protobuf');
+    // http://<service>.<namespace>:4318, the OTLP/HTTP port.
+    const [service, namespace] = endpoint.hostname.split('.');
+    expect(endpoint.port).toBe('4318');
+    expect(daemonEnv(objects)).toEqual(
+      expect.arrayContaining([
+        { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', valueFrom: { configMapKeyRef: { name: 'fleettrace', key: 'OTEL_EXPORTER_OTLP_ENDPOINT' } } },
+        { name: 'OTEL_EXPORTER_OTLP_PROTOCOL', valueFrom: { configMapKeyRef: { name: 'fleettrace', key: 'OTEL_EXPORTER_OTLP_PROTOCOL' } } },
+      ]),
+    );
+    // The API and the worker take the whole ConfigMap.
+    for (const deployment of objects.filter((o) => o.kind === 'Deployment')) {
+      expect(deployment.spec.template.spec.containers[0]!.envFrom, deployment.metadata.name).toEqual([{ configMapRef: { name: 'fleettrace' } }]);
+    }
+    expect(daemonEgress(objects)).toEqual([...redisAndDns, { to: [{ namespace, pods: { 'app.kubernetes.io/name': service } }], ports: [Number(endpoint.port)] }]);
+  });
+
+  it('with export off (the component left out), gives no part an endpoint and lets daemons reach only Redis and DNS', () => {
+    const objects = rendered(withoutExport());
+    expect(Object.keys(configMap(objects).data!).filter((key) => key.startsWith('OTEL_'))).toEqual([]);
+    expect(daemonEnv(objects).filter((e) => e.name.startsWith('OTEL_'))).toEqual([]);
+    expect(daemonEgress(objects)).toEqual(redisAndDns);
   });
 });
 

@@ -43,8 +43,8 @@ import {
 import { log } from '../../libs/bpf-loader/bench/stats';
 import type { Metric, SuiteResult } from '../suite';
 import { simulatedHostId } from './host-profile';
-import { cpuPressure, measureIngest, postgresPids, type Wal } from './ingest';
-import { exportCostMetric, fleetArgs, firingJitters, latencyMetrics, requestLatencyMetric, stagesNote, throughputMetric, type FleetArgs, type Measured, type Rates } from './metrics';
+import { cpuPressure, measureExportWindows, measureIngest, postgresPids, type CpuSource, type ExportWindow, type Wal } from './ingest';
+import { exportCostMetrics, fleetArgs, firingJitters, latencyMetrics, requestLatencyMetric, stagesNote, throughputMetric, type FleetArgs, type Measured, type Rates } from './metrics';
 import { startOtlpSink } from './otlp-sink';
 import { latenciesAtRate, type RateResult } from './requests';
 import { RunsObserver, type RunsProgress } from './runs-observer';
@@ -136,30 +136,36 @@ export async function run(args: readonly string[]): Promise<SuiteResult> {
               redis: redisClient,
               streamOf: (hostId: string) => resultsStreamKey(REDIS_PREFIX, hostId),
               databaseUrl,
-              processes: () => ({ api: [api.pid], postgres: postgresPids(postgres.pid), redis: [redis.pid] }),
+              // The API's main thread is the one that ingests; its export worker is another thread of the same process.
+              processes: () => ({ api: [api.pid], 'api ingest thread': [{ pid: api.pid, tid: api.pid }], postgres: postgresPids(postgres.pid), redis: [redis.pid] }),
             };
-            const off = await bench.ingestThroughput(stack);
-            metrics.push(off);
+            metrics.push(await bench.ingestThroughput(stack));
             if (options.measure.has('export')) {
-              // The same API restarted with every OTLP signal on, exporting to a sink in this process
-              // that accepts whatever comes (the API's cost is encoding and sending, not the sink's).
+              // The same API restarted with every OTLP signal on, or off, at each switch, exporting to
+              // a sink in this process that accepts whatever comes (the API's cost is encoding and
+              // sending, not the sink's); windows alternate so the machine's drift falls on both.
               const sink = await startOtlpSink();
+              let droppedByExport = 0;
+              let exportOn = false;
               try {
-                await stopPid(api.pid);
-                api = await startTheApi({ OTEL_EXPORTER_OTLP_ENDPOINT: sink.url });
-                // A job is planned onto hosts online; the new API knows them once it ingested their heartbeats.
-                await waitForHostsOnline(api.client, ids, WAIT_MS);
-                const on = await new FleetBench(api.client, observer, fleet, hosts, options).ingestThroughput(stack);
-                log(`fleet of ${hosts}: export on: ${on.value} events/s (off ${off.value}); the sink took ${sink.requests} requests, ${sink.bytes} bytes`);
-                // Each phase's CPU per event (the API's includes its export worker): what export costs, less at the mercy of the machine's load.
-                log(`fleet of ${hosts}: export off: ${off.note}`);
-                log(`fleet of ${hosts}: export on: ${on.note}`);
+                const switchExport = async (on: boolean) => {
+                  if (exportOn) droppedByExport += await exportDropped(api.client);
+                  await stopPid(api.pid);
+                  api = await startTheApi(on ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url } : {});
+                  exportOn = on;
+                  // Dispatch and ingest wait for the new API to know the hosts: it does once it ingested their heartbeats.
+                  await waitForHostsOnline(api.client, ids, WAIT_MS);
+                };
+                const { windows, checked } = await bench.exportCost(stack, switchExport, () => api.client);
+                if (exportOn) droppedByExport += await exportDropped(api.client);
+                log(`fleet of ${hosts}: export windows measured; the sink took ${sink.requests} requests, ${sink.bytes} bytes; export dropped ${droppedByExport} records`);
                 metrics.push(
-                  exportCostMetric(
-                    on,
-                    off,
-                    `measured off then on, one after the other on the same stack (execsnoop events → OTLP log records); the sink took ${sink.requests} OTLP requests ` +
-                      `(${Math.round(sink.bytes / 1024)} KiB); load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`,
+                  ...exportCostMetrics(
+                    windows,
+                    `${options.exportPairs} pairs of ${options.exportWindowSeconds} s windows, the API restarted at each switch, one job on ${hosts} hosts ` +
+                      `(execsnoop events → OTLP log records, ${options.ingestRecords} a message); ${checked} rows checked by count(*); ` +
+                      `the sink took ${sink.requests} OTLP requests (${Math.round(sink.bytes / 1024)} KiB), the export queue dropped ${droppedByExport} records; ` +
+                      `load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`,
                   ),
                 );
               } finally {
@@ -352,8 +358,36 @@ class FleetBench {
     }
   }
 
+  /**
+   * Ingest of a job on every host in windows alternating export off and on (measureExportWindows);
+   * `switchExport` restarts the API, `client` is the one running now.
+   */
+  async exportCost(stack: IngestStack, switchExport: (on: boolean) => Promise<void>, client: () => ApiClient): Promise<{ windows: ExportWindow[]; checked: number }> {
+    await this.settle();
+    const job = await this.post<JobView>('/v1/jobs', { program: PROGRAM, durationSeconds: LONG_JOB_SECONDS, targets: { selector: this.selector } }, 201);
+    try {
+      await this.runs.until(job.id, 'running', (p) => p.started === p.total, (p) => endedOtherThan(p), WAIT_MS);
+      const runs = (await this.api.everyRun(job)).runs.map((r) => ({ id: r.id, hostId: r.hostId }));
+      log(`fleet of ${this.hosts}: ingest with export off and on, ${this.options.exportPairs} pairs of ${this.options.exportWindowSeconds} s windows`);
+      return await measureExportWindows(
+        { redis: stack.redis, streamOf: stack.streamOf, databaseUrl: stack.databaseUrl, jobId: job.id, runs },
+        {
+          pairs: this.options.exportPairs,
+          windowSeconds: this.options.exportWindowSeconds,
+          warmupSeconds: 3,
+          recordsPerMessage: this.options.ingestRecords,
+          switchExport,
+          processes: stack.processes,
+        },
+      );
+    } finally {
+      const { status } = await client().request('POST', `/v1/jobs/${job.id}/cancel`, { reason: 'benchmark' });
+      if (status !== 200) log(`could not cancel job ${job.id}: ${status}`);
+    }
+  }
+
   /** Events stored per second by ingest for the runs of a job on every host, beside a raw COPY of the same rows (ingest.ts). */
-  async ingestThroughput(stack: { redis: Redis; streamOf: (hostId: string) => string; databaseUrl: string; processes: () => Record<string, number[]> }): Promise<Metric> {
+  async ingestThroughput(stack: IngestStack): Promise<Metric> {
     await this.settle();
     const job = await this.post<JobView>('/v1/jobs', { program: PROGRAM, durationSeconds: LONG_JOB_SECONDS, targets: { selector: this.selector } }, 201);
     try {
@@ -398,6 +432,20 @@ class FleetBench {
     if (status !== expected) throw new Error(`POST ${path} answered ${status}: ${JSON.stringify(answer)}`);
     return answer;
   }
+}
+
+interface IngestStack {
+  redis: Redis;
+  streamOf: (hostId: string) => string;
+  databaseUrl: string;
+  processes: () => Record<string, CpuSource[]>;
+}
+
+/** Event records the API's export queue dropped since it started (fleettrace_export_dropped_total on its /metrics). */
+async function exportDropped(client: ApiClient): Promise<number> {
+  const { status, body } = await client.request<string>('GET', '/metrics');
+  if (status !== 200) throw new Error(`GET /metrics answered ${status}`);
+  return [...body.matchAll(/^fleettrace_export_dropped_total(?:\{[^}]*\})? (\S+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
 }
 
 /** Some run ended otherwise than `expected` (or at all, when nothing is expected): the rep cannot complete. */

@@ -38,7 +38,7 @@ export interface IngestOptions {
   /** Messages kept queued and not yet read by ingest. */
   backlogMessages?: number;
   /** Processes whose CPU is measured while ingest runs, by name; asked when the measurement starts. */
-  processes: () => Record<string, number[]>;
+  processes: () => Record<string, CpuSource[]>;
 }
 
 export interface Wal {
@@ -73,22 +73,10 @@ export async function measureIngest(target: IngestTarget, options: IngestOptions
   const db = new pg.Client({ connectionString: target.databaseUrl });
   await db.connect();
   try {
-    const runIds = target.runs.map((r) => r.id);
-    const stored = async (): Promise<number> => {
-      const { rows } = await db.query<{ seq: number | null }>(
-        // One backward probe of the primary key (run_id, seq, idx) per run.
-        'SELECT (SELECT max(seq) FROM run_events e WHERE e.run_id = r.id) AS seq FROM unnest($1::uuid[]) AS r(id)',
-        [runIds],
-      );
-      return storedRows(
-        rows.map((r) => r.seq),
-        FIRST_SEQ,
-        recordsPerMessage,
-      );
-    };
+    const stored = storedCounter(db, target, recordsPerMessage);
     // Each run's messages go to its host's own results stream, as its host would write them.
     const streams = target.runs.map((r) => target.streamOf(r.hostId));
-    const producer = new Producer(target.redis, streams, runIds, batches, options.backlogMessages ?? 200);
+    const producer = new Producer(target.redis, streams, target.runs.map((r) => r.id), batches, options.backlogMessages ?? 200);
     const producing = producer.run();
     let ingest: Rates;
     let cpu: Record<string, number>;
@@ -96,7 +84,7 @@ export async function measureIngest(target: IngestTarget, options: IngestOptions
     try {
       await waitFor('ingest to store the first events', async () => (await stored()) > 0, 60_000);
       await sleep(warmupSeconds * 1000);
-      const meter = new CpuMeter(options.processes());
+      const meter = new CpuMeter(options.processes);
       const bench = process.cpuUsage();
       const walBefore = await walNow(db);
       ingest = ratesOf(await sampleEverySecond(seconds, stored));
@@ -109,25 +97,114 @@ export async function measureIngest(target: IngestTarget, options: IngestOptions
       await producing;
     }
     log(`ingest: ${Math.round(ingest.sustained)} events/s over ${ingest.seconds.toFixed(1)} s; waiting for it to catch up`);
-    await waitFor(
-      'ingest to catch up',
-      async () => {
-        const group = await groupProgress(target.redis, streams);
-        return group.pending + group.lag === 0;
-      },
-      300_000,
-      250,
-    );
-    const { rows } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM run_events WHERE job_id = $1 AND seq >= $2`, [target.jobId, FIRST_SEQ]);
-    const checked = Number(rows[0]!.n);
-    if (checked !== producer.sent * recordsPerMessage) {
-      throw new Error(`run_events holds ${checked} rows of job ${target.jobId}, but ${producer.sent * recordsPerMessage} events were sent`);
-    }
+    const checked = await caughtUp(db, target, streams, producer.sent * recordsPerMessage);
 
     log(`COPY reference: ${seconds} s`);
     const copyRowsPerTransaction = INGEST_BATCH_SIZE * recordsPerMessage;
     const { rates: copy, cpu: copyCpu, wal: copyWal } = await copyCeiling(db, target, batches, seconds, warmupSeconds, options.processes);
     return { ingest, copy, checked, cpu, copyCpu, wal: { ingest: ingestWal, copy: copyWal }, copyRowsPerTransaction };
+  } finally {
+    await db.end();
+  }
+}
+
+/** Rows of the target job's runs stored so far (storedRows in metrics.ts says how). */
+function storedCounter(db: pg.Client, target: IngestTarget, recordsPerMessage: number): () => Promise<number> {
+  const runIds = target.runs.map((r) => r.id);
+  return async () => {
+    const { rows } = await db.query<{ seq: number | null }>(
+      // One backward probe of the primary key (run_id, seq, idx) per run.
+      'SELECT (SELECT max(seq) FROM run_events e WHERE e.run_id = r.id) AS seq FROM unnest($1::uuid[]) AS r(id)',
+      [runIds],
+    );
+    return storedRows(
+      rows.map((r) => r.seq),
+      FIRST_SEQ,
+      recordsPerMessage,
+    );
+  };
+}
+
+/** Waits for ingest to store everything sent, then checks by count(*) that it stored each event once. */
+async function caughtUp(db: pg.Client, target: IngestTarget, streams: readonly string[], sent: number): Promise<number> {
+  await waitFor(
+    'ingest to catch up',
+    async () => {
+      const group = await groupProgress(target.redis, streams);
+      return group.pending + group.lag === 0;
+    },
+    300_000,
+    250,
+  );
+  const { rows } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM run_events WHERE job_id = $1 AND seq >= $2`, [target.jobId, FIRST_SEQ]);
+  const checked = Number(rows[0]!.n);
+  if (checked !== sent) throw new Error(`run_events holds ${checked} rows of job ${target.jobId}, but ${sent} events were sent`);
+  return checked;
+}
+
+export interface ExportWindowsOptions {
+  /** Pairs of windows, one with export off and one on, in the order off on, on off, off on...: a drift in load weighs on both alike. */
+  pairs: number;
+  windowSeconds: number;
+  /** After ingest resumes (a restarted API) or goes on, before a window is measured. */
+  warmupSeconds: number;
+  recordsPerMessage: number;
+  backlogMessages?: number;
+  /** Restarts the API with export on or off; resolves once it is ready to ingest. */
+  switchExport: (on: boolean) => Promise<void>;
+  /** Processes (and threads) whose CPU is measured, by name; asked as each window starts (the API's pid changes). */
+  processes: () => Record<string, CpuSource[]>;
+}
+
+export interface ExportWindow {
+  exportOn: boolean;
+  rates: Rates;
+  /** Percent of one core each process used over the window. */
+  cpu: Record<string, number>;
+}
+
+/**
+ * Ingest measured in windows that alternate export off and on (an API restart at each switch), all
+ * on one job fed by one producer: the off and on rates are sums over their windows, so the load
+ * the rest of the machine puts on it, whatever its drift, falls on both.
+ */
+export async function measureExportWindows(target: IngestTarget, options: ExportWindowsOptions): Promise<{ windows: ExportWindow[]; checked: number }> {
+  const { recordsPerMessage } = options;
+  const db = new pg.Client({ connectionString: target.databaseUrl });
+  await db.connect();
+  try {
+    const stored = storedCounter(db, target, recordsPerMessage);
+    const streams = target.runs.map((r) => target.streamOf(r.hostId));
+    const producer = new Producer(target.redis, streams, target.runs.map((r) => r.id), new Batches(recordsPerMessage), options.backlogMessages ?? 200);
+    const producing = producer.run();
+    const windows: ExportWindow[] = [];
+    let exportOn: boolean | undefined;
+    try {
+      for (let pair = 0; pair < options.pairs; pair++) {
+        for (const on of pair % 2 === 0 ? [false, true] : [true, false]) {
+          if (on !== exportOn) {
+            await options.switchExport(on);
+            exportOn = on;
+          }
+          const before = await stored();
+          await waitFor(`ingest to store events with export ${on ? 'on' : 'off'}`, async () => (await stored()) > before, 120_000);
+          await sleep(options.warmupSeconds * 1000);
+          const meter = new CpuMeter(options.processes);
+          const bench = process.cpuUsage();
+          const rates = ratesOf(await sampleEverySecond(options.windowSeconds, stored));
+          const cpu = meter.percentages();
+          const used = process.cpuUsage(bench);
+          cpu['bench (producer)'] = ((used.user + used.system) / 1000 / (rates.seconds * 1000)) * 100;
+          windows.push({ exportOn: on, rates, cpu });
+          log(`export ${on ? 'on ' : 'off'}: ${Math.round(rates.sustained)} events/s over ${rates.seconds.toFixed(1)} s; API ${Math.round(cpu.api ?? 0)} % of a core`);
+        }
+      }
+    } finally {
+      producer.stop();
+      await producing;
+    }
+    const checked = await caughtUp(db, target, streams, producer.sent * recordsPerMessage);
+    return { windows, checked };
   } finally {
     await db.end();
   }
@@ -140,7 +217,7 @@ async function copyCeiling(
   batches: Batches,
   seconds: number,
   warmupSeconds: number,
-  processes: () => Record<string, number[]>,
+  processes: () => Record<string, CpuSource[]>,
 ): Promise<{ rates: Rates; cpu: Record<string, number>; wal: Wal }> {
   const table = 'bench_copy_ceiling';
   // Its own connection: the one measuring must not wait behind a COPY.
@@ -169,7 +246,7 @@ async function copyCeiling(
     })();
     try {
       await sleep(warmupSeconds * 1000);
-      const meter = new CpuMeter(processes());
+      const meter = new CpuMeter(processes);
       const bench = process.cpuUsage();
       const walBefore = await walNow(db);
       const rates = ratesOf(await sampleEverySecond(seconds, async () => committed));
@@ -308,37 +385,49 @@ async function groupProgress(redis: Redis, streams: readonly string[]): Promise<
   return total;
 }
 
-/** CPU time of processes over the measured window, as a percentage of one core. */
+/** A process by pid, or one of its threads (the main thread's tid is the pid). */
+export type CpuSource = number | { pid: number; tid: number };
+
+/**
+ * CPU time of processes over the measured window, as a percentage of one core. The processes are
+ * asked again at the end: one started meanwhile (a PostgreSQL backend) counts whole, one that
+ * exited counts nothing (its last ticks cannot be read), never less than nothing.
+ */
 class CpuMeter {
-  private readonly start: Record<string, number>;
+  private readonly start: Record<string, Map<string, number>>;
   private readonly startedAt = performance.now();
 
-  constructor(private readonly groups: Record<string, number[]>) {
-    this.start = Object.fromEntries(Object.entries(groups).map(([name, pids]) => [name, cpuTicks(pids)]));
+  constructor(private readonly groups: () => Record<string, CpuSource[]>) {
+    this.start = Object.fromEntries(Object.entries(groups()).map(([name, sources]) => [name, ticksBySource(sources)]));
   }
 
   percentages(): Record<string, number> {
     const elapsedS = (performance.now() - this.startedAt) / 1000;
     return Object.fromEntries(
-      Object.entries(this.groups).map(([name, pids]) => [name, ((cpuTicks(pids) - this.start[name]!) / TICKS_PER_SECOND / elapsedS) * 100]),
+      Object.entries(this.groups()).map(([name, sources]) => {
+        let ticks = 0;
+        for (const [source, now] of ticksBySource(sources)) ticks += now - (this.start[name]?.get(source) ?? 0);
+        return [name, (ticks / TICKS_PER_SECOND / elapsedS) * 100];
+      }),
     );
   }
 }
 
-const TICKS_PER_SECOND = 100;
-
-function cpuTicks(pids: readonly number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
+function ticksBySource(sources: readonly CpuSource[]): Map<string, number> {
+  const ticks = new Map<string, number>();
+  for (const source of sources) {
+    const stat = typeof source === 'number' ? `/proc/${source}/stat` : `/proc/${source.pid}/task/${source.tid}/stat`;
     try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
+      const fields = readFileSync(stat, 'utf8').split(') ')[1]!.split(' ');
+      ticks.set(stat, Number(fields[11]) + Number(fields[12]));
     } catch {
       // exited
     }
   }
   return ticks;
 }
+
+const TICKS_PER_SECOND = 100;
 
 /** The postmaster and every process it started (backends, WAL writer, checkpointer...). */
 export function postgresPids(postmaster: number): number[] {

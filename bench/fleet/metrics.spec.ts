@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ScheduleDetailView } from '@fleettrace/contracts';
 import { percentile } from '../../libs/bpf-loader/bench/stats';
-import { firingJitters, fleetArgs, latencyMetrics, ratesOf, requestLatencyMetric, stagesNote, storedRows, targetMs, throughputMetric, exportCostMetric } from './metrics';
+import { firingJitters, fleetArgs, latencyMetrics, ratesOf, requestLatencyMetric, stagesNote, storedRows, targetMs, throughputMetric, exportCostMetrics } from './metrics';
 
 describe('percentile', () => {
   it('is the nearest-rank sample, never an interpolation', () => {
@@ -35,6 +35,8 @@ describe('fleetArgs', () => {
       everySeconds: 1,
       ingestSeconds: 60,
       ingestRecords: 500,
+      exportPairs: 3,
+      exportWindowSeconds: 20,
       requestRate: 200,
       requestSeconds: 20,
       resultsHosts: 100,
@@ -44,7 +46,7 @@ describe('fleetArgs', () => {
 
   it('takes every option', () => {
     const args = ['--hosts', '1,10,100', '--reps', '5', '--firings', '8', '--every', '2', '--only', 'ingest,requests'];
-    const more = ['--ingest-seconds', '30', '--ingest-records', '1000', '--rate', '100', '--request-seconds', '10', '--results-hosts', '50', '--ssh-hosts', '3', '--api-cpu-prof', '/tmp/prof'];
+    const more = ['--ingest-seconds', '30', '--ingest-records', '1000', '--export-pairs', '4', '--export-window-seconds', '10', '--rate', '100', '--request-seconds', '10', '--results-hosts', '50', '--ssh-hosts', '3', '--api-cpu-prof', '/tmp/prof'];
     expect(fleetArgs([...args, ...more])).toEqual({
       hosts: [1, 10, 100],
       measure: new Set(['ingest', 'requests']),
@@ -53,6 +55,8 @@ describe('fleetArgs', () => {
       everySeconds: 2,
       ingestSeconds: 30,
       ingestRecords: 1000,
+      exportPairs: 4,
+      exportWindowSeconds: 10,
       requestRate: 100,
       requestSeconds: 10,
       resultsHosts: 50,
@@ -194,11 +198,27 @@ describe('requestLatencyMetric', () => {
   });
 });
 
-describe('exportCostMetric', () => {
-  it('puts ingest with export on beside off, the ratio against the 5 % budget', () => {
-    const off = { name: 'off', value: 20_000, unit: 'events/s' };
-    const on = { name: 'on', value: 19_400, unit: 'events/s' };
-    const metric = exportCostMetric(on, off, 'n');
-    expect(metric).toMatchObject({ value: 19_400, reference: { value: 20_000 }, ratio: 0.97, target: { op: '>=', ratio: 0.95 } });
+describe('exportCostMetrics', () => {
+  const window = (exportOn: boolean, counted: number, seconds: number, cpu: Record<string, number>) => ({
+    exportOn,
+    rates: { sustained: counted / seconds, windows: [counted / seconds], seconds, counted },
+    cpu,
+  });
+
+  it('sums each side over its windows, so a slower window weighs as long as it lasted, and sets the ratio against the 5 % budget', () => {
+    const [rate, cpuUs] = exportCostMetrics(
+      [window(false, 200_000, 10, { api: 50 }), window(true, 190_000, 10, { api: 60 }), window(true, 100_000, 5, { api: 60 }), window(false, 100_000, 10, { api: 30 })],
+      'n',
+    );
+    // off: 300,000 events in 20 s; on: 290,000 in 15 s.
+    expect(rate).toMatchObject({ value: 19_333, reference: { value: 15_000 }, target: { op: '>=', ratio: 0.95 } });
+    expect(rate!.ratio).toBeCloseTo(19_333.33 / 15_000, 4);
+    expect(rate!.note).toContain('off 20000, on 19000, on 20000, off 10000');
+    // off: (0.5 * 10 + 0.3 * 10) CPU s over 300,000 events = 26.67 us; on: 0.6 * 15 over 290,000 = 31.03 us.
+    expect(cpuUs).toMatchObject({ name: 'api CPU per event ingested with OTLP export on, beside off', value: 31.03, reference: { value: 26.67 }, unit: 'us/event' });
+  });
+
+  it('refuses a run that measured only one side', () => {
+    expect(() => exportCostMetrics([window(false, 1, 1, {})], 'n')).toThrow('no window with export on');
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attributesOf, startOtlpReceiver, type OtlpReceiver } from '@fleettrace/testing/otlp-receiver';
-import type { EventLogBatch } from '../src/telemetry/event-log-records';
-import { LOG_EXPORT_LIMITS, LogExportQueue } from '../src/telemetry/log-export-queue';
+import type { EventStream } from '../src/telemetry/event-log-records';
+import { LOG_EXPORT_LIMITS, LogExportQueue, type EventsHandover } from '../src/telemetry/log-export-queue';
 import { waitFor } from './support/api';
 
 // The queue with its real worker thread, sending to a receiver that decodes with the official protos.
@@ -15,13 +15,22 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-function batch(jobId: string, records: number, from = 0): EventLogBatch {
-  return {
-    eventName: 'fleettrace.execsnoop.exec',
-    resource: { 'service.name': 'fleettrace', 'host.name': 'web-1', 'fleettrace.job.id': jobId },
+// One run per job here: the job id names the run, and so the stream its records belong to.
+const runOf = (jobId: string) => `run-of-${jobId}`;
+const streamOf = (runId: string): EventStream | undefined =>
+  runId.startsWith('run-of-') ? { eventName: 'fleettrace.execsnoop.exec', resource: { 'service.name': 'fleettrace', 'host.name': 'web-1', 'fleettrace.job.id': runId.slice('run-of-'.length) } } : undefined;
+
+/** An events message as a host writes it to its stream, and as ingest hands it over. */
+function batch(jobId: string, records: number, from = 0): EventsHandover {
+  const message = {
+    type: 'events',
+    runId: runOf(jobId),
+    seq: from,
+    output: 'execs',
     timeField: 'time_ns',
     records: Array.from({ length: records }, (_, i) => ({ time_ns: String(1_700_000_000_000_000_000n + BigInt(from + i)), pid: from + i, comm: 'sh' })),
   };
+  return { runId: message.runId, output: message.output, records, text: JSON.stringify(message) };
 }
 
 function logRecordsOf(jobId: string) {
@@ -35,8 +44,8 @@ describe('event records exported from a worker thread through a bounded queue', 
   it('sends every record handed over, in requests of at most maxExportBatchSize', async () => {
     const queue = new LogExportQueue(`${receiver.url}/v1/logs`, (e) => errors.push(e), { ...LOG_EXPORT_LIMITS, maxExportBatchSize: 1000 });
     try {
-      queue.offer([batch('job-a', 1500), batch('job-a', 700, 1500)], new Date());
-      queue.offer([batch('job-a', 800, 2200)], new Date());
+      queue.offer([batch('job-a', 1500), batch('job-a', 700, 1500)], streamOf, new Date());
+      queue.offer([batch('job-a', 800, 2200)], streamOf, new Date());
       const requests = await waitFor('3000 records received', async () => {
         const found = logRecordsOf('job-a');
         return found.flat().length >= 3000 && found;
@@ -44,7 +53,8 @@ describe('event records exported from a worker thread through a bounded queue', 
       expect(requests.every((records) => records.length <= 1000)).toBe(true);
       const pids = requests.flat().map((r) => attributesOf(r.attributes).pid);
       expect(new Set(pids).size).toBe(3000);
-      expect(requests.flat()[0]!.timeUnixNano).toBe('1700000000000000000');
+      // Two requests go at once, so they may arrive in either order: the earliest record is the first handed over.
+      expect(requests.flat().map((r) => r.timeUnixNano).sort()[0]).toBe('1700000000000000000');
       await waitFor('the queue to count them sent', async () => queue.stats.exported === 3000);
       expect(queue.stats).toMatchObject({ queued: 3000, exported: 3000, failed: 0, dropped: 0 });
     } finally {
@@ -58,12 +68,12 @@ describe('event records exported from a worker thread through a bounded queue', 
     const queue = new LogExportQueue(`${receiver.url}/v1/logs`, (e) => errors.push(e), { ...LOG_EXPORT_LIMITS, maxQueuedRecords: 100 });
     try {
       // Nothing the worker sends back can be read before this returns: 80 wait, 50 have no room.
-      queue.offer([batch('job-b', 80)], new Date());
-      queue.offer([batch('job-b', 50, 80)], new Date());
+      queue.offer([batch('job-b', 80)], streamOf, new Date());
+      queue.offer([batch('job-b', 50, 80)], streamOf, new Date());
       expect(queue.stats).toMatchObject({ queued: 80, dropped: 50 });
       await waitFor('the 80 sent', async () => queue.stats.exported === 80);
       // Room again once they are sent.
-      queue.offer([batch('job-b', 20, 200)], new Date());
+      queue.offer([batch('job-b', 20, 200)], streamOf, new Date());
       await waitFor('the 20 sent', async () => queue.stats.exported === 100);
       expect(logRecordsOf('job-b').flat()).toHaveLength(100);
     } finally {
@@ -73,9 +83,32 @@ describe('event records exported from a worker thread through a bounded queue', 
     errors.length = 0;
   });
 
+  it('reads each message as ingest read it: text cleaned for jsonb, its stream named once per run, an unknown run left out', async () => {
+    const queue = new LogExportQueue(`${receiver.url}/v1/logs`, (e) => errors.push(e), LOG_EXPORT_LIMITS);
+    try {
+      const dirty = JSON.stringify({ type: 'events', runId: runOf('job-d'), seq: 0, output: 'execs', timeField: 'time_ns', records: [{ time_ns: '1700000000000000005', comm: 'a\u0000b' }] });
+      const unknown = { ...batch('job-d', 3), runId: 'another-run', text: batch('job-d', 3).text.replace(runOf('job-d'), 'another-run') };
+      queue.offer([{ runId: runOf('job-d'), output: 'execs', records: 1, text: dirty }, unknown], streamOf, new Date());
+      // The stream is known to the worker now: the next batch carries only texts.
+      queue.offer([batch('job-d', 2, 10)], streamOf, new Date());
+      const records = await waitFor('3 records of job-d', async () => {
+        const found = logRecordsOf('job-d').flat();
+        return found.length >= 3 && found;
+      });
+      // The two batches may go in two requests, arriving in either order.
+      expect(records.map((r) => String(attributesOf(r.attributes).comm)).sort()).toEqual(['ab', 'sh', 'sh']);
+      expect(records.map((r) => r.timeUnixNano).sort()).toEqual(['1700000000000000005', '1700000000000000010', '1700000000000000011']);
+      await waitFor('the queue to count them sent', async () => queue.stats.exported === 3);
+      expect(queue.stats).toMatchObject({ queued: 3, exported: 3, failed: 0, dropped: 0 });
+    } finally {
+      await queue.close();
+    }
+    expect(errors).toEqual([]);
+  });
+
   it('sends what waits when closed, before the next delay would have', async () => {
     const queue = new LogExportQueue(`${receiver.url}/v1/logs`, (e) => errors.push(e), { ...LOG_EXPORT_LIMITS, scheduledDelayMs: 600_000 });
-    queue.offer([batch('job-c', 10)], new Date());
+    queue.offer([batch('job-c', 10)], streamOf, new Date());
     await queue.close();
     expect(logRecordsOf('job-c').flat()).toHaveLength(10);
     expect(queue.stats).toMatchObject({ exported: 10, failed: 0 });

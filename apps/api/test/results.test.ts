@@ -12,6 +12,7 @@ import {
   type StacksOutput,
 } from '@fleettrace/contracts';
 import { hostInfo, registerHosts, startApi, waitFor, type TestApi } from './support/api';
+import { RetentionService } from '../src/services/retention.service';
 
 // The whole API, worker role included; a tiny fake daemon per host drives the runs.
 let t: TestApi;
@@ -159,6 +160,19 @@ describe('a job driven to completion by fake daemons', () => {
       ['beta', '2000000000000000020'],
     ]);
     expect(events).toMatchObject({ kind: 'events', name: 'execs', received: 7, dropped: 3 });
+
+    // A completed job's results are kept serialized (FinishedResultsCache): read again, the same;
+    // another query is its own entry; and once retention empties the runs of their events, the
+    // kept body is not served any more.
+    const again = await t.request<JobResultsView>('GET', `/v1/jobs/${job.id}/results?eventsLimit=3`);
+    expect(again.body).toEqual(body);
+    const fewer = await t.request<JobResultsView>('GET', `/v1/jobs/${job.id}/results?eventsLimit=1`);
+    expect((fewer.body.merged.find((o) => o.kind === 'events') as EventsView).records.map((r) => r.time_ns)).toEqual(['2000000000000000005']);
+    const retention = t.api.app.get(RetentionService);
+    expect(await retention.sweep(new Date(Date.now() + 365 * 24 * 3600 * 1000))).toBeGreaterThanOrEqual(4);
+    const expired = await t.request<JobResultsView>('GET', `/v1/jobs/${job.id}/results?eventsLimit=3`);
+    expect((expired.body.merged.find((o) => o.kind === 'events') as EventsView).records).toEqual([]);
+    expect(expired.body.merged.find((o) => o.kind === 'counts')).toEqual(merged.counts);
   });
 });
 

@@ -47,11 +47,13 @@ export class Daemon {
     this.spans = config.tracesUrl ? new SpanExporter(config.tracesUrl, { id: config.hostId, name: config.name, kernelRelease: release() }, log) : undefined;
     const runSpans = this.spans ? new RunSpans((span) => this.spans!.add(span)) : undefined;
     // Counted and traced as sent: every report goes through here, so /metrics and the run spans are what the API was told.
+    // A report returning the dispatch's trace context names this daemon's span of the run with it.
     const observers = [metrics, runSpans].filter((o) => o !== undefined);
     this.results =
       observers.length > 0
         ? {
-            publish: async (message) => {
+            publish: async (report) => {
+              const message = runSpans ? runSpans.stamped(report) : report;
               await results.publish(message);
               for (const observer of observers) observer.published(message);
             },

@@ -69,4 +69,22 @@ describe("the daemon's run spans", () => {
       ]),
     ).toEqual([]);
   });
+
+  it("name the daemon's span in the reports that return the trace context, so the API can store it", () => {
+    let n = 0;
+    const ended: RunSpan[] = [];
+    const spans = new RunSpans((s) => ended.push(s), () => ['feedfacecafebeef', '0123456789abcdef'][n++]!);
+    const sent = [
+      { type: 'state', runId: 'r5', at: 1, state: 'dispatched', traceparent },
+      { type: 'state', runId: 'r5', at: 2, state: 'running' },
+      summary('r5', 3, { traceparent }),
+      { type: 'state', runId: 'r6', at: 1, state: 'dispatched', traceparent: `00-${TRACE}-${PARENT}-00` },
+    ].map((m) => {
+      const stamped = spans.stamped(m as ResultMessage);
+      spans.published(stamped);
+      return stamped;
+    });
+    expect(sent.map((m) => ('hostSpanId' in m ? m.hostSpanId : undefined))).toEqual(['feedfacecafebeef', undefined, 'feedfacecafebeef', undefined]);
+    expect(ended.map((s) => s.spanId)).toEqual(['feedfacecafebeef']);
+  });
 });

@@ -48,18 +48,21 @@ export class RunSpans {
     private readonly newSpanId: () => string = () => randomBytes(8).toString('hex'),
   ) {}
 
+  /**
+   * The report as it is to be sent: one that returns the dispatch's trace context also names this
+   * daemon's span of the run (`hostSpanId`), so the API can store where the host's part of the
+   * trace is. Called before the report is published; `published` after.
+   */
+  stamped(message: ResultMessage): ResultMessage {
+    if ((message.type !== 'state' && message.type !== 'summary') || message.traceparent === undefined) return message;
+    const span = this.spanOf(message);
+    return span ? { ...message, hostSpanId: span.spanId } : message;
+  }
+
   published(message: ResultMessage): void {
     if (message.type !== 'state' && message.type !== 'summary') return;
-    let span = this.open.get(message.runId);
-    if (!span) {
-      // A span starts at the first report carrying the dispatch's context: `dispatched`, or the
-      // summary of a run refused before it (missed, unsupported, cancelled).
-      const parent = sampledParent(message.traceparent);
-      if (!parent) return;
-      span = { runId: message.runId, traceId: parent.traceId, parentSpanId: parent.spanId, spanId: this.newSpanId(), start: message.at, events: [] };
-      if (this.open.size >= MAX_OPEN) this.open.delete(this.open.keys().next().value!);
-      this.open.set(message.runId, span);
-    }
+    const span = this.spanOf(message);
+    if (!span) return;
     if (message.type === 'state' && !isTerminalRunState(message.state)) {
       const name = STAGES[message.state];
       if (name) span.events.push({ name, at: message.at, state: message.state });
@@ -70,6 +73,20 @@ export class RunSpans {
     this.open.delete(message.runId);
     span.events.push({ name: 'finish', at: message.at, state: message.state });
     this.ended({ ...span, end: message.at, state: message.state, ...(message.error ? { error: message.error } : {}) });
+  }
+
+  /** The run's open span; begun now if this report is the first to carry the dispatch's context. */
+  private spanOf(message: Extract<ResultMessage, { type: 'state' | 'summary' }>): Omit<RunSpan, 'end' | 'state'> | undefined {
+    const open = this.open.get(message.runId);
+    if (open) return open;
+    // A span starts at the first report carrying the dispatch's context: `dispatched`, or the
+    // summary of a run refused before it (missed, unsupported, cancelled).
+    const parent = sampledParent(message.traceparent);
+    if (!parent) return undefined;
+    const span = { runId: message.runId, traceId: parent.traceId, parentSpanId: parent.spanId, spanId: this.newSpanId(), start: message.at, events: [] as RunSpanEvent[] };
+    if (this.open.size >= MAX_OPEN) this.open.delete(this.open.keys().next().value!);
+    this.open.set(message.runId, span);
+    return span;
   }
 }
 

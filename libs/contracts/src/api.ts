@@ -34,6 +34,29 @@ export const HostView = apiComponent(
 );
 export type HostView = z.infer<typeof HostView>;
 
+export const RunTrace = apiComponent(
+  'RunTrace',
+  z.object({
+    /** The job's trace (W3C trace id: the job id's 16 bytes). */
+    traceId: z.string(),
+    /** The API's span of this run, the parent the dispatch asked the host to continue. */
+    spanId: z.string(),
+    /**
+     * What the host returned (null until it reports its first state): the traceparent its daemon
+     * continued, whether that is this run's span (false: the host's part of the trace hangs
+     * elsewhere), and its daemon's own span of the run (null when the daemon exports no spans).
+     */
+    host: z
+      .object({
+        traceparent: z.string(),
+        continued: z.boolean(),
+        spanId: z.string().nullable(),
+      })
+      .nullable(),
+  }),
+);
+export type RunTrace = z.infer<typeof RunTrace>;
+
 export const RunView = apiComponent(
   'RunView',
   z.object({
@@ -52,6 +75,8 @@ export const RunView = apiComponent(
     overhead: RunOverhead.nullable(),
     /** What went wrong without failing the run, from its summary (null when nothing did, or before it). */
     warnings: RunWarnings.nullable(),
+    /** The run's place in its job's trace, to follow it in a tracing backend. */
+    trace: RunTrace,
     /** When the run was created; a pending run has not been put in its host's queue yet. */
     queuedAt: Time,
     /** Latest time the host may start it (null while pending): past it, the run is missed. */

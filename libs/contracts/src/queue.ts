@@ -8,7 +8,7 @@ import { ProgramPolicy } from './program-policy';
 import { RunLimits, RunLimitsReport, RunOverhead } from './run-limits';
 import { RunWarnings } from './run-warnings';
 import { SshProbeMessage } from './ssh';
-import { Traceparent } from './trace-context';
+import { SpanId, Traceparent } from './trace-context';
 
 /** BullMQ queue a host's daemon consumes; one per host so a slow host never delays another. */
 export function hostQueueName(hostId: string): string {
@@ -129,6 +129,8 @@ export const StateMessage = z.object({
   error: z.string().optional(),
   /** The dispatch's traceparent, returned by the daemon that continued it (on `dispatched`). */
   traceparent: Traceparent.optional(),
+  /** The span the daemon made of the run in that trace, a child of the traceparent's span; sent with it when the daemon exports spans. */
+  hostSpanId: SpanId.optional(),
 });
 export const EventsMessage = z.object({
   type: z.literal('events'),
@@ -169,6 +171,8 @@ export const SummaryMessage = z.object({
   warnings: RunWarnings.optional(),
   /** The dispatch's traceparent, returned with the results by the daemon that continued it. */
   traceparent: Traceparent.optional(),
+  /** As on a state message: the daemon's own span of the run. */
+  hostSpanId: SpanId.optional(),
 });
 /**
  * A run's aggregate maps read while it goes on (every `snapshotSeconds`): hist, counts and stacks

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RunDispatch, SummaryMessage } from './queue';
-import { traceContextOf, traceLogFields } from './trace-context';
+import { RunDispatch, StateMessage, SummaryMessage } from './queue';
+import { sameTraceContext, traceContextOf, traceLogFields } from './trace-context';
 
 describe('trace context in dispatches, results and log lines', () => {
   const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -23,5 +23,20 @@ describe('trace context in dispatches, results and log lines', () => {
     const refused = SummaryMessage.safeParse({ ...summary, traceparent: '00-abc' });
     expect(refused.error?.issues.map((i) => [i.path, i.message])).toEqual([[['traceparent'], 'traceparent must be a W3C trace context: 00-<32 hex>-<16 hex>-<2 hex>']]);
     expect(RunDispatch.shape.traceparent.safeParse('00-abc').success).toBe(false);
+  });
+
+  it('calls two contexts the same when trace and span are, whatever the flags', () => {
+    expect(sameTraceContext(traceparent, traceparent.replace(/-01$/, '-00'))).toBe(true);
+    expect(sameTraceContext(traceparent, traceparent.replace('00f067aa0ba902b7', '00f067aa0ba902b8'))).toBe(false);
+    expect(sameTraceContext(traceparent, undefined)).toBe(false);
+    expect(sameTraceContext('00-abc', '00-abc')).toBe(false);
+  });
+
+  it("takes a host's own span id only as 16 lowercase hex digits, not all zero", () => {
+    const state = { type: 'state', runId: 'r', at: 0, state: 'dispatched', traceparent };
+    expect(StateMessage.parse({ ...state, hostSpanId: 'feedfacecafebeef' }).hostSpanId).toBe('feedfacecafebeef');
+    for (const bad of ['FEEDFACECAFEBEEF', 'feedface', '0000000000000000']) {
+      expect(StateMessage.safeParse({ ...state, hostSpanId: bad }).error?.issues.map((i) => [i.path, i.message])).toEqual([[['hostSpanId'], 'must be a W3C span id: 16 lowercase hex digits, not all zero']]);
+    }
   });
 });

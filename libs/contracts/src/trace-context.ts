@@ -4,6 +4,9 @@ import { z } from 'zod';
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-(0[01])$/;
 export const Traceparent = z.string().regex(TRACEPARENT, 'traceparent must be a W3C trace context: 00-<32 hex>-<16 hex>-<2 hex>');
 
+/** A W3C span id: 8 bytes as 16 lowercase hex digits, not all zero. */
+export const SpanId = z.string().regex(/^(?!0{16})[0-9a-f]{16}$/, 'must be a W3C span id: 16 lowercase hex digits, not all zero');
+
 export interface TraceContextIds {
   traceId: string;
   spanId: string;
@@ -12,6 +15,12 @@ export interface TraceContextIds {
 export function traceContextOf(traceparent: string | undefined): TraceContextIds | undefined {
   const match = traceparent === undefined ? null : TRACEPARENT.exec(traceparent);
   return match ? { traceId: match[1]!, spanId: match[2]! } : undefined;
+}
+
+/** Trace and parent span the same; the flags may differ (a host may not sample what the API did). */
+export function sameTraceContext(a: string | undefined, b: string | undefined): boolean {
+  const [x, y] = [traceContextOf(a), traceContextOf(b)];
+  return x !== undefined && y !== undefined && x.traceId === y.traceId && x.spanId === y.spanId;
 }
 
 /**

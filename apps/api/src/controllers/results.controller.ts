@@ -31,9 +31,11 @@ export class ResultsController {
     errors: [404],
   })
   @Scope('jobs:read')
-  async get(@Auth() auth: AuthContext, @jobId() id: string, @Query(new ZodValidationPipe(ResultsQuery, 'query')) query: ResultsQuery): Promise<JobResultsView> {
+  // The body is JobResultsView already serialized (kept so for completed jobs): sent as it is.
+  @Header('content-type', 'application/json; charset=utf-8')
+  async get(@Auth() auth: AuthContext, @jobId() id: string, @Query(new ZodValidationPipe(ResultsQuery, 'query')) query: ResultsQuery): Promise<string> {
     await this.access.assertJobVisible(auth, id);
-    return this.results.get(id, query);
+    return this.results.body(id, query);
   }
 
   @Get('results/folded')

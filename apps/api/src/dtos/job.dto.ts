@@ -7,9 +7,12 @@ import {
   MAX_RUNS_PAGE,
   RUN_STATES,
   normalizeTargets,
+  sameTraceContext,
+  traceContextOf,
   type JobListItem,
   type JobView,
   type RunState,
+  type RunTrace,
   type RunView,
   type TargetSelector,
   type TargetsV2,
@@ -17,6 +20,7 @@ import {
 import type { JobEvent, JobListPosition, JobRecord } from '../repositories/job.repository';
 import type { RunPosition, RunRecord } from '../repositories/run.repository';
 import { summarizeRuns, type SummarizedRun } from '../utils/failure-summary';
+import { runTraceparent } from '../telemetry/trace-ids';
 
 export const JobIdParam = z.guid({ error: 'job id must be a UUID' });
 
@@ -127,11 +131,25 @@ export function mapRun(run: RunRecord): RunView {
     limits: run.limits,
     overhead: run.overhead,
     warnings: run.warnings,
+    trace: runTrace(run),
     queuedAt: run.queuedAt.toISOString(),
     startDeadline: iso(run.startDeadline),
     endDeadline: iso(run.endDeadline),
     startedAt: iso(run.startedAt),
     finishedAt: iso(run.finishedAt),
+  };
+}
+
+function runTrace(run: RunRecord): RunTrace {
+  const traceparent = runTraceparent(run.jobId, run.id);
+  const ids = traceContextOf(traceparent)!;
+  return {
+    traceId: ids.traceId,
+    spanId: ids.spanId,
+    host:
+      run.hostTraceparent === null
+        ? null
+        : { traceparent: run.hostTraceparent, continued: sameTraceContext(run.hostTraceparent, traceparent), spanId: run.hostSpanId },
   };
 }
 

@@ -11,6 +11,7 @@ import { tokensAudit } from './0011-tokens-audit';
 import { hostTrust } from './0012-host-trust';
 import { wholeRunLimits } from './0013-whole-run-limits';
 import { programPolicy } from './0015-program-policy';
+import { hostTraceContext } from './0017-host-trace-context';
 
 export interface Migration {
   /** Applied in this order; a name, once released, never changes. */
@@ -32,4 +33,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: '0012-host-trust', sql: hostTrust },
   { name: '0013-whole-run-limits', sql: wholeRunLimits },
   { name: '0015-program-policy', sql: programPolicy },
+  { name: '0017-host-trace-context', sql: hostTraceContext },
 ];

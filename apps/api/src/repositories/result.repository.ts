@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AggregateOutput, EventRecord, EventsSummary, StackEntry, StacksOutput } from '@fleettrace/contracts';
+import type { AggregateOutput, EventRecord, EventsSummary, JobState, StackEntry, StacksOutput } from '@fleettrace/contracts';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -303,6 +303,19 @@ export class ResultRepository {
       [jobId],
     );
     return rows.map((r) => r.output);
+  }
+
+  /**
+   * What a job's stored results depend on besides its runs' outputs, which a completed job no longer
+   * changes: its state, and how many of its runs retention has emptied of events.
+   */
+  async resultsVersion(jobId: string): Promise<{ state: JobState; eventsExpiredRuns: number } | undefined> {
+    const { rows } = await this.database.pool.query<{ state: JobState; expired: number }>(
+      `SELECT j.state, (SELECT count(*)::int FROM runs r WHERE r.job_id = j.id AND r.events_expired_at IS NOT NULL) AS expired
+       FROM jobs j WHERE j.id = $1`,
+      [jobId],
+    );
+    return rows[0] && { state: rows[0].state, eventsExpiredRuns: rows[0].expired };
   }
 
   /** Runs that finished before `cutoff` whose events are still kept, oldest first. */

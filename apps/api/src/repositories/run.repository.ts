@@ -30,6 +30,9 @@ export interface RunRecord {
   limits: RunLimitsReport | null;
   overhead: RunOverhead | null;
   warnings: RunWarnings | null;
+  /** The trace context the host returned (its daemon's traceparent, as sent) and its daemon's span of the run; null until it does. */
+  hostTraceparent: string | null;
+  hostSpanId: string | null;
   startDeadline: Date | null;
   endDeadline: Date | null;
   queuedAt: Date;
@@ -79,6 +82,13 @@ export interface RunSummaryRecord {
   warnings?: RunWarnings;
 }
 
+/** A trace context a run's host returned with a report (state `dispatched`, or its summary). */
+export interface ReturnedTraceContext {
+  runId: string;
+  traceparent: string;
+  hostSpanId?: string;
+}
+
 export interface RunRef {
   id: string;
   jobId: string;
@@ -121,6 +131,8 @@ interface RunRow {
   limits: RunLimitsReport | null;
   overhead: RunOverhead | null;
   warnings: RunWarnings | null;
+  host_traceparent: string | null;
+  host_span_id: string | null;
   start_deadline: Date | null;
   end_deadline: Date | null;
   queued_at: Date;
@@ -144,6 +156,8 @@ function toRecord(row: RunRow): RunRecord {
     limits: row.limits,
     overhead: row.overhead,
     warnings: row.warnings,
+    hostTraceparent: row.host_traceparent,
+    hostSpanId: row.host_span_id,
     startDeadline: row.start_deadline,
     endDeadline: row.end_deadline,
     queuedAt: row.queued_at,
@@ -377,6 +391,24 @@ export class RunRepository {
         ],
       );
     }
+  }
+
+  /**
+   * The trace contexts runs' hosts returned, the latest of each run's kept (a span id once given is
+   * kept when a later report lacks one). Written whatever they say: a context that is not the run
+   * span's is what the view must show.
+   */
+  async recordTraceContexts(db: Db, returned: readonly ReturnedTraceContext[]): Promise<void> {
+    const latest = new Map<string, ReturnedTraceContext>();
+    for (const r of returned) latest.set(r.runId, { ...r, hostSpanId: r.hostSpanId ?? latest.get(r.runId)?.hostSpanId });
+    if (latest.size === 0) return;
+    const rows = [...latest.values()];
+    await db.query(
+      `UPDATE runs r SET host_traceparent = u.traceparent, host_span_id = coalesce(u.host_span_id, r.host_span_id)
+       FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(run_id, traceparent, host_span_id)
+       WHERE r.id = u.run_id`,
+      [rows.map((r) => r.runId), rows.map((r) => r.traceparent), rows.map((r) => r.hostSpanId ?? null)],
+    );
   }
 
   /** Queued runs whose start deadline passed before `cutoff`: no host took them in time. */

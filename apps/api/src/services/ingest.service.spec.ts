@@ -49,6 +49,7 @@ function setup(options: Options = {}) {
   const hosts = { upsert: vi.fn(async () => undefined) } as unknown as HostRepository;
   const runs = {
     recordSummaries: vi.fn(async () => undefined),
+    recordTraceContexts: vi.fn(async () => undefined),
     findById: vi.fn(async (id: string) => (id === runId ? ({ id, hostId: 'node-a', state: 'running' } as RunRecord) : undefined)),
     ownersAndStates: vi.fn(async (_tx: TxClient, ids: string[]) => new Map(ids.filter((id) => id === runId).map((id) => [id, { hostId: 'node-a', state: 'running' as const }]))),
   } as unknown as RunRepository;

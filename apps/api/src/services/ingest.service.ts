@@ -5,7 +5,7 @@ import type { ApiConfig } from '../config';
 import { parseResultMessage, validText } from '../dtos/result-message.dto';
 import { DataRejectedError } from '../repositories/database.repository';
 import { HostRepository, type Heartbeat } from '../repositories/host.repository';
-import { RunRepository, type RunStateChange } from '../repositories/run.repository';
+import { RunRepository, type ReturnedTraceContext, type RunStateChange } from '../repositories/run.repository';
 import { ResultRepository, type EventRow } from '../repositories/result.repository';
 import { ConsumerGroupMissingError, ResultsStreamRepository, type StreamEntry } from '../repositories/results-stream.repository';
 import { JobNotificationRepository } from '../repositories/job-notification.repository';
@@ -292,9 +292,9 @@ export class IngestService {
     failpoint('ingest.after-commit');
     await this.stream.ack(batch.map((b) => b.entry));
     // Only what committed is exported; an entry redelivered after a crash may be exported twice.
-    this.metrics.ingested(outcome.applied);
+    this.metrics.ingested(outcome.applied.map((a) => a.message));
     this.metrics.ignored(outcome.ignored);
-    this.telemetry.ingested(outcome.applied);
+    this.telemetry.ingested(outcome.applied.map((a) => ({ message: a.message, text: a.entry.message })));
   }
 
   /**
@@ -331,8 +331,9 @@ export class IngestService {
    * events), in the order the reports came per host and per run: a statement per report was what
    * ingest lag was made of at a thousand hosts.
    */
-  private async write(transitions: RunTransitions, batch: readonly Accepted[]): Promise<{ applied: ResultMessage[]; ignored: IgnoredReport[] }> {
-    const { applied: messages, ignored } = await this.screen(transitions, batch);
+  private async write(transitions: RunTransitions, batch: readonly Accepted[]): Promise<{ applied: Accepted[]; ignored: IgnoredReport[] }> {
+    const { applied, ignored } = await this.screen(transitions, batch);
+    const messages = applied.map((a) => a.message);
     const heartbeats: Heartbeat[] = [];
     const changes: RunStateChange[] = [];
     const summaries: SummaryMessage[] = [];
@@ -340,7 +341,11 @@ export class IngestService {
     const events: EventRow[] = [];
     const probes: SshProbeMessage[] = [];
     const refusals: DispatchRefusedMessage[] = [];
+    const traceContexts: ReturnedTraceContext[] = [];
     for (const message of messages) {
+      if ((message.type === 'state' || message.type === 'summary') && message.traceparent !== undefined) {
+        traceContexts.push({ runId: message.runId, traceparent: message.traceparent, ...(message.hostSpanId ? { hostSpanId: message.hostSpanId } : {}) });
+      }
       switch (message.type) {
         case 'dispatch-refused':
           refusals.push(message);
@@ -373,6 +378,7 @@ export class IngestService {
     if (heartbeats.length > 0) await this.hosts.upsert(tx, heartbeats);
     for (const refusal of refusals) changes.push(...(await this.recordRefusal(transitions, refusal)));
     if (changes.length > 0) await transitions.apply(changes);
+    if (traceContexts.length > 0) await this.runs.recordTraceContexts(tx, traceContexts);
     if (summaries.length > 0) {
       await this.runs.recordSummaries(tx, summaries);
       await this.results.upsertOutputs(tx, summaries);
@@ -385,7 +391,7 @@ export class IngestService {
     // Live streams of these jobs wake when this commits (state changes notify through the runs trigger).
     const fresh = messages.filter((m) => m.type === 'events' || m.type === 'snapshot').map((m) => (m as { runId: string }).runId);
     await this.notifications.notifyJobsOfRuns(tx, fresh);
-    return { applied: messages, ignored };
+    return { applied, ignored };
   }
 
   /**
@@ -395,14 +401,15 @@ export class IngestService {
    * whatever credential wrote it. Reports on a run that has ended (or ends earlier in this batch)
    * are ignored: a terminal run's outputs are frozen.
    */
-  private async screen(transitions: RunTransitions, batch: readonly Accepted[]): Promise<{ applied: ResultMessage[]; ignored: IgnoredReport[] }> {
+  private async screen(transitions: RunTransitions, batch: readonly Accepted[]): Promise<{ applied: Accepted[]; ignored: IgnoredReport[] }> {
     const runIds = batch.flatMap(({ message }) => (hasRun(message) ? [message.runId] : []));
     const runs = await this.runs.ownersAndStates(transitions.tx, runIds);
     const ended = new Map<string, string>();
     for (const [id, run] of runs) if (isTerminalRunState(run.state)) ended.set(id, run.state);
-    const applied: ResultMessage[] = [];
+    const applied: Accepted[] = [];
     const ignored: IgnoredReport[] = [];
-    for (const { entry, message } of batch) {
+    for (const accepted of batch) {
+      const { entry, message } = accepted;
       const run = hasRun(message) ? runs.get(message.runId.toLowerCase()) : undefined;
       // A run ingest does not know is let through: storing it fails as it always has (dead letter).
       const about = hasRun(message) ? run?.hostId : reportedHost(message);
@@ -421,7 +428,7 @@ export class IngestService {
         }
         if ((message.type === 'state' || message.type === 'summary') && isTerminalRunState(message.state)) ended.set(runId, message.state);
       }
-      applied.push(message);
+      applied.push(accepted);
     }
     return { applied, ignored };
   }

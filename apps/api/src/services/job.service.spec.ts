@@ -64,7 +64,7 @@ function setup(hostList = [host('h1'), host('h2')]) {
   const runs = {
     insertMany: async (_: unknown, newRuns: NewRun[]) => {
       for (const r of newRuns) {
-        state.runs.push({ ...r, hostName: r.hostId, hostKernel: '6.1', state: 'pending', error: null, verifierLog: null, counters: null, limits: null, overhead: null, warnings: null, startDeadline: null, endDeadline: null, dispatchedAt: null, startedAt: null, finishedAt: null });
+        state.runs.push({ ...r, hostName: r.hostId, hostKernel: '6.1', state: 'pending', error: null, verifierLog: null, counters: null, limits: null, overhead: null, warnings: null, hostTraceparent: null, hostSpanId: null, startDeadline: null, endDeadline: null, dispatchedAt: null, startedAt: null, finishedAt: null });
       }
     },
     listByJob: async (jobId: string) => state.runs.filter((r) => r.jobId === jobId).map((r) => ({ ...r })),

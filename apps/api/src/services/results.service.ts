@@ -31,6 +31,11 @@ import { ResultRepository, type EventRow, type EventsPageQuery } from '../reposi
 import { decodeEventCursor, encodeEventCursor, type EventsQuery } from '../dtos/results.dto';
 import { countsView, eventsView, histView } from '@fleettrace/results';
 import { eventItem } from '../utils/output-views';
+import { FinishedResultsCache } from './finished-results-cache';
+
+/** What the serialized results of completed jobs may hold in memory, in all and for one job. */
+const FINISHED_RESULTS_BYTES = 64 * 1024 * 1024;
+const FINISHED_RESULTS_ENTRY_BYTES = 8 * 1024 * 1024;
 
 export interface ResultsOptions {
   eventsLimit: number;
@@ -54,6 +59,23 @@ export class ResultsService {
     @Inject(RunRepository) private readonly runs: RunRepository,
     @Inject(ResultRepository) private readonly results: ResultRepository,
   ) {}
+
+  private readonly finished = new FinishedResultsCache({ maxBytes: FINISHED_RESULTS_BYTES, maxEntryBytes: FINISHED_RESULTS_ENTRY_BYTES });
+
+  /**
+   * `get`'s answer as the JSON body sent. A completed job's outputs no longer change (see
+   * FinishedResultsCache), so its body is computed once per query and then served for one small
+   * query: people read a job's results when it ends, many at once, and a 100-host merge is costly.
+   */
+  async body(jobId: string, options: ResultsOptions): Promise<string> {
+    const version = await this.results.resultsVersion(jobId);
+    if (!version) throw new NotFoundException(`job ${jobId} not found`);
+    const compute = async () => JSON.stringify(await this.get(jobId, options));
+    if (version.state !== 'completed') return compute();
+    const filter = Object.entries(options.keyFilter ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const key = JSON.stringify([jobId, options.eventsLimit, options.top ?? null, filter]);
+    return this.finished.get(key, String(version.eventsExpiredRuns), compute);
+  }
 
   /**
    * Each host's outputs and their fleet-wide merge, each with what a person reads first: a

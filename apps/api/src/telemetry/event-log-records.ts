@@ -1,48 +1,46 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { LogAttributes } from '@opentelemetry/api-logs';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import type { EventsMessage, FieldValue } from '@fleettrace/contracts';
+import type { EventRecord, EventsMessage, FieldValue } from '@fleettrace/contracts';
 import type { ProgramCatalog } from '../services/program-catalog';
 import { outputSignal } from './output-signals';
 import { INSTRUMENTATION_SCOPE, runResourceAttributes, type RunTelemetryContext } from './run-context';
 
 /**
- * One events message made ready to become log records, as plain data: what needs the catalog and the
- * run's context is settled here, once per message, so the records themselves can be built anywhere
- * (the log export worker, log-export-queue.ts) from a structured clone of this.
+ * What every log record of one run's events output shares, as plain data: its event name (as the
+ * catalog names the output) and its resource (the run's host and job). Settled once per (run,
+ * output) where the catalog and the run's context are, and handed to the log export worker once
+ * (log-export-queue.ts), which then needs only each message's own text.
  */
-export interface EventLogBatch {
+export interface EventStream {
   eventName: string;
   resource: Attributes;
-  timeField: string;
-  records: EventsMessage['records'];
 }
 
-export function eventLogBatch(ctx: RunTelemetryContext, message: EventsMessage, catalog: ProgramCatalog, serviceName?: string): EventLogBatch {
-  return {
-    eventName: outputSignal(catalog, ctx.program, { kind: 'events', name: message.output }).name,
-    resource: runResourceAttributes(ctx, serviceName),
-    timeField: message.timeField,
-    records: message.records,
-  };
+export function eventStream(ctx: RunTelemetryContext, output: string, catalog: ProgramCatalog, serviceName?: string): EventStream {
+  return { eventName: outputSignal(catalog, ctx.program, { kind: 'events', name: output }).name, resource: runResourceAttributes(ctx, serviceName) };
+}
+
+/** The key of a run's output among the streams a worker holds: a run id never holds a NUL. */
+export function eventStreamKey(runId: string, output: string): string {
+  return `${runId}\u0000${output}`;
 }
 
 /**
- * A batch of event records as OpenTelemetry events: a log record each, named as the catalog names
- * the output, its fields the attributes and its time field the timestamp.
+ * Event records as OpenTelemetry events: a log record each, named as the catalog names the output,
+ * its fields the attributes and its time field the timestamp.
  */
-export function logRecordsOf(batch: EventLogBatch, observedAt: Date): ReadableLogRecord[] {
-  const resource = resourceFromAttributes(batch.resource);
+export function logRecordsOf(stream: { eventName: string; resource: Resource }, timeField: string, records: readonly EventRecord[], observedAt: Date): ReadableLogRecord[] {
   const observed: HrTime = [Math.floor(observedAt.getTime() / 1000), (observedAt.getTime() % 1000) * 1e6];
-  return batch.records.map((record) => {
+  return records.map((record) => {
     const attributes: LogAttributes = {};
     for (const [field, value] of Object.entries(record)) if (value !== null) attributes[field] = value;
     return {
-      hrTime: nanosToHrTime(record[batch.timeField]) ?? observed,
+      hrTime: nanosToHrTime(record[timeField]) ?? observed,
       hrTimeObserved: observed,
-      eventName: batch.eventName,
-      resource,
+      eventName: stream.eventName,
+      resource: stream.resource,
       instrumentationScope: INSTRUMENTATION_SCOPE,
       attributes,
       droppedAttributesCount: 0,
@@ -51,7 +49,8 @@ export function logRecordsOf(batch: EventLogBatch, observedAt: Date): ReadableLo
 }
 
 export function eventLogRecords(ctx: RunTelemetryContext, message: EventsMessage, catalog: ProgramCatalog, observedAt: Date, serviceName?: string): ReadableLogRecord[] {
-  return logRecordsOf(eventLogBatch(ctx, message, catalog, serviceName), observedAt);
+  const stream = eventStream(ctx, message.output, catalog, serviceName);
+  return logRecordsOf({ eventName: stream.eventName, resource: resourceFromAttributes(stream.resource) }, message.timeField, message.records, observedAt);
 }
 
 /** Epoch nanoseconds as a number or (past 2^53) a decimal string, exactly; undefined when not a time. */

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { EventLogBatch } from './event-log-records';
+import { eventStreamKey, type EventStream } from './event-log-records';
 
 /**
  * How much event telemetry may wait, and how it is sent. Events are the one signal whose volume is
@@ -22,7 +22,29 @@ export interface LogExportLimits {
 
 export const LOG_EXPORT_LIMITS: LogExportLimits = { maxQueuedRecords: 50_000, maxExportBatchSize: 2_048, scheduledDelayMs: 200, maxExportsInFlight: 2, workerNice: 10 };
 
-export type ToLogExportWorker = { kind: 'batches'; batches: EventLogBatch[]; observedAt: number } | { kind: 'flush'; id: number };
+/** (run, output) streams a worker is told of before it is told to forget them all and start again. */
+const STREAMS_KEPT = 10_000;
+
+/**
+ * One committed events message on its way to the worker: the text of the stream entry ingest parsed
+ * it from (the worker parses it again, off the ingest thread), with its run, output and record count.
+ */
+export interface EventsHandover {
+  runId: string;
+  output: string;
+  records: number;
+  text: string;
+}
+
+/**
+ * An ingest batch's events messages, as their entries' texts: a string crosses to the worker as one
+ * copy of its bytes, where the records as objects cost ingest a structured clone each (2-4 us an
+ * event). Each (run, output)'s stream goes once per worker, with the first batch that needs it;
+ * `forget` tells the worker to drop those it holds first (the queue's record of them was reset).
+ */
+export type ToLogExportWorker =
+  | { kind: 'events'; streams: Array<[key: string, stream: EventStream]>; forget: boolean; texts: string[]; records: number[]; observedAt: number }
+  | { kind: 'flush'; id: number };
 export type FromLogExportWorker = { kind: 'settled'; records: number; error?: string } | { kind: 'flushed'; id: number };
 
 export interface LogExportStats {
@@ -38,9 +60,10 @@ const WORKER = new URL(`./log-export.worker${import.meta.url.endsWith('.ts') ? '
 
 /**
  * Event records on their way to an OTLP logs endpoint, off the ingest thread: ingest hands over each
- * committed batch's records (a structured clone, the only cost it pays) to a worker thread that
- * builds the log records, encodes and sends them in requests of up to maxExportBatchSize. The queue
- * is bounded: what would pass maxQueuedRecords is dropped and counted (`dropped`), never waited for.
+ * committed batch's events messages as the text they came in (a copy of bytes, the only cost it
+ * pays) to a worker thread that parses them, builds the log records, encodes and sends them in
+ * requests of up to maxExportBatchSize. The queue is bounded: what would pass maxQueuedRecords is
+ * dropped and counted (`dropped`), never waited for.
  */
 export class LogExportQueue {
   readonly stats: LogExportStats = { queued: 0, exported: 0, failed: 0, dropped: 0, requests: 0 };
@@ -48,6 +71,10 @@ export class LogExportQueue {
   private waiting = 0;
   private nextFlush = 0;
   private readonly flushed = new Map<number, () => void>();
+  /** The (run, output) streams the current worker holds. */
+  private readonly streamsSent = new Set<string>();
+  /** streamsSent was reset: the worker must drop what it holds before it takes new streams. */
+  private forgetStreams = false;
 
   constructor(
     private readonly url: string,
@@ -60,10 +87,35 @@ export class LogExportQueue {
     this.started();
   }
 
-  /** Hands the batches over, or drops them whole (counted) when the queue has no room. Returns at once. */
-  offer(batches: EventLogBatch[], observedAt: Date): void {
+  /**
+   * Hands an ingest batch's events messages over, or drops them whole (counted) when the queue has
+   * no room. A message whose stream `streamOf` does not know (its run is unknown) is left out.
+   * Returns at once.
+   */
+  offer(messages: readonly EventsHandover[], streamOf: (runId: string, output: string) => EventStream | undefined, observedAt: Date): void {
+    const worker = this.started();
+    const streams: Array<[string, EventStream]> = [];
+    const fresh = new Set<string>();
+    const texts: string[] = [];
+    const counts: number[] = [];
     let records = 0;
-    for (const batch of batches) records += batch.records.length;
+    if (this.streamsSent.size >= STREAMS_KEPT) {
+      this.streamsSent.clear();
+      this.forgetStreams = true;
+    }
+    for (const message of messages) {
+      if (message.records === 0) continue;
+      const key = eventStreamKey(message.runId, message.output);
+      if (!this.streamsSent.has(key) && !fresh.has(key)) {
+        const stream = streamOf(message.runId, message.output);
+        if (!stream) continue;
+        streams.push([key, stream]);
+        fresh.add(key);
+      }
+      texts.push(message.text);
+      counts.push(message.records);
+      records += message.records;
+    }
     if (records === 0) return;
     if (this.waiting + records > this.limits.maxQueuedRecords) {
       if (this.stats.dropped === 0) this.onError(`OTLP log export is behind (${this.waiting} records waiting): dropping event records, counted in fleettrace_export_dropped_total`);
@@ -72,7 +124,9 @@ export class LogExportQueue {
     }
     this.waiting += records;
     this.stats.queued += records;
-    this.started().postMessage({ kind: 'batches', batches, observedAt: observedAt.getTime() } satisfies ToLogExportWorker);
+    worker.postMessage({ kind: 'events', streams, forget: this.forgetStreams, texts, records: counts, observedAt: observedAt.getTime() } satisfies ToLogExportWorker);
+    this.forgetStreams = false;
+    for (const key of fresh) this.streamsSent.add(key);
   }
 
   /** Sends what waits, then stops the worker. */
@@ -116,6 +170,9 @@ export class LogExportQueue {
       this.stats.failed += this.waiting;
       this.waiting = 0;
       this.worker = undefined;
+      // A new worker holds no streams.
+      this.streamsSent.clear();
+      this.forgetStreams = false;
       for (const done of this.flushed.values()) done();
       this.flushed.clear();
     });

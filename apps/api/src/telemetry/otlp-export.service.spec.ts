@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import type { ResultMessage } from '@fleettrace/contracts';
 import type { ApiConfig } from '../config';
 import type { JobRepository } from '../repositories/job.repository';
 import type { RunRepository } from '../repositories/run.repository';
@@ -15,7 +16,8 @@ describe('OTLP export switched off', () => {
     const runs = { telemetryContexts } as unknown as RunRepository;
     const service = new OtlpExportService({ otlpExport: otlpExportFromEnv({}) } as ApiConfig, catalog, runs, {} as JobRepository, lifecycle);
     expect(service.enabled).toBe(false);
-    service.ingested([{ type: 'summary', runId: '00000000-0000-0000-0000-000000000000', at: 0, state: 'succeeded', outputs: [], events: [], counters: { events: 0, lostEvents: 0, droppedEvents: 0 } }]);
+    const message: ResultMessage = { type: 'summary', runId: '00000000-0000-0000-0000-000000000000', at: 0, state: 'succeeded', outputs: [], events: [], counters: { events: 0, lostEvents: 0, droppedEvents: 0 } };
+    service.ingested([{ message, text: JSON.stringify(message) }]);
     expect(telemetryContexts).not.toHaveBeenCalled();
   });
 

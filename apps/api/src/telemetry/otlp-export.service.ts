@@ -5,14 +5,14 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { traceContextOf, type AggregateOutput, type EventsMessage, type ResultMessage, type StacksOutput, type StateMessage, type SummaryMessage } from '@fleettrace/contracts';
+import { sameTraceContext, type AggregateOutput, type EventsMessage, type ResultMessage, type StacksOutput, type StateMessage, type SummaryMessage } from '@fleettrace/contracts';
 import type { ApiConfig } from '../config';
 import { JobRepository } from '../repositories/job.repository';
 import { RunRepository, type TransitionRecord } from '../repositories/run.repository';
 import { RunLifecycleService } from '../services/run-lifecycle.service';
 import type { ProgramCatalog } from '../services/program-catalog';
 import { API_CONFIG, PROGRAM_CATALOG } from '../tokens';
-import { eventLogBatch, type EventLogBatch } from './event-log-records';
+import { eventStream } from './event-log-records';
 import { LogExportQueue } from './log-export-queue';
 import { OTLP_EXPORT_OFF, type OtlpExportConfig } from './otlp-config';
 import { jobSpans } from './job-spans';
@@ -26,6 +26,15 @@ const MAX_EXPORTS_IN_FLIGHT = 32;
 /** Runs whose telemetry context is kept in memory. */
 const CONTEXTS_KEPT = 10_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A report ingest committed, with the stream entry's text it was parsed from: an events message goes
+ * to the log export worker as that text, which costs ingest nothing to hand over.
+ */
+export interface IngestedReport {
+  message: ResultMessage;
+  text: string | undefined;
+}
 
 export interface OtlpExportStats {
   metricExports: number;
@@ -89,9 +98,10 @@ export class OtlpExportService {
   }
 
   /** What ingest just committed; returns at once. */
-  ingested(messages: readonly ResultMessage[]): void {
+  ingested(reports: readonly IngestedReport[]): void {
     if (!this.enabled) return;
-    if (this.logs) this.ingestedEvents(messages.filter((m): m is EventsMessage => m.type === 'events'));
+    const messages = reports.map((r) => r.message);
+    if (this.logs) this.ingestedEvents(reports.filter((r): r is IngestedReport & { message: EventsMessage } => r.message.type === 'events'));
     if (this.traces) this.checkReturnedTraceContexts(messages);
     const wanted = messages.filter((m) => (m.type === 'snapshot' ? this.metrics : m.type === 'summary' ? (this.metrics ?? this.config.profilesUrl) : undefined));
     if (wanted.length === 0) return;
@@ -103,14 +113,15 @@ export class OtlpExportService {
   }
 
   /**
-   * Events are handed to the log export queue as they are, under the run's context: from memory
+   * Events are handed to the log export queue as the text they came in, under the run's context: from memory
    * when the run was seen before (the common case: a run reports many batches), else looked up once.
    */
-  private ingestedEvents(messages: EventsMessage[]): void {
-    if (messages.length === 0) return;
-    const known = this.knownContexts(messages.map((m) => m.runId));
-    if (known) this.offerEvents(messages, known);
-    else this.track(this.lookUpContexts(messages.map((m) => m.runId)).then((contexts) => this.offerEvents(messages, contexts)));
+  private ingestedEvents(reports: Array<IngestedReport & { message: EventsMessage }>): void {
+    if (reports.length === 0) return;
+    const runIds = reports.map((r) => r.message.runId);
+    const known = this.knownContexts(runIds);
+    if (known) this.offerEvents(reports, known);
+    else this.track(this.lookUpContexts(runIds).then((contexts) => this.offerEvents(reports, contexts)));
   }
 
   /** The contexts of these runs if all are in memory, else undefined. */
@@ -148,7 +159,7 @@ export class OtlpExportService {
           const ctx = contexts.get(message.runId);
           if (!ctx) continue;
           const expected = runTraceparent(ctx.jobId, ctx.runId);
-          if (traceContextsEqual(message.traceparent!, expected)) this.traceContexts.continued++;
+          if (sameTraceContext(message.traceparent, expected)) this.traceContexts.continued++;
           else {
             this.traceContexts.mismatched++;
             this.logger.warn(`run ${ctx.runId}: its host continued trace context ${message.traceparent}, not the run span's ${expected}`);
@@ -158,13 +169,16 @@ export class OtlpExportService {
     );
   }
 
-  private offerEvents(messages: EventsMessage[], contexts: ReadonlyMap<string, RunTelemetryContext>): void {
-    const batches: EventLogBatch[] = [];
-    for (const message of messages) {
-      const ctx = contexts.get(message.runId);
-      if (ctx) batches.push(eventLogBatch(ctx, message, this.catalog));
-    }
-    this.logs!.offer(batches, new Date());
+  private offerEvents(reports: ReadonlyArray<IngestedReport & { message: EventsMessage }>, contexts: ReadonlyMap<string, RunTelemetryContext>): void {
+    this.logs!.offer(
+      // A report with no text (ingest always has it) is written out here.
+      reports.map(({ message, text }) => ({ runId: message.runId, output: message.output, records: message.records.length, text: text ?? JSON.stringify(message) })),
+      (runId, output) => {
+        const ctx = contexts.get(runId);
+        return ctx && eventStream(ctx, output, this.catalog);
+      },
+      new Date(),
+    );
   }
 
   private track(work: Promise<void>): void {
@@ -247,10 +261,4 @@ function settle(run: (done: (result: ExportResult) => void) => void): Promise<vo
   return new Promise((resolve, reject) =>
     run((result) => (result.code === ExportResultCode.SUCCESS ? resolve() : reject(result.error ?? new Error('export failed')))),
   );
-}
-
-/** Trace and parent span the same; the flags may differ (a host may not sample what the API did). */
-function traceContextsEqual(a: string, b: string): boolean {
-  const [x, y] = [traceContextOf(a), traceContextOf(b)];
-  return x !== undefined && y !== undefined && x.traceId === y.traceId && x.spanId === y.spanId;
 }

@@ -37,6 +37,7 @@ const job = (state: JobView['state'], runs: RunState[]): JobView => ({
     limits: null,
     overhead: null,
     warnings: null,
+    trace: { traceId: '', spanId: '', host: null },
     queuedAt: '',
     startedAt: null,
     finishedAt: null,
