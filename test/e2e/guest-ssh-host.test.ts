@@ -3,7 +3,6 @@
 // the runner the gateway uploads into it, and judged by that probe: the catalog's verdicts on 6.1
 // and a job that needs a newer kernel answered `unsupported` with the reason. Loads nothing into this
 // machine's kernel (no daemon host); what the guest kernel holds is checked with bpftool over SSH.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +12,7 @@ import { guestUnavailableReason, startSshGuest, stopSshGuest, type RunningSshGue
 import { freePort, generateSshKey, startSshGateway, stopPid, waitFor } from '@fleettrace/infra/stack';
 import { catalog } from '@fleettrace/programs';
 import { remoteRunnerBundle } from '@fleettrace/runner';
-import { bpfBaseline, bpfCreatedSince, bpftoolOverSsh, type BpfBaseline, type Bpftool } from '../support/bpf-leak-check';
+import { EVERY_PROCESS, bpfBaseline, hostOverSsh, waitForNoBpfLeftByRun, type BpfBaseline } from '../support/bpf-leak-check';
 import { startFleet, type Fleet } from '../support/fleet';
 import { submitJob, waitForJobDone } from '../support/jobs';
 
@@ -28,7 +27,6 @@ let unavailable: string | undefined;
 let fleet: Fleet | undefined;
 let gatewayPid: number | undefined;
 let guest: RunningSshGuest | undefined;
-let guestBpftool: Bpftool;
 let beforeEnrolment: BpfBaseline;
 let detail: HostDetailView;
 
@@ -44,8 +42,7 @@ beforeAll(async () => {
   gatewayPid = startSshGateway({ redisUrl: fleet.redisUrl, redisPrefix: fleet.redisPrefix, keyDir, logFile: join(fleet.logDir, 'ssh-gateway.log') }).pid;
   guest = await guestStarted;
   console.log(`guest-ssh-host: ${guest.kernelRelease} booted to sshd answering in ${guest.bootMs} ms`);
-  guestBpftool = bpftoolOverSsh({ port: guest.port, keyFile: clientKeyFile });
-  beforeEnrolment = bpfBaseline(guestBpftool);
+  beforeEnrolment = bpfBaseline(hostOverSsh({ port: guest.port, keyFile: clientKeyFile }));
   const enrolled = Date.now();
   // Enrolled by the fingerprint of the key the guest was given: never trust on first use.
   const { status, body } = await fleet.api.client.request('POST', '/v1/hosts/ssh', { name: GUEST, address: guest.address, user: 'root', labels: { kernel: '6.1' }, hostKey: guest.hostKeyFingerprint });
@@ -70,13 +67,12 @@ function needGuest(ctx: TestContext): void {
   if (unavailable) ctx.skip(`no guest kernel here: ${unavailable}`);
 }
 
-/** A command in the guest over SSH (OpenSSH's client, the test's key), argv without a shell of ours. */
+/**
+ * A command in the guest over SSH (OpenSSH's client, the test's key), each argument quoted for the
+ * guest's shell: `sh -c SCRIPT` runs SCRIPT, not `sh -c` of its first word.
+ */
 function inGuest(argv: string[]): string {
-  return execFileSync(
-    'ssh',
-    ['-i', clientKeyFile, '-p', String(guest!.port), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', 'root@127.0.0.1', ...argv],
-    { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' },
-  );
+  return hostOverSsh({ port: guest!.port, keyFile: clientKeyFile })(argv);
 }
 
 describe.runIf(process.arch === 'x64')('the 6.1 QEMU guest as an SSH fleet member', () => {
@@ -134,6 +130,7 @@ describe.runIf(process.arch === 'x64')('the 6.1 QEMU guest as an SSH fleet membe
 
   it('leaves no BPF program, link or map in the guest kernel after its probes (bpftool over SSH)', async (ctx) => {
     needGuest(ctx);
-    await waitFor('nothing of ours in the guest kernel', async () => bpfCreatedSince(beforeEnrolment, guestBpftool).length === 0, 30_000, 500);
+    // Everything the guest runs is the test's: whoever holds an object there, it counts.
+    await waitForNoBpfLeftByRun(beforeEnrolment, EVERY_PROCESS, 30_000);
   });
 });

@@ -4,26 +4,22 @@
 // This machine runs no systemd, so the gateway takes its documented fallback: the daemon as a
 // process under setpriv (the unit's capability bounding set, no_new_privs), its PID recorded.
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostRedisUser, type CountsOutput, type HostView, type JobView, type SshHostView } from '@fleettrace/contracts';
-import { REPO_ROOT, freePort, generateSshKey, startSshGateway, startSshd, stopPid, stopSshd, waitFor, type RunningSshd } from '@fleettrace/infra/stack';
-import { bpfBaseline, bpfCreatedSince } from '../support/bpf-leak-check';
-import { startFleet, type Fleet } from '../support/fleet';
+import { hostRedisUser, type CountsOutput, type JobView, type SshHostView } from '@fleettrace/contracts';
+import { REPO_ROOT, waitFor } from '@fleettrace/infra/stack';
+import { bpfBaseline, waitForNoBpfLeftByRun } from '../support/bpf-leak-check';
+import type { Fleet } from '../support/fleet';
+import { startSshFleet, type SshFleet } from '../support/loopback-ssh';
 import { getResults, submitJob, waitForJobDone, waitForRuns } from '../support/jobs';
 
-const dir = mkdtempSync(join(tmpdir(), 'ft-ssh-boot-'));
-const keyDir = join(dir, 'keys');
+let sshFleet: SshFleet;
 let fleet: Fleet;
 let redis: Redis;
-let gatewayPid: number | undefined;
-let clientKey: string;
-const sshds: RunningSshd[] = [];
 const COMM = `ftboot${process.pid}`.slice(0, 15);
-const WORKLOAD = join(dir, COMM);
+let workload: string;
 const DAEMON_BUNDLE = JSON.parse(readFileSync(join(REPO_ROOT, 'apps/node-daemon/dist/remote/bundle.json'), 'utf8')) as { sha256: string };
 /** Two local users made for the sudo tests, removed after: one may sudo without a password, one may not. */
 const SUDO_USER = `ftsudo${process.pid % 100000}`;
@@ -32,56 +28,22 @@ const SUDOERS = `/etc/sudoers.d/${SUDO_USER}`;
 const madeUsers: string[] = [];
 
 beforeAll(async () => {
-  mkdirSync(keyDir);
-  clientKey = generateSshKey(join(keyDir, 'default')).publicKey;
-  copyFileSync(join(REPO_ROOT, 'infra/build/workload'), WORKLOAD);
-  chmodSync(WORKLOAD, 0o755);
-  fleet = await startFleet('sshboot', 1);
+  sshFleet = await startSshFleet('sshboot', 1);
+  fleet = sshFleet.fleet;
+  workload = sshFleet.workload(COMM);
   redis = new Redis(fleet.redisUrl);
-  gatewayPid = startSshGateway({ redisUrl: fleet.redisUrl, redisPrefix: fleet.redisPrefix, keyDir, logFile: join(fleet.logDir, 'ssh-gateway.log') }).pid;
 }, 120_000);
 
 afterAll(async () => {
-  if (gatewayPid) await stopPid(gatewayPid);
-  for (const sshd of sshds) await stopSshd(sshd.pid);
+  // The sshds first: userdel refuses a user that still has processes (a session of the sudo test).
+  await sshFleet?.stop();
   rmSync(SUDOERS, { force: true });
   for (const user of madeUsers) execFileSync('userdel', ['--remove', user], { stdio: 'ignore' });
   redis?.disconnect();
-  await fleet?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
-/**
- * `forUsers`: sshd reads authorized_keys as the user logging in, so for users other than root the
- * file (public keys only) and the directories above it are made readable to them.
- */
-async function sshd(forUsers = false): Promise<RunningSshd> {
-  const baseDir = mkdtempSync(join(dir, 'sshd-'));
-  const started = await startSshd({ baseDir, port: await freePort(), authorizedKeys: [clientKey] });
-  sshds.push(started);
-  if (forUsers) {
-    for (const path of [dir, baseDir]) chmodSync(path, 0o755);
-    chmodSync(join(baseDir, 'authorized_keys'), 0o644);
-  }
-  return started;
-}
-
-async function enrol(name: string, server: RunningSshd, user = 'root'): Promise<void> {
-  const { status, body } = await fleet.api.client.request('POST', '/v1/hosts/ssh', { name, address: server.address, user, labels: { via: 'ssh' }, hostKey: server.hostKeyFingerprint });
-  if (status !== 202) throw new Error(`enrolment answered ${status}: ${JSON.stringify(body)}`);
-}
-
-async function sshHost(name: string, until: (host: SshHostView) => boolean, timeoutMs = 90_000): Promise<SshHostView> {
-  let host: SshHostView | undefined;
-  await waitFor(`SSH host ${name}`, async () => until((host = await fleet.api.client.get<SshHostView>(`/v1/hosts/ssh/${name}`))), timeoutMs, 200);
-  return host!;
-}
-
-async function hostOf(name: string, until: (host: HostView | undefined) => boolean): Promise<HostView> {
-  let host: HostView | undefined;
-  await waitFor(`host ${name}`, async () => until((host = (await fleet.api.client.hosts()).find((h) => h.id === name))), 60_000, 200);
-  return host!;
-}
+const sshHost = (name: string, until: (host: SshHostView) => boolean, timeoutMs = 90_000): Promise<SshHostView> => sshFleet.sshHost(name, until, timeoutMs);
+const hostOf: SshFleet['host'] = (name, until) => sshFleet.host(name, until, 60_000);
 
 /** Alive, and not a zombie waiting for its parent (PID 1 here) to reap it. */
 function running(pid: number): boolean {
@@ -94,9 +56,9 @@ function running(pid: number): boolean {
 
 /** The real CLI binary against the fleet's API: exit code, stdout, stderr. */
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { PATH: process.env.PATH ?? '', HOME: dir, FLEETTRACE_URL: fleet.api.url, FLEETTRACE_TOKEN: fleet.token };
+  const env = { PATH: process.env.PATH ?? '', HOME: sshFleet.sshds.dir, FLEETTRACE_URL: fleet.api.url, FLEETTRACE_TOKEN: fleet.token };
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(REPO_ROOT, 'apps/cli/bin/fleettrace.mjs'), ...args], { env, cwd: dir }, (error, stdout, stderr) =>
+    execFile(process.execPath, [join(REPO_ROOT, 'apps/cli/bin/fleettrace.mjs'), ...args], { env, cwd: sshFleet.sshds.dir }, (error, stdout, stderr) =>
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -105,14 +67,14 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 async function syscountOn(hostId: string): Promise<JobView> {
   const job = await submitJob(fleet.api.client, { program: 'syscount', params: { comm: COMM }, durationSeconds: 8, targets: { hostIds: [hostId] } });
   await waitForRuns(fleet.api.client, job.id, ['running'], 60_000);
-  execFileSync(WORKLOAD, ['getpriority', '300']);
+  execFileSync(workload, ['getpriority', '300']);
   return waitForJobDone(fleet.api.client, job.id, 60_000);
 }
 
 describe('bootstrapping a daemon over SSH', () => {
   it('installs a daemon that registers under the same host id and runs a catalog job; uninstall removes it, its files and its Redis user', async () => {
-    const server = await sshd();
-    await enrol('ssh-boot', server);
+    const server = await sshFleet.sshds.start();
+    await sshFleet.enrol('ssh-boot', server);
     await sshHost('ssh-boot', (h) => h.state === 'enrolled');
     expect((await hostOf('ssh-boot', (h) => h?.online === true)).kind).toBe('ssh');
 
@@ -163,7 +125,8 @@ describe('bootstrapping a daemon over SSH', () => {
     expect(running(pid)).toBe(false);
     expect(existsSync(hostDir)).toBe(false);
     expect(existsSync(bundleDir)).toBe(false);
-    await waitFor('no BPF object of the daemon or its run left', async () => bpfCreatedSince(baseline).length === 0, 15_000);
+    // The daemon ran in its own session, its parent gone: it was still in the sshd's cgroup.
+    await waitForNoBpfLeftByRun(baseline, sshFleet.processes);
     // And it is an SSH host again, served by the gateway.
     expect((await hostOf('ssh-boot', (h) => h?.kind === 'ssh')).kind).toBe('ssh');
     const audit = await fleet.api.client.get<{ items: Array<{ action: string; subject: string }> }>('/v1/audit?subject=ssh-boot');
@@ -183,8 +146,8 @@ describe('SSH hosts whose login user is not root', () => {
   });
 
   it('a user with passwordless sudo is served (commands under sudo -n) and runs a catalog job', async () => {
-    const server = await sshd(true);
-    await enrol('ssh-sudo', server, SUDO_USER);
+    const server = await sshFleet.sshds.start({ forOtherUsers: true });
+    await sshFleet.enrol('ssh-sudo', server, SUDO_USER);
     expect((await sshHost('ssh-sudo', (h) => h.state !== 'pending')).state).toBe('enrolled');
     await hostOf('ssh-sudo', (h) => h?.online === true);
     await waitFor('the gateway reached it through sudo', async () => readFileSync(join(fleet.logDir, 'ssh-gateway.log'), 'utf8').includes(`host ssh-sudo: reached as ${SUDO_USER} (sudo)`), 30_000, 200);
@@ -194,12 +157,12 @@ describe('SSH hosts whose login user is not root', () => {
     expect(done.runs.map((r) => [r.hostId, r.state, r.error])).toEqual([['ssh-sudo', 'succeeded', null]]);
     const syscalls = (await getResults(fleet.api.client, done.id)).hosts[0].outputs.find((o) => o.name === 'syscalls') as CountsOutput;
     expect(syscalls.entries.find((e) => e.key.syscall === 'getpriority')?.value).toBe(300);
-    await waitFor('no BPF object of the run left', async () => bpfCreatedSince(baseline).length === 0, 15_000);
+    await waitForNoBpfLeftByRun(baseline, sshFleet.processes);
   }, 200_000);
 
   it('a user with neither root nor passwordless sudo is refused, saying so', async () => {
-    const server = await sshd(true);
-    await enrol('ssh-plain', server, PLAIN_USER);
+    const server = await sshFleet.sshds.start({ forOtherUsers: true });
+    await sshFleet.enrol('ssh-plain', server, PLAIN_USER);
     const refused = await sshHost('ssh-plain', (h) => h.state !== 'pending', 30_000);
     expect(refused).toMatchObject({
       state: 'refused',

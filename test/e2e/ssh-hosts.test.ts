@@ -1,79 +1,43 @@
 // A mixed fleet: a daemon host and a host reached over SSH (Debian's sshd on a loopback port, on this
 // machine's kernel) through a real SSH gateway, all through the REST API. Enrolment and the SSH
 // failures, which load nothing into the kernel, are tested in apps/api/test/ssh-gateway.test.ts.
-import { copyFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CountsOutput, EventPage, HostDetailView, HostView, JobView, SshHostView } from '@fleettrace/contracts';
 import { runInCgroup } from '@fleettrace/infra';
-import { REPO_ROOT, freePort, generateSshKey, startSshGateway, startSshd, stopPid, stopSshd, waitFor, type RunningSshd } from '@fleettrace/infra/stack';
+import { waitFor } from '@fleettrace/infra/stack';
 import { remoteRunnerBundle } from '@fleettrace/runner';
-import { bpfBaseline, bpfCreatedSince, bpftoolOverSsh } from '../support/bpf-leak-check';
-import { startFleet, type Fleet } from '../support/fleet';
+import { bpfBaseline, waitForNoBpfLeftByRun } from '../support/bpf-leak-check';
+import type { Fleet } from '../support/fleet';
+import { startSshFleet, type SshFleet } from '../support/loopback-ssh';
 import { getResults, submitJob, waitForJobDone, waitForRuns } from '../support/jobs';
 
-const dir = mkdtempSync(join(tmpdir(), 'ft-ssh-e2e-'));
-const keyDir = join(dir, 'keys');
+let sshFleet: SshFleet;
 let fleet: Fleet;
-let gatewayPid: number | undefined;
-let clientKey: string;
-const sshds: RunningSshd[] = [];
 /** The workload under a name of its own: the script counts its calls by comm, and nothing else has that name. */
 const COMM = `ftssh${process.pid}`.slice(0, 15);
-const WORKLOAD = join(dir, COMM);
+let workload: string;
 /** Where the gateway installs its runner on a host, content-addressed (the loopback hosts are this machine). */
 const RUNNER_DIR = `/var/lib/fleettrace/runner-${remoteRunnerBundle().sha256}`;
 
 beforeAll(async () => {
-  mkdirSync(keyDir);
-  clientKey = generateSshKey(join(keyDir, 'default')).publicKey;
-  copyFileSync(join(REPO_ROOT, 'infra/build/workload'), WORKLOAD);
-  chmodSync(WORKLOAD, 0o755);
-  fleet = await startFleet('ssh', 1);
-  gatewayPid = startSshGateway({ redisUrl: fleet.redisUrl, redisPrefix: fleet.redisPrefix, keyDir, logFile: join(fleet.logDir, 'ssh-gateway.log') }).pid;
+  sshFleet = await startSshFleet('ssh', 1);
+  fleet = sshFleet.fleet;
+  workload = sshFleet.workload(COMM);
 }, 120_000);
 
 afterAll(async () => {
-  if (gatewayPid) await stopPid(gatewayPid);
-  for (const sshd of sshds) await stopSshd(sshd.pid);
-  await fleet?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await sshFleet?.stop();
 });
 
-async function sshd(hostKeyFile?: string, port?: number): Promise<RunningSshd> {
-  const started = await startSshd({ baseDir: mkdtempSync(join(dir, 'sshd-')), port: port ?? (await freePort()), authorizedKeys: [clientKey], hostKeyFile });
-  sshds.push(started);
-  return started;
-}
-
-async function enrol(name: string, address: string, hostKey: string): Promise<void> {
-  const { status, body } = await fleet.api.client.request('POST', '/v1/hosts/ssh', { name, address, user: 'root', labels: { via: 'ssh' }, hostKey });
-  if (status !== 202) throw new Error(`enrolment answered ${status}: ${JSON.stringify(body)}`);
-}
-
-async function enrolment(name: string, until: (host: SshHostView) => boolean): Promise<SshHostView> {
-  let host: SshHostView | undefined;
-  await waitFor(`SSH host ${name}`, async () => {
-    host = await fleet.api.client.get<SshHostView>(`/v1/hosts/ssh/${name}`);
-    return until(host);
-  }, 30_000, 200);
-  return host!;
-}
-
-async function online(name: string): Promise<HostView> {
-  let host: HostView | undefined;
-  await waitFor(`host ${name} online`, async () => {
-    host = (await fleet.api.client.hosts()).find((h) => h.id === name);
-    return host?.online === true;
-  }, 30_000, 200);
-  return host!;
-}
+const enrolment = (name: string, until: (host: SshHostView) => boolean): Promise<SshHostView> => sshFleet.sshHost(name, until);
+const online = (name: string): Promise<HostView> => sshFleet.host(name, (h) => h?.online === true);
 
 describe('hosts reached over SSH', () => {
   it('a pinned SSH host and a daemon host run one bpftrace job, and the results merge', async () => {
-    const server = await sshd();
-    await enrol('ssh-pinned', server.address, server.hostKeyFingerprint);
+    const server = await sshFleet.sshds.start();
+    await sshFleet.enrol('ssh-pinned', server);
     expect((await enrolment('ssh-pinned', (h) => h.state !== 'pending')).state).toBe('enrolled');
     const host = await online('ssh-pinned');
     expect(host).toMatchObject({ kind: 'ssh', labels: { via: 'ssh' }, tools: { bpftrace: true } });
@@ -88,7 +52,7 @@ describe('hosts reached over SSH', () => {
       return view.runs.length === 2 && view.runs.every((r) => r.state === 'running');
     }, 40_000, 100);
     // In the daemon host's cgroup: the daemon sees these calls, and so does the SSH host (it traces its whole machine).
-    await runInCgroup(daemon.cgroupPath, WORKLOAD, ['getpriority', '300']);
+    await runInCgroup(daemon.cgroupPath, workload, ['getpriority', '300']);
     const done = await waitForJobDone(fleet.api.client, job.id, 60_000);
     expect(done.runs.map((r) => [r.hostId, r.state, r.error])).toEqual([
       [daemon.hostId, 'succeeded', null],
@@ -101,12 +65,12 @@ describe('hosts reached over SSH', () => {
     }
     const merged = results.merged.find((o) => o.kind === 'counts') as CountsOutput;
     expect(merged.entries.find((e) => e.key.key === COMM)?.value).toBe(600);
-    await waitFor('no BPF object of the job left', async () => bpfCreatedSince(baseline).length === 0, 15_000);
+    await waitForNoBpfLeftByRun(baseline, sshFleet.processes);
   }, 150_000);
 
   it('a catalog program over SSH (the uploaded runner, the host\'s node) gives the same outputs as on a daemon host', async () => {
-    const server = await sshd();
-    await enrol('ssh-catalog', server.address, server.hostKeyFingerprint);
+    const server = await sshFleet.sshds.start();
+    await sshFleet.enrol('ssh-catalog', server);
     await online('ssh-catalog');
     // The gateway installs the runner when it first reaches a host that can run it, before any run asks.
     await waitFor('the runner installed on the SSH host', async () => existsSync(join(RUNNER_DIR, '.complete')), 60_000, 200);
@@ -121,7 +85,7 @@ describe('hosts reached over SSH', () => {
     const baseline = bpfBaseline();
     const job = await submitJob(fleet.api.client, { program: 'syscount', params: { comm: COMM }, durationSeconds: 15, targets: { hostIds: [daemon.hostId, 'ssh-catalog'] } });
     await waitForRuns(fleet.api.client, job.id, ['running'], 60_000);
-    await runInCgroup(daemon.cgroupPath, WORKLOAD, ['getpriority', '300']);
+    await runInCgroup(daemon.cgroupPath, workload, ['getpriority', '300']);
     const done = await waitForJobDone(fleet.api.client, job.id, 60_000);
     expect(done.runs.map((r) => [r.hostId, r.state, r.error])).toEqual([
       [daemon.hostId, 'succeeded', null],
@@ -135,18 +99,18 @@ describe('hosts reached over SSH', () => {
     expect(outputsOf('ssh-catalog')).toEqual(outputsOf(daemon.hostId));
     // The runner's content-addressed directory on the host, complete (this host is this machine).
     expect(readFileSync(join(RUNNER_DIR, '.complete'), 'utf8').trim()).toBe(remoteRunnerBundle().sha256);
-    await waitFor('no BPF object of the job left', async () => bpfCreatedSince(baseline).length === 0, 15_000);
+    await waitForNoBpfLeftByRun(baseline, sshFleet.processes);
   }, 150_000);
 
   it('a connection killed mid-run ends the run failed with the reason, keeps its events, and leaves no BPF object on the host', async () => {
-    const server = await sshd();
-    await enrol('ssh-cut', server.address, server.hostKeyFingerprint);
+    const server = await sshFleet.sshds.start();
+    await sshFleet.enrol('ssh-cut', server);
     await online('ssh-cut');
     // Already there from the catalog test (or an earlier run of this one): this run must not upload it again.
     const uploaded = existsSync(join(RUNNER_DIR, '.complete')) ? statSync(join(RUNNER_DIR, '.complete')).mtimeMs : undefined;
-    const overSsh = bpftoolOverSsh({ port: server.port, keyFile: join(keyDir, 'default') });
-    const baseline = bpfBaseline(overSsh);
-    const marker = join(dir, `ftcut${process.pid}`.slice(0, 15));
+    // Looked at on the host, by its own bpftool and /proc: whatever a process under its sshd holds.
+    const baseline = bpfBaseline(sshFleet.sshds.commandsOn(server));
+    const marker = join(sshFleet.sshds.dir, `ftcut${process.pid}`.slice(0, 15));
     copyFileSync('/bin/true', marker);
     chmodSync(marker, 0o755);
     const comm = marker.split('/').pop()!;
@@ -162,7 +126,7 @@ describe('hosts reached over SSH', () => {
     expect(done.runs[0]).toMatchObject({ hostId: 'ssh-cut', state: 'failed', error: expect.stringMatching(new RegExp(`^the SSH connection to ${server.address} ended during the run`)) });
     const kept = await eventsOfJob();
     expect(kept.map((e) => [e.hostId, e.record.filename])).toEqual([['ssh-cut', marker]]);
-    await waitFor('no BPF object of the run left on the host (bpftool over SSH)', async () => bpfCreatedSince(baseline, overSsh).length === 0, 15_000, 200);
+    await waitForNoBpfLeftByRun(baseline, sshFleet.sshds.processes);
     // The bundle was already on this host: it was reused, not uploaded again.
     if (uploaded !== undefined) expect(statSync(join(RUNNER_DIR, '.complete')).mtimeMs).toBe(uploaded);
   }, 150_000);

@@ -77,7 +77,7 @@ async function seedJob(hostIds: string[], options: { startDeadline?: Date; durat
     await runs.insertMany(tx, hostIds.map((hostId, i) => ({ id: ids[i]!, jobId, hostId, stage: 0, queuedAt: now })));
     await runs.release(tx, ids.map((runId) => ({ runId, deadlines: { startDeadline, endDeadline: new Date(startDeadline.getTime() + (durationSeconds + 5) * 1000) } })));
   });
-  const list = await runs.listByJob(jobId);
+  const list = await database.snapshot((tx) => runs.listByJob(jobId, tx));
   return { jobId, runIds: list.map((r) => r.id) };
 }
 
@@ -177,7 +177,7 @@ describe('RunRepository', () => {
     expect(await advance('draining', 3)).toBe(1);
     expect(await advance('succeeded', 4)).toBe(1);
     expect(await advance('failed', 5, 'late')).toBe(0);
-    const [run] = await runs.listByJob(jobId);
+    const [run] = await database.snapshot((tx) => runs.listByJob(jobId, tx));
     expect(run).toMatchObject({ state: 'succeeded', error: null, dispatchedAt: at(2), startedAt: at(2), finishedAt: at(4) });
   });
 
@@ -206,10 +206,10 @@ describe('RunRepository', () => {
     const limits = { mapMemoryBytes: 1 << 26, mapMemoryEstimateBytes: 300_000, eventsPerSecond: 10_000, overheadBudgetPercent: 2, overheadWindowMs: 1000, maxEventsPerOutput: 10_000 };
     const overhead = { measured: true, peakCpuPercent: 39.3, meanCpuPercent: 39.2, bpfRunTimeNs: 4e8, bpfRunCount: 2017, windowMs: 1000, samples: 6, budgetExceeded: true };
     const warnings = { first: ['WARNING: could not attach probe kprobe:vfs_open, skipping.'], distinct: 1 };
-    expect((await runs.listByJob(jobId))[0]).toMatchObject({ warnings: null });
+    expect((await database.snapshot((tx) => runs.listByJob(jobId, tx)))[0]).toMatchObject({ warnings: null });
     await runs.recordSummaries(database.pool, [{ runId: runIds[0]!, counters: { events: 0, lostEvents: 0, droppedEvents: 0, droppedByRate: 0 }, limits, overhead, warnings }]);
     await runs.recordSummaries(database.pool, [{ runId: runIds[0]!, counters: { events: 0, lostEvents: 0, droppedEvents: 0 } }]);
-    expect((await runs.listByJob(jobId))[0]).toMatchObject({ limits, overhead, warnings });
+    expect((await database.snapshot((tx) => runs.listByJob(jobId, tx)))[0]).toMatchObject({ limits, overhead, warnings });
   });
 });
 
@@ -220,7 +220,7 @@ describe('JobRepository.completeIfFinished', () => {
     expect(await database.transaction((tx) => jobs.completeIfFinished(tx, [jobId]))).toEqual([]);
     await runs.advance(database.pool, [{ runId: runIds[1]!, state: 'missed', at: new Date() }]);
     expect(await database.transaction((tx) => jobs.completeIfFinished(tx, [jobId]))).toEqual([jobId]);
-    expect((await jobs.findById(jobId))?.state).toBe('completed');
+    expect((await database.snapshot((tx) => jobs.findById(jobId, tx)))?.state).toBe('completed');
   });
 
   it('completes the job when two transactions end its last two runs at the same time', async () => {
@@ -247,7 +247,7 @@ describe('JobRepository.completeIfFinished', () => {
       first.release();
       second.release();
     }
-    expect((await jobs.findById(jobId))?.state).toBe('completed');
+    expect((await database.snapshot((tx) => jobs.findById(jobId, tx)))?.state).toBe('completed');
   });
 });
 
@@ -311,7 +311,7 @@ describe('ApiTokenRepository', () => {
     await tokens.insert(database.pool, { id, name: 'ci', scopes: ['jobs:read'], hostSelector: 'tier=web', createdBy: 'admin', createdAt: new Date(), expiresAt: null }, 'hmac-ci');
     expect(await tokens.revoke(database.pool, id, 'admin', new Date(1000))).toBe(true);
     expect(await tokens.revoke(database.pool, id, 'other', new Date(2000))).toBe(false);
-    expect(await tokens.findById(id)).toMatchObject({ revokedAt: new Date(1000), revokedBy: 'admin', hostSelector: 'tier=web' });
+    expect(await database.snapshot((tx) => tokens.findById(id, tx))).toMatchObject({ revokedAt: new Date(1000), revokedBy: 'admin', hostSelector: 'tier=web' });
   });
 });
 

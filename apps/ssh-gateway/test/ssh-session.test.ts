@@ -1,39 +1,38 @@
 // The gateway's SSH connection and remote bpftrace against a real OpenSSH server on loopback (same
 // kernel as this machine, so bpftool here sees what the "remote" host loaded).
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultRunLimits, type CountsOutput } from '@fleettrace/contracts';
 import type { RunnerMessage, RunnerStart } from '@fleettrace/runner';
-import { REPO_ROOT, freePort, generateSshKey, startSshd, stopSshd, waitFor, type RunningSshd } from '@fleettrace/infra/stack';
-import { bpfBaseline, bpfCreatedSince } from '@fleettrace/testing/bpf-leak-check';
+import { REPO_ROOT, freePort, generateSshKey, waitFor, type RunningSshd } from '@fleettrace/infra/stack';
+import { bpfBaseline, bpfLeftByRun, waitForNoBpfLeftByRun } from '@fleettrace/testing/bpf-leak-check';
+import { loopbackSshds } from '@fleettrace/testing/loopback-ssh';
 import { SshSession, type SshOptions } from '../src/ssh/ssh-session';
 import { runBpftraceOverSsh } from '../src/ssh-runner';
 import { probeHost } from '../src/probe';
 
-const dir = mkdtempSync(join(tmpdir(), 'ft-sshs-'));
+const sshds = loopbackSshds('sshs');
+const dir = sshds.dir;
 let sshd: RunningSshd;
 let options: SshOptions;
 const sessions: SshSession[] = [];
 /** The workload under a name of its own: the scripts count its calls by comm, and nothing else has that name. */
 const WORKLOAD = join(dir, `ftw${process.pid}`);
+/** bpftrace processes under the test's sshd (this machine may run others, not the test's). */
+const BPFTRACE_OF_THE_HOST = `pgrep -x bpftrace --cgroup ${sshds.cgroup}`;
 
 beforeAll(async () => {
-  const keyDir = join(dir, 'keys');
-  mkdirSync(keyDir);
-  const client = generateSshKey(join(keyDir, 'default'));
-  sshd = await startSshd({ baseDir: join(dir, 'sshd'), port: await freePort(), authorizedKeys: [client.publicKey] });
-  options = { keyDir, connectTimeoutSeconds: 15, keepaliveSeconds: 5 };
+  sshd = await sshds.start();
+  options = { keyDir: sshds.keyDir, connectTimeoutSeconds: 15, keepaliveSeconds: 5 };
   copyFileSync(join(REPO_ROOT, 'infra/build/workload'), WORKLOAD);
   execFileSync('chmod', ['+x', WORKLOAD]);
 });
 
 afterAll(async () => {
   for (const session of sessions) await session.close();
-  if (sshd) await stopSshd(sshd.pid);
-  rmSync(dir, { recursive: true, force: true });
+  await sshds.stop();
 });
 
 async function open(hostKey: string, overrides: Partial<{ name: string; port: number }> = {}): Promise<SshSession> {
@@ -105,8 +104,8 @@ describe('bpftrace over SSH', () => {
     const counts = (done as Extract<RunnerMessage, { type: 'done' }>).outputs.find((o) => o.kind === 'counts') as CountsOutput;
     expect(counts.entries).toEqual([{ key: { key: comm }, value: 250 }]);
     expect(messages.filter((m) => m.type === 'state').map((m) => (m as { state: string }).state)).toEqual(['loading', 'running', 'draining']);
-    expect((await session.run(['sh', '-c', 'pgrep -x bpftrace || true'])).stdout).toBe('');
-    expect(bpfCreatedSince(baseline)).toEqual([]);
+    expect((await session.run(['sh', '-c', `${BPFTRACE_OF_THE_HOST} || true`])).stdout).toBe('');
+    expect(bpfLeftByRun(baseline, sshds.processes)).toEqual([]);
   }, 60_000);
 
   it('a script bpftrace rejects fails with bpftrace\'s own error', async () => {
@@ -126,11 +125,11 @@ describe('bpftrace over SSH', () => {
       if (m.type === 'state' && m.state === 'running') running();
     }, new Promise(() => {}), session, 120).catch((error: Error) => error);
     await isRunning;
-    expect((await session.run(['sh', '-c', 'pgrep -x bpftrace | wc -l'])).stdout.trim()).toBe('1');
+    expect((await session.run(['sh', '-c', `${BPFTRACE_OF_THE_HOST} | wc -l`])).stdout.trim()).toBe('1');
     // The whole connection goes, as when the gateway dies or the network breaks.
     await session.close();
-    await waitFor('the host\'s bpftrace to stop', async () => !execFileSync('sh', ['-c', 'pgrep -x bpftrace || true'], { encoding: 'utf8' }).trim(), 15_000);
-    await waitFor('no BPF object of the run left', async () => bpfCreatedSince(baseline).length === 0, 15_000);
+    await waitFor('the host\'s bpftrace to stop', async () => !execFileSync('sh', ['-c', `${BPFTRACE_OF_THE_HOST} || true`], { encoding: 'utf8' }).trim(), 15_000);
+    await waitForNoBpfLeftByRun(baseline, sshds.processes);
     await run;
   }, 60_000);
 });

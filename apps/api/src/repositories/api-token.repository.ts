@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ApiScope } from '@fleettrace/contracts';
-import { DatabaseRepository, type Db } from './database.repository';
+import { DatabaseRepository, type Db, type TxClient } from './database.repository';
 
 export interface TokenRecord {
   id: string;
@@ -75,7 +75,7 @@ export class ApiTokenRepository {
     return rows[0] && toRecord(rows[0]);
   }
 
-  async findById(id: string, db: Db = this.database.pool): Promise<TokenRecord | undefined> {
+  async findById(id: string, db: TxClient): Promise<TokenRecord | undefined> {
     const { rows } = await db.query<TokenRow>(`SELECT ${COLUMNS} FROM api_tokens WHERE id = $1`, [id]);
     return rows[0] && toRecord(rows[0]);
   }

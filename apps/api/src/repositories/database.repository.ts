@@ -9,8 +9,16 @@ import type { ApiConfig } from '../config';
  */
 export type Db = Pick<pg.Pool, 'query'> | pg.PoolClient;
 
-/** The connection of an open transaction: what needs one session (COPY, temporary tables) takes this. */
-export type Tx = pg.PoolClient;
+declare const openTransaction: unique symbol;
+
+/**
+ * The connection of an open transaction (or read snapshot), as only transaction() and snapshot()
+ * hand it out. A repository method that reads or writes for a transaction takes this, never a pool
+ * default: given nothing, or the pool, it does not compile, so no query meant for a transaction can
+ * take a second pool connection while the transaction holds one (enough of those at once starve
+ * the pool) or read outside the transaction's snapshot.
+ */
+export type TxClient = pg.PoolClient & { readonly [openTransaction]: true };
 
 /**
  * The database refused the data itself: running the same statement with the same data would fail
@@ -68,11 +76,11 @@ export class DatabaseRepository implements OnApplicationShutdown {
   }
 
   /** Rejects with DataRejectedError when the database refused the data written, else with what failed. */
-  async transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+  async transaction<T>(work: (tx: TxClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const result = await work(client);
+      const result = await work(client as TxClient);
       await client.query('COMMIT');
       return result;
     } catch (error) {
@@ -87,11 +95,11 @@ export class DatabaseRepository implements OnApplicationShutdown {
    * Reads on one snapshot of the database: what several queries return then agrees, as no write can
    * land between them (a view of a job whose runs were released but whose timeline lacks the release).
    */
-  async snapshot<T>(work: (db: Tx) => Promise<T>): Promise<T> {
+  async snapshot<T>(work: (tx: TxClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const result = await work(client);
+      const result = await work(client as TxClient);
       await client.query('COMMIT');
       return result;
     } catch (error) {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { JobState, ProgramPolicy, ProgramSpec, RolloutSpec, RunDispatch, TargetsV2 } from '@fleettrace/contracts';
-import { DatabaseRepository, type Db } from './database.repository';
+import { DatabaseRepository, type Db, type TxClient } from './database.repository';
 
 export interface JobRecord {
   id: string;
@@ -129,7 +129,7 @@ export class JobRepository {
     return new Map(rows.map((r) => [r.state, r.n]));
   }
 
-  async findById(id: string, db: Db = this.database.pool): Promise<JobRecord | undefined> {
+  async findById(id: string, db: TxClient): Promise<JobRecord | undefined> {
     const { rows } = await db.query<JobRow>('SELECT * FROM jobs WHERE id = $1', [id]);
     return rows[0] && toRecord(rows[0]);
   }
@@ -217,13 +217,13 @@ export class JobRepository {
     );
   }
 
-  async eventsOf(jobId: string, db: Db = this.database.pool): Promise<JobEvent[]> {
+  async eventsOf(jobId: string, db: TxClient): Promise<JobEvent[]> {
     const { rows } = await db.query<JobEvent>('SELECT at, kind, message, detail FROM job_events WHERE job_id = $1 ORDER BY id', [jobId]);
     return rows;
   }
 
   /** Reads a job with its runs and timeline as of one moment (see DatabaseRepository.snapshot). */
-  readAsOne<T>(work: (db: Db) => Promise<T>): Promise<T> {
+  readAsOne<T>(work: (tx: TxClient) => Promise<T>): Promise<T> {
     return this.database.snapshot(work);
   }
 }

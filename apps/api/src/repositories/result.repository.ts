@@ -3,7 +3,7 @@ import type { AggregateOutput, EventRecord, EventsSummary, JobState, StackEntry,
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
-import { DatabaseRepository, type Db, type Tx } from './database.repository';
+import { DatabaseRepository, type Db, type TxClient } from './database.repository';
 import { inRounds } from '../utils/rounds';
 
 /** One stored event record; (runId, seq, idx) identifies it, so a redelivered batch adds nothing. */
@@ -78,7 +78,7 @@ export class ResultRepository {
    * another consumer store the same batch at the same moment, the primary key refuses the second
    * (a DataRejectedError that passes when tried again, since the batch is then found stored).
    */
-  async insertEvents(tx: Tx, events: readonly EventRow[]): Promise<number> {
+  async insertEvents(tx: TxClient, events: readonly EventRow[]): Promise<number> {
     if (events.length === 0) return 0;
     const { rows: runs } = await tx.query<{ id: string; job_id: string; host_id: string }>(
       'SELECT id, job_id, host_id FROM runs WHERE id = ANY ($1::uuid[]) AND events_expired_at IS NULL',

@@ -44,26 +44,50 @@ export class ConsumerGroupMissingError extends Error {
 export const DEAD_LETTER_MAX_ENTRIES = 10_000;
 
 /**
+ * What the scripts below share: a stream id's parts, and the consumer groups of a stream as XINFO
+ * GROUPS describes them (each a flat field/value list, made a table: name, last-delivered-id, ...).
+ */
+const STREAM_GROUPS_LUA = `
+local function id_parts(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local function ms(id) return (id_parts(id)) end
+local function groups_of(key)
+  local groups = {}
+  for _, fields in ipairs(redis.call('XINFO', 'GROUPS', key)) do
+    local group = {}
+    for i = 1, #fields, 2 do group[fields[i]] = fields[i + 1] end
+    groups[#groups + 1] = group
+  end
+  return groups
+end
+local function group_named(key, name)
+  for _, group in ipairs(groups_of(key)) do
+    if group['name'] == name then return group end
+  end
+  return nil
+end
+`;
+
+/**
  * Trims a results stream up to the oldest entry any consumer group still needs: its oldest
  * pending entry, or its last-delivered id when nothing is pending (everything before it is acked;
  * everything after it is undelivered). Atomic, so no delivery or ack can slip between the look
  * and the trim. Ids compare as numbers: "9-0" is older than "10-0".
  */
-const TRIM_ACKED_SCRIPT = `
+const TRIM_ACKED_SCRIPT = `${STREAM_GROUPS_LUA}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local function older(a, b)
-  local am, as = string.match(a, '^(%d+)-(%d+)$')
-  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
-  if tonumber(am) ~= tonumber(bm) then return tonumber(am) < tonumber(bm) end
-  return tonumber(as) < tonumber(bs)
+  local am, as = id_parts(a)
+  local bm, bs = id_parts(b)
+  if am ~= bm then return am < bm end
+  return as < bs
 end
 local keep
-for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
-  local name, needed
-  for i = 1, #group, 2 do
-    if group[i] == 'name' then name = group[i + 1] elseif group[i] == 'last-delivered-id' then needed = group[i + 1] end
-  end
-  local pending = redis.call('XPENDING', KEYS[1], name)
+for _, group in ipairs(groups_of(KEYS[1])) do
+  local needed = group['last-delivered-id']
+  local pending = redis.call('XPENDING', KEYS[1], group['name'])
   if pending[1] > 0 then needed = pending[2] end
   if keep == nil or older(needed, keep) then keep = needed end
 end
@@ -72,31 +96,24 @@ return redis.call('XTRIM', KEYS[1], 'MINID', keep)
 `;
 
 /**
- * Deletes a results stream nobody reports through any more: only if the ingest group has read
- * everything in it and acked all of it, and nothing was written to it since ARGV[1] (epoch ms).
+ * Deletes a results stream nobody reports through any more: only if the ingest group (ARGV[2]) has
+ * read everything in it and acked all of it, and nothing was written to it since ARGV[1] (epoch ms).
  * Atomic, so an entry written meanwhile is never lost with the key.
  */
-const DROP_DRAINED_SCRIPT = `
+const DROP_DRAINED_SCRIPT = `${STREAM_GROUPS_LUA}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local function ms(id) return tonumber(string.match(id, '^(%d+)-')) end
 local last
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
 for i = 1, #info, 2 do if info[i] == 'last-generated-id' then last = info[i + 1] end end
 if ms(last) > tonumber(ARGV[1]) then return 0 end
 local length = redis.call('XLEN', KEYS[1])
-local read = false
-for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
-  local name, delivered
-  for i = 1, #group, 2 do
-    if group[i] == 'name' then name = group[i + 1] elseif group[i] == 'last-delivered-id' then delivered = group[i + 1] end
-  end
-  if name == ARGV[2] then
-    if redis.call('XPENDING', KEYS[1], name)[1] > 0 then return 0 end
-    if delivered ~= last and length > 0 then return 0 end
-    read = true
-  end
+local ingest = group_named(KEYS[1], ARGV[2])
+if ingest == nil then
+  if length > 0 then return 0 end
+else
+  if redis.call('XPENDING', KEYS[1], ARGV[2])[1] > 0 then return 0 end
+  if ingest['last-delivered-id'] ~= last and length > 0 then return 0 end
 end
-if not read and length > 0 then return 0 end
 return redis.call('DEL', KEYS[1])
 `;
 
@@ -104,21 +121,15 @@ return redis.call('DEL', KEYS[1])
  * Epoch ms of the oldest entry of one stream the ingest group (ARGV[1]) has not acked: delivered
  * and pending, or not delivered yet; -1 when there is none.
  */
-const OLDEST_UNACKED_SCRIPT = `
+const OLDEST_UNACKED_SCRIPT = `${STREAM_GROUPS_LUA}
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-local function ms(id) return tonumber(string.match(id, '^(%d+)-')) end
 local delivered = '0-0'
 local oldest = -1
-for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
-  local name, last
-  for i = 1, #group, 2 do
-    if group[i] == 'name' then name = group[i + 1] elseif group[i] == 'last-delivered-id' then last = group[i + 1] end
-  end
-  if name == ARGV[1] then
-    delivered = last
-    local pending = redis.call('XPENDING', KEYS[1], name)
-    if pending[1] > 0 then oldest = ms(pending[2]) end
-  end
+local ingest = group_named(KEYS[1], ARGV[1])
+if ingest ~= nil then
+  delivered = ingest['last-delivered-id']
+  local pending = redis.call('XPENDING', KEYS[1], ARGV[1])
+  if pending[1] > 0 then oldest = ms(pending[2]) end
 end
 local nxt = redis.call('XRANGE', KEYS[1], '(' .. delivered, '+', 'COUNT', 1)[1]
 if nxt and (oldest < 0 or ms(nxt[1]) < oldest) then oldest = ms(nxt[1]) end

@@ -9,7 +9,7 @@ import {
   type RunState,
   type RunWarnings,
 } from '@fleettrace/contracts';
-import { DatabaseRepository, type Db } from './database.repository';
+import { DatabaseRepository, type Db, type TxClient } from './database.repository';
 import { inRounds } from '../utils/rounds';
 import type { RunTelemetryContext } from '../telemetry/run-context';
 import type { SummarizedRun } from '../utils/failure-summary';
@@ -200,7 +200,7 @@ export class RunRepository {
     );
   }
 
-  async listByJob(jobId: string, db: Db = this.database.pool): Promise<RunRecord[]> {
+  async listByJob(jobId: string, db: TxClient): Promise<RunRecord[]> {
     const { rows } = await db.query<RunRow>(
       `SELECT ${RUN_COLUMNS} FROM runs r LEFT JOIN hosts h ON h.id = r.host_id WHERE r.job_id = $1 ORDER BY r.stage, r.host_id, r.id`,
       [jobId],
@@ -213,7 +213,7 @@ export class RunRepository {
    * never change, so a run moving state while someone pages is met exactly once). `host` matches a
    * host id or name; `states` keeps runs in those states.
    */
-  async pageByJob(jobId: string, query: RunPageQuery, db: Db = this.database.pool): Promise<RunRecord[]> {
+  async pageByJob(jobId: string, query: RunPageQuery, db: TxClient): Promise<RunRecord[]> {
     const where = ['r.job_id = $1'];
     const params: unknown[] = [jobId];
     const param = (value: unknown): string => `$${params.push(value)}`;
@@ -232,7 +232,7 @@ export class RunRepository {
   }
 
   /** What a job's summary needs of every run, without the runs' counters, limits and logs. */
-  async summariesOf(jobId: string, db: Db = this.database.pool): Promise<SummarizedRun[]> {
+  async summariesOf(jobId: string, db: TxClient): Promise<SummarizedRun[]> {
     const { rows } = await db.query<{ host_id: string; host_name: string | null; host_kernel: string | null; state: RunState; error: string | null }>(
       `SELECT r.host_id, h.name AS host_name, h.kernel_release AS host_kernel, r.state, r.error
        FROM runs r LEFT JOIN hosts h ON h.id = r.host_id WHERE r.job_id = $1 ORDER BY r.stage, r.host_id, r.id`,
@@ -241,7 +241,7 @@ export class RunRepository {
     return rows.map((r) => ({ hostId: r.host_id, hostName: r.host_name ?? r.host_id, hostKernel: r.host_kernel ?? '', state: r.state, error: r.error }));
   }
 
-  async findById(runId: string, db: Db = this.database.pool): Promise<RunRecord | undefined> {
+  async findById(runId: string, db: TxClient): Promise<RunRecord | undefined> {
     const { rows } = await db.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs r LEFT JOIN hosts h ON h.id = r.host_id WHERE r.id = $1`, [runId]);
     return rows[0] && toRecord(rows[0]);
   }
@@ -302,7 +302,7 @@ export class RunRepository {
   }
 
   /** How many runs of each job are in each state. */
-  async stateCounts(jobIds: readonly string[], db: Db = this.database.pool): Promise<Map<string, Partial<Record<RunState, number>>>> {
+  async stateCounts(jobIds: readonly string[], db: TxClient): Promise<Map<string, Partial<Record<RunState, number>>>> {
     const counts = new Map<string, Partial<Record<RunState, number>>>(jobIds.map((id) => [id, {}]));
     if (jobIds.length === 0) return counts;
     const { rows } = await db.query<{ job_id: string; state: RunState; n: number }>(

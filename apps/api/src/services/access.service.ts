@@ -1,4 +1,5 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { DatabaseRepository } from '../repositories/database.repository';
 import { HostRepository } from '../repositories/host.repository';
 import { RunRepository } from '../repositories/run.repository';
 import { hostsVisibleTo } from '../utils/host-access';
@@ -14,6 +15,7 @@ export class AccessService {
   constructor(
     @Inject(HostRepository) private readonly hosts: HostRepository,
     @Inject(RunRepository) private readonly runs: RunRepository,
+    @Inject(DatabaseRepository) private readonly database: DatabaseRepository,
   ) {}
 
   /** The ids of the hosts the token sees; undefined: every host. */
@@ -27,7 +29,7 @@ export class AccessService {
     const visible = await this.visibleHostIds(auth);
     if (!visible) return;
     const seen = new Set(visible);
-    const runs = await this.runs.listByJob(jobId);
+    const runs = await this.database.snapshot((tx) => this.runs.listByJob(jobId, tx));
     if (runs.length === 0 || runs.some((run) => !seen.has(run.hostId))) throw new NotFoundException(`job ${jobId} not found`);
   }
 }

@@ -4,6 +4,7 @@ import { AuthService, TooManyAuthFailuresException } from './auth.service';
 import type { ApiConfig } from '../config';
 import type { ApiTokenRepository, TokenRecord } from '../repositories/api-token.repository';
 import type { AuditEntry, AuditRepository } from '../repositories/audit.repository';
+import type { DatabaseRepository } from '../repositories/database.repository';
 
 beforeAll(() => Logger.overrideLogger(false));
 
@@ -19,7 +20,8 @@ function setup(overrides: Partial<ApiConfig> = {}) {
   } as unknown as ApiTokenRepository;
   const auditRepository = { record: async (entry: AuditEntry) => void audit.push(entry) } as unknown as AuditRepository;
   const config = { adminToken: 's3cret', authFailureLimit: 3, authFailureWindowSeconds: 60, ...overrides } as ApiConfig;
-  const service = new AuthService(config, tokens, auditRepository);
+  const database = { snapshot: (work: (tx: unknown) => Promise<unknown>) => work({}) } as unknown as DatabaseRepository;
+  const service = new AuthService(config, tokens, auditRepository, database);
   const add = (secret: string, record: Partial<TokenRecord>) => byHmac.set(service.secretHmac(secret), token(record));
   return { service, tokens, audit, add };
 }

@@ -5,6 +5,7 @@ import { API_CONFIG } from '../tokens';
 import type { ApiConfig } from '../config';
 import { ApiTokenRepository, type TokenRecord } from '../repositories/api-token.repository';
 import { AuditRepository } from '../repositories/audit.repository';
+import { DatabaseRepository } from '../repositories/database.repository';
 import { AuthThrottle } from '../utils/auth-throttle';
 
 /** Who is calling, as authentication found them: audit rows record the token id as the actor. */
@@ -50,6 +51,7 @@ export class AuthService {
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(ApiTokenRepository) private readonly tokens: ApiTokenRepository,
     @Inject(AuditRepository) private readonly audit: AuditRepository,
+    @Inject(DatabaseRepository) private readonly database: DatabaseRepository,
   ) {
     this.key = config.tokenKey
       ? Buffer.from(config.tokenKey, 'utf8')
@@ -134,7 +136,7 @@ export class AuthService {
    * stops its schedules' firings (the reason is the firing's).
    */
   async ownerContext(tokenId: string): Promise<AuthContext> {
-    const token = await this.tokens.findById(tokenId);
+    const token = await this.database.snapshot((tx) => this.tokens.findById(tokenId, tx));
     if (!token) throw new ForbiddenException(`owner token ${tokenId} no longer exists`);
     if (token.revokedAt) throw new ForbiddenException(`owner token ${tokenId} was revoked`);
     if (token.expiresAt && token.expiresAt <= new Date()) throw new ForbiddenException(`owner token ${tokenId} expired`);

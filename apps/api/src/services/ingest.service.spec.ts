@@ -4,7 +4,7 @@ import type { ResultMessage } from '@fleettrace/contracts';
 import { IngestService, toTimestamp } from './ingest.service';
 import type { ApiConfig } from '../config';
 import type { HostRepository } from '../repositories/host.repository';
-import { DataRejectedError, type Tx } from '../repositories/database.repository';
+import { DataRejectedError, type TxClient } from '../repositories/database.repository';
 import type { RunRecord, RunRepository, RunStateChange } from '../repositories/run.repository';
 import type { RunLifecycleService, RunTransitions } from './run-lifecycle.service';
 import type { JobNotificationRepository } from '../repositories/job-notification.repository';
@@ -36,7 +36,7 @@ function setup(options: Options = {}) {
     transaction: async (work: (transitions: RunTransitions) => Promise<unknown>) => {
       calls.push('begin');
       const written: { events: EventRow[]; applied: RunStateChange[] } = { events: [], applied: [] };
-      const tx = { written } as unknown as Tx;
+      const tx = { written } as unknown as TxClient;
       const result = await work({ tx, apply: async (changes) => (written.applied.push(...changes), []), release: async () => [], record: async () => undefined });
       if (options.outage?.()) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
       if (written.events.some((e) => e.data.comm === 'poison')) throw new DataRejectedError('invalid input syntax for type json', '22P02');
@@ -51,10 +51,10 @@ function setup(options: Options = {}) {
     recordSummaries: vi.fn(async () => undefined),
     recordTraceContexts: vi.fn(async () => undefined),
     findById: vi.fn(async (id: string) => (id === runId ? ({ id, hostId: 'node-a', state: 'running' } as RunRecord) : undefined)),
-    ownersAndStates: vi.fn(async (_tx: Tx, ids: string[]) => new Map(ids.filter((id) => id === runId).map((id) => [id, { hostId: 'node-a', state: 'running' as const }]))),
+    ownersAndStates: vi.fn(async (_tx: TxClient, ids: string[]) => new Map(ids.filter((id) => id === runId).map((id) => [id, { hostId: 'node-a', state: 'running' as const }]))),
   } as unknown as RunRepository;
   const results = {
-    insertEvents: vi.fn(async (tx: Tx, rows: EventRow[]) => (tx as unknown as { written: { events: EventRow[] } }).written.events.push(...rows)),
+    insertEvents: vi.fn(async (tx: TxClient, rows: EventRow[]) => (tx as unknown as { written: { events: EventRow[] } }).written.events.push(...rows)),
     upsertOutputs: vi.fn(async () => undefined),
     upsertEventSummaries: vi.fn(async () => undefined),
   } as unknown as ResultRepository;

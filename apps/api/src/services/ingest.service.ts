@@ -328,11 +328,14 @@ export class IngestService {
 
   /** Only a run of the host that sent the bad report: a host cannot fail another's runs by sending garbage. */
   private async failRun(runId: string, sender: string, reason: string): Promise<void> {
-    const run = await this.runs.findById(runId);
-    if (!run || run.hostId !== sender || isTerminalRunState(run.state)) return;
-    const error = `a report from host ${run.hostId} could not be stored: ${reason}`;
     try {
-      await this.lifecycle.transaction((transitions) => transitions.apply([{ runId, state: 'failed', at: new Date(), error }]));
+      // Looked at in the transaction that fails it: one connection, and the run as it is then.
+      await this.lifecycle.transaction(async (transitions) => {
+        const run = await this.runs.findById(runId, transitions.tx);
+        if (!run || run.hostId !== sender || isTerminalRunState(run.state)) return;
+        const error = `a report from host ${run.hostId} could not be stored: ${reason}`;
+        await transitions.apply([{ runId, state: 'failed', at: new Date(), error }]);
+      });
     } catch (failure) {
       if (!(failure instanceof DataRejectedError)) throw failure;
       this.logger.error(`run ${runId} could not be marked failed: ${failure.message}`);

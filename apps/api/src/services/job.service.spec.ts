@@ -6,7 +6,7 @@ import { JobService } from './job.service';
 import type { CatalogEntry, ProgramCatalog } from './program-catalog';
 import type { ApiConfig } from '../config';
 import type { JobEvent, JobRecord, JobRepository } from '../repositories/job.repository';
-import type { Tx } from '../repositories/database.repository';
+import type { TxClient } from '../repositories/database.repository';
 import type { NewRun, RunRecord, RunRepository } from '../repositories/run.repository';
 import type { HostRecord, HostRepository } from '../repositories/host.repository';
 import type { AuditRepository } from '../repositories/audit.repository';
@@ -75,7 +75,7 @@ function setup(hostList = [host('h1'), host('h2')]) {
   const lifecycle = {
     transaction: async (work: (transitions: RunTransitions) => Promise<unknown>) =>
       work({
-        tx: {} as Tx,
+        tx: {} as TxClient,
         apply: async (changes) => {
           for (const change of changes) Object.assign(state.runs.find((r) => r.id === change.runId)!, { state: change.state, error: change.error ?? null });
           return [];

@@ -201,12 +201,14 @@ export class JobService {
   async runsOf(auth: AuthContext, jobId: string, query: JobRunsQuery): Promise<RunPage> {
     const after = query.cursor === undefined ? undefined : decodeRunCursor(query.cursor);
     await this.access.assertJobVisible(auth, jobId);
-    if (!(await this.jobs.findById(jobId))) throw new NotFoundException(`job ${jobId} not found`);
-    const read = await this.runs.pageByJob(jobId, {
-      limit: query.limit + 1,
-      ...(after ? { after } : {}),
-      ...(query.state ? { states: query.state } : {}),
-      ...(query.host !== undefined ? { host: query.host } : {}),
+    const read = await this.jobs.readAsOne(async (tx) => {
+      if (!(await this.jobs.findById(jobId, tx))) throw new NotFoundException(`job ${jobId} not found`);
+      return this.runs.pageByJob(jobId, {
+        limit: query.limit + 1,
+        ...(after ? { after } : {}),
+        ...(query.state ? { states: query.state } : {}),
+        ...(query.host !== undefined ? { host: query.host } : {}),
+      }, tx);
     });
     const page = runPageOf(read, query.limit);
     return { items: page.items.map(mapRun), nextCursor: page.nextCursor };
@@ -221,7 +223,7 @@ export class JobService {
       after,
     );
     const items = page.slice(0, query.limit);
-    const counts = await this.runs.stateCounts(items.map((j) => j.id));
+    const counts = await this.jobs.readAsOne((tx) => this.runs.stateCounts(items.map((j) => j.id), tx));
     const last = items[items.length - 1];
     return {
       items: items.map((job) => mapJobListItem(job, counts.get(job.id) ?? {})),

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ReaperService } from './reaper.service';
 import type { ApiConfig } from '../config';
 import type { RunRef, RunRepository, RunStateChange } from '../repositories/run.repository';
-import type { Tx } from '../repositories/database.repository';
+import type { TxClient } from '../repositories/database.repository';
 import type { QueueRepository } from '../repositories/queue.repository';
 import type { ResultsStreamRepository } from '../repositories/results-stream.repository';
 import type { RunLifecycleService, RunTransitions } from './run-lifecycle.service';
@@ -28,7 +28,7 @@ function setup(lagMs = 0) {
   const lifecycle = {
     transaction: async (work: (transitions: RunTransitions) => Promise<unknown>) =>
       work({
-        tx: {} as Tx,
+        tx: {} as TxClient,
         // r2 was started meanwhile: the state machine does not let the reaper end it.
         apply: async (changes) => {
           applied.push(...changes);

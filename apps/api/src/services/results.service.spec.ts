@@ -19,7 +19,10 @@ const stacks = (entries: Array<[string, number]>): StacksOutput => ({
 
 /** Runs r-a, r-b, r-c on hosts a, b, c; `stored` is what each run returned under the output's name. */
 function setup(names: OutputName[], stored: Record<string, StacksOutput>) {
-  const jobs = { findById: async (id: string) => (id === jobId ? { id } : undefined) } as unknown as JobRepository;
+  const jobs = {
+    findById: async (id: string) => (id === jobId ? { id } : undefined),
+    readAsOne: <T>(work: (tx: unknown) => Promise<T>) => work(undefined),
+  } as unknown as JobRepository;
   const runs = { listByJob: async () => ['a', 'b', 'c'].map((host) => ({ id: `r-${host}`, hostId: host })) } as unknown as RunRepository;
   const results = {
     outputNamesOf: async () => names,

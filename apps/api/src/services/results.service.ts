@@ -145,7 +145,7 @@ export class ResultsService {
 
   /** One stacks output as a gzipped pprof profile.proto, merged or one host's. */
   async pprof(jobId: string, query: { output: string; host?: string }): Promise<Buffer> {
-    const job = await this.jobs.findById(jobId);
+    const job = await this.jobs.readAsOne((tx) => this.jobs.findById(jobId, tx));
     const stacks = (await this.stacks(jobId, query)) ?? { kind: 'stacks', name: query.output, unit: 'samples', entries: [], unsymbolized: 0, lost: 0 };
     return stacksToPprof(stacks, { timeNanos: BigInt(job!.createdAt.getTime()) * 1_000_000n, durationNanos: BigInt(job!.durationSeconds) * 1_000_000_000n });
   }
@@ -178,7 +178,7 @@ export class ResultsService {
 
   /** The events output a request is about: the one it names, else the job's only one; undefined when it has none yet. */
   private async eventsOutput(jobId: string, named: string | undefined): Promise<string | undefined> {
-    if (!(await this.jobs.findById(jobId))) throw new NotFoundException(`job ${jobId} not found`);
+    if (!(await this.jobs.readAsOne((tx) => this.jobs.findById(jobId, tx)))) throw new NotFoundException(`job ${jobId} not found`);
     if (named !== undefined) return named;
     const outputs = await this.results.eventOutputsOf(jobId);
     if (outputs.length > 1) throw new BadRequestException(`output: job ${jobId} has several events outputs (${outputs.join(', ')}); name one`);
@@ -222,9 +222,7 @@ export class ResultsService {
   }
 
   private async stacks(jobId: string, query: { output: string; host?: string }): Promise<StacksOutput | undefined> {
-    const job = await this.jobs.findById(jobId);
-    if (!job) throw new NotFoundException(`job ${jobId} not found`);
-    const runs = await this.runs.listByJob(jobId);
+    const { runs } = await this.jobAndRuns(jobId);
     const outputs = await this.results.outputNamesOf(runs.map((r) => r.id));
     // A stacks output of that name anywhere counts, even if an older daemon sent counts under it.
     const named = outputs.find((o) => o.name === query.output && o.kind === 'stacks') ?? outputs.find((o) => o.name === query.output);
@@ -242,10 +240,17 @@ export class ResultsService {
     return perHost.size === 0 ? undefined : mergeStacks([...perHost.values()]);
   }
 
+  /** The job and its runs, as of one moment; a 404 when there is no such job. */
+  private jobAndRuns(jobId: string): Promise<{ job: JobRecord; runs: RunRecord[] }> {
+    return this.jobs.readAsOne(async (tx) => {
+      const job = await this.jobs.findById(jobId, tx);
+      if (!job) throw new NotFoundException(`job ${jobId} not found`);
+      return { job, runs: await this.runs.listByJob(jobId, tx) };
+    });
+  }
+
   private async load(jobId: string, eventsLimit: number): Promise<LoadedJob> {
-    const job = await this.jobs.findById(jobId);
-    if (!job) throw new NotFoundException(`job ${jobId} not found`);
-    const runs = await this.runs.listByJob(jobId);
+    const { job, runs } = await this.jobAndRuns(jobId);
     const runIds = runs.map((r) => r.id);
     const [aggregates, events, counts, summaries] = await Promise.all([
       this.results.outputsOf(runIds),

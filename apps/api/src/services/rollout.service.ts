@@ -16,7 +16,7 @@ import { HostRepository } from '../repositories/host.repository';
 import { JobRepository, type JobEvent, type JobRecord } from '../repositories/job.repository';
 import { RunRepository, type RunRecord, type RunStateChange } from '../repositories/run.repository';
 import { EnqueueError, QueueRepository } from '../repositories/queue.repository';
-import { DatabaseRepository, type Tx } from '../repositories/database.repository';
+import { DatabaseRepository, type TxClient } from '../repositories/database.repository';
 import { stageName } from '../utils/rollout-plan';
 import { RunLifecycleService, type LifecycleOutcome } from './run-lifecycle.service';
 import { runTraceparent } from '../telemetry/trace-ids';
@@ -93,8 +93,7 @@ export class RolloutService implements OnModuleInit {
   }
 
   private async enqueue(jobId: string, released: readonly RunRecord[]): Promise<void> {
-    const job = (await this.jobs.findById(jobId))!;
-    const runs = await this.runs.listByJob(jobId);
+    const { job, runs } = await this.database.snapshot(async (tx) => ({ job: (await this.jobs.findById(jobId, tx))!, runs: await this.runs.listByJob(jobId, tx) }));
     const byId = new Map(runs.map((r) => [r.id, r]));
     const dispatches = released.map((run) => signDispatch(this.config.dispatchSigningKey, dispatchOf(job, byId.get(run.id)!)));
     try {
@@ -126,7 +125,7 @@ export class RolloutService implements OnModuleInit {
   }
 
   /** Read in the step's transaction: a second connection taken while holding one starves the pool under a burst. */
-  private async lastReleaseAt(jobId: string, tx: Tx): Promise<number | undefined> {
+  private async lastReleaseAt(jobId: string, tx: TxClient): Promise<number | undefined> {
     const events = await this.jobs.eventsOf(jobId, tx);
     const releases = events.filter((e) => e.kind === 'stage_released');
     return releases.length > 0 ? releases[releases.length - 1]!.at.getTime() : undefined;

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { isTerminalRunState } from '@fleettrace/contracts';
-import { DatabaseRepository, type Db, type Tx } from '../repositories/database.repository';
+import { DatabaseRepository, type TxClient } from '../repositories/database.repository';
 import { JobRepository, type JobEvent } from '../repositories/job.repository';
 import { RunRepository, type AppliedChange, type ReleasedRun, type RunRef, type RunStateChange } from '../repositories/run.repository';
 
@@ -15,7 +15,7 @@ export type LifecycleListener = (outcome: LifecycleOutcome) => Promise<void> | v
 
 /** Applies run state changes inside a transaction opened by RunLifecycleService.transaction. */
 export interface RunTransitions {
-  readonly tx: Tx;
+  readonly tx: TxClient;
   /** Moves runs as the state machine allows; returns what moved. */
   apply(changes: readonly RunStateChange[]): Promise<AppliedChange[]>;
   /** Moves pending runs to `queued`, each with its deadlines (the caller then puts them in their queues). */
@@ -82,7 +82,7 @@ export class RunLifecycleService {
     return completedJobs;
   }
 
-  private async complete(tx: Db, jobIds: readonly string[]): Promise<string[]> {
+  private async complete(tx: TxClient, jobIds: readonly string[]): Promise<string[]> {
     const completed = await this.jobs.completeIfFinished(tx, jobIds);
     for (const jobId of completed) {
       const counts = (await this.runs.stateCounts([jobId], tx)).get(jobId) ?? {};

@@ -37,7 +37,7 @@ function setup(visible: Array<ScheduleRecord | undefined>) {
     claimFiring: vi.fn(async () => true),
     settleFiring: vi.fn(async (_: Db, firing: FiringRecord) => void settled.push(firing)),
   } as unknown as ScheduleRepository;
-  const database = { pool: {} as Db, transaction: async <T>(work: (tx: Db) => Promise<T>) => work({} as Db) } as unknown as DatabaseRepository;
+  const database = { pool: {} as Db, transaction: async <T>(work: (tx: Db) => Promise<T>) => work({} as Db), snapshot: async <T>(work: (tx: Db) => Promise<T>) => work({} as Db) } as unknown as DatabaseRepository;
   const queues = { removeScheduler: vi.fn(async () => undefined) } as unknown as QueueRepository;
   const jobService = { create: vi.fn(async () => ({ id: 'job-1' })) } as unknown as JobService;
   const service = new ScheduleService(

@@ -121,7 +121,7 @@ export class ScheduleService {
     if (!schedule) throw new NotFoundException(`schedule ${id} not found`);
     const firings = await this.schedules.recentFirings([id], RECENT);
     const jobs = await this.jobs.list({ scheduleId: id }, RECENT);
-    const counts = await this.runs.stateCounts(jobs.map((j) => j.id));
+    const counts = await this.database.snapshot((tx) => this.runs.stateCounts(jobs.map((j) => j.id), tx));
     return {
       ...(await this.view(schedule, firings[0])),
       firings: firings.map(firingView),

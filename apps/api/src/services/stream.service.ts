@@ -60,7 +60,7 @@ export class StreamService {
 
   /** Checks the job and the resume position first (so a 404 or 400 can still be answered), then streams. */
   async open(jobId: string, options: StreamOptions): Promise<AsyncIterable<StreamMessage>> {
-    if (!(await this.jobs.findById(jobId))) throw new NotFoundException(`job ${jobId} not found`);
+    if (!(await this.jobs.readAsOne((tx) => this.jobs.findById(jobId, tx)))) throw new NotFoundException(`job ${jobId} not found`);
     const resumed = options.resumeFrom === undefined ? undefined : decodePosition(options.resumeFrom);
     return this.messages(jobId, options, resumed);
   }
@@ -79,8 +79,7 @@ export class StreamService {
       if (!resumed) {
         // Changes up to now are in this picture: the stream goes on after them.
         position.transition = await this.lastTransitionId(jobId);
-        const runs = await this.runs.listByJob(jobId);
-        const job = (await this.jobs.findById(jobId))!;
+        const { runs, job } = await this.jobs.readAsOne(async (tx) => ({ runs: await this.runs.listByJob(jobId, tx), job: (await this.jobs.findById(jobId, tx))! }));
         yield this.at(position, { event: 'job', data: { state: job.state, runStates: countStates(runs.map((r) => r.state)), runs: runs.map((r) => ({ runId: r.id, hostId: r.hostId, state: r.state })) } });
       }
       let lastSent = Date.now();
@@ -113,10 +112,10 @@ export class StreamService {
         }
         if (progressed) lastSent = Date.now();
         if (!progressed && !changed) {
-          const job = await this.jobs.findById(jobId);
+          const job = await this.jobs.readAsOne((tx) => this.jobs.findById(jobId, tx));
           // Completed and every change sent: nothing more will come.
           if (!job || job.state === 'completed') {
-            const runs = await this.runs.listByJob(jobId);
+            const runs = await this.jobs.readAsOne((tx) => this.runs.listByJob(jobId, tx));
             yield this.at(position, { event: 'end', data: { state: job?.state ?? 'completed', runStates: countStates(runs.map((r) => r.state)) } });
             return;
           }

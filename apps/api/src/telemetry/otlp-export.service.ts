@@ -194,7 +194,7 @@ export class OtlpExportService {
   private async exportJobTraces(jobIds: readonly string[]): Promise<void> {
     const spans: ReadableSpan[] = [];
     for (const jobId of jobIds) {
-      const job = await this.jobs.findById(jobId);
+      const job = await this.jobs.readAsOne((tx) => this.jobs.findById(jobId, tx));
       if (!job) continue;
       const transitions: TransitionRecord[] = [];
       for (let after = 0; ; ) {
@@ -203,7 +203,7 @@ export class OtlpExportService {
         if (page.length < 1000) break;
         after = page[page.length - 1]!.id;
       }
-      spans.push(...jobSpans(job, await this.runs.listByJob(jobId), transitions, this.serviceResource));
+      spans.push(...jobSpans(job, await this.jobs.readAsOne((tx) => this.runs.listByJob(jobId, tx)), transitions, this.serviceResource));
     }
     if (spans.length === 0) return;
     await settle((done) => this.traces!.export(spans, done));

@@ -8,6 +8,7 @@ import { bootstrap, type RunningApi } from '../../src/bootstrap';
 import { DEFAULT_TIMINGS, type ApiConfig } from '../../src/config';
 import { readDispatchSigningKey } from '../../src/utils/dispatch-signer';
 import { RunRepository } from '../../src/repositories/run.repository';
+import { DatabaseRepository } from '../../src/repositories/database.repository';
 import { defaultDispatchKeys } from '@fleettrace/infra/stack';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -106,7 +107,8 @@ export const UNNAMED_TEST_HOST = 'test-unnamed-host';
 async function senderOf(api: RunningApi, message: ResultMessage): Promise<string | undefined> {
   if (message.type === 'host') return message.host.id;
   if (message.type === 'ssh-probe' || message.type === 'dispatch-refused') return message.hostId;
-  return (await api.app.get(RunRepository).findById(message.runId).catch(() => undefined))?.hostId;
+  const run = await api.app.get(DatabaseRepository).snapshot((tx) => api.app.get(RunRepository).findById(message.runId, tx)).catch(() => undefined);
+  return run?.hostId;
 }
 
 export function hostInfo(id: string, labels: Record<string, string> = {}): HostInfo {
