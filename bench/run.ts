@@ -9,6 +9,7 @@ const suites: Record<string, () => Promise<Suite>> = {
   cli: () => import('./cli/index'),
   fleet: () => import('./fleet/index'),
   soak: () => import('./soak/index'),
+  compile: () => import('./compile/index'),
 };
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -20,6 +20,13 @@
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror"],
       "defines": ["NAPI_VERSION=8"],
       "libraries": ["-lbpf", "-lelf", "-lz", "-lpthread"]
+    },
+    {
+      "target_name": "ft-sandbox",
+      "type": "executable",
+      "sources": ["native/sandbox/ft-sandbox.c"],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Werror"],
+      "ldflags": ["-static"]
     }
   ]
 }

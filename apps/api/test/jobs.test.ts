@@ -90,6 +90,16 @@ describe('POST /v1/jobs rejects bad input with an exact message', () => {
       job({ program: { kind: 'bpftrace', script: '#include "/etc/shadow"\nBEGIN { exit(); }' } }),
       'program.script line 1: #include "/etc/shadow" is not allowed: bpftrace scripts may include system headers only, as <name.h>',
     ],
+    [
+      'a bpftrace script reading a file with cat()',
+      job({ program: { kind: 'bpftrace', script: 'BEGIN { cat("/etc/shadow"); exit(); }' } }),
+      "program.script line 1: cat() may read only /proc/loadavg, /proc/uptime, /proc/meminfo, /proc/pressure/cpu, /proc/pressure/memory, /proc/pressure/io, named as a string literal: bpftrace's cat() reads any file as root on the host",
+    ],
+    [
+      'a bpftrace script running a command with system()',
+      job({ program: { kind: 'bpftrace', script: 'BEGIN { system("cat /etc/shadow"); exit(); }' } }),
+      'program.script line 1: system() is not allowed: it runs a command as root on the host',
+    ],
     ['unknown hosts', job({ targets: { hosts: ['a', 'web-1', 'b'] } }), 'targets.hosts: unknown hosts a, b'],
     ['unknown legacy host ids', job({ targets: { hostIds: ['a', 'web-1'] } }), 'targets.hosts: unknown host a'],
     ['a selector no online host matches', job({ targets: { selector: 'role=cache' } }), 'targets match no online host'],

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { SFTPWrapper } from 'ssh2';
 import type { RemoteRunnerBundle } from '@fleettrace/runner';
@@ -95,7 +96,10 @@ async function upload(sftp: SFTPWrapper, bundle: UploadableBundle, stage: string
       await call<void>((done) => sftp.mkdir(dir, { mode: 0o755 }, done));
       made.add(dir);
     }
-    await call<void>((done) => sftp.fastPut(posix.join(bundle.dir, file), target, { mode: 0o644 }, done));
+    // Executable stays executable (the sandbox helper ft-sandbox): the install's `a+rX` keeps it so.
+    const local = posix.join(bundle.dir, file);
+    const mode = (statSync(local).mode & 0o111) !== 0 ? 0o755 : 0o644;
+    await call<void>((done) => sftp.fastPut(local, target, { mode }, done));
   }
 }
 

@@ -41,3 +41,5 @@ export { estimateMapBytes, estimateObjectMemory, formatBytes, MapMemoryLimitErro
 export type { MapMemoryEstimate, ObjectMemoryEstimate } from './memory-estimate';
 export { attachPlan, type PlanTarget } from './attach-plan';
 export { releaseFreeNativeMemory, setParentDeathSignal } from './process';
+export { confinedCommand, isLandlockUnavailable, landlockAbi, SANDBOX_REFUSED_EXIT_CODE, sandboxHelperPath, sandboxRefusal } from './sandbox';
+export type { Confinement } from './sandbox';

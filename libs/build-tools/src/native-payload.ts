@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 
 /**
  * What a runner needs beside its JS on a host it was shipped to: the loader's addon, its capability
- * probe and every catalog object. Copied into `outDir` under the same repository-relative paths the
+ * probe, the sandbox helper that confines clang (ft-sandbox) and every catalog object. Copied into `outDir` under the same repository-relative paths the
  * runner looks them up by; returns those paths. One list for every bundle that ships a runner (the
  * SSH runner bundle, the remote daemon bundle).
  */
@@ -11,6 +11,7 @@ export function copyNativePayload(repoRoot: string, outDir: string): string[] {
   const programsBuild = 'libs/programs/build';
   const payload = [
     'libs/bpf-loader/build/Release/bpf_loader.node',
+    'libs/bpf-loader/build/Release/ft-sandbox',
     'libs/bpf-loader/build/bpf/capabilities.bpf.o',
     ...readdirSync(join(repoRoot, programsBuild))
       .filter((name) => name.endsWith('.bpf.o'))

@@ -1,13 +1,16 @@
 /**
- * Which files a user's C source or bpftrace script may pull in with `#include`: checked before
- * clang or bpftrace runs, so a program naming /etc/shadow is refused with a message naming only
- * what the user wrote, never a byte of the file. One rule for both kinds.
+ * What a user's C source or bpftrace script may read on a host: the files it may pull in with
+ * `#include`, and for bpftrace the builtins that read files or run programs at run time. Checked
+ * before clang or bpftrace runs (by the API at job creation and again on the host: refusedSource),
+ * so a program naming /etc/shadow is refused with a message naming only what the user wrote, never
+ * a byte of the file. One rule for both kinds.
  *
  * The check reads the source as the preprocessor will: continuation lines joined, comments
  * removed, `%:` read as `#`. A directive it cannot judge (an include computed from a macro,
  * #include_next, #import, #embed, __has_include, an assembler .incbin) is refused outright.
- * For C it is the first of two barriers: clang also runs as an unprivileged user with only the
- * shipped include directory (c-compile.ts).
+ * For C it is the first of two barriers: clang also runs as an unprivileged user confined by
+ * Landlock to its own files and the shipped include directory (c-compile.ts), which also stops what
+ * no text check can see (an assembler `.include` spelled across two string literals).
  */
 
 export type IncludeRules = 'c' | 'bpftrace';
@@ -84,4 +87,73 @@ function preprocessorView(source: string): string {
     i++;
   }
   return out;
+}
+
+/**
+ * Files a bpftrace script's cat() may read: system-wide load figures, nothing about a process or a
+ * user (Debian's oomkill.bt prints /proc/loadavg). Named as a string literal, so the check sees
+ * the path; a formatted path (`cat("/proc/%d/environ", pid)`) could be anything.
+ */
+export const BPFTRACE_CAT_PATHS: readonly string[] = ['/proc/loadavg', '/proc/uptime', '/proc/meminfo', '/proc/pressure/cpu', '/proc/pressure/memory', '/proc/pressure/io'];
+
+/**
+ * The first thing a user's source may not read (its includes; for bpftrace, its file-reading
+ * builtins too), as the rest of "<field> ..."; undefined if none. What the API and the host check.
+ */
+export function refusedSource(source: string, rules: IncludeRules): string | undefined {
+  return refusedInclude(source, rules) ?? (rules === 'bpftrace' ? refusedBpftraceBuiltin(source) : undefined);
+}
+
+/**
+ * bpftrace 0.17 runs, as root, `cat(path)` (prints any file, /etc/shadow or another process's
+ * /proc/<pid>/environ with its tokens) and `system(command)` (needs --unsafe, which fleettrace never
+ * passes: refused here too, so the API says so at once). No scope lifts this: whoever may read any
+ * file as root on every host is root on every host. cat() of a BPFTRACE_CAT_PATHS literal is allowed.
+ * Directive lines may neither name these builtins (`#define C cat`: bpftrace expands macros in the
+ * script) nor paste tokens (`##` could spell one).
+ */
+function refusedBpftraceBuiltin(script: string): string | undefined {
+  const lines = preprocessorView(script).split('\n');
+  const code: string[] = [];
+  for (const [i, line] of lines.entries()) {
+    const directive = /^\s*(?:#|%:)\s*([A-Za-z_]\w*)?/.exec(line);
+    if (!directive) {
+      code.push(line);
+      continue;
+    }
+    code.push('');
+    if (directive[1] === 'include') continue;
+    const bare = withoutStrings(line);
+    if (bare.includes('##')) return `line ${i + 1}: ## is not allowed in a bpftrace script (a pasted name cannot be checked)`;
+    const named = /\b(cat|system)\b/.exec(bare.slice(directive[0].length));
+    if (named) return `line ${i + 1}: a macro may not name ${named[1]}(): ${BUILTIN_REASON[named[1] as 'cat' | 'system']}`;
+  }
+  const text = code.join('\n');
+  const tokens = [...text.matchAll(/"(?:[^"\\\n]|\\.)*"|[A-Za-z_]\w*|\S/g)];
+  for (const [t, token] of tokens.entries()) {
+    const name = token[0];
+    if (name !== 'cat' && name !== 'system') continue;
+    if (tokens[t + 1]?.[0] !== '(') continue;
+    // A map, variable or field of that name is no call.
+    const before = text[token.index - 1];
+    if (before === '@' || before === '$' || before === '.' || (before === '>' && text[token.index - 2] === '-')) continue;
+    const line = text.slice(0, token.index).split('\n').length;
+    if (name === 'system') return `line ${line}: system() is not allowed: ${BUILTIN_REASON.system}`;
+    const literal = tokens[t + 2]?.[0];
+    const path = literal !== undefined && /^"[^"\\]*"$/.test(literal) ? literal.slice(1, -1) : undefined;
+    if (path === undefined || tokens[t + 3]?.[0] !== ')' || !BPFTRACE_CAT_PATHS.includes(path)) {
+      return `line ${line}: cat() may read only ${BPFTRACE_CAT_PATHS.join(', ')}, named as a string literal: ${BUILTIN_REASON.cat}`;
+    }
+  }
+  return undefined;
+}
+
+const BUILTIN_REASON = {
+  cat: "bpftrace's cat() reads any file as root on the host",
+  system: 'it runs a command as root on the host',
+};
+
+/** The line with its string literals emptied, so that words inside them are not read as names. */
+function withoutStrings(line: string): string {
+  return line.replace(/"(?:[^"\\\n]|\\.)*"/g, '""');
 }

@@ -3,7 +3,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ProgramStats } from '@fleettrace/bpf-loader';
-import { refusedInclude, type BpftraceProgram } from '@fleettrace/contracts';
+import { refusedSource, type BpftraceProgram } from '@fleettrace/contracts';
 import { monotonicToEpochNs } from './boot-clock';
 import { BpftraceOutputParser, bpftraceErrors, PRINTF_OUTPUT } from './bpftrace-output';
 import { withMapSnapshots } from './bpftrace-maps';
@@ -156,7 +156,7 @@ export function bpftraceAdapter(start: RunnerStart, program: BpftraceProgram, la
     ended,
     async load(context: SessionContext) {
       // The API refuses these too; a host checks what it runs whoever queued it.
-      const refusal = refusedInclude(program.script, 'bpftrace');
+      const refusal = refusedSource(program.script, 'bpftrace');
       if (refusal) throw new BpftraceFailedError(`bpftrace script refused: ${refusal}`);
       const toEpoch = monotonicToEpochNs();
       const events = context.openEvents(PRINTF_OUTPUT, PRINTF_TIME_FIELD);

@@ -1,9 +1,10 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, chownSync, closeSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { C_COMPILE_ALLOWANCE_SECONDS, refusedInclude } from '@fleettrace/contracts';
+import { basename, delimiter, dirname, join } from 'node:path';
+import { confinedCommand, isLandlockUnavailable, sandboxRefusal, type Confinement } from '@fleettrace/bpf-loader';
+import { C_COMPILE_ALLOWANCE_SECONDS, refusedSource } from '@fleettrace/contracts';
 import { cacheDir as hostCacheDir } from './host-dirs';
 import { promisify } from 'node:util';
 
@@ -38,7 +39,8 @@ export interface CompiledObject {
  * Compiles a user's C source for this host: clang -target bpf against a vmlinux.h generated from
  * this host's BTF, plus the libbpf headers. The source is untrusted: its includes are checked
  * first (source-includes.ts), and clang runs as an unprivileged user (compileSandbox) under
- * rlimits, with -nostdinc and only a copy of the shipped headers in reach. Objects are cached by sha256 of the source, the flags,
+ * rlimits and a Landlock ruleset (clangConfinement), with -nostdinc and only a copy of the shipped
+ * headers, its own install and its libraries in reach. Objects are cached by sha256 of the source, the flags,
  * `clang --version` and the host's BTF, so a source runs again without recompiling until one changes.
  */
 export async function compileC(source: string, options: CompileOptions = {}): Promise<CompiledObject> {
@@ -47,7 +49,7 @@ export async function compileC(source: string, options: CompileOptions = {}): Pr
   const timeoutMs = options.timeoutMs ?? C_COMPILE_TIMEOUT_MS;
   const arch = ARCH[process.arch];
   if (!arch) throw new CCompileError(`custom C programs are not supported on ${process.arch}`);
-  const refusal = refusedInclude(source, 'c');
+  const refusal = refusedSource(source, 'c');
   if (refusal) throw new CCompileError(`compile refused: ${SOURCE_NAME} ${refusal}`);
 
   const btfDir = ensurePrivateDir(join(cacheDir, 'vmlinux'));
@@ -65,10 +67,11 @@ export async function compileC(source: string, options: CompileOptions = {}): Pr
   if (existsSync(objectPath)) return { objectPath, cached: true };
 
   const sandbox = compileSandbox();
+  const clangPath = resolveProgram(clang);
   const build = mkdtempSync(join(tmpdir(), 'fleettrace-cc-'));
   try {
-    // Only the shipped headers and the source are in reach: root's files, readable; the source
-    // directory is the unprivileged user's, where clang writes the object.
+    // Only the shipped headers and the source are in reach: root's files, readable; the output
+    // directory is the unprivileged user's, the one place clang may write.
     const include = join(build, INCLUDE_DIR);
     for (const [name, from] of headers) {
       mkdirSync(dirname(join(include, name)), { recursive: true, mode: 0o755 });
@@ -76,25 +79,98 @@ export async function compileC(source: string, options: CompileOptions = {}): Pr
       chmodSync(join(include, name), 0o444);
     }
     const work = join(build, 'src');
-    mkdirSync(work, { mode: 0o700 });
-    writeFileSync(join(work, SOURCE_NAME), source, { mode: 0o400 });
+    mkdirSync(work, { mode: 0o755 });
+    writeFileSync(join(work, SOURCE_NAME), source, { mode: 0o444 });
+    const out = join(build, 'out');
+    mkdirSync(out, { mode: 0o700 });
     chmodSync(build, 0o755);
-    if (sandbox) {
-      chownSync(work, sandbox.uid, sandbox.gid);
-      chownSync(join(work, SOURCE_NAME), sandbox.uid, sandbox.gid);
-    }
-    const { code, output, timedOut } = await run(...sandboxedCommand(clang, [...flags, '-c', SOURCE_NAME, '-o', 'program.o'], timeoutMs), work, timeoutMs, sandbox);
+    if (sandbox) chownSync(out, sandbox.uid, sandbox.gid);
+    const confinement = clangConfinement(clangPath, { include, source: work, output: out }, sandbox, timeoutMs);
+    const command = confinedCommand(confinement, clangPath, [...flags, '-c', SOURCE_NAME, '-o', `../out/${OBJECT_NAME}`]);
+    const { code, output, timedOut } = await run(...command, work, timeoutMs, out);
     if (timedOut) throw new CCompileError(`compile did not finish within ${timeoutMs / 1000} s`);
+    const refusal = sandboxRefusal(code, output);
+    if (refusal) {
+      throw new CCompileError(
+        `compile refused: clang cannot be confined on this host: ${refusal}` +
+          (isLandlockUnavailable(refusal) ? `; set ${WITHOUT_LANDLOCK_ENV}=1 to compile with only the unprivileged user and rlimits` : ''),
+      );
+    }
     if (code !== 0) throw new CCompileError(`compile failed: ${firstCompileError(output) ?? output.trim().split('\n').slice(-3).join(' | ')}`);
     // Atomic: a concurrent run of the same source sees a whole object or none.
     const staged = join(objectsDir, `.${key}.${process.pid}.tmp`);
-    copyFileSync(join(work, 'program.o'), staged);
+    copyFileSync(join(out, OBJECT_NAME), staged);
     chmodSync(staged, 0o600);
     renameSync(staged, objectPath);
     return { objectPath, cached: false };
   } finally {
     rmSync(build, { recursive: true, force: true });
   }
+}
+
+const OBJECT_NAME = 'program.o';
+
+/**
+ * Set (to 1) on a host whose kernel has no Landlock, to compile C with only the unprivileged user,
+ * rlimits and -nostdinc: clang can then read every world-readable file (an assembler `.include`
+ * does not go through the include check). Unset, such a host refuses C programs saying so.
+ */
+export const WITHOUT_LANDLOCK_ENV = 'FLEETTRACE_COMPILE_WITHOUT_LANDLOCK';
+
+/** Where clang's build reads and writes: the shipped headers, the source, the object. */
+export interface CompileDirs {
+  include: string;
+  source: string;
+  output: string;
+}
+
+/**
+ * What clang may touch (ft-sandbox, libs/bpf-loader/native/sandbox): read and execute its own
+ * install directory, the directories of the shared libraries it loads and the dynamic linker's
+ * cache, the shipped headers and the source; write the output directory; nothing else: not /etc,
+ * /home, /root, /proc (nor a file through /proc/<pid>/root, which Landlock judges by where it
+ * leads), the daemon's state or another build. Run as the unprivileged user, under COMPILE_RLIMITS,
+ * killed if the runner dies.
+ */
+export function clangConfinement(
+  clangPath: string,
+  dirs: CompileDirs,
+  sandbox: { uid: number; gid: number } | undefined,
+  timeoutMs = C_COMPILE_TIMEOUT_MS,
+  env: NodeJS.ProcessEnv = process.env,
+): Confinement {
+  const real = realpathSync(clangPath);
+  // Debian's /usr/bin/clang leads to /usr/lib/llvm-14/bin/clang: the whole of /usr/lib/llvm-14 (its
+  // libraries, and a clang run from there finds its resources relative to itself). A clang that sits
+  // straight in /usr/bin or /usr/local/bin gets its own file only.
+  const prefix = dirname(dirname(real));
+  const install = basename(dirname(real)) === 'bin' && !['/', '/usr', '/usr/local'].includes(prefix) ? prefix : real;
+  const multiarch = ARCH[process.arch]?.multiarch;
+  const libraries = [...(multiarch ? [`/lib/${multiarch}`, `/usr/lib/${multiarch}`] : []), '/lib64', '/usr/lib64', '/etc/ld.so.cache'];
+  const read = [...new Set([install, ...libraries.filter((p) => existsSync(p)).map((p) => realpathSync(p)), dirs.include, dirs.source])];
+  return {
+    ...(sandbox ? { user: { uid: sandbox.uid, gid: sandbox.gid } } : {}),
+    read,
+    write: [dirs.output],
+    rlimits: { cpuSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)), ...COMPILE_RLIMITS },
+    parentDeathSignal: true,
+    landlockOptional: env[WITHOUT_LANDLOCK_ENV] === '1',
+  };
+}
+
+/** `name` as an absolute path: itself if it has a '/', else the first executable of that name on PATH. */
+function resolveProgram(name: string): string {
+  if (name.includes('/')) return name.startsWith('/') ? name : realpathSync(name);
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
+    const path = join(dir, name);
+    try {
+      accessSync(path, constants.X_OK);
+      return path;
+    } catch {
+      // next
+    }
+  }
+  throw new CCompileError(`${name} is not installed on this host (not on PATH; set FLEETTRACE_CLANG)`);
 }
 
 /** The include directory's name in a build directory: vmlinux.h and the libbpf headers a BPF program uses. */
@@ -108,7 +184,7 @@ function shippedHeaders(btfDir: string): [string, string][] {
   return [['vmlinux.h', join(btfDir, 'vmlinux.h')], ...LIBBPF_HEADERS.map((h): [string, string] => [`bpf/${h}`, join(LIBBPF_INCLUDE, h)])];
 }
 
-/** Limits on clang: CPU seconds, address space and the size of any file it writes. */
+/** Limits on clang: address space, the size of any file it writes, open files (and CPU: the compile allowance). */
 export const COMPILE_RLIMITS = { addressSpaceBytes: 2 * 1024 ** 3, fileSizeBytes: 64 * 1024 ** 2, openFiles: 64 };
 
 /**
@@ -128,15 +204,6 @@ export function compileSandbox(env: NodeJS.ProcessEnv = process.env): { user: st
   const gid = Number(entry[3]);
   if (uid === 0 || gid === 0) throw new CCompileError(`compile user ${user} is privileged (uid ${uid}, gid ${gid}): clang must not run as root`);
   return { user, uid, gid };
-}
-
-/** `command args` under prlimit's CPU, address-space, file-size and open-files limits. */
-export function sandboxedCommand(command: string, args: string[], timeoutMs: number): [string, string[]] {
-  const cpuSeconds = Math.max(1, Math.ceil(timeoutMs / 1000));
-  return [
-    'prlimit',
-    [`--cpu=${cpuSeconds}`, `--as=${COMPILE_RLIMITS.addressSpaceBytes}`, `--fsize=${COMPILE_RLIMITS.fileSizeBytes}`, `--nofile=${COMPILE_RLIMITS.openFiles}`, '--', command, ...args],
-  ];
 }
 
 /**
@@ -204,17 +271,11 @@ export function firstCompileError(output: string): string | undefined {
   return errors.find((l) => l.startsWith(`${SOURCE_NAME}:`)) ?? errors[0];
 }
 
-function run(
-  command: string,
-  args: string[],
-  cwd: string,
-  timeoutMs: number,
-  sandbox: { uid: number; gid: number } | undefined,
-): Promise<{ code: number | null; output: string; timedOut: boolean }> {
+function run(command: string, args: string[], cwd: string, timeoutMs: number, tmp: string): Promise<{ code: number | null; output: string; timedOut: boolean }> {
   return new Promise((resolve, reject) => {
-    // Nothing of the daemon's environment (its Redis URL, tokens) reaches clang.
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C' };
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], ...(sandbox ? { uid: sandbox.uid, gid: sandbox.gid } : {}) });
+    // Nothing of the daemon's environment (its Redis URL, tokens) reaches clang; its temporary files, if any, go where it may write.
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', TMPDIR: tmp };
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const collect = (chunk: Buffer): void => {
       output = (output + chunk.toString()).slice(-65_536);

@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, chmodSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, chmodSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
+import { confinedCommand, landlockAbi } from '@fleettrace/bpf-loader';
 import { defaultRunLimits } from '@fleettrace/contracts';
-import { CCompileError, COMPILE_RLIMITS, compileC, compileSandbox, sandboxedCommand } from '../src/c-compile';
+import { CCompileError, clangConfinement, COMPILE_RLIMITS, compileC, compileSandbox, type CompileDirs } from '../src/c-compile';
 import { launchRunner } from '../src/runner-process';
 import type { RunnerMessage } from '../src/protocol';
 
@@ -19,6 +20,41 @@ function revealsShadow(text: string): string[] {
   return shadowUsers.filter((name) => new RegExp(`\\b${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(text));
 }
 
+/** Each /etc/shadow entry's "name:password" (for messages that may say "root" in their own words). */
+const shadowEntries = readFileSync('/etc/shadow', 'utf8')
+  .split('\n')
+  .filter((line) => line.includes(':'))
+  .map((line) => line.split(':').slice(0, 2).join(':'));
+
+function revealsShadowEntries(text: string): string[] {
+  return shadowEntries.filter((entry) => text.includes(entry));
+}
+
+/**
+ * /etc/passwd is world-readable, so the unprivileged user alone does not keep clang from it: only
+ * the Landlock ruleset does. Each entry's "name:x:uid:gid" must not appear in what comes back.
+ */
+const passwdEntries = readFileSync('/etc/passwd', 'utf8')
+  .split('\n')
+  .filter((line) => line.includes(':'))
+  .map((line) => line.split(':').slice(0, 4).join(':'));
+
+function revealsPasswd(text: string): string[] {
+  return passwdEntries.filter((entry) => text.includes(entry));
+}
+
+const CLANG = realpathSync('/usr/bin/clang');
+
+/** A build's directories as compileC makes them (include and source read-only, output the user's), for running clang by hand. */
+function buildDirs(owner: { uid: number; gid: number }): CompileDirs {
+  const root = mkdtempSync(join(tmpdir(), 'ft-cc-dirs-'));
+  chmodSync(root, 0o755);
+  const dirs = { include: join(root, 'include'), source: join(root, 'src'), output: join(root, 'out') };
+  for (const dir of Object.values(dirs)) mkdirSync(dir, { mode: 0o755 });
+  chownSync(dirs.output, owner.uid, owner.gid);
+  return dirs;
+}
+
 async function compileError(source: string, cacheDir?: string): Promise<string> {
   try {
     await compileC(source, cacheDir ? { cacheDir } : {});
@@ -30,9 +66,9 @@ async function compileError(source: string, cacheDir?: string): Promise<string> 
 }
 
 describe('compiling untrusted C (real clang, as an unprivileged user)', () => {
-  const dirs: string[] = [];
+  const cleanup: string[] = [];
   afterAll(() => {
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    for (const dir of cleanup) rmSync(dir, { recursive: true, force: true });
   });
 
   it('sees user names in /etc/shadow to look for (the test runs as root)', () => {
@@ -56,27 +92,38 @@ describe('compiling untrusted C (real clang, as an unprivileged user)', () => {
     const sandbox = compileSandbox()!;
     expect(sandbox.user).toBe('nobody');
     expect(sandbox.uid).not.toBe(0);
-    const [command, args] = sandboxedCommand('clang', ['-nostdinc', '-E', '-x', 'c', '/etc/shadow'], 30_000);
-    const result = spawnSync(command, args, { uid: sandbox.uid, gid: sandbox.gid, encoding: 'utf8', cwd: '/' });
+    const dirs = buildDirs(sandbox);
+    cleanup.push(join(dirs.include, '..'));
+    const [command, args] = confinedCommand(clangConfinement(CLANG, dirs, sandbox, 30_000), CLANG, ['-nostdinc', '-E', '-x', 'c', '/etc/shadow']);
+    const result = spawnSync(command, args, { encoding: 'utf8', cwd: dirs.source });
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(/error reading '\/etc\/shadow'/);
     expect(revealsShadow(result.stdout + result.stderr)).toEqual([]);
   });
 
-  it('puts clang under CPU, address-space, file-size and open-files limits', () => {
+  it('puts clang under CPU, address-space, file-size and open-files limits, as the unprivileged user', () => {
     const sandbox = compileSandbox()!;
-    const [command, args] = sandboxedCommand('cat', ['/proc/self/limits'], 30_000);
-    const limits = spawnSync(command, args, { uid: sandbox.uid, gid: sandbox.gid, encoding: 'utf8' }).stdout;
-    const limit = (name: string) => new RegExp(`^${name}\\s+(\\S+)\\s+(\\S+)`, 'm').exec(limits)?.slice(1);
+    const dirs = buildDirs(sandbox);
+    cleanup.push(join(dirs.include, '..'));
+    const confinement = clangConfinement(CLANG, dirs, sandbox, 30_000);
+    // cat and /proc are outside clang's ruleset: added for this look at the limits alone.
+    const cat = realpathSync('/usr/bin/cat');
+    const [command, args] = confinedCommand({ ...confinement, read: [...confinement.read, cat, '/proc'] }, cat, ['/proc/self/limits', '/proc/self/status']);
+    const shown = spawnSync(command, args, { encoding: 'utf8' });
+    expect(shown.status, shown.stderr).toBe(0);
+    const limit = (name: string) => new RegExp(`^${name}\\s+(\\S+)\\s+(\\S+)`, 'm').exec(shown.stdout)?.slice(1);
     expect(limit('Max cpu time')).toEqual(['30', '30']);
     expect(limit('Max address space')).toEqual([String(COMPILE_RLIMITS.addressSpaceBytes), String(COMPILE_RLIMITS.addressSpaceBytes)]);
     expect(limit('Max file size')).toEqual([String(COMPILE_RLIMITS.fileSizeBytes), String(COMPILE_RLIMITS.fileSizeBytes)]);
     expect(limit('Max open files')).toEqual([String(COMPILE_RLIMITS.openFiles), String(COMPILE_RLIMITS.openFiles)]);
+    expect(/^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(shown.stdout)?.slice(1)).toEqual(Array(4).fill(String(sandbox.uid)));
+    expect(/^Groups:[ \t]*(.*)$/m.exec(shown.stdout)?.[1]?.trim()).toBe('');
+    expect(/^NoNewPrivs:\s+(\d)/m.exec(shown.stdout)?.[1]).toBe('1');
   });
 
   it('compiles a program against the shipped headers alone (-nostdinc), into a 0700 object cache', async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), 'ft-cc-cache-'));
-    dirs.push(cacheDir);
+    cleanup.push(cacheDir);
     const source =
       '#include "vmlinux.h"\n#include <bpf/bpf_helpers.h>\n#include <bpf/bpf_tracing.h>\n#include <bpf/bpf_core_read.h>\nchar LICENSE[] SEC("license") = "GPL";\n' +
       'SEC("tracepoint/syscalls/sys_enter_getppid") int sandboxed(void *ctx) { return 0; }\n';
@@ -104,14 +151,122 @@ describe('compiling untrusted C (real clang, as an unprivileged user)', () => {
     expect(revealsShadow(JSON.stringify(messages))).toEqual([]);
   });
 
+  it('refuses a bpftrace script reading /etc/shadow with cat() before bpftrace runs, whoever queued it', async () => {
+    const messages: RunnerMessage[] = [];
+    const script = 'BEGIN { cat("/etc/shadow"); exit(); }';
+    const handle = launchRunner(
+      { type: 'start', runId: randomUUID(), program: { kind: 'bpftrace', script }, params: {}, durationSeconds: 1, cgroupId: null, limits: defaultRunLimits() },
+      30_000,
+      (m) => messages.push(m),
+    );
+    expect((await handle.outcome).exitCode).toBe(0);
+    const failed = messages.at(-1) as Extract<RunnerMessage, { type: 'failed' }>;
+    expect(failed).toEqual({
+      type: 'failed',
+      error:
+        "bpftrace script refused: line 1: cat() may read only /proc/loadavg, /proc/uptime, /proc/meminfo, /proc/pressure/cpu, /proc/pressure/memory, /proc/pressure/io, named as a string literal: bpftrace's cat() reads any file as root on the host",
+    });
+    // The refusal's own words say "root": look for the file's entries.
+    expect(revealsShadowEntries(JSON.stringify(messages))).toEqual([]);
+  });
+
   it('refuses an object cache others can write to, and tightens one they could only read', async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), 'ft-cc-cache-'));
-    dirs.push(cacheDir);
+    cleanup.push(cacheDir);
     mkdirSync(join(cacheDir, 'vmlinux'), { mode: 0o755 });
     chmodSync(join(cacheDir, 'vmlinux'), 0o755);
     mkdirSync(join(cacheDir, 'c'));
     chmodSync(join(cacheDir, 'c'), 0o777);
     expect(await compileError('int x;', cacheDir)).toBe(`cache directory ${join(cacheDir, 'c')} must be a directory of uid 0 writable only by it`);
     expect(statSync(join(cacheDir, 'vmlinux')).mode & 0o777).toBe(0o700);
+  });
+});
+
+describe('clang confined by Landlock (real clang, real kernel)', () => {
+  const cleanup: string[] = [];
+  let secretFile: string;
+  let cacheDir: string;
+  beforeAll(() => {
+    // One cache for the block: a failed compile caches nothing, and vmlinux.h is made once.
+    cacheDir = mkdtempSync(join(tmpdir(), 'ft-cc-cache-'));
+    cleanup.push(cacheDir);
+    // World-readable, outside every directory clang may read: only the ruleset keeps it out of reach.
+    const dir = mkdtempSync(join(tmpdir(), 'ft-cc-secret-'));
+    chmodSync(dir, 0o755);
+    cleanup.push(dir);
+    secretFile = join(dir, 'secret.txt');
+    writeFileSync(secretFile, 'ft-secret-4f1c9a\n', { mode: 0o644 });
+    chmodSync(secretFile, 0o644);
+  });
+  afterAll(() => {
+    for (const dir of cleanup) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('has Landlock in this kernel', () => {
+    expect(landlockAbi().abi).toBeGreaterThanOrEqual(1);
+  });
+
+  it('without the ruleset, clang as nobody would print /etc/passwd through an assembler .include the include check cannot see', () => {
+    // The control: the attack below is real, and the unprivileged user alone does not stop it.
+    const sandbox = compileSandbox()!;
+    const dirs = buildDirs(sandbox);
+    cleanup.push(join(dirs.include, '..'));
+    writeFileSync(join(dirs.source, 'program.c'), 'asm(".incl" "ude \\"/etc/passwd\\"");\n', { mode: 0o444 });
+    const result = spawnSync(CLANG, ['-nostdinc', '-target', 'bpf', '-c', 'program.c', '-o', '../out/program.o'], { cwd: dirs.source, uid: sandbox.uid, gid: sandbox.gid, encoding: 'utf8' });
+    expect(result.status).not.toBe(0);
+    expect(revealsPasswd(result.stderr)).not.toEqual([]);
+  });
+
+  it.each([
+    ['an assembler .include spelled across two literals', 'asm(".incl" "ude \\"/etc/passwd\\"");'],
+    ['an assembler .incbin spelled across two literals', 'asm(".section .rodata.leak\\n.inc" "bin \\"/etc/passwd\\"");\nchar LICENSE[] __attribute__((section("license"))) = "GPL";'],
+    ['an .incbin made by a macro', '#define EMBED(f) asm(".inc" "bin \\"" f "\\"")\nEMBED("/etc/passwd");'],
+    ['an .include through /proc/self/root', 'asm(".incl" "ude \\"/proc/self/root/etc/passwd\\"");'],
+    ['an .include through another process\'s root', 'asm(".incl" "ude \\"/proc/1/root/etc/passwd\\"");'],
+    ['#line naming the file, then an error', '#line 1 "/etc/passwd"\nint x = ;'],
+  ])('a program reading /etc/passwd by %s fails with no byte of it', async (_, source) => {
+    const message = await compileError(source, cacheDir);
+    expect(message).toMatch(/^compile failed: /);
+    expect(revealsPasswd(message)).toEqual([]);
+  });
+
+  it('a program cannot read a world-readable file elsewhere (another directory of /tmp)', async () => {
+    const message = await compileError(`asm(".incl" "ude \\"${secretFile}\\"");`, cacheDir);
+    expect(message).toMatch(/^compile failed: /);
+    expect(message).not.toContain('ft-secret-4f1c9a');
+  });
+
+  it.each(['/etc/passwd', '/etc/hostname', '/proc/self/root/etc/passwd', '/proc/self/status'])(
+    'clang as confined for a compile cannot read %s, which nobody could read without the ruleset',
+    (path) => {
+      const sandbox = compileSandbox()!;
+      const dirs = buildDirs(sandbox);
+      cleanup.push(join(dirs.include, '..'));
+      const preprocess = ['-nostdinc', '-E', '-x', 'c', path];
+      const unconfined = spawnSync(CLANG, preprocess, { encoding: 'utf8', cwd: dirs.source, uid: sandbox.uid, gid: sandbox.gid });
+      expect(unconfined.status, unconfined.stderr).toBe(0);
+      const [command, args] = confinedCommand(clangConfinement(CLANG, dirs, sandbox, 30_000), CLANG, preprocess);
+      const result = spawnSync(command, args, { encoding: 'utf8', cwd: dirs.source });
+      expect(result.status).not.toBe(0);
+      expect(result.stderr).toContain(`error reading '${path}'`);
+      expect(result.stdout).toBe('');
+      expect(revealsPasswd(result.stderr)).toEqual([]);
+    },
+  );
+
+  it('writes nowhere but its output directory', () => {
+    const sandbox = compileSandbox()!;
+    const dirs = buildDirs(sandbox);
+    cleanup.push(join(dirs.include, '..'));
+    writeFileSync(join(dirs.source, 'program.c'), 'int x;\n', { mode: 0o444 });
+    const confinement = clangConfinement(CLANG, dirs, sandbox, 30_000);
+    const preprocess = (out: string) => spawnSync(...confinedCommand(confinement, CLANG, ['-nostdinc', '-E', 'program.c', '-o', out]), { encoding: 'utf8', cwd: dirs.source });
+    // Its mode lets nobody write in sticky /tmp; the ruleset does not.
+    const escaped = preprocess(join(tmpdir(), `ft-cc-escape-${process.pid}.i`));
+    expect(escaped.status).not.toBe(0);
+    expect(escaped.stderr).toMatch(/Permission denied/);
+    const kept = preprocess(join(dirs.output, 'program.i'));
+    expect(kept.status, kept.stderr).toBe(0);
+    expect(readFileSync(join(dirs.output, 'program.i'), 'utf8')).toContain('int x;');
   });
 });

@@ -6,7 +6,7 @@ import {
   binaryParamRefusal,
   jobCreateScope,
   programLabel,
-  refusedInclude,
+  refusedSource,
   resolveProgramPolicy,
   resolveRunLimits,
   type CreateJobRequest,
@@ -325,7 +325,7 @@ export class JobService {
         throw new BadRequestException(`params apply to catalog programs only; a ${request.program.kind} program takes none`);
       }
       // Checked again on the host before clang or bpftrace runs; here so the caller learns at once.
-      const refusal = request.program.kind === 'c' ? refusedInclude(request.program.source, 'c') : refusedInclude(request.program.script, 'bpftrace');
+      const refusal = request.program.kind === 'c' ? refusedSource(request.program.source, 'c') : refusedSource(request.program.script, 'bpftrace');
       if (refusal) throw new BadRequestException(`program.${request.program.kind === 'c' ? 'source' : 'script'} ${refusal}`);
       return {};
     }
