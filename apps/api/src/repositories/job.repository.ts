@@ -50,7 +50,8 @@ export interface JobListPosition {
   id: string;
 }
 
-interface JobRow {
+/** A job as PostgreSQL returns it (`SELECT *`); job-view.repository reads the same row as JSON. */
+export interface JobRow {
   id: string;
   program: string;
   program_label: string;
@@ -71,7 +72,7 @@ interface JobRow {
   cancel_reason: string | null;
 }
 
-function toRecord(row: JobRow): JobRecord {
+export function toRecord(row: JobRow): JobRecord {
   return {
     id: row.id,
     program: decodeProgram(row.program),
@@ -220,11 +221,6 @@ export class JobRepository {
   async eventsOf(jobId: string, db: Db = this.database.pool): Promise<JobEvent[]> {
     const { rows } = await db.query<JobEvent>('SELECT at, kind, message, detail FROM job_events WHERE job_id = $1 ORDER BY id', [jobId]);
     return rows;
-  }
-
-  /** Reads a job with its runs and timeline as of one moment (see DatabaseRepository.snapshot). */
-  readAsOne<T>(work: (db: Db) => Promise<T>): Promise<T> {
-    return this.database.snapshot(work);
   }
 }
 

@@ -26,8 +26,6 @@ export class AccessService {
   async assertJobVisible(auth: AuthContext, jobId: string): Promise<void> {
     const visible = await this.visibleHostIds(auth);
     if (!visible) return;
-    const seen = new Set(visible);
-    const runs = await this.runs.listByJob(jobId);
-    if (runs.length === 0 || runs.some((run) => !seen.has(run.hostId))) throw new NotFoundException(`job ${jobId} not found`);
+    if (!(await this.runs.allOnHosts(jobId, visible))) throw new NotFoundException(`job ${jobId} not found`);
   }
 }
