@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { JOB_VIEW_RUNS, RUN_STATES, type ErrorBody, type HostView, type JobView, type RunPage, type RunView } from '@fleettrace/contracts';
-import { hostInfo, registerHosts, startApi, waitFor, type TestApi } from './support/api';
+import { JOB_VIEW_RUNS, RUN_STATES, type ErrorBody, type HostView, type JobStreamMessage, type JobView, type RunPage, type RunView } from '@fleettrace/contracts';
+import { ADMIN_TOKEN, hostInfo, registerHosts, startApi, waitFor, type TestApi } from './support/api';
 
 // More hosts than a job view carries runs, and than two pages of an odd size: paging is really exercised.
 const HOSTS = 250;
@@ -143,6 +143,41 @@ describe('GET /v1/jobs/:id read in one statement', () => {
     expect(changed.body.runs[0]!.state).toBe('running');
     expect(changed.headers.get('etag')).not.toBe(etag);
     expect((await t.request('GET', `/v1/jobs/${job.id}`, { headers: { 'if-none-match': changed.headers.get('etag')! } })).status).toBe(304);
+  });
+});
+
+/** The first message of the job's live stream (the opening picture), then the stream is closed. */
+async function openingPicture(jobId: string): Promise<JobStreamMessage> {
+  const closed = new AbortController();
+  const response = await fetch(`${t.url}/v1/jobs/${jobId}/stream?events=false`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, signal: closed.signal });
+  expect(response.status).toBe(200);
+  const reader = response.body!.getReader();
+  let text = '';
+  try {
+    while (!text.includes('\n\n')) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+  } finally {
+    closed.abort();
+  }
+  const fields = Object.fromEntries(text.split('\n\n')[0]!.split('\n').map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]));
+  return { event: fields.event, data: JSON.parse(fields.data!) } as JobStreamMessage;
+}
+
+describe('GET /v1/jobs/:id/stream of a job on more hosts than one page', () => {
+  it('opens with the counts, the summary and the first page of runs; paging from its cursor gives every other run once', async () => {
+    const job = await catalogJob();
+    const picture = await openingPicture(job.id);
+    if (picture.event !== 'job') throw new Error(`the stream opened with ${picture.event}`);
+    expect(picture.data.runs).toHaveLength(JOB_VIEW_RUNS);
+    expect(picture.data.runs[0]).toEqual({ runId: expect.any(String), hostId: hostIds[0], state: 'queued' });
+    expect(picture.data.runStates).toEqual({ queued: HOSTS });
+    expect(picture.data.summary).toEqual({ hosts: HOSTS, byState: { queued: HOSTS }, causes: [] });
+    expect(picture.data.runsPage).toEqual({ total: HOSTS, nextCursor: expect.any(String) });
+    const rest = (await pagesFrom(job.id, 'limit=1000', picture.data.runsPage.nextCursor)).flat();
+    expect([...picture.data.runs.map((r) => r.runId), ...rest.map((r) => r.id)].sort()).toEqual((await runIdsInDatabase(job.id)).sort());
   });
 });
 
