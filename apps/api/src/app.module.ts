@@ -21,6 +21,7 @@ import { AuditRepository } from './repositories/audit.repository';
 import { DatabaseRepository } from './repositories/database.repository';
 import { HostRepository } from './repositories/host.repository';
 import { JobRepository } from './repositories/job.repository';
+import { JobViewRepository } from './repositories/job-view.repository';
 import { MigrationRepository } from './repositories/migration.repository';
 import { QueueRepository } from './repositories/queue.repository';
 import { ResultRepository } from './repositories/result.repository';
@@ -65,6 +66,7 @@ const repositories = [
   DatabaseRepository,
   HostRepository,
   JobRepository,
+  JobViewRepository,
   MigrationRepository,
   QueueRepository,
   ResultRepository,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { JOB_VIEW_RUNS, RUN_STATES, type ErrorBody, type JobView, type RunPage, type RunView } from '@fleettrace/contracts';
-import { hostInfo, registerHosts, startApi, type TestApi } from './support/api';
+import { JOB_VIEW_RUNS, RUN_STATES, type ErrorBody, type HostView, type JobStreamMessage, type JobView, type RunPage, type RunView } from '@fleettrace/contracts';
+import { ADMIN_TOKEN, hostInfo, registerHosts, startApi, waitFor, type TestApi } from './support/api';
 
 // More hosts than a job view carries runs, and than two pages of an odd size: paging is really exercised.
 const HOSTS = 250;
@@ -12,15 +12,21 @@ let t: TestApi;
 let db: pg.Client;
 const hostIds = Array.from({ length: HOSTS }, (_, i) => `host${String(i).padStart(3, '0')}`);
 
+const hosts = hostIds.map((id, i) => ({ ...hostInfo(id), name: `name-of-${id}`, tools: { clang: true, bpftrace: i < WITH_BPFTRACE } }));
+
 beforeAll(async () => {
   t = await startApi('job-runs');
   db = new pg.Client({ connectionString: t.config.databaseUrl });
   await db.connect();
-  await registerHosts(
-    t,
-    hostIds.map((id, i) => ({ ...hostInfo(id), name: `name-of-${id}`, tools: { clang: true, bpftrace: i < WITH_BPFTRACE } })),
-  );
+  await registerHosts(t, hosts);
 });
+
+/** A heartbeat of every host, waited for: on a loaded machine this file outlasts a heartbeat's online window. */
+async function everyHostOnline(): Promise<void> {
+  const at = Date.now();
+  for (const host of hosts) await t.report({ type: 'host', at, host });
+  await waitFor('every host online', async () => (await t.request<HostView[]>('GET', '/v1/hosts')).body.filter((h) => h.online && Date.parse(h.lastHeartbeatAt) >= at).length === HOSTS);
+}
 
 afterAll(async () => {
   await db?.end();
@@ -33,7 +39,10 @@ async function ok<T>(method: string, path: string, body?: unknown): Promise<T> {
   return response.body;
 }
 
-const catalogJob = () => ok<JobView>('POST', '/v1/jobs', { program: 'execsnoop', durationSeconds: 60, targets: {} });
+async function catalogJob(): Promise<JobView> {
+  await everyHostOnline();
+  return ok<JobView>('POST', '/v1/jobs', { program: 'execsnoop', durationSeconds: 60, targets: {} });
+}
 
 async function runIdsInDatabase(jobId: string): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>('SELECT id FROM runs WHERE job_id = $1', [jobId]);
@@ -75,6 +84,103 @@ describe('GET /v1/jobs/:id of a job on more hosts than one page', () => {
   });
 });
 
+describe('GET /v1/jobs/:id read in one statement', () => {
+  it('agrees with the database and with GET /runs: counts, failure summary, first page, timeline, times to the millisecond', async () => {
+    // A bpftrace job: queued on the hosts with bpftrace, unsupported (a failure cause naming each host) on the others.
+    await everyHostOnline();
+    const job = await ok<JobView>('POST', '/v1/jobs', { program: { kind: 'bpftrace', script: 'BEGIN { exit(); }' }, durationSeconds: 60, targets: {} });
+    const failing = job.runs.find((r) => r.state === 'queued')!;
+    await t.report({ type: 'state', runId: failing.id, at: Date.now(), state: 'failed', error: `host ${failing.hostId} ran out of memory` });
+    await waitFor('the failure taken in', async () => (await db.query("SELECT 1 FROM runs WHERE id = $1 AND state = 'failed'", [failing.id])).rowCount === 1, 10_000);
+    // The cancel ends the queued runs: the job completes, its finished_at set by PostgreSQL's now() (microseconds).
+    await ok('POST', `/v1/jobs/${job.id}/cancel`, { reason: 'one-statement test' });
+
+    const view = await ok<JobView>('GET', `/v1/jobs/${job.id}`);
+    const page = await ok<RunPage>('GET', `/v1/jobs/${job.id}/runs?limit=${JOB_VIEW_RUNS}`);
+    expect(view.runs).toEqual(page.items);
+    expect(view.runsPage).toEqual({ total: HOSTS, nextCursor: page.nextCursor });
+
+    const counts = await db.query<{ state: string; n: number }>('SELECT state, count(*)::int AS n FROM runs WHERE job_id = $1 GROUP BY state', [job.id]);
+    const byState = Object.fromEntries(counts.rows.map((r) => [r.state, r.n]));
+    expect(byState).toEqual({ unsupported: HOSTS - WITH_BPFTRACE, failed: 1, cancelled: WITH_BPFTRACE - 1 });
+    expect(view.runStates).toEqual(byState);
+    expect(view.summary.byState).toEqual(byState);
+    expect(view.summary.hosts).toBe(HOSTS);
+    expect(view.summary.causes.map((c) => [c.state, c.count, c.hosts])).toEqual([
+      ['unsupported', HOSTS - WITH_BPFTRACE, hostIds.slice(WITH_BPFTRACE)],
+      ['cancelled', WITH_BPFTRACE - 1, hostIds.slice(0, WITH_BPFTRACE).filter((id) => id !== failing.hostId)],
+      ['failed', 1, [failing.hostId]],
+    ]);
+    expect(view.summary.causes[2]!.cause).toBe('host <host> ran out of memory');
+
+    const events = await db.query<{ at: Date; kind: string; message: string; detail: Record<string, unknown> }>('SELECT at, kind, message, detail FROM job_events WHERE job_id = $1 ORDER BY id', [job.id]);
+    expect(view.events).toEqual(events.rows.map((e) => ({ ...e, at: e.at.toISOString() })));
+    expect(view.events.map((e) => e.kind)).toEqual(expect.arrayContaining(['created', 'cancel_requested', 'completed']));
+
+    const [stored] = (await db.query<{ created_at: Date; finished_at: Date; cancelled_at: Date }>('SELECT created_at, finished_at, cancelled_at FROM jobs WHERE id = $1', [job.id])).rows;
+    expect(view.state).toBe('completed');
+    expect([view.createdAt, view.finishedAt, view.cancelled?.at]).toEqual([stored!.created_at, stored!.finished_at, stored!.cancelled_at].map((d) => d.toISOString()));
+  });
+
+  it('tags each view: If-None-Match with the tag answers 304 and no body until the job changes', async () => {
+    const job = await ok<JobView>('POST', '/v1/jobs', { program: 'execsnoop', durationSeconds: 60, targets: { hosts: hostIds.slice(0, 3) } });
+    const first = await t.request<JobView>('GET', `/v1/jobs/${job.id}`);
+    const etag = first.headers.get('etag')!;
+    expect(etag).toMatch(/^"[\w-]{32}"$/);
+    const unchanged = await t.request('GET', `/v1/jobs/${job.id}`, { headers: { 'if-none-match': etag } });
+    expect({ status: unchanged.status, body: unchanged.body, etag: unchanged.headers.get('etag') }).toEqual({ status: 304, body: '', etag });
+    expect((await t.request('GET', `/v1/jobs/${job.id}`, { headers: { 'if-none-match': '"another"' } })).status).toBe(200);
+
+    await t.report({ type: 'state', runId: job.runs[0]!.id, at: Date.now(), state: 'running' });
+    const changed = await waitFor(
+      'the view to change',
+      async () => {
+        const answer = await t.request<JobView>('GET', `/v1/jobs/${job.id}`, { headers: { 'if-none-match': etag } });
+        return answer.status === 200 ? answer : undefined;
+      },
+      10_000,
+    );
+    expect(changed.body.runs[0]!.state).toBe('running');
+    expect(changed.headers.get('etag')).not.toBe(etag);
+    expect((await t.request('GET', `/v1/jobs/${job.id}`, { headers: { 'if-none-match': changed.headers.get('etag')! } })).status).toBe(304);
+  });
+});
+
+/** The first message of the job's live stream (the opening picture), then the stream is closed. */
+async function openingPicture(jobId: string): Promise<JobStreamMessage> {
+  const closed = new AbortController();
+  const response = await fetch(`${t.url}/v1/jobs/${jobId}/stream?events=false`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, signal: closed.signal });
+  expect(response.status).toBe(200);
+  const reader = response.body!.getReader();
+  let text = '';
+  try {
+    while (!text.includes('\n\n')) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+  } finally {
+    closed.abort();
+  }
+  const fields = Object.fromEntries(text.split('\n\n')[0]!.split('\n').map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]));
+  return { event: fields.event, data: JSON.parse(fields.data!) } as JobStreamMessage;
+}
+
+describe('GET /v1/jobs/:id/stream of a job on more hosts than one page', () => {
+  it('opens with the counts, the summary and the first page of runs; paging from its cursor gives every other run once', async () => {
+    const job = await catalogJob();
+    const picture = await openingPicture(job.id);
+    if (picture.event !== 'job') throw new Error(`the stream opened with ${picture.event}`);
+    expect(picture.data.runs).toHaveLength(JOB_VIEW_RUNS);
+    expect(picture.data.runs[0]).toEqual({ runId: expect.any(String), hostId: hostIds[0], state: 'queued' });
+    expect(picture.data.runStates).toEqual({ queued: HOSTS });
+    expect(picture.data.summary).toEqual({ hosts: HOSTS, byState: { queued: HOSTS }, causes: [] });
+    expect(picture.data.runsPage).toEqual({ total: HOSTS, nextCursor: expect.any(String) });
+    const rest = (await pagesFrom(job.id, 'limit=1000', picture.data.runsPage.nextCursor)).flat();
+    expect([...picture.data.runs.map((r) => r.runId), ...rest.map((r) => r.id)].sort()).toEqual((await runIdsInDatabase(job.id)).sort());
+  });
+});
+
 describe('GET /v1/jobs/:id/runs', () => {
   it('pages through every run exactly once, in order, while the runs change state', async () => {
     const job = await catalogJob();
@@ -103,6 +209,7 @@ describe('GET /v1/jobs/:id/runs', () => {
 describe('GET /v1/jobs/:id/runs filters', () => {
   let job: JobView;
   beforeAll(async () => {
+    await everyHostOnline();
     job = await ok<JobView>('POST', '/v1/jobs', { program: { kind: 'bpftrace', script: 'BEGIN { printf("hi\\n"); exit(); }' }, durationSeconds: 60, targets: {} });
   });
 

@@ -422,13 +422,19 @@ export type JobComparisonView = z.infer<typeof JobComparisonView>;
 export const JobStreamMessage = apiComponent(
   'JobStreamMessage',
   z.discriminatedUnion('event', [
-    /** First, unless resuming: the job as it stands. */
+    /**
+     * First, unless resuming: the job as it stands, with the first page of its runs (as many as the job
+     * view carries, JOB_VIEW_RUNS). A larger job's other runs are at GET /v1/jobs/:id/runs from
+     * `runsPage.nextCursor`, read after this picture, so as new as it or newer; changes after it follow as `state`.
+     */
     z.object({
       event: z.literal('job'),
       data: z.object({
         state: JobState,
         runStates: RunStateCounts,
+        summary: JobSummary,
         runs: z.array(z.object({ runId: z.string(), hostId: z.string(), state: RunState })),
+        runsPage: RunsPageInfo,
       }),
     }),
     /** A run's state change, in the order they happened. */

@@ -1,11 +1,12 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CreateJobRequest, JobPage, JobPlanView, JobView, RunPage } from '@fleettrace/contracts';
 import { ApiRoute } from '../decorators/api-route.decorator';
 import { ZodValidationPipe } from '../pipes/zod-validation.pipe';
 import { Auth } from '../middleware/auth.guard';
 import { JobService } from '../services/job.service';
+import { ifNoneMatchHits } from '../utils/etag';
 import { Scope } from '../decorators/scope.decorator';
 import type { AuthContext } from '../services/auth.service';
 import { CancelJobRequest, CreateJobQuery, JobIdParam, JobListQuery, JobRunsQuery } from '../dtos/job.dto';
@@ -37,16 +38,30 @@ export class JobController {
   }
 
   @Get(':id')
-  @ApiRoute({ summary: "The job, its failure summary, the first page of its runs (the rest: GET /v1/jobs/:id/runs), and its timeline.", responses: { 200: JobView }, errors: [404] })
+  @ApiRoute({
+    summary: 'The job, its failure summary, the first page of its runs (the rest: GET /v1/jobs/:id/runs), and its timeline.',
+    description: 'Answers carry an ETag; a poller sending it back as If-None-Match gets 304 and no body while the view is unchanged.',
+    responses: {
+      200: JobView,
+      304: {
+        description: 'Not modified: the view is still the one whose ETag the request sent in If-None-Match. No body.',
+        headers: { etag: { description: 'The current view\'s tag (the one sent).' } },
+      },
+    },
+    errors: [404],
+  })
   @Scope('jobs:read')
   async get(
     @Auth() auth: AuthContext,
     @Param('id', new ZodValidationPipe(JobIdParam, 'job id')) id: string,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<Buffer> {
-    const json = await this.jobs.getJsonFor(auth, id);
-    void reply.type('application/json; charset=utf-8');
-    return json;
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const { json, etag } = await this.jobs.getJsonFor(auth, id);
+    void reply.header('etag', etag).header('cache-control', 'no-cache');
+    // Sent here, not returned: Nest would set its own 200 over the 304.
+    if (ifNoneMatchHits(request.headers['if-none-match'], etag)) await reply.code(304).send();
+    else await reply.type('application/json; charset=utf-8').send(json);
   }
 
   @Get(':id/runs')

@@ -10,16 +10,19 @@ import {
   sameTraceContext,
   traceContextOf,
   type JobListItem,
+  type JobSummary,
   type JobView,
   type RunState,
   type RunTrace,
   type RunView,
+  type RunsPageInfo,
   type TargetSelector,
   type TargetsV2,
 } from '@fleettrace/contracts';
-import type { JobEvent, JobListPosition, JobRecord } from '../repositories/job.repository';
+import type { JobListPosition, JobRecord } from '../repositories/job.repository';
 import type { RunPosition, RunRecord } from '../repositories/run.repository';
-import { summarizeRuns, type SummarizedRun } from '../utils/failure-summary';
+import type { JobViewRecord } from '../repositories/job-view.repository';
+import { inLifecycleOrder, summarizeFailures } from '../utils/failure-summary';
 import { runTraceparent } from '../telemetry/trace-ids';
 
 export const JobIdParam = z.guid({ error: 'job id must be a UUID' });
@@ -153,23 +156,31 @@ function runTrace(run: RunRecord): RunTrace {
   };
 }
 
-function runStates(runs: readonly SummarizedRun[]): Partial<Record<RunState, number>> {
-  const counts: Partial<Record<RunState, number>> = {};
-  for (const run of runs) counts[run.state] = (counts[run.state] ?? 0) + 1;
-  return counts;
-}
-
 /** Jobs stored before targets had a V2 form keep their legacy JSON; clients see V2 alike. */
 function targetsOf(job: JobRecord): TargetsV2 {
   return normalizeTargets(job.targets as TargetsV2 | TargetSelector);
 }
 
 /**
- * `runs` is every run as its summary needs it; `firstRuns` the first page of the full runs, read with
- * one more than JOB_VIEW_RUNS (runPageOf).
+ * What the job view and the live stream's opening picture both say of a job's runs, from a read
+ * with one run more than JOB_VIEW_RUNS (runPageOf): the counts by state, the failure summary, and
+ * the first page with where the rest are.
  */
-export function mapJob(job: JobRecord, runs: readonly SummarizedRun[], firstRuns: readonly RunRecord[], events: readonly JobEvent[]): JobView {
-  const page = runPageOf(firstRuns, JOB_VIEW_RUNS);
+export function runsOverview(read: Pick<JobViewRecord, 'runStates' | 'failedRuns' | 'firstRuns'>): {
+  runStates: Partial<Record<RunState, number>>;
+  summary: JobSummary;
+  firstRuns: RunRecord[];
+  runsPage: RunsPageInfo;
+} {
+  const runStates = inLifecycleOrder(read.runStates);
+  const summary = summarizeFailures(runStates, read.failedRuns);
+  const page = runPageOf(read.firstRuns, JOB_VIEW_RUNS);
+  return { runStates, summary, firstRuns: page.items, runsPage: { total: summary.hosts, nextCursor: page.nextCursor } };
+}
+
+export function mapJob(read: JobViewRecord): JobView {
+  const { job, events } = read;
+  const { runStates, summary, firstRuns, runsPage } = runsOverview(read);
   return {
     id: job.id,
     program: job.program,
@@ -184,10 +195,10 @@ export function mapJob(job: JobRecord, runs: readonly SummarizedRun[], firstRuns
     finishedAt: iso(job.finishedAt),
     scheduleId: job.scheduleId,
     cancelled: job.cancelledAt ? { at: job.cancelledAt.toISOString(), by: job.cancelledBy ?? '', reason: job.cancelReason ?? '' } : null,
-    runStates: runStates(runs),
-    summary: summarizeRuns(runs),
-    runs: page.items.map(mapRun),
-    runsPage: { total: runs.length, nextCursor: page.nextCursor },
+    runStates,
+    summary,
+    runs: firstRuns.map(mapRun),
+    runsPage,
     events: events.map((e) => ({ at: e.at.toISOString(), kind: e.kind, message: e.message, detail: e.detail })),
   };
 }

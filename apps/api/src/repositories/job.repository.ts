@@ -50,7 +50,8 @@ export interface JobListPosition {
   id: string;
 }
 
-interface JobRow {
+/** A job as PostgreSQL returns it (`SELECT *`); job-view.repository reads the same row as JSON. */
+export interface JobRow {
   id: string;
   program: string;
   program_label: string;
@@ -71,7 +72,7 @@ interface JobRow {
   cancel_reason: string | null;
 }
 
-function toRecord(row: JobRow): JobRecord {
+export function toRecord(row: JobRow): JobRecord {
   return {
     id: row.id,
     program: decodeProgram(row.program),

@@ -12,7 +12,6 @@ import {
 import { DatabaseRepository, type Db, type TxClient } from './database.repository';
 import { inRounds } from '../utils/rounds';
 import type { RunTelemetryContext } from '../telemetry/run-context';
-import type { SummarizedRun } from '../utils/failure-summary';
 
 export interface RunRecord {
   id: string;
@@ -123,7 +122,8 @@ export interface ReleasedRun {
   deadlines: RunDeadlines;
 }
 
-interface RunRow {
+/** A run as PostgreSQL returns it (RUN_COLUMNS); job-view.repository reads the same columns as JSON. */
+export interface RunRow {
   id: string;
   job_id: string;
   host_id: string;
@@ -147,7 +147,7 @@ interface RunRow {
   finished_at: Date | null;
 }
 
-function toRecord(row: RunRow): RunRecord {
+export function toRecord(row: RunRow): RunRecord {
   return {
     id: row.id,
     jobId: row.job_id,
@@ -229,16 +229,6 @@ export class RunRepository {
       params,
     );
     return rows.map(toRecord);
-  }
-
-  /** What a job's summary needs of every run, without the runs' counters, limits and logs. */
-  async summariesOf(jobId: string, db: TxClient): Promise<SummarizedRun[]> {
-    const { rows } = await db.query<{ host_id: string; host_name: string | null; host_kernel: string | null; state: RunState; error: string | null }>(
-      `SELECT r.host_id, h.name AS host_name, h.kernel_release AS host_kernel, r.state, r.error
-       FROM runs r LEFT JOIN hosts h ON h.id = r.host_id WHERE r.job_id = $1 ORDER BY r.stage, r.host_id, r.id`,
-      [jobId],
-    );
-    return rows.map((r) => ({ hostId: r.host_id, hostName: r.host_name ?? r.host_id, hostKernel: r.host_kernel ?? '', state: r.state, error: r.error }));
   }
 
   async findById(runId: string, db: TxClient): Promise<RunRecord | undefined> {
@@ -445,6 +435,21 @@ export class RunRepository {
       [cutoff],
     );
     return toRefs(rows);
+  }
+
+  /** Whether the job has runs and every one of them is on one of `hostIds`: one aggregate, not the runs read whole. */
+  async allOnHosts(jobId: string, hostIds: readonly string[]): Promise<boolean> {
+    const { rows } = await this.database.pool.query<{ on_hosts: boolean }>(
+      'SELECT coalesce(bool_and(host_id = ANY($2::text[])), false) AS on_hosts FROM runs WHERE job_id = $1',
+      [jobId, hostIds],
+    );
+    return rows[0]!.on_hosts;
+  }
+
+  /** The id of the job's latest state change (0 before any): one index probe (run_transitions_by_job), not a read of them all. */
+  async lastTransitionId(jobId: string): Promise<number> {
+    const { rows } = await this.database.pool.query<{ id: number }>('SELECT coalesce(max(id), 0) AS id FROM run_transitions WHERE job_id = $1', [jobId]);
+    return rows[0]!.id;
   }
 
   /** The job's state changes after `afterId`, in the order they happened, at most `limit`. */

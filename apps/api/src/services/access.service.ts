@@ -1,5 +1,4 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { DatabaseRepository } from '../repositories/database.repository';
 import { HostRepository } from '../repositories/host.repository';
 import { RunRepository } from '../repositories/run.repository';
 import { hostsVisibleTo } from '../utils/host-access';
@@ -15,7 +14,6 @@ export class AccessService {
   constructor(
     @Inject(HostRepository) private readonly hosts: HostRepository,
     @Inject(RunRepository) private readonly runs: RunRepository,
-    @Inject(DatabaseRepository) private readonly database: DatabaseRepository,
   ) {}
 
   /** The ids of the hosts the token sees; undefined: every host. */
@@ -28,8 +26,6 @@ export class AccessService {
   async assertJobVisible(auth: AuthContext, jobId: string): Promise<void> {
     const visible = await this.visibleHostIds(auth);
     if (!visible) return;
-    const seen = new Set(visible);
-    const runs = await this.database.snapshot((tx) => this.runs.listByJob(jobId, tx));
-    if (runs.length === 0 || runs.some((run) => !seen.has(run.hostId))) throw new NotFoundException(`job ${jobId} not found`);
+    if (!(await this.runs.allOnHosts(jobId, visible))) throw new NotFoundException(`job ${jobId} not found`);
   }
 }

@@ -6,6 +6,8 @@ import { JobService } from './job.service';
 import type { CatalogEntry, ProgramCatalog } from './program-catalog';
 import type { ApiConfig } from '../config';
 import type { JobEvent, JobRecord, JobRepository } from '../repositories/job.repository';
+import type { JobViewRepository } from '../repositories/job-view.repository';
+import { SUMMARIZED_FAILURE_STATES } from '../utils/failure-summary';
 import type { TxClient } from '../repositories/database.repository';
 import type { NewRun, RunRecord, RunRepository } from '../repositories/run.repository';
 import type { HostRecord, HostRepository } from '../repositories/host.repository';
@@ -58,9 +60,18 @@ function setup(hostList = [host('h1'), host('h2')]) {
       state.jobs.set(id, { ...job, cancelledAt: cancel.at, cancelledBy: cancel.by, cancelReason: cancel.reason });
       return true;
     },
-    eventsOf: async () => state.events,
-    readAsOne: <T>(work: (db: unknown) => Promise<T>) => work(undefined),
   } as unknown as JobRepository;
+  // The jobs here are a few hosts: the first page is every run (the one-statement read is tested on PostgreSQL, apps/api/test/job-runs.test.ts).
+  const jobViews = {
+    read: async (jobId: string, firstRuns: number) => {
+      const job = state.jobs.get(jobId);
+      if (!job) return undefined;
+      const runs = state.runs.filter((r) => r.jobId === jobId).map((r) => ({ ...r }));
+      const runStates = new Map<RunRecord['state'], number>();
+      for (const run of runs) runStates.set(run.state, (runStates.get(run.state) ?? 0) + 1);
+      return { job, runStates, failedRuns: runs.filter((r) => SUMMARIZED_FAILURE_STATES.includes(r.state)), firstRuns: runs.slice(0, firstRuns), events: [...state.events] };
+    },
+  } as unknown as JobViewRepository;
   const runs = {
     insertMany: async (_: unknown, newRuns: NewRun[]) => {
       for (const r of newRuns) {
@@ -68,7 +79,6 @@ function setup(hostList = [host('h1'), host('h2')]) {
       }
     },
     listByJob: async (jobId: string) => state.runs.filter((r) => r.jobId === jobId).map((r) => ({ ...r })),
-    summariesOf: async (jobId: string) => state.runs.filter((r) => r.jobId === jobId).map((r) => ({ ...r })),
     // The jobs here are a few hosts: the first page is every run (paging is tested on PostgreSQL, apps/api/test/job-runs.test.ts).
     pageByJob: async (jobId: string, query: { limit: number }) => state.runs.filter((r) => r.jobId === jobId).slice(0, query.limit).map((r) => ({ ...r })),
   } as unknown as RunRepository;
@@ -95,7 +105,7 @@ function setup(hostList = [host('h1'), host('h2')]) {
     },
   } as unknown as AuthService;
   const access = { assertJobVisible: async () => undefined, visibleHostIds: async () => undefined } as unknown as AccessService;
-  const service = new JobService(config, catalog, jobs, runs, hosts, audit, queues, lifecycle, rollout, authService, access);
+  const service = new JobService(config, catalog, jobs, jobViews, runs, hosts, audit, queues, lifecycle, rollout, authService, access);
   return { service, state };
 }
 

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import {
   JOB_VIEW_RUNS,
@@ -30,6 +30,7 @@ import { describeIssue } from '../utils/describe-issue';
 import { rolloutStages } from '../utils/rollout-plan';
 import { CoalescedReads } from '../utils/coalesced-reads';
 import { JobRepository } from '../repositories/job.repository';
+import { JobViewRepository } from '../repositories/job-view.repository';
 import { RunRepository, type NewRun } from '../repositories/run.repository';
 import { HostRepository, type HostRecord } from '../repositories/host.repository';
 import { AuditRepository } from '../repositories/audit.repository';
@@ -37,10 +38,17 @@ import { QueueRepository } from '../repositories/queue.repository';
 import { RunLifecycleService } from './run-lifecycle.service';
 import { RolloutService } from './rollout.service';
 
-/** One read of a job, shared by the requests that coalesced on it; `json` is filled on first use. */
+/** One read of a job, shared by the requests that coalesced on it; `encoded` is filled on first use. */
 interface SharedJobView {
   readonly view: JobView;
-  json?: Buffer;
+  encoded?: EncodedJobView;
+}
+
+/** A job view as sent: its JSON bytes and their strong ETag. */
+export interface EncodedJobView {
+  json: Buffer;
+  /** A hash of `json`: equal bytes, equal tag, so a poller's If-None-Match is answered 304 only when nothing changed. */
+  etag: string;
 }
 
 /** Who made a job: a person's token, or a schedule's firing on behalf of its owner. */
@@ -67,6 +75,7 @@ export class JobService {
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(PROGRAM_CATALOG) private readonly catalog: ProgramCatalog,
     @Inject(JobRepository) private readonly jobs: JobRepository,
+    @Inject(JobViewRepository) private readonly jobViews: JobViewRepository,
     @Inject(RunRepository) private readonly runs: RunRepository,
     @Inject(HostRepository) private readonly hosts: HostRepository,
     @Inject(AuditRepository) private readonly audit: AuditRepository,
@@ -168,16 +177,19 @@ export class JobService {
   }
 
   /**
-   * The job, if the token may see it (else 404, as for no such job), as JSON bytes, encoded once per
-   * read and sent as is to every poller sharing that read. It carries the first JOB_VIEW_RUNS runs
-   * only: a 1,000-host job's every run made a ~430 KB body whose encoding and writing, not its read,
-   * set the latency under polling; the rest are paged by runs().
+   * The job, if the token may see it (else 404, as for no such job), as JSON bytes, encoded (and
+   * tagged) once per read and sent as is to every poller sharing that read. It carries the first
+   * JOB_VIEW_RUNS runs only: a 1,000-host job's every run made a ~430 KB body whose encoding and
+   * writing, not its read, set the latency under polling; the rest are paged by runs().
    */
-  async getJsonFor(auth: AuthContext, jobId: string): Promise<Buffer> {
+  async getJsonFor(auth: AuthContext, jobId: string): Promise<EncodedJobView> {
     await this.access.assertJobVisible(auth, jobId);
     const shared = await this.shared(jobId);
-    shared.json ??= Buffer.from(JSON.stringify(shared.view));
-    return shared.json;
+    if (!shared.encoded) {
+      const json = Buffer.from(JSON.stringify(shared.view));
+      shared.encoded = { json, etag: `"${createHash('sha256').update(json).digest('base64url').slice(0, 32)}"` };
+    }
+    return shared.encoded;
   }
 
   private shared(jobId: string): Promise<SharedJobView> {
@@ -185,16 +197,11 @@ export class JobService {
     return this.views.read(jobId, async () => ({ view: await this.read(jobId) }));
   }
 
-  /** One snapshot: read apart, a batch's runs could show released while the timeline lacks its release. */
-  private read(jobId: string): Promise<JobView> {
-    return this.jobs.readAsOne(async (db) => {
-      const job = await this.jobs.findById(jobId, db);
-      if (!job) throw new NotFoundException(`job ${jobId} not found`);
-      const runs = await this.runs.summariesOf(jobId, db);
-      const firstRuns = await this.runs.pageByJob(jobId, { limit: JOB_VIEW_RUNS + 1 }, db);
-      const events = await this.jobs.eventsOf(jobId, db);
-      return mapJob(job, runs, firstRuns, events);
-    });
+  /** One statement (JobViewRepository): read apart, a batch's runs could show released while the timeline lacks its release. */
+  private async read(jobId: string): Promise<JobView> {
+    const read = await this.jobViews.read(jobId, JOB_VIEW_RUNS + 1);
+    if (!read) throw new NotFoundException(`job ${jobId} not found`);
+    return mapJob(read);
   }
 
   /** A page of the job's runs, filtered by state and host; a token sees them when it sees the job. */

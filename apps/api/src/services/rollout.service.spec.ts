@@ -32,6 +32,15 @@ describe('rollout decide', () => {
     expect(decision.nextStepAt).toBeUndefined();
   });
 
+  it('names at most ten hosts in a release\'s message, then how many more; its detail counts them', () => {
+    const runs = Array.from({ length: 12 }, () => run(0, 'pending'));
+    const [released] = decide(job(null), runs, now, undefined).events;
+    const names = runs.slice(0, 10).map((r) => r.hostName).join(', ');
+    expect(released).toMatchObject({ kind: 'stage_released', message: `dispatched the only batch to 12 hosts: ${names} and 2 more`, detail: { stage: 0, hostCount: 12 } });
+    const [few] = decide(job(null), runs.slice(0, 10).map((r) => ({ ...r })), now, undefined).events;
+    expect(few!.message).toBe(`dispatched the only batch to 10 hosts: ${names}`);
+  });
+
   it('holds the batches until every canary is tracing, then releases the next one and times the one after', () => {
     const rollout = { canary: 2, batchSize: 1, batchIntervalSeconds: 5 };
     const canaries = [run(0, 'running'), run(0, 'loading')];

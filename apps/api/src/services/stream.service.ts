@@ -1,10 +1,12 @@
 import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import type { AggregateOutput, JobStreamMessage, OutputView, RunState } from '@fleettrace/contracts';
+import { JOB_VIEW_RUNS, type AggregateOutput, type JobStreamMessage, type OutputView } from '@fleettrace/contracts';
 import { mergeOutputs } from '@fleettrace/results';
 import { JobRepository } from '../repositories/job.repository';
 import { RunRepository } from '../repositories/run.repository';
 import { ResultRepository, type EventCursor } from '../repositories/result.repository';
 import { JobNotificationRepository } from '../repositories/job-notification.repository';
+import { JobViewRepository } from '../repositories/job-view.repository';
+import { runsOverview } from '../dtos/job.dto';
 import { countsView, histView } from '@fleettrace/results';
 import { eventItem } from '../utils/output-views';
 
@@ -53,6 +55,7 @@ const KEEPALIVE_MS = 15_000;
 export class StreamService {
   constructor(
     @Inject(JobRepository) private readonly jobs: JobRepository,
+    @Inject(JobViewRepository) private readonly jobViews: JobViewRepository,
     @Inject(RunRepository) private readonly runs: RunRepository,
     @Inject(ResultRepository) private readonly results: ResultRepository,
     @Inject(JobNotificationRepository) private readonly notifications: JobNotificationRepository,
@@ -78,9 +81,8 @@ export class StreamService {
     try {
       if (!resumed) {
         // Changes up to now are in this picture: the stream goes on after them.
-        position.transition = await this.lastTransitionId(jobId);
-        const { runs, job } = await this.jobs.readAsOne(async (tx) => ({ runs: await this.runs.listByJob(jobId, tx), job: (await this.jobs.findById(jobId, tx))! }));
-        yield this.at(position, { event: 'job', data: { state: job.state, runStates: countStates(runs.map((r) => r.state)), runs: runs.map((r) => ({ runId: r.id, hostId: r.hostId, state: r.state })) } });
+        position.transition = await this.runs.lastTransitionId(jobId);
+        yield this.at(position, { event: 'job', data: await this.picture(jobId) });
       }
       let lastSent = Date.now();
       while (!options.signal.aborted) {
@@ -115,8 +117,8 @@ export class StreamService {
           const job = await this.jobs.readAsOne((tx) => this.jobs.findById(jobId, tx));
           // Completed and every change sent: nothing more will come.
           if (!job || job.state === 'completed') {
-            const runs = await this.jobs.readAsOne((tx) => this.runs.listByJob(jobId, tx));
-            yield this.at(position, { event: 'end', data: { state: job?.state ?? 'completed', runStates: countStates(runs.map((r) => r.state)) } });
+            const runStates = (await this.runs.stateCounts([jobId])).get(jobId) ?? {};
+            yield this.at(position, { event: 'end', data: { state: job?.state ?? 'completed', runStates } });
             return;
           }
           await new Promise<void>((resolve) => {
@@ -139,20 +141,17 @@ export class StreamService {
     return { id: encodePosition(position), message };
   }
 
-  private async lastTransitionId(jobId: string): Promise<number> {
-    let last = 0;
-    for (;;) {
-      const batch = await this.runs.transitionsOf(jobId, last, 10_000);
-      if (batch.length === 0) return last;
-      last = batch[batch.length - 1]!.id;
-    }
+  /**
+   * The job as the stream opens: its counts and summary, and its first page of runs in compact form
+   * (a 1,000-host job's every run made the opening message ~90 KB and its read a row per run); the
+   * client pages the rest from runsPage.nextCursor (GET /v1/jobs/:id/runs).
+   */
+  private async picture(jobId: string): Promise<Extract<JobStreamMessage, { event: 'job' }>['data']> {
+    const read = await this.jobViews.read(jobId, JOB_VIEW_RUNS + 1);
+    if (!read) throw new NotFoundException(`job ${jobId} not found`);
+    const { runStates, summary, firstRuns, runsPage } = runsOverview(read);
+    return { state: read.job.state, runStates, summary, runs: firstRuns.map((r) => ({ runId: r.id, hostId: r.hostId, state: r.state })), runsPage };
   }
-}
-
-function countStates(states: readonly RunState[]): Partial<Record<RunState, number>> {
-  const counts: Partial<Record<RunState, number>> = {};
-  for (const state of states) counts[state] = (counts[state] ?? 0) + 1;
-  return counts;
 }
 
 /** Each host's latest snapshot merged, with the views a person reads: percentiles, top counts. */

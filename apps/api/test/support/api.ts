@@ -22,7 +22,7 @@ export interface TestApi {
    * The body parsed when it is JSON, else its text (folded stacks are text/plain). Every answer is
    * checked against the API's /openapi.json first: one it does not describe fails the test.
    */
-  request<T = unknown>(method: string, path: string, options?: RequestOptions): Promise<{ status: number; body: T; contentType: string }>;
+  request<T = unknown>(method: string, path: string, options?: RequestOptions): Promise<{ status: number; body: T; contentType: string; headers: Headers }>;
   /**
    * What a daemon does: one entry with field `m` on its host's results stream. The host is
    * `hostId`, else the one the message names (a heartbeat's, a run's host in the database), else
@@ -40,6 +40,8 @@ export interface RequestOptions {
   contentType?: string;
   /** Authorization header; defaults to the admin token, null sends none. */
   authorization?: string | null;
+  /** Other request headers (If-None-Match...). */
+  headers?: Record<string, string>;
 }
 
 /** A real API on a fresh database and Redis prefix, listening on a free port. */
@@ -74,7 +76,7 @@ export async function startApi(label: string, overrides: Partial<ApiConfig> = {}
     url,
     redis,
     async request(method, path, options = {}) {
-      const headers: Record<string, string> = {};
+      const headers: Record<string, string> = { ...options.headers };
       const authorization = options.authorization === undefined ? `Bearer ${ADMIN_TOKEN}` : options.authorization;
       if (authorization !== null) headers.authorization = authorization;
       let body: string | undefined;
@@ -87,7 +89,7 @@ export async function startApi(label: string, overrides: Partial<ApiConfig> = {}
       const contentType = response.headers.get('content-type') ?? '';
       document.check({ method, path, status: response.status, contentType, text });
       const parsed = /^application\/json/.test(contentType) ? (text ? JSON.parse(text) : undefined) : text;
-      return { status: response.status, body: parsed as never, contentType };
+      return { status: response.status, body: parsed as never, contentType, headers: response.headers };
     },
     async report(message, hostId) {
       const m = typeof message === 'string' ? message : JSON.stringify(message);

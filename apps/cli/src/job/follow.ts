@@ -1,4 +1,4 @@
-import type { EventItem, JobStreamMessage, JobView } from '@fleettrace/contracts';
+import { MAX_RUNS_PAGE, type EventItem, type JobStreamMessage, type JobView } from '@fleettrace/contracts';
 import type { ApiClient } from '../api/client';
 import { jobStream } from '../api/job-stream';
 import type { Io } from '../io';
@@ -8,6 +8,12 @@ import { jobProgress, PHASE_OF } from './phases';
 
 /** How often a terminal's progress line is redrawn between messages: the spinner and the clock move on. */
 const REDRAW_MS = 250;
+/**
+ * At most one fetch of the job's view (for ended runs' counters) this often: a 1,000-host job's runs
+ * end within a second or two, and a fetch for each (every run, ~0.5 MB) made the CLI fall behind
+ * its stream. The view fetched at the end has every counter anyway.
+ */
+const ABSORB_MS = 1000;
 
 type Snapshot = Extract<JobStreamMessage, { event: 'snapshot' }>['data'];
 
@@ -52,12 +58,18 @@ export async function followJob(client: ApiClient, job: JobView, io: Io, options
     signal: options.stop,
     onDrop: (attempt, reason) => reporter.note(`the job's stream dropped (${reason}); resuming where it stood (attempt ${attempt})`),
   });
+  let absorbedAt = 0;
   try {
     draw();
     for await (const message of messages) {
       const ended = live.apply(message);
+      // The opening picture of a large job carries its first page of runs: the rest are paged in.
+      if (message.event === 'job') await pageTheRest(client, job.id, message.data, live);
       // The stream does not carry counters: the lost events of a run that ended are in the job's view.
-      if (ended.length > 0) live.absorb(await client.job(job.id));
+      if (ended.length > 0 && Date.now() - absorbedAt >= ABSORB_MS) {
+        live.absorb(await client.job(job.id));
+        absorbedAt = Date.now();
+      }
       if (message.event === 'events') options.onEvents?.(message.data.items);
       if (message.event === 'snapshot' && options.snapshotView) reporter.setView(options.snapshotView(message.data));
       draw();
@@ -68,5 +80,15 @@ export async function followJob(client: ApiClient, job: JobView, io: Io, options
     return final;
   } finally {
     clearInterval(ticker);
+  }
+}
+
+/** The runs of the stream's opening picture past its first page (an API from before it was paged sends them all, and no runsPage). */
+async function pageTheRest(client: ApiClient, jobId: string, picture: Extract<JobStreamMessage, { event: 'job' }>['data'], live: LiveJob): Promise<void> {
+  let cursor = (picture.runsPage as typeof picture.runsPage | undefined)?.nextCursor ?? null;
+  while (cursor !== null) {
+    const page = await client.runs(jobId, { cursor, limit: MAX_RUNS_PAGE });
+    live.applyPage(page.items);
+    cursor = page.nextCursor;
   }
 }

@@ -65,7 +65,7 @@ describe('LiveJob: a job as its stream tells it', () => {
     live.apply(state('r0', 'running', 'succeeded'));
     live.absorb(job('running', ['succeeded', 'failed']));
     // A late `job` message (a resumed stream) saying running again changes nothing of an ended run.
-    live.apply({ event: 'job', data: { state: 'running', runStates: {}, runs: [{ runId: 'r0', hostId: 'h0', state: 'running' }] } });
+    live.apply({ event: 'job', data: { state: 'running', runStates: {}, summary: { hosts: 2, byState: {}, causes: [] }, runs: [{ runId: 'r0', hostId: 'h0', state: 'running' }], runsPage: { total: 2, nextCursor: null } } });
     expect(live.runs).toMatchObject([
       { runId: 'r0', state: 'succeeded', counters: { events: 5, lostEvents: 1 } },
       { runId: 'r1', state: 'failed', error: 'verifier said no' },
@@ -74,6 +74,19 @@ describe('LiveJob: a job as its stream tells it', () => {
     expect(jobProgress(live.runs, new Map([['h0', 2]]))).toMatchObject({ events: 10, lostEvents: 2 });
     expect(jobExitCode(job('completed', ['succeeded', 'failed']))).toBe(3);
     expect(jobExitCode(job('completed', ['succeeded', 'succeeded']))).toBe(0);
+  });
+
+  it('moves runs on by the pages of the opening picture read after it, with their counters; an ended run stays ended', () => {
+    const live = new LiveJob(job('running', ['queued', 'queued', 'running']));
+    live.apply(state('r2', 'running', 'succeeded'));
+    const later = job('running', ['running', 'failed', 'running']).runs;
+    const ended = live.applyPage(later);
+    expect(ended).toMatchObject([{ runId: 'r1', state: 'failed', error: 'verifier said no' }]);
+    expect(live.runs).toMatchObject([
+      { runId: 'r0', state: 'running' },
+      { runId: 'r1', state: 'failed', counters: { events: 5, lostEvents: 1 } },
+      { runId: 'r2', state: 'succeeded' },
+    ]);
   });
 
   it("lists each host's warnings, sorted by host, then how many more it had than the summary kept", () => {

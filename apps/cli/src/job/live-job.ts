@@ -1,4 +1,4 @@
-import type { JobStreamMessage, JobView, RunState } from '@fleettrace/contracts';
+import type { JobStreamMessage, JobView, RunState, RunView } from '@fleettrace/contracts';
 import { PHASE_OF, type ProgressRun } from './phases';
 
 export interface LiveRun extends ProgressRun {
@@ -60,6 +60,20 @@ export class LiveJob {
         known.error = known.error ?? run.error;
       }
     }
+  }
+
+  /**
+   * Runs of the stream's opening picture past its first page, paged in after it (GET /v1/jobs/:id/runs
+   * from its runsPage.nextCursor): as new as the picture or newer, so they move the job on as its
+   * own runs do, counters and all. Returns the runs that ended with them.
+   */
+  applyPage(runs: readonly RunView[]): LiveRun[] {
+    return runs.flatMap((run) => {
+      const ended = this.move(run.id, run.hostId, run.state, run.error);
+      const known = this.byId.get(run.id)!;
+      known.counters = run.counters ?? known.counters;
+      return ended;
+    });
   }
 
   private move(runId: string, hostId: string, state: RunState, error: string | null | undefined): LiveRun[] {
