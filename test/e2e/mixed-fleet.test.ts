@@ -14,7 +14,7 @@ import { runInCgroup } from '@fleettrace/infra';
 import { guestUnavailableReason, startSshGuest, stopSshGuest, type RunningSshGuest } from '@fleettrace/infra/guest';
 import { REPO_ROOT, StopWaiting, freePort, generateSshKey, startSshGateway, startSshd, stopPid, stopSshd, waitFor, type RunningSshd } from '@fleettrace/infra/stack';
 import { catalog } from '@fleettrace/programs';
-import { bpfBaseline, bpfCreatedSince, bpftoolOverSsh, type BpfBaseline, type Bpftool } from '../support/bpf-leak-check';
+import { EVERY_PROCESS, bpfBaseline, hostOverSsh, waitForNoBpfLeftByRun, type BpfBaseline, type HostCommand } from '../support/bpf-leak-check';
 import { startFleet, type Fleet } from '../support/fleet';
 import { getResults, submitJob, waitForJobDone } from '../support/jobs';
 
@@ -36,7 +36,7 @@ let daemonHost: string;
 let gatewayPid: number | undefined;
 let loopback: RunningSshd | undefined;
 let guest: RunningSshGuest | undefined;
-let guestBpftool: Bpftool;
+let guestBpftool: HostCommand;
 
 beforeAll(async () => {
   unavailable = process.arch === 'x64' ? await guestUnavailableReason() : 'the guest kernel is x86-64';
@@ -54,7 +54,7 @@ beforeAll(async () => {
   loopback = await startSshd({ baseDir: join(dir, 'sshd'), port: await freePort(), authorizedKeys: [clientKey] });
   guest = await guestStarted;
   console.log(`mixed-fleet: guest ${guest.kernelRelease} booted to sshd in ${guest.bootMs} ms`);
-  guestBpftool = bpftoolOverSsh({ port: guest.port, keyFile: clientKeyFile });
+  guestBpftool = hostOverSsh({ port: guest.port, keyFile: clientKeyFile });
   // Enrolled by their host keys' fingerprints, read from the key files: never trust on first use.
   await enrol(LOOPBACK, loopback.address, loopback.hostKeyFingerprint);
   await enrol(GUEST, guest.address, guest.hostKeyFingerprint);
@@ -114,7 +114,8 @@ function runsOf(view: JobView): Array<[string, RunState, string | null]> {
 }
 
 async function expectNothingLeftInGuest(baseline: BpfBaseline): Promise<void> {
-  await waitFor('no BPF program, link or map of the run left in the guest (bpftool over SSH)', async () => bpfCreatedSince(baseline, guestBpftool).length === 0, 30_000, 500);
+  // The guest runs nothing but this test's: every process in it counts.
+  await waitForNoBpfLeftByRun(baseline, EVERY_PROCESS, 30_000);
 }
 
 describe.runIf(process.arch === 'x64')('a mixed fleet: a daemon host, a loopback SSH host and the 6.1 guest over SSH', () => {

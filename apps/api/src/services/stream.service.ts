@@ -117,7 +117,7 @@ export class StreamService {
           const job = await this.jobs.readAsOne((tx) => this.jobs.findById(jobId, tx));
           // Completed and every change sent: nothing more will come.
           if (!job || job.state === 'completed') {
-            const runStates = (await this.runs.stateCounts([jobId])).get(jobId) ?? {};
+            const runStates = (await this.jobs.readAsOne((tx) => this.runs.stateCounts([jobId], tx))).get(jobId) ?? {};
             yield this.at(position, { event: 'end', data: { state: job?.state ?? 'completed', runStates } });
             return;
           }
