@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostRedisUser, type CountsOutput, type JobView, type SshHostView } from '@fleettrace/contracts';
+import { countGetpriorityCSource } from '@fleettrace/infra';
 import { REPO_ROOT, waitFor } from '@fleettrace/infra/stack';
 import { bpfBaseline, waitForNoBpfLeftByRun } from '../support/bpf-leak-check';
 import type { Fleet } from '../support/fleet';
@@ -100,6 +101,10 @@ describe('bootstrapping a daemon over SSH', () => {
     const hostDir = '/var/lib/fleettrace/daemon-ssh-boot';
     expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain('fte_');
     expect((execFileSync('stat', ['-c', '%a %U', `${hostDir}/daemon.env`], { encoding: 'utf8' })).trim()).toBe('600 root');
+    // Spent at enrolment, the token is not kept on the host; the rest of the environment is.
+    const environment = readFileSync(`${hostDir}/daemon.env`, 'utf8');
+    expect(environment).not.toContain('FLEETTRACE_ENROL_TOKEN');
+    expect(environment).toContain('FLEETTRACE_HOST_ID=ssh-boot\n');
     // Its own Redis user, from its enrolment: the credentials it keeps name it.
     const user = hostRedisUser(fleet.redisPrefix, 'ssh-boot');
     expect(JSON.parse(readFileSync(`${hostDir}/redis-credentials.json`, 'utf8')).redisUrl).toContain(encodeURIComponent(user));
@@ -113,6 +118,17 @@ describe('bootstrapping a daemon over SSH', () => {
     expect(syscalls.entries.find((e) => e.key.syscall === 'getpriority')?.value).toBe(300);
     // The bootstrapped daemon ran it, in its own runner, not the gateway.
     expect(readFileSync(`${hostDir}/daemon.log`, 'utf8')).toContain(`run ${done.runs[0].id}: syscount`);
+
+    // A custom C program compiles there, against the libbpf headers shipped in the daemon's bundle.
+    for (const header of ['libs/runner/include/vmlinux.h', 'libs/runner/include/bpf/bpf_helpers.h', 'libs/runner/include/bpf/bpf_tracing.h']) expect(existsSync(`${bundleDir}/${header}`)).toBe(true);
+    const program = { kind: 'c' as const, source: countGetpriorityCSource(), outputs: [{ kind: 'counts' as const, map: 'counts', unit: 'calls', name: 'getpriority' }] };
+    const cJob = await submitJob(fleet.api.client, { program, durationSeconds: 8, limits: { overheadBudgetPercent: 100 }, targets: { hostIds: ['ssh-boot'] } });
+    await waitForRuns(fleet.api.client, cJob.id, ['running'], 90_000);
+    execFileSync(workload, ['getpriority', '200']);
+    const cDone = await waitForJobDone(fleet.api.client, cJob.id, 90_000);
+    expect(cDone.runs.map((r) => [r.hostId, r.state, r.error])).toEqual([['ssh-boot', 'succeeded', null]]);
+    const counts = (await getResults(fleet.api.client, cJob.id)).hosts[0].outputs.find((o) => o.name === 'getpriority') as CountsOutput;
+    expect(counts.entries.find((e) => e.key.comm === COMM)?.value).toBe(200);
 
     const removing = cli(['hosts', 'uninstall', 'ssh-boot']);
     // The Redis user goes at once, before the gateway reaches the host.

@@ -5,7 +5,7 @@
 // addon at libs/bpf-loader/build/Release/, the catalog objects at libs/programs/build/), and each
 // module's import.meta.url becomes its path relative to the bundle that holds it.
 // bundle.json lists the files and their hash, the directory's name on a host.
-import { copyNativePayload } from '@fleettrace/build-tools';
+import { copyNativePayload, daemonBundleOptions } from '@fleettrace/build-tools';
 import { build, type Plugin } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,23 +31,7 @@ function relativeImportMetaUrl(bundleFile: string): Plugin {
 }
 
 async function bundle(entry: string, file: string): Promise<void> {
-  await build({
-    entryPoints: [join(repoRoot, entry)],
-    outfile: join(outDir, file),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    minifyWhitespace: true,
-    minifySyntax: true,
-    keepNames: true,
-    charset: 'ascii',
-    legalComments: 'none',
-    external: ['pg'],
-    logLevel: 'warning',
-    plugins: [relativeImportMetaUrl(file)],
-    banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
-  });
+  await build(daemonBundleOptions({ entry: join(repoRoot, entry), outfile: join(outDir, file), importMetaUrl: relativeImportMetaUrl(file), englishZodOnly: false, metafile: false, requireAlias: '__bundleRequire' }));
 }
 
 rmSync(outDir, { recursive: true, force: true });

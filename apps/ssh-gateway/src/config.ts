@@ -8,6 +8,12 @@ export interface GatewayConfig {
   concurrencyPerHost: number;
   /** Runs at once through this gateway, all hosts together. */
   concurrency: number;
+  /**
+   * Runners started ahead of time that may boot at once, all hosts together
+   * (FLEETTRACE_SSH_STANDBY_BOOTS): after a job on many hosts each host starts its next runner,
+   * and a burst of node starts on busy hosts (or on one machine) delays the runs that need one now.
+   */
+  standbyBoots: number;
   keyDir: string | undefined;
   agentSocket: string | undefined;
   probeIntervalMs: number;
@@ -46,6 +52,7 @@ export function gatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     redisPrefix: env.FLEETTRACE_REDIS_PREFIX ?? DEFAULT_REDIS_PREFIX,
     concurrencyPerHost: positiveInteger(env, 'FLEETTRACE_SSH_CONCURRENCY_PER_HOST', 2),
     concurrency: positiveInteger(env, 'FLEETTRACE_SSH_CONCURRENCY', 32),
+    standbyBoots: positiveInteger(env, 'FLEETTRACE_SSH_STANDBY_BOOTS', 2),
     keyDir: env.FLEETTRACE_SSH_KEY_DIR || undefined,
     agentSocket: env.SSH_AUTH_SOCK || undefined,
     probeIntervalMs: positiveInteger(env, 'FLEETTRACE_SSH_PROBE_SECONDS', 300) * 1000,

@@ -1,5 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { daemonEnvironment, parseDaemonStatus } from './daemon-install';
+import { daemonEnvironment, FORGET_TOKEN_SCRIPT, parseDaemonStatus } from './daemon-install';
 
 describe('daemonEnvironment', () => {
   it('writes one NAME=value a line, the token among them, labels as the daemon reads them', () => {
@@ -32,5 +36,24 @@ describe('parseDaemonStatus', () => {
       logTail: 'first line | Error: enrolment refused (401)',
     });
     expect(parseDaemonStatus('mode=none\npid=0\nalive=no\nenrolled=no\n')).toMatchObject({ mode: 'none', pid: 0 });
+  });
+});
+
+describe('FORGET_TOKEN_SCRIPT', () => {
+  it('leaves the environment file without the token line, everything else in order, 0600, run by sh as on a host', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'forget-token-'));
+    try {
+      const file = join(dir, 'daemon.env');
+      const env = daemonEnvironment({ id: 'web-1', name: 'web 1', labels: { zone: 'a' } }, { apiUrl: 'http://a:1', token: 'fte_spent', dispatchKeyFile: '/k' });
+      writeFileSync(file, env, { mode: 0o600 });
+      execFileSync('sh', ['-c', FORGET_TOKEN_SCRIPT, 'fleettrace-forget-token', file]);
+      expect(readFileSync(file, 'utf8')).toBe(env.replace('FLEETTRACE_ENROL_TOKEN=fte_spent\n', ''));
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      // Run again (a retried bootstrap): nothing left to remove, and it still succeeds.
+      execFileSync('sh', ['-c', FORGET_TOKEN_SCRIPT, 'fleettrace-forget-token', file]);
+      expect(readFileSync(file, 'utf8')).not.toContain('FLEETTRACE_ENROL_TOKEN');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -8,7 +8,7 @@ import type { SshSession } from './ssh/ssh-session';
  * and removed again. The daemon bundle (apps/node-daemon/dist/remote, made by `npm run build`) goes
  * into /var/lib/fleettrace/daemon-bundle-<sha256>/ as the runner's does; everything of this one
  * host's daemon lives in its own state directory, /var/lib/fleettrace/daemon-<host id>/: its
- * environment (with the one-time enrolment token), the dispatch public key, the Redis credentials
+ * environment (with the one-time enrolment token until the daemon has spent it), the dispatch public key, the Redis credentials
  * the daemon gets by enrolling, and, without systemd, its PID and log. Every script here is a
  * constant; paths are its arguments, and the environment file reaches the host on stdin.
  */
@@ -71,6 +71,13 @@ export const START_SCRIPT = [
   '  echo "mode=process"',
   'fi',
 ].join('\n');
+
+/**
+ * Removes the spent enrolment token from environment file $1, written anew (0600) and moved into
+ * place: once the daemon has enrolled it uses its kept credentials (apps/node-daemon enrolment.ts),
+ * and a restart does not need the token, so it does not stay on the host's disk.
+ */
+export const FORGET_TOKEN_SCRIPT = ['set -e', 'umask 077', `grep -v '^FLEETTRACE_ENROL_TOKEN=' "$1" > "$1.tmp" || true`, 'chmod 600 "$1.tmp"', 'mv -f "$1.tmp" "$1"'].join('\n');
 
 /** Whether the daemon of host directory $1 runs, and whether it has enrolled (holds its own credentials). */
 export const STATUS_SCRIPT = [
@@ -196,7 +203,10 @@ export async function installDaemon(session: SshSession, entry: SshHostEntry, se
     const deadline = Date.now() + settings.registerTimeoutMs;
     for (;;) {
       const status = await daemonStatus(session, entry.id);
-      if (status.alive && status.enrolled && status.mode !== 'none') return { mode: status.mode, pid: status.pid };
+      if (status.alive && status.enrolled && status.mode !== 'none') {
+        await must(session, 'removing the spent enrolment token', ['sh', '-c', FORGET_TOKEN_SCRIPT, 'fleettrace-forget-token', `${hostDir}/daemon.env`]);
+        return { mode: status.mode, pid: status.pid };
+      }
       if (!status.alive) throw new Error(`the daemon on ${session.address} exited before it enrolled${status.logTail ? `: ${status.logTail}` : ''}`);
       if (Date.now() > deadline) throw new Error(`the daemon on ${session.address} did not enrol within ${settings.registerTimeoutMs / 1000} s${status.logTail ? `: ${status.logTail}` : ''}`);
       await new Promise((resolve) => setTimeout(resolve, settings.pollMs));

@@ -17,6 +17,7 @@ export class SshGateway {
   private readonly directory: SshHostDirectory;
   private readonly agents = new Map<string, SshHostAgent>();
   private readonly slots: Semaphore;
+  private readonly standbyBoots: Semaphore;
   private readonly verifier: DispatchVerifier;
   private readonly daemons: DaemonRequests;
   private timer: NodeJS.Timeout | undefined;
@@ -27,6 +28,7 @@ export class SshGateway {
     this.redis.on('error', (error) => this.log(`redis: ${error.message}`));
     this.directory = new SshHostDirectory(this.redis, config.redisPrefix, log);
     this.slots = new Semaphore(config.concurrency);
+    this.standbyBoots = new Semaphore(config.standbyBoots);
     this.verifier = DispatchVerifier.fromFile(config.dispatchKeyFile);
     this.daemons = new DaemonRequests({
       redis: this.redis,
@@ -89,6 +91,7 @@ export class SshGateway {
         ssh: this.sshOptions(),
         concurrencyPerHost: this.config.concurrencyPerHost,
         gatewaySlots: this.slots,
+        standbyBoots: this.standbyBoots,
         probeIntervalMs: this.config.probeIntervalMs,
         retryMs: Math.max(this.config.refreshMs, 5000),
         log: this.log,

@@ -4,6 +4,7 @@ import { ControlRepository, Heartbeat, RunQueueRepository, type DispatchVerifier
 import { RunExecutor, remoteRunnerBundle, type RemoteRunnerBundle } from '@fleettrace/runner';
 import { hostInfoOf, probeHost, type HostProbe } from './probe';
 import { remoteCapabilities, remoteRunnerUnsupported } from './remote-runner';
+import type { RunnerPoolOptions } from './runner-pool';
 import { sshRunnerLauncher } from './ssh-runner';
 import { SshError } from './ssh/errors';
 import { SshSession, type SshOptions } from './ssh/ssh-session';
@@ -21,6 +22,8 @@ export interface HostAgentDeps {
   concurrencyPerHost: number;
   /** Runs at once through this gateway, all hosts together. */
   gatewaySlots: Semaphore;
+  /** Runners booting ahead of time at once through this gateway, all hosts together (runner-pool.ts). */
+  standbyBoots: Semaphore;
   probeIntervalMs: number;
   /** After an unreachable first probe, the next try. */
   retryMs: number;
@@ -104,7 +107,7 @@ export class SshHostAgent {
     this.heartbeat = new Heartbeat(this.deps.results, info, this.log);
     await this.heartbeat.start();
     this.control = new ControlRepository(this.deps.redisUrl, this.deps.redis, this.deps.redisPrefix, [this.entry.id], this.log);
-    const runnerHost = { node: () => this.probe?.node ?? null, arch: () => this.probe?.arch ?? '', bundle: runnerBundle };
+    const runnerHost = { node: () => this.probe?.node ?? null, arch: () => this.probe?.arch ?? '', bundle: runnerBundle, pool: this.runnerPool, log: this.log };
     this.executor = new RunExecutor(this.deps.results, sshRunnerLauncher(this.connect, runnerHost), null, this.log, Date.now, this.control);
     // Listening before taking runs: a cancel for a run is never sent before the run is queued.
     await this.control.start((_hostId, runId, reason) => this.executor?.cancel(runId, reason));
@@ -113,6 +116,10 @@ export class SshHostAgent {
     this.queue.start((dispatch) => this.deps.gatewaySlots.run(() => executor.execute(dispatch)));
     this.timer = setInterval(() => void this.reprobe(), this.deps.probeIntervalMs);
     void this.probeCapabilities(session);
+  }
+
+  private get runnerPool(): RunnerPoolOptions {
+    return { standbyBoots: this.deps.standbyBoots, maxIdle: this.deps.concurrencyPerHost };
   }
 
   private hostInfo(): HostInfo {
@@ -135,7 +142,7 @@ export class SshHostAgent {
       return;
     }
     try {
-      this.capabilities = await remoteCapabilities(session, runnerBundle());
+      this.capabilities = await remoteCapabilities(session, runnerBundle(), this.runnerPool);
     } catch (error) {
       this.log(`capability probe failed: ${error instanceof Error ? error.message : String(error)}`);
       return;

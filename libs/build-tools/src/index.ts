@@ -1,2 +1,3 @@
 export { englishZodOnly, ownImportMetaUrl } from './esbuild-plugins';
 export { copyNativePayload } from './native-payload';
+export { daemonBundleOptions, type DaemonBundle } from './node-bundle';

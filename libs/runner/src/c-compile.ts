@@ -6,6 +6,7 @@ import { basename, delimiter, dirname, join } from 'node:path';
 import { confinedCommand, isLandlockUnavailable, sandboxRefusal, type Confinement } from '@fleettrace/bpf-loader';
 import { C_COMPILE_ALLOWANCE_SECONDS, refusedSource } from '@fleettrace/contracts';
 import { cacheDir as hostCacheDir } from './host-dirs';
+import { headerSources, LIBBPF_HEADERS } from './shipped-headers';
 import { promisify } from 'node:util';
 
 /** Compile has its own time limit, on top of the run's duration (the run's end deadline includes it). */
@@ -53,8 +54,9 @@ export async function compileC(source: string, options: CompileOptions = {}): Pr
   if (refusal) throw new CCompileError(`compile refused: ${SOURCE_NAME} ${refusal}`);
 
   const btfDir = ensurePrivateDir(join(cacheDir, 'vmlinux'));
-  await ensureVmlinuxHeader(btfDir, timeoutMs);
-  const headers = shippedHeaders(btfDir);
+  const sources = headerSources();
+  const vmlinux = await ensureVmlinuxHeader(btfDir, timeoutMs, sources.fallbackVmlinux);
+  const headers = shippedHeaders(vmlinux, sources.libbpf);
   // -nostdinc: the shipped directory alone (relative to the build directory, so the cache key does not vary).
   const flags = ['-O2', '-g', '-target', 'bpf', `-D__TARGET_ARCH_${arch.target}`, '-nostdinc', `-I../${INCLUDE_DIR}`];
   const clangVersion = (await promisify(execFile)(clang, ['--version'], { timeout: timeoutMs })).stdout;
@@ -175,13 +177,10 @@ function resolveProgram(name: string): string {
 
 /** The include directory's name in a build directory: vmlinux.h and the libbpf headers a BPF program uses. */
 const INCLUDE_DIR = 'include';
-/** libbpf's headers that stand alone (bpf_endian.h and usdt.bpf.h need kernel UAPI headers, which are not shipped). */
-const LIBBPF_HEADERS = ['bpf_helpers.h', 'bpf_helper_defs.h', 'bpf_tracing.h', 'bpf_core_read.h'];
-const LIBBPF_INCLUDE = '/usr/include/bpf';
 
-/** [name under the include directory, file it is copied from]. */
-function shippedHeaders(btfDir: string): [string, string][] {
-  return [['vmlinux.h', join(btfDir, 'vmlinux.h')], ...LIBBPF_HEADERS.map((h): [string, string] => [`bpf/${h}`, join(LIBBPF_INCLUDE, h)])];
+/** [name under the include directory, file it is copied from] (headerSources, shipped-headers.ts, says which). */
+function shippedHeaders(vmlinux: string, libbpfDir: string): [string, string][] {
+  return [['vmlinux.h', vmlinux], ...LIBBPF_HEADERS.map((h): [string, string] => [`bpf/${h}`, join(libbpfDir, h)])];
 }
 
 /** Limits on clang: address space, the size of any file it writes, open files (and CPU: the compile allowance). */
@@ -222,13 +221,15 @@ function ensurePrivateDir(dir: string): string {
 }
 
 /**
- * vmlinux.h from this host's BTF, generated once per kernel. Runs on one host (several daemons on
- * one machine) may race here: each generates into its own directory and renames into place.
+ * vmlinux.h from this host's BTF, generated once per kernel; its path. Runs on one host (several
+ * daemons on one machine) may race here: each generates into its own directory and renames into
+ * place. A host without bpftool uses the `fallback` shipped with the runner, when there is one.
  */
-async function ensureVmlinuxHeader(btfDir: string, timeoutMs: number): Promise<void> {
+async function ensureVmlinuxHeader(btfDir: string, timeoutMs: number, fallback: string | undefined): Promise<string> {
   const header = join(btfDir, 'vmlinux.h');
   const stamp = `${header}.kernel`;
-  if (existsSync(header) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === release()) return;
+  if (existsSync(header) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === release()) return header;
+  if (fallback !== undefined && !(await hasBpftool())) return fallback;
   mkdirSync(btfDir, { recursive: true });
   const work = mkdtempSync(join(btfDir, 'gen-'));
   try {
@@ -237,11 +238,17 @@ async function ensureVmlinuxHeader(btfDir: string, timeoutMs: number): Promise<v
     writeFileSync(join(work, 'vmlinux.h.kernel'), `${release()}\n`);
     renameSync(join(work, 'vmlinux.h'), header);
     renameSync(join(work, 'vmlinux.h.kernel'), stamp);
+    return header;
   } catch (error) {
     throw new CCompileError(`could not generate vmlinux.h from this host's BTF: ${(error as Error).message}`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Whether bpftool runs here (a host with the runner's shipped vmlinux.h may have none). */
+function hasBpftool(): Promise<boolean> {
+  return new Promise((resolve) => execFile('bpftool', ['version'], { timeout: 10_000 }, (error) => resolve(error === null)));
 }
 
 /** `bpftool btf dump file <kernel BTF> format c` into `out`; several MB, so straight into the file. */

@@ -3,7 +3,7 @@
 // the only one that loads the native loader (libs/bpf-loader).
 export * from './protocol';
 export { launchRunner, warmRunnerLauncher, runnerEntry, remoteRunnerBundle, RUNNER_MAIN, type RemoteRunnerBundle, type RunnerEntry, type RunnerHandle, type RunnerOutcome } from './runner-process';
-export { encodeLine, STOP_LINE } from './stdio-serve';
+export { encodeLine, serveRunnerOverStdio, MAX_RUNS_PER_RUNNER, READY_LINE, STOP_LINE } from './stdio-serve';
 export { serveRunner, executeRun, useCoreBtfCache, describeFailure } from './serve';
 export { cacheDir, coreBtfCacheDir, stateDir } from './host-dirs';
 export { attachPlanned } from './attach-plan';

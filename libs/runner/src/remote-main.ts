@@ -3,7 +3,7 @@ import { serveRemoteRunner } from './stdio-serve';
 
 // The runner on a host reached over SSH, in one of two modes:
 //   node runner.mjs --capabilities          the host's capability report (as a daemon makes its own), one JSON line
-//   node runner.mjs --idle-exit-after-ms N  one run, the protocol on stdio (stdio-serve.ts), its start awaited N ms at most
+//   node runner.mjs --idle-exit-after-ms N  runs one after another, the protocol on stdio (stdio-serve.ts), each start awaited N ms at most
 if (process.argv.includes('--capabilities')) {
   probeHostCapabilities(undefined, undefined, { startTimings: true }).then(
     (report) => process.stdout.write(`${JSON.stringify(report)}\n`, () => process.exit(0)),
