@@ -61,8 +61,8 @@ describe('watchdogDeadline', () => {
   const phases = { startAllowanceMs: 20_000, durationMs: 10_000, graceMs: 5_000 };
   const end = 1_000 + 60_000;
 
-  it('before the attach: start allowance + grace from the runner\'s start', () => {
-    expect(watchdogDeadline(phases, 1_000, undefined, end)).toEqual({ at: 26_000, phase: 'start', endDeadline: false });
+  it('before the attach: start allowance + duration + grace from the runner\'s start (a slow start shortens the run, never fails it early)', () => {
+    expect(watchdogDeadline(phases, 1_000, undefined, end)).toEqual({ at: 36_000, phase: 'start', endDeadline: false });
   });
 
   it('once attached: duration + grace from the attach, however long the start took, and the start allowance it did not use', () => {
@@ -81,7 +81,7 @@ describe('watchdogCause', () => {
   const phases = { startAllowanceMs: 39_000, durationMs: 2_000, graceMs: 5_000 };
   it('names the phase that overran, the step it was in, and the limit', () => {
     expect(watchdogCause({ phase: 'start', endDeadline: false }, phases, 'compiling')).toBe(
-      'the run did not start within its start allowance + grace (44 s): its host was still compiling, and the runner was killed',
+      'the run did not start within its start allowance + duration + grace (46 s): its host was still compiling, and the runner was killed',
     );
     expect(watchdogCause({ phase: 'start', endDeadline: false }, phases, 'loading')).toContain('still loading and attaching');
     expect(watchdogCause({ phase: 'start', endDeadline: true }, phases, 'starting')).toBe(

@@ -110,15 +110,16 @@ export interface WatchdogDeadline {
 }
 
 /**
- * The watchdog's rule: before the program attached, start allowance + grace from when the host
- * started the runner; once attached, duration + grace from the attach (the duration runs from it),
- * and the start allowance the run did not use as well (a quick start leaves the run what it had
- * before, e.g. for bpftrace to print its maps); never past the run's end deadline.
+ * The watchdog's rule: before the program attached, start allowance + duration + grace from when
+ * the host started the runner (a start slower than its allowance eats into the duration, as it
+ * always did: a busy host still gets a shorter run, not a failed one); once attached, duration +
+ * grace from the attach (the duration runs from it, so a slow start no longer shortens the run), or
+ * the whole of it from the start when that is later; never past the run's end deadline.
  */
 export function watchdogDeadline(phases: RunPhases, startedAt: number, attachedAt: number | undefined, endDeadline: number): WatchdogDeadline {
   const phase: RunPhase = attachedAt === undefined ? 'start' : 'run';
   const whole = startedAt + phases.startAllowanceMs + phases.durationMs + phases.graceMs;
-  const own = attachedAt === undefined ? startedAt + phases.startAllowanceMs + phases.graceMs : Math.max(attachedAt + phases.durationMs + phases.graceMs, whole);
+  const own = attachedAt === undefined ? whole : Math.max(attachedAt + phases.durationMs + phases.graceMs, whole);
   return own <= endDeadline ? { at: own, phase, endDeadline: false } : { at: endDeadline, phase, endDeadline: true };
 }
 
@@ -135,7 +136,7 @@ const STEP_WORDS: Record<StartStep, string> = {
 export function watchdogCause(deadline: Omit<WatchdogDeadline, 'at'>, phases: RunPhases, step: StartStep): string {
   const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
   if (deadline.phase === 'start') {
-    const limit = deadline.endDeadline ? "the run's end deadline" : `its start allowance + grace (${seconds(phases.startAllowanceMs + phases.graceMs)})`;
+    const limit = deadline.endDeadline ? "the run's end deadline" : `its start allowance + duration + grace (${seconds(phases.startAllowanceMs + phases.durationMs + phases.graceMs)})`;
     return `the run did not start within ${limit}: its host was still ${STEP_WORDS[step]}, and the runner was killed`;
   }
   const limit = deadline.endDeadline ? "the run's end deadline" : `duration + grace (${seconds(phases.durationMs + phases.graceMs)}) after it attached`;

@@ -154,7 +154,7 @@ describe('RunExecutor', () => {
     return { ...dispatch, durationSeconds: 1, limits, startDeadline: now + 10_000, endDeadline: now + 10_000 + startAllowanceMs + 1000 + 50 };
   };
 
-  it('kills a run that did not attach within start allowance + grace, saying which step overran', async () => {
+  it('kills a run that did not attach within start allowance + duration + grace, saying which step overran', async () => {
     const sink = recorder();
     const killed = { count: 0 };
     const state = await new RunExecutor(sink, stuckRunner([{ type: 'state', state: 'loading' }], killed), null, () => {}).execute(quick(100));
@@ -163,7 +163,7 @@ describe('RunExecutor', () => {
     expect(sink.messages.at(-1)).toMatchObject({
       type: 'summary',
       state: 'timed_out',
-      error: 'the run did not start within its start allowance + grace (0.2 s): its host was still loading and attaching, and the runner was killed',
+      error: 'the run did not start within its start allowance + duration + grace (1.2 s): its host was still loading and attaching, and the runner was killed',
     });
   });
 
@@ -171,7 +171,7 @@ describe('RunExecutor', () => {
     const sink = recorder();
     const killed = { count: 0 };
     const script: RunnerMessage[] = [{ type: 'state', state: 'loading' }, { type: 'state', state: 'running' }];
-    // A start allowance of 100 ms: a watchdog still in the start phase would kill at 150 ms, in the duration (1 s).
+    // Attached at once: killed by the run phase's rule, which names the attach.
     const state = await new RunExecutor(sink, stuckRunner(script, killed), null, () => {}).execute(quick(100));
     expect(state).toBe('timed_out');
     expect(sink.messages.at(-1)).toMatchObject({ state: 'timed_out', error: 'runner did not detach within duration + grace (1.1 s) after it attached, and was killed' });
