@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { RunState } from '@fleettrace/contracts';
 import { DatabaseRepository } from './database.repository';
 import { toRecord as jobRecordOf, type JobEvent, type JobRecord, type JobRow } from './job.repository';
-import { toRecord as runRecordOf, type RunRecord, type RunRow } from './run.repository';
+import { RUN_COLUMNS, toRecord as runRecordOf, type RunRecord, type RunRow } from './run.repository';
 import { SUMMARIZED_FAILURE_STATES, type SummarizedRun } from '../utils/failure-summary';
 
 /** What GET /v1/jobs/:id shows of a job, every part as of the same moment. */
@@ -34,7 +34,8 @@ interface ViewRow {
  * start): the job, its run counts, its failed runs, its first page of runs and its timeline agree
  * with one another without a transaction around several queries. At 1,000 hosts, a job that is
  * running reads ~10 count rows and its first page, not a row per run. The first page's columns are
- * those of RunRepository (RUN_COLUMNS): its records are the same as pageByJob's.
+ * those of RunRepository (RUN_COLUMNS, the one list: a column added to runs reaches both): its records
+ * are the same as pageByJob's.
  */
 const VIEW_SQL = `
 SELECT row_to_json(j) AS job,
@@ -44,9 +45,7 @@ SELECT row_to_json(j) AS job,
      FROM runs r LEFT JOIN hosts h ON h.id = r.host_id
     WHERE r.job_id = j.id AND r.state = ANY($2::text[])) AS failed_runs,
   (SELECT coalesce(json_agg(p ORDER BY p.stage, p.host_id, p.id), '[]')
-     FROM (SELECT r.id, r.job_id, r.host_id, h.name AS host_name, h.kernel_release AS host_kernel, r.state, r.stage, r.error,
-                  r.verifier_log, r.counters, r.limits, r.overhead, r.warnings, r.start_deadline, r.end_deadline,
-                  r.queued_at, r.dispatched_at, r.started_at, r.finished_at
+     FROM (SELECT ${RUN_COLUMNS}
              FROM runs r LEFT JOIN hosts h ON h.id = r.host_id
             WHERE r.job_id = j.id ORDER BY r.stage, r.host_id, r.id LIMIT $3) p) AS first_runs,
   (SELECT coalesce(json_agg(json_build_object('at', e.at, 'kind', e.kind, 'message', e.message, 'detail', e.detail) ORDER BY e.id), '[]')

@@ -177,7 +177,7 @@ function toRefs(rows: Array<{ id: string; job_id: string; host_id: string }>): R
   return rows.map((r) => ({ id: r.id, jobId: r.job_id, hostId: r.host_id }));
 }
 
-const RUN_COLUMNS = `r.*, h.name AS host_name, h.kernel_release AS host_kernel`;
+export const RUN_COLUMNS = `r.*, h.name AS host_name, h.kernel_release AS host_kernel`;
 
 /**
  * Runs and their states. Every state change is one UPDATE guarded by the state machine
