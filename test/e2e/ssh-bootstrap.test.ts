@@ -4,7 +4,7 @@
 // This machine runs no systemd, so the gateway takes its documented fallback: the daemon as a
 // process under setpriv (the unit's capability bounding set, no_new_privs), its PID recorded.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +84,11 @@ describe('bootstrapping a daemon over SSH', () => {
     expect(await fleet.api.client.request('POST', '/v1/hosts/ssh/no-such-host/bootstrap')).toMatchObject({ status: 404, body: { message: 'SSH host no-such-host not found' } });
 
     const baseline = bpfBaseline();
+    // A leftover of an earlier install (an aborted one): kept credentials naming a Redis long gone
+    // must not stand in for this install's enrolment.
+    const hostDir = '/var/lib/fleettrace/daemon-ssh-boot';
+    mkdirSync(hostDir, { recursive: true, mode: 0o700 });
+    writeFileSync(`${hostDir}/redis-credentials.json`, JSON.stringify({ redisUrl: 'redis://stale:stale@127.0.0.1:1/0' }), { mode: 0o600 });
     // The API answers at once (installing); the CLI follows it until the daemon registers.
     const bootstrapping = cli(['hosts', 'bootstrap', 'ssh-boot']);
     const installing = await sshHost('ssh-boot', (h) => h.daemon != null);
@@ -98,7 +103,6 @@ describe('bootstrapping a daemon over SSH', () => {
     const bundleDir = `/var/lib/fleettrace/daemon-bundle-${DAEMON_BUNDLE.sha256}`;
     expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContain(`${bundleDir}/daemon.mjs`);
     // The token came by file (its environment file, root's only), never on its command line.
-    const hostDir = '/var/lib/fleettrace/daemon-ssh-boot';
     expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain('fte_');
     expect((execFileSync('stat', ['-c', '%a %U', `${hostDir}/daemon.env`], { encoding: 'utf8' })).trim()).toBe('600 root');
     // Spent at enrolment, the token is not kept on the host; the rest of the environment is.

@@ -1,6 +1,6 @@
 // Hosts reached over SSH that are this machine: Debian's sshd on loopback ports, and a fleet with a
 // real SSH gateway that enrols them, for the tests of SSH hosts.
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostView, SshHostView } from '@fleettrace/contracts';
@@ -74,6 +74,13 @@ export function loopbackSshds(label: string): LoopbackSshds {
     commandsOn: (sshd) => hostOverSsh({ port: sshd.port, keyFile: clientKeyFile }),
     async stop() {
       for (const sshd of started) await stopSshd(sshd.pid);
+      // What the test's SSH sessions left running there (a daemon bootstrapped and never
+      // uninstalled because the test failed first, a runner whose connection broke) is the
+      // test's: ended, not moved out to go on running on the machine.
+      if (existsSync(cgroupPath)) {
+        writeFileSync(join(cgroupPath, 'cgroup.kill'), '1');
+        await waitFor("the test SSH hosts' processes to end", async () => readFileSync(join(cgroupPath, 'cgroup.procs'), 'utf8').trim() === '', 10_000, 50);
+      }
       removeCgroup(cgroupPath);
       rmSync(dir, { recursive: true, force: true });
     },

@@ -193,6 +193,10 @@ export interface InstallSettings {
 export async function installDaemon(session: SshSession, entry: SshHostEntry, settings: InstallSettings): Promise<{ mode: 'systemd' | 'process'; pid: number }> {
   const bundleDir = remoteDaemonBundleDir(settings.bundle);
   const hostDir = remoteDaemonHostDir(entry.id);
+  // What an earlier install left there (one aborted, or whose uninstall never reached the host) goes
+  // first: its kept credentials would stand in for this install's enrolment, and a daemon would run
+  // on a Redis user that no longer exists while this install waited for it to enrol.
+  await uninstallDaemon(session, entry.id);
   await installBundle(session, settings.bundle, bundleDir, 'the daemon');
   const keyFile = `${hostDir}/dispatch-public-key.pem`;
   await must(session, 'writing the dispatch public key', ['sh', '-c', WRITE_FILE_SCRIPT, 'fleettrace-write', keyFile, '644'], settings.dispatchPublicKey);
