@@ -137,30 +137,26 @@ describe('compiling untrusted C (real clang, as an unprivileged user)', () => {
     expect(missing).toMatch(/^compile failed: program\.c:1:10: fatal error: 'stdio\.h' file not found/);
   });
 
-  it('refuses a bpftrace script including /etc/shadow before bpftrace runs, whoever queued it', async () => {
+  /** A bpftrace run of `script` in a real runner: every message it sent, the last one its end. */
+  async function bpftraceRun(script: string): Promise<{ messages: RunnerMessage[]; failed: Extract<RunnerMessage, { type: 'failed' }> }> {
     const messages: RunnerMessage[] = [];
-    const script = '#include "/etc/shadow"\nBEGIN { exit(); }';
     const handle = launchRunner(
       { type: 'start', runId: randomUUID(), program: { kind: 'bpftrace', script }, params: {}, durationSeconds: 1, cgroupId: null, limits: defaultRunLimits() },
       30_000,
       (m) => messages.push(m),
     );
     expect((await handle.outcome).exitCode).toBe(0);
-    const failed = messages.at(-1) as Extract<RunnerMessage, { type: 'failed' }>;
+    return { messages, failed: messages.at(-1) as Extract<RunnerMessage, { type: 'failed' }> };
+  }
+
+  it('refuses a bpftrace script including /etc/shadow before bpftrace runs, whoever queued it', async () => {
+    const { messages, failed } = await bpftraceRun('#include "/etc/shadow"\nBEGIN { exit(); }');
     expect(failed).toEqual({ type: 'failed', error: 'bpftrace script refused: line 1: #include "/etc/shadow" is not allowed: bpftrace scripts may include system headers only, as <name.h>' });
     expect(revealsShadow(JSON.stringify(messages))).toEqual([]);
   });
 
   it('refuses a bpftrace script reading /etc/shadow with cat() before bpftrace runs, whoever queued it', async () => {
-    const messages: RunnerMessage[] = [];
-    const script = 'BEGIN { cat("/etc/shadow"); exit(); }';
-    const handle = launchRunner(
-      { type: 'start', runId: randomUUID(), program: { kind: 'bpftrace', script }, params: {}, durationSeconds: 1, cgroupId: null, limits: defaultRunLimits() },
-      30_000,
-      (m) => messages.push(m),
-    );
-    expect((await handle.outcome).exitCode).toBe(0);
-    const failed = messages.at(-1) as Extract<RunnerMessage, { type: 'failed' }>;
+    const { messages, failed } = await bpftraceRun('BEGIN { cat("/etc/shadow"); exit(); }');
     expect(failed).toEqual({
       type: 'failed',
       error:
