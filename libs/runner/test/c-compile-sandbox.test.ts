@@ -20,11 +20,16 @@ function revealsShadow(text: string): string[] {
   return shadowUsers.filter((name) => new RegExp(`\\b${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(text));
 }
 
+/** Each line's first `fields` colon-separated fields, as a leak of the file would show them. */
+function entriesOf(path: string, fields: number): string[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.includes(':'))
+    .map((line) => line.split(':').slice(0, fields).join(':'));
+}
+
 /** Each /etc/shadow entry's "name:password" (for messages that may say "root" in their own words). */
-const shadowEntries = readFileSync('/etc/shadow', 'utf8')
-  .split('\n')
-  .filter((line) => line.includes(':'))
-  .map((line) => line.split(':').slice(0, 2).join(':'));
+const shadowEntries = entriesOf('/etc/shadow', 2);
 
 function revealsShadowEntries(text: string): string[] {
   return shadowEntries.filter((entry) => text.includes(entry));
@@ -34,10 +39,7 @@ function revealsShadowEntries(text: string): string[] {
  * /etc/passwd is world-readable, so the unprivileged user alone does not keep clang from it: only
  * the Landlock ruleset does. Each entry's "name:x:uid:gid" must not appear in what comes back.
  */
-const passwdEntries = readFileSync('/etc/passwd', 'utf8')
-  .split('\n')
-  .filter((line) => line.includes(':'))
-  .map((line) => line.split(':').slice(0, 4).join(':'));
+const passwdEntries = entriesOf('/etc/passwd', 4);
 
 function revealsPasswd(text: string): string[] {
   return passwdEntries.filter((entry) => text.includes(entry));
