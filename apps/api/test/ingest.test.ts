@@ -252,7 +252,7 @@ describe('ingest', () => {
     expect(await countRows(t.config.databaseUrl, 'run_outputs', runId)).toBe(0);
   });
 
-  it('dead-letters a report it cannot store, fails its run, stores the rest and goes on with later jobs', async () => {
+  it('dead-letters a report it cannot store, fails its run there, stores the rest and goes on with later jobs', async () => {
     const [first, second] = [await createJob(['node-a']), await createJob(['node-b'])];
     const [runA, runB] = [first.runs[0].id, second.runs[0].id];
     const deadBefore = (await deadLetters()).length;
@@ -295,6 +295,8 @@ describe('ingest', () => {
     const stored = await withDb(t.config.databaseUrl, (db) =>
       db.query<{ run_id: string; seq: number; comm: string }>(`SELECT run_id, seq, data->>'comm' AS comm FROM run_events WHERE run_id = ANY($1) ORDER BY run_id = $2 DESC, seq, idx`, [[runA, runB], runA]),
     );
+    // Run B failed at its unstorable report: its batch 2, sent after it, is frozen out whether one
+    // read brought both or two did.
     expect(stored.rows.map((r) => [r.run_id === runA ? 'a' : 'b', r.seq, r.comm])).toEqual([
       ['a', 0, '\ufffdx'],
       ['a', 1, 'bash'],
@@ -302,7 +304,6 @@ describe('ingest', () => {
       ['b', 0, 'bash'],
       ['b', 0, 'bash'],
       ['b', 0, 'bash'],
-      ['b', 2, 'bash'],
     ]);
     expect(await pendingCount()).toBe(0);
   });

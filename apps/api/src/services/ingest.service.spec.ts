@@ -16,6 +16,9 @@ beforeAll(() => Logger.overrideLogger(false));
 
 const runId = '7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d';
 const otherRun = '0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d';
+/** A second run of node-a's (otherRun is one nobody knows). */
+const secondRun = '5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b';
+const knownRuns = new Set([runId, secondRun]);
 
 interface Options {
   /** The database is away: every transaction fails. */
@@ -47,11 +50,13 @@ function setup(options: Options = {}) {
     },
   } as unknown as RunLifecycleService;
   const hosts = { upsert: vi.fn(async () => undefined) } as unknown as HostRepository;
+  // A run is in the last state committed for it, as in the database.
+  const stateOf = (id: string) => applied.findLast((change) => change.runId === id)?.state ?? 'running';
   const runs = {
     recordSummaries: vi.fn(async () => undefined),
     recordTraceContexts: vi.fn(async () => undefined),
-    findById: vi.fn(async (id: string) => (id === runId ? ({ id, hostId: 'node-a', state: 'running' } as RunRecord) : undefined)),
-    ownersAndStates: vi.fn(async (_tx: TxClient, ids: string[]) => new Map(ids.filter((id) => id === runId).map((id) => [id, { hostId: 'node-a', state: 'running' as const }]))),
+    findById: vi.fn(async (id: string) => (knownRuns.has(id) ? ({ id, hostId: 'node-a', state: stateOf(id) } as RunRecord) : undefined)),
+    ownersAndStates: vi.fn(async (_tx: TxClient, ids: string[]) => new Map(ids.filter((id) => knownRuns.has(id)).map((id) => [id, { hostId: 'node-a', state: stateOf(id) }]))),
   } as unknown as RunRepository;
   const results = {
     insertEvents: vi.fn(async (tx: TxClient, rows: EventRow[]) => (tx as unknown as { written: { events: EventRow[] } }).written.events.push(...rows)),
@@ -93,14 +98,14 @@ const eventsOf = (seq: number, comm: string, run = runId): ResultMessage => ({
 });
 
 describe('IngestService.processBatch', () => {
-  it('writes the good messages in one transaction and acks them after the commit; malformed ones are dead-lettered and acked', async () => {
+  it('writes the good messages in one transaction and acks them after the commit; malformed ones are dead-lettered and acked where they stand', async () => {
     const { service, calls, events, deadLetters } = setup();
     await service.processBatch([
       entry('1-0', 'garbage'),
       entry('1-1', { type: 'events', runId, seq: 3, output: 'execs', timeField: 'ts', records: [{ ts: '18446744073709551615' }, { ts: 5 }] }),
       entry('1-2', undefined),
     ]);
-    expect(calls).toEqual(['begin', 'commit', 'ack 1-1', 'ack 1-0', 'ack 1-2']);
+    expect(calls).toEqual(['ack 1-0', 'begin', 'commit', 'ack 1-1', 'ack 1-2']);
     expect(events).toEqual([
       { runId, seq: 3, idx: 0, output: 'execs', ts: '0', data: { ts: '18446744073709551615' } },
       { runId, seq: 3, idx: 1, output: 'execs', ts: '5', data: { ts: 5 } },
@@ -139,15 +144,16 @@ describe('IngestService.processBatch', () => {
     expect(deadLetters).toEqual([{ stream: 'ft:results:node-a', id: '4-0', message: '{}', reason: "type: Invalid discriminator value. Expected 'host' | 'state' | 'events' | 'summary' | 'snapshot' | 'ssh-probe' | 'dispatch-refused'" }]);
   });
 
-  it('isolates a message the database refuses: the others are stored in order, it is dead-lettered and its run fails', async () => {
+  it('isolates a message the database refuses: its run fails there, the other run\'s messages are stored in order, and its own later ones are frozen out', async () => {
     const { service, events, applied, deadLetters, acked, calls } = setup();
-    const batch = Array.from({ length: 16 }, (_, seq) => entry(`5-${seq}`, eventsOf(seq, seq === 11 ? 'poison' : 'bash')));
+    // Even seqs are one run's, odd seqs the other's; the other's seq 11 is refused.
+    const batch = Array.from({ length: 16 }, (_, seq) => entry(`5-${seq}`, eventsOf(seq, seq === 11 ? 'poison' : 'bash', seq % 2 === 0 ? runId : secondRun)));
     await service.processBatch(batch);
 
-    expect(events.map((e) => e.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15]);
+    expect(events.map((e) => e.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14]);
     expect(deadLetters).toEqual([{ stream: 'ft:results:node-a', id: '5-11', message: batch[11]!.message, reason: 'invalid input syntax for type json' }]);
     expect(applied).toEqual([
-      { runId, state: 'failed', at: expect.any(Date), error: 'a report from host node-a could not be stored: invalid input syntax for type json' },
+      { runId: secondRun, state: 'failed', at: expect.any(Date), error: 'a report from host node-a could not be stored: invalid input syntax for type json' },
     ]);
     expect([...acked].sort()).toEqual(batch.map((e) => e.id).sort());
     // Halving 16 down to 1: at most two transactions per level, after the first.

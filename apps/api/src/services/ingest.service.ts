@@ -68,10 +68,8 @@ interface SetAside {
   traceparent?: string;
 }
 
-interface ParsedBatch {
-  accepted: Accepted[];
-  refused: SetAside[];
-}
+/** A report as parsing left it: to be stored, or set aside for the reason parsing gave. */
+type Parsed = Accepted | SetAside;
 
 /**
  * Moves what hosts report through their results streams (one each) into Postgres, applying only
@@ -177,7 +175,7 @@ export class IngestService {
         } else {
           const batch = this.parse(entries);
           await stored();
-          storing = this.store(batch);
+          storing = this.storeInOrder(batch);
           // Its failure is thrown where it is awaited, by stored(); never unhandled meanwhile.
           storing.catch(() => undefined);
         }
@@ -260,36 +258,49 @@ export class IngestService {
   }
 
   /**
-   * Stores a batch: the reports parsing refuses go to the dead-letter stream at once; the others are
-   * written in as few transactions as the database allows, those it refuses set aside one by one.
-   * Every entry is acked once it is stored or dead-lettered. Rejects, leaving what is not stored
-   * pending, when the database or Redis fails for a reason other than the data.
+   * Stores a batch in stream order: the reports the database accepts are written in as few
+   * transactions as it allows; one that parsing or the database refuses is set aside (below) where
+   * it stands. So a run fails at its first report that cannot be stored: what its host sent before
+   * that is kept, what it sent after is frozen out as on any ended run, however reads happened to
+   * cut the stream into batches. Every entry is acked once it is stored or set aside. Rejects,
+   * leaving what is not stored pending, when the database or Redis fails for a reason other than
+   * the data.
    */
   async processBatch(entries: readonly StreamEntry[]): Promise<void> {
-    await this.store(this.parse(entries));
+    await this.storeInOrder(this.parse(entries));
   }
 
-  private parse(entries: readonly StreamEntry[]): ParsedBatch {
-    const batch: ParsedBatch = { accepted: [], refused: [] };
-    for (const entry of entries) {
+  /** Parsed apart from storing, so the loop parses one batch while the one before is being stored. */
+  private parse(entries: readonly StreamEntry[]): Parsed[] {
+    return entries.map((entry) => {
       const parsed = parseResultMessage(entry.message);
-      if (parsed.ok) batch.accepted.push({ entry, message: parsed.message });
-      else batch.refused.push({ entry, reason: parsed.reason, runId: parsed.runId });
-    }
-    return batch;
+      return parsed.ok ? { entry, message: parsed.message } : { entry, reason: parsed.reason, runId: parsed.runId };
+    });
   }
 
-  private async store(batch: ParsedBatch): Promise<void> {
-    // What cannot be stored is set aside (its run failed) after the rest of the batch is stored:
-    // the reports its host sent around it still count, and a failed run's outputs are frozen.
-    const setAside: SetAside[] = [...batch.refused];
+  private async storeInOrder(batch: readonly Parsed[]): Promise<void> {
+    let storable: Accepted[] = [];
+    for (const item of batch) {
+      if ('message' in item) {
+        storable.push(item);
+        continue;
+      }
+      await this.store(storable);
+      storable = [];
+      await this.setAside(item);
+    }
+    await this.store(storable);
+  }
+
+  private async store(accepted: readonly Accepted[]): Promise<void> {
     // One read over many hosts' streams can bring several batches' worth: each is its own transaction.
-    for (let i = 0; i < batch.accepted.length; i += INGEST_BATCH_SIZE) {
-      await storeIsolatingRejected(batch.accepted.slice(i, i + INGEST_BATCH_SIZE), {
-        store: (accepted) => this.commit(accepted),
+    for (let i = 0; i < accepted.length; i += INGEST_BATCH_SIZE) {
+      await storeIsolatingRejected(accepted.slice(i, i + INGEST_BATCH_SIZE), {
+        store: (batch) => this.commit(batch),
         isRejection: (error) => error instanceof DataRejectedError,
-        rejected: async (item, error) =>
-          void setAside.push({
+        // Before anything after it is stored: isolation stores a batch's halves in order.
+        rejected: (item, error) =>
+          this.setAside({
             entry: item.entry,
             reason: (error as Error).message,
             runId: 'runId' in item.message ? item.message.runId : undefined,
@@ -297,10 +308,11 @@ export class IngestService {
           }),
       });
     }
-    for (const { entry, reason, runId, traceparent } of setAside) {
-      // Under the trace context the daemon returned with the report, so the warning names the run's span.
-      await withTraceContext(traceContextOf(traceparent), () => this.reject(entry, reason, runId));
-    }
+  }
+
+  /** Under the trace context the daemon returned with the report, so the warning names the run's span. */
+  private setAside({ entry, reason, runId, traceparent }: SetAside): Promise<void> {
+    return withTraceContext(traceContextOf(traceparent), () => this.reject(entry, reason, runId));
   }
 
   private async commit(batch: readonly Accepted[]): Promise<void> {
