@@ -134,6 +134,14 @@ export async function run(args: readonly string[]): Promise<SuiteResult> {
   await db.connect();
   const client = new ApiClient(state.url, state.token);
   const soak = new Soak(client, state, redis, db);
+  // Ctrl-C (or SIGTERM) ends the soak early and still stops the stack it started, then reports what it saw:
+  // a signal's default action would leave the API, Redis, PostgreSQL and three daemons running.
+  let stopped = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    log(`${signal}: stopping early`);
+    stopped = true;
+  };
+  process.once('SIGINT', stop).once('SIGTERM', stop);
   try {
     await soak.sample();
     const created = await client.request<ScheduleDetailView>('POST', '/v1/schedules', { name: 'soak', everySeconds: SCHEDULE_EVERY_SECONDS, job: JOB });
@@ -144,7 +152,7 @@ export async function run(args: readonly string[]): Promise<SuiteResult> {
     let nextSample = Date.now() + SAMPLE_EVERY_MS;
     log(`${minutes} min: a schedule every ${SCHEDULE_EVERY_SECONDS} s, ${BURST_JOBS} jobs every ${BURST_EVERY_MS / 1000} s on ${HOSTS} hosts`);
     const bursts: Promise<void>[] = [];
-    while (Date.now() < endAt) {
+    while (Date.now() < endAt && !stopped) {
       if (Date.now() >= nextBurst) {
         bursts.push(soak.burst());
         nextBurst += BURST_EVERY_MS;
@@ -161,7 +169,7 @@ export async function run(args: readonly string[]): Promise<SuiteResult> {
     await Promise.all(bursts);
     await client.request('DELETE', `/v1/schedules/${scheduleId}`);
     const settleUntil = Date.now() + SETTLE_MS;
-    while (soak.pending > 0 && Date.now() < settleUntil) {
+    while (soak.pending > 0 && Date.now() < settleUntil && !stopped) {
       await soak.followScheduled(scheduleId);
       await soak.poll();
       await sleep(1000);
@@ -172,6 +180,7 @@ export async function run(args: readonly string[]): Promise<SuiteResult> {
     await db.end();
     redis.disconnect();
     await stackDown(log);
+    process.off('SIGINT', stop).off('SIGTERM', stop);
   }
   for (const error of soak.errors.slice(0, 20)) log(`error: ${error}`);
 
