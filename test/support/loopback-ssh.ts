@@ -78,8 +78,20 @@ export function loopbackSshds(label: string): LoopbackSshds {
       // uninstalled because the test failed first, a runner whose connection broke) is the
       // test's: ended, not moved out to go on running on the machine.
       if (existsSync(cgroupPath)) {
+        // SIGTERM first, and a moment to act on it: a login shell killed outright in the middle of
+        // root's shell start-up can leave that start-up's lock behind (pyenv's rehash lock did:
+        // every later SSH login on this machine then waited 60 s for it, and CI's SSH tests failed).
+        const left = (): number[] => readFileSync(join(cgroupPath, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+        for (const pid of left()) {
+          try {
+            process.kill(pid, 'SIGTERM');
+          } catch {
+            // ended meanwhile
+          }
+        }
+        await waitFor('the test SSH hosts\' processes to end on SIGTERM', async () => left().length === 0, 3_000, 50).catch(() => undefined);
         writeFileSync(join(cgroupPath, 'cgroup.kill'), '1');
-        await waitFor("the test SSH hosts' processes to end", async () => readFileSync(join(cgroupPath, 'cgroup.procs'), 'utf8').trim() === '', 10_000, 50);
+        await waitFor("the test SSH hosts' processes to end", async () => left().length === 0, 10_000, 50);
       }
       removeCgroup(cgroupPath);
       rmSync(dir, { recursive: true, force: true });
