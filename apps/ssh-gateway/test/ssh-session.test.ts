@@ -97,6 +97,14 @@ describe('bpftrace over SSH', () => {
       if (m.type === 'state' && m.state === 'running') running();
     }, new Promise(() => {}), session, 30);
     await isRunning;
+    // bpftrace 0.17 prints `attached_probes` (our `running`) before it loads and attaches them, so
+    // the workload waits until the kernel shows the host's bpftrace on the tracepoint: CI run h3 saw
+    // none of the 250 calls counted when it did not.
+    await waitFor('the host\'s bpftrace attached to sys_enter_getpriority', async () => {
+      const bpftraces = new Set(execFileSync('sh', ['-c', `${BPFTRACE_OF_THE_HOST} || true`]).toString().split('\n').filter(Boolean).map(Number));
+      const attached = JSON.parse(execFileSync('bpftool', ['-j', 'perf']).toString()) as Array<{ pid: number; tracepoint?: string }>;
+      return attached.some((a) => bpftraces.has(a.pid) && a.tracepoint === 'sys_enter_getpriority');
+    }, 30_000);
     execFileSync(WORKLOAD, ['getpriority', '250']);
     await run;
     const done = messages.find((m) => m.type === 'done');
