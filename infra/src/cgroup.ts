@@ -20,6 +20,11 @@ export function moveToCgroup(path: string, pid: number): void {
   writeFileSync(join(path, 'cgroup.procs'), String(pid));
 }
 
+/** The pids of the processes in a cgroup (its cgroup.procs), not of its children. */
+export function cgroupPids(path: string): number[] {
+  return readFileSync(join(path, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+}
+
 /**
  * Removes a cgroup subtree, deepest first, after moving any task left in it to the root:
  * rmdir fails on a cgroup that still has tasks.
@@ -30,9 +35,9 @@ export function removeCgroup(path: string): void {
     if (entry.isDirectory()) removeCgroup(join(path, entry.name));
   }
   const root = cgroup2Root();
-  for (const pid of readFileSync(join(path, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+  for (const pid of cgroupPids(path)) {
     try {
-      moveToCgroup(root, Number(pid));
+      moveToCgroup(root, pid);
     } catch {
       // the task exited meanwhile
     }

@@ -1,10 +1,10 @@
 // Hosts reached over SSH that are this machine: Debian's sshd on loopback ports, and a fleet with a
 // real SSH gateway that enrols them, for the tests of SSH hosts.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostView, SshHostView } from '@fleettrace/contracts';
-import { createCgroup, moveToCgroup, removeCgroup } from '@fleettrace/infra';
+import { cgroupPids, createCgroup, moveToCgroup, removeCgroup } from '@fleettrace/infra';
 import { REPO_ROOT, freePort, generateSshKey, startSshGateway, startSshd, stopPid, stopSshd, waitFor, type RunningSshd } from '@fleettrace/infra/stack';
 import { hostOverSsh, type HostCommand, type RunProcesses, type SshTarget } from './bpf-leak-check';
 import { startFleet, type Fleet } from './fleet';
@@ -81,7 +81,7 @@ export function loopbackSshds(label: string): LoopbackSshds {
         // SIGTERM first, and a moment to act on it: a login shell killed outright in the middle of
         // root's shell start-up can leave that start-up's lock behind (pyenv's rehash lock did:
         // every later SSH login on this machine then waited 60 s for it, and CI's SSH tests failed).
-        const left = (): number[] => readFileSync(join(cgroupPath, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+        const left = (): number[] => cgroupPids(cgroupPath);
         for (const pid of left()) {
           try {
             process.kill(pid, 'SIGTERM');
