@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import type { ProgramStats } from '@fleettrace/bpf-loader';
 import { refusedSource, type BpftraceProgram } from '@fleettrace/contracts';
 import { monotonicToEpochNs } from './boot-clock';
-import { BpftraceOutputParser, bpftraceErrors, PRINTF_OUTPUT } from './bpftrace-output';
+import { BPFTRACE_ATTACHED_NOTICE, BPFTRACE_NOTIFY_ATTACHED_ENV, BpftraceOutputParser, bpftraceErrors, PRINTF_OUTPUT } from './bpftrace-output';
 import { withMapSnapshots } from './bpftrace-maps';
 import { scopeScriptToCgroup } from './bpftrace-scope';
 import { AT_EXIT_FIELD, BPFTRACE_START_ALLOWANCE_SECONDS, BPFTRACE_STOP_SIGNAL, withExitOnInterrupt } from '@fleettrace/contracts';
@@ -72,8 +72,9 @@ export interface BpftraceProcess {
 }
 
 /**
- * Where a run's bpftrace runs. `launch` starts `bpftrace -f json -e <script>`, where `script` is
- * given the id of the process that will stop it, to add the stop probe for that sender.
+ * Where a run's bpftrace runs. `launch` starts `bpftrace -f json -e <script>`, with
+ * BPFTRACE_NOTIFY_ATTACHED_ENV set, where `script` is given the id of the process that will stop it,
+ * to add the stop probe for that sender.
  */
 export interface BpftraceLauncher {
   launch(script: (stopSenderPid: number) => string): Promise<BpftraceProcess>;
@@ -95,7 +96,10 @@ export function localBpftrace(): BpftraceLauncher {
   if (!setpriv) throw new UnsupportedProgramError('cannot run bpftrace here: setpriv (util-linux) is missing, so bpftrace could outlive its runner');
   return {
     async launch(script) {
-      const child = spawn(setpriv, ['--pdeathsig', 'KILL', '--', bpftrace, '-f', 'json', '-e', script(process.pid)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(setpriv, ['--pdeathsig', 'KILL', '--', bpftrace, '-f', 'json', '-e', script(process.pid)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, [BPFTRACE_NOTIFY_ATTACHED_ENV]: '1' },
+      });
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
         child.once('error', reject);
         child.once('close', (code, signal) => resolve({ code, signal }));
@@ -144,6 +148,7 @@ export function bpftraceAdapter(start: RunnerStart, program: BpftraceProgram, la
   let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> = new Promise(() => {});
   let linesRead: Promise<void> = Promise.resolve();
   let attached: Promise<void> = new Promise(() => {});
+  let probesAttached = false;
   let markEnded: () => void = () => {};
   const ended = new Promise<void>((resolve) => (markEnded = resolve));
   const timers: NodeJS.Timeout[] = [];
@@ -182,20 +187,22 @@ export function bpftraceAdapter(start: RunnerStart, program: BpftraceProgram, la
       launched.stderr.on('data', (chunk: Buffer) => {
         stderr = (stderr + chunk.toString()).slice(-16_384);
       });
-      // bpftrace's warnings on stderr say what it left out (a probe it could not attach, skipped) while the run goes on.
-      createInterface({ input: launched.stderr }).on('line', (line) => {
-        if (line.includes('WARNING:')) warnings.add(line.trim());
-      });
       exited = launched.exited;
       void exited.then(markEnded, markEnded);
       let markAttached: () => void = () => {};
       attached = new Promise<void>((resolve) => (markAttached = resolve));
+      // bpftrace's warnings on stderr say what it left out (a probe it could not attach, skipped) while
+      // the run goes on; its notice that every probe is attached starts the run's duration.
+      createInterface({ input: launched.stderr }).on('line', (line) => {
+        if (line.trim() === BPFTRACE_ATTACHED_NOTICE) {
+          probesAttached = true;
+          markAttached();
+        }
+        if (line.includes('WARNING:')) warnings.add(line.trim());
+      });
       const lines = createInterface({ input: launched.stdout });
       linesRead = new Promise<void>((resolve) => lines.once('close', () => resolve()));
-      lines.on('line', (line) => {
-        output.feed(line);
-        if (output.attachedProbes !== undefined) markAttached();
-      });
+      lines.on('line', (line) => output.feed(line));
       return { mapMemory: { notApplied: 'bpftrace creates and sizes its maps itself: their memory is not known before it loads them' } };
     },
     // Until attached: bpftrace compiles first and may fail (it exits), or be slow to start (the session caps it).
@@ -218,7 +225,7 @@ export function bpftraceAdapter(start: RunnerStart, program: BpftraceProgram, la
     async finish(how) {
       const exit = await exited;
       const output = parser!;
-      if (output.attachedProbes === undefined) {
+      if (!probesAttached) {
         const errors = bpftraceErrors(stderr) || output.otherLines.join('\n');
         if (how === 'stopped') throw new BpftraceFailedError('stopped before bpftrace attached its probes');
         if (how === 'elapsed') {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CountsOutput, HistOutput, InlineProgram } from '@fleettrace/contracts';
-import { bpfObjectsHeldBy, programExists, workloadPath } from '@fleettrace/bpf-loader/testing';
+import { bpfObjectsHeldBy, programExists, tracepointsAttachedBy, workloadPath } from '@fleettrace/bpf-loader/testing';
 import { cgroupId, countGetpriorityCSource, createCgroup, removeCgroup, runInCgroup } from '@fleettrace/infra';
 import { waitFor } from '@fleettrace/infra/stack';
 import { launchRunner, type RunnerHandle } from '../src/runner-process';
@@ -52,6 +52,9 @@ describe('bpftrace and C program kinds in a real runner (real kernel, real bpftr
     await untilRunning(messages, 40_000);
     const bpftracePids = bpftraceChildren(handle.pid);
     expect(bpftracePids).toHaveLength(1);
+    // `running` means traced: the kernel already shows bpftrace's program on the tracepoint (bpftrace
+    // prints attached_probes before attaching, so a run `running` on that message missed events).
+    expect(tracepointsAttachedBy(bpftracePids)).toContain('sys_enter_getpriority');
     await runInCgroup(cgroupPath, workloadPath(), ['getpriority', '500']);
     await runInCgroup(child, workloadPath(), ['getpriority', '200']);
     // Outside the cgroup: must not be counted.

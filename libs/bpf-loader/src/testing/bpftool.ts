@@ -42,3 +42,18 @@ export function programIdsByName(names: readonly string[]): number[] {
   const progs = bpftoolJson<BpftoolProg>(['prog', 'show']);
   return progs.filter((p) => p.name !== undefined && wanted.has(p.name)).map((p) => p.id);
 }
+
+interface BpftoolPerf {
+  pid: number;
+  tracepoint?: string;
+}
+
+/**
+ * The tracepoints these processes have a BPF program attached to right now, as the kernel shows
+ * them (`bpftool perf`: BPF_TASK_FD_QUERY over each process's perf-event descriptors). How a test
+ * knows bpftrace is tracing, not only that it said so.
+ */
+export function tracepointsAttachedBy(pids: readonly number[]): string[] {
+  const wanted = new Set(pids);
+  return bpftoolJson<BpftoolPerf>(['perf']).filter((p) => wanted.has(p.pid) && p.tracepoint !== undefined).map((p) => p.tracepoint!);
+}
