@@ -3,6 +3,7 @@
 // API and its Redis; the daemon the gateway installs is the real one, run by this machine's node.
 // This machine runs no systemd, so the gateway takes its documented fallback: the daemon as a
 // process under setpriv (the unit's capability bounding set, no_new_privs), its PID recorded.
+import { randomUUID } from 'node:crypto';
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -125,7 +126,9 @@ describe('bootstrapping a daemon over SSH', () => {
 
     // A custom C program compiles there, against the libbpf headers shipped in the daemon's bundle.
     for (const header of ['libs/runner/include/vmlinux.h', 'libs/runner/include/bpf/bpf_helpers.h', 'libs/runner/include/bpf/bpf_tracing.h']) expect(existsSync(`${bundleDir}/${header}`)).toBe(true);
-    const program = { kind: 'c' as const, source: countGetpriorityCSource(), outputs: [{ kind: 'counts' as const, map: 'counts', unit: 'calls', name: 'getpriority' }] };
+    // A source of its own, so it compiles there: a cached object (another test's daemon compiled the
+    // same source into the same /var/cache/fleettrace) hid that such a daemon could not clean up a compile.
+    const program = { kind: 'c' as const, source: `${countGetpriorityCSource()}// ${randomUUID()}\n`, outputs: [{ kind: 'counts' as const, map: 'counts', unit: 'calls', name: 'getpriority' }] };
     const cJob = await submitJob(fleet.api.client, { program, durationSeconds: 8, limits: { overheadBudgetPercent: 100 }, targets: { hostIds: ['ssh-boot'] } });
     await waitForRuns(fleet.api.client, cJob.id, ['running'], 90_000);
     execFileSync(workload, ['getpriority', '200']);

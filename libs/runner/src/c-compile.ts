@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, chmodSync, chownSync, closeSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, chownSync, closeSync, constants, copyFileSync, existsSync, lchownSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join } from 'node:path';
 import { confinedCommand, isLandlockUnavailable, sandboxRefusal, type Confinement } from '@fleettrace/bpf-loader';
@@ -71,6 +71,7 @@ export async function compileC(source: string, options: CompileOptions = {}): Pr
   const sandbox = compileSandbox();
   const clangPath = resolveProgram(clang);
   const build = mkdtempSync(join(tmpdir(), 'fleettrace-cc-'));
+  const out = join(build, 'out');
   try {
     // Only the shipped headers and the source are in reach: root's files, readable; the output
     // directory is the unprivileged user's, the one place clang may write.
@@ -83,7 +84,6 @@ export async function compileC(source: string, options: CompileOptions = {}): Pr
     const work = join(build, 'src');
     mkdirSync(work, { mode: 0o755 });
     writeFileSync(join(work, SOURCE_NAME), source, { mode: 0o444 });
-    const out = join(build, 'out');
     mkdirSync(out, { mode: 0o700 });
     chmodSync(build, 0o755);
     if (sandbox) chownSync(out, sandbox.uid, sandbox.gid);
@@ -106,6 +106,7 @@ export async function compileC(source: string, options: CompileOptions = {}): Pr
     renameSync(staged, objectPath);
     return { objectPath, cached: false };
   } finally {
+    if (sandbox) reclaimTree(out);
     rmSync(build, { recursive: true, force: true });
   }
 }
@@ -203,6 +204,21 @@ export function compileSandbox(env: NodeJS.ProcessEnv = process.env): { user: st
   const gid = Number(entry[3]);
   if (uid === 0 || gid === 0) throw new CCompileError(`compile user ${user} is privileged (uid ${uid}, gid ${gid}): clang must not run as root`);
   return { user, uid, gid };
+}
+
+/**
+ * Gives the compile user's output directories back to this process's user, so that it can remove
+ * them: a runner without CAP_DAC_OVERRIDE and CAP_FOWNER (a daemon bootstrapped over SSH runs under
+ * a reduced capability bounding set, daemon-install.ts) may read in them (CAP_DAC_READ_SEARCH) but
+ * not unlink there; it may still chown (CAP_CHOWN). Absent (never made): nothing to do.
+ */
+function reclaimTree(dir: string): void {
+  try {
+    lchownSync(dir, process.getuid!(), process.getgid!());
+  } catch {
+    return;
+  }
+  for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) reclaimTree(join(dir, entry.name));
 }
 
 /**

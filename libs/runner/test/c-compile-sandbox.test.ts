@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, chmodSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, chmodSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,6 +137,26 @@ describe('compiling untrusted C (real clang, as an unprivileged user)', () => {
     // A system header is not there to include: only what fleettrace ships.
     const missing = await compileError('#include <stdio.h>\nint x;', cacheDir);
     expect(missing).toMatch(/^compile failed: program\.c:1:10: fatal error: 'stdio\.h' file not found/);
+  });
+
+  it('compiles, and leaves no build directory, in a runner without CAP_DAC_OVERRIDE and CAP_FOWNER, as a daemon bootstrapped over SSH runs', () => {
+    // daemon-install.ts starts such a daemon under a bounding set without them: it can read the
+    // compile user's output directory (CAP_DAC_READ_SEARCH) but not unlink in it unless it takes it back.
+    const cacheDir = mkdtempSync(join(tmpdir(), 'ft-cc-cache-'));
+    const tmp = mkdtempSync(join(tmpdir(), 'ft-cc-tmp-'));
+    cleanup.push(cacheDir, tmp);
+    // A source of its own: the object is compiled, not found in a cache.
+    const source = `#include "vmlinux.h"\n#include <bpf/bpf_helpers.h>\nchar LICENSE[] SEC("license") = "GPL";\nSEC("tracepoint/syscalls/sys_enter_getppid") int reclaimed(void *ctx) { return 0; }\n// ${randomUUID()}\n`;
+    const script = `import { compileC } from ${JSON.stringify(join(__dirname, '../src/c-compile.ts'))};\n` +
+      `compileC(process.env.SOURCE, { cacheDir: process.env.CACHE_DIR }).then((c) => console.log(JSON.stringify(c)), (e) => { console.error(e.message); process.exit(1); });`;
+    const compiled = spawnSync('setpriv', ['--bounding-set', '-dac_override,-fowner', '--', process.execPath, '--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, SOURCE: source, CACHE_DIR: cacheDir, TMPDIR: tmp },
+      timeout: 60_000,
+    });
+    expect(compiled.stderr + compiled.stdout).toMatch(/"cached":false/);
+    expect(compiled.status).toBe(0);
+    expect(readdirSync(tmp).filter((name) => name.startsWith('fleettrace-cc-'))).toEqual([]);
   });
 
   /** A bpftrace run of `script` in a real runner: every message it sent, the last one its end. */
