@@ -6,7 +6,7 @@ import { fixturePath } from '@fleettrace/bpf-loader/testing';
 import type { EventsView, JobResultsView, JobView } from '@fleettrace/contracts';
 import { countGetpriorityCSource, runInCgroup } from '@fleettrace/infra';
 import { isAlive, waitFor } from '@fleettrace/infra/stack';
-import { bpfObjectsOfPid, runnerPid, stillLoaded } from '../support/bpf-objects';
+import { bpfObjectsOfPid, runnerPid, waitForFreed } from '../support/bpf-objects';
 import { startFleet, type Fleet } from '../support/fleet';
 import { getResults, submitJob, waitForJobDone, waitForRuns } from '../support/jobs';
 
@@ -126,9 +126,7 @@ describe('the scheduler on a real fleet: canary, failure limit, cancel', () => {
     expect(seen.records.some((r) => String(r.comm) === 'true')).toBe(true);
     for (const pid of pids) await waitFor('runner gone', async () => !isAlive(pid!));
     for (const objects of held) {
-      await waitFor("the runner's programs freed", async () => stillLoaded('prog', objects.progs).length === 0, 5_000, 20);
-      expect(stillLoaded('link', objects.links)).toEqual([]);
-      expect(stillLoaded('map', objects.maps)).toEqual([]);
+      await waitForFreed(objects, "the runner's BPF objects");
     }
   });
 });

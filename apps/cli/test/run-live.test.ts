@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CountsView, EventItem, EventPage, JobPage, JobPlanView, JobResultsView, JobView } from '@fleettrace/contracts';
 import { runInCgroup, spawnInCgroup } from '@fleettrace/infra';
 import { REPO_ROOT, waitFor } from '@fleettrace/infra/stack';
-import { bpfObjectsOfPid, runnerPid, stillLoaded } from '@fleettrace/testing/bpf-objects';
+import { bpfObjectsOfPid, runnerPid, waitForFreed } from '@fleettrace/testing/bpf-objects';
 import { startFleet, type Fleet } from '@fleettrace/testing/fleet';
 import { submitJob, waitForJobDone, waitForRuns } from '@fleettrace/testing/jobs';
 import { apiEnv, runCli, startCli, submittedJobId } from './support/cli';
@@ -152,9 +152,7 @@ describe('fleettrace run on the job\'s stream: selectors, dry runs, events as th
     expect(job.cancelled).toMatchObject({ by: 'admin', reason: 'cancelled by admin: Ctrl-C in fleettrace run' });
     expect(job.runs.map((r) => r.state)).toEqual(['cancelled', 'cancelled']);
     for (const objects of held) {
-      await waitFor("the runner's programs freed", async () => stillLoaded('prog', objects.progs).length === 0, 5_000, 20);
-      expect(stillLoaded('link', objects.links)).toEqual([]);
-      expect(stillLoaded('map', objects.maps)).toEqual([]);
+      await waitForFreed(objects, "the runner's BPF objects");
     }
   });
 
@@ -243,9 +241,7 @@ describe('fleettrace run on a fleet accounts for every host: its final state, it
     await cli.untilStderr(new RegExp(`^${b.hostId} failed: runner was killed by SIGKILL before reporting results$`, 'm'));
     expect(cli.child.exitCode).toBeNull();
 
-    await waitFor(`the BPF programs of ${b.hostId}'s bpftrace freed`, async () => stillLoaded('prog', heldOnB.progs).length === 0, 5_000, 20);
-    expect(stillLoaded('link', heldOnB.links)).toEqual([]);
-    expect(stillLoaded('map', heldOnB.maps)).toEqual([]);
+    await waitForFreed(heldOnB, `the BPF objects of ${b.hostId}'s bpftrace`);
 
     const result = await cli.done;
     expect(result.code, result.stderr).toBe(3);
