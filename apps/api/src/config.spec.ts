@@ -24,6 +24,7 @@ describe('configFromEnv', () => {
       httpHost: '127.0.0.1',
       maxDurationSeconds: 3600,
       startDeadlineSeconds: 30,
+      slotWaitSeconds: 600,
     });
     expect([...config.roles]).toEqual(['http', 'worker']);
   });
@@ -37,8 +38,9 @@ describe('configFromEnv', () => {
       FLEETTRACE_ROLES: 'worker',
       FLEETTRACE_MAX_DURATION_SECONDS: '600',
       FLEETTRACE_INGEST_CONSUMER: 'api-3',
+      FLEETTRACE_SLOT_WAIT_SECONDS: '45',
     });
-    expect(config).toMatchObject({ redisPrefix: 'p1', httpPort: 0, httpHost: '0.0.0.0', maxDurationSeconds: 600, ingestConsumer: 'api-3' });
+    expect(config).toMatchObject({ redisPrefix: 'p1', httpPort: 0, httpHost: '0.0.0.0', maxDurationSeconds: 600, ingestConsumer: 'api-3', slotWaitSeconds: 45 });
     expect([...config.roles]).toEqual(['worker']);
   });
 

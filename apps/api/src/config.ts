@@ -4,6 +4,7 @@ import { z } from 'zod';
 import {
   DEFAULT_REDIS_PREFIX,
   DEFAULT_START_DEADLINE_SECONDS,
+  DEFAULT_SLOT_WAIT_SECONDS,
   MAX_DURATION_SECONDS,
   MAX_EVENTS_PER_SECOND,
   MAX_MAP_MEMORY_BYTES,
@@ -50,6 +51,8 @@ export interface ApiConfig {
   limitsPolicy?: Partial<LimitsPolicy>;
   /** Seconds a host gets to start a run before it is marked missed. */
   startDeadlineSeconds: number;
+  /** Seconds a run may wait pending for a free run slot on its host before it ends missed. */
+  slotWaitSeconds: number;
   /** Name of this process in the ingest consumer group; stable across restarts so its pending entries come back. */
   ingestConsumer: string;
   /** How often the reaper looks for runs no host started or no host finishes. */
@@ -127,6 +130,7 @@ const EnvSchema = z.object({
     .max(MAX_DURATION_SECONDS, `FLEETTRACE_MAX_DURATION_SECONDS must be at most ${MAX_DURATION_SECONDS}`)
     .default(MAX_DURATION_SECONDS),
   FLEETTRACE_START_DEADLINE_SECONDS: positiveInt.default(DEFAULT_START_DEADLINE_SECONDS),
+  FLEETTRACE_SLOT_WAIT_SECONDS: positiveInt.default(DEFAULT_SLOT_WAIT_SECONDS),
   FLEETTRACE_MAX_MAP_MEMORY_BYTES: positiveInt
     .max(MAX_MAP_MEMORY_BYTES, `FLEETTRACE_MAX_MAP_MEMORY_BYTES must be at most ${MAX_MAP_MEMORY_BYTES}`)
     .default(MAX_MAP_MEMORY_BYTES),
@@ -198,6 +202,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     roles: parseRoles(e.FLEETTRACE_ROLES),
     maxDurationSeconds: e.FLEETTRACE_MAX_DURATION_SECONDS,
     startDeadlineSeconds: e.FLEETTRACE_START_DEADLINE_SECONDS,
+    slotWaitSeconds: e.FLEETTRACE_SLOT_WAIT_SECONDS,
     limitsPolicy: {
       maxMapMemoryBytes: e.FLEETTRACE_MAX_MAP_MEMORY_BYTES,
       maxEventsPerSecond: e.FLEETTRACE_MAX_EVENTS_PER_SECOND,

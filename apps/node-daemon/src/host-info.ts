@@ -27,6 +27,8 @@ export function collectHostInfo(config: DaemonConfig, capabilities: CapabilityRe
     daemonVersion: DAEMON_VERSION,
     cgroup: config.cgroupPath,
     tools: { clang: hasTool('clang'), bpftrace: hasTool('bpftrace') },
+    // Its run queue's worker takes this many runs at once (daemon.ts): the API releases no more.
+    runSlots: config.concurrency,
     ...(capabilities ? { capabilities } : {}),
   };
 }

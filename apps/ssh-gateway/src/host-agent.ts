@@ -92,7 +92,7 @@ export class SshHostAgent {
     try {
       session = await this.connect();
       this.probe = await probeHost(session);
-      info = hostInfoOf(this.entry, this.probe);
+      info = hostInfoOf(this.entry, this.probe, this.deps.concurrencyPerHost);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const final = error instanceof SshError && error.final;
@@ -123,7 +123,7 @@ export class SshHostAgent {
   }
 
   private hostInfo(): HostInfo {
-    const info = hostInfoOf(this.entry, this.probe!);
+    const info = hostInfoOf(this.entry, this.probe!, this.deps.concurrencyPerHost);
     return this.capabilities ? { ...info, capabilities: this.capabilities } : info;
   }
 

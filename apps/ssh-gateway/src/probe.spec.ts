@@ -5,7 +5,7 @@ describe('parseProbe', () => {
   it('reads the probe script\'s lines, in Node\'s arch names', () => {
     const probe = parseProbe('kernel=6.1.0-28-amd64\nmachine=x86_64\nbtf=yes\nbpftrace=bpftrace v0.17.0\nnode=v20.19.2\nclang=no\n', 'sudo');
     expect(probe).toEqual({ kernelRelease: '6.1.0-28-amd64', arch: 'x64', btf: true, bpftrace: 'bpftrace v0.17.0', node: 'v20.19.2', clang: false, root: 'sudo' });
-    expect(hostInfoOf({ id: 'a', name: 'a', labels: { t: 'x' } }, probe)).toMatchObject({ kind: 'ssh', arch: 'x64', tools: { bpftrace: true, clang: false }, cgroup: null });
+    expect(hostInfoOf({ id: 'a', name: 'a', labels: { t: 'x' } }, probe, 2)).toMatchObject({ kind: 'ssh', runSlots: 2, arch: 'x64', tools: { bpftrace: true, clang: false }, cgroup: null });
   });
 
   it('a host without bpftrace or node says so with empty values', () => {

@@ -60,7 +60,7 @@ export async function probeHost(session: SshSession): Promise<HostProbe> {
  * The heartbeat a daemon would send for this host, but its capability report: that is made on the
  * host by the uploaded runner (remote-runner.ts remoteCapabilities) and added by the host's agent.
  */
-export function hostInfoOf(host: { id: string; name: string; labels: Record<string, string> }, probe: HostProbe): HostInfo {
+export function hostInfoOf(host: { id: string; name: string; labels: Record<string, string> }, probe: HostProbe, runSlots: number): HostInfo {
   return {
     id: host.id,
     name: host.name,
@@ -72,5 +72,8 @@ export function hostInfoOf(host: { id: string; name: string; labels: Record<stri
     cgroup: null,
     tools: { clang: probe.clang, bpftrace: probe.bpftrace !== null },
     kind: 'ssh',
+    // This gateway's per-host cap. Another gateway sharing the host adds its own, so the API's
+    // count is on the safe side: it may hold a run it could have released, never queue one to miss.
+    runSlots,
   };
 }

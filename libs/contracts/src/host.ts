@@ -24,6 +24,13 @@ export const HostInfo = z.object({
   capabilities: CapabilityReport.optional(),
   /** How the host is reached: its own daemon (the default), or an SSH gateway (apps/ssh-gateway). */
   kind: HostKind.optional(),
+  /**
+   * How many runs this host starts at once (a daemon's --concurrency, the SSH gateway's per-host
+   * cap). The API releases no more runs into the host's queue than it has free slots, and holds the
+   * rest `pending` until one ends: a run queued behind a full host would otherwise wait out its
+   * start deadline there and end `missed`. Absent from hosts that predate it: no limit is applied.
+   */
+  runSlots: z.number().int().positive().optional(),
 });
 export type HostInfo = z.infer<typeof HostInfo>;
 

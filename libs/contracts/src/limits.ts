@@ -10,6 +10,12 @@ export const DEFAULT_MAX_EVENTS_PER_RUN = 10_000;
 export const DEFAULT_GRACE_SECONDS = 5;
 /** Seconds a host may take to start a run before it is marked missed rather than run late. */
 export const DEFAULT_START_DEADLINE_SECONDS = 30;
+/**
+ * Seconds a run of a started stage may wait `pending` for a free run slot on its host (every slot
+ * taken by other runs) before it ends `missed`: a host busy for this long is not going to answer
+ * this job's question in time to matter.
+ */
+export const DEFAULT_SLOT_WAIT_SECONDS = 600;
 /** Seconds a C program may take to compile on its host, before its duration starts. */
 export const C_COMPILE_ALLOWANCE_SECONDS = 30;
 /**

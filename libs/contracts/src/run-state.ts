@@ -41,7 +41,7 @@ export function isTerminalRunState(state: RunState): boolean {
 
 /** What each state means, as the API reference and `fleettrace` show it. */
 export const RUN_STATE_MEANINGS: Readonly<Record<RunState, string>> = {
-  pending: 'held back by a staged rollout: not in the host queue yet',
+  pending: "held back by a staged rollout, or until its host has a free run slot: not in the host's queue yet",
   queued: "in the host's queue, waiting for the host to take it",
   dispatched: 'taken by the host, which is starting its runner',
   compiling: 'the host compiles the C source against its own kernel',
@@ -52,7 +52,7 @@ export const RUN_STATE_MEANINGS: Readonly<Record<RunState, string>> = {
   failed: 'did not run to the end: compile, load or verifier error, a crashed runner, or a lost report',
   cancelled: 'stopped before its duration by a user, a failed canary or a rollout failure limit; partial results are kept',
   timed_out: 'the host stopped reporting, or its runner did not detach by duration + grace and was killed',
-  missed: 'no host started it before its start deadline',
+  missed: 'no host started it before its start deadline, or it waited longer than the slot wait for a free run slot on its host',
   unsupported: 'the host cannot run this program (kernel, tool or capability missing)',
   budget_exceeded: 'detached early: its BPF CPU time passed the overhead budget; results until then are kept',
 };
@@ -63,11 +63,12 @@ const AFTER_TAKEN = ['succeeded', 'failed', 'cancelled', 'timed_out', 'unsupport
 /**
  * Which state may follow which. A host's reports reach the API in order, but the reaper and a
  * cancel race them and a report may be lost, so a run may skip ahead along its path; it never
- * goes back, and nothing follows a terminal state. A run held by a rollout (pending) can only be
- * released into its queue or ended without running.
+ * goes back, and nothing follows a terminal state. A run held by a rollout or for a free run slot
+ * (pending) can only be released into its queue or ended without running (`missed` when its
+ * host had no free slot for longer than the slot wait).
  */
 export const RUN_STATE_TRANSITIONS: Readonly<Record<RunState, readonly RunState[]>> = {
-  pending: ['queued', 'cancelled', 'failed', 'unsupported'],
+  pending: ['queued', 'cancelled', 'failed', 'unsupported', 'missed'],
   queued: ['dispatched', 'compiling', 'loading', 'running', 'draining', ...ALL_TERMINAL],
   dispatched: ['compiling', 'loading', 'running', 'draining', ...ALL_TERMINAL],
   compiling: ['loading', 'running', 'draining', ...AFTER_TAKEN],

@@ -13,6 +13,7 @@ import { wholeRunLimits } from './0013-whole-run-limits';
 import { programPolicy } from './0015-program-policy';
 import { hostTraceContext } from './0017-host-trace-context';
 import { refusalWindows } from './0018-refusal-windows';
+import { runSlots } from './0019-run-slots';
 
 export interface Migration {
   /** Applied in this order; a name, once released, never changes. */
@@ -36,4 +37,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: '0015-program-policy', sql: programPolicy },
   { name: '0017-host-trace-context', sql: hostTraceContext },
   { name: '0018-refusal-windows', sql: refusalWindows },
+  { name: '0019-run-slots', sql: runSlots },
 ];

@@ -26,6 +26,7 @@ interface HostRow {
   tools: HostInfo['tools'];
   capabilities: HostInfo['capabilities'] | null;
   kind: HostKind;
+  run_slots: number | null;
   registered_at: Date;
   last_heartbeat_at: Date;
 }
@@ -43,6 +44,7 @@ function toRecord(row: HostRow): HostRecord {
     tools: row.tools,
     ...(row.capabilities ? { capabilities: row.capabilities } : {}),
     kind: row.kind,
+    ...(row.run_slots !== null ? { runSlots: row.run_slots } : {}),
     registeredAt: row.registered_at,
     lastHeartbeatAt: row.last_heartbeat_at,
   };
@@ -64,15 +66,15 @@ export class HostRepository {
     for (const round of inRounds(heartbeats, (h) => h.host.id)) {
       const hosts = round.map((h) => h.host);
       await db.query(
-        `INSERT INTO hosts (id, name, labels, kernel_release, arch, btf, daemon_version, cgroup, tools, capabilities, kind, registered_at, last_heartbeat_at)
-         SELECT u.id, u.name, u.labels, u.kernel_release, u.arch, u.btf, u.daemon_version, u.cgroup, u.tools, u.capabilities, u.kind, u.at, u.at
-         FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::boolean[], $7::text[], $8::text[], $9::jsonb[], $10::jsonb[], $11::timestamptz[], $12::text[])
-           AS u(id, name, labels, kernel_release, arch, btf, daemon_version, cgroup, tools, capabilities, at, kind)
+        `INSERT INTO hosts (id, name, labels, kernel_release, arch, btf, daemon_version, cgroup, tools, capabilities, kind, run_slots, registered_at, last_heartbeat_at)
+         SELECT u.id, u.name, u.labels, u.kernel_release, u.arch, u.btf, u.daemon_version, u.cgroup, u.tools, u.capabilities, u.kind, u.run_slots, u.at, u.at
+         FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::boolean[], $7::text[], $8::text[], $9::jsonb[], $10::jsonb[], $11::timestamptz[], $12::text[], $13::int[])
+           AS u(id, name, labels, kernel_release, arch, btf, daemon_version, cgroup, tools, capabilities, at, kind, run_slots)
          WHERE u.kind = 'daemon' OR EXISTS (SELECT 1 FROM ssh_hosts s WHERE s.id = u.id AND s.state = 'enrolled')
          ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, removed_at = NULL,
            name = excluded.name, labels = excluded.labels, kernel_release = excluded.kernel_release, arch = excluded.arch,
            btf = excluded.btf, daemon_version = excluded.daemon_version, cgroup = excluded.cgroup, tools = excluded.tools,
-           capabilities = coalesce(excluded.capabilities, hosts.capabilities),
+           capabilities = coalesce(excluded.capabilities, hosts.capabilities), run_slots = excluded.run_slots,
            last_heartbeat_at = greatest(hosts.last_heartbeat_at, excluded.last_heartbeat_at)`,
         [
           hosts.map((h) => h.id),
@@ -87,6 +89,7 @@ export class HostRepository {
           hosts.map((h) => (h.capabilities ? JSON.stringify(h.capabilities) : null)),
           round.map((h) => h.at),
           hosts.map((h) => h.kind ?? 'daemon'),
+          hosts.map((h) => h.runSlots ?? null),
         ],
       );
     }
@@ -125,6 +128,25 @@ export class HostRepository {
       if (parsed.success) timings.set(row.id, parsed.data);
     }
     return timings;
+  }
+
+  /**
+   * Free run slots of those of these hosts that report a slot count: their slots less their runs
+   * released and not ended (in their queue or running). Called under RUN_SLOTS_LOCK, so two steps
+   * releasing onto one host count each other's releases.
+   */
+  async freeRunSlots(db: Db, hostIds: readonly string[]): Promise<Map<string, number>> {
+    if (hostIds.length === 0) return new Map();
+    const { rows } = await db.query<{ id: string; free: number }>(
+      // One pass over the unfinished runs (runs_unfinished), not one per host.
+      `SELECT h.id, h.run_slots - coalesce(b.busy, 0) AS free
+       FROM hosts h
+       LEFT JOIN (SELECT host_id, count(*)::int AS busy FROM runs
+                  WHERE finished_at IS NULL AND state <> 'pending' AND host_id = ANY($1::text[]) GROUP BY host_id) b ON b.host_id = h.id
+       WHERE h.id = ANY($1::text[]) AND h.run_slots IS NOT NULL`,
+      [hostIds],
+    );
+    return new Map(rows.map((r) => [r.id, Math.max(0, r.free)]));
   }
 
   /** Ids of the hosts not removed: each has a results stream ingest reads. */

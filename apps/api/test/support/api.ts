@@ -1,6 +1,6 @@
 import { inject } from 'vitest';
 import { Redis } from 'ioredis';
-import { ATTACH_KINDS, resultsStreamKey, type CapabilityReport, type HostInfo, type ResultMessage } from '@fleettrace/contracts';
+import { ATTACH_KINDS, DEFAULT_SLOT_WAIT_SECONDS, resultsStreamKey, type CapabilityReport, type HostInfo, type ResultMessage } from '@fleettrace/contracts';
 import { freshDatabaseUrl, freshRedisPrefix } from '@fleettrace/testing/database';
 import { OpenApiChecker } from '@fleettrace/testing/openapi-check';
 import { waitFor } from '@fleettrace/testing/wait';
@@ -56,6 +56,7 @@ export async function startApi(label: string, overrides: Partial<ApiConfig> = {}
     roles: new Set(['http', 'worker']),
     maxDurationSeconds: 3600,
     startDeadlineSeconds: 30,
+    slotWaitSeconds: DEFAULT_SLOT_WAIT_SECONDS,
     ingestConsumer: `test-${label}`,
     ...DEFAULT_TIMINGS,
     // The key the SSH gateways and daemons a test starts (infra/stack) verify with.
