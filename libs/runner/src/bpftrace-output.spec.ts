@@ -149,7 +149,7 @@ describe('bpftrace -f json → typed outputs', () => {
     ]);
   });
 
-  it('notes attach and lost events, keeps lines that are not JSON for error reports, and prints neither', () => {
+  it('counts lost events and keeps lines that are not JSON for error reports, printing neither, and ignores the attached_probes message', () => {
     const { parser, printed } = parse([
       '{"type": "attached_probes", "data": {"probes": 2}}',
       '{"type": "printf", "data": "hi 42\\n"}',
@@ -157,7 +157,6 @@ describe('bpftrace -f json → typed outputs', () => {
       '{"type": "lost_events", "data": {"events": 3}}',
     ]);
     expect(printed).toEqual(['hi 42']);
-    expect(parser.attachedProbes).toBe(2);
     expect(parser.lostEvents).toBe(3);
     expect(parser.otherLines).toEqual(['not json']);
   });

@@ -78,8 +78,6 @@ export class BpftraceOutputParser {
   private readonly exitPrints = new Map<string, { text: string; typed: boolean }>();
   /** The maps of the snapshot being printed, if one is. */
   private snapshot: Map<string, AggregateOutput> | undefined;
-  /** Probes bpftrace reported attached; undefined until it says so. */
-  attachedProbes: number | undefined;
   lostEvents = 0;
   /** Lines that were not bpftrace JSON (kept for error reports). */
   readonly otherLines: string[] = [];
@@ -127,9 +125,6 @@ export class BpftraceOutputParser {
         if (data === SNAPSHOT_BEGIN) this.snapshot = new Map();
         else if (data === SNAPSHOT_END) this.endSnapshot();
         else this.write(`${valueText(ordered(trimmed))}\n`);
-        return;
-      case 'attached_probes':
-        this.attachedProbes = Number((data as { probes?: unknown })?.probes ?? 0);
         return;
       case 'lost_events':
         this.lostEvents += Number((data as { events?: unknown })?.events ?? 0);
