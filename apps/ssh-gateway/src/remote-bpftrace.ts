@@ -1,5 +1,5 @@
 import type { BpftraceLauncher, BpftraceProcess } from '@fleettrace/runner';
-import { BPFTRACE_NOTIFY_ATTACHED_ENV, UnsupportedProgramError } from '@fleettrace/runner';
+import { BPFTRACE_NOTIFY_PROBES_ATTACHED, UnsupportedProgramError } from '@fleettrace/runner';
 import type { SshSession } from './ssh/ssh-session';
 
 /**
@@ -8,7 +8,7 @@ import type { SshSession } from './ssh/ssh-session';
  * 1. it prints its own pid, the sender of the stop signal, which the gateway puts in the stop probe;
  * 2. reads the script (its length on a line, then that many bytes);
  * 3. starts `bpftrace -f json -e <script>` under `timeout -s KILL <limit>`, so the host ends it at
- *    duration + grace whatever happens to the connection, with BPFTRACE_NOTIFY_ATTACHED_ENV set:
+ *    duration + grace whatever happens to the connection, with BPFTRACE_NOTIFY_PROBES_ATTACHED set:
  *    the runner counts the run as running only once bpftrace says every probe is attached;
  * 4. waits for bpftrace to exit, while a watcher waits for the end of its stdin, which comes when
  *    the gateway stops the run, or when the SSH session ends (the gateway died, the connection
@@ -26,7 +26,7 @@ export const REMOTE_BPFTRACE_SCRIPT = [
   'script=${script%x}',
   "trap 'kill -s CONT 0' USR1",
   'exec 3<&0',
-  `${BPFTRACE_NOTIFY_ATTACHED_ENV}=1 timeout --foreground -s KILL "$1" bpftrace -f json -e "$script" </dev/null 3<&- &`,
+  `${BPFTRACE_NOTIFY_PROBES_ATTACHED}=1 timeout --foreground -s KILL "$1" bpftrace -f json -e "$script" </dev/null 3<&- &`,
   'bt=$!',
   'exec >/dev/null 2>&1',
   '{ cat >/dev/null; kill -s USR1 $$; } <&3 &',

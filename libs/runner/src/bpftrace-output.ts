@@ -400,19 +400,19 @@ function kallsymsFunctions(): (name: string) => boolean {
 
 /**
  * bpftrace prints `attached_probes` before it loads and attaches anything, so that message is no sign
- * of tracing: a workload started on it went uncounted (CI run h3: 0 of 250 calls over SSH). With this
- * variable set, bpftrace (0.17 here; the hook of its own runtime tests) writes BPFTRACE_ATTACHED_NOTICE to
- * stderr once every probe is attached, before BEGIN runs. A launcher sets it in bpftrace's
- * environment; the run is `running` only on that line.
+ * of tracing: a workload started on it went uncounted (CI run h3: 0 of 250 calls over SSH). This one
+ * name is two things to bpftrace (0.17 here; the hook of its own runtime tests): the environment
+ * variable it reads, and the line it writes to stderr, when that variable is set, after attaching its
+ * last probe and before BEGIN runs. A launcher sets it in bpftrace's environment; the run is `running`
+ * only on that line.
  */
-export const BPFTRACE_NOTIFY_ATTACHED_ENV = '__BPFTRACE_NOTIFY_PROBES_ATTACHED';
-export const BPFTRACE_ATTACHED_NOTICE = '__BPFTRACE_NOTIFY_PROBES_ATTACHED';
+export const BPFTRACE_NOTIFY_PROBES_ATTACHED = '__BPFTRACE_NOTIFY_PROBES_ATTACHED';
 
 /** bpftrace's error lines, without its noise about RLIMIT_MEMLOCK (harmless on kernels that account by memcg). */
 export function bpftraceErrors(stderr: string): string {
   return stderr
     .split('\n')
-    .filter((line) => line.trim() && !line.includes('RLIMIT_MEMLOCK') && line.trim() !== BPFTRACE_ATTACHED_NOTICE)
+    .filter((line) => line.trim() && !line.includes('RLIMIT_MEMLOCK') && line.trim() !== BPFTRACE_NOTIFY_PROBES_ATTACHED)
     .join('\n')
     .trim();
 }

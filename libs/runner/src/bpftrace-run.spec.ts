@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { defaultRunLimits } from '@fleettrace/contracts';
 import { describe, expect, it } from 'vitest';
-import { BPFTRACE_ATTACHED_NOTICE } from './bpftrace-output';
+import { BPFTRACE_NOTIFY_PROBES_ATTACHED } from './bpftrace-output';
 import { bpftraceAdapter, printGraceMs, type BpftraceLauncher } from './bpftrace-run';
 import type { RunnerStart } from './protocol';
 import type { SessionContext } from './run-session';
@@ -50,7 +50,7 @@ describe('bpftraceAdapter: when a bpftrace run is attached', () => {
     const attach = Promise.resolve(adapter.attach());
     bpftrace.stdout.write('{"type": "attached_probes", "data": {"probes": 1}}\n');
     expect(await settled(attach)).toBe(false);
-    bpftrace.stderr.write(`${BPFTRACE_ATTACHED_NOTICE}\n`);
+    bpftrace.stderr.write(`${BPFTRACE_NOTIFY_PROBES_ATTACHED}\n`);
     expect(await attach).toBe('attached');
     bpftrace.end(0);
     await adapter.detach('exited');

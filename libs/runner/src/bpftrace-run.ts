@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import type { ProgramStats } from '@fleettrace/bpf-loader';
 import { refusedSource, type BpftraceProgram } from '@fleettrace/contracts';
 import { monotonicToEpochNs } from './boot-clock';
-import { BPFTRACE_ATTACHED_NOTICE, BPFTRACE_NOTIFY_ATTACHED_ENV, BpftraceOutputParser, bpftraceErrors, PRINTF_OUTPUT } from './bpftrace-output';
+import { BPFTRACE_NOTIFY_PROBES_ATTACHED, BpftraceOutputParser, bpftraceErrors, PRINTF_OUTPUT } from './bpftrace-output';
 import { withMapSnapshots } from './bpftrace-maps';
 import { scopeScriptToCgroup } from './bpftrace-scope';
 import { AT_EXIT_FIELD, BPFTRACE_START_ALLOWANCE_SECONDS, BPFTRACE_STOP_SIGNAL, withExitOnInterrupt } from '@fleettrace/contracts';
@@ -73,7 +73,7 @@ export interface BpftraceProcess {
 
 /**
  * Where a run's bpftrace runs. `launch` starts `bpftrace -f json -e <script>`, with
- * BPFTRACE_NOTIFY_ATTACHED_ENV set, where `script` is given the id of the process that will stop it,
+ * BPFTRACE_NOTIFY_PROBES_ATTACHED set, where `script` is given the id of the process that will stop it,
  * to add the stop probe for that sender.
  */
 export interface BpftraceLauncher {
@@ -98,7 +98,7 @@ export function localBpftrace(): BpftraceLauncher {
     async launch(script) {
       const child = spawn(setpriv, ['--pdeathsig', 'KILL', '--', bpftrace, '-f', 'json', '-e', script(process.pid)], {
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, [BPFTRACE_NOTIFY_ATTACHED_ENV]: '1' },
+        env: { ...process.env, [BPFTRACE_NOTIFY_PROBES_ATTACHED]: '1' },
       });
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
         child.once('error', reject);
@@ -194,7 +194,7 @@ export function bpftraceAdapter(start: RunnerStart, program: BpftraceProgram, la
       // bpftrace's warnings on stderr say what it left out (a probe it could not attach, skipped) while
       // the run goes on; its notice that every probe is attached starts the run's duration.
       createInterface({ input: launched.stderr }).on('line', (line) => {
-        if (line.trim() === BPFTRACE_ATTACHED_NOTICE) {
+        if (line.trim() === BPFTRACE_NOTIFY_PROBES_ATTACHED) {
           probesAttached = true;
           markAttached();
         }

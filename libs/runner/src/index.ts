@@ -9,7 +9,7 @@ export { cacheDir, coreBtfCacheDir, stateDir } from './host-dirs';
 export { attachPlanned } from './attach-plan';
 export { RunJournal } from './run-journal';
 export { RunExecutor, summarize, type RunsInProgress, type CancelledRuns, type CgroupScope, type ResultsSink, type RunnerLauncher } from './run-executor';
-export { BPFTRACE_NOTIFY_ATTACHED_ENV } from './bpftrace-output';
+export { BPFTRACE_NOTIFY_PROBES_ATTACHED } from './bpftrace-output';
 export { bpftraceAdapter, localBpftrace, PRINTF_TIME_FIELD, type BpftraceLauncher, type BpftraceProcess } from './bpftrace-run';
 export { runSession, StartAllowanceError, UnsupportedProgramError, type RunAdapter } from './run-session';
 export { OverheadGuard } from './overhead-guard';
