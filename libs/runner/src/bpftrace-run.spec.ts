@@ -42,13 +42,18 @@ describe('bpftraceAdapter: when a bpftrace run is attached', () => {
     sendSnapshot: () => undefined,
   };
   const settled = async (p: Promise<unknown>): Promise<boolean> => Promise.race([p.then(() => true), new Promise<boolean>((resolve) => setImmediate(() => resolve(false)))]);
-
-  it('is not attached on bpftrace\'s attached_probes message, which comes before it loads anything, only on its notice on stderr', async () => {
+  /** An adapter loaded on a fake bpftrace and waiting to attach, which has printed its attached_probes message. */
+  async function startedAdapter() {
     const bpftrace = fakeBpftrace();
     const adapter = bpftraceAdapter(start, { kind: 'bpftrace', script: 'x' }, bpftrace.launcher);
     await adapter.load(context);
     const attach = Promise.resolve(adapter.attach());
     bpftrace.stdout.write('{"type": "attached_probes", "data": {"probes": 1}}\n');
+    return { bpftrace, adapter, attach };
+  }
+
+  it('is not attached on bpftrace\'s attached_probes message, which comes before it loads anything, only on its notice on stderr', async () => {
+    const { bpftrace, adapter, attach } = await startedAdapter();
     expect(await settled(attach)).toBe(false);
     bpftrace.stderr.write(`${BPFTRACE_NOTIFY_PROBES_ATTACHED}\n`);
     expect(await attach).toBe('attached');
@@ -58,11 +63,7 @@ describe('bpftraceAdapter: when a bpftrace run is attached', () => {
   });
 
   it('a bpftrace that exits without the notice failed to start, with its errors and not the notice in the message', async () => {
-    const bpftrace = fakeBpftrace();
-    const adapter = bpftraceAdapter(start, { kind: 'bpftrace', script: 'x' }, bpftrace.launcher);
-    await adapter.load(context);
-    const attach = Promise.resolve(adapter.attach());
-    bpftrace.stdout.write('{"type": "attached_probes", "data": {"probes": 1}}\n');
+    const { bpftrace, adapter, attach } = await startedAdapter();
     bpftrace.stderr.write('ERROR: Error attaching probe: tracepoint:nope:nope\n');
     bpftrace.end(1);
     expect(await attach).toBe('ended');
