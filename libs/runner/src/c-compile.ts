@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, chmodSync, chownSync, closeSync, constants, copyFileSync, existsSync, lchownSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, chownSync, closeSync, constants, copyFileSync, existsSync, fstatSync, lchownSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join } from 'node:path';
 import { confinedCommand, isLandlockUnavailable, sandboxRefusal, type Confinement } from '@fleettrace/bpf-loader';
@@ -101,7 +101,7 @@ export async function compileC(source: string, options: CompileOptions = {}): Pr
     if (code !== 0) throw new CCompileError(`compile failed: ${firstCompileError(output) ?? output.trim().split('\n').slice(-3).join(' | ')}`);
     // Atomic: a concurrent run of the same source sees a whole object or none.
     const staged = join(objectsDir, `.${key}.${process.pid}.tmp`);
-    copyFileSync(join(out, OBJECT_NAME), staged);
+    copyCompiledObject(join(out, OBJECT_NAME), staged, sandbox?.uid ?? process.getuid!());
     chmodSync(staged, 0o600);
     renameSync(staged, objectPath);
     return { objectPath, cached: false };
@@ -112,6 +112,34 @@ export async function compileC(source: string, options: CompileOptions = {}): Pr
 }
 
 const OBJECT_NAME = 'program.o';
+
+/**
+ * Copies the object clang wrote at `from` to `to`. `from` is in the output directory, which the
+ * compile user owns: any process of that user (clang itself where there is no Landlock, see
+ * WITHOUT_LANDLOCK_ENV) may have put something else there for this process to read as root: a
+ * symlink to any file root can read, or a FIFO no one writes, to hang the runner on open. So `from`
+ * is opened without following a symlink or waiting for a writer, and taken only as a regular file
+ * owned by `compileUid` (not, say, a hard link to another user's file).
+ */
+export function copyCompiledObject(from: string, to: string, compileUid: number): void {
+  let fd: number;
+  try {
+    fd = openSync(from, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') throw new CCompileError(NOT_COMPILE_USERS_OBJECT);
+    throw error;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.uid !== compileUid) throw new CCompileError(NOT_COMPILE_USERS_OBJECT);
+    // From the descriptor just checked: the name may point elsewhere by now.
+    writeFileSync(to, readFileSync(fd), { mode: 0o600 });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const NOT_COMPILE_USERS_OBJECT = 'compile refused: the compiled object is not a regular file owned by the compile user';
 
 /**
  * Set (to 1) on a host whose kernel has no Landlock, to compile C with only the unprivileged user,

@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, chmodSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, lchownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, chmodSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { confinedCommand, landlockAbi } from '@fleettrace/bpf-loader';
 import { defaultRunLimits } from '@fleettrace/contracts';
-import { CCompileError, clangConfinement, COMPILE_RLIMITS, compileC, compileSandbox, type CompileDirs } from '../src/c-compile';
+import { CCompileError, clangConfinement, COMPILE_RLIMITS, compileC, compileSandbox, copyCompiledObject, type CompileDirs } from '../src/c-compile';
 import { launchRunner } from '../src/runner-process';
 import type { RunnerMessage } from '../src/protocol';
 
@@ -286,5 +286,76 @@ describe('clang confined by Landlock (real clang, real kernel)', () => {
     const kept = preprocess(join(dirs.output, 'program.i'));
     expect(kept.status, kept.stderr).toBe(0);
     expect(readFileSync(join(dirs.output, 'program.i'), 'utf8')).toContain('int x;');
+  });
+});
+
+describe('taking the compiled object out of the compile user\'s output directory', () => {
+  const cleanup: string[] = [];
+  let sandbox: { uid: number; gid: number };
+  let secretFile: string;
+  beforeAll(() => {
+    sandbox = compileSandbox()!;
+    // What a planted symlink would be after: a file only root can read.
+    const dir = mkdtempSync(join(tmpdir(), 'ft-cc-secret-'));
+    cleanup.push(dir);
+    secretFile = join(dir, 'secret.txt');
+    writeFileSync(secretFile, 'ft-secret-8d2e71\n', { mode: 0o600 });
+  });
+  afterAll(() => {
+    for (const dir of cleanup) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Where clang leaves its object in a build (the compile user's directory), and where compileC copies it. */
+  function objectPaths(): { object: string; staged: string } {
+    const dirs = buildDirs(sandbox);
+    const build = join(dirs.output, '..');
+    cleanup.push(build);
+    return { object: join(dirs.output, 'program.o'), staged: join(build, 'staged.o') };
+  }
+
+  function refusal(object: string, staged: string): string {
+    try {
+      copyCompiledObject(object, staged, sandbox.uid);
+    } catch (error) {
+      expect(error).toBeInstanceOf(CCompileError);
+      return (error as Error).message;
+    }
+    throw new Error('the copy should have been refused');
+  }
+
+  const REFUSED = 'compile refused: the compiled object is not a regular file owned by the compile user';
+
+  it('copies a regular file the compile user owns, into a file only root can read', () => {
+    const { object, staged } = objectPaths();
+    writeFileSync(object, 'an object\n');
+    chownSync(object, sandbox.uid, sandbox.gid);
+    copyCompiledObject(object, staged, sandbox.uid);
+    expect(readFileSync(staged, 'utf8')).toBe('an object\n');
+    expect(statSync(staged).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses a symlink the compile user put there, to a file only root can read, and copies nothing', () => {
+    const { object, staged } = objectPaths();
+    symlinkSync(secretFile, object);
+    lchownSync(object, sandbox.uid, sandbox.gid);
+    expect(refusal(object, staged)).toBe(REFUSED);
+    expect(existsSync(staged)).toBe(false);
+  });
+
+  it('refuses a regular file owned by another user than the compile user (root)', () => {
+    const { object, staged } = objectPaths();
+    writeFileSync(object, 'not the compile user\'s\n');
+    expect(statSync(object).uid).toBe(0);
+    expect(refusal(object, staged)).toBe(REFUSED);
+    expect(existsSync(staged)).toBe(false);
+  });
+
+  it('refuses a FIFO of the compile user at once, without waiting for a writer', () => {
+    const { object, staged } = objectPaths();
+    const made = spawnSync('mkfifo', [object], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    chownSync(object, sandbox.uid, sandbox.gid);
+    expect(refusal(object, staged)).toBe(REFUSED);
+    expect(existsSync(staged)).toBe(false);
   });
 });
