@@ -62,7 +62,7 @@ describe('bpftraceAdapter: when a bpftrace run is attached', () => {
     await expect(adapter.finish('exited')).resolves.toMatchObject({ outputs: [] });
   });
 
-  it('a bpftrace that exits without the notice failed to start, with its errors and not the notice in the message', async () => {
+  it('a bpftrace that exits without the notice failed to start, with its errors in the message', async () => {
     const { bpftrace, adapter, attach } = await startedAdapter();
     bpftrace.stderr.write('ERROR: Error attaching probe: tracepoint:nope:nope\n');
     bpftrace.end(1);
