@@ -1,8 +1,9 @@
 // A fleet of two kernels and both kinds of host, through the REST API: a daemon host on this machine's
 // kernel (6.18), Debian's sshd on a loopback port (this kernel, over SSH) and Debian's 6.1 kernel in a
 // QEMU guest running sshd (infra/guest/ssh-guest.ts), reached over SSH through one restricted hostfwd.
-// Jobs of each kind run across it; a kprobe program runs on the guest and is `unsupported` on this
-// kernel, which has no kprobes; every catalog program runs or is cleanly `unsupported` on each kernel.
+// Jobs of each kind run across it (a catalog and a bpftrace tracepoint job on all three hosts); a
+// kprobe program runs on the guest and is `unsupported` on this kernel, which has no kprobes; every
+// catalog program runs or is cleanly `unsupported` on each kernel.
 // After each run, bpftool in the guest (over SSH) lists nothing of ours.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -91,9 +92,15 @@ function inGuest(argv: string[], input?: Buffer): string {
   );
 }
 
-/** Runs the workload where each host sees it once: in the daemon host's cgroup (the loopback host traces this whole machine) and in the guest. */
+/**
+ * Runs the workload where each host sees it once: in the daemon host's cgroup, which the loopback
+ * host sees too (it traces this whole machine), and in the guest. Each machine's share goes as soon
+ * as every run that sees it traces: the guest's run starts tens of seconds after this machine's.
+ */
 async function provoke(job: string, hosts: string[]): Promise<void> {
   const pending = new Set(hosts);
+  const here = hosts.filter((h) => h !== GUEST);
+  let hereDone = here.length === 0;
   await waitFor(`runs of job ${job} tracing before the workload`, async () => {
     const view = await fleet.api.client.get<JobView>(`/v1/jobs/${job}`);
     for (const run of view.runs) {
@@ -101,9 +108,11 @@ async function provoke(job: string, hosts: string[]): Promise<void> {
       if (isTerminalRunState(run.state)) throw new StopWaiting(`run on ${run.hostId} ended ${run.state} before the workload: ${run.error ?? ''}`);
       if (run.state !== 'running') continue;
       pending.delete(run.hostId);
-      // Each host's share as soon as its run traces: the guest's run starts tens of seconds after the daemon's.
       if (run.hostId === GUEST) inGuest([`/tmp/${COMM}`, 'getpriority', String(CALLS)]);
-      if (run.hostId === daemonHost) await runInCgroup(fleet.hosts[0].cgroupPath, WORKLOAD, ['getpriority', String(CALLS)]);
+    }
+    if (!hereDone && here.every((h) => !pending.has(h))) {
+      hereDone = true;
+      await runInCgroup(fleet.hosts[0].cgroupPath, WORKLOAD, ['getpriority', String(CALLS)]);
     }
     return pending.size === 0;
   }, 180_000, 200);
@@ -144,6 +153,26 @@ describe.runIf(process.arch === 'x64')('a mixed fleet: a daemon host, a loopback
     }
     const merged = results.merged.find((o) => o.name === 'syscalls') as CountsOutput;
     expect(merged.entries.find((e) => e.key.syscall === 'getpriority')?.value).toBe(3 * CALLS);
+    await expectNothingLeftInGuest(baseline);
+  }, 240_000);
+
+  it('a bpftrace tracepoint job runs on all three hosts, each counting its own calls, merged', async (ctx) => {
+    if (unavailable) ctx.skip(`no guest kernel here: ${unavailable}`);
+    const baseline = bpfBaseline(guestBpftool);
+    const script = `tracepoint:syscalls:sys_enter_getpriority /comm == "${COMM}"/ { @calls[comm] = count(); }`;
+    const hosts = [daemonHost, LOOPBACK, GUEST];
+    const job = await submitJob(fleet.api.client, { program: { kind: 'bpftrace', script }, durationSeconds: 30, targets: { hostIds: hosts }, limits: { overheadBudgetPercent: 100 } });
+    // A bpftrace run is `running` only once bpftrace attached its probes: the workload on it is counted whole.
+    await provoke(job.id, hosts);
+    const done = await waitForJobDone(fleet.api.client, job.id, 120_000);
+    expect(runsOf(done)).toEqual([...hosts].sort().map((h) => [h, 'succeeded', null]));
+    const results = await getResults(fleet.api.client, job.id);
+    for (const hostId of hosts) {
+      const calls = results.hosts.find((h) => h.hostId === hostId)!.outputs.find((o) => o.kind === 'counts') as CountsOutput;
+      expect(calls.entries, hostId).toMatchObject([{ key: { key: COMM }, value: CALLS }]);
+    }
+    const merged = results.merged.find((o) => o.kind === 'counts') as CountsOutput;
+    expect(merged.entries).toMatchObject([{ key: { key: COMM }, value: 3 * CALLS, byHost: { [daemonHost]: CALLS, [LOOPBACK]: CALLS, [GUEST]: CALLS } }]);
     await expectNothingLeftInGuest(baseline);
   }, 240_000);
 
