@@ -8,7 +8,7 @@ import type { CountsOutput, EventPage, HostDetailView, HostView, JobView, SshHos
 import { runInCgroup } from '@fleettrace/infra';
 import { waitFor } from '@fleettrace/infra/stack';
 import { remoteRunnerBundle } from '@fleettrace/runner';
-import { bpfBaseline, waitForNoBpfLeftByRun } from '../support/bpf-leak-check';
+import { bpfBaseline, bpfObjectsSince, waitForNoBpfLeftByRun } from '../support/bpf-leak-check';
 import type { Fleet } from '../support/fleet';
 import { startSshFleet, type SshFleet } from '../support/loopback-ssh';
 import { getResults, submitJob, waitForJobDone, waitForRuns } from '../support/jobs';
@@ -129,6 +129,27 @@ describe('hosts reached over SSH', () => {
     await waitForNoBpfLeftByRun(baseline, sshFleet.sshds.processes);
     // The bundle was already on this host: it was reused, not uploaded again.
     if (uploaded !== undefined) expect(statSync(join(RUNNER_DIR, '.complete')).mtimeMs).toBe(uploaded);
+  }, 150_000);
+
+  it('a runner stopped on its host (SIGSTOP) is killed there at its deadline: the run ends timed_out and leaves nothing', async () => {
+    const server = await sshFleet.sshds.start();
+    await sshFleet.enrol('ssh-stop', server);
+    await online('ssh-stop');
+    const baseline = bpfBaseline();
+    const job = await submitJob(fleet.api.client, { program: 'syscount', params: { comm: COMM }, durationSeconds: 3, targets: { hostIds: ['ssh-stop'] } });
+    await waitForRuns(fleet.api.client, job.id, ['running'], 60_000);
+    // The run's runner on the host: the one process holding the programs loaded since the job began.
+    const holders = [...new Set(bpfObjectsSince(baseline, sshFleet.sshds.processes).filter((o) => o.kind === 'prog').flatMap((o) => o.holders))];
+    expect(holders).toHaveLength(1);
+    const runner = holders[0]!;
+    expect(readFileSync(`/proc/${runner}/cmdline`, 'utf8').split('\0')).toContain(`${RUNNER_DIR}/runner.mjs`);
+    // Stopped, it hears neither the stop at its duration nor the end of its channel's input.
+    process.kill(runner, 'SIGSTOP');
+    const done = await waitForJobDone(fleet.api.client, job.id, 60_000);
+    expect(done.runs[0]).toMatchObject({ hostId: 'ssh-stop', state: 'timed_out' });
+    // The gateway killed its process group on the host, over a second channel: gone, and its programs with it.
+    await waitFor('the stopped runner killed on its host', async () => !existsSync(`/proc/${runner}`), 20_000, 100);
+    await waitForNoBpfLeftByRun(baseline, sshFleet.sshds.processes);
   }, 150_000);
 });
 

@@ -1,11 +1,14 @@
 import type { BpftraceLauncher, BpftraceProcess } from '@fleettrace/runner';
 import { BPFTRACE_NOTIFY_PROBES_ATTACHED, UnsupportedProgramError } from '@fleettrace/runner';
+import { ANNOUNCE_PROCESS, killRemoteGroup, parseAnnouncement, type RemoteProcessId } from './remote-process';
 import type { SshSession } from './ssh/ssh-session';
 
 /**
  * bpftrace on a host over SSH, run by a constant POSIX sh script (no user input in it: the script
  * text comes over stdin, the limit as an argument quoted by shellCommand):
- * 1. it prints its own pid, the sender of the stop signal, which the gateway puts in the stop probe;
+ * 1. it announces itself (remote-process.ts ANNOUNCE_PROCESS): its pid is the sender of the stop
+ *    signal, which the gateway puts in the stop probe, and its process group (bpftrace's too) is
+ *    what the gateway kills on the host when the run overruns (killRemoteGroup);
  * 2. reads the script (its length on a line, then that many bytes);
  * 3. starts `bpftrace -f json -e <script>` under `timeout -s KILL <limit>`, so the host ends it at
  *    duration + grace whatever happens to the connection, with BPFTRACE_NOTIFY_PROBES_ATTACHED set:
@@ -20,13 +23,15 @@ import type { SshSession } from './ssh/ssh-session';
  * with bpftrace's status. A background job's stdin is /dev/null unless redirected: hence fd 3.
  */
 export const REMOTE_BPFTRACE_SCRIPT = [
-  'echo "$$"',
+  // The limit first: the announcement sets the positional parameters.
+  'limit=$1',
+  ANNOUNCE_PROCESS,
   'IFS= read -r length || exit 90',
   'script=$(head -c "$length"; echo x)',
   'script=${script%x}',
   "trap 'kill -s CONT 0' USR1",
   'exec 3<&0',
-  `${BPFTRACE_NOTIFY_PROBES_ATTACHED}=1 timeout --foreground -s KILL "$1" bpftrace -f json -e "$script" </dev/null 3<&- &`,
+  `${BPFTRACE_NOTIFY_PROBES_ATTACHED}=1 timeout --foreground -s KILL "$limit" bpftrace -f json -e "$script" </dev/null 3<&- &`,
   'bt=$!',
   'exec >/dev/null 2>&1',
   '{ cat >/dev/null; kill -s USR1 $$; } <&3 &',
@@ -56,8 +61,17 @@ function hostKernelFunctions(session: SshSession): Promise<ReadonlySet<string>> 
   return names;
 }
 
-/** `killed`: when it resolves, the wrapper's whole process group (bpftrace too) is killed on the host (RemoteCommand.kill). */
-export function remoteBpftrace(session: SshSession, hardLimitSeconds: number, killed: Promise<void> = new Promise(() => {})): BpftraceLauncher {
+/**
+ * `killed`: when it resolves, the wrapper's channel is dropped and its whole process group
+ * (bpftrace too) is SIGKILLed on the host, over a connection from `connect` (killRemoteGroup).
+ */
+export function remoteBpftrace(
+  session: SshSession,
+  hardLimitSeconds: number,
+  killed: Promise<void> = new Promise(() => {}),
+  connect: () => Promise<SshSession> = () => Promise.resolve(session),
+  log: (line: string) => void = () => {},
+): BpftraceLauncher {
   // Stacks are told apart by the host's kernel functions, not this machine's.
   let names: ReadonlySet<string> = new Set();
   return {
@@ -67,13 +81,17 @@ export function remoteBpftrace(session: SshSession, hardLimitSeconds: number, ki
       if (/\bkstack\b/.test(scriptFor(1))) names = await hostKernelFunctions(session);
       const child = session.spawn(['sh', '-c', REMOTE_BPFTRACE_SCRIPT, 'fleettrace-bpftrace', String(Math.max(1, Math.ceil(hardLimitSeconds)))]);
       // Still compiling, bpftrace has no stop probe to hear a stop: an overrun run is killed instead.
-      void killed.then(() => child.kill());
+      let announced: RemoteProcessId | undefined;
+      void killed.then(() => {
+        child.kill();
+        if (announced) void killRemoteGroup(connect, announced, log);
+      });
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
         child.once('error', reject);
         child.once('close', (code, signal) => resolve({ code, signal }));
       });
       const stdout = child.stdout;
-      // The first line is the stop signal's sender; the rest is bpftrace's.
+      // The first line is the wrapper's announcement (its pid: the stop signal's sender); the rest is bpftrace's.
       const senderPid = await new Promise<number>((resolve, reject) => {
         let head = '';
         const onData = (chunk: Buffer): void => {
@@ -84,8 +102,8 @@ export function remoteBpftrace(session: SshSession, hardLimitSeconds: number, ki
           stdout.pause();
           const rest = Buffer.from(head.slice(newline + 1), 'latin1');
           if (rest.length > 0) stdout.unshift(rest);
-          const pid = Number(head.slice(0, newline));
-          if (Number.isInteger(pid) && pid > 0) resolve(pid);
+          announced = parseAnnouncement(head.slice(0, newline));
+          if (announced) resolve(announced.pid);
           else reject(new Error(`the host's shell did not start the bpftrace wrapper: ${head.slice(0, 200)}`));
         };
         stdout.on('data', onData);

@@ -1,6 +1,7 @@
 import { CapabilityReport } from '@fleettrace/contracts';
 import type { RemoteRunnerBundle, RunnerMessage, RunnerStart } from '@fleettrace/runner';
 import { hostRunners, type RunnerPoolOptions } from './runner-pool';
+import { killRemoteGroup } from './remote-process';
 import { ensureRemoteRunner } from './runner-upload';
 import type { SshSession } from './ssh/ssh-session';
 
@@ -60,8 +61,12 @@ export async function runRemoteRunner(
   const dir = await ensureRemoteRunner(session, bundle);
   const runners = hostRunners(session, dir, host.pool);
   const { runner, source } = runners.take();
-  // An overrun run's runner is dropped, never handed back: its channel ends and the host's process with it.
-  void killed.then(() => runner.kill());
+  // An overrun run's runner is dropped, never handed back: its channel ends, and its process group
+  // is killed on the host (a stopped or stuck runner would not exit with its input).
+  void killed.then(() => {
+    runner.kill();
+    if (runner.process) void killRemoteGroup(connect, runner.process, host.log);
+  });
   const sentAt = Date.now();
   let loadingAt: number | undefined;
   let runningAt: number | undefined;

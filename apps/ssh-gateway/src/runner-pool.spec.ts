@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { resolveRunLimits, type RunLimits } from '@fleettrace/contracts';
 import { serveRunnerOverStdio, type RunnerMessage, type RunnerStart } from '@fleettrace/runner';
+import { ANNOUNCE_PROCESS } from './remote-process';
 import { HostRunners } from './runner-pool';
 import { Semaphore } from './semaphore';
 import type { RemoteCommand, SshSession } from './ssh/ssh-session';
@@ -30,7 +31,9 @@ class FakeHost {
     const stderr = new PassThrough();
     const command = Object.assign(new EventEmitter(), { stdin, stdout, stderr, exitCode: null as number | null, signalCode: null, kill: () => stdin.end() });
     const entry = { argv, input: stdin, exited: false, boot: () => {} };
-    entry.boot = () =>
+    entry.boot = () => {
+      // As the host's sh does before it execs node (remote-process.ts ANNOUNCE_PROCESS).
+      stdout.write(`fleettrace-process ${4000 + this.spawned.indexOf(entry)} 4000 1234\n`);
       serveRunnerOverStdio({
         input: stdin,
         output: stdout,
@@ -45,6 +48,7 @@ class FakeHost {
           setImmediate(() => command.emit('close', code, null));
         },
       });
+    };
     this.spawned.push(entry);
     return command as unknown as RemoteCommand;
   }
@@ -74,10 +78,12 @@ describe("a host's runners", () => {
     const runners = pool(host);
     const first = runOn(runners, 'r1');
     expect(host.spawned).toHaveLength(1);
-    expect(host.spawned[0]!.argv).toEqual(['node', '/var/lib/fleettrace/runner-x/runner.mjs', '--idle-exit-after-ms', '600000']);
+    expect(host.spawned[0]!.argv).toEqual(['sh', '-c', `runner=$0 idle=$1; ${ANNOUNCE_PROCESS} && exec node "$runner" --idle-exit-after-ms "$idle"`, '/var/lib/fleettrace/runner-x/runner.mjs', '600000']);
     host.spawned[0]!.boot();
     const one = await first;
     expect(one.source).toBe('cold');
+    // Its announcement is taken as the host's process, not as a line of the run.
+    expect(one.runner.process).toEqual({ pid: 4000, pgid: 4000, startTicks: '1234' });
     expect(one.end).toMatchObject({ reported: true });
     expect(one.messages).toEqual([{ type: 'failed', unsupported: true, error: `program "not-in-the-catalog" is not in this runner's catalog` }]);
     await settled(() => one.runner.state === 'idle');

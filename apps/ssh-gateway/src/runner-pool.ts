@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline';
 import { encodeLine, READY_LINE, STOP_LINE, type RunnerMessage, type RunnerStart } from '@fleettrace/runner';
+import { ANNOUNCE_PROCESS, parseAnnouncement, type RemoteProcessId } from './remote-process';
 import type { Semaphore } from './semaphore';
 import type { RemoteCommand, SshSession } from './ssh/ssh-session';
 
@@ -37,6 +38,8 @@ export class RemoteRunnerProcess {
   readonly spawnedAt = Date.now();
   /** When it first said it was up. */
   upAt: number | undefined;
+  /** The host's process, as it announced itself before node started. */
+  private announced: RemoteProcessId | undefined;
   /** After the channel and its output ended: every line was handled. */
   readonly ended: Promise<{ code: number | null }>;
   /** When it first said it can take a run, or ended before. */
@@ -51,7 +54,9 @@ export class RemoteRunnerProcess {
     /** When it ended; `afterRun`: in or right after a run (not idle, nor booting). */
     private readonly onGone: (runner: RemoteRunnerProcess, afterRun: boolean) => void,
   ) {
-    this.child = session.spawn(['node', `${dir}/runner.mjs`, '--idle-exit-after-ms', String(IDLE_RUNNER_MS)]);
+    // Announced first (pid, group, start time: what an overrun run's kill on the host needs), then
+    // exec'd into node, which keeps all three.
+    this.child = session.spawn(['sh', '-c', `runner=$0 idle=$1; ${ANNOUNCE_PROCESS} && exec node "$runner" --idle-exit-after-ms "$idle"`, `${dir}/runner.mjs`, String(IDLE_RUNNER_MS)]);
     this.child.stderr.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-STDERR_TAIL_BYTES)));
     const lines = createInterface({ input: this.child.stdout, crlfDelay: Infinity });
     lines.on('line', (line) => this.line(line));
@@ -70,11 +75,20 @@ export class RemoteRunnerProcess {
     });
   }
 
+  /** The host's process (what killRemoteGroup kills), once it announced itself. */
+  get process(): RemoteProcessId | undefined {
+    return this.announced;
+  }
+
   get state(): 'booting' | 'idle' | 'busy' | 'gone' {
     return this.phase;
   }
 
   private line(line: string): void {
+    if (this.announced === undefined) {
+      this.announced = parseAnnouncement(line);
+      if (this.announced) return;
+    }
     if (line === READY_LINE) {
       this.upAt ??= Date.now();
       this.markUp();

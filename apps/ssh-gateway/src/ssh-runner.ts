@@ -11,9 +11,9 @@ import type { SshSession } from './ssh/ssh-session';
  * (remote-bpftrace.ts); catalog and C programs run in the daemon's own runner, uploaded to the host
  * and speaking its protocol over the channel (remote-runner.ts).
  * At `killAfterMs` (or when the executor's watchdog kills the run) the run's remote command is
- * killed (RemoteCommand.kill: a `signal KILL` request, then the channel's end), not asked to stop:
- * a runner or bpftrace that overran its time may be stuck. The run ends timed out, as a daemon's
- * killed runner does.
+ * killed, not asked to stop: a runner or bpftrace that overran its time may be stuck or stopped. Its
+ * channel is dropped and its process group SIGKILLed on the host over a second channel
+ * (remote-process.ts). The run ends timed out, as a daemon's killed runner does.
  */
 export function sshRunnerLauncher(connect: () => Promise<SshSession>, host: RemoteRunnerHost): RunnerLauncher {
   return (start, killAfterMs, onMessage) => {
@@ -63,7 +63,7 @@ async function runOverSsh(
       await runRemoteRunner(start, send, stop, connect, hardLimitMs, host, killed);
       return;
     }
-    await runBpftraceOverSsh(start, program, send, stop, await connect(), hardLimitMs / 1000, killed);
+    await runBpftraceOverSsh(start, program, send, stop, await connect(), hardLimitMs / 1000, killed, connect, host.log);
   } catch (error) {
     send(describeFailure(error));
   }
@@ -84,9 +84,12 @@ export function runBpftraceOverSsh(
   hardLimitSeconds: number,
   /** Resolves when the run must end now: bpftrace and its wrapper are killed on the host. */
   killed: Promise<void> = new Promise(() => {}),
+  /** The host's connection for that kill, made again when the run's is gone. */
+  connect: () => Promise<SshSession> = () => Promise.resolve(session),
+  log: (line: string) => void = () => {},
 ): Promise<void> {
   const { limits } = start;
-  return runSession(start, bpftraceAdapter(start, program, remoteBpftrace(session, hardLimitSeconds, killed)), send, stop, {
+  return runSession(start, bpftraceAdapter(start, program, remoteBpftrace(session, hardLimitSeconds, killed, connect, log)), send, stop, {
     guard: (stats, onExceeded) =>
       new OverheadGuard(stats, limits.overheadBudgetPercent, limits.overheadWindowMs, onExceeded, undefined, () => {
         throw new Error(`bpftrace runs on ${session.address} over SSH, where the gateway does not read its programs' run time`);

@@ -220,7 +220,7 @@ class ExecChannel extends EventEmitter implements RemoteCommand {
    * (a stopped or stuck command too, which the end of its input alone would not end), but only for
    * a login with post-auth privilege separation: OpenSSH refuses it for root logins ("session
    * signalling requires privilege separation"), where only the channel's end reaches the command.
-   * A root host's overrun run therefore needs the process-group kill over a second channel (issue 12, open).
+   * So an overrun run's process group is also killed over a second channel (remote-process.ts).
    */
   kill(): void {
     this.#killed = true;
