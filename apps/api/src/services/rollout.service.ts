@@ -131,7 +131,8 @@ export class RolloutService implements OnModuleInit {
   /**
    * A rollout job whose run started or ended may have a stage to release or a limit to enforce; a
    * run that ended frees a slot on its host, which a held run of any job may take. Jobs waiting
-   * on a host are stepped oldest first, so the oldest held run takes the slot.
+   * on a host are asked to step oldest first; steps run a few at a time (API_QUEUE_CONCURRENCY),
+   * so an older job's held run usually, not always, takes the slot first.
    */
   private async onRunsChanged(outcome: LifecycleOutcome): Promise<void> {
     const relevant = outcome.changes.filter((c) => c.state === 'running' || isTerminalRunState(c.state));
