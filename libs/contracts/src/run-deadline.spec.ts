@@ -74,6 +74,8 @@ describe('watchdogDeadline', () => {
   it('never past the end deadline (a late take, clocks apart)', () => {
     expect(watchdogDeadline(phases, 1_000, undefined, 9_000)).toEqual({ at: 9_000, phase: 'start', endDeadline: true });
     expect(watchdogDeadline(phases, 1_000, 50_000, end)).toEqual({ at: end, phase: 'run', endDeadline: true });
+    // Detached, what is left (reading and symbolizing) may take until the end deadline, however slow the host.
+    expect(watchdogDeadline(phases, 1_000, 3_000, end, true)).toEqual({ at: end, phase: 'drain', endDeadline: true });
   });
 });
 
@@ -89,5 +91,6 @@ describe('watchdogCause', () => {
     );
     expect(watchdogCause({ phase: 'run', endDeadline: false }, phases, 'loading')).toBe('runner did not detach within duration + grace (7 s) after it attached, and was killed');
     expect(watchdogCause({ phase: 'run', endDeadline: true }, phases, 'loading')).toBe("runner did not detach within the run's end deadline, and was killed");
+    expect(watchdogCause({ phase: 'drain', endDeadline: true }, phases, 'loading')).toBe("runner detached but did not report its results by the run's end deadline, and was killed");
   });
 });

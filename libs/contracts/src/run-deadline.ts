@@ -99,7 +99,7 @@ export function runPhases(dispatch: RunDeadlineTimes & { durationSeconds: number
   return { startAllowanceMs: Math.max(0, dispatch.endDeadline - dispatch.startDeadline - durationMs - graceMs), durationMs, graceMs };
 }
 
-export type RunPhase = 'start' | 'run';
+export type RunPhase = 'start' | 'run' | 'drain';
 
 /** When the watchdog kills a run's runner, and in which phase. */
 export interface WatchdogDeadline {
@@ -114,9 +114,14 @@ export interface WatchdogDeadline {
  * the host started the runner (a start slower than its allowance eats into the duration, as it
  * always did: a busy host still gets a shorter run, not a failed one); once attached, duration +
  * grace from the attach (the duration runs from it, so a slow start no longer shortens the run), or
- * the whole of it from the start when that is later; never past the run's end deadline.
+ * the whole of it from the start when that is later; once detached, the end deadline; never past
+ * the run's end deadline.
  */
-export function watchdogDeadline(phases: RunPhases, startedAt: number, attachedAt: number | undefined, endDeadline: number): WatchdogDeadline {
+export function watchdogDeadline(phases: RunPhases, startedAt: number, attachedAt: number | undefined, endDeadline: number, detached = false): WatchdogDeadline {
+  // Detached (the runner reported `draining`), the run holds nothing in the kernel: reading its last
+  // events and maps, and symbolizing its stacks, may take until the end deadline. On a slow host
+  // (the emulated 6.1 guest: offcputime's stacks took 25 s there) that is far more than the grace.
+  if (detached) return { at: endDeadline, phase: 'drain', endDeadline: true };
   const phase: RunPhase = attachedAt === undefined ? 'start' : 'run';
   const whole = startedAt + phases.startAllowanceMs + phases.durationMs + phases.graceMs;
   const own = attachedAt === undefined ? whole : Math.max(attachedAt + phases.durationMs + phases.graceMs, whole);
@@ -135,6 +140,7 @@ const STEP_WORDS: Record<StartStep, string> = {
 /** Why a runner the watchdog killed ended `timed_out`: which phase overran, and its limit. */
 export function watchdogCause(deadline: Omit<WatchdogDeadline, 'at'>, phases: RunPhases, step: StartStep): string {
   const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+  if (deadline.phase === 'drain') return "runner detached but did not report its results by the run's end deadline, and was killed";
   if (deadline.phase === 'start') {
     const limit = deadline.endDeadline ? "the run's end deadline" : `its start allowance + duration + grace (${seconds(phases.startAllowanceMs + phases.durationMs + phases.graceMs)})`;
     return `the run did not start within ${limit}: its host was still ${STEP_WORDS[step]}, and the runner was killed`;

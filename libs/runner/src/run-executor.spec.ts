@@ -177,6 +177,23 @@ describe('RunExecutor', () => {
     expect(sink.messages.at(-1)).toMatchObject({ state: 'timed_out', error: 'runner did not detach within duration + grace (1.1 s) after it attached, and was killed' });
   });
 
+  it('once detached (draining), gives the runner until the end deadline to report, past duration + grace', async () => {
+    const sink = recorder();
+    // Symbolizing stacks on a slow host: the report comes 1.5 s after the start, past duration + grace (1.05 s).
+    const slowReport: RunnerLauncher = (_start, _killAfterMs, onMessage) => {
+      for (const state of ['loading', 'running', 'draining'] as const) onMessage({ type: 'state', state });
+      const outcome = new Promise<typeof ok>((resolve) =>
+        setTimeout(() => {
+          onMessage({ type: 'done', outputs: [], events: [], counters: { events: 0, lostEvents: 0, droppedEvents: 0 }, stoppedEarly: false });
+          resolve(ok);
+        }, 1_500),
+      );
+      return { pid: 1, stop: () => {}, kill: () => {}, outcome };
+    };
+    expect(await new RunExecutor(sink, slowReport, null, () => {}).execute(quick(0))).toBe('succeeded');
+    expect(sink.messages.at(-1)).toMatchObject({ type: 'summary', state: 'succeeded' });
+  });
+
   it('marks a program this daemon does not know unsupported', async () => {
     const sink = recorder();
     const executor = new RunExecutor(sink, fakeLauncher([], ok, {}), null, () => {}, () => 0);

@@ -130,7 +130,7 @@ export class RunExecutor {
     };
     // The watchdog goes by the run's deadlines as the API stored them (contracts' run-deadline.ts):
     // start allowance + grace until the program attached, then duration + grace from the attach,
-    // never past the end deadline, which the launcher's own watchdog keeps as the outer limit.
+    // then, once detached, the end deadline, which the launcher's own watchdog keeps as the outer limit.
     const phases = runPhases(dispatch);
     const startedAt = this.now();
     let step: StartStep = 'starting';
@@ -151,6 +151,11 @@ export class RunExecutor {
       if (message.type === 'state' && (message.state === 'compiling' || message.state === 'loading')) step = message.state;
       if (message.type === 'state' && message.state === 'running' && deadline.phase === 'start' && !killedFor) {
         deadline = watchdogDeadline(phases, startedAt, this.now(), dispatch.endDeadline);
+        arm();
+      }
+      // Detached: the rest of the run is reading and reporting, which may take until the end deadline.
+      if (message.type === 'state' && message.state === 'draining' && deadline.phase !== 'drain' && !killedFor) {
+        deadline = watchdogDeadline(phases, startedAt, undefined, dispatch.endDeadline, true);
         arm();
       }
       onMessage(message);

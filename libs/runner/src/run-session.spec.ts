@@ -69,12 +69,26 @@ async function run(start: RunnerStart, adapter: RunAdapter, options: { stop?: Pr
 }
 
 describe('runSession', () => {
-  it('goes load → attach → running → draining → detach → finish → done, and closes the adapter', async () => {
+  it('goes load → attach → running → detach → draining → finish → done, and closes the adapter', async () => {
     const adapter = new FakeAdapter();
     const messages = await run(startOf(), adapter);
     expect(messages.filter((m) => m.type === 'state').map((m) => (m as { state: string }).state)).toEqual(['loading', 'running', 'draining']);
     expect(adapter.calls).toEqual(['load', 'attach', 'detach:elapsed', 'finish:elapsed', 'close']);
     expect(messages.at(-1)).toMatchObject({ type: 'done', stoppedEarly: false });
+  });
+
+  it('reports draining only once the adapter detached: the watchdog then gives the rest until the end deadline', async () => {
+    const adapter = new FakeAdapter();
+    const order: string[] = [];
+    const detach = adapter.detach.bind(adapter);
+    adapter.detach = async (how) => {
+      order.push('detach begins');
+      await detach(how);
+      order.push('detach done');
+    };
+    const start = startOf();
+    await runSession(start, adapter, (m) => void (m.type === 'state' && order.push(m.state)), new Promise(() => {}), { nowNs: () => 0, guard: fakeGuard({ ns: 0 })(start.limits) });
+    expect(order).toEqual(['loading', 'running', 'detach begins', 'detach done', 'draining']);
   });
 
   it('turns BPF stats on only once the run is reported running: flipping them on costs the kernel tens of ms that would delay the first event', async () => {

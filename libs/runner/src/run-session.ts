@@ -165,8 +165,10 @@ export async function runSession(
 
     // Last reading before detaching: what the programs cost while attached.
     const overhead = guard.stop();
-    if (how !== 'exited') send({ type: 'state', state: 'draining' });
     await adapter.detach(how);
+    // Only now, as the state means: nothing of the run is attached any more. The host's watchdog
+    // then gives the rest (the last events, maps, stacks to symbolize) until the run's end deadline.
+    if (how !== 'exited') send({ type: 'state', state: 'draining' });
     events.flush();
     const result = await adapter.finish(how);
     const summaries = events.summaries();
