@@ -10,7 +10,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isTerminalRunState, kernelAtLeast, type CountsOutput, type HostDetailView, type JobView, type RunState } from '@fleettrace/contracts';
+import { isTerminalRunState, kernelAtLeast, type CountsOutput, type CreateJobInput, type JobResultsView, type HostDetailView, type JobView, type RunState } from '@fleettrace/contracts';
 import { runInCgroup } from '@fleettrace/infra';
 import { guestUnavailableReason, startSshGuest, stopSshGuest, type RunningSshGuest } from '@fleettrace/infra/guest';
 import { REPO_ROOT, StopWaiting, freePort, generateSshKey, startSshGateway, startSshd, stopPid, stopSshd, waitFor, type RunningSshd } from '@fleettrace/infra/stack';
@@ -122,6 +122,16 @@ function runsOf(view: JobView): Array<[string, RunState, string | null]> {
   return view.runs.map((r) => [r.hostId, r.state, r.error ?? null] as [string, RunState, string | null]).sort((a, b) => a[0].localeCompare(b[0]));
 }
 
+/** Runs a job on all three hosts with this machine's and the guest's workload, expects every run to succeed, and returns its results. */
+async function runOnAllThree(request: Partial<CreateJobInput>, hosts: string[]): Promise<JobResultsView> {
+  const job = await submitJob(fleet.api.client, { ...request, durationSeconds: 30, targets: { hostIds: hosts } });
+  // A run is `running` only once its programs are attached: the workload on it is counted whole.
+  await provoke(job.id, hosts);
+  const done = await waitForJobDone(fleet.api.client, job.id, 120_000);
+  expect(runsOf(done)).toEqual([...hosts].sort().map((h) => [h, 'succeeded', null]));
+  return getResults(fleet.api.client, job.id);
+}
+
 async function expectNothingLeftInGuest(baseline: BpfBaseline): Promise<void> {
   // The guest runs nothing but this test's: every process in it counts.
   await waitForNoBpfLeftByRun(baseline, EVERY_PROCESS, 30_000);
@@ -142,11 +152,7 @@ describe.runIf(process.arch === 'x64')('a mixed fleet: a daemon host, a loopback
     if (unavailable) ctx.skip(`no guest kernel here: ${unavailable}`);
     const baseline = bpfBaseline(guestBpftool);
     const hosts = [daemonHost, LOOPBACK, GUEST];
-    const job = await submitJob(fleet.api.client, { program: 'syscount', params: { comm: COMM }, durationSeconds: 30, targets: { hostIds: hosts } });
-    await provoke(job.id, hosts);
-    const done = await waitForJobDone(fleet.api.client, job.id, 120_000);
-    expect(runsOf(done)).toEqual([...hosts].sort().map((h) => [h, 'succeeded', null]));
-    const results = await getResults(fleet.api.client, job.id);
+    const results = await runOnAllThree({ program: 'syscount', params: { comm: COMM } }, hosts);
     for (const hostId of hosts) {
       const syscalls = results.hosts.find((h) => h.hostId === hostId)!.outputs.find((o) => o.name === 'syscalls') as CountsOutput;
       expect(syscalls.entries.find((e) => e.key.syscall === 'getpriority')?.value, hostId).toBe(CALLS);
@@ -161,12 +167,7 @@ describe.runIf(process.arch === 'x64')('a mixed fleet: a daemon host, a loopback
     const baseline = bpfBaseline(guestBpftool);
     const script = `tracepoint:syscalls:sys_enter_getpriority /comm == "${COMM}"/ { @calls[comm] = count(); }`;
     const hosts = [daemonHost, LOOPBACK, GUEST];
-    const job = await submitJob(fleet.api.client, { program: { kind: 'bpftrace', script }, durationSeconds: 30, targets: { hostIds: hosts }, limits: { overheadBudgetPercent: 100 } });
-    // A bpftrace run is `running` only once bpftrace attached its probes: the workload on it is counted whole.
-    await provoke(job.id, hosts);
-    const done = await waitForJobDone(fleet.api.client, job.id, 120_000);
-    expect(runsOf(done)).toEqual([...hosts].sort().map((h) => [h, 'succeeded', null]));
-    const results = await getResults(fleet.api.client, job.id);
+    const results = await runOnAllThree({ program: { kind: 'bpftrace', script }, limits: { overheadBudgetPercent: 100 } }, hosts);
     for (const hostId of hosts) {
       const calls = results.hosts.find((h) => h.hostId === hostId)!.outputs.find((o) => o.kind === 'counts') as CountsOutput;
       expect(calls.entries, hostId).toMatchObject([{ key: { key: COMM }, value: CALLS }]);

@@ -1,33 +1,18 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '@fleettrace/infra/stack';
 import { ANNOUNCE_PROCESS, KILL_GROUP_SCRIPT, parseAnnouncement, type RemoteProcessId } from './remote-process';
 
 // The two scripts run by this machine's own sh, as a host's would run them: no SSH in between.
-const alive = (pid: number): boolean => {
+/** Whether a process (pid > 0) or a process group (-pgid) still has a member: signal 0 probes without signalling. */
+const exists = (target: number): boolean => {
   try {
-    process.kill(pid, 0);
+    process.kill(target, 0);
     return true;
   } catch {
     return false;
   }
 };
-
-const groupExists = (pgid: number): boolean => {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-async function waitFor(done: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > until) throw new Error(`not so within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** A process group of a shell and its sleep, started as a run's command is: announced, then exec'd. */
 async function announcedGroup(): Promise<{ id: RemoteProcessId; child: ReturnType<typeof spawn> }> {
@@ -65,14 +50,14 @@ describe('a process on a host, announced and killed there', () => {
     try {
       process.kill(-id.pgid, 'SIGSTOP');
       expect(killGroup(id, String(Number(id.startTicks) + 1))).toBe('gone');
-      expect(alive(id.pid)).toBe(true);
+      expect(exists(id.pid)).toBe(true);
       expect(killGroup(id)).toBe('killed');
       await exited;
       // Every member of the group went (the sleep too, once init reaped it): signal 0 to the group finds none.
-      await waitFor(() => !groupExists(id.pgid));
+      await waitFor(`no process left in group ${id.pgid}`, async () => !exists(-id.pgid), 5_000, 20);
       expect(killGroup(id)).toBe('gone');
     } finally {
-      if (alive(id.pid)) process.kill(-id.pgid, 'SIGKILL');
+      if (exists(id.pid)) process.kill(-id.pgid, 'SIGKILL');
     }
   });
 });

@@ -289,11 +289,11 @@ export function decide(
     });
   }
 
+  const done = (): Decision => ({ release, expire, events, ...(nextStepAt !== undefined ? { nextStepAt } : {}) });
   const unreleased = pending.filter((r) => !stageReleases.has(r.stage));
-  if (unreleased.length === 0) return { release, expire, events, ...(nextStepAt !== undefined ? { nextStepAt } : {}) };
+  if (unreleased.length === 0) return done();
   const nextStage = Math.min(...unreleased.map((r) => r.stage));
   const lastReleaseAt = stageReleases.size > 0 ? Math.max(...stageReleases.values()) : undefined;
-  const done = () => ({ release, expire, events, ...(nextStepAt !== undefined ? { nextStepAt } : {}) });
   if (nextStage > 0) {
     if (hasCanary && nextStage === 1) {
       const canaries = runs.filter((r) => r.stage === 0);
