@@ -45,6 +45,9 @@ const moduleBoundaries = (depConstraints) => [
   {
     enforceBuildableLibDependency: false,
     allow: [],
+    // A library with a subpath entry loaded on demand (@fleettrace/results/pprof: the CLI loads
+    // pprof-format only for --pprof) is still imported statically through its main entry.
+    checkDynamicDependenciesExceptions: ['@fleettrace/results'],
     // Direct dependencies only (Nx's notDependOn... is transitive and counts test-file imports).
     depConstraints,
   },

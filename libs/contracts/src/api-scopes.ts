@@ -18,3 +18,14 @@ export const API_SCOPES = [
   'admin',
 ] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
+
+/** The scope creating a job of this program needs: catalog programs are vetted, scripts and C are code. */
+export function jobCreateScope(program: string | { kind: 'bpftrace' | 'c' }): ApiScope {
+  if (typeof program === 'string') return 'jobs:catalog';
+  return program.kind === 'bpftrace' ? 'jobs:bpftrace' : 'jobs:c';
+}
+
+/** Whether a token with `granted` holds `needed`. */
+export function hasScope(granted: readonly ApiScope[], needed: ApiScope): boolean {
+  return granted.includes('admin') || granted.includes(needed);
+}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { apiComponent } from './api-components';
 import { type ApiScope } from './api-scopes';
-import { hasScope } from './tokens';
+import { hasScope } from './api-scopes';
 
 /**
  * The program policy of custom C programs: which program kinds an object may contain and which BPF

@@ -3,18 +3,6 @@ import { SelectorSyntaxError, parseSelector } from './selector';
 import { apiComponent } from './api-components';
 import { API_SCOPES, type ApiScope } from './api-scopes';
 
-
-/** The scope creating a job of this program needs: catalog programs are vetted, scripts and C are code. */
-export function jobCreateScope(program: string | { kind: 'bpftrace' | 'c' }): ApiScope {
-  if (typeof program === 'string') return 'jobs:catalog';
-  return program.kind === 'bpftrace' ? 'jobs:bpftrace' : 'jobs:c';
-}
-
-/** Whether a token with `granted` holds `needed`. */
-export function hasScope(granted: readonly ApiScope[], needed: ApiScope): boolean {
-  return granted.includes('admin') || granted.includes(needed);
-}
-
 /** The id of the configured bootstrap admin token (FLEETTRACE_ADMIN_TOKEN); tokens made through the API have UUIDs. */
 export const BOOTSTRAP_TOKEN_ID = 'admin';
 

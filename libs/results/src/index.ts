@@ -37,6 +37,7 @@ export {
   type JobHist,
   type PercentileShift,
 } from './compare';
-export { pprofSampleType, stacksToPprof, type PprofOptions, type PprofSampleType } from './pprof';
+// pprof (pprof-format, gzip) is its own entry, '@fleettrace/results/pprof': what needs a view alone (the CLI's
+// local run) does not load it.
 export { topFunctions, type FunctionWeight, type TopFunctions } from './top-functions';
 export { countsView, eventsView, histView } from './output-views';

@@ -19,12 +19,12 @@ import {
   histOutliers,
   mergeOutputs,
   mergeStacks,
-  stacksToPprof,
   topFunctions,
   type CountsFilter,
   type MergeableOutput,
   type TimedEventsOutput,
 } from '@fleettrace/results';
+import { stacksToPprof } from '@fleettrace/results/pprof';
 import { JobRepository, encodeProgram, type JobRecord } from '../repositories/job.repository';
 import { RunRepository, type RunRecord } from '../repositories/run.repository';
 import { ResultRepository, type EventRow, type EventsPageQuery } from '../repositories/result.repository';

@@ -1,5 +1,5 @@
 import type { StacksOutput } from '@fleettrace/contracts';
-import { stacksToPprof } from '@fleettrace/results';
+import { stacksToPprof } from '@fleettrace/results/pprof';
 import type { RunTelemetryContext } from './run-context';
 
 /**

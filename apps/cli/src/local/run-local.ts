@@ -162,7 +162,7 @@ export const localRun: CommandHandler = async (input, io: Io) => {
 
   const { results, summaries } = localResults(runId, local, events, start.limits.maxEventsPerOutput);
   await printResults(io.stdout, print, { results, summaries, program, eventsStreamed: stream !== undefined });
-  for (const note of writeStacksFiles(files, results, label, { startedAtMs, durationSeconds: Math.round(local.seconds) })) io.stderr.write(`${note}\n`);
+  for (const note of await writeStacksFiles(files, results, label, { startedAtMs, durationSeconds: Math.round(local.seconds) })) io.stderr.write(`${note}\n`);
   // What went wrong without ending the run (a probe bpftrace skipped, a helper error), once each, as a fleet run lists them.
   const warnings = ending.type === 'done' ? new Set(ending.warnings ?? []) : new Set<string>();
   for (const warning of warnings) io.stderr.write(/warning/i.test(warning) ? `${warning}\n` : `warning: ${warning}\n`);

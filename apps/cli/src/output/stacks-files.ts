@@ -1,7 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { JobResultsView, StacksOutput } from '@fleettrace/contracts';
-import { stacksToPprof } from '@fleettrace/results';
 import { CliError } from '../errors';
 import type { CommandInput } from '../spec';
 import { flameGraphSvg } from '../views/flamegraph';
@@ -33,7 +32,7 @@ export interface StacksTiming {
  * Writes the flame graph and the pprof profile of the results' first stacks output (merged over
  * the fleet). Returns what to say on stderr about each file.
  */
-export function writeStacksFiles(files: StacksFiles, results: JobResultsView, title: string, timing: StacksTiming = {}): string[] {
+export async function writeStacksFiles(files: StacksFiles, results: JobResultsView, title: string, timing: StacksTiming = {}): Promise<string[]> {
   if (!wantsStacksFiles(files)) return [];
   const stacks = results.merged.find((o): o is StacksOutput => o.kind === 'stacks');
   if (!stacks) {
@@ -52,6 +51,8 @@ export function writeStacksFiles(files: StacksFiles, results: JobResultsView, ti
   };
   if (files.flamegraph) write(files.flamegraph, flameGraphSvg(stacks, { title: `${title}: ${stacks.name}` }), 'flame graph');
   if (files.pprof) {
+    // Loaded only here: pprof-format and zlib are not paid for by every run that prints a view.
+    const { stacksToPprof } = await import('@fleettrace/results/pprof');
     const pprof = stacksToPprof(stacks, {
       ...(timing.startedAtMs !== undefined ? { timeNanos: BigInt(timing.startedAtMs) * 1_000_000n } : {}),
       ...(timing.durationSeconds !== undefined ? { durationNanos: BigInt(timing.durationSeconds) * 1_000_000_000n } : {}),

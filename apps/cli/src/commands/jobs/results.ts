@@ -19,7 +19,7 @@ export const results: CommandHandler = async (input, io) => {
     const [job, view] = await Promise.all([client.job(id), client.results(id, eventsLimit)]);
     if (job.state !== 'completed') io.stderr.write(`job ${id} is still running: these are its results so far\n`);
     await printResults(io.stdout, print, { results: view, summaries: hostSummaries(job), program: job.program });
-    const notes = writeStacksFiles(files, view, programLabel(job.program), { startedAtMs: Date.parse(job.createdAt), durationSeconds: job.durationSeconds });
+    const notes = await writeStacksFiles(files, view, programLabel(job.program), { startedAtMs: Date.parse(job.createdAt), durationSeconds: job.durationSeconds });
     for (const note of notes) io.stderr.write(`${note}\n`);
     return job.state === 'completed' ? jobExitCode(job) : ExitCode.ok;
   });

@@ -140,7 +140,7 @@ export const run: CommandHandler = async (input, io: Io) => {
       if (error instanceof UsageError) throw new UsageError(`${error.message} (print them again: fleettrace jobs results ${job.id})`);
       throw error;
     }
-    for (const note of writeStacksFiles(files, results, label, { startedAtMs: Date.parse(finished.createdAt), durationSeconds: finished.durationSeconds })) io.stderr.write(`${note}\n`);
+    for (const note of await writeStacksFiles(files, results, label, { startedAtMs: Date.parse(finished.createdAt), durationSeconds: finished.durationSeconds })) io.stderr.write(`${note}\n`);
     for (const line of warningLines(finished)) io.stderr.write(`${line}\n`);
     return jobExitCode(finished);
   });
