@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostRedisUser, type CountsOutput, type JobView, type SshHostView } from '@fleettrace/contracts';
 import { countGetpriorityCSource } from '@fleettrace/infra';
 import { REPO_ROOT, waitFor } from '@fleettrace/infra/stack';
-import { bpfBaseline, waitForNoBpfLeftByRun } from '../support/bpf-leak-check';
+import { remoteRunnerBundle } from '@fleettrace/runner';
+import { bpfBaseline, bpfObjectsSince, waitForNoBpfLeftByRun } from '../support/bpf-leak-check';
 import type { Fleet } from '../support/fleet';
 import { startSshFleet, type SshFleet } from '../support/loopback-ssh';
 import { getResults, submitJob, waitForJobDone, waitForRuns } from '../support/jobs';
@@ -180,6 +181,30 @@ describe('SSH hosts whose login user is not root', () => {
     expect(done.runs.map((r) => [r.hostId, r.state, r.error])).toEqual([['ssh-sudo', 'succeeded', null]]);
     const syscalls = (await getResults(fleet.api.client, done.id)).hosts[0].outputs.find((o) => o.name === 'syscalls') as CountsOutput;
     expect(syscalls.entries.find((e) => e.key.syscall === 'getpriority')?.value).toBe(300);
+    await waitForNoBpfLeftByRun(baseline, sshFleet.processes);
+  }, 200_000);
+
+  it('under sudo too, a runner stopped on its host (SIGSTOP) is gone at its deadline: the run ends timed_out and leaves nothing', async () => {
+    const server = await sshFleet.sshds.start({ forOtherUsers: true });
+    await sshFleet.enrol('ssh-sudo-stop', server, SUDO_USER);
+    await hostOf('ssh-sudo-stop', (h) => h?.online === true);
+    await waitFor('its capability report', async () => (await fleet.api.client.get<{ capabilities?: unknown }>('/v1/hosts/ssh-sudo-stop')).capabilities !== undefined, 60_000, 200);
+    const baseline = bpfBaseline();
+    const job = await submitJob(fleet.api.client, { program: 'syscount', params: { comm: COMM }, durationSeconds: 3, targets: { hostIds: ['ssh-sudo-stop'] } });
+    await waitForRuns(fleet.api.client, job.id, ['running'], 60_000);
+    // The runner, root under the user's sudo: the one process holding the programs loaded since the job began.
+    const holders = [...new Set(bpfObjectsSince(baseline, sshFleet.processes).filter((o) => o.kind === 'prog').flatMap((o) => o.holders))];
+    expect(holders).toHaveLength(1);
+    const runner = holders[0]!;
+    expect(readFileSync(`/proc/${runner}/cmdline`, 'utf8').split('\0')).toContain(`/var/lib/fleettrace/runner-${remoteRunnerBundle().sha256}/runner.mjs`);
+    // Stopped, it hears neither the stop at its duration nor the end of its channel's input. Under sudo
+    // the gateway's group kill (sent as the login user under `sudo -n`) is not all that ends it: with
+    // that kill disabled this test stays green (likely the channel's KILL ends sudo, and the kernel
+    // hangs up the orphaned group and its stopped member). ssh-hosts' root login isolates the kill.
+    process.kill(runner, 'SIGSTOP');
+    const done = await waitForJobDone(fleet.api.client, job.id, 60_000);
+    expect(done.runs[0]).toMatchObject({ hostId: 'ssh-sudo-stop', state: 'timed_out' });
+    await waitFor('the stopped runner gone from its host', async () => !running(runner), 20_000, 100);
     await waitForNoBpfLeftByRun(baseline, sshFleet.processes);
   }, 200_000);
 
