@@ -65,6 +65,11 @@ describe('fleetArgs', () => {
     });
   });
 
+  it('measures ingest too when export is asked for: export is measured on ingest\'s stream', () => {
+    expect(fleetArgs(['--only', 'export']).measure).toEqual(new Set(['export', 'ingest']));
+    expect(fleetArgs(['--only', 'requests']).measure).toEqual(new Set(['requests']));
+  });
+
   it('refuses a measurement it does not know, naming the choices', () => {
     expect(() => fleetArgs(['--only', 'dispatch,latency'])).toThrow('--only takes dispatch, jitter, requests, ingest, export, ssh, got "latency"');
     expect(() => fleetArgs(['--api-cpu-prof'])).toThrow('--api-cpu-prof needs a value');

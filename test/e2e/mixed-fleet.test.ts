@@ -122,8 +122,14 @@ function runsOf(view: JobView): Array<[string, RunState, string | null]> {
   return view.runs.map((r) => [r.hostId, r.state, r.error ?? null] as [string, RunState, string | null]).sort((a, b) => a[0].localeCompare(b[0]));
 }
 
+/** The fleet's three hosts: this machine's daemon (known once the fleet is up), the loopback sshd and the guest. */
+function allThree(): string[] {
+  return [daemonHost, LOOPBACK, GUEST];
+}
+
 /** Runs a job on all three hosts with this machine's and the guest's workload, expects every run to succeed, and returns its results. */
-async function runOnAllThree(request: Partial<CreateJobInput>, hosts: string[]): Promise<JobResultsView> {
+async function runOnAllThree(request: Partial<CreateJobInput>): Promise<JobResultsView> {
+  const hosts = allThree();
   const job = await submitJob(fleet.api.client, { ...request, durationSeconds: 30, targets: { hostIds: hosts } });
   // A run is `running` only once its programs are attached: the workload on it is counted whole.
   await provoke(job.id, hosts);
@@ -151,8 +157,8 @@ describe.runIf(process.arch === 'x64')('a mixed fleet: a daemon host, a loopback
   it('a catalog tracepoint job (syscount) runs on all three hosts with the same outputs', async (ctx) => {
     if (unavailable) ctx.skip(`no guest kernel here: ${unavailable}`);
     const baseline = bpfBaseline(guestBpftool);
-    const hosts = [daemonHost, LOOPBACK, GUEST];
-    const results = await runOnAllThree({ program: 'syscount', params: { comm: COMM } }, hosts);
+    const hosts = allThree();
+    const results = await runOnAllThree({ program: 'syscount', params: { comm: COMM } });
     for (const hostId of hosts) {
       const syscalls = results.hosts.find((h) => h.hostId === hostId)!.outputs.find((o) => o.name === 'syscalls') as CountsOutput;
       expect(syscalls.entries.find((e) => e.key.syscall === 'getpriority')?.value, hostId).toBe(CALLS);
@@ -166,8 +172,8 @@ describe.runIf(process.arch === 'x64')('a mixed fleet: a daemon host, a loopback
     if (unavailable) ctx.skip(`no guest kernel here: ${unavailable}`);
     const baseline = bpfBaseline(guestBpftool);
     const script = `tracepoint:syscalls:sys_enter_getpriority /comm == "${COMM}"/ { @calls[comm] = count(); }`;
-    const hosts = [daemonHost, LOOPBACK, GUEST];
-    const results = await runOnAllThree({ program: { kind: 'bpftrace', script }, limits: { overheadBudgetPercent: 100 } }, hosts);
+    const hosts = allThree();
+    const results = await runOnAllThree({ program: { kind: 'bpftrace', script }, limits: { overheadBudgetPercent: 100 } });
     for (const hostId of hosts) {
       const calls = results.hosts.find((h) => h.hostId === hostId)!.outputs.find((o) => o.kind === 'counts') as CountsOutput;
       expect(calls.entries, hostId).toMatchObject([{ key: { key: COMM }, value: CALLS }]);
@@ -181,7 +187,7 @@ describe.runIf(process.arch === 'x64')('a mixed fleet: a daemon host, a loopback
     if (unavailable) ctx.skip(`no guest kernel here: ${unavailable}`);
     const baseline = bpfBaseline(guestBpftool);
     const script = `kprobe:__x64_sys_getpriority /comm == "${COMM}"/ { @calls[comm] = count(); }`;
-    const hosts = [daemonHost, LOOPBACK, GUEST];
+    const hosts = allThree();
     const job = await submitJob(fleet.api.client, { program: { kind: 'bpftrace', script }, durationSeconds: 30, targets: { hostIds: hosts }, limits: { overheadBudgetPercent: 100 } });
     await provoke(job.id, [GUEST]);
     const done = await waitForJobDone(fleet.api.client, job.id, 120_000);

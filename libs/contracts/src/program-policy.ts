@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { apiComponent } from './api-components';
-import { type ApiScope } from './api-scopes';
-import { hasScope } from './api-scopes';
+import { hasScope, type ApiScope } from './api-scopes';
 
 /**
  * The program policy of custom C programs: which program kinds an object may contain and which BPF

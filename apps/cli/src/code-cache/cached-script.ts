@@ -49,7 +49,10 @@ function cacheKey(sourceSha256: string): string {
  */
 export function runCachedScript(file: string, options: CachedScriptOptions): LoadedScript {
   const source = readFileSync(file, 'utf8');
-  const prefix = `${basename(file)}-`;
+  // One bundle's caches share a prefix: a new one replaces the older ones (writeCacheFile). The
+  // prefix names the bundle's path too, so two checkouts (or an installed CLI and a repository's)
+  // each keep their own cache rather than evicting each other's at every alternate run.
+  const prefix = `${basename(file)}-${createHash('sha256').update(file).digest('hex').slice(0, 8)}-`;
   const cachePath =
     options.cacheDir === undefined ? undefined : join(options.cacheDir, `${prefix}${cacheKey(options.sha256 ?? createHash('sha256').update(source).digest('hex'))}.v8cache`);
   const cachedData = cachePath === undefined ? undefined : readCacheFile(cachePath);

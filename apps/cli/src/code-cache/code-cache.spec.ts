@@ -95,7 +95,7 @@ module.exports = { answer, shared, joined: join("a", "b"), file: __filename };
     expect(readdirSync(cacheDir)).toEqual([]);
     flush();
     const [cacheFile] = readdirSync(cacheDir);
-    expect(cacheFile).toMatch(/^bundle\.cjs-[0-9a-f]{32}\.v8cache$/);
+    expect(cacheFile).toMatch(/^bundle\.cjs-[0-9a-f]{8}-[0-9a-f]{32}\.v8cache$/);
     expect(statSync(join(cacheDir, cacheFile)).mode & 0o777).toBe(0o600);
 
     const second = load();
@@ -128,6 +128,21 @@ module.exports = { answer, shared, joined: join("a", "b"), file: __filename };
     const after = readdirSync(cacheDir);
     expect(after).toHaveLength(1);
     expect(after[0]).not.toBe(before);
+  });
+
+  it('keeps the cache of the same bundle at another path (a second checkout): neither evicts the other', () => {
+    load();
+    flush();
+    const otherCheckout = join(root, 'other');
+    mkdirSync(otherCheckout, { recursive: true });
+    const otherScript = join(otherCheckout, 'bundle.cjs');
+    writeFileSync(otherScript, scriptSource(43));
+    const other = runCachedScript(otherScript, { cacheDir, shared: { 'test:shared': sharedModule }, whenDone: (write) => writes.push(write) });
+    expect(other.cache).toBe('miss');
+    flush();
+    expect(readdirSync(cacheDir)).toHaveLength(2);
+    expect(load().cache).toBe('hit');
+    expect(runCachedScript(otherScript, { cacheDir, shared: { 'test:shared': sharedModule } }).cache).toBe('hit');
   });
 
   it('runs from source, writing nothing, without a cache directory', () => {
