@@ -76,6 +76,19 @@ else
   chroot /host /bin/sh /tmp/guest-out/command.sh > /out/stdout 2> /out/stderr
 fi
 code=$?
+# fleettrace.systemd-unit=<unit> (ssh-guest.ts): the command only set the guest up (its mounts, and the
+# units it wrote into /run/systemd/system); then this machine's systemd becomes PID 1 of the same root,
+# a host as the SSH gateway's bootstrap expects (systemctl, its hardened unit); exec keeps PID 1. The
+# unit goes on systemd's command line: this root may look like a container's to it (/.dockerenv), and
+# in a container systemd does not read the kernel's.
+unit=
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in fleettrace.systemd-unit=*) unit="${arg#fleettrace.systemd-unit=}" ;; esac
+done
+if [ -n "$unit" ] && [ "$code" = 0 ]; then
+  say "setup done at $(uptime_s) s; starting systemd with $unit"
+  exec chroot /host /lib/systemd/systemd --unit="$unit" --show-status=yes
+fi
 uptime_s > /out/done-uptime
 echo "$code" > /out/exit-code.tmp && mv /out/exit-code.tmp /out/exit-code
 say "command exited $code at $(uptime_s) s"

@@ -148,11 +148,25 @@ export async function runInGuest(options: GuestRunOptions): Promise<GuestRunResu
  * then QEMU user networking with restrict=on (the guest reaches nothing) and one forward from
  * 127.0.0.1:<hostForwardPort> to the guest's port 22.
  */
-export function qemuArgs(kernel: Pick<GuestKernel, 'vmlinux' | 'initrd'>, memoryMb: number, cpus: number, share: string, consolePath: string, append: string, hostForwardPort?: number): string[] {
+export function qemuArgs(
+  kernel: Pick<GuestKernel, 'vmlinux' | 'initrd'>,
+  memoryMb: number,
+  cpus: number,
+  share: string,
+  consolePath: string,
+  append: string,
+  hostForwardPort?: number,
+  guestForwards: readonly GuestForward[] = [],
+): string[] {
+  for (const forward of guestForwards) {
+    // QEMU's option syntax gives a comma a meaning of its own; a forward's command is a path of ours.
+    if (/[,\s]/.test(forward.command)) throw new RangeError(`a guest forward's command cannot hold a comma or a space: ${forward.command}`);
+  }
+  const guestfwd = guestForwards.map((f) => `,guestfwd=tcp:${f.guestAddress}:${f.guestPort}-cmd:${f.command}`).join('');
   const network =
     hostForwardPort === undefined
       ? []
-      : ['-netdev', `user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${hostForwardPort}-:22`, '-device', 'virtio-net-pci,netdev=n0'];
+      : ['-netdev', `user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${hostForwardPort}-:22${guestfwd}`, '-device', 'virtio-net-pci,netdev=n0'];
   return [
     '-nodefaults',
     '-accel', 'tcg,thread=multi,tb-size=64',
@@ -173,6 +187,17 @@ export function qemuArgs(kernel: Pick<GuestKernel, 'vmlinux' | 'initrd'>, memory
     '-device', 'virtio-9p-pci,fsdev=out,mount_tag=out',
     ...network,
   ];
+}
+
+/**
+ * An address in the guest's user network that reaches this machine: each connection the guest makes
+ * to guestAddress:guestPort runs `command` (QEMU's guestfwd cmd:) with the connection as its stdin
+ * and stdout. restrict=on leaves such explicit forwards working; the guest reaches nothing else.
+ */
+export interface GuestForward {
+  guestAddress: string;
+  guestPort: number;
+  command: string;
 }
 
 /**

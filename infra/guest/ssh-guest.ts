@@ -10,12 +10,17 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type GuestKernel, prepareGuestKernel } from './prepare';
 import { StopWaiting, waitFor } from '../stack/services/process';
 import { commandScript, killIfRunning, lsmArgs, qemuArgs } from './run-in-guest';
 
 /** Where the SSH runner keeps its bundles on a host (apps/ssh-gateway): a tmpfs in the guest. */
 export const GUEST_RUNNER_ROOT = '/var/lib/fleettrace';
+/** The daemon's cache (CO-RE BTF), which its unit may write: a tmpfs in a systemd guest. */
+const GUEST_CACHE_ROOT = '/var/cache/fleettrace';
+/** Joins a guest's forwarded connection to a port on this machine (QEMU runs it per connection). */
+const TCP_FORWARD = fileURLToPath(new URL('./tcp-forward.mjs', import.meta.url));
 
 export interface SshGuestOptions {
   /** The guest's host key, config, console log and sshd's log go here; it is also the guest's 9p share. */
@@ -34,6 +39,16 @@ export interface SshGuestOptions {
   /** Guest memory (default 1024 MiB: sshd, the runner's node and its tmpfs bundle). */
   memoryMb?: number;
   kernel?: GuestKernel;
+  /**
+   * The guest's PID 1 after its setup. `script` (default): the init script runs sshd itself, and
+   * nothing else runs. `systemd`: this machine's systemd, with sshd as one of its services: a host
+   * as the SSH gateway's bootstrap expects one (systemctl, the hardened unit, journald). Writable
+   * in it, besides /tmp and /run: /var/lib/fleettrace, /var/cache/fleettrace, /root and
+   * /etc/systemd/system (empty: none of this machine's enabled units start in the guest).
+   */
+  init?: 'script' | 'systemd';
+  /** Addresses in the guest that reach this machine's 127.0.0.1 ports, one connection each (QEMU guestfwd). */
+  forwardsToHost?: ReadonlyArray<{ guestAddress: string; guestPort: number; hostPort: number }>;
 }
 
 export interface RunningSshGuest {
@@ -73,14 +88,22 @@ export async function startSshGuest(options: SshGuestOptions): Promise<RunningSs
   chmodSync(hostKey, 0o600);
   writeFileSync(join(share, 'authorized_keys'), options.authorizedKeys.map((line) => `${line}\n`).join(''), { mode: 0o600 });
   writeFileSync(join(share, 'sshd_config'), sshdConfig(inGuest));
-  writeFileSync(join(share, 'guest-setup.sh'), guestSetupScript(inGuest('sshd_config')));
+  const init = options.init ?? 'script';
+  writeFileSync(join(share, 'guest-setup.sh'), init === 'systemd' ? systemdGuestSetupScript(inGuest, options.lifetimeSeconds) : guestSetupScript(inGuest('sshd_config')));
   writeFileSync(join(share, 'command.sh'), commandScript({ command: ['/bin/sh', inGuest('guest-setup.sh')], cwd: '/' }));
   // The guest mounts its tmpfs on the host's directory, seen read-only through 9p: it must exist.
-  mkdirSync(GUEST_RUNNER_ROOT, { recursive: true, mode: 0o755 });
+  // Mount points in the guest's read-only view of this machine's root.
+  for (const dir of [GUEST_RUNNER_ROOT, ...(init === 'systemd' ? [GUEST_CACHE_ROOT, '/etc/systemd/system'] : [])]) mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const forwards = (options.forwardsToHost ?? []).map((f) => {
+    const command = join(share, `forward-${f.hostPort}.sh`);
+    writeFileSync(command, `#!/bin/sh\nexec ${process.execPath} ${TCP_FORWARD} ${f.hostPort}\n`, { mode: 0o755 });
+    return { guestAddress: f.guestAddress, guestPort: f.guestPort, command };
+  });
 
   const consolePath = join(share, 'console.log');
-  const append = ['console=ttyS0', 'quiet', 'panic=-1', `fleettrace.timeout=${Math.ceil(options.lifetimeSeconds)}`, ...lsmArgs(kernel, [])];
-  const args = qemuArgs(kernel, options.memoryMb ?? 1024, 1, share, consolePath, append.join(' '), options.port);
+  const initArgs = init === 'systemd' ? [`fleettrace.systemd-unit=${GUEST_TARGET}`] : [];
+  const append = ['console=ttyS0', 'quiet', 'panic=-1', `fleettrace.timeout=${Math.ceil(options.lifetimeSeconds)}`, ...initArgs, ...lsmArgs(kernel, [])];
+  const args = qemuArgs(kernel, options.memoryMb ?? 1024, 1, share, consolePath, append.join(' '), options.port, forwards);
   const log = openSync(join(share, 'qemu.log'), 'a');
   const started = Date.now();
   const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', log, log] });
@@ -149,6 +172,47 @@ function guestSetupScript(config: string): string {
     // managers) cost seconds per command at the guest's speed, and every SSH command runs a shell.
     'mount -t tmpfs -o mode=0700 root /root',
     `exec /usr/sbin/sshd -D -e -f ${config}`,
+    '',
+  ].join('\n');
+}
+
+/** The guest's systemd target: sshd and the lifetime, nothing of this machine's own boot. */
+const GUEST_TARGET = 'fleettrace-guest.target';
+
+/**
+ * The setup of a systemd guest, run by the init script before it hands PID 1 to systemd: the
+ * writable directories, then the guest's own units in /run/systemd/system (a tmpfs: they are gone
+ * with the guest). The lifetime unit powers the guest off at the end of its lifetime, as the init
+ * script's timeout does for a script guest.
+ */
+function systemdGuestSetupScript(inGuest: (file: string) => string, lifetimeSeconds: number): string {
+  const units: Record<string, string> = {
+    [GUEST_TARGET]: ['[Unit]', "Description=fleettrace test guest: sshd and the guest's lifetime", 'Wants=fleettrace-guest-sshd.service fleettrace-guest-lifetime.service', 'AllowIsolate=yes'].join('\n'),
+    'fleettrace-guest-sshd.service': [
+      '[Unit]',
+      'Description=the test guest\'s sshd',
+      'DefaultDependencies=no',
+      '[Service]',
+      `ExecStart=/usr/sbin/sshd -D -e -f ${inGuest('sshd_config')}`,
+      `StandardError=append:${inGuest('stderr')}`,
+      'Restart=on-failure',
+    ].join('\n'),
+    'fleettrace-guest-lifetime.service': [
+      '[Unit]',
+      'Description=powers the test guest off at the end of its lifetime',
+      'DefaultDependencies=no',
+      '[Service]',
+      `ExecStart=/bin/sh -c 'sleep ${Math.ceil(lifetimeSeconds)}; echo o > /proc/sysrq-trigger'`,
+    ].join('\n'),
+  };
+  return [
+    'set -e',
+    `mount -t tmpfs -o mode=0755 fleettrace ${GUEST_RUNNER_ROOT}`,
+    `mount -t tmpfs -o mode=0755 fleettrace-cache ${GUEST_CACHE_ROOT}`,
+    'mount -t tmpfs -o mode=0755 units /etc/systemd/system',
+    'mount -t tmpfs -o mode=0700 root /root',
+    'mkdir -p /run/sshd /run/systemd/system',
+    ...Object.entries(units).map(([name, text]) => `printf '%s\\n' '${text.replaceAll("'", "'\\''")}' > /run/systemd/system/${name}`),
     '',
   ].join('\n');
 }

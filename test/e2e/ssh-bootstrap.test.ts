@@ -2,7 +2,8 @@
 // SSH hosts whose login user is not root: Debian's sshd on a loopback port, a real SSH gateway, the
 // API and its Redis; the daemon the gateway installs is the real one, run by this machine's node.
 // This machine runs no systemd, so the gateway takes its documented fallback: the daemon as a
-// process under setpriv (the unit's capability bounding set, no_new_privs), its PID recorded.
+// process under setpriv (the unit's capability bounding set, no_new_privs), its PID recorded. The
+// systemd path (the hardened unit) is tested on the 6.1 guest: ssh-bootstrap-systemd.test.ts.
 import { randomUUID } from 'node:crypto';
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -104,6 +104,9 @@ export const UNINSTALL_SCRIPT = [
   '  systemctl disable --now fleettrace-daemon.service || true',
   '  rm -rf "$unit" "$unit.d"',
   '  systemctl daemon-reload || true',
+  // A daemon that ended failed (its Redis user is revoked before the gateway gets here) would stay
+  // listed, failed, until reset: the host keeps no trace of the unit.
+  '  systemctl reset-failed fleettrace-daemon.service 2>/dev/null || true',
   'elif [ -s "$dir/daemon.pid" ]; then',
   '  pid=$(cat "$dir/daemon.pid")',
   '  if grep -qa daemon.mjs "/proc/$pid/cmdline" 2>/dev/null; then',
