@@ -15,7 +15,7 @@ import { runInCgroup } from '@fleettrace/infra';
 import { guestUnavailableReason, startSshGuest, stopSshGuest, type RunningSshGuest } from '@fleettrace/infra/guest';
 import { REPO_ROOT, StopWaiting, freePort, generateSshKey, startSshGateway, startSshd, stopPid, stopSshd, waitFor, type RunningSshd } from '@fleettrace/infra/stack';
 import { catalog } from '@fleettrace/programs';
-import { EVERY_PROCESS, bpfBaseline, hostOverSsh, waitForNoBpfLeftByRun, type BpfBaseline, type HostCommand } from '../support/bpf-leak-check';
+import { EVERY_PROCESS, bpfBaseline, bpfObjectsSince, hostOverSsh, sshArgv, waitForNoBpfLeftByRun, type BpfBaseline, type HostCommand } from '../support/bpf-leak-check';
 import { startFleet, type Fleet } from '../support/fleet';
 import { getResults, submitJob, waitForJobDone } from '../support/jobs';
 
@@ -83,13 +83,14 @@ async function enrol(name: string, address: string, hostKey: string): Promise<vo
   if (status !== 202) throw new Error(`enrolment of ${name} answered ${status}: ${JSON.stringify(body)}`);
 }
 
-/** A command in the guest over SSH (OpenSSH's client, the test's key), argv without a shell of ours. */
+/**
+ * A command in the guest over SSH (OpenSSH's client, the test's key), each argument quoted for the
+ * remote shell: ssh joins its arguments with spaces, so unquoted, `sh -c <script>` would run the
+ * script's first word alone.
+ */
 function inGuest(argv: string[], input?: Buffer): string {
-  return execFileSync(
-    'ssh',
-    ['-i', clientKeyFile, '-p', String(guest!.port), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', 'root@127.0.0.1', ...argv],
-    { input, stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'], encoding: 'utf8' },
-  );
+  const [command, ...args] = sshArgv({ port: guest!.port, keyFile: clientKeyFile }, argv);
+  return execFileSync(command!, args, { input, stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'], encoding: 'utf8' });
 }
 
 /**
@@ -214,6 +215,31 @@ describe.runIf(process.arch === 'x64')('a mixed fleet: a daemon host, a loopback
     expect(merged.entries).toMatchObject([{ key: { key: COMM }, value: CALLS, byHost: { [GUEST]: CALLS } }]);
     await expectNothingLeftInGuest(baseline);
   }, 240_000);
+
+  it('a runner stopped in the guest (SIGSTOP) is killed there at its deadline: the run ends timed_out and leaves nothing', async (ctx) => {
+    if (unavailable) ctx.skip(`no guest kernel here: ${unavailable}`);
+    const baseline = bpfBaseline(guestBpftool);
+    // Long enough that the runner is still tracing when it is stopped: finding it takes bpftool in the
+    // emulated guest a few seconds.
+    const job = await submitJob(fleet.api.client, { program: 'syscount', params: { comm: COMM }, durationSeconds: 15, targets: { hostIds: [GUEST] } });
+    await waitFor(`the run of job ${job.id} tracing in the guest`, async () => {
+      const run = (await fleet.api.client.get<JobView>(`/v1/jobs/${job.id}`)).runs[0];
+      if (isTerminalRunState(run.state)) throw new StopWaiting(`the run ended ${run.state} before it could be stopped: ${run.error ?? ''}`);
+      return run.state === 'running';
+    }, 180_000, 200);
+    // The run's runner in the guest: the one process holding the programs loaded since the job began.
+    const holders = [...new Set(bpfObjectsSince(baseline, EVERY_PROCESS).filter((o) => o.kind === 'prog').flatMap((o) => o.holders))];
+    expect(holders).toHaveLength(1);
+    const runner = holders[0]!;
+    expect(inGuest(['cat', `/proc/${runner}/cmdline`]).split('\0')).toContainEqual(expect.stringMatching(/^\/var\/lib\/fleettrace\/runner-[0-9a-f]{64}\/runner\.mjs$/));
+    // Stopped, it hears neither the stop at its duration nor the end of its channel's input.
+    inGuest(['kill', '-STOP', String(runner)]);
+    const done = await waitForJobDone(fleet.api.client, job.id, 180_000);
+    expect(done.runs[0]).toMatchObject({ hostId: GUEST, state: 'timed_out' });
+    // The gateway killed its process group in the guest, over a second channel: gone, and its programs with it.
+    await waitFor('the stopped runner killed in the guest', async () => inGuest(['sh', '-c', 'if [ -e "/proc/$1" ]; then echo present; else echo gone; fi', 'fleettrace-check', String(runner)]).trim() === 'gone', 30_000, 250);
+    await expectNothingLeftInGuest(baseline);
+  }, 300_000);
 
   it('every catalog program runs, or is cleanly unsupported by the kernel it needs, on 6.18 (daemon) and 6.1 (guest over SSH)', async (ctx) => {
     if (unavailable) ctx.skip(`no guest kernel here: ${unavailable}`);
