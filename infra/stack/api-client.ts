@@ -11,16 +11,29 @@ export interface ReceivedResponse {
   text: string;
 }
 
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
+
 /** Minimal authenticated HTTP client for the stack's own readiness checks and the demo. */
 export class ApiClient {
   constructor(readonly baseUrl: string, private readonly token: string) {}
 
   async request<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-    const response = await fetch(`${this.baseUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    const send = () =>
+      fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    let response: Response;
+    try {
+      response = await send();
+    } catch (error) {
+      // A server may close a kept-alive connection just as the next request goes out on it ("other
+      // side closed", no answer at all). As HTTP clients do, a request that may be repeated
+      // (RFC 9110 9.2.2) is sent once more, on a new connection; any other is not: it may have run.
+      if (!IDEMPOTENT_METHODS.has(method) || (error as { cause?: { code?: string } }).cause?.code !== 'UND_ERR_SOCKET') throw error;
+      response = await send();
+    }
     const text = await response.text();
     const contentType = response.headers.get('content-type') ?? '';
     this.received({ method, path, status: response.status, contentType, text });
