@@ -47,6 +47,8 @@ export function prepareGuestKernel(): Promise<GuestKernel> {
  * truly missing prerequisite is a reason; a failing preparation rejects.
  */
 export async function guestUnavailableReason(): Promise<string | undefined> {
+  // The guest is Debian's amd64 kernel, emulated by qemu-system-x86_64: another machine has none.
+  if (process.arch !== 'x64') return 'the guest kernel is x86-64';
   if (spawnSync('qemu-system-x86_64', ['--version'], { stdio: 'ignore' }).status !== 0) {
     return 'qemu-system-x86_64 is not installed (infra/scripts/ensure-system.sh installs qemu-system-x86)';
   }

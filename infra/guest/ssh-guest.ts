@@ -91,8 +91,7 @@ export async function startSshGuest(options: SshGuestOptions): Promise<RunningSs
   const init = options.init ?? 'script';
   writeFileSync(join(share, 'guest-setup.sh'), init === 'systemd' ? systemdGuestSetupScript(inGuest, options.lifetimeSeconds) : guestSetupScript(inGuest('sshd_config')));
   writeFileSync(join(share, 'command.sh'), commandScript({ command: ['/bin/sh', inGuest('guest-setup.sh')], cwd: '/' }));
-  // The guest mounts its tmpfs on the host's directory, seen read-only through 9p: it must exist.
-  // Mount points in the guest's read-only view of this machine's root.
+  // The guest mounts its tmpfs on these host directories, seen read-only through 9p: they must exist.
   for (const dir of [GUEST_RUNNER_ROOT, ...(init === 'systemd' ? [GUEST_CACHE_ROOT, '/etc/systemd/system'] : [])]) mkdirSync(dir, { recursive: true, mode: 0o755 });
   const forwards = (options.forwardsToHost ?? []).map((f) => {
     const command = join(share, `forward-${f.hostPort}.sh`);

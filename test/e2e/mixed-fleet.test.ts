@@ -5,7 +5,6 @@
 // kprobe program runs on the guest and is `unsupported` on this kernel, which has no kprobes; every
 // catalog program runs or is cleanly `unsupported` on each kernel.
 // After each run, bpftool in the guest (over SSH) lists nothing of ours.
-import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +14,7 @@ import { runInCgroup } from '@fleettrace/infra';
 import { guestUnavailableReason, startSshGuest, stopSshGuest, type RunningSshGuest } from '@fleettrace/infra/guest';
 import { REPO_ROOT, StopWaiting, freePort, generateSshKey, startSshGateway, startSshd, stopPid, stopSshd, waitFor, type RunningSshd } from '@fleettrace/infra/stack';
 import { catalog } from '@fleettrace/programs';
-import { EVERY_PROCESS, bpfBaseline, bpfObjectsSince, hostOverSsh, sshArgv, waitForNoBpfLeftByRun, type BpfBaseline, type HostCommand } from '../support/bpf-leak-check';
+import { EVERY_PROCESS, bpfBaseline, bpfObjectsSince, hostOverSsh, waitForNoBpfLeftByRun, type BpfBaseline, type HostCommand } from '../support/bpf-leak-check';
 import { startFleet, type Fleet } from '../support/fleet';
 import { getResults, submitJob, waitForJobDone } from '../support/jobs';
 
@@ -37,10 +36,11 @@ let daemonHost: string;
 let gatewayPid: number | undefined;
 let loopback: RunningSshd | undefined;
 let guest: RunningSshGuest | undefined;
-let guestBpftool: HostCommand;
+/** A command in the guest over SSH, as root with the test's key (bpftool there for the leak checks). */
+let inGuest: HostCommand;
 
 beforeAll(async () => {
-  unavailable = process.arch === 'x64' ? await guestUnavailableReason() : 'the guest kernel is x86-64';
+  unavailable = await guestUnavailableReason();
   if (unavailable) return;
   mkdirSync(keyDir);
   const clientKey = generateSshKey(clientKeyFile).publicKey;
@@ -55,7 +55,7 @@ beforeAll(async () => {
   loopback = await startSshd({ baseDir: join(dir, 'sshd'), port: await freePort(), authorizedKeys: [clientKey] });
   guest = await guestStarted;
   console.log(`mixed-fleet: guest ${guest.kernelRelease} booted to sshd in ${guest.bootMs} ms`);
-  guestBpftool = hostOverSsh({ port: guest.port, keyFile: clientKeyFile });
+  inGuest = hostOverSsh({ port: guest.port, keyFile: clientKeyFile });
   // Enrolled by their host keys' fingerprints, read from the key files: never trust on first use.
   await enrol(LOOPBACK, loopback.address, loopback.hostKeyFingerprint);
   await enrol(GUEST, guest.address, guest.hostKeyFingerprint);
@@ -83,15 +83,6 @@ async function enrol(name: string, address: string, hostKey: string): Promise<vo
   if (status !== 202) throw new Error(`enrolment of ${name} answered ${status}: ${JSON.stringify(body)}`);
 }
 
-/**
- * A command in the guest over SSH (OpenSSH's client, the test's key), each argument quoted for the
- * remote shell: ssh joins its arguments with spaces, so unquoted, `sh -c <script>` would run the
- * script's first word alone.
- */
-function inGuest(argv: string[], input?: Buffer): string {
-  const [command, ...args] = sshArgv({ port: guest!.port, keyFile: clientKeyFile }, argv);
-  return execFileSync(command!, args, { input, stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-}
 
 /**
  * Runs the workload where each host sees it once: in the daemon host's cgroup, which the loopback
@@ -157,7 +148,7 @@ describe.runIf(process.arch === 'x64')('a mixed fleet: a daemon host, a loopback
 
   it('a catalog tracepoint job (syscount) runs on all three hosts with the same outputs', async (ctx) => {
     if (unavailable) ctx.skip(`no guest kernel here: ${unavailable}`);
-    const baseline = bpfBaseline(guestBpftool);
+    const baseline = bpfBaseline(inGuest);
     const hosts = allThree();
     const results = await runOnAllThree({ program: 'syscount', params: { comm: COMM } });
     for (const hostId of hosts) {
@@ -171,7 +162,7 @@ describe.runIf(process.arch === 'x64')('a mixed fleet: a daemon host, a loopback
 
   it('a bpftrace tracepoint job runs on all three hosts, each counting its own calls, merged', async (ctx) => {
     if (unavailable) ctx.skip(`no guest kernel here: ${unavailable}`);
-    const baseline = bpfBaseline(guestBpftool);
+    const baseline = bpfBaseline(inGuest);
     const script = `tracepoint:syscalls:sys_enter_getpriority /comm == "${COMM}"/ { @calls[comm] = count(); }`;
     const hosts = allThree();
     const results = await runOnAllThree({ program: { kind: 'bpftrace', script }, limits: { overheadBudgetPercent: 100 } });
@@ -186,7 +177,7 @@ describe.runIf(process.arch === 'x64')('a mixed fleet: a daemon host, a loopback
 
   it('a kprobe program runs on the guest and is unsupported on this kernel, with the reason its probe gave', async (ctx) => {
     if (unavailable) ctx.skip(`no guest kernel here: ${unavailable}`);
-    const baseline = bpfBaseline(guestBpftool);
+    const baseline = bpfBaseline(inGuest);
     const script = `kprobe:__x64_sys_getpriority /comm == "${COMM}"/ { @calls[comm] = count(); }`;
     const hosts = allThree();
     const job = await submitJob(fleet.api.client, { program: { kind: 'bpftrace', script }, durationSeconds: 30, targets: { hostIds: hosts }, limits: { overheadBudgetPercent: 100 } });
@@ -218,7 +209,7 @@ describe.runIf(process.arch === 'x64')('a mixed fleet: a daemon host, a loopback
 
   it('a runner stopped in the guest (SIGSTOP) is killed there at its deadline: the run ends timed_out and leaves nothing', async (ctx) => {
     if (unavailable) ctx.skip(`no guest kernel here: ${unavailable}`);
-    const baseline = bpfBaseline(guestBpftool);
+    const baseline = bpfBaseline(inGuest);
     // Long enough that the runner is still tracing when it is stopped: finding it takes bpftool in the
     // emulated guest a few seconds.
     const job = await submitJob(fleet.api.client, { program: 'syscount', params: { comm: COMM }, durationSeconds: 15, targets: { hostIds: [GUEST] } });
@@ -244,7 +235,7 @@ describe.runIf(process.arch === 'x64')('a mixed fleet: a daemon host, a loopback
   it('every catalog program runs, or is cleanly unsupported by the kernel it needs, on 6.18 (daemon) and 6.1 (guest over SSH)', async (ctx) => {
     if (unavailable) ctx.skip(`no guest kernel here: ${unavailable}`);
     const started = Date.now();
-    const baseline = bpfBaseline(guestBpftool);
+    const baseline = bpfBaseline(inGuest);
     const hosts = [daemonHost, GUEST];
     const guestKernel = guest!.kernelRelease;
     const matrix: Record<string, Record<string, string>> = {};

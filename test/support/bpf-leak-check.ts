@@ -13,10 +13,14 @@ interface BpftoolEntry {
   prog_id?: number;
 }
 
-/** Runs a command (argv, no shell of ours) on a host and returns its stdout: this machine, or a host over SSH (hostOverSsh). */
-export type HostCommand = (argv: string[]) => string;
+/**
+ * Runs a command (argv, no shell of ours) on a host and returns its stdout: this machine, or a host
+ * over SSH (hostOverSsh). `input`, when given, is its stdin.
+ */
+export type HostCommand = (argv: string[], input?: Buffer) => string;
 
-export const thisMachine: HostCommand = (argv) => execFileSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 }).toString();
+export const thisMachine: HostCommand = (argv, input) =>
+  execFileSync(argv[0]!, argv.slice(1), { input, stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 }).toString();
 
 /** sh's single quotes: the remote shell sees each argument exactly as given. */
 const shellQuote = (arg: string): string => `'${arg.replace(/'/g, `'\\''`)}'`;
@@ -36,7 +40,7 @@ export function sshArgv(target: SshTarget, argv: string[]): string[] {
 
 /** Commands on a host through OpenSSH's client (a test's sshd or guest). */
 export function hostOverSsh(target: SshTarget): HostCommand {
-  return (argv) => thisMachine(sshArgv(target, argv));
+  return (argv, input) => thisMachine(sshArgv(target, argv), input);
 }
 
 /**
