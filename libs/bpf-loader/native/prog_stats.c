@@ -27,23 +27,69 @@ static void stats_finalize(napi_env env, void *data, void *hint) {
   free(data);
 }
 
+// Turning stats on flips a static key: the kernel patches every BPF dispatch site and waits for
+// each CPU, 3-50 ms on this 2-CPU machine. The syscall therefore runs on a libuv worker thread, so
+// the JS thread goes on delivering the events of programs that are already attached.
+struct enable_work {
+  napi_async_work work;
+  napi_deferred deferred;
+  int fd;  // -1 when the call failed
+  int err; // its errno
+};
+
+static void enable_execute(napi_env env, void *data) {
+  struct enable_work *w = data;
+  w->fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+  w->err = w->fd < 0 ? errno : 0;
+}
+
+// Settles the promise on the JS thread: the handle, or the BpfError enableStats would throw.
+static void enable_complete(napi_env env, napi_status status, void *data) {
+  struct enable_work *w = data;
+  napi_value out = NULL, error = NULL;
+  struct stats_handle *s = NULL;
+  if (status != napi_ok) {
+    if (w->fd >= 0) close(w->fd);
+    napi_throw_error(env, NULL, "bpf-loader native: enable stats was cancelled");
+  } else if (w->fd < 0) {
+    throw_bpf_error(env, "enable stats", w->err, "BPF_STATS_RUN_TIME", NULL);
+  } else if (!(s = malloc(sizeof(*s)))) {
+    close(w->fd);
+    napi_throw_error(env, NULL, "bpf-loader native: out of memory");
+  } else {
+    s->fd = w->fd;
+    // As in wrap_external's contract: the external may already own s, so only the fd is given back.
+    if (!wrap_external(env, s, &stats_tag, stats_finalize, &out)) {
+      stats_close(s);
+      out = NULL;
+    }
+  }
+  if (out) napi_resolve_deferred(env, w->deferred, out);
+  else if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_reject_deferred(env, w->deferred, error);
+  napi_delete_async_work(env, w->work);
+  free(w);
+}
+
 napi_value prog_stats_enable(napi_env env, napi_callback_info info) {
-  int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-  if (fd < 0) return throw_bpf_error(env, "enable stats", errno, "BPF_STATS_RUN_TIME", NULL);
-  struct stats_handle *s = malloc(sizeof(*s));
-  if (!s) {
-    close(fd);
+  struct enable_work *w = calloc(1, sizeof(*w));
+  if (!w) {
     napi_throw_error(env, NULL, "bpf-loader native: out of memory");
     return NULL;
   }
-  s->fd = fd;
-  napi_value out;
-  if (!wrap_external(env, s, &stats_tag, stats_finalize, &out)) {
-    // The external may already own s (its finalizer frees it); only give the fd back now.
-    stats_close(s);
-    return NULL;
+  w->fd = -1;
+  napi_value promise, name;
+  if (napi_create_promise(env, &w->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "fleettrace:enableStats", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, enable_execute, enable_complete, w, &w->work) != napi_ok) {
+    free(w); // a promise already made is left pending and collected with nothing waiting on it
+    return napi_throw_last(env, "enable stats");
   }
-  return out;
+  if (napi_queue_async_work(env, w->work) != napi_ok) {
+    napi_delete_async_work(env, w->work);
+    free(w);
+    return napi_throw_last(env, "enable stats");
+  }
+  return promise;
 }
 
 napi_value prog_stats_disable(napi_env env, napi_callback_info info) {

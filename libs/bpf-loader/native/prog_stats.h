@@ -5,8 +5,9 @@
 
 #include <node_api.h>
 
-// enableStats() → handle. Stats are collected while any such fd is open; the kernel drops its
-// count when the fd closes, however the process ends (SIGKILL included).
+// enableStats() → Promise<handle>, the syscall made on a worker thread (see prog_stats.c). Stats
+// are collected while any such fd is open; the kernel drops its count when the fd closes, however
+// the process ends (SIGKILL included).
 napi_value prog_stats_enable(napi_env env, napi_callback_info info);
 // disableStats(handle): closes the fd now (idempotent).
 napi_value prog_stats_disable(napi_env env, napi_callback_info info);

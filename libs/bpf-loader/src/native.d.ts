@@ -136,8 +136,8 @@ export interface NativeBinding {
     perfPagesPerCpu: number,
   ): ConsumerHandle;
   ringBufferStop(consumer: ConsumerHandle): void;
-  /** BPF_ENABLE_STATS(BPF_STATS_RUN_TIME): stats are collected while the handle's fd is open. */
-  enableStats(): StatsHandle;
+  /** BPF_ENABLE_STATS(BPF_STATS_RUN_TIME), made on a worker thread: stats are collected while the handle's fd is open. Rejects with BpfError. */
+  enableStats(): Promise<StatsHandle>;
   /** Closes the fd (idempotent); the kernel restores its previous stats state. */
   disableStats(handle: StatsHandle): void;
   /** run_time_ns / run_cnt of each loaded program (bpf_prog_get_info_by_fd). */

@@ -48,9 +48,14 @@ export class ProgramStatsSwitch implements Disposable {
   }
 }
 
-/** Turns on BPF run-time statistics for as long as the returned switch is open. BpfError (EPERM, EINVAL on kernels before 5.8) when it cannot. */
-export function enableProgramStats(): ProgramStatsSwitch {
-  return new ProgramStatsSwitch(native().enableStats());
+/**
+ * Turns on BPF run-time statistics for as long as the returned switch is open; rejects with
+ * BpfError (EPERM, EINVAL on kernels before 5.8) when it cannot. Asynchronous because the kernel
+ * takes milliseconds to flip its switch (prog_stats.c), which would stall the events of programs
+ * already attached.
+ */
+export async function enableProgramStats(): Promise<ProgramStatsSwitch> {
+  return new ProgramStatsSwitch(await native().enableStats());
 }
 
 /** One reading of the programs' cumulative cost at a monotonic time. */

@@ -70,7 +70,7 @@ describe('program stats (real kernel)', () => {
     spec.setGlobal('target_tgid', u32(generator.pid));
     obj = spec.load();
     kernel.track(obj);
-    stats = enableProgramStats();
+    stats = await enableProgramStats();
     expect(bpfStatsHolders()).toContain(process.pid);
     obj.attachAll();
     const consumer = obj.ringBuffer('events', () => {});

@@ -5,7 +5,7 @@ import { OverheadGuard } from './overhead-guard';
 const MS = 1e6;
 
 /** A guard over a fake clock and fake program stats, driven by sample() instead of timers. */
-function rig(budgetPercent: number, statsOk = true) {
+function rig(budgetPercent: number, statsOk = true, statsOn: Promise<void> = Promise.resolve()) {
   let now = 0;
   let runTimeNs = 0;
   let closed = false;
@@ -17,7 +17,8 @@ function rig(budgetPercent: number, statsOk = true) {
     1000,
     (reason) => reasons.push(reason),
     () => now,
-    () => {
+    async () => {
+      await statsOn;
       if (!statsOk) throw new Error('enable stats: EPERM');
       return { get closed() { return closed; }, close: () => void (closed = true) } as unknown as ProgramStatsSwitch;
     },
@@ -36,9 +37,9 @@ function rig(budgetPercent: number, statsOk = true) {
 }
 
 describe('OverheadGuard', () => {
-  it('calls out once when the share over a full window exceeds the budget, and reports peak and mean', () => {
+  it('calls out once when the share over a full window exceeds the budget, and reports peak and mean', async () => {
     const r = rig(2);
-    r.guard.start();
+    await r.guard.start();
     for (let i = 0; i < 4; i++) r.step(250, 2); // 8 ms per s: 0.8 %
     expect(r.reasons).toEqual([]);
     r.step(250, 10);
@@ -61,9 +62,9 @@ describe('OverheadGuard', () => {
     expect(r.statsClosed()).toBe(true);
   });
 
-  it('does not judge before a full window: a short burst at the start is averaged over the window', () => {
+  it('does not judge before a full window: a short burst at the start is averaged over the window', async () => {
     const r = rig(2);
-    r.guard.start();
+    await r.guard.start();
     r.step(250, 15); // 6 % over a quarter window...
     r.step(250, 0);
     r.step(250, 0);
@@ -73,9 +74,9 @@ describe('OverheadGuard', () => {
     expect(r.guard.stop()).toMatchObject({ peakCpuPercent: 1.5, budgetExceeded: false });
   });
 
-  it('runs unguarded, saying why, when the kernel will not collect stats', () => {
+  it('runs unguarded, saying why, when the kernel will not collect stats', async () => {
     const r = rig(2, false);
-    r.guard.start();
+    await r.guard.start();
     r.step(2000, 1000);
     expect(r.reasons).toEqual([]);
     expect(r.guard.stop()).toEqual({
@@ -89,5 +90,29 @@ describe('OverheadGuard', () => {
       budgetExceeded: false,
       note: 'program stats unavailable, overhead budget not enforced: enable stats: EPERM',
     });
+  });
+
+  it('judges from the moment stats are on, and a run that ends before then turns them off as they come, unmeasured', async () => {
+    let turnOn!: () => void;
+    const r = rig(2, true, new Promise((resolve) => (turnOn = resolve)));
+    const started = r.guard.start();
+    r.step(2000, 1000); // before stats are on: not read, not judged
+    expect(r.reasons).toEqual([]);
+    expect(r.guard.stop()).toMatchObject({
+      measured: false,
+      samples: 0,
+      note: 'the run ended before the kernel had turned program stats on, overhead not measured',
+    });
+    turnOn();
+    await started;
+    expect(r.statsClosed()).toBe(true);
+    r.step(2000, 1000);
+    expect(r.reasons).toEqual([]);
+  });
+
+  it('reports a guard never started (the run ended before its attach) as measured over nothing', () => {
+    const r = rig(2);
+    expect(r.guard.stop()).toMatchObject({ measured: true, samples: 0, budgetExceeded: false });
+    expect(r.guard.stop()).not.toHaveProperty('note');
   });
 });

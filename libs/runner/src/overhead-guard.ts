@@ -11,6 +11,8 @@ const percent = (share: number): number => Math.round(share * 100 * 1000) / 1000
  * run_time_ns every quarter window and, when their BPF CPU time over the latest window exceeds the
  * budget (percent of one CPU), calls `onExceeded` once with the reason. Stats are on only while the
  * guard runs, through a BPF_ENABLE_STATS fd the kernel closes with the process, however it ends.
+ * They are turned on off the JS thread (enableProgramStats), so the run's first events are not
+ * held up meanwhile; the guard judges from the moment they are on.
  */
 export class OverheadGuard {
   readonly #meter: OverheadMeter;
@@ -20,6 +22,8 @@ export class OverheadGuard {
   #exceeded: string | undefined;
   #startedAt = 0;
   #lastAt = -Infinity;
+  #started = false;
+  #stopped = false;
 
   constructor(
     private readonly readStats: () => ProgramStats[],
@@ -27,19 +31,31 @@ export class OverheadGuard {
     readonly windowMs: number,
     private readonly onExceeded: (reason: string) => void,
     private readonly nowNs: () => number = () => performance.now() * 1e6,
-    private readonly enableStats: () => ProgramStatsSwitch = enableProgramStats,
+    private readonly enableStats: () => Promise<ProgramStatsSwitch> = enableProgramStats,
   ) {
     this.#meter = new OverheadMeter(windowMs);
   }
 
-  /** Enables stats and takes the first reading; call once the programs are attached (see runSession). Never throws: without stats the run goes on unguarded. */
-  start(): void {
+  /**
+   * Enables stats and, once they are on, takes the first reading and starts sampling; call once the
+   * programs are attached (see runSession). Never rejects: without stats the run goes on unguarded.
+   * The promise is for tests; a run need not wait for it.
+   */
+  async start(): Promise<void> {
+    this.#started = true;
+    let stats: ProgramStatsSwitch;
     try {
-      this.#stats = this.enableStats();
+      stats = await this.enableStats();
     } catch (error) {
-      this.#note = `program stats unavailable, overhead budget not enforced: ${(error as Error).message}`;
+      this.#note ??= `program stats unavailable, overhead budget not enforced: ${(error as Error).message}`;
       return;
     }
+    // The run ended first: it has its report already, and stats go off at once.
+    if (this.#stopped) {
+      stats.close();
+      return;
+    }
+    this.#stats = stats;
     this.#startedAt = this.nowNs();
     this.sample();
     this.#timer = setInterval(() => this.sample(), Math.max(1, Math.floor(this.windowMs / SAMPLES_PER_WINDOW)));
@@ -63,6 +79,8 @@ export class OverheadGuard {
 
   /** Takes a last reading (call before detaching), stops sampling and turns stats off; returns what was measured. */
   stop(): RunOverhead {
+    if (this.#started && !this.#stopped && this.#stats === undefined) this.#note ??= 'the run ended before the kernel had turned program stats on, overhead not measured';
+    this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     if (this.#stats && !this.#stats.closed) {

@@ -53,7 +53,7 @@ class FakeAdapter implements RunAdapter {
 
 /** A guard with stats faked: no kernel, time driven by the test. */
 function fakeGuard(clock: { ns: number }) {
-  const enable = (): ProgramStatsSwitch => {
+  const enable = async (): Promise<ProgramStatsSwitch> => {
     const stats = { closed: false, close: () => void (stats.closed = true) };
     return stats as unknown as ProgramStatsSwitch;
   };
@@ -95,7 +95,7 @@ describe('runSession', () => {
     const adapter = new FakeAdapter();
     const messages: RunnerMessage[] = [];
     const seenAtEnable: string[] = [];
-    const enable = (): ProgramStatsSwitch => {
+    const enable = async (): Promise<ProgramStatsSwitch> => {
       seenAtEnable.push(...adapter.calls, ...messages.map((m) => (m.type === 'state' ? m.state : m.type)));
       const stats = { closed: false, close: () => void (stats.closed = true) };
       return stats as unknown as ProgramStatsSwitch;

@@ -128,7 +128,7 @@ describe('run limits in the runner (real kernel)', () => {
         await consumer.stop();
         if (bpfStatsHolders().length === 0) expect(obj.programStats()[0]!.runTimeNs).toBe(0);
         // ...and a stats fd of our own turns counting on, proving the check above can fail.
-        using stats = enableProgramStats();
+        using stats = await enableProgramStats();
         expect(stats.closed).toBe(false);
       } finally {
         await generator.kill();
