@@ -71,6 +71,12 @@ export interface ApiConfig {
   streamTrimIntervalMs: number;
   /** How long a request waits for Redis to accept its runs (or a cancel) before it fails instead of hanging. */
   enqueueTimeoutMs: number;
+  /**
+   * How long a SIGTERM/SIGINT shutdown may take before the process exits anyway (1): closing waits for
+   * Redis and PostgreSQL, which may be gone for good, and a process that never stops is worse than one
+   * that stops with work its queues and the reaper will redo.
+   */
+  shutdownTimeoutMs: number;
   /** Run outputs as OpenTelemetry (telemetry/otlp-config.ts); unset is off. */
   otlpExport?: OtlpExportConfig;
   /**
@@ -155,6 +161,7 @@ const EnvSchema = z.object({
   FLEETTRACE_BINARY_PREFIXES: z.string().optional(),
   FLEETTRACE_REFUSAL_AUDIT_WINDOW_SECONDS: positiveInt.default(60),
   FLEETTRACE_AUDITED_REQUEST_LOG: z.string().min(1).optional(),
+  FLEETTRACE_SHUTDOWN_TIMEOUT_SECONDS: positiveInt.optional(),
 });
 
 export function parseRoles(text: string): ReadonlySet<Role> {
@@ -179,6 +186,8 @@ export const DEFAULT_TIMINGS = {
   retentionIntervalMs: 15 * 60_000,
   streamTrimIntervalMs: 10_000,
   enqueueTimeoutMs: 10_000,
+  // Under Kubernetes' default terminationGracePeriodSeconds (30), so the process says why before a SIGKILL.
+  shutdownTimeoutMs: 20_000,
   authFailureLimit: 20,
   authFailureWindowSeconds: 60,
   refusalAuditWindowMs: 60_000,
@@ -221,6 +230,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     dispatchSigningKey: readDispatchSigningKey(e.FLEETTRACE_DISPATCH_SIGNING_KEY_FILE),
     ...(e.FLEETTRACE_BINARY_PREFIXES !== undefined ? { binaryPrefixes: parseBinaryPrefixes(e.FLEETTRACE_BINARY_PREFIXES) } : {}),
     refusalAuditWindowMs: e.FLEETTRACE_REFUSAL_AUDIT_WINDOW_SECONDS * 1000,
+    ...(e.FLEETTRACE_SHUTDOWN_TIMEOUT_SECONDS ? { shutdownTimeoutMs: e.FLEETTRACE_SHUTDOWN_TIMEOUT_SECONDS * 1000 } : {}),
     ...(e.FLEETTRACE_AUDITED_REQUEST_LOG ? { auditedRequestLog: e.FLEETTRACE_AUDITED_REQUEST_LOG } : {}),
   };
 }
