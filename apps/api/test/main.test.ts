@@ -15,6 +15,18 @@ afterEach(() => {
   if (child?.exitCode === null) child.kill('SIGKILL');
 });
 
+/** A complete API environment on the shared PostgreSQL (a fresh database) and the given Redis (a fresh prefix). */
+function apiEnv(redisUrl: string): Record<string, string> {
+  return {
+    FLEETTRACE_DATABASE_URL: freshDatabaseUrl(inject('postgresUrl'), 'main'),
+    FLEETTRACE_REDIS_URL: redisUrl,
+    FLEETTRACE_REDIS_PREFIX: freshRedisPrefix('main'),
+    FLEETTRACE_ADMIN_TOKEN: ADMIN_TOKEN,
+    FLEETTRACE_HTTP_PORT: '0',
+    FLEETTRACE_DISPATCH_SIGNING_KEY_FILE: defaultDispatchKeys().privateKeyFile,
+  };
+}
+
 /** The URL of the API's listening line, once it printed it. */
 async function listening(api: ReturnType<typeof start>): Promise<string> {
   const deadline = Date.now() + 30_000;
@@ -41,14 +53,7 @@ function start(env: Record<string, string | undefined>): { child: ChildProcess; 
 }
 
 it('prints where it listens, serves, and exits 0 on SIGTERM', async () => {
-  const api = start({
-    FLEETTRACE_DATABASE_URL: freshDatabaseUrl(inject('postgresUrl'), 'main'),
-    FLEETTRACE_REDIS_URL: inject('redisUrl'),
-    FLEETTRACE_REDIS_PREFIX: freshRedisPrefix('main'),
-    FLEETTRACE_ADMIN_TOKEN: ADMIN_TOKEN,
-    FLEETTRACE_HTTP_PORT: '0',
-    FLEETTRACE_DISPATCH_SIGNING_KEY_FILE: defaultDispatchKeys().privateKeyFile,
-  });
+  const api = start(apiEnv(inject('redisUrl')));
   const url = await listening(api);
   const response = await fetch(`${url}/v1/hosts`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
   expect(response.status).toBe(200);
@@ -71,15 +76,7 @@ it('exits 1 within its shutdown timeout, saying why, when Redis is gone for good
   const dir = mkdtempSync(join(tmpdir(), 'ft-api-shutdown-'));
   let redis: RunningRedis | undefined = await startRedis({ baseDir: dir, port: await freePort() });
   try {
-    const api = start({
-      FLEETTRACE_DATABASE_URL: freshDatabaseUrl(inject('postgresUrl'), 'main'),
-      FLEETTRACE_REDIS_URL: redis.url,
-      FLEETTRACE_REDIS_PREFIX: freshRedisPrefix('main'),
-      FLEETTRACE_ADMIN_TOKEN: ADMIN_TOKEN,
-      FLEETTRACE_HTTP_PORT: '0',
-      FLEETTRACE_DISPATCH_SIGNING_KEY_FILE: defaultDispatchKeys().privateKeyFile,
-      FLEETTRACE_SHUTDOWN_TIMEOUT_SECONDS: '3',
-    });
+    const api = start({ ...apiEnv(redis.url), FLEETTRACE_SHUTDOWN_TIMEOUT_SECONDS: '3' });
     await listening(api);
     await stopPid(redis.pid, 'SIGKILL');
     redis = undefined;
