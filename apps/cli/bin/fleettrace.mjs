@@ -7,13 +7,20 @@
 // With --use-openssl-ca or --use-bundled-ca in NODE_OPTIONS the variable is left alone. `node
 // bin/fleettrace.mjs` works too (with node reading the certificates itself).
 //
-// Then: the bundle that `npm run build` makes (scripts/bundle.ts). A checkout that was never built
-// gets a sentence saying so rather than a module-resolution stack trace.
-const bundle = new URL('../dist/fleettrace.mjs', import.meta.url);
+// Then: what `npm run build` makes (scripts/bundle.ts). `fleettrace local ...` gets the CommonJS
+// loader of the local-run script, which starts as fast as bpftrace only without the ES module
+// bundle (src/local/local-entry.ts); every other command, the bundle. A checkout that was never
+// built gets a sentence saying so rather than a module-resolution stack trace.
+import { createRequire } from 'node:module';
+
+const local = process.argv[2] === 'local';
+const bundle = new URL(local ? '../dist/local-entry.cjs' : '../dist/fleettrace.mjs', import.meta.url);
 try {
-  await import(bundle.href);
+  if (local) createRequire(import.meta.url)(bundle.pathname);
+  else await import(bundle.href);
 } catch (error) {
-  if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes(bundle.pathname)) throw error;
+  const missing = error?.code === (local ? 'MODULE_NOT_FOUND' : 'ERR_MODULE_NOT_FOUND') && String(error.message).includes(bundle.pathname);
+  if (!missing) throw error;
   process.stderr.write('fleettrace is not built: run `npm run build` in its repository\n');
   process.exitCode = 1;
 }

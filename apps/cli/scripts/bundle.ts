@@ -20,22 +20,48 @@ const localRunScript = `${outdir}/local-run.cjs`;
 const { version } = JSON.parse(readFileSync(`${appDir}package.json`, 'utf8')) as { version: string };
 
 /**
+ * Node built-ins loaded on first use rather than at start: each of `modules` required by an importer
+ * matching `importers` becomes a module whose exports are getters (one per export of the built-in,
+ * listed here at build time) that require the real module when one is first read. esbuild reads a
+ * named import at each use (`(0, import_x.spawn)(...)`), through getters of its own where its
+ * interop copies a module's exports, so nothing is required until the code calls into it.
+ */
+function lazyBuiltins(name: string, modules: readonly string[], importers: RegExp = /./): Plugin {
+  const namespace = `lazy-builtin-${name}`;
+  const filter = new RegExp(`^(node:)?(${modules.join('|')})$`);
+  return {
+    name,
+    setup(b) {
+      b.onResolve({ filter }, (args) => {
+        // The real module, as the lazy one requires it.
+        if (args.namespace === namespace) return { path: args.path, external: true };
+        return importers.test(args.importer) ? { path: args.path.replace(/^node:/, ''), namespace } : undefined;
+      });
+      b.onLoad({ filter: /.*/, namespace }, async (args) => {
+        const names = Object.keys((await import(`node:${args.path}`)) as object).filter((key) => key !== 'default');
+        const getters = names.map((key) => `${JSON.stringify(key)}: { get: () => load()[${JSON.stringify(key)}], enumerable: true }`);
+        return {
+          contents: `let real; const load = () => (real ??= require('node:${args.path}')); Object.defineProperties(module.exports, { ${getters.join(', ')} });`,
+          loader: 'js',
+        };
+      });
+    },
+  };
+}
+
+/**
  * commander requires node:child_process at load for executable subcommands (`git-foo` style),
  * which fleettrace has none of; loading it (and net and dgram with it) costs every start-up,
- * `--help` included. Its copy is loaded on first use instead: commander works the same.
+ * `--help` included (~5 ms). Its copy is loaded on first use instead: commander works the same.
  */
-const lazyChildProcessForCommander: Plugin = {
-  name: 'lazy-child-process-for-commander',
-  setup(b) {
-    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
-      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'lazy-child-process' } : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'lazy-child-process' }, () => ({
-      contents: "module.exports = new Proxy({}, { get: (_, name) => require('node:child_process')[name] });",
-      loader: 'js',
-    }));
-  },
-};
+const lazyChildProcessForCommander = lazyBuiltins('lazy-child-process-for-commander', ['child_process'], /[\\/]node_modules[\\/]commander[\\/]/);
+
+/**
+ * In the local-run script, child_process (with net and dgram, ~5 ms) and readline (~1 ms) serve
+ * bpftrace and C runs, and catalog runs only when a cache misses (core BTF): a catalog run's
+ * start does not wait for them.
+ */
+const lazyProcessModulesForLocalRun = lazyBuiltins('lazy-process-modules-for-local-run', ['child_process', 'readline']);
 
 /**
  * Each module of libs/contracts builds its zod schemas when it loads, and its index re-exports them
@@ -74,10 +100,10 @@ const errorsFromLoader: Plugin = {
 };
 
 rmSync(outdir, { recursive: true, force: true });
-// `local run` (src/local/run-local.ts and what it imports): one CommonJS script, not chunks of the
-// ES module bundle, so that it can be run with a V8 code cache (src/code-cache/cached-script.ts).
+// `local run` (src/local/local-script.ts and what it imports): one CommonJS script, not chunks of
+// the ES module bundle, so that it can be run with a V8 code cache (src/code-cache/cached-script.ts).
 await build({
-  entryPoints: [`${appDir}src/local/run-local.ts`],
+  entryPoints: [`${appDir}src/local/local-script.ts`],
   outfile: localRunScript,
   bundle: true,
   platform: 'node',
@@ -87,10 +113,31 @@ await build({
   minifySyntax: true,
   logLevel: 'warning',
   define: { FLEETTRACE_VERSION: JSON.stringify(version) },
-  plugins: [errorsFromLoader, contractsWithoutSideEffects, ownImportMetaUrl, englishZodOnly],
+  plugins: [errorsFromLoader, contractsWithoutSideEffects, ownImportMetaUrl, englishZodOnly, lazyProcessModulesForLocalRun],
 });
-// Its hash goes into the main bundle: the key of its code cache, without hashing it at each start.
+// Its hash goes into the bundles that load it: the key of its code cache, without hashing it at each start.
 const localRunSha256 = createHash('sha256').update(readFileSync(localRunScript)).digest('hex');
+const localRunDefines = {
+  FLEETTRACE_VERSION: JSON.stringify(version),
+  FLEETTRACE_LOCAL_RUN_SCRIPT: JSON.stringify(localRunScript),
+  FLEETTRACE_LOCAL_RUN_SHA256: JSON.stringify(localRunSha256),
+};
+
+// `fleettrace local ...` (bin/fleettrace.mjs requires it): a small CommonJS loader of that script,
+// so that a local run loads none of the ES module bundle below (src/local/local-entry.ts).
+await build({
+  entryPoints: [`${appDir}src/local/local-entry.ts`],
+  outfile: `${outdir}/local-entry.cjs`,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: 'warning',
+  define: localRunDefines,
+  plugins: [ownImportMetaUrl],
+});
 
 const result = await build({
   entryPoints: { fleettrace: `${appDir}src/main.ts` },
@@ -108,11 +155,7 @@ const result = await build({
   minifySyntax: true,
   metafile: true,
   logLevel: 'warning',
-  define: {
-    FLEETTRACE_VERSION: JSON.stringify(version),
-    FLEETTRACE_LOCAL_RUN_SCRIPT: JSON.stringify(localRunScript),
-    FLEETTRACE_LOCAL_RUN_SHA256: JSON.stringify(localRunSha256),
-  },
+  define: localRunDefines,
   plugins: [contractsWithoutSideEffects, ownImportMetaUrl, englishZodOnly, lazyChildProcessForCommander],
   // Bundled CommonJS packages (commander, pprof-format) call require() for Node's built-ins.
   banner: { js: "import { createRequire as __cliRequire } from 'node:module'; const require = __cliRequire(import.meta.url);" },

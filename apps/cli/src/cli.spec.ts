@@ -6,7 +6,7 @@ import { memoryIo } from './testing/memory-io';
 
 async function cli(...argv: string[]) {
   const io = memoryIo({ env: { HOME: '/nonexistent' } });
-  const code = await runCli(argv, io);
+  const code = await runCli(argv, io, COMMANDS);
   return { code, stdout: io.stdout.text(), stderr: io.stderr.text() };
 }
 

@@ -1,5 +1,4 @@
 import { Command, CommanderError, Option } from 'commander';
-import { COMMANDS } from './commands/index';
 import { CliError, ExitCode } from './errors';
 import type { Io } from './io';
 import { PROFILE_OPTION } from './options';
@@ -111,7 +110,7 @@ Exit codes:
   130  Ctrl-C in jobs wait: it stopped waiting; the job goes on`;
 
 /** Parses argv, runs the chosen command, and returns the exit code; every failure is one line on stderr. */
-export async function runCli(argv: readonly string[], io: Io, commands: readonly CommandSpec[] = COMMANDS): Promise<number> {
+export async function runCli(argv: readonly string[], io: Io, commands: readonly CommandSpec[]): Promise<number> {
   let selected: Selected | undefined;
   const program = buildProgram(commands, io, (s) => (selected = s), argv);
   try {

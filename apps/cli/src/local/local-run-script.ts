@@ -2,11 +2,13 @@ import { codeCacheDir } from '../code-cache/cache-files';
 import { runCachedScript } from '../code-cache/cached-script';
 import * as errors from '../errors';
 import type { CommandHandler } from '../spec';
+import type * as LocalScriptModule from './local-script';
 
 /**
- * The bundle of `local run` (src/local/run-local.ts and all it imports: the runner, the catalog,
- * zod), a CommonJS script beside the CLI's bundle, and its sha256, written in by scripts/bundle.ts
- * (which builds both at once); undefined when the CLI runs from source (tests, tsx).
+ * The bundle of `local run` (src/local/local-script.ts: run-local.ts and all it imports, the runner,
+ * the catalog, zod; and the `local` command line), a CommonJS script beside the CLI's bundle, and
+ * its sha256, written in by scripts/bundle.ts (which builds both at once); undefined when the CLI
+ * runs from source (tests, tsx), and within the script itself.
  */
 declare const FLEETTRACE_LOCAL_RUN_SCRIPT: string | undefined;
 declare const FLEETTRACE_LOCAL_RUN_SHA256: string | undefined;
@@ -18,17 +20,29 @@ declare const FLEETTRACE_LOCAL_RUN_SHA256: string | undefined;
  */
 export const SHARED_ERRORS_ID = 'fleettrace-cli:errors';
 
+/** What the local-run script exports (its entry is local-script.ts). */
+export type LocalScript = typeof LocalScriptModule;
+
 /**
- * `local run`'s handler. Bundled, it is loaded from its script with a V8 code cache
- * (code-cache/cached-script.ts): most of what it loads is the runner and zod, compiled again at
- * every start without one. From source, it is imported as any module.
+ * The local-run script, run from its file with a V8 code cache (code-cache/cached-script.ts): most
+ * of what it loads is the runner and zod, compiled again at every start without one. Bundled
+ * only: from source (tests, tsx) there is no script file.
  */
-export async function loadLocalRun(): Promise<CommandHandler> {
-  if (typeof FLEETTRACE_LOCAL_RUN_SCRIPT !== 'string') return (await import('./run-local')).localRun;
+export function loadLocalScript(): LocalScript {
+  if (typeof FLEETTRACE_LOCAL_RUN_SCRIPT !== 'string') throw new Error('the local-run script exists only in the bundled CLI (npm run build)');
   const { exports } = runCachedScript(FLEETTRACE_LOCAL_RUN_SCRIPT, {
     cacheDir: codeCacheDir(process.env),
     ...(typeof FLEETTRACE_LOCAL_RUN_SHA256 === 'string' ? { sha256: FLEETTRACE_LOCAL_RUN_SHA256 } : {}),
     shared: { [SHARED_ERRORS_ID]: errors },
   });
-  return exports.localRun as CommandHandler;
+  return exports as unknown as LocalScript;
+}
+
+/**
+ * `local run`'s handler: from the local-run script when bundled, imported as any module from
+ * source, and within the script itself (whose build leaves FLEETTRACE_LOCAL_RUN_SCRIPT undefined).
+ */
+export async function loadLocalRun(): Promise<CommandHandler> {
+  if (typeof FLEETTRACE_LOCAL_RUN_SCRIPT !== 'string') return (await import('./run-local')).localRun;
+  return loadLocalScript().localRun;
 }
