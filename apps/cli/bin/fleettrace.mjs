@@ -8,18 +8,20 @@
 // bin/fleettrace.mjs` works too (with node reading the certificates itself).
 //
 // Then: what `npm run build` makes (scripts/bundle.ts). `fleettrace local ...` gets the CommonJS
-// loader of the local-run script, which starts as fast as bpftrace only without the ES module
-// bundle (src/local/local-entry.ts); every other command, the bundle. A checkout that was never
-// built gets a sentence saying so rather than a module-resolution stack trace.
+// loader of the local-run script (src/local/local-entry.ts): loading the ES module bundle first
+// would cost a local run ~50 ms of its start. Every other command gets the bundle. A checkout that
+// was never built gets a sentence saying so rather than a module-resolution stack trace.
 import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const local = process.argv[2] === 'local';
-const bundle = new URL(local ? '../dist/local-entry.cjs' : '../dist/fleettrace.mjs', import.meta.url);
+const bundle = fileURLToPath(new URL(local ? '../dist/local-entry.cjs' : '../dist/fleettrace.mjs', import.meta.url));
 try {
-  if (local) createRequire(import.meta.url)(bundle.pathname);
-  else await import(bundle.href);
+  if (local) createRequire(import.meta.url)(bundle);
+  else await import(pathToFileURL(bundle).href);
 } catch (error) {
-  const missing = error?.code === (local ? 'MODULE_NOT_FOUND' : 'ERR_MODULE_NOT_FOUND') && String(error.message).includes(bundle.pathname);
+  // Either loader names the file it did not find by its path (a checkout under "My Projects" too).
+  const missing = (error?.code === 'MODULE_NOT_FOUND' || error?.code === 'ERR_MODULE_NOT_FOUND') && String(error.message).includes(bundle);
   if (!missing) throw error;
   process.stderr.write('fleettrace is not built: run `npm run build` in its repository\n');
   process.exitCode = 1;

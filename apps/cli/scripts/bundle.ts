@@ -1,7 +1,9 @@
 // Bundles the CLI (src/main.ts) with everything it imports into dist/, so `fleettrace` starts with
 // plain node: no TypeScript to transpile, few files to read. Code splitting keeps the start-up
-// small: each command's handler, the catalog, the results math and the BPF runner (local mode
-// only) are chunks loaded when a command needs them.
+// small: each command's handler, the catalog and the results math are chunks loaded when a command
+// needs them. Local mode (the BPF runner) is a CommonJS script of its own, local-run.cjs, run with
+// a V8 code cache by the bundle (`local run` after a global flag) or by local-entry.cjs (what the
+// bin runs for `fleettrace local ...`).
 //
 // Each module's own import.meta.url is written in at build time (ownImportMetaUrl, libs/build-tools):
 // the bundle therefore belongs to this checkout, like the addon build it loads (`npm install -g
@@ -86,9 +88,10 @@ const contractsWithoutSideEffects: Plugin = {
 
 const errorsModule = `${appDir}src/errors.ts`;
 /**
- * The local-run script shares src/errors.ts with the ES module bundle that loads it: its imports
- * of it become a require of SHARED_ERRORS_ID, which the loader (src/local/local-run-script.ts)
- * answers with the bundle's own module, so a CliError it throws is one cli.ts recognises.
+ * The local-run script shares src/errors.ts with the bundle that loads it (the ES module bundle, or
+ * local-entry.cjs): its imports of it become a require of SHARED_ERRORS_ID, which the loader
+ * (src/local/local-run-script.ts) answers with the loading bundle's own module, so a CliError
+ * thrown on one side is one the other recognises.
  */
 const errorsFromLoader: Plugin = {
   name: 'errors-from-loader',
@@ -99,19 +102,20 @@ const errorsFromLoader: Plugin = {
   },
 };
 
+/**
+ * What every bundle shares: for node 20, minified (less to read and parse at each start), with
+ * identifiers kept, so a stack trace still names functions.
+ */
+const NODE_BUNDLE = { bundle: true, platform: 'node', target: 'node20', minifyWhitespace: true, minifySyntax: true, logLevel: 'warning' } as const;
+
 rmSync(outdir, { recursive: true, force: true });
 // `local run` (src/local/local-script.ts and what it imports): one CommonJS script, not chunks of
 // the ES module bundle, so that it can be run with a V8 code cache (src/code-cache/cached-script.ts).
 await build({
+  ...NODE_BUNDLE,
   entryPoints: [`${appDir}src/local/local-script.ts`],
   outfile: localRunScript,
-  bundle: true,
-  platform: 'node',
   format: 'cjs',
-  target: 'node20',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  logLevel: 'warning',
   define: { FLEETTRACE_VERSION: JSON.stringify(version) },
   plugins: [errorsFromLoader, contractsWithoutSideEffects, ownImportMetaUrl, englishZodOnly, lazyProcessModulesForLocalRun],
 });
@@ -126,35 +130,24 @@ const localRunDefines = {
 // `fleettrace local ...` (bin/fleettrace.mjs requires it): a small CommonJS loader of that script,
 // so that a local run loads none of the ES module bundle below (src/local/local-entry.ts).
 await build({
+  ...NODE_BUNDLE,
   entryPoints: [`${appDir}src/local/local-entry.ts`],
   outfile: `${outdir}/local-entry.cjs`,
-  bundle: true,
-  platform: 'node',
   format: 'cjs',
-  target: 'node20',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  logLevel: 'warning',
   define: localRunDefines,
   plugins: [ownImportMetaUrl],
 });
 
 const result = await build({
+  ...NODE_BUNDLE,
   entryPoints: { fleettrace: `${appDir}src/main.ts` },
   outdir,
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunks/[name]-[hash]',
-  bundle: true,
   splitting: true,
-  platform: 'node',
   format: 'esm',
-  target: 'node20',
   sourcemap: 'linked',
-  // Less to read and parse at each start; identifiers are kept, so a stack trace still names functions.
-  minifyWhitespace: true,
-  minifySyntax: true,
   metafile: true,
-  logLevel: 'warning',
   define: localRunDefines,
   plugins: [contractsWithoutSideEffects, ownImportMetaUrl, englishZodOnly, lazyChildProcessForCommander],
   // Bundled CommonJS packages (commander, pprof-format) call require() for Node's built-ins.

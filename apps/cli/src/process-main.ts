@@ -1,3 +1,4 @@
+import { takeDeferredCaCerts } from './api/deferred-ca';
 import { ExitCode } from './errors';
 
 /** Resolves once everything written to the stream so far has left the process (a pipe may take it in pieces). */
@@ -12,6 +13,8 @@ function flushed(stream: NodeJS.WriteStream): Promise<void> {
  * waited for. A failure no command caught is its stack on stderr and exit 1.
  */
 export async function runAsProcess(run: () => Promise<number>): Promise<never> {
+  // NODE_EXTRA_CA_CERTS back in the environment of whatever this process starts (api/deferred-ca.ts).
+  takeDeferredCaCerts(process.env);
   // A reader that went away (`fleettrace ... | head`) is not an error to report: stop quietly, as
   // the writes that follow would fail the same way.
   for (const stream of [process.stdout, process.stderr]) {

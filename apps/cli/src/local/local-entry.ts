@@ -8,4 +8,8 @@ import { loadLocalScript } from './local-run-script';
  * load, link and compile (no code cache for ES modules in Node 20) before a local run could start:
  * ~50 ms of a ~250 ms start here. The command line is parsed by the same code from the same spec.
  */
-void runAsProcess(() => loadLocalScript().runLocalCli(process.argv.slice(2), processIo()));
+void runAsProcess(async () => {
+  const script = loadLocalScript();
+  if (!script) throw new Error('the local-run script exists only in the bundled CLI: run `npm run build`');
+  return script.runLocalCli(process.argv.slice(2), processIo());
+});

@@ -8,7 +8,7 @@ import type * as LocalScriptModule from './local-script';
  * The bundle of `local run` (src/local/local-script.ts: run-local.ts and all it imports, the runner,
  * the catalog, zod; and the `local` command line), a CommonJS script beside the CLI's bundle, and
  * its sha256, written in by scripts/bundle.ts (which builds both at once); undefined when the CLI
- * runs from source (tests, tsx), and within the script itself.
+ * runs from source (tests, tsx).
  */
 declare const FLEETTRACE_LOCAL_RUN_SCRIPT: string | undefined;
 declare const FLEETTRACE_LOCAL_RUN_SHA256: string | undefined;
@@ -25,11 +25,11 @@ export type LocalScript = typeof LocalScriptModule;
 
 /**
  * The local-run script, run from its file with a V8 code cache (code-cache/cached-script.ts): most
- * of what it loads is the runner and zod, compiled again at every start without one. Bundled
- * only: from source (tests, tsx) there is no script file.
+ * of what it loads is the runner and zod, compiled again at every start without one. Undefined from
+ * source (tests, tsx): there is no script file then.
  */
-export function loadLocalScript(): LocalScript {
-  if (typeof FLEETTRACE_LOCAL_RUN_SCRIPT !== 'string') throw new Error('the local-run script exists only in the bundled CLI (npm run build)');
+export function loadLocalScript(): LocalScript | undefined {
+  if (typeof FLEETTRACE_LOCAL_RUN_SCRIPT !== 'string') return undefined;
   const { exports } = runCachedScript(FLEETTRACE_LOCAL_RUN_SCRIPT, {
     cacheDir: codeCacheDir(process.env),
     ...(typeof FLEETTRACE_LOCAL_RUN_SHA256 === 'string' ? { sha256: FLEETTRACE_LOCAL_RUN_SHA256 } : {}),
@@ -39,10 +39,13 @@ export function loadLocalScript(): LocalScript {
 }
 
 /**
- * `local run`'s handler: from the local-run script when bundled, imported as any module from
- * source, and within the script itself (whose build leaves FLEETTRACE_LOCAL_RUN_SCRIPT undefined).
+ * `local run`'s handler: from the local-run script when bundled, imported as any module from source.
+ * The test is written out here, on the constant the build writes in, so that the bundle drops the
+ * import of run-local.ts (the runner) rather than carrying it as chunks of its own.
  */
 export async function loadLocalRun(): Promise<CommandHandler> {
   if (typeof FLEETTRACE_LOCAL_RUN_SCRIPT !== 'string') return (await import('./run-local')).localRun;
-  return loadLocalScript().localRun;
+  const script = loadLocalScript();
+  if (!script) throw new Error(`the local-run script ${FLEETTRACE_LOCAL_RUN_SCRIPT} did not load`);
+  return script.localRun;
 }
