@@ -9,7 +9,7 @@
 //
 // Then: what `npm run build` makes (scripts/bundle.ts). `fleettrace local ...` gets the CommonJS
 // loader of the local-run script (src/local/local-entry.ts): loading the ES module bundle first
-// would cost a local run ~50 ms of its start. Every other command gets the bundle. A checkout that
+// would cost a local run ~10 ms of its start. Every other command gets the bundle. A checkout that
 // was never built gets a sentence saying so rather than a module-resolution stack trace.
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';

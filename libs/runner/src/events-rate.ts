@@ -1,3 +1,5 @@
+import { monotonicNs } from './boot-clock';
+
 /**
  * The run's events-per-second limit where the kernel does not apply it (C programs, bpftrace's
  * printf lines, catalog objects without the common limiter): the same rule as
@@ -12,7 +14,7 @@ export class EventsRateLimiter {
 
   constructor(
     readonly perSecond: number,
-    private readonly nowNs: () => number = () => Number(process.hrtime.bigint()),
+    private readonly nowNs: () => number = monotonicNs,
   ) {}
 
   /** How many of `count` records arriving now may pass; the others are counted as dropped. */

@@ -1,5 +1,6 @@
 import { enableProgramStats, OverheadMeter, sampleCost, type ProgramStats, type ProgramStatsSwitch } from '@fleettrace/bpf-loader';
 import type { RunOverhead } from '@fleettrace/contracts';
+import { monotonicNs } from './boot-clock';
 
 /** Samples per window: the budget is judged over a sliding window, read this often. */
 const SAMPLES_PER_WINDOW = 4;
@@ -30,8 +31,7 @@ export class OverheadGuard {
     private readonly budgetPercent: number,
     readonly windowMs: number,
     private readonly onExceeded: (reason: string) => void,
-    // The monotonic clock in ns; not performance.now(), whose first use loads perf_hooks (~2 ms of a local run's start).
-    private readonly nowNs: () => number = () => Number(process.hrtime.bigint()),
+    private readonly nowNs: () => number = monotonicNs,
     private readonly enableStats: () => Promise<ProgramStatsSwitch> = enableProgramStats,
   ) {
     this.#meter = new OverheadMeter(windowMs);

@@ -29,8 +29,11 @@ export type LocalScript = typeof LocalScriptModule;
  * source (tests, tsx): there is no script file then.
  */
 export function loadLocalScript(): LocalScript | undefined {
-  if (typeof FLEETTRACE_LOCAL_RUN_SCRIPT !== 'string') return undefined;
-  const { exports } = runCachedScript(FLEETTRACE_LOCAL_RUN_SCRIPT, {
+  return typeof FLEETTRACE_LOCAL_RUN_SCRIPT === 'string' ? runLocalScript(FLEETTRACE_LOCAL_RUN_SCRIPT) : undefined;
+}
+
+function runLocalScript(file: string): LocalScript {
+  const { exports } = runCachedScript(file, {
     cacheDir: codeCacheDir(process.env),
     ...(typeof FLEETTRACE_LOCAL_RUN_SHA256 === 'string' ? { sha256: FLEETTRACE_LOCAL_RUN_SHA256 } : {}),
     shared: { [SHARED_ERRORS_ID]: errors },
@@ -45,7 +48,5 @@ export function loadLocalScript(): LocalScript | undefined {
  */
 export async function loadLocalRun(): Promise<CommandHandler> {
   if (typeof FLEETTRACE_LOCAL_RUN_SCRIPT !== 'string') return (await import('./run-local')).localRun;
-  const script = loadLocalScript();
-  if (!script) throw new Error(`the local-run script ${FLEETTRACE_LOCAL_RUN_SCRIPT} did not load`);
-  return script.localRun;
+  return runLocalScript(FLEETTRACE_LOCAL_RUN_SCRIPT).localRun;
 }
