@@ -18,7 +18,8 @@ export interface ReadOptions {
   from: 'pending' | 'new';
   /** Entries per stream, as XREADGROUP counts them. */
   count: number;
-  blockMs: number;
+  /** How long a read of new entries waits for one when there is none; undefined: it does not wait. */
+  blockMs?: number;
 }
 
 /** An entry ingest could not store, as it goes to the dead-letter stream. */
@@ -237,7 +238,7 @@ export class ResultsStreamRepository implements OnApplicationShutdown {
   async read(consumer: string, keys: readonly string[], options: ReadOptions): Promise<StreamEntry[]> {
     if (keys.length === 0) return [];
     const args = ['GROUP', INGEST_CONSUMER_GROUP, consumer, 'COUNT', String(options.count)];
-    if (options.from === 'new') args.push('BLOCK', String(options.blockMs));
+    if (options.from === 'new' && options.blockMs !== undefined) args.push('BLOCK', String(options.blockMs));
     args.push('STREAMS', ...keys, ...keys.map(() => (options.from === 'new' ? '>' : '0')));
     const reply = (await this.reader.call('XREADGROUP', args).catch(groupMissing)) as XReadGroupReply;
     const entries: StreamEntry[] = [];

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ResultMessage } from '@fleettrace/contracts';
-import { IngestService, toTimestamp } from './ingest.service';
+import { IngestService, readPaceMs, toTimestamp } from './ingest.service';
 import type { ApiConfig } from '../config';
 import type { HostRepository } from '../repositories/host.repository';
 import { DataRejectedError, type TxClient } from '../repositories/database.repository';
@@ -272,5 +272,14 @@ describe('toTimestamp', () => {
     expect(toTimestamp(undefined)).toBe('0');
     expect(toTimestamp(1e30)).toBe('0');
     expect(toTimestamp('9223372036854775808')).toBe('0');
+  });
+});
+
+describe('readPaceMs', () => {
+  it('does not pace a small fleet, paces 1,000 hosts 20 ms apart, and never more than 50 ms', () => {
+    expect([1, 3, 49].map(readPaceMs)).toEqual([0, 0, 0]);
+    expect(readPaceMs(100)).toBe(2);
+    expect(readPaceMs(1000)).toBe(20);
+    expect([2500, 100_000].map(readPaceMs)).toEqual([50, 50]);
   });
 });

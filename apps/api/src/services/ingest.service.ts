@@ -21,6 +21,8 @@ import { stepRefusalWindows, summaryDetail, type Refusal, type RefusalWindow } f
 
 export const INGEST_BATCH_SIZE = 100;
 const BLOCK_MS = 1000;
+/** The most readPaceMs holds a read back, however large the fleet. */
+const READ_PACE_MAX_MS = 50;
 /** After a failure ingest waits this long, doubling with each failure in a row up to RETRY_MAX_MS. */
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 30_000;
@@ -129,6 +131,10 @@ export class IngestService {
     let streams: string[] = [];
     let groupsReady = false;
     let failures = 0;
+    let lastFleetReadAt = 0;
+    let lastFleetReadFull = true;
+    /** Streams whose last read returned all it asked of them: they may hold more. */
+    let busy: string[] = [];
     // The batch the database is storing while the next one is read and parsed here, so the two
     // work at once; batches are still stored one at a time, in order.
     let storing: Promise<void> | undefined;
@@ -167,7 +173,21 @@ export class IngestService {
         }
         // This consumer's pending entries include the batch being stored: it goes first.
         if (from === 'pending') await stored();
-        const entries = await this.stream.read(consumer, streams, { from, count: perStreamCount(streams.length), blockMs: BLOCK_MS });
+        // The fleet's streams are read at the pace readPaceMs sets; in between, the streams that had
+        // more than the last read could take (a busy host's backlog) are read again at once.
+        const pace = readPaceMs(streams.length);
+        const sinceFleetRead = Date.now() - lastFleetReadAt;
+        const busyOnly = from === 'new' && busy.length > 0 && sinceFleetRead < pace;
+        if (!busyOnly && !lastFleetReadFull && sinceFleetRead < pace) {
+          await this.pause(pace - sinceFleetRead);
+          if (this.stopping) break;
+        }
+        const count = perStreamCount(streams.length);
+        const keys = busyOnly ? busy : streams;
+        if (!busyOnly) lastFleetReadAt = Date.now();
+        const entries = await this.stream.read(consumer, keys, { from, count, ...(busyOnly ? {} : { blockMs: BLOCK_MS }) });
+        if (!busyOnly) lastFleetReadFull = entries.length >= INGEST_BATCH_SIZE;
+        busy = pace > 0 ? streamsAtCount(entries, count) : [];
         if (entries.length === 0) {
           await stored();
           failures = 0;
@@ -559,6 +579,27 @@ function reportedHost(message: ResultMessage): string | undefined {
  */
 function perStreamCount(streams: number): number {
   return Math.max(1, Math.min(INGEST_BATCH_SIZE, Math.floor((INGEST_BATCH_SIZE * 10) / streams)));
+}
+
+/**
+ * The least time from one read of every stream to the next when the first found less than a batch.
+ * Such a read names every host's stream: its cost, in Redis and in building the command here, grows
+ * with the fleet, not with what it finds, and 1,000 hosts' heartbeats and run reports (a few
+ * entries a read) kept Redis busy and the API's requests waiting (`npm run bench -- fleet --only
+ * requests` measures the job view's latency beside it). A read that finds a batch or more is
+ * followed at once, and between paced reads the streams that gave all that was asked of them are
+ * read again alone, so neither a busy fleet nor a few busy hosts are held back; a quiet fleet's
+ * reports wait at most this much longer. Small fleets, whose reads cost little, are not paced.
+ */
+export function readPaceMs(streams: number): number {
+  return Math.min(READ_PACE_MAX_MS, Math.floor(streams / 50));
+}
+
+/** The streams that gave `count` entries (all that a read asks of one stream). */
+function streamsAtCount(entries: readonly StreamEntry[], count: number): string[] {
+  const per = new Map<string, number>();
+  for (const entry of entries) per.set(entry.stream, (per.get(entry.stream) ?? 0) + 1);
+  return [...per].filter(([, n]) => n >= count).map(([stream]) => stream);
 }
 
 /** Each record keyed by (run, batch, index), so a batch delivered twice is stored once. */
