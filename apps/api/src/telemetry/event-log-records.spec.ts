@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { getProgram, programNames } from '@fleettrace/programs';
-import { eventLogRecords, nanosToHrTime } from './event-log-records';
+import { eventStream, nanosToHrTime } from './event-log-records';
 import type { RunTelemetryContext } from './run-context';
 
 const catalog = { get: getProgram, names: programNames };
@@ -16,19 +17,14 @@ const ctx: RunTelemetryContext = {
 };
 
 describe('events as log records', () => {
-  it('names each record as the catalog names the output and takes its time field as the timestamp', () => {
-    const [record] = eventLogRecords(ctx, { type: 'events', runId: 'r', seq: 0, output: 'execs', timeField: 'time_ns', records: [{ time_ns: '1700000000123456789', comm: 'sh', ret: null }] }, catalog, new Date(5000));
-    expect(record!.eventName).toBe('fleettrace.execsnoop.exec');
-    expect(record!.hrTime).toEqual([1700000000, 123456789]);
-    expect(record!.hrTimeObserved).toEqual([5, 0]);
-    expect(record!.attributes).toEqual({ time_ns: '1700000000123456789', comm: 'sh' });
-    expect(record!.resource.attributes).toMatchObject({ 'host.name': 'web-1', 'fleettrace.schedule.id': 's', 'fleettrace.job.id': 'j' });
+  it("names a stream's records as the catalog names the output, with the run's host and job as their resource", () => {
+    const stream = eventStream(ctx, 'execs', catalog);
+    expect(stream.eventName).toBe('fleettrace.execsnoop.exec');
+    expect(stream.resource).toMatchObject({ 'host.name': 'web-1', 'os.kernel.release': '6.1.0', 'fleettrace.schedule.id': 's', 'fleettrace.job.id': 'j' });
   });
 
-  it('names an inline program output after its kind, and falls back to the observed time when there is no time', () => {
-    const [record] = eventLogRecords({ ...ctx, program: 'bpftrace' }, { type: 'events', runId: 'r', seq: 0, output: '@Lines[1]', timeField: 't', records: [{ x: 1 }] }, catalog, new Date(1500));
-    expect(record!.eventName).toBe('fleettrace.bpftrace.lines_1');
-    expect(record!.hrTime).toEqual([1, 500_000_000]);
+  it('names an inline program output after its kind', () => {
+    expect(eventStream({ ...ctx, program: 'bpftrace' }, '@Lines[1]', catalog).eventName).toBe('fleettrace.bpftrace.lines_1');
   });
 
   it('reads epoch nanoseconds exactly, past 2^53 too', () => {
@@ -38,6 +34,19 @@ describe('events as log records', () => {
     expect(nanosToHrTime('1000000000')).toEqual([1, 0]);
     expect(nanosToHrTime('0')).toEqual([0, 0]);
     expect(nanosToHrTime('-5')).toBeUndefined();
+    expect(['12345678901234567890', '+5', ' 5', '5 ', '', '1.5', '1e9'].map(nanosToHrTime)).toEqual(Array(7).fill(undefined));
+    expect(nanosToHrTime('0000000001')).toEqual([0, 1]);
     expect(nanosToHrTime(null)).toBeUndefined();
+  });
+
+  it('reads decimal text as 1-19 digits split at the ninth from the end, as a regular expression and slices would', () => {
+    const byPattern = (text: string) => (/^\d{1,19}$/.test(text) ? (text.length <= 9 ? [0, Number(text)] : [Number(text.slice(0, -9)), Number(text.slice(-9))]) : undefined);
+    const text = fc.oneof(fc.stringMatching(/^\d{0,21}$/), fc.string({ maxLength: 21 }), fc.bigInt({ min: 0n, max: 2n ** 64n }).map(String));
+    fc.assert(
+      fc.property(text, (value) => {
+        expect(nanosToHrTime(value)).toEqual(byPattern(value));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -61,7 +61,7 @@ const WORKER = new URL(`./log-export.worker${import.meta.url.endsWith('.ts') ? '
 /**
  * Event records on their way to an OTLP logs endpoint, off the ingest thread: ingest hands over each
  * committed batch's events messages as the text they came in (a copy of bytes, the only cost it
- * pays) to a worker thread that parses them, builds the log records, encodes and sends them in
+ * pays) to a worker thread that parses them, encodes their records as log records and sends them in
  * requests of up to maxExportBatchSize. The queue is bounded: what would pass maxQueuedRecords is
  * dropped and counted (`dropped`), never waited for.
  */

@@ -1,19 +1,38 @@
 // The log export worker's thread (started by log-export-queue.ts): parses the events messages ingest
-// committed from their text, builds OTLP log records of them, encodes and sends them, so none of
-// that runs on the thread that ingests.
+// committed from their text, encodes their records as OTLP log records (otlp-log-encoding.ts) and
+// sends them, so none of that runs on the thread that ingests.
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ExportResultCode } from '@opentelemetry/core';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
-import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
-import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
+import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
+import { LogsExporterMetricsHelper, ProtobufLogsSerializer, type IExportLogsServiceResponse } from '@opentelemetry/otlp-transformer';
 import { checkedRecords } from '../dtos/result-message.dto';
-import { eventStreamKey, logRecordsOf } from './event-log-records';
+import { eventStreamKey } from './event-log-records';
+import { logStreamEncoding, logsRequest, releaseLogsRequest, type LogRecordsOfStream, type LogStreamEncoding } from './otlp-log-encoding';
 import type { LogExportLimits, ToLogExportWorker, FromLogExportWorker } from './log-export-queue';
 
 const port = parentPort!;
 const { url, limits } = workerData as { url: string; limits: LogExportLimits };
-const exporter = new OTLPLogExporter({ url });
+
+/** A request as encoded here, and how many log records it holds. */
+interface EncodedRequest {
+  bytes: Uint8Array;
+  records: number;
+}
+
+// The SDK's OTLP/HTTP exporter, built as its OTLPLogExporter builds itself (the OTEL_EXPORTER_OTLP_*
+// settings, headers, timeout, retries, compression), sending requests encoded here rather than
+// encoding ReadableLogRecords itself.
+const exporter = new OTLPExporterBase<EncodedRequest>(
+  createOtlpHttpExportDelegate(
+    convertLegacyHttpOptions({ url }, 'LOGS', 'v1/logs', { 'Content-Type': 'application/x-protobuf' }),
+    { serializeRequest: (request: EncodedRequest) => request.bytes, deserializeResponse: (bytes: Uint8Array): IExportLogsServiceResponse => ProtobufLogsSerializer.deserializeResponse(bytes) },
+    'otlp_http_log_exporter',
+    { ...LogsExporterMetricsHelper, countItems: (request: EncodedRequest) => request.records },
+    undefined,
+  ),
+);
 const post = (message: FromLogExportWorker) => port.postMessage(message);
 // On Linux a thread's nice value is its own: this lowers the worker only, never the ingest thread.
 try {
@@ -22,9 +41,11 @@ try {
   // Not permitted (or not Linux): the worker runs at the process's priority.
 }
 
-/** The streams the queue told this worker of, by eventStreamKey; each resource built once. */
-const streams = new Map<string, { eventName: string; resource: Resource }>();
-let pending: ReadableLogRecord[] = [];
+/** The streams the queue told this worker of, by eventStreamKey; each one's shared fields encoded once. */
+const streams = new Map<string, LogStreamEncoding>();
+/** Records waiting for a request, oldest first (encoded as a request is made), and how many they are. */
+const pending: LogRecordsOfStream[] = [];
+let pendingRecords = 0;
 let inFlight = 0;
 let timer: NodeJS.Timeout | undefined;
 const flushes: number[] = [];
@@ -32,18 +53,20 @@ const flushes: number[] = [];
 port.on('message', (message: ToLogExportWorker) => {
   if (message.kind === 'events') {
     if (message.forget) streams.clear();
-    for (const [key, stream] of message.streams) streams.set(key, { eventName: stream.eventName, resource: resourceFromAttributes(stream.resource) });
-    const observedAt = new Date(message.observedAt);
+    for (const [key, stream] of message.streams) streams.set(key, logStreamEncoding(stream));
+    const { observedAt } = message;
     let unread = 0;
     message.texts.forEach((text, i) => {
       const records = readEvents(text, observedAt);
-      if (records) for (const record of records) pending.push(record);
-      else unread += message.records[i]!;
+      if (records) {
+        pending.push(records);
+        pendingRecords += records.records.length;
+      } else unread += message.records[i]!;
     });
     // Never the case for what ingest parsed and stored; counted as failed so the queue's count of what waits stays true.
     if (unread > 0) post({ kind: 'settled', records: unread, error: `${unread} event records could not be read again` });
     // A full request goes at once; a partial one waits a little for company, as BatchLogRecordProcessor does.
-    if (pending.length >= limits.maxExportBatchSize) pump();
+    if (pendingRecords >= limits.maxExportBatchSize) pump();
     else timer ??= setTimeout(pump, limits.scheduledDelayMs);
   } else {
     flushes.push(message.id);
@@ -51,28 +74,51 @@ port.on('message', (message: ToLogExportWorker) => {
   }
 });
 
+/** Up to maxExportBatchSize of the oldest waiting records, taken off `pending`. */
+function takeRequest(): EncodedRequest {
+  const parts: LogRecordsOfStream[] = [];
+  let records = 0;
+  while (pending.length > 0 && records < limits.maxExportBatchSize) {
+    const next = pending[0]!;
+    const room = limits.maxExportBatchSize - records;
+    if (next.records.length <= room) {
+      pending.shift();
+      parts.push(next);
+      records += next.records.length;
+    } else {
+      parts.push({ ...next, records: next.records.slice(0, room) });
+      pending[0] = { ...next, records: next.records.slice(room) };
+      records += room;
+    }
+  }
+  pendingRecords -= records;
+  return { bytes: logsRequest(parts), records };
+}
+
 function pump(): void {
   if (timer) clearTimeout(timer);
   timer = undefined;
-  while (pending.length > 0 && inFlight < limits.maxExportsInFlight) {
-    const chunk = pending.length <= limits.maxExportBatchSize ? pending : pending.slice(0, limits.maxExportBatchSize);
-    pending = chunk === pending ? [] : pending.slice(limits.maxExportBatchSize);
+  while (pendingRecords > 0 && inFlight < limits.maxExportsInFlight) {
+    const request = takeRequest();
     inFlight++;
-    exporter.export(chunk, (result) => {
+    exporter.export(request, (result) => {
       inFlight--;
-      post({ kind: 'settled', records: chunk.length, ...(result.code === ExportResultCode.SUCCESS ? {} : { error: result.error?.message ?? 'export failed' }) });
+      // A success means the collector read the whole request. A failure may come while the body is
+      // still being written (a server answering 413 early): those bytes are never used again.
+      if (result.code === ExportResultCode.SUCCESS) releaseLogsRequest(request.bytes);
+      post({ kind: 'settled', records: request.records, ...(result.code === ExportResultCode.SUCCESS ? {} : { error: result.error?.message ?? 'export failed' }) });
       pump();
     });
   }
-  if (pending.length > 0) timer ??= setTimeout(pump, limits.scheduledDelayMs);
-  if (pending.length === 0 && inFlight === 0) for (const id of flushes.splice(0)) post({ kind: 'flushed', id });
+  if (pendingRecords > 0) timer ??= setTimeout(pump, limits.scheduledDelayMs);
+  if (pendingRecords === 0 && inFlight === 0) for (const id of flushes.splice(0)) post({ kind: 'flushed', id });
 }
 
 /**
- * An events message's records as log records, read the way ingest read them (the same cleaning,
+ * An events message's records, read the way ingest read them (the same cleaning,
  * checkedRecords), so what is exported is what was stored; undefined when it cannot be read.
  */
-function readEvents(text: string, observedAt: Date): ReadableLogRecord[] | undefined {
+function readEvents(text: string, observedAt: number): LogRecordsOfStream | undefined {
   let message: { runId?: unknown; output?: unknown; timeField?: unknown; records?: unknown };
   try {
     message = JSON.parse(text) as typeof message;
@@ -84,5 +130,5 @@ function readEvents(text: string, observedAt: Date): ReadableLogRecord[] | undef
   const stream = streams.get(eventStreamKey(runId, output));
   const records = checkedRecords(message.records);
   if (!stream || typeof records === 'string') return undefined;
-  return logRecordsOf(stream, timeField, records, observedAt);
+  return { stream, timeField, records, observedAt };
 }

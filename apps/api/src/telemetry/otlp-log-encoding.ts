@@ -1,0 +1,391 @@
+import type { HrTime } from '@opentelemetry/api';
+import type { EventRecord, FieldValue } from '@fleettrace/contracts';
+import { nanosToHrTime, type EventStream } from './event-log-records';
+import { INSTRUMENTATION_SCOPE } from './run-context';
+
+/**
+ * OTLP logs (an opentelemetry-proto ExportLogsServiceRequest) written straight from event records,
+ * for the log export worker: byte for byte what @opentelemetry/otlp-transformer's
+ * ProtobufLogsSerializer writes for the same records as the SDK's ReadableLogRecords, in its field
+ * order (the spec builds those records, compares the two encodings, and decodes ours with the
+ * official definitions). It exists for its cost: the SDK's path builds a ReadableLogRecord per event, then
+ * encodes every request twice (a size-estimating pass, then the writing one) with each attribute
+ * key written again per record, which cost three times what encoding here does. Every µs an event
+ * counts: the export must cost ingest under 5 % of its throughput (`npm run bench -- fleet --only
+ * export`), and ingest with PostgreSQL takes ~20 µs an event of the same cores. Here a run's resource, scope and event
+ * name are encoded once per stream, a field name once per worker, and each record once, straight
+ * into the request's buffer, which is used again for a later request (releaseLogsRequest).
+ */
+
+/** The parts of a request every record of one (run, output) stream shares, each a whole field with its tag. */
+export interface LogStreamEncoding {
+  /** ResourceLogs.resource (field 1). */
+  readonly resource: Buffer;
+  /** ScopeLogs.scope (field 1). */
+  readonly scope: Buffer;
+  /** LogRecord.event_name (field 12); empty when the stream has no name. */
+  readonly eventName: Buffer;
+}
+
+/** Records of one (run, output) stream, waiting to be sent: their stream's shared fields, their time field and when they were observed. */
+export interface LogRecordsOfStream {
+  readonly stream: LogStreamEncoding;
+  readonly timeField: string;
+  readonly records: readonly EventRecord[];
+  /** Epoch ms. */
+  readonly observedAt: number;
+}
+
+const LENGTH_DELIMITED = 2;
+const tag = (field: number, wireType: number) => (field << 3) | wireType;
+
+/**
+ * A protobuf writer that grows as it writes. A length-delimited field gets one byte for its
+ * length, and what it holds is moved along when the length turns out to need more (begin/end), as
+ * the SDK's ProtobufWriter does: most fields here are short.
+ */
+class Writer {
+  buf = Buffer.allocUnsafe(64 * 1024);
+  pos = 0;
+
+  reserve(bytes: number): void {
+    if (this.pos + bytes <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + bytes) size *= 2;
+    const grown = Buffer.allocUnsafe(size);
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+  }
+
+  byte(value: number): void {
+    this.reserve(1);
+    this.buf[this.pos++] = value;
+  }
+
+  /** An unsigned varint below 2^32. */
+  varint32(value: number): void {
+    this.reserve(5);
+    let v = value >>> 0;
+    while (v > 0x7f) {
+      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buf[this.pos++] = v;
+  }
+
+  /** An int64 varint of an integer in [-2^63, 2^63): a negative one as its 64-bit two's complement. */
+  varint64(value: number): void {
+    if (value >= 0 && value <= 0xffffffff) return this.varint32(value);
+    let low: number;
+    let high: number;
+    if (value >= 0) {
+      low = value >>> 0;
+      high = (value / 0x100000000) >>> 0;
+    } else {
+      const abs = -value;
+      low = ~(abs >>> 0) >>> 0;
+      high = ~((abs / 0x100000000) >>> 0) >>> 0;
+      low = (low + 1) >>> 0;
+      if (low === 0) high = (high + 1) >>> 0;
+    }
+    this.reserve(10);
+    while (high > 0 || low > 0x7f) {
+      this.buf[this.pos++] = (low & 0x7f) | 0x80;
+      low = ((low >>> 7) | (high << 25)) >>> 0;
+      high >>>= 7;
+    }
+    this.buf[this.pos++] = low;
+  }
+
+  fixed64(low: number, high: number): void {
+    this.reserve(8);
+    const { buf } = this;
+    let pos = this.pos;
+    buf[pos++] = low & 0xff;
+    buf[pos++] = (low >>> 8) & 0xff;
+    buf[pos++] = (low >>> 16) & 0xff;
+    buf[pos++] = low >>> 24;
+    buf[pos++] = high & 0xff;
+    buf[pos++] = (high >>> 8) & 0xff;
+    buf[pos++] = (high >>> 16) & 0xff;
+    buf[pos++] = high >>> 24;
+    this.pos = pos;
+  }
+
+  double(value: number): void {
+    this.reserve(8);
+    this.buf.writeDoubleLE(value, this.pos);
+    this.pos += 8;
+  }
+
+  /** A string's UTF-8 bytes, length first. */
+  string(value: string): void {
+    const start = this.begin();
+    this.reserve(value.length * 3);
+    let ascii = value.length <= 48;
+    if (ascii) {
+      // Short ASCII strings (field names, comms, paths) are most of what is written: a loop beats a call into C++.
+      const { buf } = this;
+      let pos = this.pos;
+      for (let i = 0; i < value.length; i++) {
+        const code = value.charCodeAt(i);
+        if (code > 0x7f) {
+          ascii = false;
+          break;
+        }
+        buf[pos++] = code;
+      }
+      if (ascii) this.pos = pos;
+    }
+    if (!ascii) this.pos += this.buf.write(value, this.pos, 'utf8');
+    this.end(start);
+  }
+
+  raw(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    if (bytes.length > 32) {
+      this.buf.set(bytes, this.pos);
+      this.pos += bytes.length;
+      return;
+    }
+    // A key or a time field: a few bytes copy faster in a loop than through a call.
+    const { buf } = this;
+    let pos = this.pos;
+    for (let i = 0; i < bytes.length; i++) buf[pos++] = bytes[i]!;
+    this.pos = pos;
+  }
+
+  /**
+   * Starts what a length-delimited field holds (its tag is written already), `reserved` bytes left
+   * for its length; returns where the length goes. Reserve what the length will most likely need.
+   */
+  begin(reserved = 1): number {
+    this.reserve(reserved);
+    const start = this.pos;
+    this.pos += reserved;
+    return start;
+  }
+
+  /** Writes the length of what was written since begin(start, reserved), moving it if the length needs more or fewer bytes. */
+  end(start: number, reserved = 1): void {
+    const length = this.pos - start - reserved;
+    const size = varintSize(length);
+    if (size !== reserved) {
+      if (size > reserved) this.reserve(size - reserved);
+      this.buf.copyWithin(start + size, start + reserved, this.pos);
+      this.pos += size - reserved;
+    }
+    let at = start;
+    let v = length;
+    while (v > 0x7f) {
+      this.buf[at++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buf[at] = v;
+  }
+
+  /** What was written, copied out, and the writer emptied for the next use. */
+  take(): Buffer {
+    const bytes = Buffer.from(this.buf.subarray(0, this.pos));
+    this.pos = 0;
+    return bytes;
+  }
+}
+
+function varintSize(value: number): number {
+  let size = 1;
+  for (let v = value >>> 7; v > 0; v >>>= 7) size++;
+  return size;
+}
+
+/** The writer of a stream's shared fields: encoding never awaits, so its calls never interleave. */
+const writer = new Writer();
+
+/**
+ * Writers whose requests were sent (releaseLogsRequest), for the next ones: a request is hundreds
+ * of KiB, and a fresh buffer of that size per request, or a copy into one, cost about as much as
+ * encoding its records.
+ */
+const idleWriters: Writer[] = [];
+const IDLE_WRITERS_KEPT = 4;
+const IDLE_WRITER_MAX_BYTES = 4 * 1024 * 1024;
+const writerOf = new WeakMap<Uint8Array, Writer>();
+
+/** Hands a request's buffer back once nothing reads it any more (the export settled). */
+export function releaseLogsRequest(bytes: Uint8Array): void {
+  const w = writerOf.get(bytes);
+  if (!w) return;
+  writerOf.delete(bytes);
+  w.pos = 0;
+  // One huge request (a field of megabytes) must not keep its buffer alive for good.
+  if (idleWriters.length < IDLE_WRITERS_KEPT && w.buf.length <= IDLE_WRITER_MAX_BYTES) idleWriters.push(w);
+}
+
+/** Field names as KeyValue.key fields (tag and length included), encoded once; bounded, as a bpftrace job's map keys are the user's. */
+const keys = new Map<string, Buffer>();
+const KEYS_KEPT = 4096;
+
+function key(w: Writer, name: string): void {
+  let encoded = keys.get(name);
+  if (!encoded) {
+    const mark = w.pos;
+    w.byte(tag(1, LENGTH_DELIMITED));
+    w.string(name);
+    encoded = Buffer.from(w.buf.subarray(mark, w.pos));
+    w.pos = mark;
+    if (keys.size < KEYS_KEPT) keys.set(name, encoded);
+  }
+  w.raw(encoded);
+}
+
+const MIN_INT64 = -(2 ** 63);
+const MAX_INT64 = 2 ** 63;
+
+/**
+ * An AnyValue's fields, chosen by the value's type as the SDK's writeAnyValue chooses them, for the
+ * values written here: record fields (FieldValue) and resource attributes (strings).
+ */
+function anyValue(w: Writer, value: FieldValue | undefined): void {
+  if (typeof value === 'string') {
+    w.byte(tag(1, LENGTH_DELIMITED));
+    w.string(value);
+  } else if (typeof value === 'boolean') {
+    w.byte(tag(2, 0));
+    w.byte(value ? 1 : 0);
+  } else if (typeof value === 'number') {
+    if (Number.isInteger(value) && value >= MIN_INT64 && value < MAX_INT64) {
+      w.byte(tag(3, 0));
+      w.varint64(value);
+    } else {
+      w.byte(tag(4, 1));
+      w.double(value);
+    }
+  }
+  // null and undefined: an empty AnyValue, as the SDK writes them.
+}
+
+/** A repeated KeyValue field (`field`) per attribute, in the object's own order. */
+function attributes(w: Writer, field: number, values: Readonly<Record<string, FieldValue | undefined>>, skipNull: boolean): void {
+  for (const name in values) {
+    if (!Object.prototype.hasOwnProperty.call(values, name)) continue;
+    const value = values[name];
+    if (skipNull && value === null) continue;
+    w.byte(tag(field, LENGTH_DELIMITED));
+    const keyValue = w.begin();
+    key(w, name);
+    w.byte(tag(2, LENGTH_DELIMITED));
+    const any = w.begin();
+    anyValue(w, value);
+    w.end(any);
+    w.end(keyValue);
+  }
+}
+
+/** [seconds, nanoseconds] as the two halves of a uint64 of nanoseconds, exactly (the SDK's writeHrTimeAsFixed64). */
+function fixed64OfHrTime(w: Writer, [seconds, nanos]: HrTime): void {
+  const lower16 = (seconds & 0xffff) * 1_000_000_000;
+  const upper = ((seconds / 0x10000) >>> 0) * 1_000_000_000;
+  const low = (lower16 >>> 0) + ((((upper & 0xffff) * 0x10000) >>> 0) + nanos);
+  const high = Math.floor(lower16 / 0x100000000) + ((upper / 0x10000) >>> 0) + Math.floor(low / 0x100000000);
+  w.fixed64(low >>> 0, high >>> 0);
+}
+
+/** A record's time field as the fixed64 of time_unix_nano, read by nanosToHrTime; false when it is not a time. */
+function timeAsFixed64(w: Writer, value: FieldValue | undefined): boolean {
+  const hrTime = nanosToHrTime(value);
+  if (hrTime) fixed64OfHrTime(w, hrTime);
+  return hrTime !== undefined;
+}
+
+/** What every record of a stream shares, encoded once. */
+export function logStreamEncoding(stream: EventStream): LogStreamEncoding {
+  const w = writer;
+  w.pos = 0;
+  w.byte(tag(1, LENGTH_DELIMITED));
+  const resource = w.begin();
+  attributes(w, 1, stream.resource as Record<string, FieldValue>, false);
+  // dropped_attributes_count, which the SDK always writes.
+  w.byte(tag(2, 0));
+  w.byte(0);
+  w.end(resource);
+  const resourceField = w.take();
+
+  w.byte(tag(1, LENGTH_DELIMITED));
+  const scope = w.begin();
+  w.byte(tag(1, LENGTH_DELIMITED));
+  w.string(INSTRUMENTATION_SCOPE.name);
+  if (INSTRUMENTATION_SCOPE.version) {
+    w.byte(tag(2, LENGTH_DELIMITED));
+    w.string(INSTRUMENTATION_SCOPE.version);
+  }
+  w.end(scope);
+  const scopeField = w.take();
+
+  if (stream.eventName) {
+    w.byte(tag(12, LENGTH_DELIMITED));
+    w.string(stream.eventName);
+  }
+  return { resource: resourceField, scope: scopeField, eventName: w.take() };
+}
+
+/**
+ * One ExportLogsServiceRequest of event records as log records: each record's fields its
+ * attributes (nulls left out), its time field the timestamp (else the time it was observed), as
+ * the SDK's log records would carry them. The records of a stream go under one ResourceLogs and ScopeLogs, streams
+ * in the order they first come, as the SDK groups them. The bytes are the caller's until it hands
+ * them back with releaseLogsRequest (or drops them).
+ */
+export function logsRequest(parts: readonly LogRecordsOfStream[]): Buffer {
+  const w = idleWriters.pop() ?? new Writer();
+  w.pos = 0;
+  const byStream = new Map<LogStreamEncoding, LogRecordsOfStream[]>();
+  for (const part of parts) {
+    const list = byStream.get(part.stream);
+    if (list) list.push(part);
+    else byStream.set(part.stream, [part]);
+  }
+  for (const [stream, group] of byStream) {
+    // ExportLogsServiceRequest.resource_logs (1); a stream's share of a request is kilobytes, so its lengths take more than a byte.
+    w.byte(tag(1, LENGTH_DELIMITED));
+    const resourceLogs = w.begin(3);
+    w.raw(stream.resource);
+    // ResourceLogs.scope_logs (2)
+    w.byte(tag(2, LENGTH_DELIMITED));
+    const scopeLogs = w.begin(3);
+    w.raw(stream.scope);
+    for (const part of group) logRecords(w, part);
+    w.end(scopeLogs, 3);
+    w.end(resourceLogs, 3);
+  }
+  const bytes = w.buf.subarray(0, w.pos);
+  writerOf.set(bytes, w);
+  return bytes;
+}
+
+/** ScopeLogs.log_records (2), one per record. */
+function logRecords(w: Writer, { stream, timeField, records, observedAt }: LogRecordsOfStream): void {
+  // Every record of the part has the same observed time: its field is written once, then copied.
+  const mark = w.pos;
+  w.byte(tag(11, 1));
+  fixed64OfHrTime(w, [Math.floor(observedAt / 1000), (observedAt % 1000) * 1e6]);
+  const observed = Buffer.from(w.buf.subarray(mark, w.pos));
+  const observedTime = observed.subarray(1);
+  w.pos = mark;
+  for (const record of records) {
+    w.byte(tag(2, LENGTH_DELIMITED));
+    // An event's record is most often 128 bytes to 16 KiB: a length of two bytes.
+    const logRecord = w.begin(2);
+    // time_unix_nano (1, fixed64)
+    w.byte(tag(1, 1));
+    if (!timeAsFixed64(w, record[timeField])) w.raw(observedTime);
+    // attributes (6)
+    attributes(w, 6, record, true);
+    // dropped_attributes_count (7), which the SDK always writes
+    w.byte(tag(7, 0));
+    w.byte(0);
+    // observed_time_unix_nano (11, fixed64)
+    w.raw(observed);
+    w.raw(stream.eventName);
+    w.end(logRecord, 2);
+  }
+}
