@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import {
   INGEST_CONSUMER_GROUP,
@@ -13,7 +13,7 @@ import {
 } from '@fleettrace/contracts';
 import { UNNAMED_TEST_HOST, hostInfo, startApi, waitFor, type TestApi } from './support/api';
 import { countRows, withDb } from './support/db';
-import { IngestService } from '../src/services/ingest.service';
+import { INGEST_BATCH_SIZE, IngestService, readPaceMs } from '../src/services/ingest.service';
 import { ResultsStreamRepository } from '../src/repositories/results-stream.repository';
 
 // The HTTP role only: no ingest loop runs on its own, so each test decides when entries are processed.
@@ -474,6 +474,73 @@ describe('ingest', () => {
     expect(await ignoredCount('run-ended', 'events')).toBe(before + 2);
     expect(await ignoredCount('run-ended', 'summary')).toBeGreaterThanOrEqual(1);
     expect(await pendingCount()).toBe(0);
+  });
+
+  it("paces its reads of a fleet of 400 streams, reads a busy host's again in between, and stores everything once", async () => {
+    const own = await startApi('ingest-paced', { roles: new Set(['http']) });
+    const ownIngest = own.api.app.get(IngestService);
+    const ownStream = own.api.app.get(ResultsStreamRepository);
+    const quiet = Array.from({ length: 399 }, (_, i) => `node-q${String(i).padStart(3, '0')}`);
+    const busyKey = resultsStreamKey(own.config.redisPrefix, 'node-busy');
+    const MESSAGES = 300;
+    try {
+      // Big enough a fleet to be paced, and a busy host's backlog far over what one read asks of a stream.
+      const pace = readPaceMs(1 + quiet.length);
+      expect(pace).toBeGreaterThan(0);
+      await own.report({ type: 'host', at: Date.now(), host: hostInfo('node-busy') });
+      ownIngest.start();
+      await waitFor('the busy host registered', async () => (await own.request<HostView[]>('GET', '/v1/hosts')).body.length === 1);
+      await ownIngest.stop();
+      const { body: job } = await own.request<JobView>('POST', '/v1/jobs', { body: { program: 'execsnoop', durationSeconds: 60, targets: { hostIds: ['node-busy'] } } });
+      const runId = job.runs[0].id;
+      const pipeline = own.redis.pipeline();
+      const add = (hostId: string, message: ResultMessage) => pipeline.xadd(resultsStreamKey(own.config.redisPrefix, hostId), '*', 'm', JSON.stringify(message));
+      add('node-busy', { type: 'state', runId, at: Date.now(), state: 'running' });
+      for (let seq = 0; seq < MESSAGES; seq++) add('node-busy', eventsBatch(runId, seq, [seq]));
+      for (const id of quiet) add(id, { type: 'host', at: Date.now(), host: hostInfo(id) });
+      await pipeline.exec();
+
+      const reads: Array<{ at: number; keys: readonly string[]; fleetWide: boolean; entries: number }> = [];
+      const read = ownStream.read.bind(ownStream);
+      const spy = vi.spyOn(ownStream, 'read').mockImplementation(async (consumer, keys, options) => {
+        const at = Date.now();
+        const entries = await read(consumer, keys, options);
+        if (options.from === 'new') reads.push({ at, keys, fleetWide: options.blockMs !== undefined, entries: entries.length });
+        return entries;
+      });
+      try {
+        ownIngest.start();
+        await waitFor(`${MESSAGES} batches stored`, async () => (await countRows(own.config.databaseUrl, 'run_events', runId)) === MESSAGES, 60_000);
+        await waitFor('every quiet host registered', async () => (await own.request<HostView[]>('GET', '/v1/hosts')).body.length === 1 + quiet.length, 30_000);
+        // Then a trickle: one heartbeat at a time across the quiet hosts, so each fleet-wide read
+        // finds a few entries at once and nothing holds the next back but the pace.
+        const trickleFrom = reads.length;
+        const fleetReadsInTrickle = () => reads.slice(trickleFrom).filter((r) => r.fleetWide && r.entries > 0).length;
+        for (let i = 0; fleetReadsInTrickle() < 20; i++) {
+          if (i >= 20_000) throw new Error(`20,000 heartbeats sent and only ${fleetReadsInTrickle()} fleet-wide reads found any`);
+          await own.report({ type: 'host', at: Date.now(), host: hostInfo(quiet[i % quiet.length]!) });
+        }
+        await ownIngest.stop();
+      } finally {
+        spy.mockRestore();
+      }
+      expect(await countRows(own.config.databaseUrl, 'run_events', runId)).toBe(MESSAGES);
+      for (const key of await ownStream.discover()) expect(Number(((await own.redis.xpending(key, INGEST_CONSUMER_GROUP)) as unknown[])[0]), key).toBe(0);
+
+      const fleetWide = reads.filter((r) => r.fleetWide && r.keys.length === 1 + quiet.length);
+      // A fleet-wide read that found less than a batch is followed by the next no sooner than the
+      // pace (less a millisecond: Date.now() and the timers round differently).
+      for (let i = 1; i < fleetWide.length; i++) {
+        if (fleetWide[i - 1]!.entries < INGEST_BATCH_SIZE) expect(fleetWide[i]!.at - fleetWide[i - 1]!.at).toBeGreaterThanOrEqual(pace - 1);
+      }
+      // In between, the busy host's stream was read alone (no BLOCK), and only streams that gave all that was asked were.
+      const busyOnly = reads.filter((r) => !r.fleetWide);
+      expect(busyOnly.some((r) => r.keys.includes(busyKey))).toBe(true);
+      for (const r of busyOnly) expect(r.keys.length).toBeLessThan(1 + quiet.length);
+    } finally {
+      await ownIngest.stop();
+      await own.close();
+    }
   });
 
   it('reads a new host\'s stream within a few seconds, and drops a removed host\'s once it is drained', async () => {

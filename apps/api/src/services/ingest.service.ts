@@ -178,8 +178,10 @@ export class IngestService {
         const pace = readPaceMs(streams.length);
         const sinceFleetRead = Date.now() - lastFleetReadAt;
         const busyOnly = from === 'new' && busy.length > 0 && sinceFleetRead < pace;
-        if (!busyOnly && !lastFleetReadFull && sinceFleetRead < pace) {
-          await this.pause(pace - sinceFleetRead);
+        if (!busyOnly && !lastFleetReadFull) {
+          // Until the pace is out by this clock: a timer measures from the event loop's cached time
+          // and can fire a few milliseconds short of it after a busy turn.
+          for (let since = sinceFleetRead; since < pace && !this.stopping; since = Date.now() - lastFleetReadAt) await this.pause(pace - since);
           if (this.stopping) break;
         }
         const count = perStreamCount(streams.length);
