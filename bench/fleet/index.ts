@@ -144,7 +144,7 @@ export async function run(args: readonly string[]): Promise<SuiteResult> {
               // The same API restarted with every OTLP signal on, or off, at each switch, exporting to
               // a sink in this process that accepts whatever comes (the API's cost is encoding and
               // sending, not the sink's); windows alternate so the machine's drift falls on both.
-              const sink = await startOtlpSink();
+              const sink = await startOtlpSink(join(dir, 'otlp-sink.log'));
               let droppedByExport = 0;
               let exportOn = false;
               try {
@@ -156,15 +156,18 @@ export async function run(args: readonly string[]): Promise<SuiteResult> {
                   // Dispatch and ingest wait for the new API to know the hosts: it does once it ingested their heartbeats.
                   await waitForHostsOnline(api.client, ids, WAIT_MS);
                 };
-                const { windows, checked } = await bench.exportCost(stack, switchExport, () => api.client);
+                // The sink's CPU is the collector's, elsewhere in a deployment; measured here beside the rest.
+                const measured = { ...stack, processes: () => ({ ...stack.processes(), 'otlp sink': [sink.pid] }) };
+                const { windows, checked } = await bench.exportCost(measured, switchExport, () => api.client);
                 if (exportOn) droppedByExport += await exportDropped(api.client);
-                log(`fleet of ${hosts}: export windows measured; the sink took ${sink.requests} requests, ${sink.bytes} bytes; export dropped ${droppedByExport} records`);
+                const took = await sink.counts();
+                log(`fleet of ${hosts}: export windows measured; the sink took ${took.requests} requests, ${took.bytes} bytes; export dropped ${droppedByExport} records`);
                 metrics.push(
                   ...exportCostMetrics(
                     windows,
                     `${options.exportPairs} pairs of ${options.exportWindowSeconds} s windows, the API restarted at each switch, one job on ${hosts} hosts ` +
                       `(execsnoop events → OTLP log records, ${options.ingestRecords} a message); ${checked} rows checked by count(*); ` +
-                      `the sink took ${sink.requests} OTLP requests (${Math.round(sink.bytes / 1024)} KiB), the export queue dropped ${droppedByExport} records; ` +
+                      `the sink (its own process) took ${took.requests} OTLP requests (${Math.round(took.bytes / 1024)} KiB), the export queue dropped ${droppedByExport} records; ` +
                       `load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`,
                   ),
                 );

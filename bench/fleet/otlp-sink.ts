@@ -1,27 +1,63 @@
-import { createServer } from 'node:http';
+// The benchmark's OTLP collector: an endpoint that answers 200 to every export and only counts
+// them. It runs as its own process (otlp-sink-main.ts), as a collector would, so the 30-odd MB/s it
+// receives never shares an event loop with the producer that keeps ingest's backlog full; its CPU is
+// measured beside the API's.
+import { createServer, type Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { REPO_ROOT, freePort, startDetached, stopPid, waitFor } from '../../infra/stack/index';
 
-/** An OTLP/HTTP endpoint that answers 200 to every export and only counts them: the benchmark's collector. */
-export interface OtlpSink {
-  url: string;
+export interface SinkCounts {
   requests: number;
   bytes: number;
+}
+
+export interface OtlpSink {
+  url: string;
+  pid: number;
+  /** What it received so far. */
+  counts(): Promise<SinkCounts>;
   close(): Promise<void>;
 }
 
-export async function startOtlpSink(): Promise<OtlpSink> {
-  const sink = { requests: 0, bytes: 0 };
+const SINK_MAIN = fileURLToPath(new URL('./otlp-sink-main.ts', import.meta.url));
+/** Not an OTLP path: the collector's own count of what it took. */
+export const COUNTS_PATH = '/counts';
+
+/** The sink's server, listening on 127.0.0.1:`port` (otlp-sink-main.ts runs it). */
+export async function serveOtlpSink(port: number): Promise<Server> {
+  const counts: SinkCounts = { requests: 0, bytes: 0 };
   const server = createServer((request, response) => {
-    request.on('data', (chunk: Buffer) => (sink.bytes += chunk.length));
+    if (request.method === 'GET' && request.url === COUNTS_PATH) {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(counts));
+      return;
+    }
+    request.on('data', (chunk: Buffer) => (counts.bytes += chunk.length));
     request.on('end', () => {
-      sink.requests++;
+      counts.requests++;
       // An empty ExportServiceResponse (no partial success) is a zero-length protobuf message.
       response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return Object.assign(sink, {
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+  return server;
+}
+
+/** Starts the sink process; resolves once it answers. Stop it with close() (by its pid). */
+export async function startOtlpSink(logFile: string): Promise<OtlpSink> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const { pid } = startDetached(process.execPath, ['--import', 'tsx', SINK_MAIN, '--port', String(port)], logFile, { cwd: REPO_ROOT });
+  const counts = async (): Promise<SinkCounts> => {
+    const response = await fetch(`${url}${COUNTS_PATH}`);
+    if (!response.ok) throw new Error(`the OTLP sink answered ${response.status}`);
+    return (await response.json()) as SinkCounts;
+  };
+  const close = () => stopPid(pid);
+  try {
+    await waitFor('the OTLP sink to listen', () => counts().then(() => true, () => false), 30_000, 100);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { url, pid, counts, close };
 }
