@@ -46,7 +46,7 @@ import { simulatedHostId } from './host-profile';
 import { cpuPressure, measureExportWindows, measureIngest, postgresPids, type CpuSource, type ExportWindow, type Wal } from './ingest';
 import { exportCostMetrics, fleetArgs, firingJitters, latencyMetrics, requestLatencyMetric, stagesNote, throughputMetric, type FleetArgs, type Measured, type Rates } from './metrics';
 import { startOtlpSink } from './otlp-sink';
-import { latenciesAtRate, type RateResult } from './requests';
+import { latenciesAtRate, type Arrivals, type RateResult } from './requests';
 import { RunsObserver, type RunsProgress } from './runs-observer';
 import { startSshFleet } from './ssh-fleet';
 
@@ -320,7 +320,7 @@ class FleetBench {
   async requestLatencies(apiUrl: string): Promise<Metric[]> {
     const { requestRate: rate, requestSeconds: seconds } = this.options;
     const measured = `${rate} requests/s for ${seconds} s`;
-    const at = (path: string, expectedStatus = 200) => latenciesAtRate({ url: `${apiUrl}${path}`, token: TOKEN, rate, seconds, expectedStatus });
+    const at = (path: string, expectedStatus = 200, arrivals: Arrivals = 'spread') => latenciesAtRate({ url: `${apiUrl}${path}`, token: TOKEN, rate, seconds, expectedStatus, arrivals });
 
     await this.settle();
     const resultsHosts = Math.min(this.options.resultsHosts, this.hosts);
@@ -336,6 +336,9 @@ class FleetBench {
       log(`fleet of ${this.hosts}: GET /v1/jobs/:id, ${measured}`);
       const jobView = await at(`/v1/jobs/${running.id}`);
       const jobReference = await at(unknown, 404);
+      log(`fleet of ${this.hosts}: GET /v1/jobs/:id, ${measured} in autocannon's per-second bursts`);
+      const jobViewBursts = await at(`/v1/jobs/${running.id}`, 200, 'bursts');
+      const jobReferenceBursts = await at(unknown, 404, 'bursts');
       log(`fleet of ${this.hosts}: GET /v1/jobs/:id/results of ${resultsHosts} hosts, ${measured}`);
       const results = await at(`/v1/jobs/${done.id}/results`);
       const resultsReference = await at(`${unknown}/results`, 404);
@@ -346,14 +349,21 @@ class FleetBench {
           jobView,
           reference(jobReference, '/v1/jobs/:id'),
           JOB_VIEW_TARGET_MS,
-          `autocannon, ${this.hosts} hosts registered`,
+          `autocannon, arrivals spread evenly (one client a request, each once a second, started 1/rate s apart), ${this.hosts} hosts registered`,
+        ),
+        requestLatencyMetric(
+          `GET /v1/jobs/:id of a running job on ${this.hosts} hosts, ${measured} in per-second bursts`,
+          jobViewBursts,
+          reference(jobReferenceBursts, '/v1/jobs/:id'),
+          undefined,
+          `autocannon's overallRate over 20 connections: each second's requests sent back to back as it begins (a closed loop of 20 for ~100 ms); ${this.hosts} hosts registered`,
         ),
         requestLatencyMetric(
           `GET /v1/jobs/:id/results of a completed ${RESULTS_PROGRAM} job on ${resultsHosts} hosts, ${measured}`,
           results,
           reference(resultsReference, '/v1/jobs/:id/results'),
           undefined,
-          `autocannon; synthetic outputs (simulator); no target set by issue #9`,
+          `autocannon, arrivals spread evenly; synthetic outputs (simulator); no target set by issue #9`,
         ),
       ];
     } finally {
