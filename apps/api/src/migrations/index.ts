@@ -14,6 +14,7 @@ import { programPolicy } from './0015-program-policy';
 import { hostTraceContext } from './0017-host-trace-context';
 import { refusalWindows } from './0018-refusal-windows';
 import { runSlots } from './0019-run-slots';
+import { runPageIndex } from './0020-run-page-index';
 
 export interface Migration {
   /** Applied in this order; a name, once released, never changes. */
@@ -38,4 +39,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: '0017-host-trace-context', sql: hostTraceContext },
   { name: '0018-refusal-windows', sql: refusalWindows },
   { name: '0019-run-slots', sql: runSlots },
+  { name: '0020-run-page-index', sql: runPageIndex },
 ];

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { JOB_VIEW_RUNS } from '@fleettrace/contracts';
+import { freshDatabaseUrl } from '@fleettrace/testing/database';
+import { DEFAULT_TIMINGS, type ApiConfig } from '../src/config';
+import { DatabaseRepository } from '../src/repositories/database.repository';
+import { JobViewRepository } from '../src/repositories/job-view.repository';
+import { MigrationRepository } from '../src/repositories/migration.repository';
+import { RunRepository } from '../src/repositories/run.repository';
+import type { TxClient } from '../src/repositories/database.repository';
+
+// The plans of a big job's pages of runs, the job view's first one and GET .../runs's: each walks
+// runs_page_by_job in page order and stops at the page's end, never fetching and sorting every run
+// of the job. Plans, not timings: they do not depend on how busy the machine is.
+const HOSTS = 1000;
+const JOBS = 20;
+
+let database: DatabaseRepository;
+let jobId: string;
+
+beforeAll(async () => {
+  Logger.overrideLogger(false);
+  database = new DatabaseRepository({ databaseUrl: freshDatabaseUrl(inject('postgresUrl'), 'run-pages'), ...DEFAULT_TIMINGS } as ApiConfig);
+  await new MigrationRepository(database).migrate();
+  const db = database.pool;
+  await db.query(
+    `INSERT INTO hosts (id, name, kernel_release, arch, btf, daemon_version, tools, registered_at, last_heartbeat_at)
+     SELECT 'h' || lpad(i::text, 4, '0'), 'h' || i, '6.1', 'x86_64', true, '0.1.0', '{}', now(), now() FROM generate_series(0, $1 - 1) i`,
+    [HOSTS],
+  );
+  const jobIds = Array.from({ length: JOBS }, () => randomUUID());
+  await db.query(
+    `INSERT INTO jobs (id, program, program_label, params, targets, duration_seconds, state, created_by, created_at)
+     SELECT id, 'execsnoop', 'execsnoop', '{}', '{"all":true}', 60, 'running', 'admin', now() FROM unnest($1::uuid[]) id`,
+    [jobIds],
+  );
+  // Two stages, as a staged rollout makes; a few runs failed, as the summary reads them.
+  await db.query(
+    `INSERT INTO runs (id, job_id, host_id, state, stage, error, queued_at, updated_at, start_deadline)
+     SELECT gen_random_uuid(), j, h.id, CASE WHEN h.id LIKE '%7' THEN 'failed' ELSE 'running' END, CASE WHEN h.id < 'h0100' THEN 0 ELSE 1 END,
+            CASE WHEN h.id LIKE '%7' THEN 'verifier rejected' END, now(), now(), now() + interval '1 minute'
+     FROM unnest($1::uuid[]) j CROSS JOIN hosts h`,
+    [jobIds],
+  );
+  await db.query('ANALYZE');
+  jobId = jobIds[7]!;
+}, 120_000);
+
+afterAll(async () => {
+  await database?.onApplicationShutdown();
+});
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  Plans?: PlanNode[];
+}
+
+/** The plans of the statements `read` sends, EXPLAINed with the same parameters instead of run. */
+async function plansOf(read: () => Promise<unknown>): Promise<PlanNode[]> {
+  const pool = database.pool;
+  const query = pool.query.bind(pool);
+  const plans: PlanNode[] = [];
+  (pool as { query: unknown }).query = async (text: string, values?: unknown[]) => {
+    const { rows } = await query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${text}`, values);
+    plans.push(rows[0]!['QUERY PLAN'][0]!.Plan);
+    return { rows: [], rowCount: 0 };
+  };
+  try {
+    await read();
+  } finally {
+    (pool as { query: unknown }).query = query;
+  }
+  return plans;
+}
+
+function nodes(plan: PlanNode): PlanNode[] {
+  return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
+}
+
+/** Each Limit over runs: how it reads them ("Index Scan runs_page_by_job", "Seq Scan"...), and whether it sorts. */
+function pagesOfRuns(plans: PlanNode[]): Array<{ scans: string[]; sorts: number }> {
+  return plans
+    .flatMap(nodes)
+    .filter((n) => n['Node Type'] === 'Limit')
+    .map((limit) => {
+      const below = nodes(limit);
+      const scans = below.flatMap((n) => {
+        if (n['Node Type'] === 'Bitmap Index Scan' && n['Index Name']?.startsWith('runs_')) return [`Bitmap Index Scan ${n['Index Name']}`];
+        if (n['Relation Name'] !== 'runs' || !n['Node Type'].endsWith('Scan')) return [];
+        return [n['Index Name'] ? `${n['Node Type']} ${n['Index Name']}` : n['Node Type']];
+      });
+      return { scans, sorts: below.filter((n) => n['Node Type'] === 'Sort').length };
+    })
+    .filter((page) => page.scans.length > 0);
+}
+
+describe(`pages of a job's runs, ${HOSTS} hosts a job`, () => {
+  it('holds the rows the plans are about', async () => {
+    const { rows } = await database.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM runs WHERE job_id = $1', [jobId]);
+    expect(rows[0]!.n).toBe(HOSTS);
+  });
+
+  it("reads the job view's first page of runs from runs_page_by_job in order, without a sort", async () => {
+    const plans = await plansOf(() => new JobViewRepository(database).read(jobId, JOB_VIEW_RUNS + 1));
+    expect(plans).toHaveLength(1);
+    expect(pagesOfRuns(plans)).toEqual([{ scans: ['Index Scan runs_page_by_job'], sorts: 0 }]);
+  });
+
+  it('reads GET .../runs pages, first, next and by state, from runs_page_by_job in order, without a sort', async () => {
+    const runs = new RunRepository(database);
+    const after = { stage: 1, hostId: 'h0500', runId: randomUUID() };
+    for (const query of [{ limit: 101 }, { limit: 101, after }, { limit: 101, states: ['running' as const] }]) {
+      // The pool's query() (which plansOf intercepts) stands in for a transaction's.
+      const plans = await plansOf(() => runs.pageByJob(jobId, query, database.pool as unknown as TxClient));
+      expect(pagesOfRuns(plans), JSON.stringify(query)).toEqual([{ scans: ['Index Scan runs_page_by_job'], sorts: 0 }]);
+    }
+  });
+});
