@@ -476,11 +476,13 @@ describe('ingest', () => {
     expect(await pendingCount()).toBe(0);
   });
 
-  it("paces its reads of a fleet of 400 streams, reads a busy host's again in between, and stores everything once", async () => {
+  it("paces its reads of a fleet of 1,000 streams, reads a busy host's again in between, and stores everything once", async () => {
     const own = await startApi('ingest-paced', { roles: new Set(['http']) });
     const ownIngest = own.api.app.get(IngestService);
     const ownStream = own.api.app.get(ResultsStreamRepository);
-    const quiet = Array.from({ length: 399 }, (_, i) => `node-q${String(i).padStart(3, '0')}`);
+    // 20 ms between fleet-wide reads, one entry a stream a read: room for several reads of the busy
+    // stream alone between two, however slowly each batch is stored.
+    const quiet = Array.from({ length: 999 }, (_, i) => `node-q${String(i).padStart(3, '0')}`);
     const busyKey = resultsStreamKey(own.config.redisPrefix, 'node-busy');
     const MESSAGES = 300;
     try {
