@@ -55,6 +55,7 @@ interface PlanNode {
   'Node Type': string;
   'Relation Name'?: string;
   'Index Name'?: string;
+  'Index Cond'?: string;
   Plans?: PlanNode[];
 }
 
@@ -116,6 +117,9 @@ describe(`pages of a job's runs, ${HOSTS} hosts a job`, () => {
       // The pool's query() (which plansOf intercepts) stands in for a transaction's.
       const plans = await plansOf(() => runs.pageByJob(jobId, query, database.pool as unknown as TxClient));
       expect(pagesOfRuns(plans), JSON.stringify(query)).toEqual([{ scans: ['Index Scan runs_page_by_job'], sorts: 0 }]);
+      // The next page starts where the last ended, in the index, not by filtering the job's runs.
+      const conditions = plans.flatMap(nodes).flatMap((n) => (n['Index Name'] === 'runs_page_by_job' ? [n['Index Cond'] ?? ''] : []));
+      if ('after' in query) expect(conditions.join(' '), JSON.stringify(query)).toMatch(/ROW\(stage, host_id, id\) > ROW\(/);
     }
   });
 });

@@ -131,7 +131,8 @@ export class IngestService {
     let streams: string[] = [];
     let groupsReady = false;
     let failures = 0;
-    let lastFleetReadAt = 0;
+    // performance.now(): the pace must not stall when the wall clock is stepped back.
+    let lastFleetReadAt = -Infinity;
     let lastFleetReadFull = true;
     /** Streams whose last read returned all it asked of them: they may hold more. */
     let busy: string[] = [];
@@ -176,17 +177,17 @@ export class IngestService {
         // The fleet's streams are read at the pace readPaceMs sets; in between, the streams that had
         // more than the last read could take (a busy host's backlog) are read again at once.
         const pace = readPaceMs(streams.length);
-        const sinceFleetRead = Date.now() - lastFleetReadAt;
+        const sinceFleetRead = performance.now() - lastFleetReadAt;
         const busyOnly = from === 'new' && busy.length > 0 && sinceFleetRead < pace;
         if (!busyOnly && !lastFleetReadFull) {
-          // Until the pace is out by this clock: a timer measures from the event loop's cached time
+          // Until the pace is out by the clock: a timer measures from the event loop's cached time
           // and can fire a few milliseconds short of it after a busy turn.
-          for (let since = sinceFleetRead; since < pace && !this.stopping; since = Date.now() - lastFleetReadAt) await this.pause(pace - since);
+          for (let since = sinceFleetRead; since < pace && !this.stopping; since = performance.now() - lastFleetReadAt) await this.pause(pace - since);
           if (this.stopping) break;
         }
         const count = perStreamCount(streams.length);
         const keys = busyOnly ? busy : streams;
-        if (!busyOnly) lastFleetReadAt = Date.now();
+        if (!busyOnly) lastFleetReadAt = performance.now();
         const entries = await this.stream.read(consumer, keys, { from, count, ...(busyOnly ? {} : { blockMs: BLOCK_MS }) });
         if (!busyOnly) lastFleetReadFull = entries.length >= INGEST_BATCH_SIZE;
         busy = pace > 0 ? streamsAtCount(entries, count) : [];
