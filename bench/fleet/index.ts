@@ -142,8 +142,8 @@ export async function run(args: readonly string[]): Promise<SuiteResult> {
             metrics.push(await bench.ingestThroughput(stack));
             if (options.measure.has('export')) {
               // The same API restarted with every OTLP signal on, or off, at each switch, exporting to
-              // a sink in this process that accepts whatever comes (the API's cost is encoding and
-              // sending, not the sink's); windows alternate so the machine's drift falls on both.
+              // a sink (its own process, as a collector is) that accepts whatever comes; windows
+              // alternate so the machine's drift falls on both.
               const sink = await startOtlpSink(join(dir, 'otlp-sink.log'));
               let droppedByExport = 0;
               let exportOn = false;
@@ -345,21 +345,21 @@ class FleetBench {
       const reference = (result: RateResult, path: string) => ({ name: `GET ${path} of an unknown job (404)`, ...result });
       return [
         requestLatencyMetric(
-          `GET /v1/jobs/:id of a running job on ${this.hosts} hosts, ${measured}`,
+          `GET /v1/jobs/:id of a running job on ${this.hosts} hosts, ${measured} arriving evenly`,
           jobView,
           reference(jobReference, '/v1/jobs/:id'),
           JOB_VIEW_TARGET_MS,
-          `autocannon, arrivals spread evenly (one client a request, each once a second, started 1/rate s apart), ${this.hosts} hosts registered`,
+          `autocannon, arrivals spread evenly (100 clients whose connections send once a second, started 10 ms apart; measured once all started), ${this.hosts} hosts registered`,
         ),
         requestLatencyMetric(
           `GET /v1/jobs/:id of a running job on ${this.hosts} hosts, ${measured} in per-second bursts`,
           jobViewBursts,
           reference(jobReferenceBursts, '/v1/jobs/:id'),
           undefined,
-          `autocannon's overallRate over 20 connections: each second's requests sent back to back as it begins (a closed loop of 20 for ~100 ms); ${this.hosts} hosts registered`,
+          `autocannon's overallRate over 20 connections: each sends its 10 requests of a second back to back as the second begins; ${this.hosts} hosts registered`,
         ),
         requestLatencyMetric(
-          `GET /v1/jobs/:id/results of a completed ${RESULTS_PROGRAM} job on ${resultsHosts} hosts, ${measured}`,
+          `GET /v1/jobs/:id/results of a completed ${RESULTS_PROGRAM} job on ${resultsHosts} hosts, ${measured} arriving evenly`,
           results,
           reference(resultsReference, '/v1/jobs/:id/results'),
           undefined,

@@ -35,7 +35,7 @@ describe('fleetArgs', () => {
       everySeconds: 1,
       ingestSeconds: 60,
       ingestRecords: 500,
-      exportPairs: 3,
+      exportPairs: 4,
       exportWindowSeconds: 20,
       requestRate: 200,
       requestSeconds: 20,
@@ -46,7 +46,7 @@ describe('fleetArgs', () => {
 
   it('takes every option', () => {
     const args = ['--hosts', '1,10,100', '--reps', '5', '--firings', '8', '--every', '2', '--only', 'ingest,requests'];
-    const more = ['--ingest-seconds', '30', '--ingest-records', '1000', '--export-pairs', '4', '--export-window-seconds', '10', '--rate', '100', '--request-seconds', '10', '--results-hosts', '50', '--ssh-hosts', '3', '--api-cpu-prof', '/tmp/prof'];
+    const more = ['--ingest-seconds', '30', '--ingest-records', '1000', '--export-pairs', '2', '--export-window-seconds', '10', '--rate', '100', '--request-seconds', '10', '--results-hosts', '50', '--ssh-hosts', '3', '--api-cpu-prof', '/tmp/prof'];
     expect(fleetArgs([...args, ...more])).toEqual({
       hosts: [1, 10, 100],
       measure: new Set(['ingest', 'requests']),
@@ -55,7 +55,7 @@ describe('fleetArgs', () => {
       everySeconds: 2,
       ingestSeconds: 30,
       ingestRecords: 1000,
-      exportPairs: 4,
+      exportPairs: 2,
       exportWindowSeconds: 10,
       requestRate: 100,
       requestSeconds: 10,

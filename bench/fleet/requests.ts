@@ -3,10 +3,11 @@
 //
 // autocannon's own rate limit (overallRate) does not spread requests over the second: each
 // connection sends its share back to back as each second begins, then waits for the next. At 200/s
-// over 20 connections, that is 20 clients in a closed loop for the first ~100 ms of every second, a
-// burst ten times the rate, and the latencies measure its queue. `spread` arrivals are the rate
-// itself: one autocannon client per request of a second, each sending one request a second, their
-// starts 1/rate s apart, so requests arrive evenly and none waits for another's answer.
+// over 20 connections, each sends its 10 requests of the second one after another as it begins: 20
+// clients in a closed loop, and the latencies measure that burst's queue. `spread` arrivals are the
+// rate itself, spread over the second: SPREAD_CLIENTS autocannon clients whose connections each
+// send one request a second, the clients' starts 1/SPREAD_CLIENTS s apart (at 200/s, two requests
+// every 10 ms), so requests arrive evenly and none waits for another's answer.
 import autocannon from 'autocannon';
 
 export interface RateOptions {
@@ -35,6 +36,9 @@ export interface RateResult {
   meanBytes: number;
 }
 
+/** Clients of `spread` arrivals: each of its connections sends once a second, the clients' phases 1/CLIENTS s apart. */
+const SPREAD_CLIENTS = 100;
+
 /** The latency of every request sent at `rate` for `seconds`. Throws if any answer was not the expected one. */
 export async function latenciesAtRate(options: RateOptions): Promise<RateResult> {
   const latencies: number[] = [];
@@ -42,10 +46,12 @@ export async function latenciesAtRate(options: RateOptions): Promise<RateResult>
   let bytes = 0;
   let errors = 0;
   let timeouts = 0;
-  const client = (connections: number, overallRate: number) =>
+  /** Answers to requests sent in [from, to) (performance.now() ms) are measured; the rest only checked. Spread: none until every client started. */
+  let window = options.arrivals === 'bursts' ? { from: -Infinity, to: Infinity } : { from: Infinity, to: Infinity };
+  const client = (connections: number, overallRate: number, seconds: number) =>
     new Promise<void>((resolve, reject) => {
       const instance = autocannon(
-        { url: options.url, headers: { authorization: `Bearer ${options.token}` }, connections, overallRate, duration: options.seconds, timeout: 10 },
+        { url: options.url, headers: { authorization: `Bearer ${options.token}` }, connections, overallRate, duration: seconds, timeout: 10 },
         (error, result) => {
           if (error) return reject(error);
           errors += result.errors;
@@ -54,21 +60,34 @@ export async function latenciesAtRate(options: RateOptions): Promise<RateResult>
         },
       );
       instance.on('response', (_client, statusCode, resBytes, responseTime) => {
-        bytes += resBytes;
         statuses.set(statusCode, (statuses.get(statusCode) ?? 0) + 1);
+        const sentAt = performance.now() - responseTime;
+        if (sentAt < window.from || sentAt >= window.to) return;
+        bytes += resBytes;
         latencies.push(responseTime);
       });
     });
-  if (options.arrivals === 'bursts') await client(CONNECTIONS, options.rate);
+  if (options.arrivals === 'bursts') await client(CONNECTIONS, options.rate, options.seconds);
   else {
-    const clients: Array<Promise<void>> = [];
-    const gapMs = 1000 / options.rate;
-    for (let i = 0; i < options.rate; i++) {
-      // Each starts its own 1 s cycle now: its phase in the second.
-      if (i > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
-      clients.push(client(1, 1));
+    // Starting an autocannon client takes this event loop ~5-7 ms: the clients start on a schedule
+    // over the first second (their phases), and only requests sent once all have started, for
+    // `seconds`, are measured, so that start-up delays no measured answer.
+    const clients = Math.min(SPREAD_CLIENTS, options.rate);
+    const perClient = options.rate / clients;
+    if (!Number.isInteger(perClient)) throw new RangeError(`spread arrivals need a rate that is a multiple of ${clients}, got ${options.rate}`);
+    const started = performance.now();
+    const running: Array<Promise<void>> = [];
+    for (let i = 0; i < clients; i++) {
+      const wait = started + (i * 1000) / clients - performance.now();
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, wait)));
+      running.push(client(perClient, perClient, options.seconds + 2));
     }
-    await Promise.all(clients);
+    const from = performance.now();
+    window = { from, to: from + options.seconds * 1000 };
+    // Settled, so a failing client never leaves the others sending into the next measurement unawaited.
+    const ended = await Promise.allSettled(running);
+    const failed = ended.find((e): e is PromiseRejectedResult => e.status === 'rejected');
+    if (failed) throw failed.reason;
   }
   const wrong = [...statuses].filter(([status]) => status !== options.expectedStatus);
   if (wrong.length > 0 || errors > 0 || timeouts > 0) {
