@@ -18,7 +18,7 @@
 // simulated daemon hosts of the same run. Args: --hosts 1,10,100,1000 --reps 20 --firings 15 --every 1
 // --only dispatch,jitter,requests,ingest and the rest fleetArgs (metrics.ts) lists.
 import { randomUUID } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -46,6 +46,7 @@ import { simulatedHostId } from './host-profile';
 import { cpuPressure, measureExportWindows, measureIngest, postgresPids, type CpuSource, type ExportWindow, type Wal } from './ingest';
 import { exportCostMetrics, fleetArgs, firingJitters, latencyMetrics, requestLatencyMetric, stagesNote, throughputMetric, type FleetArgs, type Measured, type Rates } from './metrics';
 import { startOtlpSink } from './otlp-sink';
+import { tail } from './log-tail';
 import { latenciesAtRate, type Arrivals, type RateResult } from './requests';
 import { RunsObserver, type RunsProgress } from './runs-observer';
 import { startSshFleet } from './ssh-fleet';
@@ -466,10 +467,3 @@ function endedOtherThan(p: RunsProgress, expected?: RunState): boolean {
   return Object.entries(p.states).some(([state, n]) => n > 0 && state !== expected && isTerminalRunState(state as RunState));
 }
 
-function tail(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-30).join('\n');
-  } catch {
-    return `(no ${file})`;
-  }
-}

@@ -2,9 +2,9 @@
 // them. It runs as its own process (otlp-sink-main.ts), as a collector would, so the 30-odd MB/s it
 // receives never shares an event loop with the producer that keeps ingest's backlog full; its CPU is
 // measured beside the API's.
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { tail } from './log-tail';
 import { REPO_ROOT, StopWaiting, freePort, isAlive, startDetached, stopPid, waitFor } from '../../infra/stack/index';
 
 export interface SinkCounts {
@@ -59,7 +59,7 @@ export async function startOtlpSink(logFile: string): Promise<OtlpSink> {
       'the OTLP sink to listen',
       async () => {
         // Exited (its port taken since freePort chose it, say): say why now, not after the timeout.
-        if (!isAlive(pid)) throw new StopWaiting(`the OTLP sink exited:\n${readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n')}`);
+        if (!isAlive(pid)) throw new StopWaiting(`the OTLP sink exited:\n${tail(logFile, 20)}`);
         return counts().then(() => true, () => false);
       },
       30_000,

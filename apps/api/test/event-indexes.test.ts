@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freshDatabaseUrl } from '@fleettrace/testing/database';
 import { DEFAULT_TIMINGS, type ApiConfig } from '../src/config';
 import { DatabaseRepository } from '../src/repositories/database.repository';
+import { nodes, plansOf, type PlanNode } from './support/plans';
 import { MigrationRepository } from '../src/repositories/migration.repository';
 import { ResultRepository } from '../src/repositories/result.repository';
 
@@ -57,38 +58,6 @@ afterAll(async () => {
   await database?.onApplicationShutdown();
 });
 
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  Plans?: PlanNode[];
-}
-
-/**
- * The plans of the statements `read` sends, instead of running them: each is EXPLAINed with the
- * same parameters, and answered with no rows.
- */
-async function plansOf(read: () => Promise<unknown>): Promise<PlanNode[]> {
-  const pool = database.pool;
-  const query = pool.query.bind(pool);
-  const plans: PlanNode[] = [];
-  (pool as { query: unknown }).query = async (text: string, values?: unknown[]) => {
-    const { rows } = await query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${text}`, values);
-    plans.push(rows[0]!['QUERY PLAN'][0]!.Plan);
-    return { rows: [], rowCount: 0 };
-  };
-  try {
-    await read();
-  } finally {
-    (pool as { query: unknown }).query = query;
-  }
-  return plans;
-}
-
-function nodes(plan: PlanNode): PlanNode[] {
-  return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
-}
-
 /** How each plan reads run_events: "Seq Scan", or the scan type and the index it walks. */
 function eventScans(plans: PlanNode[]): string[] {
   return plans.flatMap(nodes).flatMap((n) => {
@@ -123,7 +92,7 @@ describe('event reads on a million rows', () => {
       { output: 'execs', limit: 100 },
       { output: 'execs', limit: 100, after: cursor },
     ]) {
-      const plans = await plansOf(() => results.eventsPage(jobId, query));
+      const plans = await plansOf(database.pool, () => results.eventsPage(jobId, query));
       expect(eventScans(plans), JSON.stringify(query)).toEqual(['Index Scan run_events_by_job']);
       expect(sorts(plans)).toBe(0);
     }
@@ -136,7 +105,7 @@ describe('event reads on a million rows', () => {
       { output: 'execs', limit: 100, contains: { text: 'tool42', field: 'filename' } },
       { output: 'execs', limit: 100, after: cursor, contains: { text: 'tool42' } },
     ]) {
-      expect(indexesRead(await plansOf(() => results.eventsPage(jobId, query))), JSON.stringify(query)).toEqual(new Set(['run_events_by_job']));
+      expect(indexesRead(await plansOf(database.pool, () => results.eventsPage(jobId, query))), JSON.stringify(query)).toEqual(new Set(['run_events_by_job']));
     }
   });
 
@@ -145,17 +114,17 @@ describe('event reads on a million rows', () => {
       { output: 'execs', limit: 100, host: 'h07' },
       { output: 'execs', limit: 100, host: 'h07', after: cursor, field: { name: 'comm', equals: 'comm13' } },
     ]) {
-      expect(indexesRead(await plansOf(() => results.eventsPage(jobId, query))), JSON.stringify(query)).toEqual(new Set(['run_events_by_run']));
+      expect(indexesRead(await plansOf(database.pool, () => results.eventsPage(jobId, query))), JSON.stringify(query)).toEqual(new Set(['run_events_by_run']));
     }
   });
 
   it("reads each run's first records per output from run_events_by_run, and counts them through an index", async () => {
-    expect(indexesRead(await plansOf(() => results.eventsOf(runIds, 10)))).toEqual(new Set(['run_events_by_run']));
-    expect(indexesRead(await plansOf(() => results.eventCountsOf(runIds))).size).toBe(1);
+    expect(indexesRead(await plansOf(database.pool, () => results.eventsOf(runIds, 10)))).toEqual(new Set(['run_events_by_run']));
+    expect(indexesRead(await plansOf(database.pool, () => results.eventCountsOf(runIds))).size).toBe(1);
   });
 
   it("finds a retention delete's rows by run through an index, and deletes them by tuple id", async () => {
-    const plans = await plansOf(() => results.deleteEventsOf(runIds.slice(0, 2), 10_000));
+    const plans = await plansOf(database.pool, () => results.deleteEventsOf(runIds.slice(0, 2), 10_000));
     expect(eventScans(plans)).toContain('Tid Scan');
     expect([...indexesRead(plans)]).toEqual([expect.stringMatching(/^run_events_(pkey|by_run)$/)]);
   });

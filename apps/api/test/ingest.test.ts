@@ -62,9 +62,10 @@ async function withIngestLoop(work: () => Promise<void>): Promise<void> {
   }
 }
 
-async function pendingCount(): Promise<number> {
+/** Entries delivered and not yet acked, over every results stream (of the shared API, or of `api`'s). */
+async function pendingCount(api: { stream: ResultsStreamRepository; redis: TestApi['redis'] } = { stream, redis: t.redis }): Promise<number> {
   let pending = 0;
-  for (const key of await stream.discover()) pending += Number(((await t.redis.xpending(key, INGEST_CONSUMER_GROUP)) as unknown[])[0]);
+  for (const key of await api.stream.discover()) pending += Number(((await api.redis.xpending(key, INGEST_CONSUMER_GROUP)) as unknown[])[0]);
   return pending;
 }
 
@@ -528,7 +529,7 @@ describe('ingest', () => {
         spy.mockRestore();
       }
       expect(await countRows(own.config.databaseUrl, 'run_events', runId)).toBe(MESSAGES);
-      for (const key of await ownStream.discover()) expect(Number(((await own.redis.xpending(key, INGEST_CONSUMER_GROUP)) as unknown[])[0]), key).toBe(0);
+      expect(await pendingCount({ stream: ownStream, redis: own.redis })).toBe(0);
 
       // A fleet-wide read that found less than a batch is followed by the next no sooner than the
       // pace. The spy reads the clock just after the loop does; on a loaded machine a few ms may pass

@@ -5,6 +5,7 @@ import { JOB_VIEW_RUNS } from '@fleettrace/contracts';
 import { freshDatabaseUrl } from '@fleettrace/testing/database';
 import { DEFAULT_TIMINGS, type ApiConfig } from '../src/config';
 import { DatabaseRepository } from '../src/repositories/database.repository';
+import { nodes, plansOf, type PlanNode } from './support/plans';
 import { JobViewRepository } from '../src/repositories/job-view.repository';
 import { MigrationRepository } from '../src/repositories/migration.repository';
 import { RunRepository } from '../src/repositories/run.repository';
@@ -51,36 +52,6 @@ afterAll(async () => {
   await database?.onApplicationShutdown();
 });
 
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  'Index Cond'?: string;
-  Plans?: PlanNode[];
-}
-
-/** The plans of the statements `read` sends, EXPLAINed with the same parameters instead of run. */
-async function plansOf(read: () => Promise<unknown>): Promise<PlanNode[]> {
-  const pool = database.pool;
-  const query = pool.query.bind(pool);
-  const plans: PlanNode[] = [];
-  (pool as { query: unknown }).query = async (text: string, values?: unknown[]) => {
-    const { rows } = await query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${text}`, values);
-    plans.push(rows[0]!['QUERY PLAN'][0]!.Plan);
-    return { rows: [], rowCount: 0 };
-  };
-  try {
-    await read();
-  } finally {
-    (pool as { query: unknown }).query = query;
-  }
-  return plans;
-}
-
-function nodes(plan: PlanNode): PlanNode[] {
-  return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
-}
-
 /** Each Limit over runs: how it reads them ("Index Scan runs_page_by_job", "Seq Scan"...), and whether it sorts. */
 function pagesOfRuns(plans: PlanNode[]): Array<{ scans: string[]; sorts: number }> {
   return plans
@@ -105,7 +76,7 @@ describe(`pages of a job's runs, ${HOSTS} hosts a job`, () => {
   });
 
   it("reads the job view's first page of runs from runs_page_by_job in order, without a sort", async () => {
-    const plans = await plansOf(() => new JobViewRepository(database).read(jobId, JOB_VIEW_RUNS + 1));
+    const plans = await plansOf(database.pool, () => new JobViewRepository(database).read(jobId, JOB_VIEW_RUNS + 1));
     expect(plans).toHaveLength(1);
     expect(pagesOfRuns(plans)).toEqual([{ scans: ['Index Scan runs_page_by_job'], sorts: 0 }]);
   });
@@ -115,7 +86,7 @@ describe(`pages of a job's runs, ${HOSTS} hosts a job`, () => {
     const after = { stage: 1, hostId: 'h0500', runId: randomUUID() };
     for (const query of [{ limit: 101 }, { limit: 101, after }, { limit: 101, states: ['running' as const] }]) {
       // The pool's query() (which plansOf intercepts) stands in for a transaction's.
-      const plans = await plansOf(() => runs.pageByJob(jobId, query, database.pool as unknown as TxClient));
+      const plans = await plansOf(database.pool, () => runs.pageByJob(jobId, query, database.pool as unknown as TxClient));
       expect(pagesOfRuns(plans), JSON.stringify(query)).toEqual([{ scans: ['Index Scan runs_page_by_job'], sorts: 0 }]);
       // The next page starts where the last ended, in the index, not by filtering the job's runs.
       const conditions = plans.flatMap(nodes).flatMap((n) => (n['Index Name'] === 'runs_page_by_job' ? [n['Index Cond'] ?? ''] : []));

@@ -1,0 +1,35 @@
+import type pg from 'pg';
+
+/** A node of an `EXPLAIN (FORMAT JSON)` plan, as far as the plan tests read it. */
+export interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  'Index Cond'?: string;
+  Plans?: PlanNode[];
+}
+
+/**
+ * The plans of the statements `read` sends through `pool`, instead of running them: each is
+ * EXPLAINed with the same parameters, and answered with no rows.
+ */
+export async function plansOf(pool: pg.Pool, read: () => Promise<unknown>): Promise<PlanNode[]> {
+  const query = pool.query.bind(pool);
+  const plans: PlanNode[] = [];
+  (pool as { query: unknown }).query = async (text: string, values?: unknown[]) => {
+    const { rows } = await query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${text}`, values);
+    plans.push(rows[0]!['QUERY PLAN'][0]!.Plan);
+    return { rows: [], rowCount: 0 };
+  };
+  try {
+    await read();
+  } finally {
+    (pool as { query: unknown }).query = query;
+  }
+  return plans;
+}
+
+/** The node and every node below it. */
+export function nodes(plan: PlanNode): PlanNode[] {
+  return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
+}
