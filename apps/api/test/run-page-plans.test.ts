@@ -52,8 +52,11 @@ afterAll(async () => {
   await database?.onApplicationShutdown();
 });
 
-/** Each Limit over runs: how it reads them ("Index Scan runs_page_by_job", "Seq Scan"...), and whether it sorts. */
-function pagesOfRuns(plans: PlanNode[]): Array<{ scans: string[]; sorts: number }> {
+/**
+ * Each Limit over runs: how it reads them ("Index Scan runs_page_by_job", "Seq Scan"...), whether
+ * it sorts, and how many scans of hosts it holds (a host looked up per run of the job, not per run of the page).
+ */
+function pagesOfRuns(plans: PlanNode[]): Array<{ scans: string[]; sorts: number; hostScans: number }> {
   return plans
     .flatMap(nodes)
     .filter((n) => n['Node Type'] === 'Limit')
@@ -64,7 +67,7 @@ function pagesOfRuns(plans: PlanNode[]): Array<{ scans: string[]; sorts: number 
         if (n['Relation Name'] !== 'runs' || !n['Node Type'].endsWith('Scan')) return [];
         return [n['Index Name'] ? `${n['Node Type']} ${n['Index Name']}` : n['Node Type']];
       });
-      return { scans, sorts: below.filter((n) => n['Node Type'] === 'Sort').length };
+      return { scans, sorts: below.filter((n) => n['Node Type'] === 'Sort').length, hostScans: below.filter((n) => n['Relation Name'] === 'hosts').length };
     })
     .filter((page) => page.scans.length > 0);
 }
@@ -78,7 +81,7 @@ describe(`pages of a job's runs, ${HOSTS} hosts a job`, () => {
   it("reads the job view's first page of runs from runs_page_by_job in order, without a sort", async () => {
     const plans = await plansOf(database.pool, () => new JobViewRepository(database).read(jobId, JOB_VIEW_RUNS + 1));
     expect(plans).toHaveLength(1);
-    expect(pagesOfRuns(plans)).toEqual([{ scans: ['Index Scan runs_page_by_job'], sorts: 0 }]);
+    expect(pagesOfRuns(plans)).toEqual([{ scans: ['Index Scan runs_page_by_job'], sorts: 0, hostScans: 0 }]);
   });
 
   it('reads GET .../runs pages, first, next and by state, from runs_page_by_job in order, without a sort', async () => {
@@ -87,10 +90,39 @@ describe(`pages of a job's runs, ${HOSTS} hosts a job`, () => {
     for (const query of [{ limit: 101 }, { limit: 101, after }, { limit: 101, states: ['running' as const] }]) {
       // The pool's query() (which plansOf intercepts) stands in for a transaction's.
       const plans = await plansOf(database.pool, () => runs.pageByJob(jobId, query, database.pool as unknown as TxClient));
-      expect(pagesOfRuns(plans), JSON.stringify(query)).toEqual([{ scans: ['Index Scan runs_page_by_job'], sorts: 0 }]);
+      expect(pagesOfRuns(plans), JSON.stringify(query)).toEqual([{ scans: ['Index Scan runs_page_by_job'], sorts: 0, hostScans: 0 }]);
       // The next page starts where the last ended, in the index, not by filtering the job's runs.
       const conditions = plans.flatMap(nodes).flatMap((n) => (n['Index Name'] === 'runs_page_by_job' ? [n['Index Cond'] ?? ''] : []));
       if ('after' in query) expect(conditions.join(' '), JSON.stringify(query)).toMatch(/ROW\(stage, host_id, id\) > ROW\(/);
+    }
+  });
+
+  it("cuts a new job's page from its runs before joining their hosts, while its statistics still say it has a handful", async () => {
+    // A job created since the last ANALYZE, as every job is when it is first watched: the planner
+    // expects a few of its runs, and may fetch and sort them all (cheap for runs alone), but a
+    // join below the Limit would look up all 1,000 hosts to keep 101.
+    const fresh = randomUUID();
+    await database.pool.query(
+      `INSERT INTO jobs (id, program, program_label, params, targets, duration_seconds, state, created_by, created_at)
+       VALUES ($1, 'execsnoop', 'execsnoop', '{}', '{"all":true}', 60, 'running', 'admin', now())`,
+      [fresh],
+    );
+    await database.pool.query(
+      `INSERT INTO runs (id, job_id, host_id, state, stage, queued_at, updated_at) SELECT gen_random_uuid(), $1, h.id, 'running', 0, now(), now() FROM hosts h`,
+      [fresh],
+    );
+    const view = await plansOf(database.pool, () => new JobViewRepository(database).read(fresh, JOB_VIEW_RUNS + 1));
+    const runs = new RunRepository(database);
+    const first = await plansOf(database.pool, () => runs.pageByJob(fresh, { limit: 101 }, database.pool as unknown as TxClient));
+    for (const plans of [view, first]) {
+      const pages = pagesOfRuns(plans);
+      expect(pages).toHaveLength(1);
+      expect(pages[0]!.hostScans).toBe(0);
+    }
+    // The host filter, by id or by name, now reads hosts apart from the join: still the runs it names.
+    for (const host of ['h7', 'h0007']) {
+      const page = await runs.pageByJob(fresh, { limit: 101, host }, database.pool as unknown as TxClient);
+      expect(page.map((r) => [r.hostId, r.hostName]), host).toEqual([['h0007', 'h7']]);
     }
   });
 });

@@ -180,6 +180,19 @@ function toRefs(rows: Array<{ id: string; job_id: string; host_id: string }>): R
 export const RUN_COLUMNS = `r.*, h.name AS host_name, h.kernel_release AS host_kernel`;
 
 /**
+ * A page of runs in page order (stage, host id, run id), `where` over runs as `r`, at most `limit`:
+ * the page is cut from runs alone and only its runs are joined to their hosts. A new job's runs
+ * are planned with stale statistics (a handful of rows where there are 1,000), and a join below
+ * the limit then looked up the host of every run of the job before keeping a page of them.
+ * Ordered by the caller (the page's order is the subquery's).
+ */
+export function runPageSql(where: string, limit: string): string {
+  return `SELECT ${RUN_COLUMNS}
+            FROM (SELECT * FROM runs r WHERE ${where} ORDER BY r.stage, r.host_id, r.id LIMIT ${limit}) r
+            LEFT JOIN hosts h ON h.id = r.host_id`;
+}
+
+/**
  * Runs and their states. Every state change is one UPDATE guarded by the state machine
  * (libs/contracts run-state.ts): the run must be in a state the new one may follow. The database's
  * trigger checks the same table, so a change this class lets through the trigger lets through too.
@@ -221,13 +234,9 @@ export class RunRepository {
     if (query.states) where.push(`r.state = ANY(${param(query.states)}::text[])`);
     if (query.host !== undefined) {
       const host = param(query.host);
-      where.push(`(r.host_id = ${host} OR h.name = ${host})`);
+      where.push(`(r.host_id = ${host} OR r.host_id IN (SELECT id FROM hosts WHERE name = ${host}))`);
     }
-    const { rows } = await db.query<RunRow>(
-      `SELECT ${RUN_COLUMNS} FROM runs r LEFT JOIN hosts h ON h.id = r.host_id WHERE ${where.join(' AND ')}
-       ORDER BY r.stage, r.host_id, r.id LIMIT ${param(query.limit)}`,
-      params,
-    );
+    const { rows } = await db.query<RunRow>(`${runPageSql(where.join(' AND '), param(query.limit))} ORDER BY r.stage, r.host_id, r.id`, params);
     return rows.map(toRecord);
   }
 

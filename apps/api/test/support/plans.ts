@@ -16,8 +16,10 @@ export interface PlanNode {
 export async function plansOf(pool: pg.Pool, read: () => Promise<unknown>): Promise<PlanNode[]> {
   const query = pool.query.bind(pool);
   const plans: PlanNode[] = [];
-  (pool as { query: unknown }).query = async (text: string, values?: unknown[]) => {
-    const { rows } = await query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${text}`, values);
+  // A statement comes as text and values, or as a config ({ name, text, values }) when it is prepared by name.
+  (pool as { query: unknown }).query = async (statement: string | { text: string; values?: unknown[] }, values?: unknown[]) => {
+    const [text, params] = typeof statement === 'string' ? [statement, values] : [statement.text, statement.values];
+    const { rows } = await query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${text}`, params);
     plans.push(rows[0]!['QUERY PLAN'][0]!.Plan);
     return { rows: [], rowCount: 0 };
   };
