@@ -63,8 +63,9 @@ export class JobViewRepository {
 
   /** The job as its view shows it, with its first `firstRuns` runs; undefined when there is no such job. */
   async read(jobId: string, firstRuns: number): Promise<JobViewRecord | undefined> {
-    // Named, so each connection parses and plans it once: dashboards poll it, and under the fleet
-    // bench's load its parse and plan took ~1 ms of every ~4.5 ms read (PostgreSQL's statement log).
+    // Named, so each connection parses it once, and after five runs PostgreSQL may keep one generic
+    // plan: dashboards poll it, and under the fleet bench's load its parse and bind (planning) took
+    // ~1 ms of every ~4.5 ms read (PostgreSQL's statement log).
     const { rows } = await this.database.pool.query<ViewRow>({ name: 'job-view', text: VIEW_SQL, values: [jobId, SUMMARIZED_FAILURE_STATES, firstRuns] });
     const row = rows[0];
     if (!row) return undefined;

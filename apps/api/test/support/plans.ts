@@ -6,6 +6,8 @@ export interface PlanNode {
   'Relation Name'?: string;
   'Index Name'?: string;
   'Index Cond'?: string;
+  /** The planner's estimate of the rows the node returns. */
+  'Plan Rows'?: number;
   Plans?: PlanNode[];
 }
 
@@ -16,7 +18,8 @@ export interface PlanNode {
 export async function plansOf(pool: pg.Pool, read: () => Promise<unknown>): Promise<PlanNode[]> {
   const query = pool.query.bind(pool);
   const plans: PlanNode[] = [];
-  // A statement comes as text and values, or as a config ({ name, text, values }) when it is prepared by name.
+  // A statement comes as text and values, or as a config ({ name, text, values }) when it is
+  // prepared by name; the name is dropped, so the EXPLAIN is never prepared under the statement's name.
   (pool as { query: unknown }).query = async (statement: string | { text: string; values?: unknown[] }, values?: unknown[]) => {
     const [text, params] = typeof statement === 'string' ? [statement, values] : [statement.text, statement.values];
     const { rows } = await query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${text}`, params);
