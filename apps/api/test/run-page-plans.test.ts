@@ -130,3 +130,31 @@ describe(`pages of a job's runs, ${HOSTS} hosts a job`, () => {
     }
   });
 });
+
+describe('the job view read', () => {
+  it('hands back the read before while the job is unchanged, and a new read once anything in the view changed', async () => {
+    const views = new JobViewRepository(database);
+    const first = (await views.read(jobId, JOB_VIEW_RUNS + 1))!;
+    expect(first.record.firstRuns).toHaveLength(JOB_VIEW_RUNS + 1);
+    expect(await views.read(jobId, JOB_VIEW_RUNS + 1, first)).toBe(first);
+    // A change in each part of the view: a run of the first page, a run's state counted, the timeline.
+    const [runOfPage] = first.record.firstRuns;
+    const changes = [
+      `UPDATE runs SET error = 'changed' WHERE id = '${runOfPage!.id}'`,
+      `UPDATE runs SET state = 'succeeded' WHERE id = (SELECT id FROM runs WHERE job_id = '${jobId}' AND state = 'running' ORDER BY stage DESC, host_id DESC LIMIT 1)`,
+      `INSERT INTO job_events (job_id, at, kind, message, detail) VALUES ('${jobId}', now(), 'note', 'a change', '{}')`,
+    ];
+    let before = first;
+    for (const change of changes) {
+      await database.pool.query(change);
+      const after = (await views.read(jobId, JOB_VIEW_RUNS + 1, before))!;
+      expect(after, change).not.toBe(before);
+      expect(after.text, change).not.toBe(before.text);
+      expect(await views.read(jobId, JOB_VIEW_RUNS + 1, after), change).toBe(after);
+      before = after;
+    }
+    expect(before.record.firstRuns[0]!.error).toBe('changed');
+    expect(before.record.runStates.get('succeeded')).toBe(1);
+    expect(before.record.events.at(-1)!.message).toBe('a change');
+  });
+});

@@ -69,7 +69,9 @@ function setup(hostList = [host('h1'), host('h2')]) {
       const runs = state.runs.filter((r) => r.jobId === jobId).map((r) => ({ ...r }));
       const runStates = new Map<RunRecord['state'], number>();
       for (const run of runs) runStates.set(run.state, (runStates.get(run.state) ?? 0) + 1);
-      return { job, runStates, failedRuns: runs.filter((r) => SUMMARIZED_FAILURE_STATES.includes(r.state)), firstRuns: runs.slice(0, firstRuns), events: [...state.events] };
+      // A new read every time: the service takes a job as unchanged only when the repository hands back the read before (tested on PostgreSQL, apps/api/test/run-page-plans.test.ts).
+      const record = { job, runStates, failedRuns: runs.filter((r) => SUMMARIZED_FAILURE_STATES.includes(r.state)), firstRuns: runs.slice(0, firstRuns), events: [...state.events] };
+      return { text: '', record };
     },
   } as unknown as JobViewRepository;
   const runs = {
