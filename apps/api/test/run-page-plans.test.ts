@@ -132,29 +132,50 @@ describe(`pages of a job's runs, ${HOSTS} hosts a job`, () => {
 });
 
 describe('the job view read', () => {
-  it('hands back the read before while the job is unchanged, and a new read once anything in the view changed', async () => {
+  it('answers the same text while the job is unchanged, and another once anything in the view changed', async () => {
     const views = new JobViewRepository(database);
-    const first = (await views.read(jobId, JOB_VIEW_RUNS + 1))!;
-    expect(first.record.firstRuns).toHaveLength(JOB_VIEW_RUNS + 1);
-    expect(await views.read(jobId, JOB_VIEW_RUNS + 1, first)).toBe(first);
-    // A change in each part of the view: a run of the first page, a run's state counted, the timeline.
-    const [runOfPage] = first.record.firstRuns;
-    const changes = [
-      `UPDATE runs SET error = 'changed' WHERE id = '${runOfPage!.id}'`,
-      `UPDATE runs SET state = 'succeeded' WHERE id = (SELECT id FROM runs WHERE job_id = '${jobId}' AND state = 'running' ORDER BY stage DESC, host_id DESC LIMIT 1)`,
-      `INSERT INTO job_events (job_id, at, kind, message, detail) VALUES ('${jobId}', now(), 'note', 'a change', '{}')`,
+    // A job of its own, so that running this again, or other tests, never see its changes.
+    const job = randomUUID();
+    await database.pool.query(
+      `INSERT INTO jobs (id, program, program_label, params, targets, duration_seconds, state, created_by, created_at)
+       VALUES ($1, 'execsnoop', 'execsnoop', '{}', '{"all":true}', 60, 'running', 'admin', now())`,
+      [job],
+    );
+    await database.pool.query(
+      `INSERT INTO runs (id, job_id, host_id, state, stage, queued_at, updated_at) SELECT gen_random_uuid(), $1, h.id, 'running', 0, now(), now() FROM hosts h`,
+      [job],
+    );
+    const read = async () => (await views.readText(job, JOB_VIEW_RUNS + 1))!;
+    const first = await read();
+    expect(views.parse(first).firstRuns).toHaveLength(JOB_VIEW_RUNS + 1);
+    expect(await read()).toBe(first);
+    // A change in each part of the view: the job, a run of the first page, a run's state counted
+    // (a run beyond the first page), the timeline, and the name of a host on the first page.
+    const mark = randomUUID();
+    const changes: Array<[string, unknown[]]> = [
+      [`UPDATE jobs SET cancel_reason = $2 WHERE id = $1`, [job, mark]],
+      [`UPDATE runs SET error = $2 WHERE job_id = $1 AND host_id = 'h0000'`, [job, mark]],
+      [`UPDATE runs SET state = 'succeeded' WHERE job_id = $1 AND host_id = 'h0999'`, [job]],
+      [`INSERT INTO job_events (job_id, at, kind, message, detail) VALUES ($1, now(), 'note', $2, '{}')`, [job, mark]],
+      [`UPDATE hosts SET name = $1 WHERE id = 'h0001'`, [`h1-${mark}`]],
     ];
     let before = first;
-    for (const change of changes) {
-      await database.pool.query(change);
-      const after = (await views.read(jobId, JOB_VIEW_RUNS + 1, before))!;
-      expect(after, change).not.toBe(before);
-      expect(after.text, change).not.toBe(before.text);
-      expect(await views.read(jobId, JOB_VIEW_RUNS + 1, after), change).toBe(after);
-      before = after;
+    try {
+      for (const [change, values] of changes) {
+        await database.pool.query(change, values);
+        const after = await read();
+        expect(after, change).not.toBe(before);
+        expect(await read(), change).toBe(after);
+        before = after;
+      }
+    } finally {
+      await database.pool.query(`UPDATE hosts SET name = 'h1' WHERE id = 'h0001'`);
     }
-    expect(before.record.firstRuns[0]!.error).toBe('changed');
-    expect(before.record.runStates.get('succeeded')).toBe(1);
-    expect(before.record.events.at(-1)!.message).toBe('a change');
+    const view = views.parse(before);
+    expect(view.job.cancelReason).toBe(mark);
+    expect(view.firstRuns[0]!.error).toBe(mark);
+    expect(view.firstRuns[1]!.hostName).toBe(`h1-${mark}`);
+    expect(view.runStates.get('succeeded')).toBe(1);
+    expect(view.events.at(-1)!.message).toBe(mark);
   });
 });

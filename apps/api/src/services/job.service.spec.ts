@@ -2,7 +2,7 @@ import { BadRequestException, ConflictException, ForbiddenException, Logger, Not
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { hasScope, parseSelector, type ApiScope, type CapabilityReport } from '@fleettrace/contracts';
-import { JobService } from './job.service';
+import { JobService, LAST_VIEWS } from './job.service';
 import type { CatalogEntry, ProgramCatalog } from './program-catalog';
 import type { ApiConfig } from '../config';
 import type { JobEvent, JobRecord, JobRepository } from '../repositories/job.repository';
@@ -49,7 +49,7 @@ const host = (id: string, capabilities?: Partial<CapabilityReport>): HostRecord 
 
 /** A JobService over in-memory repositories; the lifecycle applies changes to them directly. */
 function setup(hostList = [host('h1'), host('h2')]) {
-  const state = { jobs: new Map<string, JobRecord>(), runs: [] as RunRecord[], audit: [] as unknown[], events: [] as JobEvent[], stepped: [] as string[], withdrawn: [] as unknown[] };
+  const state = { jobs: new Map<string, JobRecord>(), runs: [] as RunRecord[], audit: [] as unknown[], events: [] as JobEvent[], stepped: [] as string[], withdrawn: [] as unknown[], parsed: 0, pad: '' };
   const jobs = {
     insert: async (_: unknown, job: JobRecord) => void state.jobs.set(job.id, job),
     findById: async (id: string) => state.jobs.get(id),
@@ -63,15 +63,20 @@ function setup(hostList = [host('h1'), host('h2')]) {
   } as unknown as JobRepository;
   // The jobs here are a few hosts: the first page is every run (the one-statement read is tested on PostgreSQL, apps/api/test/job-runs.test.ts).
   const jobViews = {
-    read: async (jobId: string, firstRuns: number) => {
+    // The view's text stands for what PostgreSQL answers: it changes when the job, its runs or its timeline do.
+    readText: async (jobId: string, firstRuns: number) => {
       const job = state.jobs.get(jobId);
       if (!job) return undefined;
-      const runs = state.runs.filter((r) => r.jobId === jobId).map((r) => ({ ...r }));
+      return JSON.stringify({ job, runs: state.runs.filter((r) => r.jobId === jobId).slice(0, firstRuns), counts: state.runs.filter((r) => r.jobId === jobId).map((r) => r.state), events: state.events, pad: state.pad });
+    },
+    parse: (text: string) => {
+      state.parsed++;
+      const { job, runs: page, counts, events } = JSON.parse(text) as { job: Omit<JobRecord, 'createdAt' | 'finishedAt' | 'cancelledAt'> & { createdAt: string; finishedAt: string | null; cancelledAt: string | null }; runs: RunRecord[]; counts: RunRecord['state'][]; events: JobEvent[] };
+      const maybeDate = (at: string | null) => (at === null ? null : new Date(at));
       const runStates = new Map<RunRecord['state'], number>();
-      for (const run of runs) runStates.set(run.state, (runStates.get(run.state) ?? 0) + 1);
-      // A new read every time: the service takes a job as unchanged only when the repository hands back the read before (tested on PostgreSQL, apps/api/test/run-page-plans.test.ts).
-      const record = { job, runStates, failedRuns: runs.filter((r) => SUMMARIZED_FAILURE_STATES.includes(r.state)), firstRuns: runs.slice(0, firstRuns), events: [...state.events] };
-      return { text: '', record };
+      for (const runState of counts) runStates.set(runState, (runStates.get(runState) ?? 0) + 1);
+      const runs = state.runs.filter((r) => r.jobId === job.id).map((r) => ({ ...r }));
+      return { job: { ...job, createdAt: new Date(job.createdAt), finishedAt: maybeDate(job.finishedAt), cancelledAt: maybeDate(job.cancelledAt) }, runStates, failedRuns: runs.filter((r) => SUMMARIZED_FAILURE_STATES.includes(r.state)), firstRuns: runs.slice(0, page.length), events: events.map((e) => ({ ...e, at: new Date(e.at) })) };
     },
   } as unknown as JobViewRepository;
   const runs = {
@@ -270,5 +275,40 @@ describe('JobService.get', () => {
     await expect(service.get('4b7f0c1e-8a2b-4c3d-9e4f-5a6b7c8d9e0f')).rejects.toThrow(
       new NotFoundException('job 4b7f0c1e-8a2b-4c3d-9e4f-5a6b7c8d9e0f not found'),
     );
+  });
+});
+
+describe('JobService views of unchanged jobs', () => {
+  it('shares a view and its encoding while the job is unchanged, and makes a new one when it changes', async () => {
+    const { service, state } = setup();
+    const view = await service.create(auth, { ...request, targets: { hosts: ['h1', 'h2'] } });
+    const first = await service.getJsonFor(auth, view.id);
+    const parsed = state.parsed;
+    expect(await service.getJsonFor(auth, view.id)).toBe(first);
+    expect(state.parsed).toBe(parsed);
+    await service.cancel(ops, view.id);
+    const changed = await service.getJsonFor(auth, view.id);
+    expect(changed).not.toBe(first);
+    expect(changed.etag).not.toBe(first.etag);
+    expect((JSON.parse(changed.json.toString()) as { runs: Array<{ state: string }> }).runs.map((r) => r.state)).toEqual(['cancelled', 'cancelled']);
+  });
+
+  it(`keeps the views of the ${LAST_VIEWS.jobs} jobs read last, and none bigger than ${LAST_VIEWS.oneChars} characters`, async () => {
+    const { service, state } = setup();
+    const ids: string[] = [];
+    for (let i = 0; i <= LAST_VIEWS.jobs; i++) ids.push((await service.create(auth, { ...request, targets: { hosts: ['h1'] } })).id);
+    for (const id of ids) await service.getJsonFor(auth, id);
+    // The last 32 are kept: read again, nothing is parsed; the first was forgotten and is parsed anew.
+    let parsed = state.parsed;
+    for (const id of ids.slice(1)) await service.getJsonFor(auth, id);
+    expect(state.parsed).toBe(parsed);
+    await service.getJsonFor(auth, ids[0]!);
+    expect(state.parsed).toBe(parsed + 1);
+    // A view too big to keep is parsed at every read.
+    state.pad = 'x'.repeat(LAST_VIEWS.oneChars);
+    await service.getJsonFor(auth, ids[0]!);
+    parsed = state.parsed;
+    await service.getJsonFor(auth, ids[0]!);
+    expect(state.parsed).toBe(parsed + 1);
   });
 });

@@ -30,7 +30,7 @@ import { describeIssue } from '../utils/describe-issue';
 import { rolloutStages } from '../utils/rollout-plan';
 import { CoalescedReads } from '../utils/coalesced-reads';
 import { JobRepository } from '../repositories/job.repository';
-import { JobViewRepository, type JobViewRead } from '../repositories/job-view.repository';
+import { JobViewRepository } from '../repositories/job-view.repository';
 import { RunRepository, type NewRun } from '../repositories/run.repository';
 import { HostRepository, type HostRecord } from '../repositories/host.repository';
 import { AuditRepository } from '../repositories/audit.repository';
@@ -39,10 +39,13 @@ import { RunLifecycleService } from './run-lifecycle.service';
 import { RolloutService } from './rollout.service';
 
 /**
- * Jobs whose last view is kept to be shared again while they do not change: each costs the view's
- * text, objects and encoding (~200 KB for a job of 1,000 hosts), and a dashboard polls a few jobs.
+ * The last views kept to be shared again while their jobs do not change (JobService.shared). A kept
+ * view costs its text, its objects and its encoding, about three times its text: a running job of
+ * 1,000 hosts has a text of ~61 KB, and a dashboard polls a few jobs. A view bigger than `oneChars`
+ * (verifier logs of failed runs on its first page) is not kept, and is read, parsed and encoded anew
+ * each time, as every view was before.
  */
-const LAST_VIEWS_KEPT = 32;
+export const LAST_VIEWS = { jobs: 32, chars: 4 * 1024 * 1024, oneChars: 512 * 1024 };
 
 /** One read of a job, shared by the requests that coalesced on it, and by later ones while the job is unchanged; `encoded` is filled on first use. */
 interface SharedJobView {
@@ -76,8 +79,9 @@ interface Plan {
 @Injectable()
 export class JobService {
   private readonly views = new CoalescedReads<string, SharedJobView>();
-  /** The last read of the jobs read most recently, and what it was shared as (shared()). */
-  private readonly lastViews = new Map<string, { read: JobViewRead; shared: SharedJobView }>();
+  /** The text of the last view of the jobs read most recently (the oldest first), and what it was shared as. */
+  private readonly lastViews = new Map<string, { text: string; shared: SharedJobView }>();
+  private lastViewsChars = 0;
 
   constructor(
     @Inject(API_CONFIG) private readonly config: ApiConfig,
@@ -186,7 +190,8 @@ export class JobService {
 
   /**
    * The job, if the token may see it (else 404, as for no such job), as JSON bytes, encoded (and
-   * tagged) once per read and sent as is to every poller sharing that read. It carries the first
+   * tagged) once per distinct view and sent as is to every poller while the job is unchanged: the
+   * bytes are shared, never to be changed. It carries the first
    * JOB_VIEW_RUNS runs only: a 1,000-host job's every run made a ~430 KB body whose encoding and
    * writing, not its read, set the latency under polling; the rest are paged by runs().
    */
@@ -209,16 +214,33 @@ export class JobService {
    */
   private shared(jobId: string): Promise<SharedJobView> {
     return this.views.read(jobId, async () => {
-      const last = this.lastViews.get(jobId);
-      const read = await this.jobViews.read(jobId, JOB_VIEW_RUNS + 1, last?.read);
-      this.lastViews.delete(jobId);
-      if (!read) throw new NotFoundException(`job ${jobId} not found`);
-      const shared = last?.read === read ? last.shared : { view: mapJob(read.record) };
-      // Most recently read last: the first is the one read longest ago.
-      this.lastViews.set(jobId, { read, shared });
-      if (this.lastViews.size > LAST_VIEWS_KEPT) this.lastViews.delete(this.lastViews.keys().next().value!);
+      const text = await this.jobViews.readText(jobId, JOB_VIEW_RUNS + 1);
+      const last = this.forgetView(jobId);
+      if (text === undefined) throw new NotFoundException(`job ${jobId} not found`);
+      const shared = last?.text === text ? last.shared : { view: mapJob(this.jobViews.parse(text)) };
+      this.keepView(jobId, text, shared);
       return shared;
     });
+  }
+
+  private forgetView(jobId: string): { text: string; shared: SharedJobView } | undefined {
+    const last = this.lastViews.get(jobId);
+    if (last) {
+      this.lastViews.delete(jobId);
+      this.lastViewsChars -= last.text.length;
+    }
+    return last;
+  }
+
+  /** Keeps the job's view as the most recent one, then forgets the oldest past LAST_VIEWS. */
+  private keepView(jobId: string, text: string, shared: SharedJobView): void {
+    if (text.length > LAST_VIEWS.oneChars) return;
+    this.lastViews.set(jobId, { text, shared });
+    this.lastViewsChars += text.length;
+    for (const oldest of this.lastViews.keys()) {
+      if (this.lastViews.size <= LAST_VIEWS.jobs && this.lastViewsChars <= LAST_VIEWS.chars) break;
+      this.forgetView(oldest);
+    }
   }
 
   /** A page of the job's runs, filtered by state and host; a token sees them when it sees the job. */

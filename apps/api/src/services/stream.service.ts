@@ -147,7 +147,7 @@ export class StreamService {
    * client pages the rest from runsPage.nextCursor (GET /v1/jobs/:id/runs).
    */
   private async picture(jobId: string): Promise<Extract<JobStreamMessage, { event: 'job' }>['data']> {
-    const read = (await this.jobViews.read(jobId, JOB_VIEW_RUNS + 1))?.record;
+    const read = await this.jobViews.read(jobId, JOB_VIEW_RUNS + 1);
     if (!read) throw new NotFoundException(`job ${jobId} not found`);
     const { runStates, summary, firstRuns, runsPage } = runsOverview(read);
     return { state: read.job.state, runStates, summary, runs: firstRuns.map((r) => ({ runId: r.id, hostId: r.hostId, state: r.state })), runsPage };
