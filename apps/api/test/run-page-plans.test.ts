@@ -73,6 +73,21 @@ function pagesOfRuns(plans: PlanNode[]): Array<{ scans: string[]; sorts: number;
     .filter((page) => page.scans.length > 0);
 }
 
+/** A new running job with a run on every host, inserted after the fixture's ANALYZE: its id. */
+async function runningJobOnEveryHost(): Promise<string> {
+  const id = randomUUID();
+  await database.pool.query(
+    `INSERT INTO jobs (id, program, program_label, params, targets, duration_seconds, state, created_by, created_at)
+     VALUES ($1, 'execsnoop', 'execsnoop', '{}', '{"all":true}', 60, 'running', 'admin', now())`,
+    [id],
+  );
+  await database.pool.query(
+    `INSERT INTO runs (id, job_id, host_id, state, stage, queued_at, updated_at) SELECT gen_random_uuid(), $1, h.id, 'running', 0, now(), now() FROM hosts h`,
+    [id],
+  );
+  return id;
+}
+
 describe(`pages of a job's runs, ${HOSTS} hosts a job`, () => {
   it('holds the rows the plans are about', async () => {
     const { rows } = await database.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM runs WHERE job_id = $1', [jobId]);
@@ -103,16 +118,7 @@ describe(`pages of a job's runs, ${HOSTS} hosts a job`, () => {
     // expects a few of its runs (checked below), and may fetch and sort them all, cheap for runs
     // alone, where a join below the Limit looked up all 1,000 hosts to keep 101. (The view's
     // estimate is an average job's whatever the statistics, as it names the job through j.id.)
-    const fresh = randomUUID();
-    await database.pool.query(
-      `INSERT INTO jobs (id, program, program_label, params, targets, duration_seconds, state, created_by, created_at)
-       VALUES ($1, 'execsnoop', 'execsnoop', '{}', '{"all":true}', 60, 'running', 'admin', now())`,
-      [fresh],
-    );
-    await database.pool.query(
-      `INSERT INTO runs (id, job_id, host_id, state, stage, queued_at, updated_at) SELECT gen_random_uuid(), $1, h.id, 'running', 0, now(), now() FROM hosts h`,
-      [fresh],
-    );
+    const fresh = await runningJobOnEveryHost();
     const view = await plansOf(database.pool, () => new JobViewRepository(database).read(fresh, JOB_VIEW_RUNS + 1));
     const runs = new RunRepository(database);
     const first = await plansOf(database.pool, () => runs.pageByJob(fresh, { limit: 101 }, database.pool as unknown as TxClient));
@@ -135,16 +141,7 @@ describe('the job view read', () => {
   it('answers the same text while the job is unchanged, and another once anything in the view changed', async () => {
     const views = new JobViewRepository(database);
     // A job of its own, so that running this again, or other tests, never see its changes.
-    const job = randomUUID();
-    await database.pool.query(
-      `INSERT INTO jobs (id, program, program_label, params, targets, duration_seconds, state, created_by, created_at)
-       VALUES ($1, 'execsnoop', 'execsnoop', '{}', '{"all":true}', 60, 'running', 'admin', now())`,
-      [job],
-    );
-    await database.pool.query(
-      `INSERT INTO runs (id, job_id, host_id, state, stage, queued_at, updated_at) SELECT gen_random_uuid(), $1, h.id, 'running', 0, now(), now() FROM hosts h`,
-      [job],
-    );
+    const job = await runningJobOnEveryHost();
     const read = async () => (await views.readText(job, JOB_VIEW_RUNS + 1))!;
     const first = await read();
     expect(views.parse(first).firstRuns).toHaveLength(JOB_VIEW_RUNS + 1);
