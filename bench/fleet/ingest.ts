@@ -19,7 +19,7 @@ import { INGEST_CONSUMER_GROUP } from '@fleettrace/contracts';
 import { waitFor } from '@fleettrace/infra/stack';
 import { INGEST_BATCH_SIZE } from '../../apps/api/src/services/ingest.service';
 import { log } from '../../libs/bpf-loader/bench/stats';
-import { ratesOf, storedRows, type CountSample, type Rates } from './metrics';
+import { ratesBetweenRises, ratesOf, storedRows, type CountSample, type Rates } from './metrics';
 
 export interface IngestTarget {
   redis: Redis;
@@ -191,7 +191,8 @@ export async function measureExportWindows(target: IngestTarget, options: Export
           await sleep(options.warmupSeconds * 1000);
           const meter = new CpuMeter(options.processes);
           const bench = process.cpuUsage();
-          const rates = ratesOf(await sampleEverySecond(options.windowSeconds, stored));
+          // Read every 100 ms and bounded by the commits seen: ratesBetweenRises says why.
+          const rates = ratesBetweenRises(await sampleEvery(RISE_SAMPLE_MS, options.windowSeconds, stored));
           const cpu = meter.percentages();
           const used = process.cpuUsage(bench);
           cpu['bench (producer)'] = ((used.user + used.system) / 1000 / (rates.seconds * 1000)) * 100;
@@ -275,11 +276,19 @@ function walSince(before: Wal, after: Wal): Wal {
 }
 
 /** Reads a count once now and once at the end of each of the next `seconds` seconds. */
-async function sampleEverySecond(seconds: number, count: () => Promise<number>): Promise<CountSample[]> {
+function sampleEverySecond(seconds: number, count: () => Promise<number>): Promise<CountSample[]> {
+  return sampleEvery(1000, seconds, count);
+}
+
+/** How often an export window reads the stored count: a read is one index probe per run. */
+const RISE_SAMPLE_MS = 100;
+
+/** Reads a count once now and once every `intervalMs` for the next `seconds` seconds. */
+async function sampleEvery(intervalMs: number, seconds: number, count: () => Promise<number>): Promise<CountSample[]> {
   const samples: CountSample[] = [{ at: performance.now(), count: await count() }];
   const start = samples[0]!.at;
-  for (let s = 1; s <= seconds; s++) {
-    await sleep(start + s * 1000 - performance.now());
+  for (let i = 1; i <= (seconds * 1000) / intervalMs; i++) {
+    await sleep(start + i * intervalMs - performance.now());
     samples.push({ at: performance.now(), count: await count() });
   }
   return samples;

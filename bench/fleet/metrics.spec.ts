@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ScheduleDetailView } from '@fleettrace/contracts';
 import { percentile } from '../../libs/bpf-loader/bench/stats';
-import { firingJitters, fleetArgs, latencyMetrics, ratesOf, requestLatencyMetric, stagesNote, storedRows, targetMs, throughputMetric, exportCostMetrics } from './metrics';
+import { firingJitters, fleetArgs, latencyMetrics, ratesBetweenRises, ratesOf, requestLatencyMetric, stagesNote, storedRows, targetMs, throughputMetric, exportCostMetrics } from './metrics';
 
 describe('percentile', () => {
   it('is the nearest-rank sample, never an interpolation', () => {
@@ -148,6 +148,40 @@ describe('ratesOf', () => {
   it('refuses fewer than two samples, and samples out of time order', () => {
     expect(() => ratesOf([{ at: 0, count: 1 }])).toThrow('a rate needs two samples at least, got 1');
     expect(() => ratesOf([{ at: 10, count: 1 }, { at: 10, count: 2 }])).toThrow('samples must be in time order: 10 then 10');
+  });
+});
+
+describe('ratesBetweenRises', () => {
+  it('is the rate from the first rise of the count to the last, not over the whole span', () => {
+    // Commits of 50,000 at 0.95 s, 1.95 s and 2.95 s, sampled every 100 ms from 0.5 s to 3.5 s.
+    const samples = Array.from({ length: 31 }, (_, i) => {
+      const at = 500 + i * 100;
+      return { at, count: 50_000 * [950, 1950, 2950].filter((c) => c <= at).length };
+    });
+    // The whole span says 150,000 in 3 s; between the commits seen (at 1.0 s and 3.0 s) it is 100,000 in 2 s.
+    expect(ratesOf(samples).sustained).toBeCloseTo(50_000);
+    const rates = ratesBetweenRises(samples);
+    expect(rates.sustained).toBeCloseTo(50_000);
+    expect([rates.counted, rates.seconds]).toEqual([100_000, 2]);
+  });
+
+  it('does not move with where the window starts among the steps', () => {
+    // A commit of 50,000 every 0.75 s: 66,667 events/s.
+    const commits = Array.from({ length: 40 }, (_, i) => 1000 + i * 750);
+    const samples = (start: number) =>
+      Array.from({ length: 201 }, (_, i) => {
+        const t = start + i * 100;
+        return { at: t, count: 50_000 * commits.filter((c) => c <= t).length };
+      });
+    const starts = [950, 1150, 1350, 1550];
+    // Bounded by the clock, a 20 s window sees 26 or 27 commits by where it starts: 65,000/s or 67,500/s.
+    expect(new Set(starts.map((start) => Math.round(ratesOf(samples(start)).sustained)))).toEqual(new Set([65_000, 67_500]));
+    // Between rises, within what 100 ms at each end can make of ~19 s.
+    for (const start of starts) expect(Math.abs(ratesBetweenRises(samples(start)).sustained / (50_000 / 0.75) - 1)).toBeLessThan(0.006);
+  });
+
+  it('refuses samples with fewer than two rises', () => {
+    expect(() => ratesBetweenRises([{ at: 0, count: 0 }, { at: 100, count: 0 }, { at: 200, count: 5 }, { at: 300, count: 5 }])).toThrow('a rate between rises needs two rises at least, got 1 in 4 samples');
   });
 });
 

@@ -1,3 +1,4 @@
+import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attributesOf, startOtlpReceiver, type OtlpReceiver } from '@fleettrace/testing/otlp-receiver';
 import type { EventStream } from '../src/telemetry/event-log-records';
@@ -14,6 +15,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await receiver?.close();
 });
+
+// sched(7) policies, as /proc/<pid>/task/<tid>/stat gives them.
+const SCHED_OTHER = 0;
+const SCHED_IDLE = 5;
 
 // One run per job here: the job id names the run, and so the stream its records belong to.
 const runOf = (jobId: string) => `run-of-${jobId}`;
@@ -104,6 +109,30 @@ describe('event records exported from a worker thread through a bounded queue', 
       await queue.close();
     }
     expect(errors).toEqual([]);
+  });
+
+  it('runs its worker thread under SCHED_IDLE, and only that thread: ingest keeps its priority', async () => {
+    const queue = new LogExportQueue(`${receiver.url}/v1/logs`, (e) => errors.push(e));
+    const policies = () =>
+      readdirSync('/proc/self/task').map((tid) => {
+        // The fields after the command's closing parenthesis; policy is field 41 of stat(5), nice field 19.
+        const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return { tid: Number(tid), policy: Number(fields[41 - 3]), nice: Number(fields[19 - 3]) };
+      });
+    const idleBefore = policies().filter((t) => t.policy === SCHED_IDLE).length;
+    try {
+      queue.start();
+      const idle = await waitFor('a thread under SCHED_IDLE', async () => {
+        const found = policies().filter((t) => t.policy === SCHED_IDLE);
+        return found.length > idleBefore && found;
+      });
+      expect(idle).toHaveLength(idleBefore + 1);
+      expect(idle.at(-1)!.nice).toBe(LOG_EXPORT_LIMITS.workerNice);
+      // The thread that ingests (the process's first) is untouched.
+      expect(policies().find((t) => t.tid === process.pid)).toMatchObject({ policy: SCHED_OTHER, nice: 0 });
+    } finally {
+      await queue.close();
+    }
   });
 
   it('sends what waits when closed, before the next delay would have', async () => {

@@ -1,6 +1,8 @@
 // The log export worker's thread (started by log-export-queue.ts): parses the events messages ingest
 // committed from their text, encodes their records as OTLP log records (otlp-log-encoding.ts) and
 // sends them, so none of that runs on the thread that ingests.
+import { execFile } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ExportResultCode } from '@opentelemetry/core';
@@ -39,6 +41,27 @@ try {
   setPriority(limits.workerNice);
 } catch {
   // Not permitted (or not Linux): the worker runs at the process's priority.
+}
+if (limits.workerIdle) idleScheduling();
+
+/**
+ * Puts this thread (only) under SCHED_IDLE: it runs when no other thread wants the core and gives
+ * way the moment one wakes, where a nice thread still holds the core for the rest of its slice
+ * while the ingest thread, woken by PostgreSQL or Redis, waits. Node has no call for it; util-linux's
+ * chrt makes it. Lowering one's own policy needs no privilege. Without /proc or chrt the nice value stands.
+ */
+function idleScheduling(): void {
+  let tid: string | undefined;
+  try {
+    // "<pid>/task/<tid>"
+    tid = readlinkSync('/proc/thread-self').split('/').pop();
+  } catch {
+    return;
+  }
+  if (!tid || !/^\d+$/.test(tid)) return;
+  execFile('chrt', ['--idle', '--pid', '0', tid], (error) => {
+    if (error) post({ kind: 'warning', message: `the OTLP log export thread stays at nice ${limits.workerNice}, not SCHED_IDLE: chrt failed: ${error.message}` });
+  });
 }
 
 /** The streams the queue told this worker of, by eventStreamKey; each one's shared fields encoded once. */
