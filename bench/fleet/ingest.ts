@@ -192,10 +192,19 @@ export async function measureExportWindows(target: IngestTarget, options: Export
           const meter = new CpuMeter(options.processes);
           const bench = process.cpuUsage();
           // Read every 100 ms and bounded by the commits seen: ratesBetweenRises says why.
-          const rates = ratesBetweenRises(await sampleEvery(RISE_SAMPLE_MS, options.windowSeconds, stored));
+          const samples = await sampleEvery(RISE_SAMPLE_MS, options.windowSeconds, stored);
+          let rates: Rates;
+          try {
+            rates = ratesBetweenRises(samples);
+          } catch (error) {
+            // Fewer than two commits in the window (a short one, or ingest stalled): the clock's span it is, said so.
+            log(`export window: ${(error as Error).message}; its rate is over the whole window`);
+            rates = ratesOf(samples);
+          }
           const cpu = meter.percentages();
           const used = process.cpuUsage(bench);
-          cpu['bench (producer)'] = ((used.user + used.system) / 1000 / (rates.seconds * 1000)) * 100;
+          // Over the whole window, as the meter's: rates.seconds is only the span between commits.
+          cpu['bench (producer)'] = ((used.user + used.system) / 1000 / (meter.elapsedSeconds() * 1000)) * 100;
           windows.push({ exportOn: on, rates, cpu });
           log(`export ${on ? 'on ' : 'off'}: ${Math.round(rates.sustained)} events/s over ${rates.seconds.toFixed(1)} s; API ${Math.round(cpu.api ?? 0)} % of a core`);
         }
@@ -410,8 +419,13 @@ class CpuMeter {
     this.start = Object.fromEntries(Object.entries(groups()).map(([name, sources]) => [name, ticksBySource(sources)]));
   }
 
+  /** Seconds since the meter started: what percentages() divide by. */
+  elapsedSeconds(): number {
+    return (performance.now() - this.startedAt) / 1000;
+  }
+
   percentages(): Record<string, number> {
-    const elapsedS = (performance.now() - this.startedAt) / 1000;
+    const elapsedS = this.elapsedSeconds();
     return Object.fromEntries(
       Object.entries(this.groups()).map(([name, sources]) => {
         let ticks = 0;

@@ -172,9 +172,9 @@ export function ratesOf(samples: readonly CountSample[]): Rates {
 /**
  * The rate between the first and the last rise of a count sampled often: ingest commits 50,000
  * events a transaction, about one a second, so a count read at fixed moments rises in steps, and a
- * rate over the samples' whole span is off by up to a step at each end (up to 5 % each of a 20 s
- * window at 50,000/s: more than the export's cost being measured). Between rises the error is the
- * sampling interval's at each end. `windows` are between each sample and the next.
+ * rate over the samples' whole span is off by up to one step (up to 5 % of a 20 s window at
+ * 50,000/s: as much as the export's cost being measured). Between rises the error is the sampling
+ * interval's at each end. `windows` are between each sample and the next (mostly 0, or a step).
  */
 export function ratesBetweenRises(samples: readonly CountSample[]): Rates {
   const rises: number[] = [];
@@ -252,7 +252,7 @@ export function exportCostMetrics(windows: readonly ExportCostWindow[], note: st
             unit: 'us/event',
             reference: { name: 'the same with export off', value: round2(off.usPerEvent[name]!) },
             ratio: ratioOf(on.usPerEvent[name]!, off.usPerEvent[name]!),
-            note: `from the same interleaved windows; CPU seconds of ${name} over the events stored`,
+            note: `from the same interleaved windows; ${name}'s CPU (its rate over each window) over the events stored`,
           },
         ]
       : [];

@@ -16,9 +16,23 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-// sched(7) policies, as /proc/<pid>/task/<tid>/stat gives them.
-const SCHED_OTHER = 0;
+// sched(7)'s SCHED_IDLE, as /proc/<pid>/task/<tid>/stat gives a policy.
 const SCHED_IDLE = 5;
+
+/** This process's threads with their scheduling policy (stat field 41, proc(5)) and nice value (field 19). */
+function threads(): Array<{ tid: number; policy: number; nice: number }> {
+  return readdirSync('/proc/self/task').flatMap((tid) => {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    } catch {
+      return []; // it exited
+    }
+    // The fields after the command, which may hold ") ": the first of them is field 3.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return [{ tid: Number(tid), policy: Number(fields[41 - 3]), nice: Number(fields[19 - 3]) }];
+  });
+}
 
 // One run per job here: the job id names the run, and so the stream its records belong to.
 const runOf = (jobId: string) => `run-of-${jobId}`;
@@ -111,25 +125,45 @@ describe('event records exported from a worker thread through a bounded queue', 
     expect(errors).toEqual([]);
   });
 
-  it('runs its worker thread under SCHED_IDLE, and only that thread: ingest keeps its priority', async () => {
+  it.runIf(process.platform === 'linux')('runs its worker thread under SCHED_IDLE, and only that thread: ingest keeps its priority', async () => {
     const queue = new LogExportQueue(`${receiver.url}/v1/logs`, (e) => errors.push(e));
-    const policies = () =>
-      readdirSync('/proc/self/task').map((tid) => {
-        // The fields after the command's closing parenthesis; policy is field 41 of stat(5), nice field 19.
-        const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-        return { tid: Number(tid), policy: Number(fields[41 - 3]), nice: Number(fields[19 - 3]) };
-      });
-    const idleBefore = policies().filter((t) => t.policy === SCHED_IDLE).length;
+    const before = threads();
     try {
       queue.start();
-      const idle = await waitFor('a thread under SCHED_IDLE', async () => {
-        const found = policies().filter((t) => t.policy === SCHED_IDLE);
-        return found.length > idleBefore && found;
+      // The worker's thread is the one that was not there before.
+      const worker = await waitFor('a new thread under SCHED_IDLE', async () => {
+        const added = threads().filter((t) => !before.some((b) => b.tid === t.tid) && t.policy === SCHED_IDLE);
+        return added.length > 0 && added;
+      }).catch((error: Error) => {
+        // A chrt that failed said why through the queue's errors.
+        throw new Error(`${error.message}; the queue's errors: ${errors.join('; ') || 'none'}`);
       });
-      expect(idle).toHaveLength(idleBefore + 1);
-      expect(idle.at(-1)!.nice).toBe(LOG_EXPORT_LIMITS.workerNice);
-      // The thread that ingests (the process's first) is untouched.
-      expect(policies().find((t) => t.tid === process.pid)).toMatchObject({ policy: SCHED_OTHER, nice: 0 });
+      expect(worker).toHaveLength(1);
+      expect(worker[0]!.nice).toBe(LOG_EXPORT_LIMITS.workerNice);
+      // Every thread that was there before, the one that ingests first of all, keeps its policy and nice value.
+      const now = new Map(threads().map((t) => [t.tid, t]));
+      for (const thread of before) if (now.has(thread.tid)) expect(now.get(thread.tid)).toEqual(thread);
+      expect(before.some((t) => t.tid === process.pid)).toBe(true);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it.runIf(process.platform === 'linux')('says in its errors when the worker cannot be put under SCHED_IDLE, and exports all the same', async () => {
+    const warnings: string[] = [];
+    const queue = new LogExportQueue(`${receiver.url}/v1/logs`, (e) => warnings.push(e));
+    // A worker takes a copy of the environment as it starts: this one finds no chrt.
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      queue.start();
+    } finally {
+      process.env.PATH = path;
+    }
+    try {
+      await waitFor('the warning', async () => warnings.some((w) => w.includes(`is not under SCHED_IDLE (it runs at nice ${LOG_EXPORT_LIMITS.workerNice}): chrt failed`)));
+      queue.offer([batch('job-no-chrt', 10)], streamOf, new Date());
+      await waitFor('the records sent', async () => queue.stats.exported === 10);
     } finally {
       await queue.close();
     }

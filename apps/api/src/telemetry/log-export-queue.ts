@@ -18,7 +18,7 @@ export interface LogExportLimits {
    * PostgreSQL need: on a busy host the worker yields, falls behind, and the queue drops (counted).
    */
   workerNice: number;
-  /** The worker thread under SCHED_IDLE as well (Linux): it runs only on a core nothing else wants. */
+  /** The worker thread under SCHED_IDLE as well (Linux): it gets a core mostly when nothing else wants one. */
   workerIdle: boolean;
 }
 

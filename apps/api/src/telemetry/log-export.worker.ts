@@ -37,30 +37,39 @@ const exporter = new OTLPExporterBase<EncodedRequest>(
 );
 const post = (message: FromLogExportWorker) => port.postMessage(message);
 // On Linux a thread's nice value is its own: this lowers the worker only, never the ingest thread.
+let niced = false;
 try {
   setPriority(limits.workerNice);
+  niced = true;
 } catch {
   // Not permitted (or not Linux): the worker runs at the process's priority.
 }
-if (limits.workerIdle) idleScheduling();
+if (limits.workerIdle && process.platform === 'linux') idleScheduling();
 
 /**
- * Puts this thread (only) under SCHED_IDLE: it runs when no other thread wants the core and gives
- * way the moment one wakes, where a nice thread still holds the core for the rest of its slice
- * while the ingest thread, woken by PostgreSQL or Redis, waits. Node has no call for it; util-linux's
- * chrt makes it. Lowering one's own policy needs no privilege. Without /proc or chrt the nice value stands.
+ * Puts this thread (only) under SCHED_IDLE, where it gets a core mostly when no other thread wants
+ * one, and gives way when one wakes, where a nice thread may first run out its slice while the
+ * ingest thread, woken by PostgreSQL or Redis, waits. (V8's GC helpers still serve this thread's heap
+ * at the process's priority.) Node has no call for it; util-linux's chrt makes it, on the thread's
+ * id. Lowering one's own policy needs no privilege. Where it fails, the nice value stands, and the
+ * log says so.
  */
 function idleScheduling(): void {
+  const stays = `the OTLP log export thread is not under SCHED_IDLE (it runs at ${niced ? `nice ${limits.workerNice}` : "the process's priority"})`;
   let tid: string | undefined;
   try {
     // "<pid>/task/<tid>"
     tid = readlinkSync('/proc/thread-self').split('/').pop();
-  } catch {
+  } catch (error) {
+    post({ kind: 'warning', message: `${stays}: /proc/thread-self: ${(error as Error).message}` });
     return;
   }
-  if (!tid || !/^\d+$/.test(tid)) return;
+  if (!tid || !/^\d+$/.test(tid)) {
+    post({ kind: 'warning', message: `${stays}: /proc/thread-self names no thread id` });
+    return;
+  }
   execFile('chrt', ['--idle', '--pid', '0', tid], (error) => {
-    if (error) post({ kind: 'warning', message: `the OTLP log export thread stays at nice ${limits.workerNice}, not SCHED_IDLE: chrt failed: ${error.message}` });
+    if (error) post({ kind: 'warning', message: `${stays}: chrt failed: ${error.message}` });
   });
 }
 
