@@ -1,4 +1,3 @@
-import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attributesOf, startOtlpReceiver, type OtlpReceiver } from '@fleettrace/testing/otlp-receiver';
 import type { EventStream } from '../src/telemetry/event-log-records';
@@ -15,24 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await receiver?.close();
 });
-
-// sched(7)'s SCHED_IDLE, as /proc/<pid>/task/<tid>/stat gives a policy.
-const SCHED_IDLE = 5;
-
-/** This process's threads with their scheduling policy (stat field 41, proc(5)) and nice value (field 19). */
-function threads(): Array<{ tid: number; policy: number; nice: number }> {
-  return readdirSync('/proc/self/task').flatMap((tid) => {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    } catch {
-      return []; // it exited
-    }
-    // The fields after the command, which may hold ") ": the first of them is field 3.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return [{ tid: Number(tid), policy: Number(fields[41 - 3]), nice: Number(fields[19 - 3]) }];
-  });
-}
 
 // One run per job here: the job id names the run, and so the stream its records belong to.
 const runOf = (jobId: string) => `run-of-${jobId}`;
@@ -123,50 +104,6 @@ describe('event records exported from a worker thread through a bounded queue', 
       await queue.close();
     }
     expect(errors).toEqual([]);
-  });
-
-  it.runIf(process.platform === 'linux')('runs its worker thread under SCHED_IDLE, and only that thread: ingest keeps its priority', async () => {
-    const queue = new LogExportQueue(`${receiver.url}/v1/logs`, (e) => errors.push(e));
-    const before = threads();
-    try {
-      queue.start();
-      // The worker's thread is the one that was not there before.
-      const worker = await waitFor('a new thread under SCHED_IDLE', async () => {
-        const added = threads().filter((t) => !before.some((b) => b.tid === t.tid) && t.policy === SCHED_IDLE);
-        return added.length > 0 && added;
-      }).catch((error: Error) => {
-        // A chrt that failed said why through the queue's errors.
-        throw new Error(`${error.message}; the queue's errors: ${errors.join('; ') || 'none'}`);
-      });
-      expect(worker).toHaveLength(1);
-      expect(worker[0]!.nice).toBe(LOG_EXPORT_LIMITS.workerNice);
-      // Every thread that was there before, the one that ingests first of all, keeps its policy and nice value.
-      const now = new Map(threads().map((t) => [t.tid, t]));
-      for (const thread of before) if (now.has(thread.tid)) expect(now.get(thread.tid)).toEqual(thread);
-      expect(before.some((t) => t.tid === process.pid)).toBe(true);
-    } finally {
-      await queue.close();
-    }
-  });
-
-  it.runIf(process.platform === 'linux')('says in its errors when the worker cannot be put under SCHED_IDLE, and exports all the same', async () => {
-    const warnings: string[] = [];
-    const queue = new LogExportQueue(`${receiver.url}/v1/logs`, (e) => warnings.push(e));
-    // A worker takes a copy of the environment as it starts: this one finds no chrt.
-    const path = process.env.PATH;
-    process.env.PATH = '/nonexistent';
-    try {
-      queue.start();
-    } finally {
-      process.env.PATH = path;
-    }
-    try {
-      await waitFor('the warning', async () => warnings.some((w) => w.includes(`is not under SCHED_IDLE (it runs at nice ${LOG_EXPORT_LIMITS.workerNice}): chrt failed`)));
-      queue.offer([batch('job-no-chrt', 10)], streamOf, new Date());
-      await waitFor('the records sent', async () => queue.stats.exported === 10);
-    } finally {
-      await queue.close();
-    }
   });
 
   it('sends what waits when closed, before the next delay would have', async () => {

@@ -18,11 +18,9 @@ export interface LogExportLimits {
    * PostgreSQL need: on a busy host the worker yields, falls behind, and the queue drops (counted).
    */
   workerNice: number;
-  /** The worker thread under SCHED_IDLE as well (Linux): it gets a core mostly when nothing else wants one. */
-  workerIdle: boolean;
 }
 
-export const LOG_EXPORT_LIMITS: LogExportLimits = { maxQueuedRecords: 50_000, maxExportBatchSize: 2_048, scheduledDelayMs: 200, maxExportsInFlight: 2, workerNice: 10, workerIdle: true };
+export const LOG_EXPORT_LIMITS: LogExportLimits = { maxQueuedRecords: 50_000, maxExportBatchSize: 2_048, scheduledDelayMs: 200, maxExportsInFlight: 2, workerNice: 10 };
 
 /** (run, output) streams a worker is told of before it is told to forget them all and start again. */
 const STREAMS_KEPT = 10_000;
@@ -47,7 +45,7 @@ export interface EventsHandover {
 export type ToLogExportWorker =
   | { kind: 'events'; streams: Array<[key: string, stream: EventStream]>; forget: boolean; texts: string[]; records: number[]; observedAt: number }
   | { kind: 'flush'; id: number };
-export type FromLogExportWorker = { kind: 'settled'; records: number; error?: string } | { kind: 'flushed'; id: number } | { kind: 'warning'; message: string };
+export type FromLogExportWorker = { kind: 'settled'; records: number; error?: string } | { kind: 'flushed'; id: number };
 
 export interface LogExportStats {
   /** Records handed to the worker, and of those, sent (the collector said yes), failed, dropped before. */
@@ -155,10 +153,6 @@ export class LogExportQueue {
       if (message.kind === 'flushed') {
         this.flushed.get(message.id)?.();
         this.flushed.delete(message.id);
-        return;
-      }
-      if (message.kind === 'warning') {
-        this.onError(message.message);
         return;
       }
       this.waiting -= message.records;

@@ -1,8 +1,6 @@
 // The log export worker's thread (started by log-export-queue.ts): parses the events messages ingest
 // committed from their text, encodes their records as OTLP log records (otlp-log-encoding.ts) and
 // sends them, so none of that runs on the thread that ingests.
-import { execFile } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ExportResultCode } from '@opentelemetry/core';
@@ -37,40 +35,10 @@ const exporter = new OTLPExporterBase<EncodedRequest>(
 );
 const post = (message: FromLogExportWorker) => port.postMessage(message);
 // On Linux a thread's nice value is its own: this lowers the worker only, never the ingest thread.
-let niced = false;
 try {
   setPriority(limits.workerNice);
-  niced = true;
 } catch {
   // Not permitted (or not Linux): the worker runs at the process's priority.
-}
-if (limits.workerIdle && process.platform === 'linux') idleScheduling();
-
-/**
- * Puts this thread (only) under SCHED_IDLE, where it gets a core mostly when no other thread wants
- * one, and gives way when one wakes, where a nice thread may first run out its slice while the
- * ingest thread, woken by PostgreSQL or Redis, waits. (V8's GC helpers still serve this thread's heap
- * at the process's priority.) Node has no call for it; util-linux's chrt makes it, on the thread's
- * id. Lowering one's own policy needs no privilege. Where it fails, the nice value stands, and the
- * log says so.
- */
-function idleScheduling(): void {
-  const stays = `the OTLP log export thread is not under SCHED_IDLE (it runs at ${niced ? `nice ${limits.workerNice}` : "the process's priority"})`;
-  let tid: string | undefined;
-  try {
-    // "<pid>/task/<tid>"
-    tid = readlinkSync('/proc/thread-self').split('/').pop();
-  } catch (error) {
-    post({ kind: 'warning', message: `${stays}: /proc/thread-self: ${(error as Error).message}` });
-    return;
-  }
-  if (!tid || !/^\d+$/.test(tid)) {
-    post({ kind: 'warning', message: `${stays}: /proc/thread-self names no thread id` });
-    return;
-  }
-  execFile('chrt', ['--idle', '--pid', '0', tid], (error) => {
-    if (error) post({ kind: 'warning', message: `${stays}: chrt failed: ${error.message}` });
-  });
 }
 
 /** The streams the queue told this worker of, by eventStreamKey; each one's shared fields encoded once. */
