@@ -87,7 +87,7 @@ export async function measureIngest(target: IngestTarget, options: IngestOptions
       const meter = new CpuMeter(options.processes);
       const bench = process.cpuUsage();
       const walBefore = await walNow(db);
-      ingest = ratesOf(await sampleEverySecond(seconds, stored));
+      ingest = ratesOf(await sampleEvery(1000, seconds, stored));
       ingestWal = walSince(walBefore, await walNow(db));
       cpu = meter.percentages();
       const used = process.cpuUsage(bench);
@@ -259,7 +259,7 @@ async function copyCeiling(
       const meter = new CpuMeter(processes);
       const bench = process.cpuUsage();
       const walBefore = await walNow(db);
-      const rates = ratesOf(await sampleEverySecond(seconds, async () => committed));
+      const rates = ratesOf(await sampleEvery(1000, seconds, async () => committed));
       const wal = walSince(walBefore, await walNow(db));
       const cpu = meter.percentages();
       const used = process.cpuUsage(bench);
@@ -282,11 +282,6 @@ async function walNow(db: pg.Client): Promise<Wal> {
 
 function walSince(before: Wal, after: Wal): Wal {
   return { bytes: after.bytes - before.bytes, fullPageImages: after.fullPageImages - before.fullPageImages };
-}
-
-/** Reads a count once now and once at the end of each of the next `seconds` seconds. */
-function sampleEverySecond(seconds: number, count: () => Promise<number>): Promise<CountSample[]> {
-  return sampleEvery(1000, seconds, count);
 }
 
 /** How often an export window reads the stored count: a read is one index probe per run. */

@@ -177,10 +177,17 @@ export function ratesOf(samples: readonly CountSample[]): Rates {
  * interval's at each end. `windows` are between each sample and the next (mostly 0, or a step).
  */
 export function ratesBetweenRises(samples: readonly CountSample[]): Rates {
-  const rises: number[] = [];
-  for (let i = 1; i < samples.length; i++) if (samples[i]!.count > samples[i - 1]!.count) rises.push(i);
-  if (rises.length < 2) throw new RangeError(`a rate between rises needs two rises at least, got ${rises.length} in ${samples.length} samples`);
-  return ratesOf(samples.slice(rises[0], rises[rises.length - 1]! + 1));
+  let first = -1;
+  let last = -1;
+  let rises = 0;
+  for (let i = 1; i < samples.length; i++) {
+    if (samples[i]!.count <= samples[i - 1]!.count) continue;
+    if (first < 0) first = i;
+    last = i;
+    rises++;
+  }
+  if (rises < 2) throw new RangeError(`a rate between rises needs two rises at least, got ${rises} in ${samples.length} samples`);
+  return ratesOf(samples.slice(first, last + 1));
 }
 
 /**
