@@ -2,7 +2,7 @@
 // Stops on SIGTERM or SIGINT.
 import { parseArgs } from 'node:util';
 import { runService, UsageError } from '@fleettrace/host-agent/service';
-import { serveOtlpSink } from './otlp-sink';
+import { serveOtlpSink } from './otlp-sink-server';
 
 runService('otlp-sink', async (log) => {
   const { values } = parseArgs({ options: { port: { type: 'string' } } });

@@ -2,15 +2,10 @@
 // them. It runs as its own process (otlp-sink-main.ts), as a collector would, so the 30-odd MB/s it
 // receives never shares an event loop with the producer that keeps ingest's backlog full; its CPU is
 // measured beside the API's.
-import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { tail } from './log-tail';
+import { COUNTS_PATH, type SinkCounts } from './otlp-sink-server';
 import { REPO_ROOT, StopWaiting, freePort, isAlive, startDetached, stopPid, waitFor } from '../../infra/stack/index';
-
-export interface SinkCounts {
-  requests: number;
-  bytes: number;
-}
 
 export interface OtlpSink {
   url: string;
@@ -21,27 +16,6 @@ export interface OtlpSink {
 }
 
 const SINK_MAIN = fileURLToPath(new URL('./otlp-sink-main.ts', import.meta.url));
-/** Not an OTLP path: the collector's own count of what it took. */
-export const COUNTS_PATH = '/counts';
-
-/** The sink's server, listening on 127.0.0.1:`port` (otlp-sink-main.ts runs it). */
-export async function serveOtlpSink(port: number): Promise<Server> {
-  const counts: SinkCounts = { requests: 0, bytes: 0 };
-  const server = createServer((request, response) => {
-    if (request.method === 'GET' && request.url === COUNTS_PATH) {
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(counts));
-      return;
-    }
-    request.on('data', (chunk: Buffer) => (counts.bytes += chunk.length));
-    request.on('end', () => {
-      counts.requests++;
-      // An empty ExportServiceResponse (no partial success) is a zero-length protobuf message.
-      response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
-    });
-  });
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
-  return server;
-}
 
 /** Starts the sink process; resolves once it answers. Stop it with close() (by its pid). */
 export async function startOtlpSink(logFile: string): Promise<OtlpSink> {

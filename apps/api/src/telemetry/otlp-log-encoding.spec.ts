@@ -135,7 +135,7 @@ describe('OTLP logs encoded from event records', () => {
 
   it('writes what the SDK writes for any records', () => {
     const int64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(Number);
-    const fieldValue = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 60 }), fc.integer(), int64, fc.double(), fc.boolean(), fc.constant(null), fc.bigInt({ min: 0n, max: 2n ** 63n - 1n }).map(String));
+    const fieldValue = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 60 }), fc.string({ minLength: 100, maxLength: 140 }), fc.integer(), int64, fc.double(), fc.boolean(), fc.constant(null), fc.bigInt({ min: 0n, max: 2n ** 63n - 1n }).map(String));
     // Times as they come, and text that only looks like one: digits of any length, signs, spaces, numbers.
     const time = fc.oneof(fc.stringMatching(/^[+ -]?\d{0,21} ?$/), fc.bigInt({ min: 0n, max: 2n ** 64n }).map(String), fc.double(), int64, fc.constant(null));
     // A field named __proto__ is the one difference, by design: see the next test.
@@ -149,6 +149,24 @@ describe('OTLP logs encoded from event records', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('writes what the SDK writes at the edges of the short path: every length around a one-byte KeyValue, integers around 2^31, fields that change places', () => {
+    // With key "comm" (6 bytes as a field), a string of 117 ASCII bytes makes a KeyValue of 127 bytes, the last whose length is one byte.
+    const lengths = Array.from({ length: 20 }, (_, i) => 108 + i);
+    const records: EventRecord[] = [
+      ...lengths.map((n) => ({ comm: 'a'.repeat(n), [`k${'e'.repeat(n % 7)}`]: 'b'.repeat(127 - n) })),
+      ...lengths.map((n) => ({ comm: `${'a'.repeat(n - 1)}é` })),
+      { [`${'n'.repeat(121)}`]: 'x', [`${'n'.repeat(122)}`]: 7, [`${'m'.repeat(130)}`]: '' },
+      { a: 0, b: 127, c: 128, d: 2 ** 31 - 1, e: 2 ** 31, f: 2 ** 32, g: -1, h: 0.5, i: -0 },
+      // The same fields in another order, fewer, and more: the places remembered from one record are wrong for the next.
+      { b: 1, a: 'x' },
+      { a: 'y' },
+      Object.fromEntries(Array.from({ length: 80 }, (_, i) => [`f${i}`, i % 2 ? i : `v${i}`])),
+      Object.fromEntries(Array.from({ length: 80 }, (_, i) => [`f${79 - i}`, i])),
+    ];
+    const parts: Array<[EventStream, string, EventRecord[]]> = [[streamA, 'time_ns', records]];
+    expect(ourBytes(parts)).toEqual(Buffer.from(sdkBytes(parts)));
   });
 
   it('keeps a field named __proto__, which the SDK path lost (assigned to an object, it set the prototype)', () => {
