@@ -1,8 +1,9 @@
-// The benchmark's OTLP collector's server, in a module of its own that loads nothing but node:http:
-// the sink process (otlp-sink-main.ts) must stay small. Every read brings a new 64 KiB buffer; in a
-// process that had loaded the stack's modules the same server ran old-space collections (15 over
-// 1,000 requests of 365 KB, none alone) and took 0.65-0.85 us of CPU an event where it takes
-// 0.29-0.43 like this: CPU the benchmark's API, on the same cores, then lacks.
+// The benchmark's OTLP collector's server, in a module of its own that imports nothing but node:http:
+// the sink process (otlp-sink-main.ts) must stay small. In a process that had loaded the stack's
+// modules the same server took 0.65-0.85 us of CPU an event where it takes 0.29-0.43 like this
+// (1,000 requests of 365 KB), CPU the benchmark's API, on the same cores, then lacks. Likely
+// collection: every read brings a new 64 KiB buffer, and it ran 15 old-space collections over those
+// requests where alone it ran none (docs/telemetry.md, Cost).
 import { createServer, type Server } from 'node:http';
 
 export interface SinkCounts {

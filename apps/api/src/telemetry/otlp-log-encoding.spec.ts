@@ -151,14 +151,18 @@ describe('OTLP logs encoded from event records', () => {
     );
   });
 
-  it('writes what the SDK writes at the edges of the short path: every length around a one-byte KeyValue, integers around 2^31, fields that change places', () => {
+  it('writes what the SDK writes at the edges of the short path: every length around a one-byte KeyValue, integers around 2^32, fields that change places', () => {
     // With key "comm" (6 bytes as a field), a string of 117 ASCII bytes makes a KeyValue of 127 bytes, the last whose length is one byte.
+    // The second field only changes the key at the second place (its KeyValue is 7-32 bytes).
     const lengths = Array.from({ length: 20 }, (_, i) => 108 + i);
     const records: EventRecord[] = [
       ...lengths.map((n) => ({ comm: 'a'.repeat(n), [`k${'e'.repeat(n % 7)}`]: 'b'.repeat(127 - n) })),
+      // 117 characters of which the last takes two bytes: 127 by its length, 128 by its bytes.
       ...lengths.map((n) => ({ comm: `${'a'.repeat(n - 1)}é` })),
-      { [`${'n'.repeat(121)}`]: 'x', [`${'n'.repeat(122)}`]: 7, [`${'m'.repeat(130)}`]: '' },
-      { a: 0, b: 127, c: 128, d: 2 ** 31 - 1, e: 2 ** 31, f: 2 ** 32, g: -1, h: 0.5, i: -0 },
+      // Long keys: a key of 120 bytes is a field of 122, and with "x" a KeyValue of 122 + 4 + 1 = 127; of 121 with 7, 123 + 3 + 1 = 127.
+      // One byte longer each, 128; a key of 130 bytes takes two for its own length.
+      { [`${'n'.repeat(120)}`]: 'x', [`${'o'.repeat(121)}`]: 7, [`${'p'.repeat(121)}`]: 'x', [`${'q'.repeat(122)}`]: 7, [`${'m'.repeat(130)}`]: '' },
+      { a: 0, b: 127, c: 128, d: 2 ** 31, e: 2 ** 32 - 1, f: 2 ** 32, g: -1, h: 0.5, i: -0 },
       // The same fields in another order, fewer, and more: the places remembered from one record are wrong for the next.
       { b: 1, a: 'x' },
       { a: 'y' },

@@ -12,7 +12,8 @@ import { INSTRUMENTATION_SCOPE } from './run-context';
  * encodes every request twice (a size-estimating pass, then the writing one) with each attribute
  * key written again per record, which cost three to four times what encoding here does. Every µs an event
  * counts: the export must cost ingest under 5 % of its throughput (`npm run bench -- fleet --only
- * export`), and ingest with PostgreSQL takes ~20 µs an event of the same cores. Here a run's resource, scope and event
+ * export`), and ingest takes 27-31 µs an event of the same cores with PostgreSQL, Redis and the
+ * bench's producer (docs/telemetry.md, Cost). Here a run's resource, scope and event
  * name are encoded once per stream, a field name once per worker, and each record once, straight
  * into the request's buffer, which is used again for a later request (releaseLogsRequest).
  */
@@ -226,23 +227,26 @@ export function releaseLogsRequest(bytes: Uint8Array): void {
 const keys = new Map<string, Buffer>();
 const KEYS_KEPT = 4096;
 
-function key(w: Writer, name: string): void {
-  w.raw(keyField(name));
-}
-
-/** `name` as a whole KeyValue.key field, encoded once. */
-function keyField(name: string): Buffer {
+/** `name` as a KeyValue.key field: from `keys`, else written after what `w` holds and cut off again. */
+function keyField(w: Writer, name: string): Buffer {
   let encoded = keys.get(name);
   if (!encoded) {
-    // Written after what `writer` holds and cut off again: its position is as it was, mid-stream or not.
-    const mark = writer.pos;
-    writer.byte(tag(1, LENGTH_DELIMITED));
-    writer.string(name);
-    encoded = writer.cut(mark);
+    const mark = w.pos;
+    w.byte(tag(1, LENGTH_DELIMITED));
+    w.string(name);
+    encoded = w.cut(mark);
     if (keys.size < KEYS_KEPT) keys.set(name, encoded);
   }
   return encoded;
 }
+
+/** AnyValue's fields, and KeyValue.value, as they are tagged. */
+const STRING_VALUE = tag(1, LENGTH_DELIMITED);
+const INT_VALUE = tag(3, 0);
+const KEY_VALUE_VALUE = tag(2, LENGTH_DELIMITED);
+/** Resource.attributes and LogRecord.attributes, repeated KeyValue fields. */
+const RESOURCE_ATTRIBUTES = 1;
+const LOG_RECORD_ATTRIBUTES = 6;
 
 const MIN_INT64 = -(2 ** 63);
 const MAX_INT64 = 2 ** 63;
@@ -253,14 +257,14 @@ const MAX_INT64 = 2 ** 63;
  */
 function anyValue(w: Writer, value: FieldValue | undefined): void {
   if (typeof value === 'string') {
-    w.byte(tag(1, LENGTH_DELIMITED));
+    w.byte(STRING_VALUE);
     w.string(value);
   } else if (typeof value === 'boolean') {
     w.byte(tag(2, 0));
     w.byte(value ? 1 : 0);
   } else if (typeof value === 'number') {
     if (Number.isInteger(value) && value >= MIN_INT64 && value < MAX_INT64) {
-      w.byte(tag(3, 0));
+      w.byte(INT_VALUE);
       w.varint64(value);
     } else {
       w.byte(tag(4, 1));
@@ -270,11 +274,11 @@ function anyValue(w: Writer, value: FieldValue | undefined): void {
   // null and undefined: an empty AnyValue, as the SDK writes them.
 }
 
-/** A repeated KeyValue field (`field`) per attribute, in the object's own order. */
-function attributes(w: Writer, field: number, values: Readonly<Record<string, FieldValue | undefined>>): void {
+/** Resource.attributes, one KeyValue per attribute, in the object's own order. */
+function resourceAttributes(w: Writer, values: Readonly<Record<string, FieldValue | undefined>>): void {
   for (const name in values) {
     if (!Object.prototype.hasOwnProperty.call(values, name)) continue;
-    attribute(w, field, name, values[name]);
+    attribute(w, RESOURCE_ATTRIBUTES, name, values[name]);
   }
 }
 
@@ -282,8 +286,8 @@ function attributes(w: Writer, field: number, values: Readonly<Record<string, Fi
 function attribute(w: Writer, field: number, name: string, value: FieldValue | undefined): void {
   w.byte(tag(field, LENGTH_DELIMITED));
   const keyValue = w.begin();
-  key(w, name);
-  w.byte(tag(2, LENGTH_DELIMITED));
+  w.raw(keyField(w, name));
+  w.byte(KEY_VALUE_VALUE);
   const any = w.begin();
   anyValue(w, value);
   w.end(any);
@@ -293,22 +297,31 @@ function attribute(w: Writer, field: number, name: string, value: FieldValue | u
 /** The keys recordAttributes wrote last, by their place in the record (see there). */
 const lastNames: string[] = [];
 const lastKeys: Buffer[] = [];
-/** Places remembered: a record of thousands of fields (a bpftrace map's keys) must not grow them for good. */
+/**
+ * Places remembered: a record of thousands of fields (a bpftrace map's keys) must not grow them for
+ * good. A name held here (or in `keys`) stays until another takes its place.
+ */
 const PLACES_KEPT = 64;
 
-/** A KeyValue whose lengths all fit a byte: its key and an AnyValue of 2 + 126 bytes at most. */
+/** The largest KeyValue whose length is one varint byte; every length inside it is then one byte too. */
 const SHORT_KEY_VALUE = 127;
-const LOG_ATTRIBUTE = tag(6, LENGTH_DELIMITED);
-const ANY_VALUE = tag(2, LENGTH_DELIMITED);
-const STRING_VALUE = tag(1, LENGTH_DELIMITED);
-const INT_VALUE = tag(3, 0);
+const LOG_ATTRIBUTE = tag(LOG_RECORD_ATTRIBUTES, LENGTH_DELIMITED);
+
+/** Writes a short KeyValue's field tag, length, key field and value tag at `pos` (room reserved); returns where the value goes. */
+function shortKeyValueHead(buf: Buffer, pos: number, keyBytes: Buffer, keyValueLength: number): number {
+  buf[pos++] = LOG_ATTRIBUTE;
+  buf[pos++] = keyValueLength;
+  for (let i = 0; i < keyBytes.length; i++) buf[pos++] = keyBytes[i]!;
+  buf[pos++] = KEY_VALUE_VALUE;
+  return pos;
+}
 
 /**
- * A record's fields as LogRecord.attributes (6), nulls left out, each as attribute() writes it. This
- * is the export's inner loop (a record's fields are most of its bytes): the common attribute, an
- * ASCII string or an integer in [0, 2^31) whose KeyValue fits in 127 bytes (every length one byte),
- * is written with its lengths known beforehand, in place, without a call per part. Any other goes
- * through attribute(). Written this way the encoding of an execsnoop record took 0.39 us where it took 0.72.
+ * A record's fields as LogRecord.attributes, nulls left out, each as attribute() writes it. This is
+ * the export's inner loop (a record's fields are most of its bytes): the common attribute, an ASCII
+ * string or an integer in [0, 2^32) whose KeyValue fits in SHORT_KEY_VALUE bytes, is written with its
+ * lengths known beforehand, in place. Any other goes through attribute(). (What that saved is in
+ * docs/telemetry.md, Cost.)
  */
 function recordAttributes(w: Writer, record: EventRecord): void {
   let ordinal = 0;
@@ -318,29 +331,24 @@ function recordAttributes(w: Writer, record: EventRecord): void {
     if (value === null) continue;
     // The records of a message most often have the same fields in the same order: the field at
     // this place in the last record is most likely this one, and comparing names costs less than a lookup.
-    let k: Buffer;
-    if (lastNames[ordinal] === name) k = lastKeys[ordinal]!;
+    let keyBytes: Buffer;
+    if (lastNames[ordinal] === name) keyBytes = lastKeys[ordinal]!;
     else {
-      k = keyField(name);
+      keyBytes = keyField(w, name);
       if (ordinal < PLACES_KEPT) {
         lastNames[ordinal] = name;
-        lastKeys[ordinal] = k;
+        lastKeys[ordinal] = keyBytes;
       }
     }
     ordinal++;
-    const kLength = k.length;
     if (typeof value === 'string') {
       const length = value.length;
       // KeyValue: key, then AnyValue's tag and length, then string_value's tag, length and bytes.
-      const keyValueLength = kLength + 4 + length;
+      const keyValueLength = keyBytes.length + 4 + length;
       if (keyValueLength <= SHORT_KEY_VALUE) {
         w.reserve(keyValueLength + 2);
         const buf = w.buf;
-        let pos = w.pos;
-        buf[pos++] = LOG_ATTRIBUTE;
-        buf[pos++] = keyValueLength;
-        for (let i = 0; i < kLength; i++) buf[pos++] = k[i]!;
-        buf[pos++] = ANY_VALUE;
+        let pos = shortKeyValueHead(buf, w.pos, keyBytes, keyValueLength);
         buf[pos++] = length + 2;
         buf[pos++] = STRING_VALUE;
         buf[pos++] = length;
@@ -359,24 +367,20 @@ function recordAttributes(w: Writer, record: EventRecord): void {
           continue;
         }
       }
-    } else if (typeof value === 'number' && value >= 0 && value <= 0x7fffffff && Number.isInteger(value)) {
+    } else if (typeof value === 'number' && value >= 0 && value <= 0xffffffff && Number.isInteger(value)) {
       const size = varintSize(value);
-      const keyValueLength = kLength + 3 + size;
+      const keyValueLength = keyBytes.length + 3 + size;
       if (keyValueLength <= SHORT_KEY_VALUE) {
         w.reserve(keyValueLength + 2);
         const buf = w.buf;
-        let pos = w.pos;
-        buf[pos++] = LOG_ATTRIBUTE;
-        buf[pos++] = keyValueLength;
-        for (let i = 0; i < kLength; i++) buf[pos++] = k[i]!;
-        buf[pos++] = ANY_VALUE;
+        let pos = shortKeyValueHead(buf, w.pos, keyBytes, keyValueLength);
         buf[pos++] = size + 1;
         buf[pos++] = INT_VALUE;
         w.pos = putVarint32(buf, pos, value);
         continue;
       }
     }
-    attribute(w, 6, name, value);
+    attribute(w, LOG_RECORD_ATTRIBUTES, name, value);
   }
 }
 
@@ -402,7 +406,7 @@ export function logStreamEncoding(stream: EventStream): LogStreamEncoding {
   w.pos = 0;
   w.byte(tag(1, LENGTH_DELIMITED));
   const resource = w.begin();
-  attributes(w, 1, stream.resource as Record<string, FieldValue>);
+  resourceAttributes(w, stream.resource as Record<string, FieldValue>);
   // dropped_attributes_count, which the SDK always writes.
   w.byte(tag(2, 0));
   w.byte(0);
