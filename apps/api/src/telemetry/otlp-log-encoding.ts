@@ -299,7 +299,7 @@ const lastNames: string[] = [];
 const lastKeys: Buffer[] = [];
 /**
  * Places remembered: a record of thousands of fields (a bpftrace map's keys) must not grow them for
- * good. A name held here (or in `keys`) stays until another takes its place.
+ * good. A name held here stays until another takes its place (in `keys`, for the worker's life).
  */
 const PLACES_KEPT = 64;
 
