@@ -153,7 +153,7 @@ describe('OTLP logs encoded from event records', () => {
 
   it('writes what the SDK writes at the edges of the short path: every length around a one-byte KeyValue, integers around 2^32, fields that change places', () => {
     // With key "comm" (6 bytes as a field), a string of 117 ASCII bytes makes a KeyValue of 127 bytes, the last whose length is one byte.
-    // The second field only changes the key at the second place (its KeyValue is 7-32 bytes).
+    // The second field only changes the key at the second place (its KeyValue is 8-29 bytes).
     const lengths = Array.from({ length: 20 }, (_, i) => 108 + i);
     const records: EventRecord[] = [
       ...lengths.map((n) => ({ comm: 'a'.repeat(n), [`k${'e'.repeat(n % 7)}`]: 'b'.repeat(127 - n) })),

@@ -307,12 +307,21 @@ const PLACES_KEPT = 64;
 const SHORT_KEY_VALUE = 127;
 const LOG_ATTRIBUTE = tag(LOG_RECORD_ATTRIBUTES, LENGTH_DELIMITED);
 
-/** Writes a short KeyValue's field tag, length, key field and value tag at `pos` (room reserved); returns where the value goes. */
-function shortKeyValueHead(buf: Buffer, pos: number, keyBytes: Buffer, keyValueLength: number): number {
+/**
+ * Reserves room for a short KeyValue of `anyValueLength` bytes of AnyValue and writes all but that
+ * AnyValue (field tag and length, key field, value tag and length); returns where the AnyValue goes
+ * in `w.buf`, which the caller writes and then moves `w.pos` past.
+ */
+function shortKeyValueHead(w: Writer, keyBytes: Buffer, anyValueLength: number): number {
+  const keyValueLength = keyBytes.length + 2 + anyValueLength;
+  w.reserve(keyValueLength + 2);
+  const buf = w.buf;
+  let pos = w.pos;
   buf[pos++] = LOG_ATTRIBUTE;
   buf[pos++] = keyValueLength;
   for (let i = 0; i < keyBytes.length; i++) buf[pos++] = keyBytes[i]!;
   buf[pos++] = KEY_VALUE_VALUE;
+  buf[pos++] = anyValueLength;
   return pos;
 }
 
@@ -344,12 +353,9 @@ function recordAttributes(w: Writer, record: EventRecord): void {
     if (typeof value === 'string') {
       const length = value.length;
       // KeyValue: key, then AnyValue's tag and length, then string_value's tag, length and bytes.
-      const keyValueLength = keyBytes.length + 4 + length;
-      if (keyValueLength <= SHORT_KEY_VALUE) {
-        w.reserve(keyValueLength + 2);
+      if (keyBytes.length + 4 + length <= SHORT_KEY_VALUE) {
+        let pos = shortKeyValueHead(w, keyBytes, length + 2);
         const buf = w.buf;
-        let pos = shortKeyValueHead(buf, w.pos, keyBytes, keyValueLength);
-        buf[pos++] = length + 2;
         buf[pos++] = STRING_VALUE;
         buf[pos++] = length;
         let ascii = true;
@@ -369,14 +375,10 @@ function recordAttributes(w: Writer, record: EventRecord): void {
       }
     } else if (typeof value === 'number' && value >= 0 && value <= 0xffffffff && Number.isInteger(value)) {
       const size = varintSize(value);
-      const keyValueLength = keyBytes.length + 3 + size;
-      if (keyValueLength <= SHORT_KEY_VALUE) {
-        w.reserve(keyValueLength + 2);
-        const buf = w.buf;
-        let pos = shortKeyValueHead(buf, w.pos, keyBytes, keyValueLength);
-        buf[pos++] = size + 1;
-        buf[pos++] = INT_VALUE;
-        w.pos = putVarint32(buf, pos, value);
+      if (keyBytes.length + 3 + size <= SHORT_KEY_VALUE) {
+        const pos = shortKeyValueHead(w, keyBytes, size + 1);
+        w.buf[pos] = INT_VALUE;
+        w.pos = putVarint32(w.buf, pos + 1, value);
         continue;
       }
     }
