@@ -100,6 +100,18 @@ describe('parseResultMessage', () => {
     expect(parsed.ok && parsed.message.type === 'events' && parsed.message.records).toEqual([{ c: 'ab', t: 1 }]);
   });
 
+  it('says when it cleaned an entry, which then no longer reads as the message stored', () => {
+    const events = (output: string, records: unknown[]) => JSON.stringify({ type: 'events', runId, seq: 0, output, timeField: 't', records });
+    const clean = [{ comm: 'sh', t: 1 }, { comm: 'ls', t: 2 }];
+    expect(parseResultMessage(events('o', clean))).not.toHaveProperty('cleaned');
+    // In any record, not only the first; in a key; in the message around the records.
+    expect(parseResultMessage(events('o', [...clean, { comm: 'a\u0000', t: 3 }]))).toMatchObject({ ok: true, cleaned: true });
+    expect(parseResultMessage(events('o', [{ ...clean[0], 'k\ud800': 1 }]))).toMatchObject({ ok: true, cleaned: true });
+    expect(parseResultMessage(events('o\u0000', clean))).toMatchObject({ ok: true, cleaned: true });
+    expect(parseResultMessage(JSON.stringify({ type: 'state', runId, at: 1, state: 'running' }))).not.toHaveProperty('cleaned');
+    expect(parseResultMessage(JSON.stringify({ type: 'state', runId, at: 1, state: 'failed', error: 'x\u0000' }))).toMatchObject({ ok: true, cleaned: true });
+  });
+
   it('checks records as the contracts schema does, without it', () => {
     // Whatever JSON a record is, the fast check accepts it exactly when the schema does.
     fc.assert(

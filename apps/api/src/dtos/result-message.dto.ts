@@ -4,7 +4,11 @@ import { ResultMessage, type EventRecord } from '@fleettrace/contracts';
 const RunId = z.guid();
 
 export type ParsedMessage =
-  | { ok: true; message: ResultMessage }
+  /**
+   * `cleaned`: text in the entry was changed for jsonb (below), so the entry no longer reads as
+   * `message`; absent when it does, as for nearly every entry.
+   */
+  | { ok: true; message: ResultMessage; cleaned?: true }
   /** `runId`: the run the message reports on, when it names one; that run's report is lost with it. */
   | { ok: false; reason: string; runId?: string };
 
@@ -31,13 +35,20 @@ export function parseResultMessage(raw: string | undefined): ParsedMessage {
     return { ok: false, reason: `${issue.path.join('.') || 'message'}: ${issue.message}`, ...namedRun(json) };
   }
   const message = validText(parsed.data);
-  if (records && message.type === 'events') message.records = records;
+  let cleaned = message !== parsed.data;
+  if (records && message.type === 'events') {
+    message.records = records;
+    // checkedRecords returns a record as it was unless it cleaned it.
+    const read = (json as { records: unknown[] }).records;
+    for (let i = 0; i < records.length && !cleaned; i++) cleaned = records[i] !== read[i];
+  }
   const runId = 'runId' in message ? message.runId : undefined;
   if (runId !== undefined && !RunId.safeParse(runId).success) {
     return { ok: false, reason: `runId "${runId}" is not a UUID` };
   }
   const reason = outOfRange(message);
-  return reason ? { ok: false, reason, runId } : { ok: true, message };
+  if (reason) return { ok: false, reason, runId };
+  return cleaned ? { ok: true, message, cleaned } : { ok: true, message };
 }
 
 /** The range of a JavaScript Date, and of the int and bigint columns numbers are stored in. */

@@ -45,6 +45,8 @@ const REASON_MAX_CHARS = 500;
 interface Accepted {
   entry: StreamEntry;
   message: ResultMessage;
+  /** The entry's text was cleaned on parsing: it does not read as `message`. */
+  cleaned?: true;
 }
 
 /** What ingest did not apply for a reason of its own (not the data's): counted by ServiceMetrics. */
@@ -297,7 +299,8 @@ export class IngestService {
   private parse(entries: readonly StreamEntry[]): Parsed[] {
     return entries.map((entry) => {
       const parsed = parseResultMessage(entry.message);
-      return parsed.ok ? { entry, message: parsed.message } : { entry, reason: parsed.reason, runId: parsed.runId };
+      if (!parsed.ok) return { entry, reason: parsed.reason, runId: parsed.runId };
+      return parsed.cleaned ? { entry, message: parsed.message, cleaned: true } : { entry, message: parsed.message };
     });
   }
 
@@ -345,7 +348,7 @@ export class IngestService {
     // Only what committed is exported; an entry redelivered after a crash may be exported twice.
     this.metrics.ingested(outcome.applied.map((a) => a.message));
     this.metrics.ignored(outcome.ignored);
-    this.telemetry.ingested(outcome.applied.map((a) => ({ message: a.message, text: a.entry.message })));
+    this.telemetry.ingested(outcome.applied.map((a) => ({ message: a.message, text: a.cleaned ? undefined : a.entry.message })));
   }
 
   /**

@@ -33,6 +33,7 @@ export interface EventsHandover {
   runId: string;
   output: string;
   records: number;
+  /** The events message as ingest stored it: its records are valid and need no cleaning. */
   text: string;
 }
 

@@ -33,6 +33,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export interface IngestedReport {
   message: ResultMessage;
+  /** The entry's text when it reads as `message`; undefined when ingest had to clean it (or has none). */
   text: string | undefined;
 }
 
@@ -171,7 +172,8 @@ export class OtlpExportService {
 
   private offerEvents(reports: ReadonlyArray<IngestedReport & { message: EventsMessage }>, contexts: ReadonlyMap<string, RunTelemetryContext>): void {
     this.logs!.offer(
-      // A report with no text (ingest always has it) is written out here.
+      // What ingest stored, written out when its entry's text was cleaned (rare): the worker reads
+      // every text as stored, unchecked.
       reports.map(({ message, text }) => ({ runId: message.runId, output: message.output, records: message.records.length, text: text ?? JSON.stringify(message) })),
       (runId, output) => {
         const ctx = contexts.get(runId);
