@@ -172,14 +172,14 @@ export async function measureExportWindows(target: IngestTarget, options: Export
   const { recordsPerMessage } = options;
   const db = new pg.Client({ connectionString: target.databaseUrl });
   await db.connect();
-  // Autovacuum took run_events (tens of millions of rows by the later windows) at times of its own,
-  // for a minute or more each: a window with it and the next without differ by more than export
-  // costs. It is the database's cost, not export's: vacuumed once here, held off over the windows.
-  // The checkpoint writes out what the vacuum dirtied, which the first windows would pay for.
-  await db.query('VACUUM (ANALYZE) run_events');
-  await db.query('CHECKPOINT');
-  await db.query('ALTER TABLE run_events SET (autovacuum_enabled = off)');
   try {
+    // Autovacuum took run_events (tens of millions of rows by the later windows) at times of its
+    // own: a window with it and the next without differ by more than export may cost. It is the
+    // database's cost, not export's: vacuumed once here, held off over the windows. The checkpoint
+    // writes out what the vacuum dirtied, which the first windows would otherwise pay for.
+    await db.query('VACUUM (ANALYZE) run_events');
+    await db.query('CHECKPOINT');
+    await db.query('ALTER TABLE run_events SET (autovacuum_enabled = off)');
     const stored = storedCounter(db, target, recordsPerMessage);
     const streams = target.runs.map((r) => target.streamOf(r.hostId));
     const producer = new Producer(target.redis, streams, target.runs.map((r) => r.id), new Batches(recordsPerMessage), options.backlogMessages ?? 200);
@@ -223,6 +223,8 @@ export async function measureExportWindows(target: IngestTarget, options: Export
     const checked = await caughtUp(db, target, streams, producer.sent * recordsPerMessage);
     return { windows, checked };
   } finally {
+    // Put back for whatever runs next on this database; a failure here is left alone, as the
+    // cluster is the bench's own and goes when it ends.
     await db.query('ALTER TABLE run_events RESET (autovacuum_enabled)').catch(() => undefined);
     await db.end();
   }

@@ -104,6 +104,9 @@ describe('parseResultMessage', () => {
     const events = (output: string, records: unknown[]) => JSON.stringify({ type: 'events', runId, seq: 0, output, timeField: 't', records });
     const clean = [{ comm: 'sh', t: 1 }, { comm: 'ls', t: 2 }];
     expect(parseResultMessage(events('o', clean))).not.toHaveProperty('cleaned');
+    // A surrogate pair is valid text: nothing to clean in a value, a key or the output.
+    const emoji = [{ comm: 'ok 😀', '😀': 1, t: 1 }];
+    expect(parseResultMessage(events('o😀', emoji))).toEqual({ ok: true, message: JSON.parse(events('o😀', emoji)) });
     // In any record, not only the first; in a key; in the message around the records.
     expect(parseResultMessage(events('o', [...clean, { comm: 'a\u0000', t: 3 }]))).toMatchObject({ ok: true, cleaned: true });
     expect(parseResultMessage(events('o', [{ ...clean[0], 'k\ud800': 1 }]))).toMatchObject({ ok: true, cleaned: true });

@@ -104,17 +104,18 @@ export function checkedRecords(records: readonly unknown[]): EventRecord[] | str
     for (const key in record) {
       const value = (record as Record<string, unknown>)[key];
       if (typeof value === 'string') {
-        if (NEEDS_CLEANING.test(value)) clean = { ...clean, [key]: cleanText(value) };
+        if (needsCleaning(value)) clean = { ...clean, [key]: cleanText(value) };
       } else if (!(value === null || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)))) {
         return `records.${i}.${key}: Invalid input: expected number, string, boolean or null`;
       }
-      if (NEEDS_CLEANING.test(key)) clean = validText(clean);
+      if (needsCleaning(key)) clean = validText(clean);
     }
     checked[i] = clean;
   }
   return checked;
 }
 
+/** NUL or any surrogate: a quick test most text fails; needsCleaning tells a pair from a lone one. */
 const NEEDS_CLEANING = /[\u0000\uD800-\uDFFF]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
@@ -138,12 +139,20 @@ export function validText<T>(value: T): T {
   let copy: Record<string, unknown> | undefined;
   for (const [key, item] of Object.entries(value)) {
     const clean = validText(item);
-    if (clean !== item || NEEDS_CLEANING.test(key)) {
+    if (clean !== item || needsCleaning(key)) {
       copy ??= Object.fromEntries(Object.entries(value).map(([k, v]) => [cleanText(k), validText(v)]));
       break;
     }
   }
   return (copy ?? value) as T;
+}
+
+/**
+ * Whether cleanText would change the text. Only then is a record copied, so a record with an emoji
+ * (a valid pair) stays the very object read, and its entry reads as stored (ParsedMessage).
+ */
+function needsCleaning(text: string): boolean {
+  return NEEDS_CLEANING.test(text) && cleanText(text) !== text;
 }
 
 function cleanText(text: string): string {

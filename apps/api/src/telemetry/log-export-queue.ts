@@ -26,14 +26,18 @@ export const LOG_EXPORT_LIMITS: LogExportLimits = { maxQueuedRecords: 50_000, ma
 const STREAMS_KEPT = 10_000;
 
 /**
- * One committed events message on its way to the worker: the text of the stream entry ingest parsed
- * it from (the worker parses it again, off the ingest thread), with its run, output and record count.
+ * One committed events message on its way to the worker: its text (the worker parses it again, off
+ * the ingest thread), with its run, output and record count.
  */
 export interface EventsHandover {
   runId: string;
   output: string;
   records: number;
-  /** The events message as ingest stored it: its records are valid and need no cleaning. */
+  /**
+   * The message as ingest stored it, so the worker checks its records no further: the stream
+   * entry's text, or when ingest had to clean that for jsonb (ParsedMessage's `cleaned`), the
+   * stored message written out.
+   */
   text: string;
 }
 
@@ -61,7 +65,7 @@ const WORKER = new URL(`./log-export.worker${import.meta.url.endsWith('.ts') ? '
 
 /**
  * Event records on their way to an OTLP logs endpoint, off the ingest thread: ingest hands over each
- * committed batch's events messages as the text they came in (a copy of bytes, the only cost it
+ * committed batch's events messages as text (EventsHandover; a copy of bytes, the only cost it
  * pays) to a worker thread that parses them, encodes their records as log records and sends them in
  * requests of up to maxExportBatchSize. The queue is bounded: what would pass maxQueuedRecords is
  * dropped and counted (`dropped`), never waited for.

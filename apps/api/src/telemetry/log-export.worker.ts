@@ -116,9 +116,8 @@ function pump(): void {
 
 /**
  * An events message's records; undefined when it cannot be read. The text is the message as ingest
- * stored it (EventsHandover): when ingest had to clean an entry's text, the service hands over the
- * stored message written out instead. So its records are taken as they are, unchecked: checking
- * them again here cost 0.14 us an event (docs/telemetry.md, Cost).
+ * stored it (EventsHandover), so its records are taken as they are: checking them again here cost
+ * 0.14 us an event (docs/telemetry.md, Cost).
  */
 function readEvents(text: string, observedAt: number): LogRecordsOfStream | undefined {
   let message: { runId?: unknown; output?: unknown; timeField?: unknown; records?: unknown };

@@ -33,7 +33,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export interface IngestedReport {
   message: ResultMessage;
-  /** The entry's text when it reads as `message`; undefined when ingest had to clean it (or has none). */
+  /** The entry's text when it reads as `message`; undefined when ingest had to clean it. */
   text: string | undefined;
 }
 
@@ -114,7 +114,7 @@ export class OtlpExportService {
   }
 
   /**
-   * Events are handed to the log export queue as the text they came in, under the run's context: from memory
+   * Events are handed to the log export queue as text (EventsHandover), under the run's context: from memory
    * when the run was seen before (the common case: a run reports many batches), else looked up once.
    */
   private ingestedEvents(reports: Array<IngestedReport & { message: EventsMessage }>): void {
@@ -172,8 +172,7 @@ export class OtlpExportService {
 
   private offerEvents(reports: ReadonlyArray<IngestedReport & { message: EventsMessage }>, contexts: ReadonlyMap<string, RunTelemetryContext>): void {
     this.logs!.offer(
-      // What ingest stored, written out when its entry's text was cleaned (rare): the worker reads
-      // every text as stored, unchecked.
+      // EventsHandover's text: what ingest stored, written out when the entry's text was cleaned (rare).
       reports.map(({ message, text }) => ({ runId: message.runId, output: message.output, records: message.records.length, text: text ?? JSON.stringify(message) })),
       (runId, output) => {
         const ctx = contexts.get(runId);
