@@ -48,8 +48,9 @@ int main(int argc, char **argv)
 	struct timespec ts = { usec / 1000000, (usec % 1000000) * 1000 }, wall0, wall1, cpu0, cpu1;
 	char c;
 
-	/* The thread's CPU clock is a syscall: read outside the wall-clock window, a preemption on
-	 * its way out falls outside the window too. */
+	/* The CPU clock's window holds the wall clock's, so wall less CPU can only come out short of
+	 * the time off CPU, never over it: the test's bounds are lower ones. (Reading the CPU clock
+	 * is a syscall; a preemption on its way out falls outside the wall window.) */
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
 	clock_gettime(CLOCK_MONOTONIC, &wall0);
 	for (long i = 0; i < n; i++)
@@ -81,26 +82,40 @@ afterAll(() => {
 
 interface Sleeper {
   child: ChildProcess;
-  /** µs its loop of sleeps spent off CPU, as the kernel accounted it to the thread. */
+  /**
+   * µs its loop of sleeps spent off CPU: wall time less the thread's CPU time. The CPU clock counts
+   * the time an interrupt or the hypervisor took from the thread as the thread's own, as this
+   * kernel accounts it (no IRQ time or steal in /proc/stat); a kernel that accounts them apart
+   * would count them here as off CPU, where the program rightly sees none.
+   */
   offCpuUs: number;
 }
 
-/** Starts the sleeper in a cgroup; resolves once it has done its sleeps, still alive. */
-async function startSleeper(cgroup: string, count: number, usec: number): Promise<Sleeper> {
+/**
+ * Starts the sleeper in a cgroup; resolves once it has done its sleeps, still alive. Every child
+ * goes into `started` as it is spawned, so the test stops it whatever happens after.
+ */
+async function startSleeper(started: ChildProcess[], cgroup: string, count: number, usec: number): Promise<Sleeper> {
   const child = spawnInCgroup(cgroup, sleeper, [String(count), String(usec)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
-  const done = /^done (\d+)\n$/.exec(line.toString());
-  if (!done) {
-    child.kill();
-    throw new Error(`the sleeper printed ${JSON.stringify(line.toString())}, not "done <µs>"`);
-  }
+  started.push(child);
+  const line = await new Promise<string>((resolve, reject) => {
+    child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString()));
+    child.once('exit', (code, signal) => reject(new Error(`the sleeper exited ${code ?? signal} before its sleeps were done`)));
+    child.once('error', reject);
+  });
+  const done = /^done (\d+)\n$/.exec(line);
+  if (!done) throw new Error(`the sleeper printed ${JSON.stringify(line)}, not "done <µs>"`);
   return { child, offCpuUs: Number(done[1]) };
 }
 
+/** Closes its stdin (its way out), or kills it if that is not enough; resolves once it has exited. */
 async function stopSleeper(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
   child.stdin!.end();
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
   await exited;
+  clearTimeout(timer);
 }
 
 describe('offcputime in the kernel', () => {
@@ -109,11 +124,10 @@ describe('offcputime in the kernel', () => {
     const usec = 20_000;
     const spec = offcputime.outputs[0] as CountsOutputSpec;
     const obj = track(loadProgram(offcputime, {}, scope.filter));
-    let inside: Sleeper | undefined;
-    let outside: Sleeper | undefined;
+    const started: ChildProcess[] = [];
     try {
       obj.attachAll();
-      [inside, outside] = await Promise.all([startSleeper(scope.inside, count, usec), startSleeper(scope.outside, count, usec)]);
+      const [inside, outside] = await Promise.all([startSleeper(started, scope.inside, count, usec), startSleeper(started, scope.outside, count, usec)]);
       const insidePid = inside.child.pid!;
       const user = new UserSymbolizer(insidePid);
       const kernel = new KernelSymbolizer();
@@ -130,6 +144,7 @@ describe('offcputime in the kernel', () => {
 
       // Every failure below prints what the program recorded for the sleeper.
       const mine = symbolized.filter((s) => s.key.pid === insidePid && s.key.comm === 'ftoffcpu');
+      // The kernel frames from the third: the first two are the BPF program and its trampoline.
       const recorded = `the loop was off CPU ${inside.offCpuUs} µs; recorded: ${JSON.stringify(
         mine.map((s) => ({ us: s.value, ids: [s.key.user_stack_id, s.key.kernel_stack_id], user: s.user.slice(0, 3), kernel: s.kernel.slice(2, 8) })),
       )}`;
@@ -138,30 +153,33 @@ describe('offcputime in the kernel', () => {
       // expires before the task gets to schedule() (a long interrupt, the hypervisor holding the
       // vCPU) never leaves the CPU, and the program is right not to charge it.
       expect(inside.offCpuUs, recorded).toBeGreaterThan(count * usec * 0.5);
-      // Every µs the loop spent off CPU is charged to the process: from each switch-out to the
-      // switch-in after it. Its start (exec, the loader) adds a little, never as much again.
-      expect(sum(mine), recorded).toBeGreaterThanOrEqual(inside.offCpuUs * 0.99);
+      // Every µs the loop spent off CPU is charged to the process, from each switch-out to the
+      // switch-in after it, and to the stacks it left the CPU in. The process's start (exec, the
+      // loader) and end add a little: far less than half as much again, as charging a block twice would.
       expect(sum(mine), recorded).toBeLessThan(inside.offCpuUs * 1.5 + 2_000);
-      // ...and to the stacks it left the CPU in. Within the window the only user code is main's
-      // loop, ft_offcpu_sleep's few instructions and the clock reads that bound it, so its off-CPU
-      // time is in the syscall, under ft_offcpu_sleep; else preempted in a clock read, or under no
-      // user stack where the kernel could not take one.
+      // Within the window the only user code is main's loop, ft_offcpu_sleep's few instructions
+      // and the clock reads that bound it, so the loop's off-CPU time is in the syscall, under
+      // ft_offcpu_sleep; else preempted in main or a clock read (libc's clock_gettime keeps no
+      // frame pointer, so main may be missing under it), or under no user stack where the kernel
+      // could not take one. Not under the loader's frames.
       const sleeping = mine.filter((s) => s.user[0] === 'ft_offcpu_sleep');
-      const clockReads = mine.filter((s) => s.user.includes('clock_gettime'));
-      const stackless = mine.filter((s) => (s.key.user_stack_id as number) < 0);
-      expect(sum(sleeping) + sum(clockReads) + sum(stackless), recorded).toBeGreaterThanOrEqual(inside.offCpuUs * 0.99);
+      const inLoop = mine.filter(
+        (s) => (s.key.user_stack_id as number) < 0 || s.user[0] === 'ft_offcpu_sleep' || s.user.includes('main') || s.user.some((name) => /clock_gettime|\[vdso\]/.test(name)),
+      );
+      expect(sum(inLoop), recorded).toBeGreaterThanOrEqual(inside.offCpuUs * 0.99);
       // Most of it asleep in nanosleep; the rest, if any, preempted on the way in or out.
       const inNanosleep = sleeping.filter((s) => s.kernel.some((name) => /nanosleep/.test(name)));
       expect(sum(inNanosleep), recorded).toBeGreaterThan(inside.offCpuUs * 0.5);
       for (const s of sleeping) {
         expect(s.user, recorded).toContain('main');
-        expect(s.kernel.some((name) => /^(__)?schedule$/.test(name)), recorded).toBe(true);
+        // Where the kernel could take its stack (a negative id: it could not).
+        if ((s.key.kernel_stack_id as number) >= 0) expect(s.kernel.some((name) => /^(__)?schedule$/.test(name)), recorded).toBe(true);
       }
       // The folded form a flame graph takes: process, user frames outermost first, then the kernel.
       const folded = foldStacks(sleeping.map((s) => ({ comm: s.key.comm as string, user: s.user, kernel: s.kernel, count: s.value })));
       expect(folded.some((line) => /^ftoffcpu;.*main;ft_offcpu_sleep;.*nanosleep.*;(__)?schedule[;\s]/.test(line)), recorded).toBe(true);
     } finally {
-      await Promise.all([inside, outside].filter((s): s is Sleeper => s !== undefined).map((s) => stopSleeper(s.child)));
+      await Promise.allSettled(started.map(stopSleeper));
       await obj.close();
     }
   }, 30_000);
