@@ -107,6 +107,24 @@ describe('event records exported from a worker thread through a bounded queue', 
     expect(errors).toEqual([]);
   });
 
+  it('counts as failed a message it cannot read, or of more or fewer records than ingest counted, and sends the rest', async () => {
+    const queue = new LogExportQueue(`${receiver.url}/v1/logs`, (e) => errors.push(e), LOG_EXPORT_LIMITS);
+    try {
+      const short = batch('job-e', 2, 100);
+      queue.offer([batch('job-e', 5), { ...batch('job-e', 4, 10), text: 'not json' }, { ...short, records: 3 }, batch('job-e', 6, 200)], streamOf, new Date());
+      await waitFor('every record settled', async () => queue.stats.exported + queue.stats.failed === queue.stats.queued);
+      expect(queue.stats).toMatchObject({ queued: 18, exported: 11, failed: 7, dropped: 0 });
+      const pids = logRecordsOf('job-e')
+        .flat()
+        .map((r) => Number(attributesOf(r.attributes).pid));
+      expect(pids.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 200, 201, 202, 203, 204, 205]);
+    } finally {
+      await queue.close();
+    }
+    expect(errors).toEqual([expect.stringContaining('4 event records could not be read again'), expect.stringContaining('3 event records could not be read again')]);
+    errors.length = 0;
+  });
+
   it('sends what waits when closed, before the next delay would have', async () => {
     const queue = new LogExportQueue(`${receiver.url}/v1/logs`, (e) => errors.push(e), { ...LOG_EXPORT_LIMITS, scheduledDelayMs: 600_000 });
     queue.offer([batch('job-c', 10)], streamOf, new Date());

@@ -44,11 +44,12 @@ export interface EventsHandover {
 /**
  * An ingest batch's events messages, as their entries' texts: a string crosses to the worker as one
  * copy of its bytes, where the records as objects cost ingest a structured clone each (2-4 us an
- * event). Each (run, output)'s stream goes once per worker, with the first batch that needs it;
- * `forget` tells the worker to drop those it holds first (the queue's record of them was reset).
+ * event). Each text comes with its stream's key (`keys`, eventStreamKey) and its record count. Each
+ * (run, output)'s stream goes once per worker, with the first batch that needs it; `forget` tells
+ * the worker to drop those it holds first (the queue's record of them was reset).
  */
 export type ToLogExportWorker =
-  | { kind: 'events'; streams: Array<[key: string, stream: EventStream]>; forget: boolean; texts: string[]; records: number[]; observedAt: number }
+  | { kind: 'events'; streams: Array<[key: string, stream: EventStream]>; forget: boolean; keys: string[]; texts: string[]; records: number[]; observedAt: number }
   | { kind: 'flush'; id: number };
 export type FromLogExportWorker = { kind: 'settled'; records: number; error?: string } | { kind: 'flushed'; id: number };
 
@@ -101,6 +102,7 @@ export class LogExportQueue {
     const worker = this.started();
     const streams: Array<[string, EventStream]> = [];
     const fresh = new Set<string>();
+    const keys: string[] = [];
     const texts: string[] = [];
     const counts: number[] = [];
     let records = 0;
@@ -117,6 +119,7 @@ export class LogExportQueue {
         streams.push([key, stream]);
         fresh.add(key);
       }
+      keys.push(key);
       texts.push(message.text);
       counts.push(message.records);
       records += message.records;
@@ -129,7 +132,7 @@ export class LogExportQueue {
     }
     this.waiting += records;
     this.stats.queued += records;
-    worker.postMessage({ kind: 'events', streams, forget: this.forgetStreams, texts, records: counts, observedAt: observedAt.getTime() } satisfies ToLogExportWorker);
+    worker.postMessage({ kind: 'events', streams, forget: this.forgetStreams, keys, texts, records: counts, observedAt: observedAt.getTime() } satisfies ToLogExportWorker);
     this.forgetStreams = false;
     for (const key of fresh) this.streamsSent.add(key);
   }
