@@ -108,27 +108,55 @@ describe('event records exported from a worker thread through a bounded queue', 
   });
 
   it('counts as failed a message it cannot read, or of more or fewer records than ingest counted, and sends the rest', async () => {
-    const queue = new LogExportQueue(`${receiver.url}/v1/logs`, (e) => errors.push(e), LOG_EXPORT_LIMITS);
+    // Requests of 4: the messages that cannot be read fall between the slices of the ones around them.
+    const queue = new LogExportQueue(`${receiver.url}/v1/logs`, (e) => errors.push(e), { ...LOG_EXPORT_LIMITS, maxExportBatchSize: 4 });
+    let sent: boolean;
     try {
-      const short = batch('job-e', 2, 100);
-      queue.offer([batch('job-e', 5), { ...batch('job-e', 4, 10), text: 'not json' }, { ...short, records: 3 }, batch('job-e', 6, 200)], streamOf, new Date());
+      const unreadable = [
+        { ...batch('job-e', 4, 10), text: 'not json' },
+        { ...batch('job-e', 1, 20), text: 'null' },
+        { ...batch('job-e', 2, 100), records: 3 },
+        { ...batch('job-e', 3, 300), records: 2 },
+      ];
+      queue.offer([batch('job-e', 5), ...unreadable, batch('job-e', 6, 200)], streamOf, new Date());
       await waitFor('every record settled', async () => queue.stats.exported + queue.stats.failed === queue.stats.queued);
-      expect(queue.stats).toMatchObject({ queued: 18, exported: 11, failed: 7, dropped: 0 });
-      const pids = logRecordsOf('job-e')
-        .flat()
-        .map((r) => Number(attributesOf(r.attributes).pid));
+      expect(queue.stats).toMatchObject({ queued: 21, exported: 11, failed: 10, dropped: 0 });
+      const requests = logRecordsOf('job-e');
+      expect(requests.every((records) => records.length <= 4)).toBe(true);
+      const pids = requests.flat().map((r) => Number(attributesOf(r.attributes).pid));
       expect(pids.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 200, 201, 202, 203, 204, 205]);
     } finally {
-      await queue.close();
+      // Nothing waits, so the worker says so at once: false only after close's own timeout.
+      sent = await queue.close();
     }
-    expect(errors).toEqual([expect.stringContaining('4 event records could not be read again'), expect.stringContaining('3 event records could not be read again')]);
-    errors.length = 0;
+    expect(sent).toBe(true);
+    // All four in the second request (records 4 of the first message, then 200-202), reported once.
+    const reported = errors.splice(0);
+    expect(reported).toEqual([expect.stringContaining('10 event records not sent')]);
+  });
+
+  it('sends a text that waited past the worker forgetting its stream', async () => {
+    // One stream kept: the second job's batch makes the queue tell the worker to forget the first's,
+    // while the first's text still waits for the delay.
+    const queue = new LogExportQueue(`${receiver.url}/v1/logs`, (e) => errors.push(e), { ...LOG_EXPORT_LIMITS, streamsKept: 1, scheduledDelayMs: 600_000 });
+    let sent: boolean;
+    try {
+      queue.offer([batch('job-f', 3)], streamOf, new Date());
+      queue.offer([batch('job-g', 2)], streamOf, new Date());
+    } finally {
+      sent = await queue.close();
+    }
+    expect(sent).toBe(true);
+    expect(logRecordsOf('job-f').flat()).toHaveLength(3);
+    expect(logRecordsOf('job-g').flat()).toHaveLength(2);
+    expect(queue.stats).toMatchObject({ queued: 5, exported: 5, failed: 0 });
+    expect(errors).toEqual([]);
   });
 
   it('sends what waits when closed, before the next delay would have', async () => {
     const queue = new LogExportQueue(`${receiver.url}/v1/logs`, (e) => errors.push(e), { ...LOG_EXPORT_LIMITS, scheduledDelayMs: 600_000 });
     queue.offer([batch('job-c', 10)], streamOf, new Date());
-    await queue.close();
+    expect(await queue.close()).toBe(true);
     expect(logRecordsOf('job-c').flat()).toHaveLength(10);
     expect(queue.stats).toMatchObject({ exported: 10, failed: 0 });
     expect(errors).toEqual([]);

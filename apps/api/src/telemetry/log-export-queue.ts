@@ -18,12 +18,11 @@ export interface LogExportLimits {
    * PostgreSQL need: on a busy host the worker yields, falls behind, and the queue drops (counted).
    */
   workerNice: number;
+  /** (run, output) streams a worker is told of before it is told to forget them all and start again. */
+  streamsKept: number;
 }
 
-export const LOG_EXPORT_LIMITS: LogExportLimits = { maxQueuedRecords: 50_000, maxExportBatchSize: 2_048, scheduledDelayMs: 200, maxExportsInFlight: 2, workerNice: 10 };
-
-/** (run, output) streams a worker is told of before it is told to forget them all and start again. */
-const STREAMS_KEPT = 10_000;
+export const LOG_EXPORT_LIMITS: LogExportLimits = { maxQueuedRecords: 50_000, maxExportBatchSize: 2_048, scheduledDelayMs: 200, maxExportsInFlight: 2, workerNice: 10, streamsKept: 10_000 };
 
 /**
  * One committed events message on its way to the worker: its text (the worker parses it again, off
@@ -44,7 +43,8 @@ export interface EventsHandover {
 /**
  * An ingest batch's events messages, as their entries' texts: a string crosses to the worker as one
  * copy of its bytes, where the records as objects cost ingest a structured clone each (2-4 us an
- * event). Each text comes with its stream's key (`keys`, eventStreamKey) and its record count. Each
+ * event). Each text comes with its stream's key (`keys`, eventStreamKey) and its record count: the
+worker resolves the stream on arrival, since a text may wait past a later `forget`. Each
  * (run, output)'s stream goes once per worker, with the first batch that needs it; `forget` tells
  * the worker to drop those it holds first (the queue's record of them was reset).
  */
@@ -76,7 +76,8 @@ export class LogExportQueue {
   private worker: Worker | undefined;
   private waiting = 0;
   private nextFlush = 0;
-  private readonly flushed = new Map<number, () => void>();
+  /** Close's waits, by flush id: told whether the worker sent everything (true) or exited first. */
+  private readonly flushed = new Map<number, (sent: boolean) => void>();
   /** The (run, output) streams the current worker holds. */
   private readonly streamsSent = new Set<string>();
   /** streamsSent was reset: the worker must drop what it holds before it takes new streams. */
@@ -106,7 +107,7 @@ export class LogExportQueue {
     const texts: string[] = [];
     const counts: number[] = [];
     let records = 0;
-    if (this.streamsSent.size >= STREAMS_KEPT) {
+    if (this.streamsSent.size >= this.limits.streamsKept) {
       this.streamsSent.clear();
       this.forgetStreams = true;
     }
@@ -137,21 +138,22 @@ export class LogExportQueue {
     for (const key of fresh) this.streamsSent.add(key);
   }
 
-  /** Sends what waits, then stops the worker. */
-  async close(timeoutMs = 10_000): Promise<void> {
+  /** Sends what waits, then stops the worker. False when something was still waiting after `timeoutMs`, or the worker exited first. */
+  async close(timeoutMs = 10_000): Promise<boolean> {
     const worker = this.worker;
-    if (!worker) return;
+    if (!worker) return true;
     const id = this.nextFlush++;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      this.flushed.set(id, () => {
+    const flushed = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.flushed.set(id, (sent) => {
         clearTimeout(timer);
-        resolve();
+        resolve(sent);
       });
       worker.postMessage({ kind: 'flush', id } satisfies ToLogExportWorker);
     });
     this.worker = undefined;
     await worker.terminate();
+    return flushed;
   }
 
   private started(): Worker {
@@ -159,7 +161,7 @@ export class LogExportQueue {
     const worker = startWorker(WORKER, { url: this.url, limits: this.limits });
     worker.on('message', (message: FromLogExportWorker) => {
       if (message.kind === 'flushed') {
-        this.flushed.get(message.id)?.();
+        this.flushed.get(message.id)?.(true);
         this.flushed.delete(message.id);
         return;
       }
@@ -181,7 +183,7 @@ export class LogExportQueue {
       // A new worker holds no streams.
       this.streamsSent.clear();
       this.forgetStreams = false;
-      for (const done of this.flushed.values()) done();
+      for (const done of this.flushed.values()) done(false);
       this.flushed.clear();
     });
     // The worker must not keep a stopping process alive; close() sends what waits first.

@@ -214,7 +214,10 @@ export class OtlpExportService {
   /** Waits for the exports in flight, then closes the exporters (shutdown). */
   async close(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
-    await Promise.allSettled([this.metrics?.shutdown(), this.logs?.close(), this.traces?.shutdown()]);
+    const logsSent = this.logs?.close().then((sent) => {
+      if (!sent) this.logger.warn('OTLP log export: event records still waiting at shutdown were not sent');
+    });
+    await Promise.allSettled([this.metrics?.shutdown(), logsSent, this.traces?.shutdown()]);
   }
 
   private async export(messages: readonly ResultMessage[]): Promise<void> {
