@@ -44,7 +44,7 @@ export interface EventsHandover {
  * An ingest batch's events messages, as their entries' texts: a string crosses to the worker as one
  * copy of its bytes, where the records as objects cost ingest a structured clone each (2-4 us an
  * event). Each text comes with its stream's key (`keys`, eventStreamKey) and its record count: the
-worker resolves the stream on arrival, since a text may wait past a later `forget`. Each
+ * worker resolves the stream on arrival, since a text may wait past a later `forget`. Each
  * (run, output)'s stream goes once per worker, with the first batch that needs it; `forget` tells
  * the worker to drop those it holds first (the queue's record of them was reset).
  */
