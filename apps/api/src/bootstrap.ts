@@ -10,6 +10,7 @@ import { DOCS_PATH, OPENAPI_PATH, buildOpenApiDocument, checkRoutesDocumented, t
 import { StderrLogger } from './utils/stderr-logger';
 import { installHttpSpans } from './telemetry/http-spans';
 import { installAuditedRequestLog } from './middleware/audited-request-log';
+import { answerClientError, installLingeringClose } from './middleware/client-error';
 import { checkMutationsAudited } from './utils/audited-routes';
 
 export interface RunningApi {
@@ -30,7 +31,7 @@ const BODY_LIMIT_BYTES = 1024 * 1024;
 export async function bootstrap(config: ApiConfig, options: BootstrapOptions = {}): Promise<RunningApi> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config),
-    new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES }),
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, clientErrorHandler: answerClientError }),
     {
       logger: options.logLevels === false ? false : new StderrLogger({ logLevels: options.logLevels ?? ['log', 'warn', 'error'] }),
       abortOnError: false,
@@ -45,6 +46,7 @@ export async function bootstrap(config: ApiConfig, options: BootstrapOptions = {
     });
   });
 
+  installLingeringClose(app.getHttpServer());
   const tracesUrl = config.otlpExport?.tracesUrl;
   const httpSpans = tracesUrl && config.roles.has('http') ? installHttpSpans(app.getHttpAdapter().getInstance(), tracesUrl) : undefined;
   if (config.auditedRequestLog) installAuditedRequestLog(app.getHttpAdapter().getInstance(), config.auditedRequestLog);

@@ -1,0 +1,118 @@
+import { maxHeaderSize } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@fleettrace/testing/wait';
+import { ADMIN_TOKEN, startApi, type TestApi } from './support/api';
+
+// Requests refused before or while their bytes arrive (a request line past Node's header limit, bytes
+// that are not HTTP, a body past 1 MiB) are answered with `Connection: close`, and the API reads what
+// the client still sends instead of resetting the connection under it: the client reads the answer,
+// and never reuses the connection. Raw sockets, since fetch hides both (middleware/client-error.ts).
+let t: TestApi;
+
+beforeAll(async () => {
+  t = await startApi('connection-close');
+});
+
+afterAll(async () => {
+  await t?.close();
+});
+
+interface Exchange {
+  socket: Socket;
+  /** Everything the API sent, once it has ended its side. */
+  answer: Promise<string>;
+  /** Resolves when the connection is closed, with the error the client saw, if any. */
+  closed: Promise<string | undefined>;
+}
+
+/** A connection that stays open for writing after the API ends its side, so the client can go on sending. */
+function open(): Promise<Exchange> {
+  const { hostname, port } = new URL(t.url);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port), allowHalfOpen: true }, () => {
+      const chunks: Buffer[] = [];
+      let error: string | undefined;
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('error', (e: NodeJS.ErrnoException) => (error ??= e.code ?? e.message));
+      const answer = new Promise<string>((done) => socket.once('end', () => done(Buffer.concat(chunks).toString('latin1'))));
+      const closed = new Promise<string | undefined>((done) => socket.once('close', () => done(error)));
+      resolve({ socket, answer, closed });
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** Writes `total` bytes of `byte` in 64 KiB pieces, each after the last was taken, as a client still uploading would. */
+async function writeMore(socket: Socket, total: number, byte = 0x61): Promise<void> {
+  const piece = Buffer.alloc(64 * 1024, byte);
+  for (let sent = 0; sent < total; sent += piece.length) {
+    await new Promise<void>((done, fail) => socket.write(piece.subarray(0, Math.min(piece.length, total - sent)), (e) => (e ? fail(e) : done())));
+  }
+}
+
+function parse(answer: string): { status: number; headers: Record<string, string>; body: unknown } {
+  const [head, body] = answer.split('\r\n\r\n');
+  const [statusLine, ...lines] = head!.split('\r\n');
+  const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+  return { status: Number(statusLine!.split(' ')[1]), headers, body: JSON.parse(body!) };
+}
+
+describe('a connection the API closes is read to its end, never reset under the client', () => {
+  it('a request line past the header limit: 431 naming the limit, Connection: close, the rest of the line read', async () => {
+    const c = await open();
+    const line = `GET /v1/jobs?bogus=${'a'.repeat(maxHeaderSize)}`;
+    c.socket.write(line);
+    const answer = parse(await c.answer);
+    expect(answer).toMatchObject({
+      status: 431,
+      headers: { connection: 'close', 'content-type': 'application/json; charset=utf-8' },
+      body: { statusCode: 431, error: 'Request Header Fields Too Large', message: `the request line and headers are larger than the ${maxHeaderSize} bytes accepted` },
+    });
+    // The client is still sending its request line after the answer: the API takes it and waits.
+    await writeMore(c.socket, 4 * maxHeaderSize);
+    c.socket.end(` HTTP/1.1\r\nhost: x\r\n\r\n`);
+    expect(await c.closed).toBeUndefined();
+  });
+
+  it('bytes that are not HTTP: 400 saying why, Connection: close', async () => {
+    const c = await open();
+    c.socket.write('HELLO THERE\r\n\r\n');
+    expect(parse(await c.answer)).toMatchObject({
+      status: 400,
+      headers: { connection: 'close' },
+      body: { statusCode: 400, error: 'Bad Request', message: 'the request is not valid HTTP: Invalid method encountered' },
+    });
+    c.socket.end();
+    expect(await c.closed).toBeUndefined();
+  });
+
+  it('a body past 1 MiB: the 413 is read while the body is still being sent, and the body is taken to its end', async () => {
+    const c = await open();
+    const size = 2 * 1024 * 1024;
+    c.socket.write(`POST /v1/jobs HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ADMIN_TOKEN}\r\ncontent-type: application/json\r\ncontent-length: ${size}\r\n\r\n`);
+    await writeMore(c.socket, 64 * 1024);
+    expect(parse(await c.answer)).toMatchObject({ status: 413, headers: { connection: 'close' }, body: { statusCode: 413, message: 'Request body is too large' } });
+    await writeMore(c.socket, size - 64 * 1024);
+    c.socket.end();
+    expect(await c.closed).toBeUndefined();
+  });
+
+  it('a client that never closes is dropped once the linger runs out (LINGER_LIMITS.idleMs)', async () => {
+    // The API's side of the connection, found by the client's port.
+    const accepted = new Map<number, Socket>();
+    const server = t.api.app.getHttpServer();
+    const onConnection = (socket: Socket) => accepted.set(socket.remotePort!, socket);
+    server.on('connection', onConnection);
+    const c = await open();
+    c.socket.write(`GET /v1/jobs?bogus=${'a'.repeat(maxHeaderSize)}`);
+    expect(parse(await c.answer).status).toBe(431);
+    const ours = accepted.get(c.socket.localPort!);
+    server.off('connection', onConnection);
+    expect(ours).toBeDefined();
+    // The client neither sends more nor closes: the API lets go of the connection anyway.
+    await waitFor('the API to drop the lingering connection', async () => ours!.destroyed);
+    c.socket.destroy();
+  });
+
+});
