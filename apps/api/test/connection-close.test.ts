@@ -9,9 +9,16 @@ import { ADMIN_TOKEN, startApi, type TestApi } from './support/api';
 // the client still sends instead of resetting the connection under it: the client reads the answer,
 // and never reuses the connection. Raw sockets, since fetch hides both (middleware/client-error.ts).
 let t: TestApi;
+/** The API's side of each connection, by the client's port. */
+const accepted = new Map<number, Socket>();
+/** Every request Node's parser handed on, by URL. */
+const parsed: string[] = [];
 
 beforeAll(async () => {
   t = await startApi('connection-close');
+  const server = t.api.app.getHttpServer();
+  server.on('connection', (socket: Socket) => accepted.set(socket.remotePort!, socket));
+  server.on('request', (request: { url: string }) => parsed.push(request.url));
 });
 
 afterAll(async () => {
@@ -20,6 +27,8 @@ afterAll(async () => {
 
 interface Exchange {
   socket: Socket;
+  /** The API's side (its 'connection' event and our connect callback come in either order). */
+  ours(): Promise<Socket>;
   /** Everything the API sent, once it has ended its side. */
   answer: Promise<string>;
   /** Resolves when the connection is closed, with the error the client saw, if any. */
@@ -37,7 +46,8 @@ function open(): Promise<Exchange> {
       socket.on('error', (e: NodeJS.ErrnoException) => (error ??= e.code ?? e.message));
       const answer = new Promise<string>((done) => socket.once('end', () => done(Buffer.concat(chunks).toString('latin1'))));
       const closed = new Promise<string | undefined>((done) => socket.once('close', () => done(error)));
-      resolve({ socket, answer, closed });
+      const port = socket.localPort!;
+      resolve({ socket, ours: () => waitFor('the API to accept the connection', async () => accepted.get(port)), answer, closed });
     });
     socket.once('error', reject);
   });
@@ -49,6 +59,17 @@ async function writeMore(socket: Socket, total: number, byte = 0x61): Promise<vo
   for (let sent = 0; sent < total; sent += piece.length) {
     await new Promise<void>((done, fail) => socket.write(piece.subarray(0, Math.min(piece.length, total - sent)), (e) => (e ? fail(e) : done())));
   }
+}
+
+/**
+ * Once the client has ended: the API read every byte the client sent and closed because the client
+ * ended its side, not because its linger ran out.
+ */
+async function readToTheEnd(c: Exchange, sent: number): Promise<void> {
+  expect(await c.closed).toBeUndefined();
+  const ours = await c.ours();
+  await waitFor('the API to close its side', async () => ours.destroyed);
+  expect({ read: ours.bytesRead, clientEnded: ours.readableEnded }).toEqual({ read: sent, clientEnded: true });
 }
 
 function parse(answer: string): { status: number; headers: Record<string, string>; body: unknown } {
@@ -71,48 +92,70 @@ describe('a connection the API closes is read to its end, never reset under the 
     });
     // The client is still sending its request line after the answer: the API takes it and waits.
     await writeMore(c.socket, 4 * maxHeaderSize);
-    c.socket.end(` HTTP/1.1\r\nhost: x\r\n\r\n`);
-    expect(await c.closed).toBeUndefined();
+    const tail = ` HTTP/1.1\r\nhost: x\r\n\r\n`;
+    c.socket.end(tail);
+    await readToTheEnd(c, line.length + 4 * maxHeaderSize + tail.length);
   });
 
   it('bytes that are not HTTP: 400 saying why, Connection: close', async () => {
     const c = await open();
-    c.socket.write('HELLO THERE\r\n\r\n');
+    const garbage = 'HELLO THERE\r\n\r\n';
+    c.socket.write(garbage);
     expect(parse(await c.answer)).toMatchObject({
       status: 400,
       headers: { connection: 'close' },
       body: { statusCode: 400, error: 'Bad Request', message: 'the request is not valid HTTP: Invalid method encountered' },
     });
     c.socket.end();
-    expect(await c.closed).toBeUndefined();
+    await readToTheEnd(c, garbage.length);
   });
 
   it('a body past 1 MiB: the 413 is read while the body is still being sent, and the body is taken to its end', async () => {
     const c = await open();
     const size = 2 * 1024 * 1024;
-    c.socket.write(`POST /v1/jobs HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ADMIN_TOKEN}\r\ncontent-type: application/json\r\ncontent-length: ${size}\r\n\r\n`);
+    const head = `POST /v1/jobs?refused HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ADMIN_TOKEN}\r\ncontent-type: application/json\r\ncontent-length: ${size}\r\n\r\n`;
+    c.socket.write(head);
     await writeMore(c.socket, 64 * 1024);
     expect(parse(await c.answer)).toMatchObject({ status: 413, headers: { connection: 'close' }, body: { statusCode: 413, message: 'Request body is too large' } });
     await writeMore(c.socket, size - 64 * 1024);
-    c.socket.end();
-    expect(await c.closed).toBeUndefined();
+    // A request pipelined after the refused one is read and discarded, never handed to a route.
+    const pipelined = `GET /v1/hosts?pipelined HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ADMIN_TOKEN}\r\n\r\n`;
+    c.socket.end(pipelined);
+    await readToTheEnd(c, head.length + size + pipelined.length);
+    expect(parsed).toContain('/v1/jobs?refused');
+    expect(parsed).not.toContain('/v1/hosts?pipelined');
   });
 
   it('a client that never closes is dropped once the linger runs out (LINGER_LIMITS.idleMs)', async () => {
-    // The API's side of the connection, found by the client's port.
-    const accepted = new Map<number, Socket>();
-    const server = t.api.app.getHttpServer();
-    const onConnection = (socket: Socket) => accepted.set(socket.remotePort!, socket);
-    server.on('connection', onConnection);
     const c = await open();
     c.socket.write(`GET /v1/jobs?bogus=${'a'.repeat(maxHeaderSize)}`);
     expect(parse(await c.answer).status).toBe(431);
-    const ours = accepted.get(c.socket.localPort!);
-    server.off('connection', onConnection);
-    expect(ours).toBeDefined();
     // The client neither sends more nor closes: the API lets go of the connection anyway.
-    await waitFor('the API to drop the lingering connection', async () => ours!.destroyed);
+    const ours = await c.ours();
+    await waitFor('the API to drop the lingering connection', async () => ours.destroyed);
+    expect(ours.readableEnded).toBe(false);
     c.socket.destroy();
   });
 
+
+
+  it('shutdown does not wait for a lingering connection that keeps trickling bytes', async () => {
+    // An API of its own, closed here. Without the linger's preClose hook its server.close() would
+    // wait for this connection until LINGER_LIMITS.totalMs (30 s): longer than this test is given.
+    const own = await startApi('connection-close-shutdown');
+    const { hostname, port } = new URL(own.url);
+    const client = connect({ host: hostname, port: Number(port), allowHalfOpen: true });
+    client.on('error', () => undefined);
+    const answered = new Promise<string>((done) => client.once('data', (chunk: Buffer) => done(chunk.toString('latin1'))));
+    client.write(`GET /v1/jobs?bogus=${'a'.repeat(maxHeaderSize)}`);
+    expect(await answered).toMatch(/^HTTP\/1.1 431 /);
+    // A byte every 200 ms: never idle for LINGER_LIMITS.idleMs.
+    const trickle = setInterval(() => client.writable && client.write('a'), 200);
+    try {
+      await own.close();
+    } finally {
+      clearInterval(trickle);
+      client.destroy();
+    }
+  }, 20_000);
 });

@@ -1,22 +1,40 @@
 import { STATUS_CODES, maxHeaderSize, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import type { FastifyInstance } from 'fastify';
 
 /**
- * How long a connection we close is still read, what comes discarded, so the client reads our answer
- * rather than a reset: at most this long without a byte from the client, and at most the total.
+ * How long a connection the API closes is still read (what arrives is discarded), so the client
+ * reads our answer rather than a reset: at most this long without a byte from the client, and at
+ * most the total. Each is less than the 72 s an idle keep-alive connection is already kept.
  */
 export const LINGER_LIMITS = { idleMs: 2000, totalMs: 30_000 } as const;
 
 interface ClientError extends Error {
   code?: string;
-  /** llhttp's words for what was wrong, e.g. "Invalid method encountered". */
+  /** llhttp's words for what was wrong, e.g. "Invalid method encountered" (a fixed string, never request bytes). */
   reason?: string;
 }
 
+/** What Node's HTTP server keeps on an accepted socket that this module uses. */
+type ServerSocket = Socket & {
+  server?: Server;
+  destroySoon?: () => void;
+  _handle?: { reading: boolean; readStart(): number } | null;
+  _httpMessage?: { _headerSent?: boolean } | null;
+};
+
+/** The connections of one server that linger now, and whether it is shutting down. */
+interface Lingering {
+  sockets: Set<Socket>;
+  closing: boolean;
+}
+
+const lingeringByServer = new WeakMap<Server, Lingering>();
+
 /**
  * Answers a request Node's HTTP parser refused before any route saw it: a request line and headers
- * past `http.maxHeaderSize` (431), bytes that are not HTTP (400), a request not received in time (408).
- * Given to Fastify as its `clientErrorHandler`.
+ * past `http.maxHeaderSize` (431), chunk extensions past Node's limit (413), bytes that are not HTTP
+ * (400), a request not received in time (408). Given to Fastify as its `clientErrorHandler`.
  *
  * Fastify's default handler writes its answer without `Connection: close` and destroys the socket at
  * once. A keep-alive client (fetch, the CLI, a proxy) reads a complete answer that does not say the
@@ -24,65 +42,97 @@ interface ClientError extends Error {
  * ("other side closed" or ECONNRESET) though nothing was wrong with it: 5 short requests in a stress
  * run of 4,000 431s and 10,000 short requests, 8 at a time; once in the API fuzz test in CI. So the
  * answer says `Connection: close`, and the connection lingers (lingerThenClose) rather than being
- * reset under a long request line still arriving.
+ * reset under a long request line still arriving. Nothing is logged, as Fastify's default logged
+ * only at trace level: these are the client's mistakes, answered.
  */
-export function answerClientError(error: ClientError, socket: Socket): void {
-  // A reset connection has nothing to answer; an ended one has been answered.
+export function answerClientError(error: ClientError, socket: ServerSocket): void {
+  // A reset connection has nothing to answer; an ended one has been answered (Node's parser reports
+  // its error again, e.g. from `finish()` when the client ends).
   if (error.code === 'ECONNRESET' || socket.destroyed || socket.writableEnded) return;
-  // An answer already started on this connection (to a pipelined request before this one) cannot be
-  // followed by ours without corrupting it: as Node's own handler does, only close.
-  if ((socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+  // An answer already being written on this connection (to a pipelined request before this one)
+  // cannot be followed by ours without corrupting it: as Node's own handler does, only close.
+  if (socket._httpMessage?._headerSent) {
     socket.destroy();
     return;
   }
   const [status, message] = describe(error);
   const body = JSON.stringify({ statusCode: status, message, error: STATUS_CODES[status] });
-  // What else arrives would go to the parser, which has failed and would only report it again.
-  socket.removeAllListeners('data');
-  socket.on('data', () => undefined);
   socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-  lingerThenClose(socket);
+  const lingering = socket.server && lingeringByServer.get(socket.server);
+  if (lingering && !lingering.closing) lingerThenClose(socket, lingering);
+  else socket.destroy();
 }
 
 /**
- * Responses that close their connection (Fastify's 413 for a body past the limit and 400 for one it
- * cannot parse, a client's own `Connection: close`) linger too. Node ends such a socket and destroys
- * it as soon as the answer is flushed (`destroySoon`, its only caller being the end of a response
- * that closes), and a client still sending the body it was refused for gets EPIPE or ECONNRESET
- * instead of the 413 that names the limit: 7–10 % of 2 MiB bodies in that stress run. Node itself
- * pulls the rest of an unread body off the wire (`req._dump()`), so only `destroySoon` is replaced,
- * once a connection.
+ * Every response that closes its connection lingers too: Fastify's 413 for a body past the limit and
+ * 400 for one it cannot parse, and a client's own `Connection: close`. Node ends such a socket and
+ * destroys it as soon as the answer is flushed (`destroySoon`, which Node's HTTP server calls only
+ * there), and a client still sending the body it was refused for gets EPIPE or ECONNRESET instead of
+ * the 413 that names the limit: 596 of 6,000 2 MiB bodies in that stress run. So `destroySoon` is
+ * replaced, once a connection.
+ *
+ * While the server shuts down, connections close as Node closes them, and those lingering then are
+ * destroyed (preClose): shutdown never waits on a client that trickles bytes.
  */
-export function installLingeringClose(server: Server): void {
-  server.on('connection', (socket: Socket & { destroySoon?: () => void }) => {
-    socket.destroySoon = () => lingerThenClose(socket);
+export function installLingeringClose(fastify: FastifyInstance): void {
+  const lingering: Lingering = { sockets: new Set(), closing: false };
+  lingeringByServer.set(fastify.server, lingering);
+  fastify.server.on('connection', (socket: ServerSocket) => {
+    const destroySoon = socket.destroySoon;
+    socket.destroySoon = () => (lingering.closing || !destroySoon ? destroySoon?.call(socket) : lingerThenClose(socket, lingering));
+  });
+  fastify.addHook('preClose', (done) => {
+    lingering.closing = true;
+    for (const socket of lingering.sockets) socket.destroy();
+    done();
   });
 }
 
 /**
- * Ends our side after what has been written and keeps reading, as nginx's lingering close does:
- * unread bytes at close make the kernel send a reset, which can discard our answer at the client
- * before it is read. The socket is destroyed when the client closes its side, or when LINGER_LIMITS
- * run out, whichever is first.
+ * Ends our side after what has been written and reads on, discarding, as nginx's lingering close
+ * does: bytes still unread when a socket is closed make the kernel send a reset, which can discard
+ * our answer at the client before it is read. The socket is destroyed when the client ends its side,
+ * or when LINGER_LIMITS run out, whichever is first.
  */
-function lingerThenClose(socket: Socket): void {
+function lingerThenClose(socket: ServerSocket, lingering: Lingering): void {
   if (socket.destroyed) return;
-  const idle = setTimeout(() => socket.destroy(), LINGER_LIMITS.idleMs).unref();
+  // A stalled event loop runs timers before the reads waiting behind them: look once more at what
+  // was read before deciding the client went quiet.
+  const idle = setTimeout(() => {
+    const read = socket.bytesRead;
+    setImmediate(() => (socket.bytesRead === read ? socket.destroy() : idle.refresh()));
+  }, LINGER_LIMITS.idleMs).unref();
   const total = setTimeout(() => socket.destroy(), LINGER_LIMITS.totalMs).unref();
-  socket.on('data', () => idle.refresh());
-  socket.once('end', () => socket.destroy());
+  lingering.sockets.add(socket);
   socket.once('close', () => {
     clearTimeout(idle);
     clearTimeout(total);
+    lingering.sockets.delete(socket);
   });
-  socket.end();
+  socket.once('end', () => socket.destroy());
+  // Off the HTTP parser: what follows is never parsed, so a request pipelined after a refused one
+  // never reaches a route, and a failed parser does not report its error for every chunk.
+  socket.removeAllListeners('data');
+  // Node wraps `on` of an HTTP server's sockets: adding a 'data' listener also takes the socket's
+  // reads back from the parser (unconsume), so the bytes come here.
+  socket.on('data', () => idle.refresh());
+  // The parser may have stopped reading (a body nobody read filled its buffer), and the stream still
+  // believes a read is pending, so resume() alone would never read again: start the handle reading,
+  // as Node's own onSocketResume does.
+  if (socket._handle && !socket._handle.reading) {
+    socket._handle.reading = true;
+    socket._handle.readStart();
+  }
   socket.resume();
+  socket.end();
 }
 
 function describe(error: ClientError): [number, string] {
   switch (error.code) {
     case 'HPE_HEADER_OVERFLOW':
       return [431, `the request line and headers are larger than the ${maxHeaderSize} bytes accepted`];
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return [413, 'the chunk extensions are larger than accepted'];
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return [408, 'the request was not received in time'];
     default:
