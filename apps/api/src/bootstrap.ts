@@ -46,7 +46,7 @@ export async function bootstrap(config: ApiConfig, options: BootstrapOptions = {
     });
   });
 
-  installLingeringClose(app.getHttpAdapter().getInstance());
+  installLingeringClose(app.getHttpAdapter().getInstance(), config.lingerLimits);
   const tracesUrl = config.otlpExport?.tracesUrl;
   const httpSpans = tracesUrl && config.roles.has('http') ? installHttpSpans(app.getHttpAdapter().getInstance(), tracesUrl) : undefined;
   if (config.auditedRequestLog) installAuditedRequestLog(app.getHttpAdapter().getInstance(), config.auditedRequestLog);

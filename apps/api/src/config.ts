@@ -14,6 +14,7 @@ import {
 } from '@fleettrace/contracts';
 import { otlpExportFromEnv, type OtlpExportConfig } from './telemetry/otlp-config';
 import { readDispatchSigningKey } from './utils/dispatch-signer';
+import type { LingerLimits } from './middleware/client-error';
 
 export const ROLES = ['http', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -77,6 +78,8 @@ export interface ApiConfig {
    * that stops with work its queues and the reaper will redo.
    */
   shutdownTimeoutMs: number;
+  /** How long a connection the API closes is still read (middleware/client-error.ts); default LINGER_LIMITS. Tests change it. */
+  lingerLimits?: LingerLimits;
   /** Run outputs as OpenTelemetry (telemetry/otlp-config.ts); unset is off. */
   otlpExport?: OtlpExportConfig;
   /**

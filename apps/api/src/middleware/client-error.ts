@@ -7,7 +7,12 @@ import type { FastifyInstance } from 'fastify';
  * reads our answer rather than a reset: at most this long without a byte from the client, and at
  * most the total. Each is less than the 72 s an idle keep-alive connection is already kept.
  */
-export const LINGER_LIMITS = { idleMs: 2000, totalMs: 30_000 } as const;
+export const LINGER_LIMITS: LingerLimits = { idleMs: 2000, totalMs: 30_000 };
+
+export interface LingerLimits {
+  idleMs: number;
+  totalMs: number;
+}
 
 interface ClientError extends Error {
   code?: string;
@@ -17,17 +22,22 @@ interface ClientError extends Error {
 
 /** What Node's HTTP server keeps on an accepted socket that this module uses. */
 type ServerSocket = Socket & {
+  [IDLE_TIMER]?: NodeJS.Timeout;
   server?: Server;
   destroySoon?: () => void;
   _handle?: { reading: boolean; readStart(): number } | null;
   _httpMessage?: { _headerSent?: boolean } | null;
 };
 
-/** The connections of one server that linger now, and whether it is shutting down. */
+/** The connections of one server that linger now, whether it is shutting down, and its limits. */
 interface Lingering {
   sockets: Set<Socket>;
   closing: boolean;
+  limits: LingerLimits;
 }
+
+/** A socket's idle timer, once it lingers: what the discarding 'data' listener refreshes. */
+const IDLE_TIMER = Symbol('linger idle timer');
 
 const lingeringByServer = new WeakMap<Server, Lingering>();
 
@@ -46,8 +56,8 @@ const lingeringByServer = new WeakMap<Server, Lingering>();
  * only at trace level: these are the client's mistakes, answered.
  */
 export function answerClientError(error: ClientError, socket: ServerSocket): void {
-  // A reset connection has nothing to answer; an ended one has been answered (Node's parser reports
-  // its error again, e.g. from `finish()` when the client ends).
+  // A reset connection has nothing to answer. An ended one has been answered, or lingers: Node may
+  // report more errors on it (a client ending in the middle of a refused body: HPE_INVALID_EOF_STATE).
   if (error.code === 'ECONNRESET' || socket.destroyed || socket.writableEnded) return;
   // An answer already being written on this connection (to a pipelined request before this one)
   // cannot be followed by ours without corrupting it: as Node's own handler does, only close.
@@ -69,13 +79,15 @@ export function answerClientError(error: ClientError, socket: ServerSocket): voi
  * destroys it as soon as the answer is flushed (`destroySoon`, which Node's HTTP server calls only
  * there), and a client still sending the body it was refused for gets EPIPE or ECONNRESET instead of
  * the 413 that names the limit: 596 of 6,000 2 MiB bodies in that stress run. So `destroySoon` is
- * replaced, once a connection.
+ * replaced, once a connection. Not covered: what Node's parser takes before the answer is flushed
+ * (a refused chunked body with a request pipelined right behind it in the same read) is parsed, as
+ * without this module; from then on nothing is.
  *
  * While the server shuts down, connections close as Node closes them, and those lingering then are
  * destroyed (preClose): shutdown never waits on a client that trickles bytes.
  */
-export function installLingeringClose(fastify: FastifyInstance): void {
-  const lingering: Lingering = { sockets: new Set(), closing: false };
+export function installLingeringClose(fastify: FastifyInstance, limits: LingerLimits = LINGER_LIMITS): void {
+  const lingering: Lingering = { sockets: new Set(), closing: false, limits };
   lingeringByServer.set(fastify.server, lingering);
   fastify.server.on('connection', (socket: ServerSocket) => {
     const destroySoon = socket.destroySoon;
@@ -101,21 +113,32 @@ function lingerThenClose(socket: ServerSocket, lingering: Lingering): void {
   const idle = setTimeout(() => {
     const read = socket.bytesRead;
     setImmediate(() => (socket.bytesRead === read ? socket.destroy() : idle.refresh()));
-  }, LINGER_LIMITS.idleMs).unref();
-  const total = setTimeout(() => socket.destroy(), LINGER_LIMITS.totalMs).unref();
+  }, lingering.limits.idleMs).unref();
+  const total = setTimeout(() => socket.destroy(), lingering.limits.totalMs).unref();
+  socket[IDLE_TIMER] = idle;
   lingering.sockets.add(socket);
   socket.once('close', () => {
     clearTimeout(idle);
     clearTimeout(total);
     lingering.sockets.delete(socket);
   });
-  socket.once('end', () => socket.destroy());
-  // Off the HTTP parser: what follows is never parsed, so a request pipelined after a refused one
-  // never reaches a route, and a failed parser does not report its error for every chunk.
+  // Once the client has ended its side, and what we wrote has gone out (a client that stopped
+  // reading may end before our answer is flushed).
+  socket.once('end', () => (socket.writableFinished ? socket.destroy() : socket.once('finish', () => socket.destroy())));
+  offTheParser(socket);
+  socket.end();
+}
+
+/**
+ * Takes a socket off Node's HTTP parser: what follows is read and discarded, never parsed, so a
+ * request pipelined after a refused one never reaches a route, and a failed parser does not report
+ * its error for every chunk. Repeating it is harmless.
+ */
+function offTheParser(socket: ServerSocket): void {
   socket.removeAllListeners('data');
   // Node wraps `on` of an HTTP server's sockets: adding a 'data' listener also takes the socket's
   // reads back from the parser (unconsume), so the bytes come here.
-  socket.on('data', () => idle.refresh());
+  socket.on('data', () => socket[IDLE_TIMER]?.refresh());
   // The parser may have stopped reading (a body nobody read filled its buffer), and the stream still
   // believes a read is pending, so resume() alone would never read again: start the handle reading,
   // as Node's own onSocketResume does.
@@ -124,7 +147,6 @@ function lingerThenClose(socket: ServerSocket, lingering: Lingering): void {
     socket._handle.readStart();
   }
   socket.resume();
-  socket.end();
 }
 
 function describe(error: ClientError): [number, string] {
