@@ -143,25 +143,19 @@ describe('a connection the API closes is read to its end, never reset under the 
     c.socket.destroy();
   });
 
-
-
   it('shutdown does not wait for a lingering connection', async () => {
     // An API of its own, closed here, lingering for up to 10 minutes: without the preClose hook that
     // drops lingering connections, its server.close() would wait that long, past this test's limit.
     const own = await startApi('connection-close-shutdown', { lingerLimits: { idleMs: 60_000, totalMs: 600_000 } });
-    let closed = false;
-    const { hostname, port } = new URL(own.url);
-    const client = connect({ host: hostname, port: Number(port), allowHalfOpen: true });
-    client.on('error', () => undefined);
+    let c: Exchange | undefined;
     try {
-      const answered = new Promise<string>((done) => client.once('data', (chunk: Buffer) => done(chunk.toString('latin1'))));
-      client.write(`GET /v1/jobs?bogus=${'a'.repeat(maxHeaderSize)}`);
-      expect(await answered).toMatch(/^HTTP\/1.1 431 /);
-      await own.close();
-      closed = true;
+      c = await open(own);
+      c.socket.write(`GET /v1/jobs?bogus=${'a'.repeat(maxHeaderSize)}`);
+      expect(parse(await c.answer).status).toBe(431);
     } finally {
-      client.destroy();
-      if (!closed) await own.close();
+      // The close under test, with the client still connected.
+      await own.close();
+      c?.socket.destroy();
     }
   }, 60_000);
 });

@@ -90,8 +90,8 @@ export function installLingeringClose(fastify: FastifyInstance, limits: LingerLi
   const lingering: Lingering = { sockets: new Set(), closing: false, limits };
   lingeringByServer.set(fastify.server, lingering);
   fastify.server.on('connection', (socket: ServerSocket) => {
-    const destroySoon = socket.destroySoon;
-    socket.destroySoon = () => (lingering.closing || !destroySoon ? destroySoon?.call(socket) : lingerThenClose(socket, lingering));
+    const destroySoon = socket.destroySoon!;
+    socket.destroySoon = () => (lingering.closing ? destroySoon.call(socket) : lingerThenClose(socket, lingering));
   });
   fastify.addHook('preClose', (done) => {
     lingering.closing = true;
@@ -130,9 +130,9 @@ function lingerThenClose(socket: ServerSocket, lingering: Lingering): void {
 }
 
 /**
- * Takes a socket off Node's HTTP parser: what follows is read and discarded, never parsed, so a
- * request pipelined after a refused one never reaches a route, and a failed parser does not report
- * its error for every chunk. Repeating it is harmless.
+ * Takes a socket off Node's HTTP parser: what arrives from then on is read and discarded, never
+ * parsed, so a request pipelined behind a refused body is not handed to a route, and a failed parser
+ * does not report its error for every chunk.
  */
 function offTheParser(socket: ServerSocket): void {
   socket.removeAllListeners('data');
