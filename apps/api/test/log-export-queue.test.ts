@@ -20,17 +20,14 @@ const runOf = (jobId: string) => `run-of-${jobId}`;
 const streamOf = (runId: string): EventStream | undefined =>
   runId.startsWith('run-of-') ? { eventName: 'fleettrace.execsnoop.exec', resource: { 'service.name': 'fleettrace', 'host.name': 'web-1', 'fleettrace.job.id': runId.slice('run-of-'.length) } } : undefined;
 
-/** An events message as a host writes it to its stream, and as ingest hands it over. */
+/** An events message as ingest parsed and stored it. */
 function batch(jobId: string, records: number, from = 0): EventsHandover {
-  const message = {
-    type: 'events',
+  return {
     runId: runOf(jobId),
-    seq: from,
     output: 'execs',
     timeField: 'time_ns',
     records: Array.from({ length: records }, (_, i) => ({ time_ns: String(1_700_000_000_000_000_000n + BigInt(from + i)), pid: from + i, comm: 'sh' })),
   };
-  return { runId: message.runId, output: message.output, records, text: JSON.stringify(message) };
 }
 
 function logRecordsOf(jobId: string) {
@@ -83,61 +80,61 @@ describe('event records exported from a worker thread through a bounded queue', 
     errors.length = 0;
   });
 
-  it('reads each message as stored: its stream named once per run, an unknown run left out', async () => {
+  it('sends records of several streams and leaves out those of an unknown run', async () => {
     const queue = new LogExportQueue(`${receiver.url}/v1/logs`, (e) => errors.push(e), LOG_EXPORT_LIMITS);
     try {
-      // Text as ingest stores it (its cleaning and what the queue is handed: otlp-export.test.ts).
-      const stored = JSON.stringify({ type: 'events', runId: runOf('job-d'), seq: 0, output: 'execs', timeField: 'time_ns', records: [{ time_ns: '1700000000000000005', comm: 'ab' }] });
-      const unknown = { ...batch('job-d', 3), runId: 'another-run', text: batch('job-d', 3).text.replace(runOf('job-d'), 'another-run') };
-      queue.offer([{ runId: runOf('job-d'), output: 'execs', records: 1, text: stored }, unknown], streamOf, new Date());
-      // The stream is known to the worker now: the next batch carries only texts.
+      const unknown = { ...batch('job-d', 3), runId: 'another-run' };
+      queue.offer([{ ...batch('job-d', 1, 5), records: [{ time_ns: '1700000000000000005', comm: 'ab' }] }, unknown, batch('job-h', 2, 20)], streamOf, new Date());
+      // The stream is encoded already: the next batch reuses it.
       queue.offer([batch('job-d', 2, 10)], streamOf, new Date());
-      const records = await waitFor('3 records of job-d', async () => {
-        const found = logRecordsOf('job-d').flat();
-        return found.length >= 3 && found;
-      });
-      // The two batches may go in two requests, arriving in either order.
+      await waitFor('the queue to count them sent', async () => queue.stats.exported === 5);
+      const records = logRecordsOf('job-d').flat();
       expect(records.map((r) => String(attributesOf(r.attributes).comm)).sort()).toEqual(['ab', 'sh', 'sh']);
       expect(records.map((r) => r.timeUnixNano).sort()).toEqual(['1700000000000000005', '1700000000000000010', '1700000000000000011']);
-      await waitFor('the queue to count them sent', async () => queue.stats.exported === 3);
-      expect(queue.stats).toMatchObject({ queued: 3, exported: 3, failed: 0, dropped: 0 });
+      expect(logRecordsOf('job-h').flat().map((r) => r.timeUnixNano)).toEqual(['1700000000000000020', '1700000000000000021']);
+      expect(queue.stats).toMatchObject({ queued: 5, exported: 5, failed: 0, dropped: 0 });
     } finally {
       await queue.close();
     }
     expect(errors).toEqual([]);
   });
 
-  it('counts as failed a message it cannot read, or of more or fewer records than ingest counted, and sends the rest', async () => {
-    // Requests of 4: the messages that cannot be read fall between the slices of the ones around them.
-    const queue = new LogExportQueue(`${receiver.url}/v1/logs`, (e) => errors.push(e), { ...LOG_EXPORT_LIMITS, maxExportBatchSize: 4 });
-    let sent: boolean;
+  it('sends full requests at once, and a partial one after the delay or when closed', async () => {
+    // The delay never comes here: what is not a full request waits for close().
+    const queue = new LogExportQueue(`${receiver.url}/v1/logs`, (e) => errors.push(e), { ...LOG_EXPORT_LIMITS, maxExportBatchSize: 100, scheduledDelayMs: 600_000 });
     try {
-      const unreadable = [
-        { ...batch('job-e', 4, 10), text: 'not json' },
-        { ...batch('job-e', 1, 20), text: 'null' },
-        { ...batch('job-e', 2, 100), records: 3 },
-        { ...batch('job-e', 3, 300), records: 2 },
-      ];
-      queue.offer([batch('job-e', 5), ...unreadable, batch('job-e', 6, 200)], streamOf, new Date());
-      await waitFor('every record settled', async () => queue.stats.exported + queue.stats.failed === queue.stats.queued);
-      expect(queue.stats).toMatchObject({ queued: 21, exported: 11, failed: 10, dropped: 0 });
-      const requests = logRecordsOf('job-e');
-      expect(requests.every((records) => records.length <= 4)).toBe(true);
-      const pids = requests.flat().map((r) => Number(attributesOf(r.attributes).pid));
-      expect(pids.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 200, 201, 202, 203, 204, 205]);
+      queue.offer([batch('job-e', 250)], streamOf, new Date());
+      await waitFor('the two full requests sent', async () => queue.stats.exported === 200);
+      expect(logRecordsOf('job-e').map((records) => records.length)).toEqual([100, 100]);
+      // Requests after these are written into the buffers they came back in, and still decode.
+      // With the 50 left of the first batch, two more full requests, and 90 left.
+      queue.offer([batch('job-e', 240, 1000)], streamOf, new Date());
+      await waitFor('four full requests sent', async () => queue.stats.exported === 400);
     } finally {
-      // Nothing waits, so the worker says so at once: false only after close's own timeout.
-      sent = await queue.close();
+      expect(await queue.close()).toBe(true);
     }
-    expect(sent).toBe(true);
-    // All four in the second request (records 4 of the first message, then 200-202), reported once.
-    const reported = errors.splice(0);
-    expect(reported).toEqual([expect.stringContaining('10 event records not sent')]);
+    expect(logRecordsOf('job-e').map((records) => records.length).sort((a, b) => a - b)).toEqual([90, 100, 100, 100, 100]);
+    const pids = logRecordsOf('job-e').flat().map((r) => Number(attributesOf(r.attributes).pid));
+    expect(pids.sort((a, b) => a - b)).toEqual([...Array.from({ length: 250 }, (_, i) => i), ...Array.from({ length: 240 }, (_, i) => 1000 + i)]);
+
+    const delayed = new LogExportQueue(`${receiver.url}/v1/logs`, (e) => errors.push(e), { ...LOG_EXPORT_LIMITS, maxExportBatchSize: 5, scheduledDelayMs: 300 });
+    try {
+      // A full request first, so the worker is loaded and sending by the time the partial one waits.
+      delayed.offer([batch('job-i', 5)], streamOf, new Date());
+      await waitFor('the full request sent', async () => delayed.stats.exported === 5);
+      const offered = Date.now();
+      delayed.offer([batch('job-i', 2, 5)], streamOf, new Date());
+      await waitFor('the partial request sent', async () => delayed.stats.exported === 7);
+      expect(Date.now() - offered).toBeGreaterThanOrEqual(300);
+    } finally {
+      await delayed.close();
+    }
+    expect(errors).toEqual([]);
   });
 
-  it('sends a text that waited past the worker forgetting its stream', async () => {
-    // One stream kept: the second job's batch makes the queue tell the worker to forget the first's,
-    // while the first's text still waits for the delay.
+  it('sends records that waited past their stream being forgotten', async () => {
+    // One stream kept: the second job's batch makes the queue forget the first's encoding, while the
+    // first's records still wait for the delay.
     const queue = new LogExportQueue(`${receiver.url}/v1/logs`, (e) => errors.push(e), { ...LOG_EXPORT_LIMITS, streamsKept: 1, scheduledDelayMs: 600_000 });
     let sent: boolean;
     try {
@@ -160,5 +157,23 @@ describe('event records exported from a worker thread through a bounded queue', 
     expect(logRecordsOf('job-c').flat()).toHaveLength(10);
     expect(queue.stats).toMatchObject({ exported: 10, failed: 0 });
     expect(errors).toEqual([]);
+  });
+
+  it('counts as failed the records of a request the collector refuses, and goes on', async () => {
+    // The receiver answers 404 off its OTLP paths: a refusal that is not retried.
+    const queue = new LogExportQueue(`${receiver.url}/nowhere`, (e) => errors.push(e), { ...LOG_EXPORT_LIMITS, maxExportBatchSize: 10 });
+    try {
+      queue.offer([batch('job-j', 30)], streamOf, new Date());
+      await waitFor('three requests refused', async () => queue.stats.failed === 30);
+      queue.offer([batch('job-j', 10, 30)], streamOf, new Date());
+      await waitFor('the next one refused too', async () => queue.stats.failed === 40);
+      expect(queue.stats).toMatchObject({ queued: 40, exported: 0, failed: 40, dropped: 0, requests: 4 });
+    } finally {
+      expect(await queue.close()).toBe(true);
+    }
+    expect(errors.length).toBe(4);
+    expect(errors.every((e) => e.startsWith('OTLP log export failed'))).toBe(true);
+    errors.length = 0;
+    expect(receiver.refused.splice(0)).toEqual(Array.from({ length: 4 }, () => 'POST /nowhere application/x-protobuf'));
   });
 });

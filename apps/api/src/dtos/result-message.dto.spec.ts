@@ -100,19 +100,14 @@ describe('parseResultMessage', () => {
     expect(parsed.ok && parsed.message.type === 'events' && parsed.message.records).toEqual([{ c: 'ab', t: 1 }]);
   });
 
-  it('says when it cleaned an entry, which then no longer reads as the message stored', () => {
-    const events = (output: string, records: unknown[]) => JSON.stringify({ type: 'events', runId, seq: 0, output, timeField: 't', records });
-    const clean = [{ comm: 'sh', t: 1 }, { comm: 'ls', t: 2 }];
-    expect(parseResultMessage(events('o', clean))).not.toHaveProperty('cleaned');
-    // A surrogate pair is valid text: nothing to clean in a value, a key or the output.
+  it('keeps a valid surrogate pair as it is, in a value, a key and the output', () => {
     const emoji = [{ comm: 'ok 😀', '😀': 1, t: 1 }];
-    expect(parseResultMessage(events('o😀', emoji))).toEqual({ ok: true, message: JSON.parse(events('o😀', emoji)) });
-    // In any record, not only the first; in a key; in the message around the records.
-    expect(parseResultMessage(events('o', [...clean, { comm: 'a\u0000', t: 3 }]))).toMatchObject({ ok: true, cleaned: true });
-    expect(parseResultMessage(events('o', [{ ...clean[0], 'k\ud800': 1 }]))).toMatchObject({ ok: true, cleaned: true });
-    expect(parseResultMessage(events('o\u0000', clean))).toMatchObject({ ok: true, cleaned: true });
-    expect(parseResultMessage(JSON.stringify({ type: 'state', runId, at: 1, state: 'running' }))).not.toHaveProperty('cleaned');
-    expect(parseResultMessage(JSON.stringify({ type: 'state', runId, at: 1, state: 'failed', error: 'x\u0000' }))).toMatchObject({ ok: true, cleaned: true });
+    const raw = JSON.stringify({ type: 'events', runId, seq: 0, output: 'o😀', timeField: 't', records: emoji });
+    expect(parseResultMessage(raw)).toEqual({ ok: true, message: JSON.parse(raw) });
+    // A lone surrogate beside it is replaced.
+    const lone = JSON.stringify({ type: 'events', runId, seq: 0, output: 'o', timeField: 't', records: [{ comm: 'ok 😀\ud800', t: 1 }] });
+    const parsed = parseResultMessage(lone);
+    expect(parsed.ok && parsed.message.type === 'events' && parsed.message.records).toEqual([{ comm: 'ok 😀\ufffd', t: 1 }]);
   });
 
   it('checks records as the contracts schema does, without it', () => {

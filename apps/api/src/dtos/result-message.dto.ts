@@ -4,11 +4,7 @@ import { ResultMessage, type EventRecord } from '@fleettrace/contracts';
 const RunId = z.guid();
 
 export type ParsedMessage =
-  /**
-   * `cleaned`: text in the entry was changed for jsonb (below), so the entry no longer reads as
-   * `message`; absent when it does, as for nearly every entry.
-   */
-  | { ok: true; message: ResultMessage; cleaned?: true }
+  | { ok: true; message: ResultMessage }
   /** `runId`: the run the message reports on, when it names one; that run's report is lost with it. */
   | { ok: false; reason: string; runId?: string };
 
@@ -35,20 +31,13 @@ export function parseResultMessage(raw: string | undefined): ParsedMessage {
     return { ok: false, reason: `${issue.path.join('.') || 'message'}: ${issue.message}`, ...namedRun(json) };
   }
   const message = validText(parsed.data);
-  let cleaned = message !== parsed.data;
-  if (records && message.type === 'events') {
-    message.records = records;
-    // checkedRecords returns a record as it was unless it cleaned it.
-    const read = (json as { records: unknown[] }).records;
-    for (let i = 0; i < records.length && !cleaned; i++) cleaned = records[i] !== read[i];
-  }
+  if (records && message.type === 'events') message.records = records;
   const runId = 'runId' in message ? message.runId : undefined;
   if (runId !== undefined && !RunId.safeParse(runId).success) {
     return { ok: false, reason: `runId "${runId}" is not a UUID` };
   }
   const reason = outOfRange(message);
-  if (reason) return { ok: false, reason, runId };
-  return cleaned ? { ok: true, message, cleaned } : { ok: true, message };
+  return reason ? { ok: false, reason, runId } : { ok: true, message };
 }
 
 /** The range of a JavaScript Date, and of the int and bigint columns numbers are stored in. */
@@ -148,8 +137,8 @@ export function validText<T>(value: T): T {
 }
 
 /**
- * Whether cleanText would change the text. Only then is a record copied, so a record with an emoji
- * (a valid pair) stays the very object read, and its entry reads as stored (ParsedMessage).
+ * Whether cleanText would change the text. Only then is a record copied: a copy costs, and a
+ * record with an emoji (a valid pair) has nothing to clean.
  */
 function needsCleaning(text: string): boolean {
   return NEEDS_CLEANING.test(text) && cleanText(text) !== text;

@@ -45,8 +45,6 @@ const REASON_MAX_CHARS = 500;
 interface Accepted {
   entry: StreamEntry;
   message: ResultMessage;
-  /** The entry's text was cleaned on parsing: it does not read as `message`. */
-  cleaned?: true;
 }
 
 /** What ingest did not apply for a reason of its own (not the data's): counted by ServiceMetrics. */
@@ -300,7 +298,7 @@ export class IngestService {
     return entries.map((entry) => {
       const parsed = parseResultMessage(entry.message);
       if (!parsed.ok) return { entry, reason: parsed.reason, runId: parsed.runId };
-      return parsed.cleaned ? { entry, message: parsed.message, cleaned: true } : { entry, message: parsed.message };
+      return { entry, message: parsed.message };
     });
   }
 
@@ -348,7 +346,7 @@ export class IngestService {
     // Only what committed is exported; an entry redelivered after a crash may be exported twice.
     this.metrics.ingested(outcome.applied.map((a) => a.message));
     this.metrics.ignored(outcome.ignored);
-    this.telemetry.ingested(outcome.applied.map((a) => ({ message: a.message, text: a.cleaned ? undefined : a.entry.message })));
+    this.telemetry.ingested(outcome.applied.map((a) => a.message));
   }
 
   /**

@@ -7,8 +7,8 @@ import { runResourceAttributes, type RunTelemetryContext } from './run-context';
 /**
  * What every log record of one run's events output shares, as plain data: its event name (as the
  * catalog names the output) and its resource (the run's host and job). Settled once per (run,
- * output) where the catalog and the run's context are, and handed to the log export worker once
- * (log-export-queue.ts), which then needs only each message's own text.
+ * output) where the catalog and the run's context are; the log export queue encodes it once
+ * (log-export-queue.ts).
  */
 export interface EventStream {
   eventName: string;
@@ -19,7 +19,7 @@ export function eventStream(ctx: RunTelemetryContext, output: string, catalog: P
   return { eventName: outputSignal(catalog, ctx.program, { kind: 'events', name: output }).name, resource: runResourceAttributes(ctx, serviceName) };
 }
 
-/** The key of a run's output among the streams a worker holds: a run id never holds a NUL. */
+/** The key of a run's output among the streams the log export queue holds encoded: a run id never holds a NUL. */
 export function eventStreamKey(runId: string, output: string): string {
   return `${runId}\u0000${output}`;
 }

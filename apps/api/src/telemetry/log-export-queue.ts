@@ -1,5 +1,7 @@
 import { Worker } from 'node:worker_threads';
+import type { EventsMessage } from '@fleettrace/contracts';
 import { eventStreamKey, type EventStream } from './event-log-records';
+import { logStreamEncoding, logsRequest, releaseLogsRequest, type LogRecordsOfStream, type LogStreamEncoding } from './otlp-log-encoding';
 
 /**
  * How much event telemetry may wait, and how it is sent. Events are the one signal whose volume is
@@ -14,47 +16,29 @@ export interface LogExportLimits {
   scheduledDelayMs: number;
   maxExportsInFlight: number;
   /**
-   * The worker thread's nice value (Linux: per thread). Telemetry must not take CPU that ingest and
+   * The worker thread's nice value (Linux: per thread). Sending must not take CPU that ingest and
    * PostgreSQL need: on a busy host the worker yields, falls behind, and the queue drops (counted).
+   * Encoding runs on the ingest thread, at its priority (LogExportQueue says why).
    */
   workerNice: number;
-  /** (run, output) streams a worker is told of before it is told to forget them all and start again. */
+  /** (run, output) streams whose shared fields are kept encoded before all are forgotten and encoding starts again. */
   streamsKept: number;
 }
 
 export const LOG_EXPORT_LIMITS: LogExportLimits = { maxQueuedRecords: 50_000, maxExportBatchSize: 2_048, scheduledDelayMs: 200, maxExportsInFlight: 2, workerNice: 10, streamsKept: 10_000 };
 
-/**
- * One committed events message on its way to the worker: its text (the worker parses it again, off
- * the ingest thread), with its run, output and record count.
- */
-export interface EventsHandover {
-  runId: string;
-  output: string;
-  records: number;
-  /**
-   * The message as ingest stored it, so the worker checks its records no further: the stream
-   * entry's text, or when ingest had to clean that for jsonb (ParsedMessage's `cleaned`), the
-   * stored message written out.
-   */
-  text: string;
-}
+/** One committed events message on its way out, as ingest parsed and stored it. */
+export type EventsHandover = Pick<EventsMessage, 'runId' | 'output' | 'timeField' | 'records'>;
 
 /**
- * An ingest batch's events messages, as their entries' texts: a string crosses to the worker as one
- * copy of its bytes, where the records as objects cost ingest a structured clone each (2-4 us an
- * event). Each text comes with its stream's key (`keys`, eventStreamKey) and its record count: the
- * worker resolves the stream on arrival, since a text may wait past a later `forget`. Each
- * (run, output)'s stream goes once per worker, with the first batch that needs it; `forget` tells
- * the worker to drop those it holds first (the queue's record of them was reset).
+ * An encoded request, its bytes the whole of `buffer` up to `length`, transferred (not copied) to
+ * the worker, and back to the queue once sent, for a later request.
  */
-export type ToLogExportWorker =
-  | { kind: 'events'; streams: Array<[key: string, stream: EventStream]>; forget: boolean; keys: string[]; texts: string[]; records: number[]; observedAt: number }
-  | { kind: 'flush'; id: number };
-export type FromLogExportWorker = { kind: 'settled'; records: number; error?: string } | { kind: 'flushed'; id: number };
+export type ToLogExportWorker = { kind: 'request'; buffer: ArrayBuffer; length: number; records: number } | { kind: 'flush'; id: number };
+export type FromLogExportWorker = { kind: 'settled'; records: number; error?: string; buffer?: ArrayBuffer } | { kind: 'flushed'; id: number };
 
 export interface LogExportStats {
-  /** Records handed to the worker, and of those, sent (the collector said yes), failed, dropped before. */
+  /** Records taken to be sent, and of those, sent (the collector said yes) or failed; and records dropped, never taken. */
   queued: number;
   exported: number;
   failed: number;
@@ -65,23 +49,38 @@ export interface LogExportStats {
 const WORKER = new URL(`./log-export.worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
 /**
- * Event records on their way to an OTLP logs endpoint, off the ingest thread: ingest hands over each
- * committed batch's events messages as text (EventsHandover; a copy of bytes, the only cost it
- * pays) to a worker thread that parses them, encodes their records as log records and sends them in
- * requests of up to maxExportBatchSize. The queue is bounded: what would pass maxQueuedRecords is
+ * Event records on their way to an OTLP logs endpoint. Ingest hands over each committed batch's
+ * events messages as it parsed them (EventsHandover); they are encoded here, on the ingest thread,
+ * into requests of up to maxExportBatchSize records (otlp-log-encoding.ts), and each request's
+ * buffer is transferred to a worker thread that sends it and transfers it back.
+ *
+ * Why here and not in the worker: ingest already holds the records as objects, and the worker
+ * could only have them again by parsing a copy of their text. That parse, and collecting the
+ * ~50,000 objects a batch it made, cost the worker about as much again as encoding them
+ * (docs/telemetry.md, Cost). Encoding makes no object a record, and a request's buffer crosses
+ * without a copy.
+ *
+ * The queue is bounded: what would pass maxQueuedRecords waiting (here or in the worker) is
  * dropped and counted (`dropped`), never waited for.
  */
 export class LogExportQueue {
   readonly stats: LogExportStats = { queued: 0, exported: 0, failed: 0, dropped: 0, requests: 0 };
   private worker: Worker | undefined;
-  private waiting = 0;
+  /** Records in requests the worker holds, not settled yet. */
+  private handed = 0;
+  /** Records waiting here for a request to fill (a partial one waits scheduledDelayMs for company). */
+  private pending: LogRecordsOfStream[] = [];
+  private pendingRecords = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** The next full request's encoding, an event-loop turn away. */
+  private immediate: NodeJS.Immediate | undefined;
   private nextFlush = 0;
   /** Close's waits, by flush id: told whether the worker sent everything (true) or exited first. */
   private readonly flushed = new Map<number, (sent: boolean) => void>();
-  /** The (run, output) streams the current worker holds. */
-  private readonly streamsSent = new Set<string>();
-  /** streamsSent was reset: the worker must drop what it holds before it takes new streams. */
-  private forgetStreams = false;
+  /** Each (run, output) stream's shared fields, encoded once, by eventStreamKey; at most streamsKept. */
+  private readonly encodings = new Map<string, LogStreamEncoding>();
+  /** close() was called: what is offered after is dropped (counted), not left to a worker nothing closes. */
+  private closing = false;
 
   constructor(
     private readonly url: string,
@@ -95,52 +94,43 @@ export class LogExportQueue {
   }
 
   /**
-   * Hands an ingest batch's events messages over, or drops them whole (counted) when the queue has
-   * no room. A message whose stream `streamOf` does not know (its run is unknown) is left out.
-   * Returns at once.
+   * Takes an ingest batch's events messages, or drops them whole (counted) when the queue has no
+   * room. A message whose stream `streamOf` does not know (its run is unknown) is left out.
+   * Returns at once: encoding follows (handOver).
    */
   offer(messages: readonly EventsHandover[], streamOf: (runId: string, output: string) => EventStream | undefined, observedAt: Date): void {
-    const worker = this.started();
-    const streams: Array<[string, EventStream]> = [];
-    const fresh = new Set<string>();
-    const keys: string[] = [];
-    const texts: string[] = [];
-    const counts: number[] = [];
+    const parts: LogRecordsOfStream[] = [];
     let records = 0;
-    if (this.streamsSent.size >= this.limits.streamsKept) {
-      this.streamsSent.clear();
-      this.forgetStreams = true;
-    }
     for (const message of messages) {
-      if (message.records === 0) continue;
-      const key = eventStreamKey(message.runId, message.output);
-      if (!this.streamsSent.has(key) && !fresh.has(key)) {
-        const stream = streamOf(message.runId, message.output);
-        if (!stream) continue;
-        streams.push([key, stream]);
-        fresh.add(key);
-      }
-      keys.push(key);
-      texts.push(message.text);
-      counts.push(message.records);
-      records += message.records;
+      if (message.records.length === 0) continue;
+      const stream = this.encodingOf(message.runId, message.output, streamOf);
+      if (!stream) continue;
+      parts.push({ stream, timeField: message.timeField, records: message.records, observedAt: observedAt.getTime() });
+      records += message.records.length;
     }
     if (records === 0) return;
-    if (this.waiting + records > this.limits.maxQueuedRecords) {
-      if (this.stats.dropped === 0) this.onError(`OTLP log export is behind (${this.waiting} records waiting): dropping event records, counted in fleettrace_export_dropped_total`);
+    if (this.closing) {
       this.stats.dropped += records;
       return;
     }
-    this.waiting += records;
+    if (this.handed + this.pendingRecords + records > this.limits.maxQueuedRecords) {
+      if (this.stats.dropped === 0) this.onError(`OTLP log export is behind (${this.handed + this.pendingRecords} records waiting): dropping event records, counted in fleettrace_export_dropped_total`);
+      this.stats.dropped += records;
+      return;
+    }
     this.stats.queued += records;
-    worker.postMessage({ kind: 'events', streams, forget: this.forgetStreams, keys, texts, records: counts, observedAt: observedAt.getTime() } satisfies ToLogExportWorker);
-    this.forgetStreams = false;
-    for (const key of fresh) this.streamsSent.add(key);
+    this.pending.push(...parts);
+    this.pendingRecords += records;
+    this.handOver(false);
   }
 
   /** Sends what waits, then stops the worker. False when something was still waiting after `timeoutMs`, or the worker exited first. */
   async close(timeoutMs = 10_000): Promise<boolean> {
+    this.closing = true;
+    if (!this.worker && this.pendingRecords === 0) return true;
+    this.handOver(true);
     const worker = this.worker;
+    // No worker only when every request failed to encode (counted): nothing waits.
     if (!worker) return true;
     const id = this.nextFlush++;
     const flushed = await new Promise<boolean>((resolve) => {
@@ -151,9 +141,97 @@ export class LogExportQueue {
       });
       worker.postMessage({ kind: 'flush', id } satisfies ToLogExportWorker);
     });
-    this.worker = undefined;
+    this.flushed.delete(id);
     await worker.terminate();
+    // What the worker still held when it was stopped is lost (the exit handler counts it).
     return flushed;
+  }
+
+  /** The stream's shared fields, encoded on first use; undefined when its run is unknown. */
+  private encodingOf(runId: string, output: string, streamOf: (runId: string, output: string) => EventStream | undefined): LogStreamEncoding | undefined {
+    const key = eventStreamKey(runId, output);
+    let encoding = this.encodings.get(key);
+    if (!encoding) {
+      const stream = streamOf(runId, output);
+      if (!stream) return undefined;
+      // Parts waiting hold their own reference: clearing forgets nothing they need.
+      if (this.encodings.size >= this.limits.streamsKept) this.encodings.clear();
+      encoding = logStreamEncoding(stream);
+      this.encodings.set(key, encoding);
+    }
+    return encoding;
+  }
+
+  /**
+   * Encodes the full requests that wait, one an event-loop turn, and hands each to the worker; with
+   * `all`, everything that waits, at once. Ingest calls offer() between a commit and its next
+   * statement: a batch's encoding (~45 ms for 50,000 records) runs in the turns after, while ingest
+   * waits on the database, in slices that let its replies in. A partial request waits for the next
+   * offer or scheduledDelayMs from when it started waiting, as BatchLogRecordProcessor's batches do.
+   */
+  private handOver(all: boolean): void {
+    if (all) {
+      this.stopWaits();
+      while (this.pendingRecords > 0) this.send(this.takeRequest());
+      return;
+    }
+    if (this.pendingRecords >= this.limits.maxExportBatchSize) {
+      this.immediate ??= setImmediate(() => {
+        this.immediate = undefined;
+        if (this.pendingRecords >= this.limits.maxExportBatchSize) this.send(this.takeRequest());
+        this.handOver(false);
+      });
+    } else if (this.pendingRecords > 0) {
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        // Only a partial request goes from here: full ones that came meanwhile go a turn at a time.
+        this.handOver(this.pendingRecords < this.limits.maxExportBatchSize);
+      }, this.limits.scheduledDelayMs).unref();
+    } else this.stopWaits();
+  }
+
+  private stopWaits(): void {
+    if (this.immediate) clearImmediate(this.immediate);
+    if (this.timer) clearTimeout(this.timer);
+    this.immediate = undefined;
+    this.timer = undefined;
+  }
+
+  /** Encodes a request and transfers its buffer to the worker. */
+  private send({ parts, records }: { parts: LogRecordsOfStream[]; records: number }): void {
+    let bytes: Buffer;
+    try {
+      bytes = logsRequest(parts);
+    } catch (error) {
+      // Never seen (a buffer that could not grow): telemetry lost and counted, never ingest stopped.
+      this.stats.failed += records;
+      this.onError(`OTLP log export could not encode ${records} event records: ${(error as Error).message}`);
+      return;
+    }
+    const buffer = bytes.buffer as ArrayBuffer;
+    this.handed += records;
+    this.started().postMessage({ kind: 'request', buffer, length: bytes.length, records } satisfies ToLogExportWorker, [buffer]);
+  }
+
+  /** Up to maxExportBatchSize of the oldest waiting records, taken off `pending`. */
+  private takeRequest(): { parts: LogRecordsOfStream[]; records: number } {
+    const parts: LogRecordsOfStream[] = [];
+    let records = 0;
+    while (this.pending.length > 0 && records < this.limits.maxExportBatchSize) {
+      const next = this.pending[0]!;
+      const room = this.limits.maxExportBatchSize - records;
+      if (next.records.length <= room) {
+        this.pending.shift();
+        parts.push(next);
+        records += next.records.length;
+      } else {
+        parts.push({ ...next, records: next.records.slice(0, room) });
+        this.pending[0] = { ...next, records: next.records.slice(room) };
+        records += room;
+      }
+    }
+    this.pendingRecords -= records;
+    return { parts, records };
   }
 
   private started(): Worker {
@@ -165,8 +243,9 @@ export class LogExportQueue {
         this.flushed.delete(message.id);
         return;
       }
-      this.waiting -= message.records;
+      this.handed -= message.records;
       this.stats.requests++;
+      if (message.buffer) releaseLogsRequest(message.buffer);
       if (message.error === undefined) this.stats.exported += message.records;
       else {
         this.stats.failed += message.records;
@@ -176,13 +255,10 @@ export class LogExportQueue {
     worker.on('error', (error) => this.onError(`OTLP log export worker failed: ${error.message}`));
     worker.on('exit', () => {
       if (this.worker !== worker) return;
-      // What it held is lost; the next batch starts a new worker.
-      this.stats.failed += this.waiting;
-      this.waiting = 0;
+      // What it held is lost; the next request starts a new worker.
+      this.stats.failed += this.handed;
+      this.handed = 0;
       this.worker = undefined;
-      // A new worker holds no streams.
-      this.streamsSent.clear();
-      this.forgetStreams = false;
       for (const done of this.flushed.values()) done(false);
       this.flushed.clear();
     });

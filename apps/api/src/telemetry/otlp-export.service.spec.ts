@@ -17,7 +17,7 @@ describe('OTLP export switched off', () => {
     const service = new OtlpExportService({ otlpExport: otlpExportFromEnv({}) } as ApiConfig, catalog, runs, {} as JobRepository, lifecycle);
     expect(service.enabled).toBe(false);
     const message: ResultMessage = { type: 'summary', runId: '00000000-0000-0000-0000-000000000000', at: 0, state: 'succeeded', outputs: [], events: [], counters: { events: 0, lostEvents: 0, droppedEvents: 0 } };
-    service.ingested([{ message, text: JSON.stringify(message) }]);
+    service.ingested([message]);
     expect(telemetryContexts).not.toHaveBeenCalled();
   });
 

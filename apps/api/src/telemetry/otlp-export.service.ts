@@ -27,16 +27,6 @@ const MAX_EXPORTS_IN_FLIGHT = 32;
 const CONTEXTS_KEPT = 10_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/**
- * A report ingest committed, with the stream entry's text it was parsed from: an events message goes
- * to the log export worker as that text, which costs ingest nothing to hand over.
- */
-export interface IngestedReport {
-  message: ResultMessage;
-  /** The entry's text when it reads as `message`; undefined when ingest had to clean it. */
-  text: string | undefined;
-}
-
 export interface OtlpExportStats {
   metricExports: number;
   profilePushes: number;
@@ -47,8 +37,9 @@ export interface OtlpExportStats {
 
 /**
  * Sends what ingest stored to OpenTelemetry: run outputs (summaries, live snapshots) as metrics,
- * event records as logs. Called after the batch committed, and never holds ingest up: exports run
- * beside it, and a collector that is down costs telemetry, never a report. With no endpoint
+ * event records as logs. Called after the batch committed, and never waits on a collector: exports
+ * run beside ingest (event records are encoded on its thread, between its statements:
+ * LogExportQueue), and a collector that is down costs telemetry, never a report. With no endpoint
  * configured nothing is built and `ingested` returns at its first line.
  */
 @Injectable()
@@ -99,10 +90,9 @@ export class OtlpExportService {
   }
 
   /** What ingest just committed; returns at once. */
-  ingested(reports: readonly IngestedReport[]): void {
+  ingested(messages: readonly ResultMessage[]): void {
     if (!this.enabled) return;
-    const messages = reports.map((r) => r.message);
-    if (this.logs) this.ingestedEvents(reports.filter((r): r is IngestedReport & { message: EventsMessage } => r.message.type === 'events'));
+    if (this.logs) this.ingestedEvents(messages.filter((m): m is EventsMessage => m.type === 'events'));
     if (this.traces) this.checkReturnedTraceContexts(messages);
     const wanted = messages.filter((m) => (m.type === 'snapshot' ? this.metrics : m.type === 'summary' ? (this.metrics ?? this.config.profilesUrl) : undefined));
     if (wanted.length === 0) return;
@@ -114,15 +104,15 @@ export class OtlpExportService {
   }
 
   /**
-   * Events are handed to the log export queue as text (EventsHandover), under the run's context: from memory
+   * Events are handed to the log export queue as ingest stored them, under the run's context: from memory
    * when the run was seen before (the common case: a run reports many batches), else looked up once.
    */
-  private ingestedEvents(reports: Array<IngestedReport & { message: EventsMessage }>): void {
-    if (reports.length === 0) return;
-    const runIds = reports.map((r) => r.message.runId);
+  private ingestedEvents(messages: EventsMessage[]): void {
+    if (messages.length === 0) return;
+    const runIds = messages.map((m) => m.runId);
     const known = this.knownContexts(runIds);
-    if (known) this.offerEvents(reports, known);
-    else this.track(this.lookUpContexts(runIds).then((contexts) => this.offerEvents(reports, contexts)));
+    if (known) this.offerEvents(messages, known);
+    else this.track(this.lookUpContexts(runIds).then((contexts) => this.offerEvents(messages, contexts)));
   }
 
   /** The contexts of these runs if all are in memory, else undefined. */
@@ -170,10 +160,9 @@ export class OtlpExportService {
     );
   }
 
-  private offerEvents(reports: ReadonlyArray<IngestedReport & { message: EventsMessage }>, contexts: ReadonlyMap<string, RunTelemetryContext>): void {
+  private offerEvents(messages: readonly EventsMessage[], contexts: ReadonlyMap<string, RunTelemetryContext>): void {
     this.logs!.offer(
-      // EventsHandover's text: what ingest stored, written out when the entry's text was cleaned (rare).
-      reports.map(({ message, text }) => ({ runId: message.runId, output: message.output, records: message.records.length, text: text ?? JSON.stringify(message) })),
+      messages,
       (runId, output) => {
         const ctx = contexts.get(runId);
         return ctx && eventStream(ctx, output, this.catalog);

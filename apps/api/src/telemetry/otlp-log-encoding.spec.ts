@@ -187,9 +187,27 @@ describe('OTLP logs encoded from event records', () => {
     const small: Array<[EventStream, string, EventRecord[]]> = [[streamB, 'time_ns', varied.slice(0, 2)]];
     const first = ourBytes(large);
     const backing = first.buffer;
-    releaseLogsRequest(first);
+    releaseLogsRequest(first.buffer as ArrayBuffer);
     const second = ourBytes(small);
     expect(second.buffer).toBe(backing);
     expect(second.equals(sdkBytes(small))).toBe(true);
+  });
+
+  it('hands out each request as the start of an ArrayBuffer of its own, which transfers away without harm', () => {
+    const small: Array<[EventStream, string, EventRecord[]]> = [[streamA, 'time_ns', varied.slice(0, 2)]];
+    const first = ourBytes(small);
+    const length = first.length;
+    expect(first.byteOffset).toBe(0);
+    // As the queue transfers it to the worker: detached here, whole there.
+    const moved = structuredClone(first.buffer as ArrayBuffer, { transfer: [first.buffer as ArrayBuffer] });
+    expect(first.buffer.byteLength).toBe(0);
+    expect(Buffer.from(moved, 0, length).equals(sdkBytes(small))).toBe(true);
+    // Nothing the encoder still uses (its shared writer, its cached keys) was in it.
+    expect(ourBytes(small).equals(sdkBytes(small))).toBe(true);
+    // Handed back as the worker hands it back, it holds the next request.
+    releaseLogsRequest(moved);
+    const next = ourBytes(small);
+    expect(next.buffer).toBe(moved);
+    expect(next.equals(sdkBytes(small))).toBe(true);
   });
 });

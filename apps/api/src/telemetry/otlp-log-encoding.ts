@@ -5,7 +5,7 @@ import { INSTRUMENTATION_SCOPE } from './run-context';
 
 /**
  * OTLP logs (an opentelemetry-proto ExportLogsServiceRequest) written straight from event records,
- * for the log export worker: byte for byte what @opentelemetry/otlp-transformer's
+ * for the log export queue: byte for byte what @opentelemetry/otlp-transformer's
  * ProtobufLogsSerializer writes for the same records as the SDK's ReadableLogRecords, in its field
  * order (the spec builds those records, compares the two encodings, and decodes ours with the
  * official definitions). It exists for its cost: the SDK's path builds a ReadableLogRecord per event, then
@@ -14,7 +14,7 @@ import { INSTRUMENTATION_SCOPE } from './run-context';
  * counts: the export must cost ingest under 5 % of its throughput (`npm run bench -- fleet --only
  * export`), and ingest takes 27-31 µs an event of the same cores with PostgreSQL, Redis and the
  * bench's producer (docs/telemetry.md, Cost). Here a run's resource, scope and event
- * name are encoded once per stream, a field name once per worker, and each record once, straight
+ * name are encoded once per stream, a field name once per process, and each record once, straight
  * into the request's buffer, which is used again for a later request (releaseLogsRequest).
  */
 
@@ -46,14 +46,19 @@ const tag = (field: number, wireType: number) => (field << 3) | wireType;
  * the SDK's ProtobufWriter does: most fields here are short.
  */
 class Writer {
-  buf = Buffer.allocUnsafe(64 * 1024);
   pos = 0;
+
+  /**
+   * Every buffer is one ArrayBuffer of its own (never a slice of Node's shared pool), so a request's
+   * bytes can be transferred to the export worker and back.
+   */
+  constructor(public buf: Buffer = ownBuffer(64 * 1024)) {}
 
   reserve(bytes: number): void {
     if (this.pos + bytes <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.pos + bytes) size *= 2;
-    const grown = Buffer.allocUnsafe(size);
+    const grown = ownBuffer(size);
     this.buf.copy(grown, 0, 0, this.pos);
     this.buf = grown;
   }
@@ -182,6 +187,11 @@ class Writer {
   }
 }
 
+/** A buffer over an ArrayBuffer of its own, the whole of it. */
+function ownBuffer(size: number): Buffer {
+  return Buffer.from(new ArrayBuffer(size));
+}
+
 /** Writes an unsigned varint below 2^32 at `at` (room checked by the caller); returns where it ends. */
 function putVarint32(buf: Buffer, at: number, value: number): number {
   let pos = at;
@@ -204,23 +214,21 @@ function varintSize(value: number): number {
 const writer = new Writer();
 
 /**
- * Writers whose requests were sent (releaseLogsRequest), for the next ones: a request is hundreds
- * of KiB, and a fresh buffer of that size per request, or a copy into one, cost about as much as
- * encoding its records.
+ * Writers over buffers whose requests were sent (releaseLogsRequest), for the next ones: a request
+ * is hundreds of KiB, and a fresh buffer of that size per request, or a copy into one, cost about
+ * as much as encoding its records.
  */
 const idleWriters: Writer[] = [];
 const IDLE_WRITERS_KEPT = 4;
 const IDLE_WRITER_MAX_BYTES = 4 * 1024 * 1024;
-const writerOf = new WeakMap<Uint8Array, Writer>();
 
-/** Hands a request's buffer back once nothing reads it any more (the export settled). */
-export function releaseLogsRequest(bytes: Uint8Array): void {
-  const w = writerOf.get(bytes);
-  if (!w) return;
-  writerOf.delete(bytes);
-  w.pos = 0;
+/**
+ * Hands back the buffer of a request logsRequest returned, once nothing reads it any more (the
+ * export settled): its ArrayBuffer, as the export worker transfers it back.
+ */
+export function releaseLogsRequest(buffer: ArrayBuffer): void {
   // One huge request (a field of megabytes) must not keep its buffer alive for good.
-  if (idleWriters.length < IDLE_WRITERS_KEPT && w.buf.length <= IDLE_WRITER_MAX_BYTES) idleWriters.push(w);
+  if (idleWriters.length < IDLE_WRITERS_KEPT && buffer.byteLength > 0 && buffer.byteLength <= IDLE_WRITER_MAX_BYTES) idleWriters.push(new Writer(Buffer.from(buffer)));
 }
 
 /** Field names as KeyValue.key fields (tag and length included), encoded once; bounded, as a bpftrace job's map keys are the user's. */
@@ -299,7 +307,7 @@ const lastNames: string[] = [];
 const lastKeys: Buffer[] = [];
 /**
  * Places remembered: a record of thousands of fields (a bpftrace map's keys) must not grow them for
- * good. A name held here stays until another takes its place (in `keys`, for the worker's life).
+ * good. A name held here stays until another takes its place (in `keys`, for the process's life).
  */
 const PLACES_KEPT = 64;
 
@@ -437,8 +445,9 @@ export function logStreamEncoding(stream: EventStream): LogStreamEncoding {
  * One ExportLogsServiceRequest of event records as log records: each record's fields its
  * attributes (nulls left out), its time field the timestamp (else the time it was observed), as
  * the SDK's log records would carry them. The records of a stream go under one ResourceLogs and ScopeLogs, streams
- * in the order they first come, as the SDK groups them. The bytes are the caller's until it hands
- * them back with releaseLogsRequest (or drops them).
+ * in the order they first come, as the SDK groups them. The bytes start at the beginning of an
+ * ArrayBuffer of their own (`bytes.buffer`), which is the caller's: to transfer, and to hand back
+ * with releaseLogsRequest once sent (or to drop).
  */
 export function logsRequest(parts: readonly LogRecordsOfStream[]): Buffer {
   const w = idleWriters.pop() ?? new Writer();
@@ -462,9 +471,7 @@ export function logsRequest(parts: readonly LogRecordsOfStream[]): Buffer {
     w.end(scopeLogs, 3);
     w.end(resourceLogs, 3);
   }
-  const bytes = w.buf.subarray(0, w.pos);
-  writerOf.set(bytes, w);
-  return bytes;
+  return w.buf.subarray(0, w.pos);
 }
 
 /** ScopeLogs.log_records (2), one per record. */
