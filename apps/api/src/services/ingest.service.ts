@@ -344,9 +344,10 @@ export class IngestService {
     failpoint('ingest.after-commit');
     await this.stream.ack(batch.map((b) => b.entry));
     // Only what committed is exported; an entry redelivered after a crash may be exported twice.
-    this.metrics.ingested(outcome.applied.map((a) => a.message));
+    const applied = outcome.applied.map((a) => a.message);
+    this.metrics.ingested(applied);
     this.metrics.ignored(outcome.ignored);
-    this.telemetry.ingested(outcome.applied.map((a) => a.message));
+    this.telemetry.ingested(applied);
   }
 
   /**
