@@ -80,6 +80,23 @@ describe('event records exported from a worker thread through a bounded queue', 
     errors.length = 0;
   });
 
+  it('takes the next ingest transaction while what is left of the last still waits', async () => {
+    // Two transactions as the fleet bench's ingest commits them (100 messages of 500 records), the
+    // second offered before anything of the first could be sent: with the default limits, nothing is dropped.
+    const queue = new LogExportQueue(`${receiver.url}/v1/logs`, (e) => errors.push(e), LOG_EXPORT_LIMITS);
+    const transaction = (from: number) => Array.from({ length: 100 }, (_, m) => batch('job-k', 500, from + m * 500));
+    try {
+      queue.offer(transaction(0), streamOf, new Date());
+      queue.offer(transaction(50_000), streamOf, new Date());
+      expect(queue.stats).toMatchObject({ queued: 100_000, dropped: 0 });
+      await waitFor('both sent', async () => queue.stats.exported === 100_000, 60_000);
+    } finally {
+      expect(await queue.close()).toBe(true);
+    }
+    expect(logRecordsOf('job-k').flat()).toHaveLength(100_000);
+    expect(errors).toEqual([]);
+  });
+
   it('sends records of several streams and leaves out those of an unknown run', async () => {
     const queue = new LogExportQueue(`${receiver.url}/v1/logs`, (e) => errors.push(e), LOG_EXPORT_LIMITS);
     try {
@@ -155,7 +172,11 @@ describe('event records exported from a worker thread through a bounded queue', 
     queue.offer([batch('job-c', 10)], streamOf, new Date());
     expect(await queue.close()).toBe(true);
     expect(logRecordsOf('job-c').flat()).toHaveLength(10);
-    expect(queue.stats).toMatchObject({ exported: 10, failed: 0 });
+    // Closed: what comes after is dropped and counted, and no worker starts for it.
+    queue.offer([batch('job-c', 4, 10)], streamOf, new Date());
+    expect(queue.stats).toMatchObject({ queued: 10, exported: 10, failed: 0, dropped: 4 });
+    expect(await queue.close()).toBe(true);
+    expect(logRecordsOf('job-c').flat()).toHaveLength(10);
     expect(errors).toEqual([]);
   });
 

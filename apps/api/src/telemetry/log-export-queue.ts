@@ -25,7 +25,13 @@ export interface LogExportLimits {
   streamsKept: number;
 }
 
-export const LOG_EXPORT_LIMITS: LogExportLimits = { maxQueuedRecords: 50_000, maxExportBatchSize: 2_048, scheduledDelayMs: 200, maxExportsInFlight: 2, workerNice: 10, streamsKept: 10_000 };
+/**
+ * maxQueuedRecords holds two of ingest's transactions as the fleet bench makes them (100 messages of
+ * 500 records): one still being encoded and sent when the next commits. At one, whatever was left
+ * of the last (at the least, a partial request waiting scheduledDelayMs for company) dropped the
+ * next whole: 50,000 and 100,000 records in two of five bench runs (docs/telemetry.md, Cost).
+ */
+export const LOG_EXPORT_LIMITS: LogExportLimits = { maxQueuedRecords: 100_000, maxExportBatchSize: 2_048, scheduledDelayMs: 200, maxExportsInFlight: 2, workerNice: 10, streamsKept: 10_000 };
 
 /** One committed events message on its way out, as ingest parsed and stored it. */
 export type EventsHandover = Pick<EventsMessage, 'runId' | 'output' | 'timeField' | 'records'>;
@@ -96,7 +102,7 @@ export class LogExportQueue {
   /**
    * Takes an ingest batch's events messages, or drops them whole (counted) when the queue has no
    * room. A message whose stream `streamOf` does not know (its run is unknown) is left out.
-   * Returns at once: encoding follows (handOver).
+   * Returns at once: encoding follows (scheduleNext).
    */
   offer(messages: readonly EventsHandover[], streamOf: (runId: string, output: string) => EventStream | undefined, observedAt: Date): void {
     const parts: LogRecordsOfStream[] = [];
@@ -121,14 +127,14 @@ export class LogExportQueue {
     this.stats.queued += records;
     this.pending.push(...parts);
     this.pendingRecords += records;
-    this.handOver(false);
+    this.scheduleNext();
   }
 
   /** Sends what waits, then stops the worker. False when something was still waiting after `timeoutMs`, or the worker exited first. */
   async close(timeoutMs = 10_000): Promise<boolean> {
     this.closing = true;
     if (!this.worker && this.pendingRecords === 0) return true;
-    this.handOver(true);
+    this.sendAll();
     const worker = this.worker;
     // No worker only when every request failed to encode (counted): nothing waits.
     if (!worker) return true;
@@ -163,31 +169,33 @@ export class LogExportQueue {
   }
 
   /**
-   * Encodes the full requests that wait, one an event-loop turn, and hands each to the worker; with
-   * `all`, everything that waits, at once. Ingest calls offer() between a commit and its next
-   * statement: a batch's encoding (~45 ms for 50,000 records) runs in the turns after, while ingest
-   * waits on the database, in slices that let its replies in. A partial request waits for the next
-   * offer or scheduledDelayMs from when it started waiting, as BatchLogRecordProcessor's batches do.
+   * Schedules what waits: the next full request's encoding an event-loop turn away, or a partial
+   * request's scheduledDelayMs from when it started waiting, as BatchLogRecordProcessor's batches
+   * wait (or the next offer, which fills it). Ingest calls offer() between a commit and its next
+   * statement: a batch's encoding (~45 ms for 50,000 records) runs a request a turn while ingest
+   * waits on the database, in slices that let its replies in.
    */
-  private handOver(all: boolean): void {
-    if (all) {
-      this.stopWaits();
-      while (this.pendingRecords > 0) this.send(this.takeRequest());
-      return;
-    }
+  private scheduleNext(): void {
     if (this.pendingRecords >= this.limits.maxExportBatchSize) {
       this.immediate ??= setImmediate(() => {
         this.immediate = undefined;
         if (this.pendingRecords >= this.limits.maxExportBatchSize) this.send(this.takeRequest());
-        this.handOver(false);
+        this.scheduleNext();
       });
     } else if (this.pendingRecords > 0) {
       this.timer ??= setTimeout(() => {
         this.timer = undefined;
         // Only a partial request goes from here: full ones that came meanwhile go a turn at a time.
-        this.handOver(this.pendingRecords < this.limits.maxExportBatchSize);
+        if (this.pendingRecords < this.limits.maxExportBatchSize) this.sendAll();
+        else this.scheduleNext();
       }, this.limits.scheduledDelayMs).unref();
     } else this.stopWaits();
+  }
+
+  /** Encodes and hands over everything that waits, now: a partial request whose delay is out, or all at close(). */
+  private sendAll(): void {
+    this.stopWaits();
+    while (this.pendingRecords > 0) this.send(this.takeRequest());
   }
 
   private stopWaits(): void {

@@ -30,7 +30,7 @@ const exporter = new OTLPExporterBase<EncodedRequest>(
     undefined,
   ),
 );
-const post = (message: FromLogExportWorker) => port.postMessage(message);
+const post = (message: FromLogExportWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 // On Linux a thread's nice value is its own: this lowers the worker only, never the ingest thread.
 try {
   setPriority(limits.workerNice);
@@ -58,7 +58,7 @@ function pump(): void {
       inFlight--;
       if (result.code === ExportResultCode.SUCCESS) {
         // The collector read the whole request: its buffer goes back for a later one.
-        port.postMessage({ kind: 'settled', records, buffer } satisfies FromLogExportWorker, [buffer]);
+        post({ kind: 'settled', records, buffer }, [buffer]);
       } else {
         // A failure may come while the body is still being written (a server answering 413 early): those bytes stay here.
         post({ kind: 'settled', records, error: result.error?.message ?? 'export failed' });
