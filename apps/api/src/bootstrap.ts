@@ -17,7 +17,11 @@ export interface RunningApi {
   app: NestFastifyApplication;
   /** Base URL of the HTTP server; undefined when the process runs without the http role. */
   url: string | undefined;
-  /** Graceful: stops consumers, lets in-flight requests finish, then closes queues and the pool. */
+  /**
+   * Graceful, in Nest's order: consumers stop and queues close (destroy and before-shutdown hooks),
+   * then the HTTP server stops taking requests and lets those in flight finish, then the pool and
+   * the streams' clients close (shutdown hooks); last, the HTTP spans still buffered are sent.
+   */
   close(): Promise<void>;
 }
 
