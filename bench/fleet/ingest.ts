@@ -190,13 +190,17 @@ export async function measureExportWindows(target: IngestTarget, options: Export
       // A window's worth of ingest, not measured, before the first pair. The first window after the
       // VACUUM and CHECKPOINT above ran faster than the rest, and it is always an export-off one: in
       // eight runs of 8 pairs on 2026-12-07 it was the run's fastest off window in five, and the
-      // first pair's ratio averaged 0.875 against 0.976 for the other seven (docs/telemetry.md, Cost).
+      // first pair's ratio averaged 0.875 against 0.976 for the other 56 pairs (docs/telemetry.md, Cost).
       // Likely cause: checkpoints come on WAL volume, one always under way while ingesting, and the
       // next after an explicit one is a window's worth of WAL away.
+      /** Resolves once ingest (after an API restart) has stored something new. */
+      const ingesting = async (what: string) => {
+        const before = await stored();
+        await waitFor(`ingest to store events ${what}`, async () => (await stored()) > before, 120_000);
+      };
       await options.switchExport(false);
       exportOn = false;
-      const settleFrom = await stored();
-      await waitFor('ingest to store events before the first window', async () => (await stored()) > settleFrom, 120_000);
+      await ingesting('before the first window');
       await sleep((options.warmupSeconds + options.windowSeconds) * 1000);
       log(`export windows: ${options.warmupSeconds + options.windowSeconds} s of ingest with export off, not measured, before the first pair`);
       for (let pair = 0; pair < options.pairs; pair++) {
@@ -205,8 +209,7 @@ export async function measureExportWindows(target: IngestTarget, options: Export
             await options.switchExport(on);
             exportOn = on;
           }
-          const before = await stored();
-          await waitFor(`ingest to store events with export ${on ? 'on' : 'off'}`, async () => (await stored()) > before, 120_000);
+          await ingesting(`with export ${on ? 'on' : 'off'}`);
           await sleep(options.warmupSeconds * 1000);
           const meter = new CpuMeter(options.processes);
           const bench = process.cpuUsage();

@@ -172,7 +172,7 @@ describe('event records exported from a worker thread through a bounded queue', 
     queue.offer([batch('job-c', 10)], streamOf, new Date());
     expect(await queue.close()).toBe(true);
     expect(logRecordsOf('job-c').flat()).toHaveLength(10);
-    // Closed: what comes after is dropped and counted, and no worker starts for it.
+    // Closed: what comes after is dropped and counted, and nothing more is sent.
     queue.offer([batch('job-c', 4, 10)], streamOf, new Date());
     expect(queue.stats).toMatchObject({ queued: 10, exported: 10, failed: 0, dropped: 4 });
     expect(await queue.close()).toBe(true);
