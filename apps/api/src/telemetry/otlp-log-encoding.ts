@@ -15,9 +15,7 @@ import { INSTRUMENTATION_SCOPE } from './run-context';
  * export`), and ingest takes 27-31 µs an event of the same cores with PostgreSQL, Redis and the
  * bench's producer (docs/telemetry.md, Cost). Here a run's resource, scope and event
  * name are encoded once per stream, a field name once per process, and each record once, straight
- * into the request's buffer, which is used again for a later request (releaseLogsRequest). A
- * message's records most often share their fields, in one order: those are written by a function
- * compiled for that shape (compileRecordWriter), the rest the general way (logRecords).
+ * into the request's buffer, which is used again for a later request (releaseLogsRequest).
  */
 
 /** The parts of a request every record of one (run, output) stream shares, each a whole field with its tag. */
@@ -396,121 +394,6 @@ function recordAttributes(w: Writer, record: EventRecord): void {
   }
 }
 
-/**
- * Writes a record whose fields are its shape's, in their order, as a whole ScopeLogs.log_records
- * field: what logRecords writes for it the general way (compileRecordWriter).
- */
-type RecordWriter = (w: Writer, record: EventRecord, observed: Buffer, observedTime: Buffer, eventName: Buffer) => void;
-
-/** A record's own field names, in order, and the writer compiled for records with exactly those (and a time field). */
-interface Shape {
-  readonly names: readonly string[];
-  readonly write: RecordWriter;
-}
-
-/** Shapes compiled, by time field and names; cleared when full, as a bpftrace job's map keys are the user's. */
-const shapes = new Map<string, Shape>();
-const SHAPES_KEPT = 256;
-/** Records of more fields go the general way: a map's thousands of keys would make a function of thousands of branches. */
-const SHAPE_MAX_FIELDS = 32;
-
-/** The shape of `record`'s own fields with `timeField` its time, compiled on first sight; undefined when it has too many fields. */
-function shapeOf(w: Writer, record: EventRecord, timeField: string): Shape | undefined {
-  const names: string[] = [];
-  for (const name in record) {
-    if (!Object.prototype.hasOwnProperty.call(record, name)) continue;
-    if (names.length === SHAPE_MAX_FIELDS) return undefined;
-    names.push(name);
-  }
-  const key = JSON.stringify([timeField, names]);
-  let shape = shapes.get(key);
-  if (!shape) {
-    if (shapes.size >= SHAPES_KEPT) shapes.clear();
-    shape = { names, write: compileRecordWriter(w, names, names.indexOf(timeField)) };
-    shapes.set(key, shape);
-  }
-  return shape;
-}
-
-/** Whether for...in walks exactly `names`, in order (so an inherited enumerable field makes it false). */
-function hasShape(record: EventRecord, names: readonly string[]): boolean {
-  let i = 0;
-  for (const name in record) {
-    if (names[i] !== name) return false;
-    i++;
-  }
-  return i === names.length;
-}
-
-const LOG_RECORD = tag(2, LENGTH_DELIMITED);
-const TIME_UNIX_NANO = tag(1, 1);
-const DROPPED_ATTRIBUTES_COUNT = tag(7, 0);
-
-/**
- * A function that writes a record with exactly `names` as its fields (the one at `timeIndex` its
- * time, if any) as logRecords and recordAttributes write it, byte for byte: each field read by its
- * name, a load V8 caches for the records' shared hidden class where the general way walks them with
- * for...in and looks each up; each key's bytes written as constants. Names reach the code only as
- * JSON string literals, which JavaScript reads back as the same strings. Any value off the common
- * path (not an ASCII string or integer in [0, 2^32) of a short KeyValue, a time not of digits)
- * goes the general way.
- */
-function compileRecordWriter(w: Writer, names: readonly string[], timeIndex: number): RecordWriter {
-  const lines: string[] = ['let v, b, p, n, c, ascii, low, high, l, carry, d;'];
-  // The field's tag, two bytes for its length (a record is most often 128 bytes to 16 KiB), time_unix_nano's tag.
-  lines.push(`w.reserve(12); b = w.buf; p = w.pos; b[p] = ${LOG_RECORD}; const start = p + 1; b[p + 3] = ${TIME_UNIX_NANO}; p += 4;`);
-  if (timeIndex >= 0) {
-    // Decimal digits to a uint64's two halves as they are read: what nanosToHrTime and fixed64OfHrTime make of them.
-    lines.push(`v = r[${JSON.stringify(names[timeIndex])}]; low = -1;`);
-    lines.push('if (typeof v === "string" && (n = v.length) > 0 && n <= 19) {');
-    lines.push('  low = 0; high = 0;');
-    lines.push('  for (let i = 0; i < n; i++) { d = v.charCodeAt(i) - 48; if (d < 0 || d > 9) { low = -1; break; } l = low * 10 + d; carry = Math.floor(l / 4294967296); low = l - carry * 4294967296; high = high * 10 + carry; }');
-    lines.push('}');
-    lines.push('if (low >= 0) { b[p] = low & 255; b[p + 1] = (low >>> 8) & 255; b[p + 2] = (low >>> 16) & 255; b[p + 3] = low >>> 24; b[p + 4] = high & 255; b[p + 5] = (high >>> 8) & 255; b[p + 6] = (high >>> 16) & 255; b[p + 7] = high >>> 24; w.pos = p + 8; }');
-    lines.push('else { w.pos = p; if (!timeAsFixed64(w, v)) w.raw(observedTime); }');
-  } else lines.push('w.pos = p; w.raw(observedTime);');
-  names.forEach((name, i) => {
-    const key = keyField(w, name);
-    const keyBytes = (at: number) => Array.from(key, (byte, j) => `b[p + ${at + j}] = ${byte};`).join(' ');
-    const k = key.length;
-    lines.push(`v = r[${JSON.stringify(name)}];`);
-    lines.push('if (v === null) {}');
-    // KeyValue of a string: key, AnyValue's tag and length, string_value's tag, length and bytes (recordAttributes).
-    if (k + 4 <= SHORT_KEY_VALUE) {
-      lines.push(`else if (typeof v === 'string' && (n = v.length) <= ${SHORT_KEY_VALUE - k - 4}) {`);
-      lines.push(`  w.reserve(${k + 6} + n); b = w.buf; p = w.pos;`);
-      lines.push(`  b[p] = ${LOG_ATTRIBUTE}; b[p + 1] = ${k + 4} + n; ${keyBytes(2)} b[p + ${k + 2}] = ${KEY_VALUE_VALUE}; b[p + ${k + 3}] = n + 2; b[p + ${k + 4}] = ${STRING_VALUE}; b[p + ${k + 5}] = n;`);
-      lines.push(`  p += ${k + 6}; ascii = true;`);
-      lines.push('  for (let i = 0; i < n; i++) { c = v.charCodeAt(i); if (c > 0x7f) { ascii = false; break; } b[p++] = c; }');
-      lines.push(`  if (ascii) w.pos = p; else attribute(w, ${LOG_RECORD_ATTRIBUTES}, names[${i}], v);`);
-      lines.push('}');
-    }
-    // KeyValue of an integer: key, AnyValue's tag and length, int_value's tag and varint.
-    if (k + 8 <= SHORT_KEY_VALUE) {
-      lines.push(`else if (typeof v === 'number' && v >= 0 && v <= 0xffffffff && Number.isInteger(v)) {`);
-      lines.push(`  n = varintSize(v); w.reserve(${k + 5} + n); b = w.buf; p = w.pos;`);
-      lines.push(`  b[p] = ${LOG_ATTRIBUTE}; b[p + 1] = ${k + 3} + n; ${keyBytes(2)} b[p + ${k + 2}] = ${KEY_VALUE_VALUE}; b[p + ${k + 3}] = n + 1; b[p + ${k + 4}] = ${INT_VALUE};`);
-      lines.push(`  w.pos = putVarint32(b, p + ${k + 5}, v);`);
-      lines.push('}');
-    }
-    lines.push(`else attribute(w, ${LOG_RECORD_ATTRIBUTES}, names[${i}], v);`);
-  });
-  // dropped_attributes_count (always written, as the SDK does), observed_time_unix_nano, event_name; then the length.
-  lines.push('n = observed.length; l = eventName.length; w.reserve(2 + n + l); b = w.buf; p = w.pos;');
-  lines.push(`b[p] = ${DROPPED_ATTRIBUTES_COUNT}; b[p + 1] = 0; p += 2;`);
-  lines.push('for (let i = 0; i < n; i++) b[p++] = observed[i];');
-  lines.push('for (let i = 0; i < l; i++) b[p++] = eventName[i];');
-  lines.push('w.pos = p; w.end(start, 2);');
-  const factory = new Function('names', 'attribute', 'varintSize', 'putVarint32', 'timeAsFixed64', `return function writeRecord(w, r, observed, observedTime, eventName) {\n${lines.join('\n')}\n};`) as (
-    names: readonly string[],
-    attribute: (w: Writer, field: number, name: string, value: FieldValue | undefined) => void,
-    varintSize: (value: number) => number,
-    putVarint32: (buf: Buffer, at: number, value: number) => number,
-    timeAsFixed64: (w: Writer, value: FieldValue | undefined) => boolean,
-  ) => RecordWriter;
-  return factory(names, attribute, varintSize, putVarint32, timeAsFixed64);
-}
-
 /** [seconds, nanoseconds] as the two halves of a uint64 of nanoseconds, exactly (the SDK's writeHrTimeAsFixed64). */
 function fixed64OfHrTime(w: Writer, [seconds, nanos]: HrTime): void {
   const lower16 = (seconds & 0xffff) * 1_000_000_000;
@@ -599,14 +482,7 @@ function logRecords(w: Writer, { stream, timeField, records, observedAt }: LogRe
   fixed64OfHrTime(w, [Math.floor(observedAt / 1000), (observedAt % 1000) * 1e6]);
   const observed = w.cut(mark);
   const observedTime = observed.subarray(1);
-  // The first record's shape stands for the part's: a message's records most often share it.
-  const shape = records.length > 0 ? shapeOf(w, records[0]!, timeField) : undefined;
   for (const record of records) {
-    if (shape && hasShape(record, shape.names)) {
-      shape.write(w, record, observed, observedTime, stream.eventName);
-      continue;
-    }
-    // The general way, for a record of another shape: compileRecordWriter's functions write the same bytes.
     w.byte(tag(2, LENGTH_DELIMITED));
     // An event's record is most often 128 bytes to 16 KiB: a length of two bytes.
     const logRecord = w.begin(2);
