@@ -67,6 +67,8 @@ export function catalogAdapter(start: RunnerStart, resolveProgram: ProgramResolv
         .filter((output): output is EventsOutputSpec => output.kind === 'events')
         .map((output) => streamEvents(live(), output, context.openEvents(output.name, output.timeField, { kernelRateLimited })));
       stackCollectors = new Map(program.outputs.filter(isStackCounts).map((output) => [output.name, new StackCollector(live(), output)]));
+      // One warms the cache for all: the symbols are cached per file.
+      stackCollectors.values().next().value?.warmUp();
       return { mapMemory: { estimateBytes } };
     },
     attach() {

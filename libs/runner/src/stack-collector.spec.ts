@@ -125,4 +125,15 @@ describe('StackCollector', () => {
     collector.read();
     expect(snapshots).toEqual([40, 40, 41]);
   });
+
+  it('warms up on the runner\'s own process, once, and a failure to is no failure of the run', () => {
+    const snapshots: number[] = [];
+    const object = fakeObject([{ pid: 50, comm: 'app', user: 1, kernel: EFAULT, value: 1 }], { 1: [0x1000n] });
+    // The runner's own pid is not among the fake's processes: its snapshot throws, as an unreadable one would.
+    const collector = new StackCollector(object, SPEC, fakeSymbolizers({ 50: { '0x1000': 'f' } }, snapshots));
+    expect(() => collector.warmUp()).not.toThrow();
+    expect(snapshots).toEqual([process.pid]);
+    expect(collector.read().entries).toEqual([{ stack: 'app;f', value: 1 }]);
+    expect(snapshots).toEqual([process.pid, 50]);
+  });
 });

@@ -58,6 +58,23 @@ export class StackCollector {
     this.#rootFields = stackRootFields(spec);
   }
 
+  /**
+   * Reads the symbols of this runner's own mappings into the ELF cache now: call it while the run
+   * loads, before the attach. The runner is in nearly every stack it counts, and so is any other
+   * runner on the host (node is one file, cached by its identity). /usr/bin/node's symbol table is
+   * the largest it meets: ~0.6 s to read on this machine, seconds on an emulated guest. Read by
+   * snapshotNew mid-run instead, it held the run's duration timer and its detach past the grace on
+   * the 6.1 guest, and the watchdog killed offcputime and profile there (CI, 2026-12-08). Never
+   * throws: what fails here, snapshotNew tries again.
+   */
+  warmUp(): void {
+    try {
+      this.symbolizers.user(process.pid);
+    } catch {
+      // Unreadable maps or files: the run goes on, and its frames say what could not be named.
+    }
+  }
+
   /** Snapshots the mappings of every process with a user stack in the map that has none yet. */
   snapshotNew(): void {
     const { userStackField, pidField } = this.spec.stacks;
