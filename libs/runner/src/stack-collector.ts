@@ -62,10 +62,11 @@ export class StackCollector {
    * Reads the symbols of this runner's own mappings into the ELF cache now: call it while the run
    * loads, before the attach. The runner is in nearly every stack it counts, and so is any other
    * runner on the host (node is one file, cached by its identity). /usr/bin/node's symbol table is
-   * the largest it meets: ~0.6 s to read on this machine, seconds on an emulated guest. Read by
-   * snapshotNew mid-run instead, it held the run's duration timer and its detach past the grace on
-   * the 6.1 guest, and the watchdog killed offcputime and profile there (CI, 2026-12-08). Never
-   * throws: what fails here, snapshotNew tries again.
+   * far larger than the usual libraries': 570 ms to read on the development machine (libc 23 ms),
+   * more on a slower host such as the emulated 6.1 guest. Read by snapshotNew mid-run instead, it
+   * most likely held the run's duration timer and its detach past the grace there: the watchdog
+   * killed offcputime and profile on that guest in one CI run (2026-12-08). Never throws: what
+   * fails here, snapshotNew tries again.
    */
   warmUp(): void {
     try {
